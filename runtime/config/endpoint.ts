@@ -1,0 +1,68 @@
+import { isIP } from 'node:net';
+
+/** A cluster endpoint, parsed: an IP prefix or a DNS name, with an optional port range. */
+export interface Endpoint {
+  /** IP address (prefix base) or DNS name, as written. */
+  readonly host: string;
+  /** 4 or 6 for IP endpoints, 0 for DNS names. */
+  readonly family: 0 | 4 | 6;
+  /** Prefix length; the full address length when no `/len` was given. Undefined for DNS names. */
+  readonly prefix: number | undefined;
+  readonly portMin: number;
+  readonly portMax: number;
+}
+
+/** Any port, when an endpoint carries no `:<lo-hi>` suffix. */
+export const ANY_PORT_MIN = 0;
+export const ANY_PORT_MAX = 65535;
+
+// STUNner's v1 syntax for a port range: `<host>:<lo-hi>`.
+const PORT_RANGE = /^(.*):<([0-9]+)-([0-9]+)>$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/i;
+
+export function isDnsName(s: string): boolean {
+  if (s.length === 0 || s.length > 253) return false;
+  const name = s.endsWith('.') ? s.slice(0, -1) : s;
+  return name.split('.').every((label) => DNS_LABEL.test(label));
+}
+
+/**
+ * Parses one endpoint. Returns the reason as a string when it is malformed, so that callers can
+ * attach their own path to it.
+ */
+export function parseEndpoint(raw: string, kind: 'STATIC' | 'STRICT_DNS'): Endpoint | string {
+  let host = raw.trim();
+  let portMin = ANY_PORT_MIN;
+  let portMax = ANY_PORT_MAX;
+  const range = PORT_RANGE.exec(host);
+  if (range) {
+    host = range[1]!;
+    portMin = Number(range[2]);
+    portMax = Number(range[3]);
+    if (portMin > 65535 || portMax > 65535) return `port range <${range[2]}-${range[3]}> exceeds 65535`;
+    if (portMin > portMax) return `port range <${range[2]}-${range[3]}> is empty (low > high)`;
+  } else if (/:<.*>$/.test(host)) {
+    return `"${raw}" has a malformed port range, expected <host>:<lo-hi>`;
+  }
+  if (kind === 'STRICT_DNS') {
+    if (!isDnsName(host)) return `"${host}" is not a valid DNS name`;
+    return { host, family: 0, prefix: undefined, portMin, portMax };
+  }
+  const slash = host.indexOf('/');
+  const addr = slash < 0 ? host : host.slice(0, slash);
+  const family = isIP(addr);
+  if (family === 0) {
+    return isDnsName(addr)
+      ? `"${addr}" is a DNS name, which needs cluster type STRICT_DNS`
+      : `"${addr}" is not a valid IP address`;
+  }
+  const max = family === 4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const len = host.slice(slash + 1);
+    if (!/^[0-9]{1,3}$/.test(len) || Number(len) > max)
+      return `"/${len}" is not a valid IPv${family} prefix length`;
+    prefix = Number(len);
+  }
+  return { host: addr, family: family as 4 | 6, prefix, portMin, portMax };
+}

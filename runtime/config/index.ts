@@ -1,0 +1,5 @@
+export { didYouMean } from './did-you-mean.js';
+export * from './endpoint.js';
+export * from './load.js';
+export * from './schema.js';
+export * from './validate.js';

@@ -1,0 +1,221 @@
+/**
+ * The dataplane config contract: STUNner's v1 stunnerd config, as zod schemas.
+ *
+ * This file is the single source of the config shape. The TypeScript types, the validator and
+ * the JSON Schema in docs/ are all derived from it, and constructs/ imports the types from here.
+ */
+import { z } from 'zod';
+
+export const API_VERSION = 'v1';
+export const DEFAULT_ADMIN_NAME = 'default-stunnerd';
+export const DEFAULT_REALM = 'stunner.l7mp.io';
+export const DEFAULT_PORT = 3478;
+export const DEFAULT_LOGLEVEL = 'all:INFO';
+export const DEFAULT_HEALTHCHECK_PORT = 8086;
+export const DEFAULT_HEALTHCHECK_ENDPOINT = `http://:${DEFAULT_HEALTHCHECK_PORT}`;
+export const DEFAULT_METRICS_PATH = '/metrics';
+/** Global allocation cap (our extension): bounds memory and file descriptors per gateway pod. */
+export const DEFAULT_MAX_ALLOCATIONS = 10_000;
+
+export const LISTENER_PROTOCOLS = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'] as const;
+export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];
+export const CLUSTER_TYPES = ['STATIC', 'STRICT_DNS'] as const;
+export type ClusterType = (typeof CLUSTER_TYPES)[number];
+export const CLUSTER_PROTOCOLS = ['UDP', 'TCP'] as const;
+export type ClusterProtocol = (typeof CLUSTER_PROTOCOLS)[number];
+export const AUTH_TYPES = ['static', 'ephemeral'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+export const LOG_LEVELS = ['DISABLE', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const OFFLOAD_ENGINES = ['None', 'XDP', 'TC', 'Auto'] as const;
+
+/** Matches a word in any letter case, without a regex flag, so the JSON Schema keeps it. */
+function anyCase(word: string): string {
+  return [...word]
+    .map((c) => (/[a-z]/i.test(c) ? `[${c.toUpperCase()}${c.toLowerCase()}]` : c.replace(/[-_]/, '\\$&')))
+    .join('');
+}
+
+/** A case-insensitive enum that normalizes to its canonical spelling. */
+function caseInsensitiveEnum<T extends string>(
+  canonical: readonly T[],
+  aliases: Readonly<Record<string, T>>,
+  what: string,
+) {
+  const table = new Map<string, T>();
+  for (const c of canonical) table.set(c.toUpperCase(), c);
+  for (const [alias, c] of Object.entries(aliases)) table.set(alias.toUpperCase(), c);
+  const pattern = `^(${[...table.keys()].map(anyCase).join('|')})$`;
+  const accepted = [...canonical, ...Object.keys(aliases)].join(', ');
+  return z
+    .string({ error: (iss) => `expected ${what} as a string, got ${describe(iss.input)}` })
+    .regex(new RegExp(pattern), {
+      error: (iss) => `"${iss.input}" is not a valid ${what}; use one of ${accepted}`,
+    })
+    .transform((s) => table.get(s.toUpperCase()) as T);
+}
+
+/** Short, safe rendering of a bad value for an error message. */
+export function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  return `${typeof v} ${String(v)}`;
+}
+
+const str = (what: string) =>
+  z.string({ error: (iss) => `expected ${what} as a string, got ${describe(iss.input)}` });
+
+const port = (what = 'port') =>
+  z
+    .number({ error: (iss) => `${describe(iss.input)} is not a valid ${what}` })
+    .int({ error: (iss) => `${iss.input} is not a valid ${what}` })
+    .min(1, { error: (iss) => `${iss.input} is not a valid ${what}` })
+    .max(65535, { error: (iss) => `${iss.input} is not a valid ${what}` });
+
+const count = (what: string, max: number) =>
+  z
+    .number({ error: (iss) => `expected ${what} as a whole number, got ${describe(iss.input)}` })
+    .int({ error: (iss) => `${iss.input} is not a whole number` })
+    .min(0, { error: (iss) => `${iss.input} is negative; ${what} must be 0 or more` })
+    .max(max, { error: (iss) => `${iss.input} is too large; ${what} is at most ${max}` });
+
+// `http://[addr][:port][/path]`, with the scheme mandatory as in STUNner.
+const HTTP_ENDPOINT = /^http:\/\/(\[[0-9a-fA-F:.]+\]|[^/:\s[\]]*)(:([0-9]{1,5}))?(\/\S*)?$/;
+const httpEndpoint = (what: string) =>
+  str(what).refine(
+    (s) => {
+      if (s === '') return true;
+      const m = HTTP_ENDPOINT.exec(s);
+      return m !== null && (m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535));
+    },
+    {
+      error: (iss) =>
+        `${describe(iss.input)} is not a valid ${what}; expected http://[address][:port][/path]`,
+    },
+  );
+
+const LOGLEVEL_ITEM = new RegExp(`^([A-Za-z0-9_*-]+:)?(${LOG_LEVELS.map(anyCase).join('|')})$`);
+const loglevel = str('log level').refine(
+  (s) => s.split(',').every((item) => LOGLEVEL_ITEM.test(item.trim())),
+  {
+    error: (iss) =>
+      `${describe(iss.input)} is not a valid log level; expected "scope:LEVEL,..." with LEVEL one of ${LOG_LEVELS.join(', ')}`,
+  },
+);
+
+export const AdminSchema = z
+  .strictObject({
+    name: str('name').default(DEFAULT_ADMIN_NAME),
+    loglevel: loglevel.default(DEFAULT_LOGLEVEL),
+    metrics_endpoint: httpEndpoint('metrics endpoint').default(''),
+    healthcheck_endpoint: httpEndpoint('health-check endpoint').default(DEFAULT_HEALTHCHECK_ENDPOINT),
+    user_quota: count('user quota', 1_000_000).default(0),
+    /** Extension: global cap on concurrent allocations. */
+    max_allocations: count('max allocations', 1_000_000).default(DEFAULT_MAX_ALLOCATIONS),
+    /** Extension: relay worker threads (honoured where dgram supports reusePort). */
+    threads: count('threads', 64).min(1, { error: 'threads must be at least 1' }).default(1),
+    /** Accepted for STUNner compatibility; this runtime has no kernel offload. */
+    offload_engine: caseInsensitiveEnum(OFFLOAD_ENGINES, {}, 'offload engine').optional(),
+    offload_interfaces: z.array(str('interface name')).optional(),
+    license_config: z.strictObject({ key: str('license key'), hmac: str('license hmac') }).optional(),
+  })
+  .meta({ description: 'Administrative settings of the gateway.' });
+
+export const CredentialsSchema = z
+  .strictObject({
+    username: str('username').optional(),
+    password: str('password').optional(),
+    secret: str('secret').optional(),
+  })
+  .meta({ description: 'username+password for static auth, secret for ephemeral auth.' });
+
+export const AuthSchema = z.strictObject({
+  type: caseInsensitiveEnum(AUTH_TYPES, { plaintext: 'static', longterm: 'ephemeral' }, 'auth type').default(
+    'static',
+  ),
+  realm: str('realm')
+    .min(1, { error: 'realm must not be empty' })
+    .regex(/^[\x21-\x7e]+$/, { error: 'realm must be printable ASCII without spaces' })
+    .default(DEFAULT_REALM),
+  credentials: CredentialsSchema,
+});
+
+export const ListenerSchema = z.strictObject({
+  name: str('listener name').min(1, { error: 'listener name must not be empty' }),
+  protocol: caseInsensitiveEnum(
+    LISTENER_PROTOCOLS,
+    { UDP: 'TURN-UDP', TCP: 'TURN-TCP', TLS: 'TURN-TLS', DTLS: 'TURN-DTLS' },
+    'listener protocol',
+  ).default('TURN-UDP'),
+  // `$STUNNER_ADDR` unset in a local run expands to "", which means every address.
+  address: str('address')
+    .transform((s) => (s === '' ? '0.0.0.0' : s))
+    .default('0.0.0.0'),
+  port: port().default(DEFAULT_PORT),
+  public_address: str('public address').optional(),
+  public_port: port('public port').optional(),
+  /** Extension (from v1alpha1): relay port range; absent means kernel-assigned ports. */
+  min_relay_port: port('relay port').optional(),
+  max_relay_port: port('relay port').optional(),
+  cert: str('certificate').optional(),
+  key: str('key').optional(),
+  routes: z.array(str('route name')).default([]),
+});
+
+export const ClusterSchema = z.strictObject({
+  name: str('cluster name').min(1, { error: 'cluster name must not be empty' }),
+  type: caseInsensitiveEnum(CLUSTER_TYPES, {}, 'cluster type').default('STATIC'),
+  protocol: caseInsensitiveEnum(CLUSTER_PROTOCOLS, {}, 'cluster protocol').default('UDP'),
+  endpoints: z.array(str('endpoint')).default([]),
+});
+
+export const StunnerConfigSchema = z
+  .strictObject({
+    version: z.literal(API_VERSION, {
+      error: (iss) =>
+        iss.input === undefined
+          ? 'is required; expected "v1"'
+          : `${describe(iss.input)} is not supported; expected "v1"`,
+    }),
+    admin: AdminSchema.prefault({}),
+    auth: AuthSchema,
+    listeners: z.array(ListenerSchema).default([]),
+    clusters: z.array(ClusterSchema).default([]),
+  })
+  .meta({
+    title: 'STUNner dataplane configuration (v1)',
+    description:
+      'The stunnerd config: what a gateway listens on, how it authenticates, and where it may relay.',
+  });
+
+/** A validated config with every default filled in: what the runtime serves and the constructs render. */
+export type StunnerConfig = z.output<typeof StunnerConfigSchema>;
+/** A config as written by hand: defaults optional, aliases allowed. */
+export type StunnerConfigInput = z.input<typeof StunnerConfigSchema>;
+export type AdminConfig = StunnerConfig['admin'];
+export type AuthConfig = StunnerConfig['auth'];
+export type ListenerConfig = StunnerConfig['listeners'][number];
+export type ClusterConfig = StunnerConfig['clusters'][number];
+
+/** The fields each object in the config may carry, for did-you-mean hints. */
+export const KNOWN_FIELDS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['', Object.keys(StunnerConfigSchema.shape)],
+  ['admin', Object.keys(AdminSchema.shape)],
+  ['admin.license_config', ['key', 'hmac']],
+  ['auth', Object.keys(AuthSchema.shape)],
+  ['auth.credentials', Object.keys(CredentialsSchema.shape)],
+  ['listeners[]', Object.keys(ListenerSchema.shape)],
+  ['clusters[]', Object.keys(ClusterSchema.shape)],
+]);
+
+export function isTlsProtocol(p: ListenerProtocol): boolean {
+  return p === 'TURN-TLS' || p === 'TURN-DTLS';
+}
+
+/** The transport a listener's socket uses, which is what must not collide on one port. */
+export function listenerTransport(p: ListenerProtocol): 'udp' | 'tcp' {
+  return p === 'TURN-UDP' || p === 'TURN-DTLS' ? 'udp' : 'tcp';
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Interop tests bind real ports and spawn real peers: keep files serial on a 2-core box.
+    fileParallelism: false,
+  },
+});
