@@ -108,11 +108,19 @@ const loglevel = str('log level').refine(
 
 export const AdminSchema = z
   .strictObject({
-    name: str('name').default(DEFAULT_ADMIN_NAME),
-    loglevel: loglevel.default(DEFAULT_LOGLEVEL),
-    metrics_endpoint: httpEndpoint('metrics endpoint').default(''),
-    healthcheck_endpoint: httpEndpoint('health-check endpoint').default(DEFAULT_HEALTHCHECK_ENDPOINT),
-    user_quota: count('user quota', 1_000_000).default(0),
+    name: str('name')
+      .default(DEFAULT_ADMIN_NAME)
+      .describe('Gateway name; the operator convention is <namespace>/<gateway>.'),
+    loglevel: loglevel.default(DEFAULT_LOGLEVEL).describe('Log levels per scope, e.g. all:INFO,turn:DEBUG.'),
+    metrics_endpoint: httpEndpoint('metrics endpoint')
+      .default('')
+      .describe('Prometheus endpoint, e.g. http://:8080/metrics; empty disables metrics.'),
+    healthcheck_endpoint: httpEndpoint('health-check endpoint')
+      .default(DEFAULT_HEALTHCHECK_ENDPOINT)
+      .describe('Serves /live, /ready and /status; empty disables it.'),
+    user_quota: count('user quota', 1_000_000)
+      .default(0)
+      .describe('Allocations per username; 0 means no quota.'),
     /** Extension: global cap on concurrent allocations. */
     max_allocations: count('max allocations', 1_000_000).default(DEFAULT_MAX_ALLOCATIONS),
     /** Extension: relay worker threads (honoured where dgram supports reusePort). */
@@ -155,21 +163,29 @@ export const ListenerSchema = z.strictObject({
     .transform((s) => (s === '' ? '0.0.0.0' : s))
     .default('0.0.0.0'),
   port: port().default(DEFAULT_PORT),
-  public_address: str('public address').optional(),
+  public_address: str('public address')
+    .optional()
+    .describe('Address clients reach the listener at (informational).'),
   public_port: port('public port').optional(),
   /** Extension (from v1alpha1): relay port range; absent means kernel-assigned ports. */
   min_relay_port: port('relay port').optional(),
   max_relay_port: port('relay port').optional(),
-  cert: str('certificate').optional(),
-  key: str('key').optional(),
-  routes: z.array(str('route name')).default([]),
+  cert: str('certificate').optional().describe('Base64-encoded PEM certificate (TURN-TLS, TURN-DTLS).'),
+  key: str('key').optional().describe('Base64-encoded PEM private key (TURN-TLS, TURN-DTLS).'),
+  routes: z
+    .array(str('route name'))
+    .default([])
+    .describe('Names of the clusters this listener may relay to.'),
 });
 
 export const ClusterSchema = z.strictObject({
   name: str('cluster name').min(1, { error: 'cluster name must not be empty' }),
   type: caseInsensitiveEnum(CLUSTER_TYPES, {}, 'cluster type').default('STATIC'),
   protocol: caseInsensitiveEnum(CLUSTER_PROTOCOLS, {}, 'cluster protocol').default('UDP'),
-  endpoints: z.array(str('endpoint')).default([]),
+  endpoints: z
+    .array(str('endpoint'))
+    .default([])
+    .describe('IP, IP/prefix or DNS name (STRICT_DNS), optionally followed by :<lo-hi> to limit peer ports.'),
 });
 
 export const StunnerConfigSchema = z
