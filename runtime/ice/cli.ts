@@ -1,0 +1,147 @@
+/**
+ * `stunnerd auth`: the ICE auth service.
+ *
+ *   stunnerd auth [-c <file|dir>]... [<file|dir>]... [-p 8088] [-a <address>] [-l all:INFO]
+ *                 [--poll-interval 1000] [--public-address <ns/gateway>=<address>]...
+ *
+ * Prints one line containing `stunnerd auth ready` once it listens. SIGINT/SIGTERM stop it.
+ */
+import { createLogger } from '../log/logger.js';
+import { ConfigFiles } from './config-files.js';
+import { DEFAULT_AUTH_PORT, IceAuthServer } from './server.js';
+
+export const USAGE = `usage: stunnerd auth [options] [<config file or directory>...]
+  -c, --config <path>          dataplane config file, or a directory of them (repeatable)
+  -p, --port <port>            HTTP port (default ${DEFAULT_AUTH_PORT})
+  -a, --address <address>      listen address (default all)
+  -l, --log <spec>             log levels, e.g. all:INFO,ice:DEBUG (default all:INFO)
+      --poll-interval <ms>     how often configs are re-read (default 1000)
+      --public-address <ns/gateway>=<address>
+                               public address of a gateway (repeatable); a config's
+                               public_address wins over it
+  -h, --help                   this text`;
+
+export interface AuthCliArgs {
+  readonly paths: string[];
+  readonly port: number;
+  readonly address: string | undefined;
+  readonly log: string;
+  readonly pollIntervalMs: number;
+  readonly publicAddresses: Map<string, string>;
+  readonly help: boolean;
+}
+
+/** Parses the arguments; throws an Error whose message says which argument is wrong and why. */
+export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
+  const paths: string[] = [];
+  const publicAddresses = new Map<string, string>();
+  let port = DEFAULT_AUTH_PORT;
+  let address: string | undefined;
+  let log = 'all:INFO';
+  let pollIntervalMs = 1000;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        help = true;
+        break;
+      case '-c':
+      case '--config':
+        paths.push(value());
+        break;
+      case '-p':
+      case '--port': {
+        const v = value();
+        port = Number(v);
+        if (!/^[0-9]+$/.test(v) || port < 1 || port > 65535)
+          throw new Error(`${flag}: "${v}" is not a valid port`);
+        break;
+      }
+      case '-a':
+      case '--address':
+        address = value();
+        break;
+      case '-l':
+      case '--log':
+        log = value();
+        break;
+      case '--poll-interval': {
+        const v = value();
+        pollIntervalMs = Number(v);
+        if (!/^[0-9]+$/.test(v) || pollIntervalMs < 100) {
+          throw new Error(`${flag}: "${v}" is not valid; expected milliseconds, at least 100`);
+        }
+        break;
+      }
+      case '--public-address': {
+        const v = value();
+        const at = v.indexOf('=');
+        if (at <= 0 || at === v.length - 1)
+          throw new Error(`${flag}: "${v}" is not <namespace/gateway>=<address>`);
+        publicAddresses.set(v.slice(0, at), v.slice(at + 1));
+        break;
+      }
+      default:
+        if (arg.startsWith('-')) throw new Error(`unknown option ${flag}`);
+        paths.push(arg);
+    }
+  }
+  if (paths.length === 0 && !help) throw new Error('no config given; pass a file or directory (-c <path>)');
+  return { paths, port, address, log, pollIntervalMs, publicAddresses, help };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let args: AuthCliArgs;
+  try {
+    args = parseAuthArgs(argv);
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    createLogger(args.log); // validates the spec before anything starts
+  } catch (e) {
+    process.stderr.write(`stunnerd auth: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(1);
+  }
+  const log = createLogger(args.log).scope('ice');
+  const server = new IceAuthServer({ logger: log });
+  try {
+    for (const [gw, addr] of args.publicAddresses) server.setPublicAddress(gw, addr);
+  } catch (e) {
+    process.stderr.write(`stunnerd auth: --public-address: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const files = new ConfigFiles({
+    paths: args.paths,
+    logger: log,
+    pollIntervalMs: args.pollIntervalMs,
+    onChange: (configs) => server.setConfigs(configs.values()),
+  });
+  await files.start();
+  if (server.configCount() === 0)
+    log.warn(`no valid config found in ${args.paths.join(', ')} yet; answering 500`);
+  let bound: Awaited<ReturnType<IceAuthServer['listen']>>;
+  try {
+    bound = await server.listen(args.port, args.address);
+  } catch (e) {
+    process.stderr.write(`stunnerd auth: cannot listen on port ${args.port}: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`stunnerd auth ready on ${bound.address}:${bound.port}\n`);
+  const stop = () => {
+    files.stop();
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

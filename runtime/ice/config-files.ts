@@ -1,0 +1,160 @@
+/**
+ * The mounted dataplane configs the auth service answers from: files, or directories of files
+ * (a ConfigMap mount: entries starting with '.' are the kubelet's bookkeeping and skipped).
+ * Polled for changes, which also catches the kubelet's atomic symlink swap. A file that turns
+ * invalid keeps its last good config serving; a file that disappears is dropped.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatProblems, type StunnerConfig, validateConfigText } from '../config/index.js';
+import type { IceLogger } from './log.js';
+
+/** Bounds: a config is a few KiB; a mount holds a handful of files. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_FILES = 256;
+
+export interface ConfigFilesOptions {
+  /** Files or directories. */
+  readonly paths: readonly string[];
+  /** Called after every scan that changed the set of good configs. */
+  readonly onChange?: (configs: ReadonlyMap<string, StunnerConfig>) => void;
+  readonly logger?: IceLogger;
+  /** @default 1000 */
+  readonly pollIntervalMs?: number;
+  /**
+   * Variables for `$VAR` substitution. @default process.env without `STUNNER_*`: those describe
+   * the auth service's own pod, not the gateway's (`$STUNNER_ADDR` must not become our pod IP).
+   */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+interface Entry {
+  text: string;
+  config: StunnerConfig | undefined;
+}
+
+export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('STUNNER_')) out[k] = v;
+  return out;
+}
+
+export class ConfigFiles {
+  readonly #opts: ConfigFilesOptions;
+  readonly #entries = new Map<string, Entry>();
+  #timer: NodeJS.Timeout | undefined;
+  #scanning: Promise<void> | undefined;
+  #env: NodeJS.ProcessEnv;
+
+  constructor(opts: ConfigFilesOptions) {
+    if (opts.paths.length === 0) throw new Error('no config path given');
+    this.#opts = opts;
+    this.#env = opts.env ?? gatewayEnv();
+  }
+
+  /** Loads once, then keeps polling. */
+  async start(): Promise<void> {
+    await this.scan();
+    const every = this.#opts.pollIntervalMs ?? 1000;
+    this.#timer = setInterval(() => void this.scan(), every);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The good configs by file path, sorted by path so that answers are stable. */
+  configs(): ReadonlyMap<string, StunnerConfig> {
+    const out = new Map<string, StunnerConfig>();
+    for (const path of [...this.#entries.keys()].sort()) {
+      const c = this.#entries.get(path)!.config;
+      if (c !== undefined) out.set(path, c);
+    }
+    return out;
+  }
+
+  /** One pass over the paths; concurrent calls share the pass in flight. */
+  scan(): Promise<void> {
+    this.#scanning ??= this.#scan().finally(() => {
+      this.#scanning = undefined;
+    });
+    return this.#scanning;
+  }
+
+  async #scan(): Promise<void> {
+    const log = this.#opts.logger;
+    const files = await this.#listFiles();
+    let changed = false;
+    for (const path of [...this.#entries.keys()]) {
+      if (!files.includes(path)) {
+        this.#entries.delete(path);
+        log?.info(`config ${path} removed`);
+        changed = true;
+      }
+    }
+    for (const path of files) {
+      let text: string;
+      try {
+        const st = await stat(path);
+        if (st.size > MAX_CONFIG_BYTES) {
+          log?.warn(`config ${path}: ${st.size} bytes is too large (at most ${MAX_CONFIG_BYTES}); ignored`);
+          continue;
+        }
+        text = await readFile(path, 'utf8');
+      } catch (e) {
+        log?.warn(`config ${path}: cannot read: ${(e as Error).message}`);
+        continue;
+      }
+      const prev = this.#entries.get(path);
+      if (prev !== undefined && prev.text === text) continue;
+      const r = validateConfigText(text, { env: this.#env });
+      if (r.ok) {
+        this.#entries.set(path, { text, config: r.config });
+        log?.info(
+          `config ${path} loaded (gateway ${r.config.admin.name}, ${r.config.listeners.length} listeners)`,
+        );
+        changed = true;
+      } else {
+        // Keep serving the last good config of this file, if any.
+        this.#entries.set(path, { text, config: prev?.config });
+        log?.error(`config ${path} is invalid; keeping the previous one:\n${formatProblems(r.problems)}`);
+      }
+    }
+    if (changed) this.#opts.onChange?.(this.configs());
+  }
+
+  async #listFiles(): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of this.#opts.paths) {
+      let st: Awaited<ReturnType<typeof stat>>;
+      try {
+        st = await stat(p);
+      } catch {
+        continue; // not mounted (yet): answers come from the other paths
+      }
+      if (st.isFile()) {
+        out.push(p);
+        continue;
+      }
+      if (!st.isDirectory()) continue;
+      let names: string[];
+      try {
+        names = (await readdir(p)).filter((n) => !n.startsWith('.')).sort();
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        if (out.length >= MAX_CONFIG_FILES) break;
+        const full = join(p, n);
+        try {
+          if ((await stat(full)).isFile()) out.push(full);
+        } catch {
+          // vanished between readdir and stat
+        }
+      }
+    }
+    return [...new Set(out)];
+  }
+}
