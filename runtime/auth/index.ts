@@ -1,0 +1,3 @@
+/** Long-term credentials (static and TURN REST API) and stateless nonces. */
+export * from './authenticator.js';
+export * from './nonce.js';

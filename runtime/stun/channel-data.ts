@@ -1,0 +1,46 @@
+/**
+ * TURN ChannelData (RFC 8656 sec 12.4/12.5): 2-byte channel number, 2-byte length, data.
+ * Over UDP the padding is optional; over TCP/TLS the frame is padded to a multiple of 4.
+ */
+import { HEADER_LENGTH } from './constants.js';
+
+export const CHANNEL_MIN = 0x4000;
+export const CHANNEL_MAX = 0x4fff;
+export const CHANNEL_DATA_HEADER_LENGTH = 4;
+
+/** First byte 0x40..0x4f: a ChannelData frame (STUN messages start with 0b00). */
+export function isChannelData(buf: Buffer, start = 0): boolean {
+  return start >= 0 && start < buf.length && (buf[start]! & 0xf0) === 0x40;
+}
+
+export function isValidChannel(channel: number): boolean {
+  return channel >= CHANNEL_MIN && channel <= CHANNEL_MAX;
+}
+
+/** Header 4 bytes: channel, length. A 4-byte Buffer from the allocUnsafe pool. */
+export function channelDataHeader(channel: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(CHANNEL_DATA_HEADER_LENGTH);
+  b.writeUInt16BE(channel & 0xffff, 0);
+  b.writeUInt16BE(length & 0xffff, 2);
+  return b;
+}
+
+/** Writes a ChannelData header into out at off (for callers that reuse one buffer). */
+export function writeChannelDataHeader(out: Buffer, off: number, channel: number, length: number): void {
+  out.writeUInt16BE(channel & 0xffff, off);
+  out.writeUInt16BE(length & 0xffff, off + 2);
+}
+
+/**
+ * Total frame length on a stream transport, including padding to 4 for ChannelData
+ * (RFC 8656 sec 12.5). Undefined when fewer than 4 bytes are available or the first byte
+ * starts neither STUN (0b00) nor ChannelData (0x40-0x4f).
+ */
+export function streamFrameLength(buf: Buffer, start: number): number | undefined {
+  if (start < 0 || buf.length - start < 4) return undefined;
+  const first = buf[start]!;
+  const len = buf.readUInt16BE(start + 2);
+  if ((first & 0xf0) === 0x40) return (CHANNEL_DATA_HEADER_LENGTH + len + 3) & ~3;
+  if ((first & 0xc0) === 0) return HEADER_LENGTH + len;
+  return undefined;
+}
