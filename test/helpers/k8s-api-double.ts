@@ -13,10 +13,10 @@ import type { Socket } from 'node:net';
 
 export type Kind = 'endpointslices' | 'services' | 'nodes';
 
-// biome-ignore lint/suspicious/noExplicitAny: a test double stores arbitrary Kubernetes JSON.
-export type K8sObject = {
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-} & Record<string, any>;
+export interface K8sObject {
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string };
+  [field: string]: unknown;
+}
 
 interface WatchEvent {
   readonly rv: number;
@@ -157,20 +157,29 @@ export class K8sApiDouble {
     }
     this.requests.push(req.url ?? '');
     if (req.headers.authorization !== `Bearer ${this.token}`) {
-      return status(res, 401, 'Unauthorized');
+      status(res, 401, 'Unauthorized');
+      return;
     }
     const url = new URL(req.url ?? '/', 'http://x');
     const route = parsePath(url.pathname);
-    if (!route || req.method !== 'GET') return status(res, 404, 'NotFound');
-    if (this.forbidden.has(route.kind)) return status(res, 403, 'Forbidden');
+    if (!route || req.method !== 'GET') {
+      status(res, 404, 'NotFound');
+      return;
+    }
+    if (this.forbidden.has(route.kind)) {
+      status(res, 403, 'Forbidden');
+      return;
+    }
     const match = selector(url.searchParams);
     if (route.name !== undefined) {
       const cur = this.objects.get(objKey(route.kind, route.namespace, route.name));
-      if (!cur) return status(res, 404, 'NotFound');
-      return json(res, 200, cur.obj);
+      if (!cur) status(res, 404, 'NotFound');
+      else json(res, 200, cur.obj);
+      return;
     }
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
-      return this.watch(route.kind, route.namespace, match, url.searchParams, res);
+      this.watch(route.kind, route.namespace, match, url.searchParams, res);
+      return;
     }
     const items = [...this.objects.values()]
       .filter((o) => o.kind === route.kind && inNamespace(o.obj, route.namespace) && match(o.obj))
