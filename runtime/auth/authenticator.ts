@@ -44,7 +44,7 @@ export function ephemeralUsername(userid: string, ttlSeconds: number, now?: numb
 export interface EphemeralUsername {
   /** Unix seconds. */
   readonly expiry: number;
-  /** The username without the expiry field (the quota identity); the whole username if alone. */
+  /** The username without the expiry field (the quota identity); the whole username if that is empty. */
   readonly userid: string;
 }
 
@@ -66,11 +66,12 @@ export function parseEphemeralUsername(username: string): EphemeralUsername | un
     if (isDigits(username, from, to)) {
       const expiry = Number(username.slice(from, to));
       let userid: string;
-      if (from === 0 && to === username.length) userid = username;
+      if (from === 0 && to === username.length) userid = '';
       else if (from === 0) userid = username.slice(to + 1);
       else if (to === username.length) userid = username.slice(0, from - 1);
       else userid = username.slice(0, from - 1) + username.slice(to);
-      return { expiry, userid };
+      // Without a user id (`<expiry>` or `<expiry>:`) the whole username is the identity.
+      return { expiry, userid: userid === '' ? username : userid };
     }
     from = to + 1;
   }

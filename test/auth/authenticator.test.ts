@@ -117,6 +117,7 @@ describe('ephemeral authenticator (TURN REST API)', () => {
       [`alice:${exp}`, 'alice'],
       [`tenant:${exp}:alice`, 'tenant:alice'],
       [`${exp}`, `${exp}`],
+      [`${exp}:`, `${exp}:`],
       [`${exp}:a:b`, 'a:b'],
       [`x:y:${exp}`, 'x:y'],
     ] as const) {
