@@ -3,12 +3,15 @@
  *
  *   stunnerd auth [-c <file|dir>]... [<file|dir>]... [-p 8088] [-a <address>] [-l all:INFO]
  *                 [--poll-interval 1000] [--public-address <ns/gateway>=<address>]...
+ *                 [--watch-services [--kube-api-server <url>]]
  *
  * Prints one line containing `stunnerd auth ready` once it listens. SIGINT/SIGTERM stop it.
  */
 import { createLogger } from '../log/logger.js';
+import { makeKubeConfig } from '../watch/kube-config.js';
 import { ConfigFiles } from './config-files.js';
 import { DEFAULT_AUTH_PORT, IceAuthServer } from './server.js';
+import { GatewayServiceWatch } from './service-watch.js';
 
 export const USAGE = `usage: stunnerd auth [options] [<config file or directory>...]
   -c, --config <path>          dataplane config file, or a directory of them (repeatable)
@@ -19,6 +22,9 @@ export const USAGE = `usage: stunnerd auth [options] [<config file or directory>
       --public-address <ns/gateway>=<address>
                                public address of a gateway (repeatable); a config's
                                public_address wins over it
+      --watch-services         follow each gateway's public address from its Service
+                               (namespace/name from admin.name) via the Kubernetes API
+      --kube-api-server <url>  API server for --watch-services (default: in-cluster)
   -h, --help                   this text`;
 
 export interface AuthCliArgs {
@@ -28,6 +34,8 @@ export interface AuthCliArgs {
   readonly log: string;
   readonly pollIntervalMs: number;
   readonly publicAddresses: Map<string, string>;
+  readonly watchServices: boolean;
+  readonly kubeApiServer: string | undefined;
   readonly help: boolean;
 }
 
@@ -40,6 +48,8 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   let log = 'all:INFO';
   let pollIntervalMs = 1000;
   let help = false;
+  let watchServices = false;
+  let kubeApiServer: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -91,13 +101,21 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
         publicAddresses.set(v.slice(0, at), v.slice(at + 1));
         break;
       }
+      case '--watch-services':
+        watchServices = true;
+        break;
+      case '--kube-api-server':
+        kubeApiServer = value();
+        break;
       default:
         if (arg.startsWith('-')) throw new Error(`unknown option ${flag}`);
         paths.push(arg);
     }
   }
   if (paths.length === 0 && !help) throw new Error('no config given; pass a file or directory (-c <path>)');
-  return { paths, port, address, log, pollIntervalMs, publicAddresses, help };
+  if (kubeApiServer !== undefined && !watchServices)
+    throw new Error('--kube-api-server needs --watch-services');
+  return { paths, port, address, log, pollIntervalMs, publicAddresses, watchServices, kubeApiServer, help };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -121,11 +139,30 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`stunnerd auth: --public-address: ${(e as Error).message}\n`);
     process.exit(1);
   }
+  let services: GatewayServiceWatch | undefined;
+  if (args.watchServices) {
+    try {
+      const kubeConfig = makeKubeConfig(
+        args.kubeApiServer === undefined ? {} : { server: args.kubeApiServer },
+      );
+      services = new GatewayServiceWatch({
+        kubeConfig,
+        log: createLogger(args.log).scope('watch'),
+        setPublicAddress: (gw, addr, ports) => server.setPublicAddress(gw, addr, ports),
+      });
+    } catch (e) {
+      process.stderr.write(`stunnerd auth: --watch-services: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  }
   const files = new ConfigFiles({
     paths: args.paths,
     logger: log,
     pollIntervalMs: args.pollIntervalMs,
-    onChange: (configs) => server.setConfigs(configs.values()),
+    onChange: (configs) => {
+      server.setConfigs(configs.values());
+      services?.sync(configs.values());
+    },
   });
   await files.start();
   if (server.configCount() === 0)
@@ -140,6 +177,7 @@ export async function main(argv: string[]): Promise<void> {
   process.stdout.write(`stunnerd auth ready on ${bound.address}:${bound.port}\n`);
   const stop = () => {
     files.stop();
+    services?.stop();
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
