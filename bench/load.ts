@@ -1,0 +1,268 @@
+/**
+ * Closed-loop echo load through a TURN server. Each client owns an allocation and a peer socket
+ * (the echo peer) connected to the client's relay address, so neither side needs per-packet address
+ * lookups. The client keeps `window` packets in flight: every echo that comes back is stamped and
+ * sent again. The send timestamp rides in the payload, so RTT needs no per-packet state.
+ */
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { cpuMicros } from './proc.js';
+import type { ServerHandle } from './servers.js';
+import { PASS, USER } from './servers.js';
+import { type Addr, Attr, Cls, decode, encode, Method, newTxid, xorAddr } from './stun.js';
+import { TurnClient } from './turn-client.js';
+
+export interface LoadOptions {
+  readonly clients: number;
+  readonly window: number;
+  /** Application payload bytes per packet (the ChannelData frame adds 4). */
+  readonly payload: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /**
+   * `peer`: each client echoes through its own UDP echo peer (a worker thread), a true RTT.
+   * `pairs`: clients are paired and relay to each other's relay address (like turnutils_uclient -y);
+   * every datagram the generator handles was relayed twice by the server, which halves the
+   * generator's cost per relayed packet. Latency samples are then one-way client->client, which
+   * crosses the server twice, like an echo RTT.
+   */
+  readonly topology: 'peer' | 'pairs';
+}
+
+export interface LoadResult {
+  readonly clients: number;
+  readonly window: number;
+  /** Packets the server relayed per second, both directions (client->peer and peer->client). */
+  readonly relayedPerSec: number;
+  /** Server CPU (utime+stime, all threads) per relayed packet. */
+  readonly cpuUsPerPkt: number;
+  /** Server CPU use over the measured interval, in cores. */
+  readonly serverCores: number;
+  /** Load generator (this process) CPU use over the measured interval, in cores. */
+  readonly generatorCores: number;
+  readonly sent: number;
+  readonly lost: number;
+  readonly lossPct: number;
+  readonly rttP50Us: number;
+  readonly rttP99Us: number;
+}
+
+const CHANNEL = 0x4000;
+const MAX_SAMPLES = 4_000_000;
+const DRAIN_MS = 400;
+
+interface Lane {
+  readonly client: TurnClient;
+  /** Where this client's packets go: its echo peer or its partner's relay address. */
+  readonly target: Addr;
+}
+
+/**
+ * The echo peer runs in a worker thread: one socket per lane, connected to that lane's relay
+ * address, echoing every datagram back. On 2 cores this keeps the generator off the critical path
+ * (client half on the main thread, peer half on the worker). Plain JS so no loader is needed.
+ */
+const PEER_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const count = new Int32Array(workerData);
+let socks = [];
+parentPort.on('message', (msg) => {
+  if (msg.type === 'bind') {
+    let left = msg.relays.length;
+    const addrs = new Array(left);
+    msg.relays.forEach((r, i) => {
+      const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 21, sendBufferSize: 1 << 21 });
+      s.on('error', () => {});
+      s.on('message', (m) => { count[0]++; s.send(m); });
+      socks.push(s);
+      s.bind(0, '127.0.0.1', () => s.connect(r.port, r.address, () => {
+        addrs[i] = s.address();
+        if (--left === 0) parentPort.postMessage(addrs);
+      }));
+    });
+  } else if (msg.type === 'close') {
+    for (const s of socks) s.close();
+    socks = [];
+    parentPort.postMessage('closed');
+  }
+});`;
+
+class EchoPeers {
+  private readonly worker: Worker;
+  readonly count: Int32Array;
+
+  constructor() {
+    const sab = new SharedArrayBuffer(4);
+    this.count = new Int32Array(sab);
+    this.worker = new Worker(PEER_WORKER, { eval: true, workerData: sab });
+  }
+
+  bind(relays: Addr[]): Promise<Addr[]> {
+    return new Promise((res) => {
+      this.worker.once('message', (addrs: Addr[]) =>
+        res(addrs.map((a) => ({ address: a.address, port: a.port }))),
+      );
+      this.worker.postMessage({ type: 'bind', relays });
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise((res) => {
+      this.worker.once('message', res);
+      this.worker.postMessage({ type: 'close' });
+    });
+    await this.worker.terminate();
+  }
+}
+
+async function setup(server: ServerHandle, opts: LoadOptions, peers: EchoPeers | undefined): Promise<Lane[]> {
+  const opened: TurnClient[] = [];
+  const relays: Addr[] = [];
+  for (let i = 0; i < opts.clients; i++) {
+    const client = await TurnClient.open(
+      { address: '127.0.0.1', port: server.port },
+      { user: USER, pass: PASS },
+    );
+    opened.push(client);
+    relays.push(await client.allocate());
+  }
+  // pairs: 0<->1, 2<->3, ...
+  const targets = peers ? await peers.bind(relays) : relays.map((_, i) => relays[i ^ 1]!);
+  const lanes: Lane[] = [];
+  for (let i = 0; i < opts.clients; i++) {
+    const client = opened[i]!;
+    const target = targets[i]!;
+    await client.createPermission(target);
+    if (server.mode === 'channel') await client.channelBind(CHANNEL, target);
+    lanes.push({ client, target });
+  }
+  return lanes;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Runs one closed-loop measurement against an already running server. */
+export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<LoadResult> {
+  if (opts.topology === 'pairs' && opts.clients % 2 !== 0) throw new Error('pairs need an even client count');
+  const peers = opts.topology === 'peer' ? new EchoPeers() : undefined;
+  const lanes = await setup(server, opts, peers);
+  // Each datagram a client receives crossed the server once (peer) or twice (pairs).
+  const peerCount = peers?.count;
+  const relayedNow = (): number => (peerCount ? clientRecv + peerCount[0]! : 2 * clientRecv);
+  const samples = new Float64Array(MAX_SAMPLES);
+  let nSamples = 0;
+  let recording = false;
+  let running = true;
+  let sent = 0;
+  let clientRecv = 0;
+
+  for (const lane of lanes) {
+    const sock = lane.client.sock;
+    if (server.mode === 'channel') {
+      lane.client.setHandler((m: Buffer) => {
+        if (m.length < 12 || (m[0]! & 0xc0) !== 0x40) return;
+        clientRecv++;
+        const now = performance.now();
+        if (recording && nSamples < MAX_SAMPLES) samples[nSamples++] = now - m.readDoubleLE(4);
+        if (!running) return;
+        m.writeDoubleLE(now, 4);
+        sock.send(m);
+        sent++;
+      });
+    } else {
+      const peerAttr = xorAddr(lane.target);
+      lane.client.setHandler((m: Buffer) => {
+        const d = decode(m);
+        if (!d || d.method !== Method.DATA || d.cls !== Cls.INDICATION) return;
+        const data = d.attrs.get(Attr.DATA);
+        if (!data || data.length < 8) return;
+        clientRecv++;
+        const now = performance.now();
+        if (recording && nSamples < MAX_SAMPLES) samples[nSamples++] = now - data.readDoubleLE(0);
+        if (!running) return;
+        const payload = Buffer.from(data);
+        payload.writeDoubleLE(now, 0);
+        sock.send(
+          encode(Method.SEND, Cls.INDICATION, newTxid(), [
+            [Attr.XOR_PEER_ADDRESS, peerAttr],
+            [Attr.DATA, payload],
+          ]),
+        );
+        sent++;
+      });
+    }
+  }
+
+  // Prime every window.
+  for (const lane of lanes) {
+    for (let w = 0; w < opts.window; w++) {
+      const payload = Buffer.alloc(opts.payload);
+      payload.writeDoubleLE(performance.now(), 0);
+      if (server.mode === 'channel') {
+        const frame = Buffer.alloc(4 + opts.payload);
+        frame.writeUInt16BE(CHANNEL, 0);
+        frame.writeUInt16BE(opts.payload, 2);
+        payload.copy(frame, 4);
+        lane.client.sock.send(frame);
+      } else {
+        lane.client.sock.send(
+          encode(Method.SEND, Cls.INDICATION, newTxid(), [
+            [Attr.XOR_PEER_ADDRESS, xorAddr(lane.target)],
+            [Attr.DATA, payload],
+          ]),
+        );
+      }
+      sent++;
+    }
+  }
+
+  await sleep(opts.warmupMs);
+  recording = true;
+  const t0 = performance.now();
+  const cpu0 = cpuMicros(server.pid);
+  const gen0 = process.cpuUsage();
+  const relayed0 = relayedNow();
+  await sleep(opts.durationMs);
+  const relayed1 = relayedNow();
+  const cpu1 = cpuMicros(server.pid);
+  const gen1 = process.cpuUsage(gen0);
+  const t1 = performance.now();
+  recording = false;
+  running = false;
+  await sleep(DRAIN_MS);
+  // Release the allocations (restores the control handler first) so later phases start clean.
+  await Promise.all(
+    lanes.map(async (l) => {
+      l.client.restoreControl();
+      await l.client.refresh(0).catch(() => {});
+      l.client.close();
+    }),
+  );
+  await peers?.close();
+
+  const secs = (t1 - t0) / 1000;
+  const relayed = relayed1 - relayed0;
+  const sorted = samples.subarray(0, nSamples).sort();
+  const lost = Math.max(0, sent - clientRecv);
+  return {
+    clients: opts.clients,
+    window: opts.window,
+    relayedPerSec: relayed / secs,
+    cpuUsPerPkt: relayed > 0 ? (cpu1 - cpu0) / relayed : Number.NaN,
+    serverCores: (cpu1 - cpu0) / 1e6 / secs,
+    generatorCores: (gen1.user + gen1.system) / 1e6 / secs,
+    sent,
+    lost,
+    lossPct: sent > 0 ? (100 * lost) / sent : 0,
+    rttP50Us: percentile(sorted, 0.5) * 1000,
+    rttP99Us: percentile(sorted, 0.99) * 1000,
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}

@@ -1,0 +1,30 @@
+/** Process accounting from /proc: CPU time (all threads), RSS and open file descriptors. */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** USER_HZ; Linux reports utime/stime in these ticks (100 on every mainstream kernel config). */
+const TICK_US = 10_000;
+
+/** utime + stime of the whole process (all threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // comm may contain spaces; fields after the closing paren are fixed.
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): utime is field 14, stime field 15.
+  return (Number(rest[11]) + Number(rest[12])) * TICK_US;
+}
+
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+export function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export function machine(): { cores: number; cpuModel: string } {
+  const info = readFileSync('/proc/cpuinfo', 'latin1');
+  const cores = (info.match(/^processor\s*:/gm) ?? []).length;
+  const model = /^model name\s*:\s*(.*)$/m.exec(info)?.[1]?.trim() ?? 'unknown';
+  return { cores, cpuModel: model };
+}

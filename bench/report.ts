@@ -1,0 +1,178 @@
+/** Renders the results as a Markdown table and a hand-made SVG bar chart. */
+import type { AllocResult, FloodResult } from './alloc.js';
+import type { LoadResult } from './load.js';
+
+export interface ServerResult {
+  readonly name: string;
+  readonly mode: 'channel' | 'send';
+  readonly error?: string;
+  readonly rtt1?: LoadResult;
+  readonly load?: LoadResult;
+  /** Every load round, for the spread. */
+  readonly rounds?: readonly LoadResult[];
+  readonly alloc?: AllocResult;
+  readonly flood?: FloodResult;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly pass: boolean | undefined;
+  readonly detail: string;
+}
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpuModel: string;
+  readonly node: string;
+  readonly date: string;
+  readonly kernel: string;
+  readonly loadBefore: string;
+  readonly loadAfter: string;
+  readonly busyOther: string;
+  readonly runtimeHow: string;
+}
+
+export function fmt(n: number | undefined, digits = 1): string {
+  if (n === undefined || !Number.isFinite(n)) return 'n/a';
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export function kpps(n: number | undefined): string {
+  return n === undefined || !Number.isFinite(n) ? 'n/a' : `${(n / 1000).toFixed(1)}k`;
+}
+
+export function markdownTable(results: readonly ServerResult[]): string {
+  const head = [
+    'server',
+    'data path',
+    'relayed pkt/s',
+    'server CPU µs/pkt',
+    'server cores',
+    'generator cores',
+    'loss',
+    'RTT p50 / p99 w=1 (µs)',
+    'latency p50 / p99 under load (µs)',
+    'allocs/s',
+    'RSS/alloc',
+    'fds after Refresh(0)',
+  ];
+  const rows = results.map((r) => {
+    if (r.error) return [r.name, '', `not measured: ${r.error}`, '', '', '', '', '', '', '', '', ''];
+    const l = r.load;
+    const a = r.alloc;
+    const fds = a
+      ? Number.isFinite(a.fdReleaseMs)
+        ? `baseline ${a.fdBaseline} in ${fmt(a.fdReleaseMs, 0)} ms`
+        : `${a.fdAfter} (baseline ${a.fdBaseline}, not back in wait)`
+      : 'n/a';
+    return [
+      r.name,
+      r.mode === 'channel' ? 'ChannelData' : 'Send/Data',
+      kpps(l?.relayedPerSec),
+      fmt(l?.cpuUsPerPkt, 2),
+      fmt(l?.serverCores, 2),
+      fmt(l?.generatorCores, 2),
+      l ? `${l.lost}/${l.sent} (${fmt(l.lossPct, 3)}%)` : 'n/a',
+      `${fmt(r.rtt1?.rttP50Us, 0)} / ${fmt(r.rtt1?.rttP99Us, 0)}`,
+      `${fmt(l?.rttP50Us, 0)} / ${fmt(l?.rttP99Us, 0)}`,
+      fmt(a?.allocsPerSec, 0),
+      a ? `${fmt(a.rssPerAllocBytes / 1024, 1)} KiB` : 'n/a',
+      fds,
+    ];
+  });
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------- SVG chart
+
+const COLORS = ['#d9480f', '#1971c2', '#2f9e44', '#868e96', '#9c36b5', '#e8590c'];
+
+interface Panel {
+  readonly title: string;
+  readonly better: 'higher' | 'lower';
+  readonly value: (r: ServerResult) => number | undefined;
+  readonly label: (v: number) => string;
+}
+
+const PANELS: Panel[] = [
+  {
+    title: 'Relayed packets/s (172 B)',
+    better: 'higher',
+    value: (r) => r.load?.relayedPerSec,
+    label: (v) => `${(v / 1000).toFixed(1)}k`,
+  },
+  {
+    title: 'Server CPU µs per relayed packet',
+    better: 'lower',
+    value: (r) => r.load?.cpuUsPerPkt,
+    label: (v) => v.toFixed(2),
+  },
+  {
+    title: 'RTT p50 at window 1 (µs)',
+    better: 'lower',
+    value: (r) => r.rtt1?.rttP50Us,
+    label: (v) => v.toFixed(0),
+  },
+  {
+    title: 'Allocations/s (401 + auth)',
+    better: 'higher',
+    value: (r) => r.alloc?.allocsPerSec,
+    label: (v) => v.toFixed(0),
+  },
+  {
+    title: 'RSS per allocation (KiB)',
+    better: 'lower',
+    value: (r) => (r.alloc ? r.alloc.rssPerAllocBytes / 1024 : undefined),
+    label: (v) => v.toFixed(1),
+  },
+];
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function svgChart(results: readonly ServerResult[], subtitle: string): string {
+  const ok = results.filter((r) => !r.error);
+  const panelW = 300;
+  const barH = 18;
+  const gap = 6;
+  const labelW = 120;
+  const panelH = 40 + ok.length * (barH + gap);
+  const cols = 2;
+  const rows = Math.ceil(PANELS.length / cols) + 1; // last row: legend
+  const width = cols * (labelW + panelW + 40) + 20;
+  const height = 60 + rows * panelH;
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="20" y="24" font-size="16" font-weight="bold">TURN relay benchmark (loopback, ChannelData unless noted)</text>`,
+    `<text x="20" y="42" fill="#555">${esc(subtitle)}</text>`,
+  );
+  PANELS.forEach((p, i) => {
+    const x0 = 20 + (i % cols) * (labelW + panelW + 40);
+    const y0 = 60 + Math.floor(i / cols) * panelH;
+    const vals = ok.map((r) => p.value(r));
+    const max = Math.max(...vals.filter((v): v is number => v !== undefined && Number.isFinite(v)), 1e-9);
+    out.push(
+      `<text x="${x0}" y="${y0 + 14}" font-weight="bold">${esc(p.title)} <tspan fill="#777" font-weight="normal">(${p.better} is better)</tspan></text>`,
+    );
+    ok.forEach((r, j) => {
+      const y = y0 + 24 + j * (barH + gap);
+      const v = vals[j];
+      out.push(`<text x="${x0}" y="${y + 13}">${esc(r.name)}</text>`);
+      if (v === undefined || !Number.isFinite(v)) {
+        out.push(`<text x="${x0 + labelW}" y="${y + 13}" fill="#777">n/a</text>`);
+        return;
+      }
+      const w = Math.max(1, (v / max) * (panelW - 50));
+      out.push(
+        `<rect x="${x0 + labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${COLORS[results.indexOf(r) % COLORS.length]}"/>`,
+        `<text x="${(x0 + labelW + w + 4).toFixed(1)}" y="${y + 13}">${esc(p.label(v))}</text>`,
+      );
+    });
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,332 @@
+/**
+ * `npm run bench`: our runtime, coturn, pion/turn v2 and node-turn side by side on loopback, in one
+ * run. Writes docs/benchmarks/results.md, results.json and chart.svg; prints the targets of issue 5
+ * (PASS/FAIL) and the ratios to pion/turn and coturn last.
+ *
+ * Environment knobs (for development): BENCH_QUICK=1 shortens every phase, BENCH_ONLY=ours,pion
+ * selects servers (ours, coturn, pion, node-turn), BENCH_NO_WRITE=1 skips writing docs/.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runAllocations, runFlood } from './alloc.js';
+import { type LoadResult, runLoad } from './load.js';
+import { machine } from './proc.js';
+import { type Machine, markdownTable, type ServerResult, svgChart, type Target } from './report.js';
+import {
+  coturn,
+  freeUdpPort,
+  nodeTurn,
+  ourRuntimeCommand,
+  pion,
+  ROOT,
+  type ServerHandle,
+  type ServerSpec,
+  stunnerd,
+} from './servers.js';
+import { evaluateTargets, ratioLines } from './targets.js';
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const ONLY = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim());
+const NO_WRITE = process.env['BENCH_NO_WRITE'] === '1';
+
+const CFG = {
+  payload: 172,
+  clients: 10,
+  window: 16,
+  rounds: QUICK ? 1 : 3,
+  warmupMs: QUICK ? 300 : 700,
+  durationMs: QUICK ? 1500 : 3000,
+  rtt1Ms: QUICK ? 700 : 2000,
+  allocCount: QUICK ? 500 : 2000,
+  allocConcurrency: 32,
+  releaseWaitMs: 3000,
+  floodRequests: QUICK ? 20_000 : 100_000,
+  floodSettleMs: 2000,
+};
+
+const SPECS: { key: string; spec: ServerSpec }[] = [
+  { key: 'ours', spec: stunnerd() },
+  { key: 'pion', spec: pion },
+  { key: 'coturn', spec: coturn },
+  { key: 'node-turn', spec: nodeTurn },
+];
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The round with the median throughput stands for the server (keeps each row self-consistent). */
+function medianRound(rounds: LoadResult[]): LoadResult {
+  const m = median(rounds.map((r) => r.relayedPerSec));
+  return rounds.reduce((best, r) =>
+    Math.abs(r.relayedPerSec - m) < Math.abs(best.relayedPerSec - m) ? r : best,
+  );
+}
+
+function otherLoad(): string {
+  try {
+    const ps = execSync('ps -eo pcpu=,comm= --sort=-pcpu', { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && Number.parseFloat(l) >= 5)
+      .slice(0, 6);
+    return ps.join('; ') || 'none above 5%';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'stunner-bench-'));
+  const m = machine();
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const busyOther = otherLoad();
+  const runtimeHow = SPECS.some((s) => s.key === 'ours' && (!ONLY || ONLY.includes('ours')))
+    ? ourRuntimeCommand().how
+    : 'not run';
+  const selected = SPECS.filter((s) => !ONLY || ONLY.includes(s.key));
+  const results = new Map<string, ServerResult>();
+  const handles = new Map<string, ServerHandle>();
+
+  try {
+    for (const { key, spec } of selected) {
+      const why = spec.available();
+      if (why) {
+        results.set(key, { name: spec.name, mode: spec.mode, error: why });
+        log(`${spec.name}: skipped (${why})`);
+        continue;
+      }
+      try {
+        const h = await spec.start(await freeUdpPort(), tmp);
+        handles.set(key, h);
+        results.set(key, { name: spec.name, mode: spec.mode });
+        log(`${spec.name}: pid ${h.pid} on 127.0.0.1:${h.port}`);
+      } catch (e) {
+        results.set(key, {
+          name: spec.name,
+          mode: spec.mode,
+          error: `start failed: ${(e as Error).message}`,
+        });
+        log(`${spec.name}: start failed: ${(e as Error).message}`);
+      }
+    }
+    const fail = (key: string, phase: string, e: unknown): void => {
+      const msg = `${phase}: ${(e as Error).message}`;
+      log(`${results.get(key)!.name}: ${msg}`);
+      results.set(key, { ...results.get(key)!, error: msg });
+    };
+
+    // 1. RTT at window 1, one client through a real UDP echo peer.
+    for (const [key, h] of handles) {
+      try {
+        const rtt1 = await runLoad(h, {
+          clients: 1,
+          window: 1,
+          payload: CFG.payload,
+          warmupMs: 200,
+          durationMs: CFG.rtt1Ms,
+          topology: 'peer',
+        });
+        results.set(key, { ...results.get(key)!, rtt1 });
+        log(`${h.name}: window-1 RTT p50 ${rtt1.rttP50Us.toFixed(0)} µs, p99 ${rtt1.rttP99Us.toFixed(0)} µs`);
+      } catch (e) {
+        fail(key, 'rtt1', e);
+      }
+    }
+
+    // 2. Throughput: rounds interleaved across servers so that background load hits all alike.
+    const rounds = new Map<string, LoadResult[]>();
+    for (let r = 0; r < CFG.rounds; r++) {
+      for (const [key, h] of handles) {
+        if (results.get(key)!.error) continue;
+        try {
+          const res = await runLoad(h, {
+            clients: CFG.clients,
+            window: CFG.window,
+            payload: CFG.payload,
+            warmupMs: CFG.warmupMs,
+            durationMs: CFG.durationMs,
+            topology: 'pairs',
+          });
+          rounds.set(key, [...(rounds.get(key) ?? []), res]);
+          log(
+            `${h.name}: round ${r + 1}: ${(res.relayedPerSec / 1000).toFixed(1)}k pkt/s, ${res.cpuUsPerPkt.toFixed(2)} µs/pkt, server ${res.serverCores.toFixed(2)} cores, generator ${res.generatorCores.toFixed(2)}, lost ${res.lost}`,
+          );
+        } catch (e) {
+          fail(key, 'load', e);
+        }
+      }
+    }
+    for (const [key, rs] of rounds) {
+      results.set(key, { ...results.get(key)!, load: medianRound(rs), rounds: rs });
+    }
+
+    // 3. Allocation rate, RSS per allocation, descriptors after Refresh(0).
+    for (const [key, h] of handles) {
+      try {
+        const alloc = await runAllocations(h, {
+          count: CFG.allocCount,
+          concurrency: CFG.allocConcurrency,
+          releaseWaitMs: CFG.releaseWaitMs,
+        });
+        results.set(key, { ...results.get(key)!, alloc });
+        log(
+          `${h.name}: ${alloc.allocsPerSec.toFixed(0)} allocs/s, ${(alloc.rssPerAllocBytes / 1024).toFixed(1)} KiB RSS/alloc, fds ${alloc.fdBaseline}->${alloc.fdWithAllocations}->${alloc.fdAfter} (${alloc.fdReleaseMs.toFixed(0)} ms)${alloc.failures ? `, ${alloc.failures} failures: ${alloc.firstError}` : ''}`,
+        );
+      } catch (e) {
+        fail(key, 'alloc', e);
+      }
+    }
+
+    // 4. Unauthenticated flood against our runtime.
+    const ours = handles.get('ours');
+    if (ours) {
+      try {
+        const flood = await runFlood(ours, CFG.floodRequests, CFG.floodSettleMs);
+        results.set('ours', { ...results.get('ours')!, flood });
+        log(
+          `${ours.name}: ${flood.requests} unauthenticated requests (${flood.answered} answered) from ${flood.sources} ports: RSS ${(flood.rssBeforeBytes / 2 ** 20).toFixed(1)} -> ${(flood.rssAfterBytes / 2 ** 20).toFixed(1)} MiB, fds ${flood.fdBefore} -> ${flood.fdAfter}`,
+        );
+      } catch (e) {
+        fail('ours', 'flood', e);
+      }
+    }
+  } finally {
+    await Promise.all([...handles.values()].map((h) => h.stop()));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const mach: Machine = {
+    cores: m.cores,
+    cpuModel: m.cpuModel,
+    node: process.version,
+    date: new Date().toISOString(),
+    kernel: os.release(),
+    loadBefore,
+    loadAfter: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+    busyOther,
+    runtimeHow,
+  };
+  const ordered = selected.map((s) => results.get(s.key)!).filter(Boolean);
+  const byKey = (k: string): ServerResult | undefined => results.get(k);
+  const targets = evaluateTargets(byKey('ours'), byKey('pion'), byKey('coturn'), CFG);
+  const ratios = ratioLines(byKey('ours'), byKey('pion'), byKey('coturn'));
+  const elapsed = (Date.now() - started) / 1000;
+
+  const table = markdownTable(ordered);
+  const md = renderMarkdown(mach, table, targets, ratios, ordered, elapsed);
+  if (!NO_WRITE) {
+    const dir = path.join(ROOT, 'docs/benchmarks');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'results.md'), md);
+    writeFileSync(
+      path.join(dir, 'results.json'),
+      `${JSON.stringify({ machine: mach, config: CFG, results: ordered, targets }, null, 2)}\n`,
+    );
+    writeFileSync(
+      path.join(dir, 'chart.svg'),
+      svgChart(
+        ordered,
+        `${m.cores} cores, ${m.cpuModel}, Node ${process.version}, ${mach.date.slice(0, 10)}`,
+      ),
+    );
+  }
+
+  console.log(table);
+  console.log('');
+  console.log(
+    `Machine: ${m.cores} cores, ${m.cpuModel}, Node ${process.version}; load ${loadBefore} -> ${mach.loadAfter}`,
+  );
+  console.log('');
+  for (const t of targets)
+    console.log(`${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
+  console.log('');
+  console.log(
+    `Finished in ${elapsed.toFixed(0)} s.${NO_WRITE ? '' : ' Wrote docs/benchmarks/results.md, results.json, chart.svg.'}`,
+  );
+  console.log('');
+  for (const r of ratios) console.log(r);
+}
+
+function renderMarkdown(
+  mach: Machine,
+  table: string,
+  targets: readonly Target[],
+  ratios: readonly string[],
+  results: readonly ServerResult[],
+  elapsed: number,
+): string {
+  const spread = results
+    .filter((r) => r.rounds && r.rounds.length > 1)
+    .map(
+      (r) =>
+        `- ${r.name}: ${r.rounds!.map((x) => `${(x.relayedPerSec / 1000).toFixed(1)}k pkt/s @ ${x.cpuUsPerPkt.toFixed(2)} µs`).join(', ')}`,
+    );
+  const flood = results.find((r) => r.flood)?.flood;
+  return `# Benchmark results
+
+Generated by \`npm run bench\` (bench/run.ts) on ${mach.date} in ${elapsed.toFixed(0)} s. Do not edit by hand.
+
+![chart](chart.svg)
+
+${table}
+
+## Targets (issue 5)
+
+| result | target | measured |
+|---|---|---|
+${targets.map((t) => `| ${t.pass === undefined ? 'N/A' : t.pass ? 'PASS' : 'FAIL'} | ${t.name} | ${t.detail} |`).join('\n')}
+
+## Ratios (ours vs pion/turn and coturn, same run)
+
+${ratios.map((r) => `- ${r}`).join('\n')}
+
+## Machine
+
+- ${mach.cores} cores, ${mach.cpuModel}, Linux ${mach.kernel}
+- Node ${mach.node} (load generator and our runtime); our runtime ran as: ${mach.runtimeHow}
+- Load average before / after: ${mach.loadBefore} / ${mach.loadAfter}
+- Other processes above 5% CPU when the run started: ${mach.busyOther}
+
+## Method
+
+- Every server runs as its own process on 127.0.0.1; CPU is utime+stime of that process (all
+  threads) from \`/proc/<pid>/stat\`, divided by the packets it relayed in the same interval.
+  A relayed packet is one datagram forwarded in one direction (one receive, one send in the server).
+- Throughput: ${CFG.clients} clients, window ${CFG.window} each, ${CFG.payload}-byte payloads, closed loop. Clients are paired and
+  relay to each other's relay address (ChannelData both ways; node-turn only does Send/Data
+  indications). Every datagram the generator handles crossed the server twice, which keeps the
+  Node generator off the critical path. Rounds are interleaved across servers and the median round
+  is reported; all rounds:
+${spread.join('\n') || '  (one round)'}
+- "generator cores" is the CPU of the load generator itself; if it approaches 1.0 while the server
+  stays below 1.0, the throughput figure is generator-bound, not server-bound.
+- Latency under load is one-way client -> server -> server -> client (two relay crossings, like an
+  echo RTT), stamped with the same clock.
+- RTT at window 1: one client, one packet in flight, through a UDP echo peer (client -> server ->
+  peer -> server -> client).
+- Allocations: ${CFG.allocCount} fresh client sockets, ${CFG.allocConcurrency} in parallel, each doing unauthenticated Allocate ->
+  401 -> authenticated Allocate. RSS per allocation = RSS growth / allocations. Then Refresh(0) on
+  all of them and poll \`/proc/<pid>/fd\` until it is back to the baseline.
+${
+  flood
+    ? `- Flood (our runtime): ${flood.requests} unauthenticated Allocate requests (${flood.requestBytes} B each) from ${flood.sources} source ports; ${flood.answered} answered, largest answer ${flood.maxAnswerBytes} B. RSS ${(flood.rssBeforeBytes / 2 ** 20).toFixed(1)} MiB before, ${(flood.rssAfterBytes / 2 ** 20).toFixed(1)} MiB ${CFG.floodSettleMs / 1000} s after; fds ${flood.fdBefore} -> ${flood.fdAfter}.`
+    : '- Flood: not run.'
+}
+- Loopback on a shared ${mach.cores}-core machine: absolute numbers move with background load; the
+  ratios within one run are the meaningful part.
+`;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

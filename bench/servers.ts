@@ -1,0 +1,304 @@
+/**
+ * Starts the servers under test as separate processes on loopback, so that /proc/<pid> accounts
+ * for exactly the server's CPU, memory and descriptors.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Cls, decode, encode, Method, newTxid } from './stun.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const BUILD = path.join(ROOT, '.bench-build');
+export const USER = 'user';
+export const PASS = 'pass';
+export const REALM = 'test';
+
+export type DataMode = 'channel' | 'send';
+
+export interface ServerHandle {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  readonly mode: DataMode;
+  readonly proc: ChildProcess;
+  /** Last lines of output, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface ServerSpec {
+  readonly name: string;
+  readonly mode: DataMode;
+  /** Why it cannot run here, or undefined if it can. */
+  available(): string | undefined;
+  start(port: number, tmp: string): Promise<ServerHandle>;
+}
+
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', res));
+  const p = s.address().port;
+  await new Promise<void>((res) => s.close(() => res()));
+  return p;
+}
+
+/** Polls with STUN Binding requests until the server answers. */
+async function waitForStun(
+  port: number,
+  proc: ChildProcess,
+  out: () => string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  s.on('error', () => {});
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', res));
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${out()}`);
+      const txid = newTxid();
+      const got = new Promise<boolean>((res) => {
+        const t = setTimeout(() => res(false), 100);
+        s.once('message', (m) => {
+          clearTimeout(t);
+          const d = decode(m);
+          res(!!d && d.method === Method.BINDING && d.cls === Cls.SUCCESS);
+        });
+      });
+      s.send(encode(Method.BINDING, Cls.REQUEST, txid, []), port, '127.0.0.1');
+      if (await got) return;
+    }
+    throw new Error(`no STUN answer on 127.0.0.1:${port} within ${timeoutMs} ms: ${out()}`);
+  } finally {
+    s.close();
+  }
+}
+
+function launch(name: string, mode: DataMode, port: number, cmd: string, args: string[]): ServerHandle {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  let tail = '';
+  const keep = (b: Buffer): void => {
+    tail = (tail + b.toString()).slice(-4000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  if (proc.pid === undefined) throw new Error(`cannot start ${cmd}`);
+  return {
+    name,
+    mode,
+    port,
+    pid: proc.pid,
+    proc,
+    output: () => tail,
+    stop: () =>
+      new Promise<void>((res) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return res();
+        const kill = setTimeout(() => proc.kill('SIGKILL'), 3000);
+        proc.once('exit', () => {
+          clearTimeout(kill);
+          res();
+        });
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+// ---------------------------------------------------------------- our runtime
+
+/** Bundles the runtime the way it ships (esbuild, one file); falls back to the tsx launcher. */
+export function ourRuntimeCommand(): { cmd: string; args: string[]; how: string } {
+  mkdirSync(BUILD, { recursive: true });
+  const out = path.join(BUILD, 'stunnerd.mjs');
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/esbuild/bin/esbuild'),
+      path.join(ROOT, 'runtime/main.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node20',
+      `--outfile=${out}`,
+      '--log-level=error',
+      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status === 0 && existsSync(out)) return { cmd: process.execPath, args: [out], how: 'esbuild bundle' };
+  return {
+    cmd: process.execPath,
+    args: [path.join(ROOT, 'bin/stunnerd.mjs')],
+    how: `tsx launcher (bundle failed: ${(r.stderr ?? '').trim().split('\n')[0]})`,
+  };
+}
+
+export function ourConfig(port: number): object {
+  return {
+    version: 'v1',
+    admin: { name: 'bench', loglevel: 'all:WARN', healthcheck_endpoint: '', metrics_endpoint: '' },
+    auth: { type: 'static', realm: REALM, credentials: { username: USER, password: PASS } },
+    listeners: [{ name: 'bench-udp', protocol: 'TURN-UDP', address: '127.0.0.1', port, routes: ['echo'] }],
+    clusters: [{ name: 'echo', type: 'STATIC', endpoints: ['127.0.0.1/32'] }],
+  };
+}
+
+export function stunnerd(
+  extraArgs: string[] = [],
+  nodeArgs: string[] = [],
+  label = 'stunnerd (ours)',
+): ServerSpec {
+  let cmd: { cmd: string; args: string[]; how: string } | undefined;
+  return {
+    name: label,
+    mode: 'channel',
+    available: () =>
+      existsSync(path.join(ROOT, 'runtime/main.ts')) ? undefined : 'runtime/main.ts is missing',
+    async start(port, tmp) {
+      cmd ??= ourRuntimeCommand();
+      const file = path.join(tmp, `stunnerd-${port}.json`);
+      writeFileSync(file, JSON.stringify(ourConfig(port), null, 2));
+      const h = launch(label, 'channel', port, nodeArgs[0] ?? cmd.cmd, [
+        ...nodeArgs.slice(1),
+        ...cmd.args,
+        '-c',
+        file,
+        ...extraArgs,
+      ]);
+      await new Promise<void>((res, rej) => {
+        const t = setTimeout(() => rej(new Error(`stunnerd not ready in 15 s: ${h.output()}`)), 15_000);
+        const check = (): void => {
+          if (h.output().includes('stunnerd ready')) {
+            clearTimeout(t);
+            res();
+          }
+        };
+        h.proc.stdout!.on('data', check);
+        h.proc.once('exit', (c) => {
+          clearTimeout(t);
+          rej(new Error(`stunnerd exited with ${c}: ${h.output()}`));
+        });
+        check();
+      });
+      await waitForStun(port, h.proc, h.output);
+      return h;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- coturn
+
+export const coturn: ServerSpec = {
+  name: 'coturn 4.6',
+  mode: 'channel',
+  available: () => (has('turnserver') ? undefined : 'turnserver (Debian coturn) not installed'),
+  async start(port, tmp) {
+    const h = launch('coturn 4.6', 'channel', port, 'turnserver', [
+      '-n',
+      '--no-tls',
+      '--no-dtls',
+      '--no-tcp',
+      '--no-cli',
+      '-L',
+      '127.0.0.1',
+      '-E',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--min-port',
+      '50000',
+      '--max-port',
+      '59999',
+      '-a',
+      '-u',
+      `${USER}:${PASS}`,
+      '-r',
+      REALM,
+      '--allow-loopback-peers',
+      '--no-multicast-peers',
+      '--log-file',
+      path.join(tmp, `coturn-${port}.log`),
+      '--simple-log',
+      '--no-stdout-log',
+    ]);
+    await waitForStun(port, h.proc, h.output);
+    return h;
+  },
+};
+
+// ---------------------------------------------------------------- pion/turn v2
+
+const PION_PKG = 'github.com/pion/turn/v2/examples/turn-server/simple';
+
+function pionBinary(): string | undefined {
+  const bin = path.join(BUILD, 'pion-turn-simple');
+  if (existsSync(bin)) return bin;
+  if (!has('go')) return undefined;
+  mkdirSync(BUILD, { recursive: true });
+  const r = spawnSync('go', ['build', '-o', bin, PION_PKG], {
+    env: {
+      ...process.env,
+      GOPATH: '/usr/share/gocode',
+      GO111MODULE: 'off',
+      GOCACHE: path.join(BUILD, 'gocache'),
+      GOFLAGS: '',
+    },
+    encoding: 'utf8',
+  });
+  return r.status === 0 && existsSync(bin) ? bin : undefined;
+}
+
+export const pion: ServerSpec = {
+  name: 'pion/turn v2',
+  mode: 'channel',
+  available: () =>
+    pionBinary() ? undefined : 'cannot build pion example (golang-go + golang-github-pion-turn.v2-dev)',
+  async start(port) {
+    const h = launch('pion/turn v2', 'channel', port, pionBinary()!, [
+      '-public-ip',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-users',
+      `${USER}=${PASS}`,
+      '-realm',
+      REALM,
+    ]);
+    await waitForStun(port, h.proc, h.output);
+    return h;
+  },
+};
+
+// ---------------------------------------------------------------- node-turn
+
+const require = createRequire(import.meta.url);
+
+export const nodeTurn: ServerSpec = {
+  name: 'node-turn 0.0.6',
+  mode: 'send',
+  available: () => {
+    try {
+      require.resolve('node-turn');
+      return undefined;
+    } catch {
+      return 'node-turn is not installed (npm devDependency)';
+    }
+  },
+  async start(port) {
+    const code = `
+const Turn = require(${JSON.stringify(require.resolve('node-turn'))});
+const s = new Turn({ listeningPort: ${port}, listeningIps: ['127.0.0.1'], relayIps: ['127.0.0.1'],
+  minPort: 40000, maxPort: 49999, authMech: 'long-term', credentials: { ${USER}: '${PASS}' },
+  realm: '${REALM}', debugLevel: 'OFF', debug: () => {} });
+s.start();
+process.on('SIGTERM', () => { s.stop(); process.exit(0); });`;
+    const h = launch('node-turn 0.0.6', 'send', port, process.execPath, ['-e', code]);
+    await waitForStun(port, h.proc, h.output);
+    return h;
+  },
+};

@@ -1,0 +1,125 @@
+/** The targets of issue 5, checked against one run's measurements. */
+import type { ServerResult, Target } from './report.js';
+
+const MiB = 2 ** 20;
+/** RSS growth still called "no lasting memory" after the flood (V8 heap growth steps are ~1 MiB). */
+export const FLOOD_RSS_SLACK = 2 * MiB;
+
+function ok(v: number | undefined): v is number {
+  return v !== undefined && Number.isFinite(v);
+}
+
+export function evaluateTargets(
+  ours: ServerResult | undefined,
+  pion: ServerResult | undefined,
+  coturn: ServerResult | undefined,
+  cfg: { readonly payload: number; readonly floodRequests: number },
+): Target[] {
+  const t: Target[] = [];
+  const cpu = ours?.load?.cpuUsPerPkt;
+  const pCpu = pion?.load?.cpuUsPerPkt;
+  const cCpu = coturn?.load?.cpuUsPerPkt;
+  t.push({
+    name: 'ChannelData CPU/pkt ≤ 1.0× pion/turn',
+    pass: ok(cpu) && ok(pCpu) ? cpu <= pCpu : undefined,
+    detail:
+      ok(cpu) && ok(pCpu)
+        ? `${cpu.toFixed(2)} vs ${pCpu.toFixed(2)} µs (${(cpu / pCpu).toFixed(2)}×)`
+        : 'not measured',
+  });
+  t.push({
+    name: 'ChannelData CPU/pkt ≤ 1.5× coturn',
+    pass: ok(cpu) && ok(cCpu) ? cpu <= 1.5 * cCpu : undefined,
+    detail:
+      ok(cpu) && ok(cCpu)
+        ? `${cpu.toFixed(2)} vs ${cCpu.toFixed(2)} µs (${(cpu / cCpu).toFixed(2)}×)`
+        : 'not measured',
+  });
+  const l = ours?.load;
+  t.push({
+    name: `≥ 120k relayed pkt/s on one core at ${cfg.payload} B with 0 loss`,
+    pass: l ? l.relayedPerSec >= 120_000 && l.lost === 0 : undefined,
+    detail: l
+      ? `${(l.relayedPerSec / 1000).toFixed(1)}k pkt/s, ${l.lost} lost, server ${l.serverCores.toFixed(2)} cores, generator ${l.generatorCores.toFixed(2)} cores` +
+        (l.relayedPerSec < 120_000 && l.serverCores < 0.9
+          ? ' (server not saturated: generator/machine-bound)'
+          : '')
+      : 'not measured',
+  });
+  const r = ours?.rtt1?.rttP50Us;
+  const pr = pion?.rtt1?.rttP50Us;
+  t.push({
+    name: 'RTT p50 at window 1 within 20 µs of pion/turn',
+    pass: ok(r) && ok(pr) ? r - pr <= 20 : undefined,
+    detail:
+      ok(r) && ok(pr)
+        ? `${r.toFixed(0)} vs ${pr.toFixed(0)} µs (${r - pr >= 0 ? '+' : ''}${(r - pr).toFixed(0)} µs)`
+        : 'not measured',
+  });
+  const a = ours?.alloc?.allocsPerSec;
+  const ca = coturn?.alloc?.allocsPerSec;
+  t.push({
+    name: 'Allocation rate ≥ 0.8× coturn',
+    pass: ok(a) && ok(ca) ? a >= 0.8 * ca : undefined,
+    detail:
+      ok(a) && ok(ca)
+        ? `${a.toFixed(0)} vs ${ca.toFixed(0)} allocs/s (${(a / ca).toFixed(2)}×)`
+        : 'not measured',
+  });
+  const rss = ours?.alloc?.rssPerAllocBytes;
+  t.push({
+    name: '≤ 8 KB RSS per allocation',
+    pass: ok(rss) ? rss <= 8192 : undefined,
+    detail: ok(rss)
+      ? `${(rss / 1024).toFixed(2)} KiB over ${ours!.alloc!.allocations} allocations`
+      : 'not measured',
+  });
+  const al = ours?.alloc;
+  t.push({
+    name: 'fds back to baseline within 1 s of Refresh(0)',
+    pass: al ? al.allocations > 0 && ok(al.fdReleaseMs) && al.fdReleaseMs <= 1000 : undefined,
+    detail: al
+      ? `${al.fdBaseline} -> ${al.fdWithAllocations} -> ${al.fdAfter}${ok(al.fdReleaseMs) ? ` after ${al.fdReleaseMs.toFixed(0)} ms` : ' (not back)'}`
+      : 'not measured',
+  });
+  const f = ours?.flood;
+  t.push({
+    name: `${cfg.floodRequests / 1000}k unauthenticated requests add no lasting memory`,
+    pass: f
+      ? f.rssAfterBytes - f.rssBeforeBytes <= FLOOD_RSS_SLACK && f.fdAfter <= f.fdBefore && f.answered > 0
+      : undefined,
+    detail: f
+      ? `RSS ${(f.rssBeforeBytes / MiB).toFixed(1)} -> ${(f.rssAfterBytes / MiB).toFixed(1)} MiB (limit +${FLOOD_RSS_SLACK / MiB} MiB), fds ${f.fdBefore} -> ${f.fdAfter}, ${f.answered}/${f.requests} answered, largest answer ${f.maxAnswerBytes} B for a ${f.requestBytes} B request`
+      : 'not measured',
+  });
+  return t;
+}
+
+function ratio(a: number | undefined, b: number | undefined, digits = 2): string {
+  return ok(a) && ok(b) && b !== 0 ? `${(a / b).toFixed(digits)}×` : 'n/a';
+}
+
+export function ratioLines(
+  ours: ServerResult | undefined,
+  pion: ServerResult | undefined,
+  coturn: ServerResult | undefined,
+): string[] {
+  const lines: string[] = [];
+  for (const [name, other] of [
+    ['pion/turn', pion],
+    ['coturn', coturn],
+  ] as const) {
+    const dRtt =
+      ok(ours?.rtt1?.rttP50Us) && ok(other?.rtt1?.rttP50Us)
+        ? `${(ours!.rtt1!.rttP50Us - other!.rtt1!.rttP50Us).toFixed(0)} µs`
+        : 'n/a';
+    lines.push(
+      `ours / ${name}: CPU per packet ${ratio(ours?.load?.cpuUsPerPkt, other?.load?.cpuUsPerPkt)}, ` +
+        `packets/s ${ratio(ours?.load?.relayedPerSec, other?.load?.relayedPerSec)}, ` +
+        `window-1 RTT p50 difference ${dRtt}, ` +
+        `allocations/s ${ratio(ours?.alloc?.allocsPerSec, other?.alloc?.allocsPerSec)}, ` +
+        `RSS per allocation ${ratio(ours?.alloc?.rssPerAllocBytes, other?.alloc?.rssPerAllocBytes)}`,
+    );
+  }
+  return lines;
+}
