@@ -221,3 +221,31 @@ describe('mounted config files', () => {
     expect([...files.configs().values()][0]!.listeners[0]!.address).toBe('0.0.0.0');
   });
 });
+
+describe('configs as the gateway construct renders them', () => {
+  it('accepts TLS listeners without cert/key (the auth service is not given private keys)', async () => {
+    const f = join(dir, 'stunnerd.conf');
+    const c = staticTlsGateway();
+    await writeFile(
+      f,
+      JSON.stringify({ ...c, listeners: c.listeners.map(({ cert: _c, key: _k, ...l }) => l) }),
+    );
+    files = new ConfigFiles({ paths: [f] });
+    await files.start();
+    expect(files.configs().size).toBe(1);
+  });
+
+  it('refuses a config without credentials (not injected), and says why', async () => {
+    const f = join(dir, 'stunnerd.conf');
+    const c = ephemeralGateway();
+    await writeFile(f, JSON.stringify({ ...c, auth: { ...c.auth, credentials: {} } }));
+    const errors: string[] = [];
+    files = new ConfigFiles({
+      paths: [f],
+      logger: { error: (m) => errors.push(m), warn() {}, info() {}, debug() {} },
+    });
+    await files.start();
+    expect(files.configs().size).toBe(0);
+    expect(errors.join('\n')).toMatch(/auth\.credentials\.secret: is required for ephemeral auth/);
+  });
+});
