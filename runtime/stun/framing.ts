@@ -28,7 +28,8 @@ export class StreamFramer {
 
   /**
    * onFrame gets buf[start, end) holding exactly one STUN message or one ChannelData frame
-   * (without its stream padding); the view is valid during the call only if the caller keeps it.
+   * (without its stream padding). buf is the received chunk or a buffer of its own for a frame
+   * that spanned chunks; the framer never reuses either, so keeping a view is safe.
    * onError is called once; the framer then ignores further input (close the connection).
    * @param maxFrame largest accepted frame in bytes, excluding padding (default 65539).
    */

@@ -12,9 +12,17 @@ import type { StunAttribute, StunMessage } from './message.js';
 
 export const SHA1_INTEGRITY_LENGTH = 20;
 
-/** Long-term credential key: MD5(username ":" realm ":" password) (RFC 8489 sec 9.2.2). */
-export function longTermKey(username: string, realm: string, password: string): Buffer {
-  return createHash('md5').update(`${username}:${realm}:${password}`, 'utf8').digest();
+/**
+ * Long-term credential key: MD5(username ":" realm ":" password) (RFC 8489 sec 9.2.2), or SHA-256
+ * of the same when PASSWORD-ALGORITHM selects SHA-256 (RFC 8489 sec 18.5.1.2).
+ */
+export function longTermKey(
+  username: string,
+  realm: string,
+  password: string,
+  algorithm: 'md5' | 'sha256' = 'md5',
+): Buffer {
+  return createHash(algorithm).update(`${username}:${realm}:${password}`, 'utf8').digest();
 }
 
 /** Short-term credential key: the password bytes (RFC 8489 sec 9.1.1, no SASLprep). */

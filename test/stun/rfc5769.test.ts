@@ -1,9 +1,11 @@
 /** RFC 5769 test vectors: parsing, MESSAGE-INTEGRITY and FINGERPRINT against published bytes. */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   Attr,
   decodeString,
   decodeXorAddress,
+  integrityKind,
   longTermKey,
   MessageClass,
   Method,
@@ -52,6 +54,17 @@ const LONG_TERM_REQUEST = hex(`
   0014000b 6578616d 706c652e 6f726700
   00080014 f6702465 6dd64a3e 02b8e071 2e85c9a2 8ca89666`);
 
+// RFC 8489 appendix B.1: long-term request with USERHASH, PASSWORD-ALGORITHM (SHA-256) and
+// MESSAGE-INTEGRITY-SHA256.
+const SHA256_REQUEST = hex(`
+  00010090 2112a442 78ad3433 c6ad72c0 29da412e
+  001e0020 4a3cf38f ef6992bd a952c678 0417da0f 24819415 569e60b2 05c46e41 407f1704
+  00150029 6f624d61 744a6f73 32414141 43662f2f 3439396b 39353464 364f4c33 346f4c39 46535476
+           79363473 41000000
+  0014000b 6578616d 706c652e 6f726700
+  001d0004 00020000
+  001c0020 b5c7bf00 5b6c52a2 1c51c5e8 92f81924 136296cb 927c4314 9309278c c6518e65`);
+
 const PASSWORD = 'VOkJxbRl1RmTxUk/WvJxBt';
 
 function parse(buf: Buffer): StunMessage {
@@ -60,7 +73,7 @@ function parse(buf: Buffer): StunMessage {
   return m;
 }
 
-describe('RFC 5769 test vectors', () => {
+describe('RFC 5769 (and RFC 8489 B.1) test vectors', () => {
   it('2.1 sample request: attributes, integrity, fingerprint', () => {
     expect(SAMPLE_REQUEST.length).toBe(108);
     const m = parse(SAMPLE_REQUEST);
@@ -121,6 +134,27 @@ describe('RFC 5769 test vectors', () => {
     expect(verifyIntegrity(m, longTermKey(username, realm, 'TheMatrIX'))).toBe(true);
     expect(verifyIntegrity(m, longTermKey(username, realm, 'TheMatrix'))).toBe(false);
     expect(verifyFingerprint(m)).toBe('absent');
+  });
+
+  it('RFC 8489 B.1: MESSAGE-INTEGRITY-SHA256 with a SHA-256 long-term key', () => {
+    expect(SHA256_REQUEST.length).toBe(164);
+    const m = parse(SHA256_REQUEST);
+    const username = '\u30DE\u30C8\u30EA\u30C3\u30AF\u30B9';
+    expect(m.attributes.map((a) => a.type)).toEqual([
+      Attr.USERHASH,
+      Attr.NONCE,
+      Attr.REALM,
+      Attr.PASSWORD_ALGORITHM,
+      Attr.MESSAGE_INTEGRITY_SHA256,
+    ]);
+    expect(m.value(Attr.USERHASH)!.toString('hex')).toBe(
+      createHash('sha256').update(`${username}:example.org`).digest('hex'),
+    );
+    expect(decodeString(m, m.get(Attr.NONCE)!)).toBe('obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA');
+    expect(readUint32(m, m.get(Attr.PASSWORD_ALGORITHM)!)).toBe(0x00020000);
+    expect(integrityKind(m)).toBe('sha256');
+    expect(verifyIntegrity(m, longTermKey(username, 'example.org', 'TheMatrIX', 'sha256'))).toBe(true);
+    expect(verifyIntegrity(m, longTermKey(username, 'example.org', 'TheMatrIX'))).toBe(false);
   });
 
   it('a flipped bit anywhere before MESSAGE-INTEGRITY fails integrity and fingerprint', () => {
