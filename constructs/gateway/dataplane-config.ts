@@ -1,0 +1,92 @@
+/**
+ * The gateway's dataplane config, typed by the runtime's own contract and validated with the
+ * runtime's own validator at synth time. Secret material is not rendered: the pod's bootstrap
+ * injects auth.credentials and TLS cert/key from mounted Secrets when it starts.
+ */
+import {
+  type ConfigProblem,
+  type ListenerConfig,
+  type StunnerConfig,
+  stringifyConfig,
+  validateConfig,
+} from '../../runtime/config/index.js';
+import type { GatewayModel } from './model.js';
+
+/** The pod IP, substituted by the runtime from the Downward API env var. */
+export const POD_ADDRESS = '$STUNNER_ADDR';
+
+/** Stand-ins for what only the pod knows, used to validate the rendered config. */
+const SYNTH_ENV = {
+  STUNNER_ADDR: '192.0.2.10',
+  STUNNER_NAME: 'synth',
+  STUNNER_NAMESPACE: 'synth',
+  STUNNER_NODENAME: 'synth',
+};
+const PLACEHOLDER_PEM = Buffer.from('-----BEGIN PLACEHOLDER-----\n-----END PLACEHOLDER-----\n').toString(
+  'base64',
+);
+
+export interface DataplaneConfig {
+  readonly config: StunnerConfig;
+  /** The ConfigMap text: canonical JSON, one trailing newline. */
+  readonly text: string;
+  /** Problems the runtime's validator finds (with secrets and pod values stood in). */
+  readonly problems: readonly ConfigProblem[];
+}
+
+export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
+  const clusters = m.routes.flatMap((r) => r.clusters).sort((a, b) => cmp(a.name, b.name));
+  const listeners: ListenerConfig[] = m.listeners.map((l) => {
+    const routes = m.routes
+      .filter((r) => r.listeners === undefined || r.listeners.includes(l.name))
+      .flatMap((r) => r.clusters.map((c) => c.name))
+      .sort(cmp);
+    const publicPort = m.serviceType === 'NodePort' && l.nodePort !== undefined ? l.nodePort : l.port;
+    return {
+      name: `${m.namespace}/${m.name}/${l.name}`,
+      protocol: l.protocol,
+      address: POD_ADDRESS,
+      port: l.targetPort,
+      ...(m.publicAddress !== undefined ? { public_address: m.publicAddress } : {}),
+      public_port: publicPort,
+      ...(l.minRelayPort !== undefined
+        ? { min_relay_port: l.minRelayPort, max_relay_port: l.maxRelayPort }
+        : {}),
+      routes: [...new Set(routes)],
+    };
+  });
+  const config: StunnerConfig = {
+    version: 'v1',
+    admin: {
+      name: `${m.namespace}/${m.name}`,
+      loglevel: m.logLevel,
+      metrics_endpoint: m.metricsPort !== undefined ? `http://${POD_ADDRESS}:${m.metricsPort}/metrics` : '',
+      healthcheck_endpoint: `http://${POD_ADDRESS}:${m.healthPort}`,
+      user_quota: m.userQuota,
+      max_allocations: m.maxAllocations,
+      threads: 1,
+    },
+    auth: { type: m.authType, realm: m.realm, credentials: {} },
+    listeners,
+    clusters,
+  };
+
+  const credentials =
+    m.inlineCredentials ??
+    (m.authType === 'static'
+      ? { username: 'from-secret', password: 'from-secret' }
+      : { secret: 'from-secret-from-secret' });
+  const probe = {
+    ...config,
+    auth: { ...config.auth, credentials },
+    listeners: listeners.map((l, i) =>
+      m.listeners[i]?.tlsSecret !== undefined ? { ...l, cert: PLACEHOLDER_PEM, key: PLACEHOLDER_PEM } : l,
+    ),
+  };
+  const result = validateConfig(probe, { env: SYNTH_ENV });
+  return { config, text: `${stringifyConfig(config)}\n`, problems: result.ok ? [] : result.problems };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,107 @@
+/**
+ * The runtime as it ships inside the manifests: runtime/main.ts bundled by esbuild into one ESM
+ * file, gzipped deterministically, plus the bootstrap that stock Node.js runs in the pod.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { buildSync, type Message } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The repository root: the bundle entry and esbuild's working directory are resolved from it. */
+export const REPO_ROOT = resolve(here, '..', '..');
+/** The runtime's process entry, relative to the repository root. */
+export const DEFAULT_RUNTIME_ENTRY = 'runtime/main.ts';
+/** File names inside the runtime ConfigMap (and the image's runtime directory). */
+export const BOOTSTRAP_FILE = 'bootstrap.mjs';
+export const BUNDLE_FILE = 'stunnerd.mjs.gz';
+
+// ESM output cannot `require()` Node builtins from bundled CommonJS dependencies without this.
+const BANNER = [
+  "import { createRequire as __stunnerdRequire } from 'node:module';",
+  'const require = __stunnerdRequire(import.meta.url);',
+].join('\n');
+
+export interface RuntimeBundle {
+  /** The bundle itself (what runtime/Dockerfile copies into the image). */
+  readonly js: Uint8Array;
+  /** The gzipped bundle: stored in ConfigMap binaryData. */
+  readonly gzip: Buffer;
+  /** Size of the bundle before compression. */
+  readonly rawBytes: number;
+  /** sha256 of the gzipped bundle: a pod template annotation, so a new runtime rolls the pods. */
+  readonly sha256: string;
+}
+
+/** A bundling failure, with esbuild's messages as `file:line:column: text` lines. */
+export class RuntimeBundleError extends Error {
+  constructor(
+    readonly entry: string,
+    readonly details: readonly string[],
+  ) {
+    super(`cannot bundle the runtime from ${entry}:\n    ${details.join('\n    ')}`);
+    this.name = 'RuntimeBundleError';
+  }
+}
+
+const cache = new Map<string, RuntimeBundle | RuntimeBundleError>();
+
+/**
+ * Bundles and gzips the runtime. Results (and failures) are cached per entry for the process,
+ * so that many gateways in one app bundle once. Throws RuntimeBundleError.
+ */
+export function bundleRuntime(entry = DEFAULT_RUNTIME_ENTRY): RuntimeBundle {
+  const abs = resolve(REPO_ROOT, entry);
+  let result = cache.get(abs);
+  if (result === undefined) {
+    result = build(abs);
+    cache.set(abs, result);
+  }
+  if (result instanceof RuntimeBundleError) throw result;
+  return result;
+}
+
+function build(abs: string): RuntimeBundle | RuntimeBundleError {
+  const shown = relative(REPO_ROOT, abs) || abs;
+  try {
+    const out = buildSync({
+      entryPoints: [abs],
+      absWorkingDir: REPO_ROOT,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      minify: true,
+      keepNames: true,
+      legalComments: 'eof',
+      charset: 'utf8',
+      banner: { js: BANNER },
+      define: { 'process.env.NODE_ENV': '"production"' },
+      write: false,
+      logLevel: 'silent',
+    });
+    const js = out.outputFiles[0]?.contents;
+    if (js === undefined) return new RuntimeBundleError(shown, ['esbuild produced no output']);
+    // mtime 0 and a fixed level keep the gzip stream a pure function of the bundle bytes.
+    const gzip = gzipSync(js, { level: 9 });
+    return { js, gzip, rawBytes: js.byteLength, sha256: createHash('sha256').update(gzip).digest('hex') };
+  } catch (e) {
+    const errors = (e as { errors?: Message[] }).errors;
+    if (Array.isArray(errors) && errors.length > 0)
+      return new RuntimeBundleError(shown, errors.map(formatMessage));
+    return new RuntimeBundleError(shown, [e instanceof Error ? e.message : String(e)]);
+  }
+}
+
+function formatMessage(m: Message): string {
+  const loc = m.location;
+  return loc ? `${loc.file}:${loc.line}:${loc.column}: ${m.text}` : m.text;
+}
+
+/** The bootstrap's source text: stored as plain `data` so that reviewers can read it in git. */
+export function bootstrapSource(): string {
+  return readFileSync(resolve(here, BOOTSTRAP_FILE), 'utf8');
+}

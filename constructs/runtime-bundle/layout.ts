@@ -1,0 +1,35 @@
+/**
+ * How the runtime is laid out in the gateway pod. Every path is relative to the container's
+ * working directory, so that a test can reproduce the pod on a workstation by materializing the
+ * same volumes under a temporary directory and running the same command there.
+ */
+import { BOOTSTRAP_FILE } from './bundle.js';
+
+/** The container's working directory; every volume is mounted below it. */
+export const POD_WORKDIR = '/stunnerd';
+/** Runtime ConfigMap (bundle mode) or the image's runtime directory (image mode). */
+export const RUNTIME_DIR = 'runtime';
+/** The dataplane config ConfigMap. */
+export const CONFIG_DIR = 'config';
+/** Secret material the bootstrap injects: `auth/{username,password,secret}`, `tls/<listener>/tls.*`. */
+export const SECRETS_DIR = 'secrets';
+/** Writable, memory-backed: the decompressed runtime and the assembled config. */
+export const RUN_DIR = 'run';
+/** Key of the dataplane config in its ConfigMap, as STUNner names it. */
+export const CONFIG_KEY = 'stunnerd.conf';
+
+/**
+ * Stock Node.js image that runs the bundle: pinned tag, Debian slim (glibc), Node >= 22.12 so that
+ * dgram honours reusePort when several relay threads are configured. Runs as uid/gid 1000 (`node`).
+ */
+export const NODE_IMAGE = 'docker.io/library/node:22.12.0-bookworm-slim';
+export const RUNTIME_UID = 1000;
+
+/** The container command, identical in bundle and image mode. */
+export function runtimeCommand(): { command: string[]; args: string[] } {
+  const config = `${CONFIG_DIR}/${CONFIG_KEY}`;
+  return {
+    command: ['node', `${RUNTIME_DIR}/${BOOTSTRAP_FILE}`],
+    args: ['--run', RUN_DIR, '--inject', `${config}=${SECRETS_DIR}`, '--', '-c', config],
+  };
+}

@@ -1,0 +1,919 @@
+/**
+ * StunnerGateway: a complete, operator-free STUN/TURN gateway. Everything STUNner's operator
+ * renders while the cluster runs (dataplane config, Deployment, Service, ...) is rendered here at
+ * synth time, so that the committed YAML is what runs.
+ */
+import { ApiObject, App, Lazy } from 'cdk8s';
+import { Construct, type IConstruct } from 'constructs';
+import type { IAffinity } from 'kubernetes-models/v1/Affinity';
+import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
+import type { IToleration } from 'kubernetes-models/v1/Toleration';
+import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
+import {
+  DEFAULT_LOGLEVEL,
+  DEFAULT_MAX_ALLOCATIONS,
+  DEFAULT_PORT,
+  DEFAULT_REALM,
+  type ListenerProtocol,
+} from '../runtime/config/index.js';
+import { credentialWeakness } from './credentials.js';
+import { buildDataplaneConfig } from './gateway/dataplane-config.js';
+import type { GatewayModel } from './gateway/model.js';
+import { renderNetworkPolicy } from './gateway/network-policy.js';
+import { renderPodSpec } from './gateway/pod.js';
+import { renderService } from './gateway/service.js';
+import { MediaRoute, type RoutePlan } from './media-route.js';
+import {
+  ANNOTATION_INJECTED,
+  ANNOTATION_RUNTIME_SHA,
+  chartNamespace,
+  dns1035Problem,
+  dns1123Problem,
+  GATEWAY_APP,
+  LABEL_COMPONENT,
+  LABEL_GATEWAY_NAME,
+  LABEL_GATEWAY_NAMESPACE,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  SYNC_WAVE,
+  WAVE_CONFIG,
+  WAVE_NAMESPACE,
+} from './naming.js';
+import {
+  BOOTSTRAP_FILE,
+  BUNDLE_FILE,
+  bootstrapSource,
+  bundleRuntime,
+  DEFAULT_RUNTIME_ENTRY,
+} from './runtime-bundle/bundle.js';
+import { CONFIG_KEY, NODE_IMAGE } from './runtime-bundle/layout.js';
+
+/** One TURN listener: a Service port, and a socket of the runtime. */
+export interface GatewayListener {
+  /** Listener name: a DNS label (it names the Service port). Rendered as `ns/gateway/name`. */
+  readonly name: string;
+  /**
+   * @default 'TURN-UDP'
+   */
+  readonly protocol?: ListenerProtocol;
+  /**
+   * The port clients connect to: the Service port.
+   * @default 3478
+   */
+  readonly port?: number;
+  /**
+   * The port the runtime binds in the pod (the Service's targetPort).
+   * @default the same as `port`
+   */
+  readonly targetPort?: number;
+  /**
+   * NodePort, for NodePort and LoadBalancer Services.
+   * @default assigned by Kubernetes
+   */
+  readonly nodePort?: number;
+  /**
+   * Name of a `kubernetes.io/tls` Secret in the gateway's namespace; required for TURN-TLS and
+   * TURN-DTLS. Its certificate and key are injected into the config when the pod starts.
+   * @default none
+   */
+  readonly tlsSecret?: string;
+  /**
+   * Relay (allocation) port range in the pod; also narrows the NetworkPolicy.
+   * @default ports assigned by the kernel
+   */
+  readonly minRelayPort?: number;
+  /** @default ports assigned by the kernel */
+  readonly maxRelayPort?: number;
+}
+
+/** Horizontal Pod Autoscaler settings; replaces the fixed replica count. */
+export interface GatewayAutoscaling {
+  /** @default 1 */
+  readonly minReplicas?: number;
+  readonly maxReplicas: number;
+  /**
+   * Target average CPU utilization, in percent of the CPU request.
+   * @default 70
+   */
+  readonly cpuUtilization?: number;
+}
+
+export interface StunnerGatewayProps {
+  /**
+   * Gateway name: names the Deployment, Service, ServiceAccount; `admin.name` is `ns/name`.
+   * @default the construct id
+   */
+  readonly name?: string;
+  /**
+   * @default the chart's namespace, or "default"
+   */
+  readonly namespace?: string;
+  /**
+   * Also synthesize the Namespace object.
+   * @default false: the namespace must exist
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * TURN realm.
+   * @default 'stunner.l7mp.io'
+   */
+  readonly realm?: string;
+  /**
+   * `static`: a fixed username and password. `ephemeral`: TURN REST API credentials minted from
+   * a shared secret.
+   * @default 'static'
+   */
+  readonly authType?: 'static' | 'ephemeral';
+  /**
+   * Inline static username; stored in a Secret the construct creates.
+   * @default none: use `credentialsSecret`
+   */
+  readonly username?: string;
+  /**
+   * Inline static password; stored in a Secret the construct creates.
+   * @default none: use `credentialsSecret`
+   */
+  readonly password?: string;
+  /**
+   * Inline ephemeral shared secret; stored in a Secret the construct creates.
+   * @default none: use `credentialsSecret`
+   */
+  readonly sharedSecret?: string;
+  /**
+   * An existing Secret in the gateway's namespace with the keys `username` and `password`
+   * (static) or `secret` (ephemeral), e.g. from sealed-secrets or external-secrets. Keeps the
+   * credentials out of git.
+   * @default none: inline credentials
+   */
+  readonly credentialsSecret?: string;
+  /**
+   * Accept default or guessable inline credentials (demos only).
+   * @default false: synth fails on them
+   */
+  readonly allowWeakCredentials?: boolean;
+  /**
+   * Listeners; more with addListener().
+   * @default none: a gateway needs at least one
+   */
+  readonly listeners?: readonly GatewayListener[];
+  /**
+   * Fixed replica count (ignored with `autoscaling`).
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Scale on CPU with a HorizontalPodAutoscaler.
+   * @default no autoscaler
+   */
+  readonly autoscaling?: GatewayAutoscaling;
+  /**
+   * Container resources.
+   * @default STUNner's: requests 500m CPU / 128Mi, limits 2 CPU / 512Mi
+   */
+  readonly resources?: IResourceRequirements;
+  /**
+   * Runtime log level, `scope:LEVEL,...`.
+   * @default 'all:INFO'
+   */
+  readonly logLevel?: string;
+  /**
+   * Allocations per user (0: unlimited).
+   * @default 0
+   */
+  readonly userQuota?: number;
+  /**
+   * Concurrent allocations per pod.
+   * @default 10000
+   */
+  readonly maxAllocations?: number;
+  /**
+   * Health-check port (`/live`, `/ready`, `/status`), bound on the pod IP.
+   * @default 8086
+   */
+  readonly healthPort?: number;
+  /**
+   * Serve Prometheus metrics at `/metrics` on `metricsPort`.
+   * @default true
+   */
+  readonly metrics?: boolean;
+  /**
+   * @default 8080
+   */
+  readonly metricsPort?: number;
+  /**
+   * @default 'LoadBalancer'
+   */
+  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  /**
+   * Service annotations, e.g. cloud load-balancer settings.
+   * @default none
+   */
+  readonly serviceAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * `Local` keeps client source addresses and avoids a second hop.
+   * @default Kubernetes' default (Cluster)
+   */
+  readonly externalTrafficPolicy?: 'Cluster' | 'Local';
+  /**
+   * `ClientIP` keeps a client on one pod across its TURN connections; some clouds need `None`.
+   * @default 'ClientIP'
+   */
+  readonly sessionAffinity?: 'ClientIP' | 'None';
+  /**
+   * Allow UDP and TCP ports on one LoadBalancer Service (not every cloud supports it).
+   * @default false: a LoadBalancer with mixed protocols is a synth error
+   */
+  readonly mixedProtocolLoadBalancer?: boolean;
+  /**
+   * Also expose the health port on the Service, for clouds whose load-balancer health checks
+   * need a TCP port (this makes a UDP gateway mixed-protocol).
+   * @default false
+   */
+  readonly exposeHealthCheckPort?: boolean;
+  /**
+   * Public address (IP or DNS name) clients reach the gateway at, when known in advance;
+   * written to every listener's `public_address` for the ICE auth service.
+   * @default discovered at run time
+   */
+  readonly publicAddress?: string;
+  /**
+   * @default none
+   */
+  readonly topologySpreadConstraints?: readonly ITopologySpreadConstraint[];
+  /**
+   * @default none
+   */
+  readonly tolerations?: readonly IToleration[];
+  /**
+   * @default none
+   */
+  readonly affinity?: IAffinity;
+  /**
+   * @default none
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
+   * How long a terminating pod keeps relaying its existing calls.
+   * @default 3600 (STUNner's): calls drain instead of dropping
+   */
+  readonly terminationGracePeriodSeconds?: number;
+  /**
+   * preStop delay, so that load balancers stop sending new clients before draining starts.
+   * @default 5
+   */
+  readonly preStopDelaySeconds?: number;
+  /**
+   * PodDisruptionBudget `maxUnavailable`; `false` omits the budget.
+   * @default 1
+   */
+  readonly maxUnavailable?: number | string | false;
+  /**
+   * Cluster DNS domain of Service backends.
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+  /**
+   * `bundle`: the runtime ships in a ConfigMap and a stock Node.js image runs it.
+   * `image`: a registry image built from runtime/Dockerfile.
+   * @default 'bundle'
+   */
+  readonly runtimeMode?: 'bundle' | 'image';
+  /**
+   * Container image; required in image mode.
+   * @default the pinned stock Node.js image (bundle mode)
+   */
+  readonly image?: string;
+  /**
+   * @default 'IfNotPresent'
+   */
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Bundle entry, relative to the repository root.
+   * @default 'runtime/main.ts'
+   */
+  readonly runtimeEntry?: string;
+  /**
+   * Synth fails when the runtime ConfigMap is larger.
+   * @default 943718 (90% of Kubernetes' 1 MiB ConfigMap limit)
+   */
+  readonly maxRuntimeConfigMapBytes?: number;
+  /**
+   * Synthesize a NetworkPolicy (ingress: listeners, health, metrics, routed peers; egress:
+   * routed peers, DNS, the Kubernetes API).
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+  /**
+   * Where the Kubernetes API server is, for the NetworkPolicy egress rule of the watcher.
+   * @default any address, TCP ports 443 and 6443 only
+   */
+  readonly kubernetesApiCidrs?: readonly string[];
+  /**
+   * Let the watcher read Nodes (a ClusterRole), for the public-address fallback to a node's
+   * ExternalIP plus the NodePort.
+   * @default true for NodePort Services, else false
+   */
+  readonly nodeAddressDiscovery?: boolean;
+  /**
+   * Extra labels on every object.
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_HEALTH_PORT = 8086;
+export const DEFAULT_METRICS_PORT = 8080;
+export const DEFAULT_GRACE_PERIOD_SECONDS = 3600;
+export const KUBERNETES_CONFIGMAP_LIMIT = 1024 * 1024;
+export const DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES = Math.floor(KUBERNETES_CONFIGMAP_LIMIT * 0.9);
+
+const GATEWAY = Symbol.for('stunner-gitops.StunnerGateway');
+const PROTOCOLS: readonly ListenerProtocol[] = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'];
+
+export class StunnerGateway extends Construct {
+  static isStunnerGateway(x: unknown): x is StunnerGateway {
+    return typeof x === 'object' && x !== null && GATEWAY in x;
+  }
+
+  /** Every StunnerGateway in the app that `scope` belongs to, in tree order. */
+  static findAll(scope: IConstruct): StunnerGateway[] {
+    return App.of(scope).node.findAll().filter(StunnerGateway.isStunnerGateway);
+  }
+
+  readonly gatewayName: string;
+  readonly namespace: string;
+  readonly createNamespace: boolean;
+  readonly realm: string;
+  readonly authType: 'static' | 'ephemeral';
+  readonly allowWeakCredentials: boolean;
+  readonly replicas: number;
+  readonly autoscaling: GatewayAutoscaling | undefined;
+  readonly logLevel: string;
+  readonly userQuota: number;
+  readonly maxAllocations: number;
+  readonly healthPort: number;
+  readonly metrics: boolean;
+  readonly metricsPort: number;
+  readonly serviceType: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly sessionAffinity: 'ClientIP' | 'None';
+  readonly mixedProtocolLoadBalancer: boolean;
+  readonly exposeHealthCheckPort: boolean;
+  readonly publicAddress: string | undefined;
+  readonly terminationGracePeriodSeconds: number;
+  readonly preStopDelaySeconds: number;
+  readonly clusterDomain: string;
+  readonly runtimeMode: 'bundle' | 'image';
+  readonly image: string;
+  readonly runtimeEntry: string;
+  readonly maxRuntimeConfigMapBytes: number;
+  readonly nodeAddressDiscovery: boolean;
+
+  /** The Service (and Deployment, ServiceAccount) name. */
+  readonly serviceName: string;
+  readonly serviceAccountName: string;
+  /** ConfigMap with the dataplane config under key `configKey`. */
+  readonly configMapName: string;
+  readonly configKey = CONFIG_KEY;
+  /** ConfigMap with the bootstrap and the gzipped runtime (bundle mode). */
+  readonly runtimeConfigMapName: string | undefined;
+  /** Secret the credentials come from: created for inline credentials, else `credentialsSecret`. */
+  readonly credentialsSecretName: string;
+  /** Labels that select the gateway's pods. */
+  readonly selectorLabels: Readonly<Record<string, string>>;
+
+  readonly #props: StunnerGatewayProps;
+  readonly #listeners: GatewayListener[] = [];
+  readonly #labels: Record<string, string>;
+  readonly #bundleProblems: string[] = [];
+
+  constructor(scope: Construct, id: string, props: StunnerGatewayProps = {}) {
+    super(scope, id);
+    Object.defineProperty(this, GATEWAY, { value: true });
+    this.#props = props;
+    this.gatewayName = props.name ?? id;
+    this.namespace = props.namespace ?? chartNamespace(this);
+    this.createNamespace = props.createNamespace ?? false;
+    this.realm = props.realm ?? DEFAULT_REALM;
+    this.authType = props.authType ?? 'static';
+    this.allowWeakCredentials = props.allowWeakCredentials ?? false;
+    this.replicas = props.replicas ?? 1;
+    this.autoscaling = props.autoscaling;
+    this.logLevel = props.logLevel ?? DEFAULT_LOGLEVEL;
+    this.userQuota = props.userQuota ?? 0;
+    this.maxAllocations = props.maxAllocations ?? DEFAULT_MAX_ALLOCATIONS;
+    this.healthPort = props.healthPort ?? DEFAULT_HEALTH_PORT;
+    this.metrics = props.metrics ?? true;
+    this.metricsPort = props.metricsPort ?? DEFAULT_METRICS_PORT;
+    this.serviceType = props.serviceType ?? 'LoadBalancer';
+    this.sessionAffinity = props.sessionAffinity ?? 'ClientIP';
+    this.mixedProtocolLoadBalancer = props.mixedProtocolLoadBalancer ?? false;
+    this.exposeHealthCheckPort = props.exposeHealthCheckPort ?? false;
+    this.publicAddress = props.publicAddress;
+    this.terminationGracePeriodSeconds = props.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
+    this.preStopDelaySeconds = props.preStopDelaySeconds ?? 5;
+    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.runtimeMode = props.runtimeMode ?? 'bundle';
+    this.image = props.image ?? (this.runtimeMode === 'bundle' ? NODE_IMAGE : '');
+    this.runtimeEntry = props.runtimeEntry ?? DEFAULT_RUNTIME_ENTRY;
+    this.maxRuntimeConfigMapBytes = props.maxRuntimeConfigMapBytes ?? DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES;
+    this.nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.serviceType === 'NodePort';
+
+    const name = this.gatewayName;
+    this.serviceName = name;
+    this.serviceAccountName = name;
+    this.configMapName = `${name}-config`;
+    this.runtimeConfigMapName = this.runtimeMode === 'bundle' ? `${name}-runtime` : undefined;
+    this.credentialsSecretName = props.credentialsSecret ?? `${name}-auth`;
+    this.selectorLabels = { [LABEL_NAME]: GATEWAY_APP, [LABEL_INSTANCE]: name };
+    this.#labels = {
+      ...props.labels,
+      ...this.selectorLabels,
+      [LABEL_COMPONENT]: 'gateway',
+      [LABEL_MANAGED_BY]: 'cdk8s',
+      [LABEL_GATEWAY_NAME]: name,
+      [LABEL_GATEWAY_NAMESPACE]: this.namespace,
+    };
+    for (const l of props.listeners ?? []) this.#listeners.push(l);
+
+    this.#render();
+    this.node.addValidation({ validate: () => this.#validate() });
+  }
+
+  /** Adds a listener; its name must be unique in the gateway. */
+  addListener(listener: GatewayListener): this {
+    this.#listeners.push(listener);
+    return this;
+  }
+
+  get listeners(): readonly GatewayListener[] {
+    return [...this.#listeners];
+  }
+
+  get listenerNames(): string[] {
+    return this.#listeners.map((l) => l.name);
+  }
+
+  /** The routes attached to this gateway and what each renders into it, in tree order. */
+  routePlans(): { route: MediaRoute; plan: RoutePlan }[] {
+    const out: { route: MediaRoute; plan: RoutePlan }[] = [];
+    for (const c of App.of(this).node.findAll()) {
+      if (!MediaRoute.isMediaRoute(c)) continue;
+      const plan = c.planFor(this);
+      if (plan) out.push({ route: c, plan });
+    }
+    return out;
+  }
+
+  /** Everything the renderers need, resolved. */
+  model(): GatewayModel {
+    return {
+      name: this.gatewayName,
+      namespace: this.namespace,
+      realm: this.realm,
+      authType: this.authType,
+      logLevel: this.logLevel,
+      userQuota: this.userQuota,
+      maxAllocations: this.maxAllocations,
+      healthPort: this.healthPort,
+      metricsPort: this.metrics ? this.metricsPort : undefined,
+      publicAddress: this.publicAddress,
+      serviceType: this.serviceType,
+      listeners: this.#listeners.map((l) => ({
+        name: l.name,
+        protocol: l.protocol ?? 'TURN-UDP',
+        port: l.port ?? DEFAULT_PORT,
+        targetPort: l.targetPort ?? l.port ?? DEFAULT_PORT,
+        nodePort: l.nodePort,
+        tlsSecret: l.tlsSecret,
+        minRelayPort: l.minRelayPort,
+        maxRelayPort: l.maxRelayPort,
+      })),
+      routes: this.routePlans().map((r) => r.plan),
+      inlineCredentials: this.#inlineCredentials(),
+    };
+  }
+
+  #inlineCredentials(): Record<string, string> | undefined {
+    const p = this.#props;
+    if (p.username === undefined && p.password === undefined && p.sharedSecret === undefined)
+      return undefined;
+    const out: Record<string, string> = {};
+    if (p.username !== undefined) out['username'] = p.username;
+    if (p.password !== undefined) out['password'] = p.password;
+    if (p.sharedSecret !== undefined) out['secret'] = p.sharedSecret;
+    return out;
+  }
+
+  #meta(name: string, extra: { annotations?: Record<string, string> } = {}) {
+    return { name, namespace: this.namespace, labels: { ...this.#labels }, ...extra };
+  }
+
+  #render(): void {
+    const ns = this.namespace;
+    const configWave = { annotations: { [SYNC_WAVE]: WAVE_CONFIG } };
+    if (this.createNamespace) {
+      new ApiObject(this, 'Namespace', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: ns,
+          labels: { ...this.#props.labels },
+          annotations: { [SYNC_WAVE]: WAVE_NAMESPACE },
+        },
+      });
+    }
+    new ApiObject(this, 'ServiceAccount', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: this.#meta(this.serviceAccountName, configWave),
+      automountServiceAccountToken: true,
+    });
+
+    const inline = this.#inlineCredentials();
+    if (inline !== undefined) {
+      new ApiObject(this, 'CredentialsSecret', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: this.#meta(this.credentialsSecretName, configWave),
+        type: 'Opaque',
+        stringData: inline,
+      });
+    }
+
+    new ApiObject(this, 'ConfigMap', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: this.#meta(this.configMapName, {
+        annotations: {
+          [SYNC_WAVE]: WAVE_CONFIG,
+          [ANNOTATION_INJECTED]: Lazy.any({ produce: () => this.#injectedDescription() }),
+        },
+      }),
+      data: Lazy.any({ produce: () => ({ [CONFIG_KEY]: this.#configText() }) }),
+    });
+
+    let runtimeSha: string | undefined;
+    if (this.runtimeMode === 'bundle') {
+      const data = { [BOOTSTRAP_FILE]: bootstrapSource() };
+      let binaryData: Record<string, string> = {};
+      try {
+        const bundle = bundleRuntime(this.runtimeEntry);
+        binaryData = { [BUNDLE_FILE]: bundle.gzip.toString('base64') };
+        runtimeSha = bundle.sha256;
+        const bytes = Buffer.byteLength(data[BOOTSTRAP_FILE]!) + bundle.gzip.byteLength;
+        if (bytes > this.maxRuntimeConfigMapBytes) {
+          this.#bundleProblems.push(
+            `runtime ConfigMap "${this.runtimeConfigMapName}" would be ${bytes} bytes (runtime ${bundle.rawBytes} bytes, ${bundle.gzip.byteLength} gzipped), over the limit of ${this.maxRuntimeConfigMapBytes} bytes (Kubernetes rejects ConfigMaps over ${KUBERNETES_CONFIGMAP_LIMIT}); trim the runtime's dependencies or use runtimeMode 'image'`,
+          );
+        }
+      } catch (e) {
+        this.#bundleProblems.push(
+          `${e instanceof Error ? e.message : String(e)}\n    (or use runtimeMode 'image')`,
+        );
+      }
+      new ApiObject(this, 'RuntimeConfigMap', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: this.#meta(this.runtimeConfigMapName!, {
+          annotations: {
+            [SYNC_WAVE]: WAVE_CONFIG,
+            // Client-side apply would copy the bundle into an annotation, over its 256 KiB limit.
+            'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
+          },
+        }),
+        data,
+        binaryData,
+      });
+    }
+
+    new ApiObject(this, 'Deployment', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: this.#meta(this.gatewayName),
+      spec: Lazy.any({
+        produce: () => ({
+          ...(this.autoscaling ? {} : { replicas: this.replicas }),
+          selector: { matchLabels: { ...this.selectorLabels } },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+          template: {
+            metadata: {
+              labels: { ...this.#labels },
+              ...(runtimeSha ? { annotations: { [ANNOTATION_RUNTIME_SHA]: runtimeSha } } : {}),
+            },
+            spec: renderPodSpec(this.model(), {
+              serviceAccountName: this.serviceAccountName,
+              image: this.image,
+              imagePullPolicy: this.#props.imagePullPolicy ?? 'IfNotPresent',
+              configMapName: this.configMapName,
+              runtimeConfigMapName: this.runtimeConfigMapName,
+              credentialsSecretName: this.credentialsSecretName,
+              resources: this.#props.resources,
+              terminationGracePeriodSeconds: this.terminationGracePeriodSeconds,
+              preStopDelaySeconds: this.preStopDelaySeconds,
+              topologySpreadConstraints: this.#props.topologySpreadConstraints,
+              tolerations: this.#props.tolerations,
+              affinity: this.#props.affinity,
+              nodeSelector: this.#props.nodeSelector,
+            }),
+          },
+        }),
+      }),
+    });
+
+    new ApiObject(this, 'Service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        ...this.#meta(this.serviceName),
+        ...(this.#props.serviceAnnotations ? { annotations: { ...this.#props.serviceAnnotations } } : {}),
+      },
+      spec: Lazy.any({
+        produce: () =>
+          renderService(this.model(), {
+            selector: this.selectorLabels,
+            sessionAffinity: this.sessionAffinity,
+            externalTrafficPolicy: this.#props.externalTrafficPolicy,
+            exposeHealthCheckPort: this.exposeHealthCheckPort,
+          }),
+      }),
+    });
+
+    if (this.autoscaling) {
+      const a = this.autoscaling;
+      new ApiObject(this, 'HorizontalPodAutoscaler', {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: this.#meta(this.gatewayName),
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.gatewayName },
+          minReplicas: a.minReplicas ?? 1,
+          maxReplicas: a.maxReplicas,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: {
+                name: 'cpu',
+                target: { type: 'Utilization', averageUtilization: a.cpuUtilization ?? 70 },
+              },
+            },
+          ],
+        },
+      });
+    }
+
+    const maxUnavailable = this.#props.maxUnavailable ?? 1;
+    if (maxUnavailable !== false) {
+      new ApiObject(this, 'PodDisruptionBudget', {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: this.#meta(this.gatewayName),
+        spec: { maxUnavailable, selector: { matchLabels: { ...this.selectorLabels } } },
+      });
+    }
+
+    if (this.#props.networkPolicy ?? true) {
+      new ApiObject(this, 'NetworkPolicy', {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: this.#meta(this.gatewayName),
+        spec: Lazy.any({
+          produce: () =>
+            renderNetworkPolicy(this.model(), {
+              selector: this.selectorLabels,
+              kubernetesApiCidrs: this.#props.kubernetesApiCidrs,
+            }),
+        }),
+      });
+    }
+
+    // The watcher reads its own Service (public address) in the gateway's namespace.
+    this.#watcherRole(ns, [
+      {
+        apiGroups: [''],
+        resources: ['services'],
+        resourceNames: [this.serviceName],
+        verbs: ['get', 'list', 'watch'],
+      },
+    ]);
+    if (this.nodeAddressDiscovery) this.#nodeReader();
+  }
+
+  /** Nodes are cluster-scoped: reading the node's ExternalIP needs a ClusterRole. */
+  #nodeReader(): void {
+    const name = `stunner:${this.namespace}:${this.gatewayName}:node-reader`;
+    const metadata = { name, labels: { ...this.#labels }, annotations: { [SYNC_WAVE]: WAVE_CONFIG } };
+    new ApiObject(this, 'NodeReaderClusterRole', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata,
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
+    });
+    new ApiObject(this, 'NodeReaderClusterRoleBinding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace }],
+    });
+  }
+
+  /** Role + RoleBinding for the in-pod watcher in one namespace; idempotent. */
+  #watcherRole(namespace: string, rules: object[]): void {
+    const id = `Watcher-${namespace}`;
+    if (this.node.tryFindChild(id)) return;
+    const scope = new Construct(this, id);
+    const name = `${this.namespace}-${this.gatewayName}-watcher`;
+    const metadata = {
+      name,
+      namespace,
+      labels: { ...this.#labels },
+      annotations: { [SYNC_WAVE]: WAVE_CONFIG },
+    };
+    new ApiObject(scope, 'Role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata,
+      rules: Lazy.any({ produce: () => [...rules, ...this.#endpointSliceRules(namespace)] }),
+    });
+    new ApiObject(scope, 'RoleBinding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace }],
+    });
+  }
+
+  #watchNamespaces(): string[] {
+    const set = new Set<string>();
+    for (const r of this.routePlans()) for (const ns of r.plan.watchNamespaces) set.add(ns);
+    return [...set].sort();
+  }
+
+  #endpointSliceRules(namespace: string): object[] {
+    if (!this.#watchNamespaces().includes(namespace)) return [];
+    return [
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    ];
+  }
+
+  #configText(): string {
+    const built = buildDataplaneConfig(this.model());
+    return built.text;
+  }
+
+  #injectedDescription(): string {
+    const parts = [`auth.credentials from Secret ${this.credentialsSecretName}`];
+    const tls = this.#listeners.filter((l) => l.tlsSecret !== undefined);
+    if (tls.length > 0)
+      parts.push(`cert/key of ${tls.map((l) => `listener ${l.name} from Secret ${l.tlsSecret}`).join(', ')}`);
+    return parts.join('; ');
+  }
+
+  #validate(): string[] {
+    // Namespaces that need watcher RBAC are known only once every route exists.
+    for (const ns of this.#watchNamespaces()) if (ns !== this.namespace) this.#watcherRole(ns, []);
+
+    const problems: string[] = [...this.#bundleProblems];
+    const nameProblem = dns1035Problem(this.gatewayName, 63 - '-runtime'.length);
+    if (nameProblem) problems.push(`gateway name ${nameProblem}`);
+    const nsProblem = dns1123Problem(this.namespace);
+    if (nsProblem) problems.push(`namespace ${nsProblem}`);
+    const duplicates = StunnerGateway.findAll(this).filter(
+      (g) => g !== this && g.gatewayName === this.gatewayName && g.namespace === this.namespace,
+    );
+    if (duplicates.length > 0)
+      problems.push(
+        `another gateway is also named "${this.namespace}/${this.gatewayName}" (${duplicates[0]!.node.path})`,
+      );
+    if (this.runtimeMode === 'image' && this.#props.image === undefined)
+      problems.push("runtimeMode 'image' needs `image` (built from runtime/Dockerfile)");
+    if (this.autoscaling && this.autoscaling.maxReplicas < (this.autoscaling.minReplicas ?? 1))
+      problems.push('autoscaling.maxReplicas is below minReplicas');
+    problems.push(...this.#credentialProblems());
+    problems.push(...this.#listenerProblems());
+    if (problems.length === 0) {
+      const built = buildDataplaneConfig(this.model());
+      problems.push(...built.problems.map((p) => `dataplane config ${p.path || '(root)'}: ${p.message}`));
+    }
+    return problems;
+  }
+
+  #credentialProblems(): string[] {
+    const p = this.#props;
+    const problems: string[] = [];
+    const inline = this.#inlineCredentials();
+    if (p.credentialsSecret !== undefined) {
+      if (inline !== undefined)
+        problems.push('credentials are given both inline and as credentialsSecret; use one of them');
+      const why = dns1123SubdomainProblem(p.credentialsSecret);
+      if (why) problems.push(`credentialsSecret ${why}`);
+      return problems;
+    }
+    if (this.authType === 'static') {
+      if (p.username === undefined || p.password === undefined) {
+        problems.push(
+          'static auth needs username and password (inline), or credentialsSecret naming an existing Secret',
+        );
+        return problems;
+      }
+      if (p.sharedSecret !== undefined) problems.push("sharedSecret is for authType 'ephemeral'");
+      if (p.username === '') problems.push('username must not be empty');
+      const weak = credentialWeakness('password', p.password, p.username);
+      if (weak && !this.allowWeakCredentials)
+        problems.push(`${weak}; choose a strong one, or set allowWeakCredentials: true for a demo`);
+    } else {
+      if (p.sharedSecret === undefined) {
+        problems.push(
+          'ephemeral auth needs sharedSecret (inline), or credentialsSecret naming an existing Secret',
+        );
+        return problems;
+      }
+      if (p.username !== undefined || p.password !== undefined)
+        problems.push("username and password are for authType 'static'");
+      const weak = credentialWeakness('shared secret', p.sharedSecret);
+      if (weak && !this.allowWeakCredentials)
+        problems.push(`${weak}; choose a strong one, or set allowWeakCredentials: true for a demo`);
+    }
+    return problems;
+  }
+
+  #listenerProblems(): string[] {
+    const problems: string[] = [];
+    if (this.#listeners.length === 0)
+      problems.push('the gateway has no listeners; pass listeners or call addListener()');
+    const names = new Map<string, number>();
+    const servicePorts = new Map<string, number>();
+    const podPorts = new Map<string, number>();
+    const transports = new Set<string>();
+    const reserved = new Map<number, string>([[this.healthPort, 'the health port']]);
+    if (this.metrics) reserved.set(this.metricsPort, 'the metrics port');
+    this.#listeners.forEach((l, i) => {
+      const at = `listener "${l.name}" (listeners[${i}])`;
+      const why = dns1035Problem(l.name);
+      if (why) problems.push(`${at}: name ${why}`);
+      const first = names.get(l.name);
+      if (first !== undefined) problems.push(`${at}: duplicate listener name (also listeners[${first}])`);
+      else names.set(l.name, i);
+      const protocol = l.protocol ?? 'TURN-UDP';
+      if (!PROTOCOLS.includes(protocol)) {
+        problems.push(`${at}: protocol "${protocol}" is not one of ${PROTOCOLS.join(', ')}`);
+        return;
+      }
+      const transport = protocol === 'TURN-UDP' || protocol === 'TURN-DTLS' ? 'UDP' : 'TCP';
+      transports.add(transport);
+      const port = l.port ?? DEFAULT_PORT;
+      const target = l.targetPort ?? port;
+      for (const [field, v] of [
+        ['port', port],
+        ['targetPort', target],
+        ['nodePort', l.nodePort],
+        ['minRelayPort', l.minRelayPort],
+        ['maxRelayPort', l.maxRelayPort],
+      ] as const) {
+        if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 65535))
+          problems.push(`${at}: ${field} ${v} is not a valid port`);
+      }
+      const sp = `${port}/${transport}`;
+      const firstPort = servicePorts.get(sp);
+      if (firstPort !== undefined)
+        problems.push(
+          `${at}: duplicate port ${sp} (also listeners[${firstPort}] "${this.#listeners[firstPort]!.name}")`,
+        );
+      else servicePorts.set(sp, i);
+      const tp = `${target}/${transport}`;
+      const firstTarget = podPorts.get(tp);
+      if (firstTarget !== undefined && firstPort === undefined)
+        problems.push(`${at}: duplicate targetPort ${tp} (also listeners[${firstTarget}])`);
+      else podPorts.set(tp, i);
+      if (transport === 'TCP' && reserved.has(target))
+        problems.push(`${at}: targetPort ${target} is ${reserved.get(target)}`);
+      if (l.nodePort !== undefined && this.serviceType === 'ClusterIP')
+        problems.push(`${at}: nodePort needs serviceType NodePort or LoadBalancer`);
+      const tls = protocol === 'TURN-TLS' || protocol === 'TURN-DTLS';
+      if (tls && l.tlsSecret === undefined)
+        problems.push(
+          `${at}: a ${protocol} listener needs a certificate; set tlsSecret to a kubernetes.io/tls Secret`,
+        );
+      if (!tls && l.tlsSecret !== undefined)
+        problems.push(`${at}: tlsSecret is only for TURN-TLS and TURN-DTLS`);
+      if ((l.minRelayPort === undefined) !== (l.maxRelayPort === undefined))
+        problems.push(`${at}: set both minRelayPort and maxRelayPort, or neither`);
+      else if (l.minRelayPort !== undefined && l.maxRelayPort! < l.minRelayPort)
+        problems.push(`${at}: maxRelayPort ${l.maxRelayPort} is below minRelayPort ${l.minRelayPort}`);
+    });
+    if (this.exposeHealthCheckPort) transports.add('TCP');
+    if (this.serviceType === 'LoadBalancer' && transports.size > 1 && !this.mixedProtocolLoadBalancer)
+      problems.push(
+        'the LoadBalancer Service would mix UDP and TCP ports, which not every cloud supports; set mixedProtocolLoadBalancer: true, or split the listeners into two gateways',
+      );
+    return problems;
+  }
+}
+
+function dns1123SubdomainProblem(name: string): string | undefined {
+  if (name.length === 0 || name.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
+    return `"${name}" is not a valid object name (lowercase letters, digits, '-' and '.')`;
+  return undefined;
+}
