@@ -344,7 +344,7 @@ describe('malformed streams', () => {
           parts.push(base[r(base.length)]!);
         }
       }
-      let stream = Buffer.concat(parts);
+      let stream: Buffer = Buffer.concat(parts);
       if (run % 2 === 1) stream = mutate(rnd, stream);
       if (run % 10 === 9) {
         // An oversize frame announced mid-stream.
