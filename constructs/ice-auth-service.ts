@@ -14,7 +14,14 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
 import { DEFAULT_LOGLEVEL } from '../runtime/config/index.js';
-import { chartNamespace, dns1035Problem, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from './naming.js';
+import {
+  chartNamespace,
+  dns1035Problem,
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+} from './naming.js';
 import { BOOTSTRAP_FILE, bundleRuntime } from './runtime-bundle/bundle.js';
 import {
   CONFIG_DIR,
@@ -276,7 +283,10 @@ export class IceAuthService extends Construct {
   #podSpec(): IPodSpec {
     const first = this.#gateways[0];
     const configSources: IVolumeProjection[] = this.#gateways.map((g) => ({
-      configMap: { name: g.configMapName, items: [{ key: g.configKey, path: `${this.#dirOf(g)}/${CONFIG_KEY}` }] },
+      configMap: {
+        name: g.configMapName,
+        items: [{ key: g.configKey, path: `${this.#dirOf(g)}/${CONFIG_KEY}` }],
+      },
     }));
     // Only the auth keys of each gateway's credentials Secret: never its TLS keys.
     const secretSources: IVolumeProjection[] = this.#gateways.map((g) => ({
