@@ -132,6 +132,11 @@ export class EndpointDiscovery {
     this.recomputeAll();
   }
 
+  /** Hands every known set to the runtime again (after a reconfigure rebuilt its clusters). */
+  reassert(): void {
+    for (const [cluster, ips] of this.reported) this.opts.sink.setDynamicEndpoints(cluster, ips);
+  }
+
   /** Dynamic endpoints reported per cluster, for /status. */
   snapshot(): Record<string, string[]> {
     return Object.fromEntries(this.reported);
