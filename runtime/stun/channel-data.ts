@@ -32,6 +32,18 @@ export function writeChannelDataHeader(out: Buffer, off: number, channel: number
 }
 
 /**
+ * Data length of the ChannelData frame in buf[start, end), or -1 when it is not ChannelData or
+ * holds fewer bytes than its length field says (RFC 8656 sec 12.4: discard). Trailing padding
+ * (optional over UDP) is allowed.
+ */
+export function channelDataLength(buf: Buffer, start: number, end: number): number {
+  if (start < 0 || end > buf.length || end - start < CHANNEL_DATA_HEADER_LENGTH) return -1;
+  if ((buf[start]! & 0xf0) !== 0x40) return -1;
+  const len = buf.readUInt16BE(start + 2);
+  return len > end - start - CHANNEL_DATA_HEADER_LENGTH ? -1 : len;
+}
+
+/**
  * Total frame length on a stream transport, including padding to 4 for ChannelData
  * (RFC 8656 sec 12.5). Undefined when fewer than 4 bytes are available or the first byte
  * starts neither STUN (0b00) nor ChannelData (0x40-0x4f).

@@ -113,6 +113,12 @@ export class StunMessage {
   }
 }
 
+/**
+ * Most attributes accepted in one message. Real messages carry a few dozen; the cap keeps a
+ * 64 KiB datagram of empty attributes from costing 16k allocations.
+ */
+export const MAX_ATTRIBUTES = 512;
+
 export type ParseResult = StunMessage | { readonly error: string };
 
 /** Type guard for the error branch of ParseResult. */
@@ -132,7 +138,8 @@ export function looksLikeStun(buf: Buffer, start = 0): boolean {
 /**
  * Parses one STUN message occupying exactly buf[start, end). Never throws.
  * Checks: header size, leading zero bits, magic cookie, length field (multiple of 4 and equal to
- * the bytes available), each attribute fits, and FINGERPRINT is the last attribute.
+ * the bytes available), each attribute fits, FINGERPRINT is the last attribute, and at most
+ * MAX_ATTRIBUTES attributes.
  */
 export function parseStunMessage(buf: Buffer, start = 0, end: number = buf.length): ParseResult {
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > buf.length || end < start) {
@@ -172,6 +179,7 @@ export function parseStunMessage(buf: Buffer, start = 0, end: number = buf.lengt
         error: `FINGERPRINT is not the last attribute (0x${at.toString(16).padStart(4, '0')} follows)`,
       };
     }
+    if (attributes.length === MAX_ATTRIBUTES) return { error: `more than ${MAX_ATTRIBUTES} attributes` };
     if (integrityIndex < 0 && (at === Attr.MESSAGE_INTEGRITY || at === Attr.MESSAGE_INTEGRITY_SHA256)) {
       integrityIndex = attributes.length;
     }

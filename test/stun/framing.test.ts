@@ -5,6 +5,7 @@ import {
   CHANNEL_MAX,
   CHANNEL_MIN,
   channelDataHeader,
+  channelDataLength,
   isChannelData,
   MessageClass,
   Method,
@@ -61,6 +62,13 @@ describe('ChannelData helpers', () => {
     expect(streamFrameLength(cdEmpty, 0)).toBe(4);
     expect(streamFrameLength(stun2, 0)).toBe(stun2.length);
     expect(streamFrameLength(Buffer.from([0x40, 0, 0]), 0)).toBeUndefined();
+    expect(channelDataLength(cd5, 0, cd5.length)).toBe(5);
+    expect(channelDataLength(cd5, 0, 9)).toBe(5);
+    expect(channelDataLength(cd5, 0, 8)).toBe(-1);
+    expect(channelDataLength(cdEmpty, 0, 4)).toBe(0);
+    expect(channelDataLength(cd5, 0, 3)).toBe(-1);
+    expect(channelDataLength(stun1, 0, stun1.length)).toBe(-1);
+    expect(channelDataLength(cd5, 0, cd5.length + 1)).toBe(-1);
     expect(streamFrameLength(Buffer.from([0x80, 0, 0, 0]), 0)).toBeUndefined();
   });
 });

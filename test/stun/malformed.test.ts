@@ -20,6 +20,7 @@ import {
   integrityKind,
   isParseError,
   looksLikeStun,
+  MAX_ATTRIBUTES,
   MessageClass,
   Method,
   parseStunMessage,
@@ -284,6 +285,19 @@ describe('malformed STUN datagrams', () => {
       const b = Buffer.concat([fp, Buffer.from([0x80, 0x22, 0x00, 0x00])]);
       b.writeUInt16BE(b.length - 20, 2);
       expect(err(b)).toBe('FINGERPRINT is not the last attribute (0x8022 follows)');
+    });
+    it('too many attributes', () => {
+      const many = (n: number) => {
+        const b = Buffer.alloc(20 + 4 * n);
+        b.writeUInt16BE(0x0001, 0);
+        b.writeUInt16BE(4 * n, 2);
+        b.writeUInt32BE(0x2112a442, 4);
+        for (let i = 0; i < n; i++) b.writeUInt16BE(0x8022, 20 + 4 * i); // empty SOFTWARE
+        return b;
+      };
+      expect(err(many(MAX_ATTRIBUTES))).toBe('parsed');
+      expect(err(many(MAX_ATTRIBUTES + 1))).toBe(`more than ${MAX_ATTRIBUTES} attributes`);
+      expect(err(many(16383))).toBe(`more than ${MAX_ATTRIBUTES} attributes`);
     });
     it('bad ranges', () => {
       expect(err(good, -1)).toMatch(/invalid range/);
