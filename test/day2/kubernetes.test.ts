@@ -1,0 +1,204 @@
+/**
+ * Day 2 in a "cluster": the real runtime (runDaemon -> Stunnerd, real UDP sockets on loopback)
+ * follows the Kubernetes API TEST DOUBLE. Perimeter changes are verified with real TURN
+ * CreatePermission (success vs 403) and relayed ChannelData; public addresses via /status and
+ * the ICE auth service's hook; API outages must never widen the perimeter.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StunnerConfigInput } from '../../runtime/config/index.js';
+import { parseConfig } from '../../runtime/config/index.js';
+import { type Daemon, runDaemon } from '../../runtime/daemon.js';
+import { IceAuthServer } from '../../runtime/ice/server.js';
+import { createLogger } from '../../runtime/log/logger.js';
+import { endpointSlice, K8sApiDouble, service } from '../helpers/k8s-api-double.js';
+import { freePort, freeTcpPort } from '../helpers/net.js';
+import { EchoPeer, TurnError, UdpTurnClient } from './turn-client.js';
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 3000): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await cond()) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function permits(c: UdpTurnClient, ip: string): Promise<boolean> {
+  try {
+    await c.createPermission(ip);
+    return true;
+  } catch (e) {
+    if (e instanceof TurnError && e.code === 403) return false;
+    throw e;
+  }
+}
+
+describe('day 2 with the Kubernetes API test double', () => {
+  const api = new K8sApiDouble();
+  const ice = new IceAuthServer();
+  const lines: string[] = [];
+  let daemon: Daemon;
+  let turnPort: number;
+  let healthPort: number;
+  let client: UdpTurnClient;
+
+  const status = async () => {
+    const r = await fetch(`http://127.0.0.1:${healthPort}/status`, { signal: AbortSignal.timeout(2000) });
+    return (await r.json()) as Record<string, unknown> & {
+      publicAddresses: { listener: string; address: string; port: number; source: string }[];
+    };
+  };
+
+  beforeAll(async () => {
+    await api.start();
+    api.upsert('services', service('media', 'backend', { clusterIP: '127.0.0.50' }));
+    api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-1', [{ ip: '127.0.0.2' }]));
+    turnPort = await freePort();
+    healthPort = await freeTcpPort();
+    const input: StunnerConfigInput = {
+      version: 'v1',
+      admin: { name: 'stunner/udp-gateway', healthcheck_endpoint: `http://127.0.0.1:${healthPort}` },
+      auth: { type: 'static', realm: 'day2', credentials: { username: 'user', password: 'pass' } },
+      listeners: [
+        {
+          name: 'stunner/udp-gateway/udp-listener',
+          protocol: 'TURN-UDP',
+          address: '127.0.0.1',
+          port: turnPort,
+          routes: ['media/route'],
+        },
+      ],
+      clusters: [{ name: 'media/route', type: 'STRICT_DNS', endpoints: ['backend.media.svc.cluster.local'] }],
+    };
+    daemon = await runDaemon({
+      config: parseConfig(input),
+      logger: createLogger('all:INFO', (l) => lines.push(l)),
+      handleSignals: false,
+      kubernetes: { server: api.url, token: api.token, initialBackoffMs: 50, maxBackoffMs: 300 },
+      onPublicAddress: (gw, addr, ports) => ice.setPublicAddress(gw, addr, ports),
+    });
+    client = await UdpTurnClient.open({ host: '127.0.0.1', port: turnPort }, 'user', 'pass');
+    await client.allocate();
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await daemon?.stop();
+    await api.stop();
+  });
+
+  it('a new backend pod becomes reachable and a removed one unreachable, within 1 s', async () => {
+    await until('the first EndpointSlice list reaches the runtime', () => permits(client, '127.0.0.2'));
+    expect(await permits(client, '127.0.0.3')).toBe(false);
+    expect(await permits(client, '127.0.0.50')).toBe(true); // the ClusterIP
+    expect(lines.some((l) => /permission denied.*no route to endpoint/.test(l))).toBe(true);
+
+    // a new pod: its IP gets through, and media really flows to it
+    const peer = await EchoPeer.open('127.0.0.3');
+    try {
+      api.upsert(
+        'endpointslices',
+        endpointSlice('media', 'backend', 'backend-1', [{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }]),
+      );
+      const took = await until('the new pod is permitted', () => permits(client, '127.0.0.3'), 1000);
+      expect(took).toBeLessThan(1000);
+      await client.channelBind(0x4001, { family: 4, address: '127.0.0.3', port: peer.port });
+      client.sendChannel(0x4001, Buffer.from('hello pod'));
+      await until('the echo comes back through the relay', () => client.count(0x4001) > 0, 2000);
+      expect(client.received.get(0x4001)?.[0]?.toString()).toBe('hello pod');
+    } finally {
+      peer.close();
+    }
+
+    // the old pod goes away
+    api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-1', [{ ip: '127.0.0.3' }]));
+    const took = await until(
+      'the removed pod is refused',
+      async () => !(await permits(client, '127.0.0.2')),
+      1000,
+    );
+    expect(took).toBeLessThan(1000);
+    // a pod that is not ready is not a backend
+    api.upsert(
+      'endpointslices',
+      endpointSlice('media', 'backend', 'backend-1', [
+        { ip: '127.0.0.3' },
+        { ip: '127.0.0.4', ready: false },
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await permits(client, '127.0.0.4')).toBe(false);
+  });
+
+  it('never widens the perimeter while the API is unreachable; relist replaces', async () => {
+    await until('pod .3 permitted', () => permits(client, '127.0.0.3'));
+    api.setOutage(true);
+    await until('the watcher noticed the outage', () => lines.some((l) => /API unreachable/.test(l)));
+    // the cluster changes while we cannot see it
+    api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-1', [{ ip: '127.0.0.5' }]));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await permits(client, '127.0.0.5')).toBe(false); // unknown: stays closed
+    expect(await permits(client, '127.0.0.3')).toBe(true); // last known: kept
+    expect(await permits(client, '127.0.0.9')).toBe(false);
+
+    api.compact();
+    api.setOutage(false);
+    await until('the relist admits the new pod', () => permits(client, '127.0.0.5'), 3000);
+    expect(await permits(client, '127.0.0.3')).toBe(false); // stale pod gone after relist
+    const s = await status();
+    expect(s.dynamicEndpoints).toEqual({ 'media/route': ['127.0.0.5', '127.0.0.50'] });
+  });
+
+  it('public address updates reach /status and the ICE auth service', async () => {
+    const ports = [{ name: 'udp-listener', port: 3478, protocol: 'UDP', nodePort: 31478 }];
+    api.upsert(
+      'services',
+      service('stunner', 'udp-gateway', { type: 'LoadBalancer', clusterIP: '10.96.0.9', ports }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await status()).publicAddresses).toEqual([]); // LB pending, no node access configured
+
+    api.upsert(
+      'services',
+      service('stunner', 'udp-gateway', {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.9',
+        ports,
+        ingress: [{ ip: '198.51.100.10' }],
+      }),
+    );
+    await until(
+      'status shows the LB address',
+      async () => (await status()).publicAddresses.length === 1,
+      1000,
+    );
+    expect((await status()).publicAddresses).toEqual([
+      {
+        listener: 'stunner/udp-gateway/udp-listener',
+        address: '198.51.100.10',
+        port: 3478,
+        source: 'LoadBalancer',
+      },
+    ]);
+    expect(ice.publicAddresses.get('stunner/udp-gateway')?.address).toBe('198.51.100.10');
+
+    api.upsert(
+      'services',
+      service('stunner', 'udp-gateway', {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.9',
+        ports,
+        ingress: [{ hostname: 'turn.example.com' }],
+      }),
+    );
+    await until(
+      'status shows the new hostname',
+      async () => (await status()).publicAddresses[0]?.address === 'turn.example.com',
+      1000,
+    );
+    expect(ice.publicAddresses.get('stunner/udp-gateway')?.address).toBe('turn.example.com');
+    const s = await status();
+    expect(s.status).toBe('READY');
+    expect(JSON.stringify(s)).not.toContain('pass"');
+  });
+});
