@@ -1,0 +1,225 @@
+/**
+ * Hot reload under relay load, through every reload path, with the real runtime: a route change
+ * (kubelet `..data` symlink swap), a credential change (plain write), a listener port change
+ * (remove + recreate), and an invalid config. Established allocations on unchanged listeners
+ * must all survive and keep relaying; only the changed listener restarts.
+ */
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Daemon, runDaemon } from '../../runtime/daemon.js';
+import { createLogger } from '../../runtime/log/logger.js';
+import { freePort, freeTcpPort } from '../helpers/net.js';
+import { EchoPeer, TurnError, UdpTurnClient } from './turn-client.js';
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 4000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface Flow {
+  readonly client: UdpTurnClient;
+  readonly channel: number;
+  sent: number;
+}
+
+describe('hot reload under relay load', () => {
+  const lines: string[] = [];
+  let dir: string;
+  let daemon: Daemon;
+  let portA: number;
+  let portB: number;
+  let portB2: number;
+  let peer: EchoPeer;
+  const flows: Flow[] = [];
+  let pump: NodeJS.Timeout | undefined;
+  let generation = 0;
+
+  const config = (o: { password?: string; extraRoute?: boolean; portB?: number; broken?: boolean }) =>
+    JSON.stringify({
+      version: 'v1',
+      admin: { name: 'media/gw', healthcheck_endpoint: '' },
+      auth: {
+        type: 'static',
+        realm: 'reload',
+        credentials: { username: 'user', password: o.password ?? 'one' },
+      },
+      listeners: [
+        {
+          name: 'media/gw/a',
+          address: '127.0.0.1',
+          port: portA,
+          routes: o.extraRoute ? ['media/peers', 'media/extra'] : ['media/peers'],
+        },
+        {
+          name: 'media/gw/b',
+          address: '127.0.0.1',
+          port: o.broken ? 70000 : (o.portB ?? portB),
+          routes: ['media/peers'],
+        },
+      ],
+      clusters: [
+        { name: 'media/peers', endpoints: ['127.0.0.1/32'] },
+        { name: 'media/extra', endpoints: ['127.0.0.7/32'] },
+      ],
+    });
+
+  /** The kubelet's way: write a new timestamped dir, point ..data_tmp at it, rename over ..data. */
+  async function kubeletUpdate(text: string): Promise<void> {
+    const ts = `..2026_${++generation}`;
+    await mkdir(join(dir, ts));
+    await writeFile(join(dir, ts, 'stunnerd.conf'), text);
+    await symlink(ts, join(dir, '..data_tmp'));
+    await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+  }
+
+  /** Every flow has got every echo so far back, and the relay keeps answering. */
+  async function allFlowsAlive(which: (f: Flow) => boolean, label: string): Promise<void> {
+    for (const f of flows.filter(which)) {
+      const before = f.client.count(f.channel);
+      await until(
+        `${label}: flow on channel ${f.channel} keeps relaying`,
+        () => f.client.count(f.channel) > before + 2,
+      );
+    }
+  }
+
+  const restarts = () => lines.filter((l) => /listener \S+ restarting/.test(l));
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stunnerd-day2-reload-'));
+    [portA, portB, portB2] = [await freePort(), await freePort(), await freePort()];
+    peer = await EchoPeer.open('127.0.0.1');
+    await mkdir(join(dir, '..2026_0'));
+    await writeFile(join(dir, '..2026_0', 'stunnerd.conf'), config({}));
+    await symlink('..2026_0', join(dir, '..data'));
+    await symlink('..data/stunnerd.conf', join(dir, 'stunnerd.conf'));
+    daemon = await runDaemon({
+      configFile: join(dir, 'stunnerd.conf'),
+      logger: createLogger('all:INFO', (l) => lines.push(l)),
+      handleSignals: false,
+      kubernetes: false,
+      configPollMs: 500,
+    });
+    // three flows on listener a, two on b, each with a channel to the echo peer
+    for (const [i, port] of [portA, portA, portA, portB, portB].entries()) {
+      const client = await UdpTurnClient.open({ host: '127.0.0.1', port }, 'user', 'one');
+      await client.allocate();
+      const channel = 0x4000 + i;
+      await client.channelBind(channel, { family: 4, address: '127.0.0.1', port: peer.port });
+      flows.push({ client, channel, sent: 0 });
+    }
+    pump = setInterval(() => {
+      for (const f of flows) {
+        f.client.sendChannel(f.channel, Buffer.from(`m${f.sent++}`));
+      }
+    }, 10);
+    await allFlowsAlive(() => true, 'before any reload');
+  });
+
+  afterAll(async () => {
+    clearInterval(pump);
+    for (const f of flows) f.client.close();
+    peer?.close();
+    await daemon?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const onA = (f: Flow) => f.client.server.port === portA;
+
+  it('route change (..data symlink swap): applied in place, nothing restarts, nothing lost', async () => {
+    const probe = await UdpTurnClient.open({ host: '127.0.0.1', port: portA }, 'user', 'one');
+    try {
+      await probe.allocate();
+      await expect(probe.createPermission('127.0.0.7')).rejects.toMatchObject({ code: 403 });
+      await kubeletUpdate(config({ extraRoute: true }));
+      await until('the new route admits 127.0.0.7', async () => {
+        try {
+          await probe.createPermission('127.0.0.7');
+          return true;
+        } catch (e) {
+          if (e instanceof TurnError && e.code === 403) return false;
+          throw e;
+        }
+      });
+    } finally {
+      probe.close();
+    }
+    expect(restarts()).toEqual([]);
+    await allFlowsAlive(() => true, 'after the route change');
+    expect(daemon.stunnerd.allocationCount()).toBeGreaterThanOrEqual(flows.length);
+  });
+
+  it('credential change (plain write): new password works, old allocations keep relaying', async () => {
+    // from here on the file is a plain file
+    await unlink(join(dir, 'stunnerd.conf'));
+    await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two' }));
+    const fresh = await UdpTurnClient.open({ host: '127.0.0.1', port: portA }, 'user', 'two');
+    try {
+      await until('the new password is accepted', async () => {
+        try {
+          await fresh.allocate();
+          return true;
+        } catch (e) {
+          if (e instanceof TurnError && (e.code === 401 || e.code === 441)) return false;
+          throw e;
+        }
+      });
+      const old = await UdpTurnClient.open({ host: '127.0.0.1', port: portA }, 'user', 'one');
+      try {
+        await expect(old.allocate()).rejects.toBeInstanceOf(TurnError);
+      } finally {
+        old.close();
+      }
+    } finally {
+      fresh.close();
+    }
+    expect(restarts()).toEqual([]);
+    await allFlowsAlive(() => true, 'after the credential change');
+  });
+
+  it('listener port change (remove + recreate): only that listener restarts', async () => {
+    const countA = () => flows.filter(onA).length;
+    await unlink(join(dir, 'stunnerd.conf'));
+    await new Promise((r) => setTimeout(r, 150));
+    await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two', portB: portB2 }));
+    await until('listener b restarted', () => restarts().length > 0);
+    expect(restarts()).toHaveLength(1);
+    expect(restarts()[0]).toMatch(/listener media\/gw\/b restarting/);
+    expect(daemon.stunnerd.listenerPort('media/gw/b')).toBe(portB2);
+    // every allocation on the unchanged listener survived and relays
+    await allFlowsAlive(onA, 'after the port change');
+    expect(daemon.stunnerd.allocationCount()).toBeGreaterThanOrEqual(countA());
+    const moved = await UdpTurnClient.open({ host: '127.0.0.1', port: portB2 }, 'user', 'two');
+    try {
+      await moved.allocate();
+    } finally {
+      moved.close();
+    }
+  });
+
+  it('an invalid config is rejected with one line and the old one keeps serving', async () => {
+    const errorsBefore = lines.filter((l) => / ERROR /.test(l)).length;
+    await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two', broken: true }));
+    await until('the rejection is logged', () => lines.some((l) => /config reload rejected/.test(l)));
+    const errs = lines.filter((l) => / ERROR /.test(l)).slice(errorsBefore);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/listeners\[1\]\.port: 70000 is not a valid port/);
+    expect(daemon.stunnerd.listenerPort('media/gw/b')).toBe(portB2);
+    await allFlowsAlive(onA, 'after the invalid config');
+    const c = await UdpTurnClient.open({ host: '127.0.0.1', port: portB2 }, 'user', 'two');
+    try {
+      await c.allocate();
+    } finally {
+      c.close();
+    }
+    // traffic totals: on the surviving listener, (nearly) every datagram sent came back
+    for (const f of flows.filter(onA)) {
+      expect(f.client.count(f.channel)).toBeGreaterThan(f.sent * 0.95 - 5);
+    }
+  });
+});
