@@ -18,6 +18,11 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+export function threadCount(pid: number): number {
+  const m = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return m ? Number(m[1]) : 0;
+}
+
 export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }

@@ -12,6 +12,8 @@ export interface ServerResult {
   readonly rounds?: readonly LoadResult[];
   readonly alloc?: AllocResult;
   readonly flood?: FloodResult;
+  /** OS threads of the server process after the load rounds (worker threads show up here). */
+  readonly osThreads?: number;
 }
 
 export interface Target {

@@ -12,11 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
-import { machine } from './proc.js';
+import { machine, threadCount } from './proc.js';
 import { type Machine, markdownTable, type ServerResult, svgChart, type Target } from './report.js';
 import {
   coturn,
+  ensureNode22,
   freeUdpPort,
+  NODE22,
   nodeTurn,
   ourRuntimeCommand,
   pion,
@@ -25,7 +27,7 @@ import {
   type ServerSpec,
   stunnerd,
 } from './servers.js';
-import { evaluateTargets, ratioLines } from './targets.js';
+import { evaluateTargets, multiCoreLines, ratioLines } from './targets.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const ONLY = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim());
@@ -39,18 +41,29 @@ const CFG = {
   warmupMs: QUICK ? 300 : 700,
   durationMs: QUICK ? 1500 : 3000,
   rtt1Ms: QUICK ? 700 : 2000,
-  allocCount: QUICK ? 500 : 2000,
+  allocCount: QUICK ? 500 : 4000,
   allocConcurrency: 32,
   releaseWaitMs: 3000,
   floodRequests: QUICK ? 20_000 : 100_000,
   floodSettleMs: 2000,
 };
 
-const SPECS: { key: string; spec: ServerSpec }[] = [
+/** loadOnly: only the throughput rounds (the multi-core rows). */
+const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean }[] = [
   { key: 'ours', spec: stunnerd() },
   { key: 'pion', spec: pion },
   { key: 'coturn', spec: coturn },
   { key: 'node-turn', spec: nodeTurn },
+  {
+    key: 'ours-node22-t1',
+    spec: stunnerd({ label: 'ours, Node 22, threads 1', node: NODE22, threads: 1 }),
+    loadOnly: true,
+  },
+  {
+    key: 'ours-node22-t2',
+    spec: stunnerd({ label: 'ours, Node 22, threads 2', node: NODE22, threads: 2 }),
+    loadOnly: true,
+  },
 ];
 
 function log(msg: string): void {
@@ -93,6 +106,11 @@ async function main(): Promise<void> {
     ? ourRuntimeCommand().how
     : 'not run';
   const selected = SPECS.filter((s) => !ONLY || ONLY.includes(s.key));
+  const loadOnly = new Set(selected.filter((s) => s.loadOnly).map((s) => s.key));
+  if (selected.some((s) => s.key.includes('node22'))) {
+    const why = ensureNode22();
+    if (why) log(`Node 22 unavailable: ${why}`);
+  }
   const results = new Map<string, ServerResult>();
   const handles = new Map<string, ServerHandle>();
 
@@ -126,6 +144,7 @@ async function main(): Promise<void> {
 
     // 1. RTT at window 1, one client through a real UDP echo peer.
     for (const [key, h] of handles) {
+      if (loadOnly.has(key)) continue;
       try {
         const rtt1 = await runLoad(h, {
           clients: 1,
@@ -166,11 +185,18 @@ async function main(): Promise<void> {
       }
     }
     for (const [key, rs] of rounds) {
-      results.set(key, { ...results.get(key)!, load: medianRound(rs), rounds: rs });
+      const pid = handles.get(key)!.pid;
+      results.set(key, {
+        ...results.get(key)!,
+        load: medianRound(rs),
+        rounds: rs,
+        osThreads: threadCount(pid),
+      });
     }
 
     // 3. Allocation rate, RSS per allocation, descriptors after Refresh(0).
     for (const [key, h] of handles) {
+      if (loadOnly.has(key)) continue;
       try {
         const alloc = await runAllocations(h, {
           count: CFG.allocCount,
@@ -218,7 +244,10 @@ async function main(): Promise<void> {
   const ordered = selected.map((s) => results.get(s.key)!).filter(Boolean);
   const byKey = (k: string): ServerResult | undefined => results.get(k);
   const targets = evaluateTargets(byKey('ours'), byKey('pion'), byKey('coturn'), CFG);
-  const ratios = ratioLines(byKey('ours'), byKey('pion'), byKey('coturn'));
+  const ratios = [
+    ...multiCoreLines(byKey('ours-node22-t1'), byKey('ours-node22-t2')),
+    ...ratioLines(byKey('ours'), byKey('pion'), byKey('coturn')),
+  ];
   const elapsed = (Date.now() - started) / 1000;
 
   const table = markdownTable(ordered);

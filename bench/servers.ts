@@ -33,7 +33,8 @@ export interface ServerSpec {
   readonly mode: DataMode;
   /** Why it cannot run here, or undefined if it can. */
   available(): string | undefined;
-  start(port: number, tmp: string): Promise<ServerHandle>;
+  /** nodeArgs: extra node flags (e.g. --cpu-prof) for the servers that run on Node. */
+  start(port: number, tmp: string, nodeArgs?: readonly string[]): Promise<ServerHandle>;
 }
 
 export async function freeUdpPort(): Promise<number> {
@@ -116,9 +117,8 @@ export function ourRuntimeCommand(): { cmd: string; args: string[]; how: string 
   mkdirSync(BUILD, { recursive: true });
   const out = path.join(BUILD, 'stunnerd.mjs');
   const r = spawnSync(
-    process.execPath,
+    path.join(ROOT, 'node_modules/.bin/esbuild'),
     [
-      path.join(ROOT, 'node_modules/esbuild/bin/esbuild'),
       path.join(ROOT, 'runtime/main.ts'),
       '--bundle',
       '--platform=node',
@@ -138,38 +138,39 @@ export function ourRuntimeCommand(): { cmd: string; args: string[]; how: string 
   };
 }
 
-export function ourConfig(port: number): object {
+export function ourConfig(port: number, threads = 1): object {
   return {
     version: 'v1',
-    admin: { name: 'bench', loglevel: 'all:WARN', healthcheck_endpoint: '', metrics_endpoint: '' },
+    admin: { name: 'bench', loglevel: 'all:WARN', healthcheck_endpoint: '', metrics_endpoint: '', threads },
     auth: { type: 'static', realm: REALM, credentials: { username: USER, password: PASS } },
     listeners: [{ name: 'bench-udp', protocol: 'TURN-UDP', address: '127.0.0.1', port, routes: ['echo'] }],
     clusters: [{ name: 'echo', type: 'STATIC', endpoints: ['127.0.0.1/32'] }],
   };
 }
 
-export function stunnerd(
-  extraArgs: string[] = [],
-  nodeArgs: string[] = [],
-  label = 'stunnerd (ours)',
-): ServerSpec {
+export interface StunnerdOptions {
+  readonly label?: string;
+  /** Node binary; default: the one running the benchmark. */
+  readonly node?: string;
+  readonly threads?: number;
+}
+
+export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
+  const label = opts.label ?? 'stunnerd (ours)';
   let cmd: { cmd: string; args: string[]; how: string } | undefined;
   return {
     name: label,
     mode: 'channel',
-    available: () =>
-      existsSync(path.join(ROOT, 'runtime/main.ts')) ? undefined : 'runtime/main.ts is missing',
-    async start(port, tmp) {
+    available: () => {
+      if (!existsSync(path.join(ROOT, 'runtime/main.ts'))) return 'runtime/main.ts is missing';
+      if (opts.node && !existsSync(opts.node)) return `${path.relative(ROOT, opts.node)} is missing`;
+      return undefined;
+    },
+    async start(port, tmp, nodeArgs = []) {
       cmd ??= ourRuntimeCommand();
       const file = path.join(tmp, `stunnerd-${port}.json`);
-      writeFileSync(file, JSON.stringify(ourConfig(port), null, 2));
-      const h = launch(label, 'channel', port, nodeArgs[0] ?? cmd.cmd, [
-        ...nodeArgs.slice(1),
-        ...cmd.args,
-        '-c',
-        file,
-        ...extraArgs,
-      ]);
+      writeFileSync(file, JSON.stringify(ourConfig(port, opts.threads), null, 2));
+      const h = launch(label, 'channel', port, opts.node ?? cmd.cmd, [...nodeArgs, ...cmd.args, '-c', file]);
       await new Promise<void>((res, rej) => {
         const t = setTimeout(() => rej(new Error(`stunnerd not ready in 15 s: ${h.output()}`)), 15_000);
         const check = (): void => {
@@ -189,6 +190,26 @@ export function stunnerd(
       return h;
     },
   };
+}
+
+/** Node 22 from the npm package `node@22`, installed into .bench-build (never a downloaded toolchain). */
+export const NODE22 = path.join(BUILD, 'node22/node_modules/node/bin/node');
+
+export function ensureNode22(): string | undefined {
+  if (existsSync(NODE22)) return undefined;
+  const dir = path.join(BUILD, 'node22');
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(path.join(dir, 'package.json'))) {
+    writeFileSync(path.join(dir, 'package.json'), '{"name":"bench-node22","private":true}\n');
+  }
+  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', 'node@22'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  return existsSync(NODE22)
+    ? undefined
+    : `npm i node@22 failed: ${(r.stderr ?? '').trim().split('\n').pop()}`;
 }
 
 // ---------------------------------------------------------------- coturn
@@ -289,7 +310,7 @@ export const nodeTurn: ServerSpec = {
       return 'node-turn is not installed (npm devDependency)';
     }
   },
-  async start(port) {
+  async start(port, _tmp, nodeArgs = []) {
     const code = `
 const Turn = require(${JSON.stringify(require.resolve('node-turn'))});
 const s = new Turn({ listeningPort: ${port}, listeningIps: ['127.0.0.1'], relayIps: ['127.0.0.1'],
@@ -297,7 +318,7 @@ const s = new Turn({ listeningPort: ${port}, listeningIps: ['127.0.0.1'], relayI
   realm: '${REALM}', debugLevel: 'OFF', debug: () => {} });
 s.start();
 process.on('SIGTERM', () => { s.stop(); process.exit(0); });`;
-    const h = launch('node-turn 0.0.6', 'send', port, process.execPath, ['-e', code]);
+    const h = launch('node-turn 0.0.6', 'send', port, process.execPath, [...nodeArgs, '-e', code]);
     await waitForStun(port, h.proc, h.output);
     return h;
   },

@@ -123,3 +123,15 @@ export function ratioLines(
   }
   return lines;
 }
+
+/** Scaling of our runtime on Node 22 from 1 to 2 relay threads (reusePort), same run. */
+export function multiCoreLines(t1: ServerResult | undefined, t2: ServerResult | undefined): string[] {
+  const a = t1?.load;
+  const b = t2?.load;
+  if (!a || !b) return [];
+  return [
+    `multi-core (Node 22, reusePort): threads 2 / threads 1: packets/s ${ratio(b.relayedPerSec, a.relayedPerSec)}, ` +
+      `server cores ${a.serverCores.toFixed(2)} -> ${b.serverCores.toFixed(2)}, CPU per packet ${ratio(b.cpuUsPerPkt, a.cpuUsPerPkt)}, ` +
+      `OS threads ${t1?.osThreads ?? '?'} -> ${t2?.osThreads ?? '?'}`,
+  ];
+}

@@ -1,0 +1,150 @@
+/**
+ * `npx tsx bench/profile.ts [ours|node-turn] [seconds]`: runs the server under `node --cpu-prof`,
+ * drives the same closed-loop ChannelData load as the benchmark, stops the server gracefully and
+ * prints the hottest functions by self time (and by file), so the relay's hot path can be tuned.
+ * Also writes the raw .cpuprofile into .bench-build/profiles/ (open it in Chrome DevTools).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runLoad } from './load.js';
+import { BUILD, freeUdpPort, nodeTurn, type ServerSpec, stunnerd } from './servers.js';
+
+interface Node {
+  readonly id: number;
+  readonly callFrame: { functionName: string; url: string; lineNumber: number };
+  readonly hitCount?: number;
+}
+
+interface Profile {
+  readonly nodes: Node[];
+  readonly samples?: number[];
+  readonly timeDeltas?: number[];
+}
+
+export interface HotSpot {
+  readonly name: string;
+  readonly where: string;
+  readonly pct: number;
+}
+
+/** Maps bundle line numbers to source files via the `// path/file.ts` section comments esbuild writes. */
+export function bundleSections(bundle: string): (line: number) => string | undefined {
+  const marks: [number, string][] = [];
+  bundle.split('\n').forEach((l, i) => {
+    const m = /^\/\/ ((?:runtime|node_modules)\/\S+\.(?:ts|js|mjs|cjs|json))$/.exec(l);
+    if (m) marks.push([i, m[1]!]);
+  });
+  return (line) => {
+    let lo = 0;
+    let hi = marks.length - 1;
+    let best: string | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (marks[mid]![0] <= line) {
+        best = marks[mid]![1];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best;
+  };
+}
+
+/** Self time per function (summed over call sites) and per file, as % of all samples. */
+export function summarize(
+  p: Profile,
+  top = 25,
+  section?: (line: number) => string | undefined,
+): { functions: HotSpot[]; files: HotSpot[] } {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const hits = new Map<number, number>();
+  if (p.samples && p.timeDeltas) {
+    // weight by time, so idle gaps are attributed to "(idle)" properly
+    for (let i = 0; i < p.samples.length; i++) {
+      const id = p.samples[i]!;
+      hits.set(id, (hits.get(id) ?? 0) + Math.max(0, p.timeDeltas[i + 1] ?? 0));
+    }
+  } else {
+    for (const n of p.nodes) hits.set(n.id, n.hitCount ?? 0);
+  }
+  let total = 0;
+  for (const v of hits.values()) total += v;
+  const fn = new Map<string, HotSpot & { t: number }>();
+  const file = new Map<string, number>();
+  for (const [id, t] of hits) {
+    const n = byId.get(id);
+    if (!n || t === 0) continue;
+    const url = n.callFrame.url.replace(/^file:\/\//, '');
+    const inBundle = section && url.endsWith('/stunnerd.mjs') ? section(n.callFrame.lineNumber) : undefined;
+    const rel =
+      inBundle ?? (url.includes('/runtime/') ? url.slice(url.indexOf('/runtime/') + 1) : path.basename(url));
+    const name = n.callFrame.functionName || '(anonymous)';
+    const where = url ? `${rel}:${n.callFrame.lineNumber + 1}` : '';
+    const key = `${name}@${where}`;
+    const prev = fn.get(key);
+    fn.set(key, { name, where, pct: 0, t: (prev?.t ?? 0) + t });
+    const fk = url ? rel : name;
+    file.set(fk, (file.get(fk) ?? 0) + t);
+  }
+  const functions = [...fn.values()]
+    .sort((a, b) => b.t - a.t)
+    .slice(0, top)
+    .map((f) => ({ name: f.name, where: f.where, pct: (100 * f.t) / total }));
+  const files = [...file.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, t]) => ({ name: k, where: '', pct: (100 * t) / total }));
+  return { functions, files };
+}
+
+async function main(): Promise<void> {
+  const which = process.argv[2] ?? 'ours';
+  const seconds = Number(process.argv[3] ?? 5);
+  const dir = path.join(BUILD, 'profiles', which);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'];
+  let spec: ServerSpec;
+  if (which === 'ours') spec = { ...stunnerd(), start: (p, t) => stunnerd().start(p, t, prof) };
+  else if (which === 'node-turn') spec = { ...nodeTurn, start: (p, t) => nodeTurn.start(p, t, prof) };
+  else throw new Error(`unknown server ${which}: use ours or node-turn`);
+  const tmp = os.tmpdir();
+  const h = await spec.start(await freeUdpPort(), tmp);
+  try {
+    const r = await runLoad(h, {
+      clients: 10,
+      window: 16,
+      payload: 172,
+      warmupMs: 500,
+      durationMs: seconds * 1000,
+      topology: 'pairs',
+    });
+    console.log(
+      `${h.name}: ${(r.relayedPerSec / 1000).toFixed(1)}k pkt/s, ${r.cpuUsPerPkt.toFixed(2)} µs/pkt (profiler on), server ${r.serverCores.toFixed(2)} cores`,
+    );
+  } finally {
+    await h.stop();
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0)
+    throw new Error(`no .cpuprofile written in ${dir} (did the server exit gracefully?)`);
+  const bundle = path.join(BUILD, 'stunnerd.mjs');
+  const section = existsSync(bundle) ? bundleSections(readFileSync(bundle, 'utf8')) : undefined;
+  // one profile per thread; the main thread's is the first
+  for (const f of files.sort()) {
+    const p = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Profile;
+    const { functions, files: byFile } = summarize(p, 25, section);
+    console.log(`\n== ${f}\nSelf time by function:`);
+    for (const x of functions) console.log(`${x.pct.toFixed(1).padStart(5)}%  ${x.name}  ${x.where}`);
+    console.log('\nSelf time by file:');
+    for (const x of byFile.slice(0, 15)) console.log(`${x.pct.toFixed(1).padStart(5)}%  ${x.name}`);
+  }
+  console.log(`\nraw profiles: ${path.relative(process.cwd(), dir)}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
