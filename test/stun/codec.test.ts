@@ -302,6 +302,23 @@ describe('integrity', () => {
     expect(verifyIntegrity(parse(msg), KEY)).toBe(false);
   });
 
+  it('verifies without writing to the received buffer', () => {
+    const buf = build({ integrityKey: KEY, fingerprint: true });
+    const before = Buffer.from(buf);
+    const m = parse(buf);
+    expect(verifyIntegrity(m, KEY)).toBe(true);
+    expect(verifyIntegrity(m, Buffer.from('x'))).toBe(false);
+    expect(verifyFingerprint(m)).toBe('ok');
+    expect(buf.equals(before)).toBe(true);
+  });
+
+  it('transaction keys tell transactions apart', () => {
+    const a = parse(build({}));
+    const b = parse(build({}));
+    expect(a.transactionKey()).not.toBe(b.transactionKey());
+    expect(a.transactionKey()).toBe(parse(Buffer.from(a.buf)).transactionKey());
+  });
+
   it('rejects a MESSAGE-INTEGRITY of the wrong length', () => {
     const tid = newTransactionId();
     const buf = new StunMessageBuilder(Method.BINDING, MessageClass.REQUEST, tid)
