@@ -1,3 +1,4 @@
+export * from './cluster-scoped.js';
 export * from './credentials.js';
 export type { GatewayModel, ListenerModel } from './gateway/model.js';
 export * from './ice-auth-service.js';

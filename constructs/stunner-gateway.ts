@@ -16,6 +16,7 @@ import {
   DEFAULT_REALM,
   type ListenerProtocol,
 } from '../runtime/config/index.js';
+import { ClusterScopedObject } from './cluster-scoped.js';
 import { credentialWeakness } from './credentials.js';
 import { buildDataplaneConfig } from './gateway/dataplane-config.js';
 import type { GatewayModel } from './gateway/model.js';
@@ -513,7 +514,7 @@ export class StunnerGateway extends Construct {
     const ns = this.namespace;
     const configWave = { annotations: { [SYNC_WAVE]: WAVE_CONFIG } };
     if (this.createNamespace) {
-      new ApiObject(this, 'Namespace', {
+      new ClusterScopedObject(this, 'Namespace', {
         apiVersion: 'v1',
         kind: 'Namespace',
         metadata: {
@@ -703,13 +704,13 @@ export class StunnerGateway extends Construct {
   #nodeReader(): void {
     const name = `stunner:${this.namespace}:${this.gatewayName}:node-reader`;
     const metadata = { name, labels: { ...this.#labels }, annotations: { [SYNC_WAVE]: WAVE_CONFIG } };
-    new ApiObject(this, 'NodeReaderClusterRole', {
+    new ClusterScopedObject(this, 'NodeReaderClusterRole', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
       metadata,
       rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
     });
-    new ApiObject(this, 'NodeReaderClusterRoleBinding', {
+    new ClusterScopedObject(this, 'NodeReaderClusterRoleBinding', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
       metadata,
