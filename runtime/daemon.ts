@@ -381,7 +381,7 @@ export class Daemon {
 }
 
 /** The runtime's plain counters, as the metrics read them at scrape time. */
-function metricsSourceOf(s: Stunnerd): MetricsSource {
+export function metricsSourceOf(s: Stunnerd): MetricsSource {
   return {
     allocationCount: () => s.allocationCount(),
     listeners: () => s.stats.listeners,

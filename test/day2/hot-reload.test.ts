@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { freePort, freeTcpPort } from '../helpers/net.js';
+import { freePort } from '../helpers/net.js';
 import { EchoPeer, TurnError, UdpTurnClient } from './turn-client.js';
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 4000): Promise<void> {
