@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { buildSync, type Message } from 'esbuild';
+import { gzipSync } from 'fflate';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -85,8 +85,9 @@ function build(abs: string): RuntimeBundle | RuntimeBundleError {
     });
     const js = out.outputFiles[0]?.contents;
     if (js === undefined) return new RuntimeBundleError(shown, ['esbuild produced no output']);
-    // mtime 0 and a fixed level keep the gzip stream a pure function of the bundle bytes.
-    const gzip = gzipSync(js, { level: 9 });
+    // A pure-JS deflate with mtime 0: the platform zlib's output varies with its version and the
+    // CPU's SIMD features, and dist/ must be byte-identical wherever it is synthesized.
+    const gzip = Buffer.from(gzipSync(js, { level: 9, mem: 12, mtime: 0 }));
     return { js, gzip, rawBytes: js.byteLength, sha256: createHash('sha256').update(gzip).digest('hex') };
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
