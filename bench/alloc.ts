@@ -41,11 +41,17 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (t: T) => P
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-/** Allocates and releases `n` allocations (warms the server's heap and caches before measuring). */
-async function warmUp(server: ServerHandle, n: number, concurrency: number): Promise<void> {
+/**
+ * Allocates and releases `n` allocations (warms the server's heap and caches before measuring).
+ * Returns the sockets still open: closing them now would let the kernel hand their ports to the
+ * measured clients while a server (coturn) still remembers the released 5-tuples (437 mismatch).
+ */
+async function warmUp(server: ServerHandle, n: number, concurrency: number): Promise<TurnClient[]> {
   const clients: TurnClient[] = [];
   for (let i = 0; i < n; i++) {
-    clients.push(await TurnClient.open({ address: '127.0.0.1', port: server.port }, { user: USER, pass: PASS }));
+    clients.push(
+      await TurnClient.open({ address: '127.0.0.1', port: server.port }, { user: USER, pass: PASS }),
+    );
   }
   await pool(clients, concurrency, async (c) => {
     try {
@@ -55,13 +61,14 @@ async function warmUp(server: ServerHandle, n: number, concurrency: number): Pro
       // counted in the measured phase, not here
     }
   });
-  for (const c of clients) c.close();
+  return clients;
 }
 
 export async function runAllocations(server: ServerHandle, opts: AllocOptions): Promise<AllocResult> {
   const pid = server.pid;
-  await warmUp(server, Math.min(300, opts.count), opts.concurrency);
-  await sleep(500);
+  const warm = await warmUp(server, Math.min(300, opts.count), opts.concurrency);
+  // coturn frees released relay sockets on a ~1 s timer: let every server settle first
+  await sleep(1500);
   const fdBaseline = fdCount(pid);
   const rss0 = rssBytes(pid);
   const clients: TurnClient[] = [];
@@ -108,6 +115,7 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
     await sleep(10);
   }
   for (const c of clients) c.close();
+  for (const c of warm) c.close();
   return {
     allocations: ok.length,
     failures,
@@ -127,6 +135,8 @@ export interface FloodResult {
   readonly sources: number;
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
+  /** RSS after the first half of the requests (no settle), to show the trend. */
+  readonly rssHalfwayBytes: number;
   readonly fdBefore: number;
   readonly fdAfter: number;
   /** Largest answer to an unauthenticated request, in bytes (amplification check). */
@@ -155,7 +165,9 @@ export async function runFlood(server: ServerHandle, total: number, settleMs: nu
   let answered = 0;
   let sources = 0;
   let maxAnswerBytes = 0;
+  let rssHalfwayBytes = 0;
   while (sent < total) {
+    if (rssHalfwayBytes === 0 && sent >= total / 2) rssHalfwayBytes = rssBytes(pid);
     const batch = Math.min(SOCKETS, Math.ceil((total - sent) / PER_SOCKET));
     await Promise.all(
       Array.from({ length: batch }, async () => {
@@ -207,6 +219,7 @@ export async function runFlood(server: ServerHandle, total: number, settleMs: nu
     sources,
     rssBeforeBytes,
     rssAfterBytes: rssBytes(pid),
+    rssHalfwayBytes,
     fdBefore,
     fdAfter: fdCount(pid),
     maxAnswerBytes,

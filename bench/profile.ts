@@ -1,12 +1,13 @@
 /**
- * `npx tsx bench/profile.ts [ours|node-turn] [seconds]`: runs the server under `node --cpu-prof`,
- * drives the same closed-loop ChannelData load as the benchmark, stops the server gracefully and
+ * `npx tsx bench/profile.ts [ours|node-turn] [seconds] [load|alloc]`: runs the server under `node --cpu-prof`,
+ * drives the same closed-loop ChannelData load as the benchmark (or `alloc`: seconds*1000 allocations), stops the server gracefully and
  * prints the hottest functions by self time (and by file), so the relay's hot path can be tuned.
  * Also writes the raw .cpuprofile into .bench-build/profiles/ (open it in Chrome DevTools).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runAllocations } from './alloc.js';
 import { runLoad } from './load.js';
 import { BUILD, freeUdpPort, nodeTurn, type ServerSpec, stunnerd } from './servers.js';
 
@@ -100,6 +101,7 @@ export function summarize(
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'ours';
   const seconds = Number(process.argv[3] ?? 5);
+  const what = process.argv[4] ?? 'load';
   const dir = path.join(BUILD, 'profiles', which);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -111,6 +113,15 @@ async function main(): Promise<void> {
   const tmp = os.tmpdir();
   const h = await spec.start(await freeUdpPort(), tmp);
   try {
+    if (what === 'alloc') {
+      const a = await runAllocations(h, {
+        count: Math.round(seconds * 1000),
+        concurrency: 32,
+        releaseWaitMs: 2000,
+      });
+      console.log(`${h.name}: ${a.allocsPerSec.toFixed(0)} allocs/s (profiler on), ${a.failures} failures`);
+      return;
+    }
     const r = await runLoad(h, {
       clients: 10,
       window: 16,
@@ -124,7 +135,11 @@ async function main(): Promise<void> {
     );
   } finally {
     await h.stop();
+    await report(dir);
   }
+}
+
+async function report(dir: string): Promise<void> {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0)
     throw new Error(`no .cpuprofile written in ${dir} (did the server exit gracefully?)`);
