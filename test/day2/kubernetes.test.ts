@@ -134,8 +134,9 @@ describe('day 2 with the Kubernetes API test double', () => {
     await until('pod .3 permitted', () => permits(client, '127.0.0.3'));
     api.setOutage(true);
     await until('the watcher noticed the outage', () => lines.some((l) => /API unreachable/.test(l)));
-    // the cluster changes while we cannot see it
-    api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-1', [{ ip: '127.0.0.5' }]));
+    // the cluster changes while we cannot see it: the old slice is deleted, a new one appears
+    api.remove('endpointslices', 'media', 'backend-1');
+    api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-2', [{ ip: '127.0.0.5' }]));
     await new Promise((r) => setTimeout(r, 700));
     expect(await permits(client, '127.0.0.5')).toBe(false); // unknown: stays closed
     expect(await permits(client, '127.0.0.3')).toBe(true); // last known: kept

@@ -91,17 +91,19 @@ describe('EndpointDiscovery', () => {
       'endpointslices',
       endpointSlice('media', 'backend', 'backend-a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }]),
     );
+    api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-b', [{ ip: '10.0.0.8' }]));
     disco.update([cluster]);
-    await until(() => last()?.length === 3);
+    await until(() => last()?.length === 4);
     await until(() => api.openWatches() === 2);
 
     api.setOutage(true);
     const before = calls.length;
-    // while down: a pod is removed and another added; nothing may change on our side
+    // while down: a pod is removed and another added, and a whole slice goes away
     api.upsert(
       'endpointslices',
       endpointSlice('media', 'backend', 'backend-a', [{ ip: '10.0.0.2' }, { ip: '10.0.0.7' }]),
     );
+    api.remove('endpointslices', 'media', 'backend-b');
     await new Promise((r) => setTimeout(r, 600));
     expect(calls.length).toBe(before);
     expect(lines.some((l) => /API unreachable/.test(l))).toBe(true);
