@@ -1,15 +1,19 @@
 /**
- * `npx tsx bench/profile.ts [ours|node-turn] [seconds] [load|alloc]`: runs the server under `node --cpu-prof`,
+ * `npx tsx bench/profile.ts [ours|node-turn|pion|coturn] [seconds] [load|alloc|perf]`: runs the
+ * server under `node --cpu-prof`,
  * drives the same closed-loop ChannelData load as the benchmark (or `alloc`: seconds*1000 allocations), stops the server gracefully and
  * prints the hottest functions by self time (and by file), so the relay's hot path can be tuned.
  * Also writes the raw .cpuprofile into .bench-build/profiles/ (open it in Chrome DevTools).
+ * `perf` mode samples the whole process with Linux perf instead (kernel vs Node/V8 vs JIT'd JS, via
+ * --perf-basic-prof), which is where a UDP relay's time really goes; it works for any server.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runAllocations } from './alloc.js';
 import { runLoad } from './load.js';
-import { BUILD, freeUdpPort, nodeTurn, type ServerSpec, stunnerd } from './servers.js';
+import { BUILD, coturn, freeUdpPort, nodeTurn, pion, type ServerSpec, stunnerd } from './servers.js';
 
 interface Node {
   readonly id: number;
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'];
+  if (what === 'perf') return perfProfile(which, seconds, dir);
   let spec: ServerSpec;
   if (which === 'ours') spec = { ...stunnerd(), start: (p, t) => stunnerd().start(p, t, prof) };
   else if (which === 'node-turn') spec = { ...nodeTurn, start: (p, t) => nodeTurn.start(p, t, prof) };
@@ -137,6 +142,57 @@ async function main(): Promise<void> {
     await h.stop();
     await report(dir);
   }
+}
+
+function perfReport(data: string, sort: string, extra: string[] = []): string[] {
+  const r = spawnSync(
+    'perf',
+    ['report', '-i', data, '--stdio', '--no-children', '--sort', sort, '-g', 'none', ...extra],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  );
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .map((l) => l.replace(/file:\/\/\S*\/\.bench-build\//, ''));
+}
+
+async function perfProfile(which: string, seconds: number, dir: string): Promise<void> {
+  const specs: Record<string, ServerSpec> = { ours: stunnerd(), 'node-turn': nodeTurn, pion, coturn };
+  const spec = specs[which];
+  if (!spec) throw new Error(`unknown server ${which}`);
+  const data = path.join(dir, 'perf.data');
+  const h = await spec.start(await freeUdpPort(), os.tmpdir(), ['--perf-basic-prof']);
+  try {
+    const load = runLoad(h, {
+      clients: 10,
+      window: 16,
+      payload: 172,
+      warmupMs: 1000,
+      durationMs: seconds * 1000 + 1500,
+      topology: 'pairs',
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const perf = spawn(
+      'perf',
+      ['record', '-F', '2000', '-g', '-o', data, '-p', String(h.pid), '--', 'sleep', String(seconds)],
+      { stdio: 'ignore' },
+    );
+    await new Promise((r) => perf.once('exit', r));
+    const r = await load;
+    console.log(
+      `${h.name}: ${(r.relayedPerSec / 1000).toFixed(1)}k pkt/s, ${r.cpuUsPerPkt.toFixed(2)} µs/pkt, server ${r.serverCores.toFixed(2)} cores`,
+    );
+  } finally {
+    await h.stop();
+  }
+  if (!existsSync(data)) throw new Error('perf record wrote nothing (is perf allowed here?)');
+  console.log('\nBy binary (kernel = syscalls + loopback network stack; node = V8/Node C++; JIT = JS):');
+  for (const l of perfReport(data, 'dso').slice(0, 8)) console.log(l);
+  console.log('\nHottest symbols:');
+  for (const l of perfReport(data, 'dso,sym').slice(0, 40)) console.log(l);
 }
 
 async function report(dir: string): Promise<void> {
