@@ -40,6 +40,8 @@ interface Entry {
   config: StunnerConfig | undefined;
 }
 
+const byPath = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
 export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) if (!k.startsWith('STUNNER_')) out[k] = v;
@@ -98,7 +100,8 @@ export class ConfigFiles {
   /** The good configs by file path, sorted by path so that answers are stable. */
   configs(): ReadonlyMap<string, StunnerConfig> {
     const out = new Map<string, StunnerConfig>();
-    for (const path of [...this.#entries.keys()].sort()) {
+    // Numeric-aware, so that the bootstrap's merged `10-stunnerd.conf` sorts after `9-...`.
+    for (const path of [...this.#entries.keys()].sort(byPath)) {
       const c = this.#entries.get(path)!.config;
       if (c !== undefined) out.set(path, c);
     }
@@ -171,7 +174,7 @@ export class ConfigFiles {
       if (!st.isDirectory()) continue;
       let names: string[];
       try {
-        names = (await readdir(p)).filter((n) => !n.startsWith('.')).sort();
+        names = (await readdir(p)).filter((n) => !n.startsWith('.')).sort(byPath);
       } catch {
         continue;
       }

@@ -1,0 +1,126 @@
+/**
+ * The IceAuthService pod, reproduced on this machine: its synthesized volumes (runtime bundle
+ * ConfigMap, projected gateway configs and credentials Secrets) are written under a temporary
+ * working directory, and its exact command runs there with stock Node.js. Then /ice must answer
+ * with the gateway's public address and credentials minted from the gateway's shared secret.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Chart, Testing } from 'cdk8s';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IceAuthService } from '../../constructs/ice-auth-service.js';
+import { StunnerGateway } from '../../constructs/stunner-gateway.js';
+import { validateManifest } from '../constructs/helpers.js';
+import { freeTcpPort } from '../helpers/net.js';
+
+type Obj = { kind: string; metadata: { name: string }; [k: string]: any };
+
+let child: ChildProcess | undefined;
+let work: string | undefined;
+
+afterEach(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  child = undefined;
+  if (work) await rm(work, { recursive: true, force: true });
+  work = undefined;
+});
+
+const SECRET = 'a-long-shared-secret-for-the-pod-test-0123456789';
+
+function synth(): Obj[] {
+  const chart = new Chart(Testing.app(), 'pod', { namespace: 'stunner' });
+  const udp = new StunnerGateway(chart, 'udp-gateway', {
+    authType: 'ephemeral',
+    sharedSecret: SECRET,
+    publicAddress: '203.0.113.10',
+    listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: 3478 }],
+  });
+  const tcp = new StunnerGateway(chart, 'tcp-gateway', {
+    username: 'alice',
+    password: 'a-strong-password-0123456789',
+    publicAddress: '203.0.113.11',
+    listeners: [{ name: 'tcp-listener', protocol: 'TURN-TCP', port: 443 }],
+  });
+  new IceAuthService(chart, 'auth', { gateways: [udp, tcp], watchServices: false });
+  return Testing.synth(chart) as Obj[];
+}
+
+/** Writes what the kubelet would mount for a volume at `dir`. */
+async function materialize(objs: Obj[], volume: any, dir: string): Promise<void> {
+  const get = (kind: string, name: string) => {
+    const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+    if (!o) throw new Error(`${kind} ${name} is not in the synthesized chart`);
+    return o;
+  };
+  const put = async (path: string, data: Buffer) => {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), data);
+  };
+  await mkdir(dir, { recursive: true });
+  if (volume.configMap) {
+    const cm = get('ConfigMap', volume.configMap.name);
+    for (const [k, v] of Object.entries(cm.data ?? {})) await put(k, Buffer.from(v as string));
+    for (const [k, v] of Object.entries(cm.binaryData ?? {}))
+      await put(k, Buffer.from(v as string, 'base64'));
+  }
+  for (const src of volume.projected?.sources ?? []) {
+    if (src.configMap) {
+      const cm = get('ConfigMap', src.configMap.name);
+      for (const item of src.configMap.items) await put(item.path, Buffer.from(cm.data[item.key]));
+    }
+    if (src.secret) {
+      const s = get('Secret', src.secret.name);
+      for (const item of src.secret.items) await put(item.path, Buffer.from(s.stringData[item.key]));
+    }
+  }
+}
+
+describe('IceAuthService pod, reproduced locally', () => {
+  it('synthesizes valid objects whose command serves /ice for every gateway', async () => {
+    const objs = synth();
+    for (const o of objs.filter((x) => x.metadata.name === 'stunner-auth')) validateManifest(o);
+    const deploy = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'stunner-auth')!;
+    const pod = deploy.spec.template.spec;
+    const c = pod.containers[0];
+
+    work = await mkdtemp(join(tmpdir(), 'ice-pod-'));
+    for (const m of c.volumeMounts) {
+      if (!m.mountPath.startsWith(c.workingDir)) continue; // /tmp
+      const vol = pod.volumes.find((v: any) => v.name === m.name);
+      await materialize(objs, vol, join(work, m.mountPath.slice(c.workingDir.length + 1)));
+    }
+    const port = await freeTcpPort();
+    const args = c.args.map((a: string, i: number) => (c.args[i - 1] === '--port' ? String(port) : a));
+    let out = '';
+    child = spawn(process.execPath, [...c.command.slice(1), ...args, '--address', '127.0.0.1'], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] },
+    });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const end = Date.now() + 20_000;
+    while (!out.includes('stunnerd auth ready') && Date.now() < end && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).toContain('stunnerd auth ready');
+
+    const res = await fetch(`http://127.0.0.1:${port}/ice?service=turn&username=pod&ttl=300`);
+    const body = (await res.json()) as {
+      iceServers: { urls: string[]; username: string; credential: string }[];
+    };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    // In the order of the gateways given to the construct.
+    expect(body.iceServers.map((s) => s.urls)).toEqual([
+      ['turn:203.0.113.10:3478?transport=udp'],
+      ['turn:203.0.113.11:443?transport=tcp'],
+    ]);
+    const [udp, tcp] = body.iceServers;
+    expect(tcp).toMatchObject({ username: 'alice', credential: 'a-strong-password-0123456789' });
+    expect(udp!.username).toMatch(/^\d+:pod$/);
+    expect(udp!.credential).toBe(createHmac('sha1', SECRET).update(udp!.username).digest('base64'));
+  });
+});
