@@ -1,0 +1,100 @@
+/**
+ * The committed dist/ is what Argo CD applies: it must equal a fresh synth byte for byte, and
+ * every object in it must pass offline schema validation and the Argo CD conventions.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { createApp } from '../../charts-ts/app.js';
+import { CLUSTER_SCOPED_KINDS } from '../../constructs/index.js';
+import { type Manifest, validateManifest } from './helpers.js';
+
+const DIST = join(import.meta.dirname, '..', '..', 'dist');
+const out = mkdtempSync(join(tmpdir(), 'cdk8s-synth-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function files(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.k8s.yaml'))
+    .sort();
+}
+
+/** Which objects differ, so that a stale dist/ says what changed (often: the runtime bundle). */
+function changedObjects(committed: Buffer, fresh: Buffer): string[] {
+  const index = (b: Buffer) =>
+    new Map(
+      parseAllDocuments(b.toString('utf8')).map((d) => {
+        const o = d.toJS();
+        return [`${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`, JSON.stringify(o)];
+      }),
+    );
+  const a = index(committed);
+  const b = index(fresh);
+  const keys = [...new Set([...a.keys(), ...b.keys()])];
+  const changed = keys.filter((k) => a.get(k) !== b.get(k));
+  return changed.length > 0 ? changed : ['formatting only'];
+}
+
+function load(file: string): Manifest[] {
+  return parseAllDocuments(readFileSync(join(DIST, file), 'utf8')).map((d) => d.toJS());
+}
+
+describe('dist/', () => {
+  it('equals a fresh synth, byte for byte (run `npm run synth` and commit when this fails)', () => {
+    createApp({ outdir: out }).synth();
+    expect(files(DIST)).toEqual(files(out));
+    const stale: string[] = [];
+    for (const f of files(out)) {
+      const fresh = readFileSync(join(out, f));
+      const committed = readFileSync(join(DIST, f));
+      if (!committed.equals(fresh)) stale.push(`dist/${f}: ${changedObjects(committed, fresh).join(', ')}`);
+    }
+    expect(stale, 'dist/ is stale: run `npm run synth` and commit dist/').toEqual([]);
+  });
+
+  it('holds one file per chart', () => {
+    expect(files(DIST)).toEqual(['direct-call.k8s.yaml', 'media-gateway.k8s.yaml']);
+  });
+
+  for (const f of files(DIST)) {
+    it(`${f}: every object passes schema validation`, () => {
+      const objects = load(f);
+      expect(objects.length).toBeGreaterThan(5);
+      for (const o of objects) validateManifest(o);
+    });
+
+    it(`${f}: follows the Argo CD conventions`, () => {
+      const objects = load(f);
+      const names = new Set<string>();
+      for (const o of objects) {
+        const key = `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+        expect(names.has(key), `duplicate ${key}`).toBe(false);
+        names.add(key);
+        expect(o.metadata.name, key).toMatch(/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/);
+        if (CLUSTER_SCOPED_KINDS.has(o.kind)) expect(o.metadata.namespace, key).toBeUndefined();
+        else expect(o.metadata.namespace, key).toMatch(/^[a-z0-9-]+$/);
+        expect(o.metadata.generateName, key).toBeUndefined();
+      }
+      // Ordering that matters is explicit: namespace first, then config and identity, then workloads.
+      const wave = (o: Manifest) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+      for (const o of objects.filter((x) => x.kind === 'Namespace')) expect(wave(o)).toBe(-2);
+      for (const o of objects.filter((x) =>
+        ['ConfigMap', 'Secret', 'ServiceAccount', 'Role', 'RoleBinding'].includes(x.kind),
+      ))
+        expect(wave(o), `${o.kind} ${o.metadata.name}`).toBe(-1);
+      for (const o of objects.filter((x) => x.kind === 'Deployment')) expect(wave(o)).toBe(0);
+    });
+
+    it(`${f}: keeps every ConfigMap well under the 1 MiB limit`, () => {
+      for (const o of load(f).filter((x) => x.kind === 'ConfigMap')) {
+        let bytes = 0;
+        for (const v of Object.values<string>(o.data ?? {})) bytes += Buffer.byteLength(v);
+        for (const v of Object.values<string>(o.binaryData ?? {}))
+          bytes += Buffer.from(v, 'base64').byteLength;
+        expect(bytes, o.metadata.name).toBeLessThan(0.9 * 1024 * 1024);
+      }
+    });
+  }
+});

@@ -1,0 +1,383 @@
+import { describe, expect, it } from 'vitest';
+import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
+import {
+  dataplaneConfig,
+  FIXTURE_RUNTIME,
+  find,
+  maskRuntime,
+  newChart,
+  synth,
+  synthErrors,
+  validateManifest,
+} from './helpers.js';
+
+const STRONG = { username: 'media-user', password: 'Vq3-ajT9-pzL2-xw8' };
+
+function gateway(props: StunnerGatewayProps = {}, namespace = 'stunner') {
+  const chart = newChart(namespace);
+  const gw = new StunnerGateway(chart, 'udp-gateway', {
+    ...STRONG,
+    runtimeEntry: FIXTURE_RUNTIME,
+    listeners: [{ name: 'udp-listener' }],
+    ...props,
+  });
+  return { chart, gw };
+}
+
+describe('StunnerGateway', () => {
+  it('matches the snapshot (runtime masked)', () => {
+    const { chart, gw } = gateway({ createNamespace: true });
+    new MediaRoute(chart, 'media', {
+      parents: [gw],
+      backends: [{ service: { name: 'media', namespace: 'media' } }],
+    });
+    expect(maskRuntime(synth(chart))).toMatchSnapshot();
+  });
+
+  it('synthesizes every object kind the issue lists, each schema-valid', () => {
+    const { chart } = gateway({ createNamespace: true, autoscaling: { maxReplicas: 4 } });
+    const objects = synth(chart);
+    const kinds = objects.map((o) => o.kind).sort();
+    expect(kinds).toEqual(
+      [
+        'ConfigMap',
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Namespace',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
+        'Secret',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
+    );
+    for (const o of objects) validateManifest(o);
+  });
+
+  it('renders the dataplane config with the operator naming and pod-address listeners', () => {
+    const { chart } = gateway({ realm: 'example.org', logLevel: 'all:DEBUG', userQuota: 5 });
+    const config = dataplaneConfig(synth(chart), 'udp-gateway');
+    expect(config.admin.name).toBe('stunner/udp-gateway');
+    expect(config.admin.loglevel).toBe('all:DEBUG');
+    expect(config.admin.user_quota).toBe(5);
+    expect(config.admin.healthcheck_endpoint).toBe('http://$STUNNER_ADDR:8086');
+    expect(config.admin.metrics_endpoint).toBe('http://$STUNNER_ADDR:8080/metrics');
+    expect(config.auth).toEqual({ type: 'static', realm: 'example.org', credentials: {} });
+    expect(config.listeners[0]).toMatchObject({
+      name: 'stunner/udp-gateway/udp-listener',
+      protocol: 'TURN-UDP',
+      address: '$STUNNER_ADDR',
+      port: 3478,
+    });
+  });
+
+  it('keeps inline credentials out of the ConfigMap and in a Secret the pod mounts', () => {
+    const { chart } = gateway();
+    const objects = synth(chart);
+    const cm = find(objects, 'ConfigMap', 'udp-gateway-config');
+    expect(JSON.stringify(cm)).not.toContain(STRONG.password);
+    const secret = find(objects, 'Secret', 'udp-gateway-auth');
+    expect(secret.stringData).toEqual(STRONG);
+    const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
+    const secrets = pod.volumes.find((v: { name: string }) => v.name === 'secrets');
+    expect(secrets.projected.sources[0].secret).toEqual({
+      name: 'udp-gateway-auth',
+      items: [
+        { key: 'username', path: 'auth/username' },
+        { key: 'password', path: 'auth/password' },
+      ],
+    });
+    expect(pod.containers[0].args).toEqual([
+      '--run',
+      'run',
+      '--inject',
+      'config/stunnerd.conf=secrets',
+      '--',
+      '-c',
+      'config/stunnerd.conf',
+    ]);
+  });
+
+  it('references an existing Secret instead of creating one', () => {
+    const { chart } = gateway({
+      username: undefined,
+      password: undefined,
+      authType: 'ephemeral',
+      credentialsSecret: 'turn-secret',
+    });
+    const objects = synth(chart);
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
+    const secrets = pod.volumes.find((v: { name: string }) => v.name === 'secrets');
+    expect(secrets.projected.sources[0].secret).toEqual({
+      name: 'turn-secret',
+      items: [{ key: 'secret', path: 'auth/secret' }],
+    });
+    expect(dataplaneConfig(objects, 'udp-gateway').auth.type).toBe('ephemeral');
+  });
+
+  it('hardens the pod and wires probes, env and draining', () => {
+    const { chart } = gateway();
+    const d = find(synth(chart), 'Deployment', 'udp-gateway');
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/live', port: 'health', scheme: 'HTTP' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'health', scheme: 'HTTP' });
+    expect(c.ports).toContainEqual({ name: 'health', containerPort: 8086, protocol: 'TCP' });
+    expect(c.env).toContainEqual({
+      name: 'STUNNER_ADDR',
+      valueFrom: { fieldRef: { fieldPath: 'status.podIP' } },
+    });
+    expect(c.env).toContainEqual({
+      name: 'STUNNER_NODENAME',
+      valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } },
+    });
+    expect(c.env).toContainEqual({ name: 'STUNNER_NAME', value: 'udp-gateway' });
+    expect(pod.terminationGracePeriodSeconds).toBe(3600);
+    expect(c.lifecycle.preStop.exec.command[0]).toBe('node');
+    expect(c.image).toMatch(/^docker\.io\/library\/node:\d+\.\d+\.\d+-/);
+    expect(c.resources).toEqual({
+      requests: { cpu: '500m', memory: '128Mi' },
+      limits: { cpu: '2', memory: '512Mi' },
+    });
+    expect(pod.securityContext.sysctls).toBeUndefined();
+  });
+
+  it('allows low ports for the non-root runtime only when a listener needs one', () => {
+    const { chart } = gateway({ listeners: [{ name: 'tcp-listener', protocol: 'TURN-TCP', port: 443 }] });
+    const pod = find(synth(chart), 'Deployment', 'udp-gateway').spec.template.spec;
+    expect(pod.securityContext.sysctls).toEqual([
+      { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' },
+    ]);
+  });
+
+  it('maps Service props to the Service', () => {
+    const { chart } = gateway({
+      serviceType: 'NodePort',
+      serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' },
+      externalTrafficPolicy: 'Local',
+      sessionAffinity: 'None',
+      listeners: [
+        { name: 'udp-listener', port: 3478, targetPort: 13478, nodePort: 30478 },
+        { name: 'tcp-listener', protocol: 'TURN-TCP', port: 3478 },
+      ],
+    });
+    const objects = synth(chart);
+    const svc = find(objects, 'Service', 'udp-gateway');
+    expect(svc.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
+    expect(svc.spec.type).toBe('NodePort');
+    expect(svc.spec.externalTrafficPolicy).toBe('Local');
+    expect(svc.spec.sessionAffinity).toBe('None');
+    expect(svc.spec.ports).toEqual([
+      { name: 'udp-listener', protocol: 'UDP', port: 3478, targetPort: 13478, nodePort: 30478 },
+      { name: 'tcp-listener', protocol: 'TCP', port: 3478, targetPort: 3478 },
+    ]);
+    const listener = dataplaneConfig(objects, 'udp-gateway').listeners[0];
+    expect(listener.port).toBe(13478);
+    expect(listener.public_port).toBe(30478);
+    // NodePort services may fall back to the node's address: the watcher may read Nodes.
+    const role = find(objects, 'ClusterRole');
+    expect(role.metadata.namespace).toBeUndefined();
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]);
+  });
+
+  it('defaults to a LoadBalancer with ClientIP affinity, and writes a known public address', () => {
+    const { chart } = gateway({ publicAddress: 'turn.example.org' });
+    const objects = synth(chart);
+    const svc = find(objects, 'Service', 'udp-gateway');
+    expect(svc.spec.type).toBe('LoadBalancer');
+    expect(svc.spec.sessionAffinity).toBe('ClientIP');
+    expect(svc.spec.externalTrafficPolicy).toBeUndefined();
+    expect(dataplaneConfig(objects, 'udp-gateway').listeners[0].public_address).toBe('turn.example.org');
+    expect(objects.filter((o) => o.kind === 'ClusterRole')).toEqual([]);
+  });
+
+  it('allows a mixed-protocol LoadBalancer only when asked, and exposes the health port on request', () => {
+    const listeners = [{ name: 'udp-listener' }, { name: 'tcp-listener', protocol: 'TURN-TCP' as const }];
+    expect(synthErrors(gateway({ listeners }).chart).join('\n')).toMatch(
+      /mix UDP and TCP.*mixedProtocolLoadBalancer/,
+    );
+    expect(synthErrors(gateway({ exposeHealthCheckPort: true }).chart).join('\n')).toMatch(/mix UDP and TCP/);
+    const { chart } = gateway({ listeners, mixedProtocolLoadBalancer: true, exposeHealthCheckPort: true });
+    const ports = find(synth(chart), 'Service', 'udp-gateway').spec.ports;
+    expect(ports.map((p: { name: string; protocol: string }) => `${p.name}/${p.protocol}`)).toEqual([
+      'udp-listener/UDP',
+      'tcp-listener/TCP',
+      'health/TCP',
+    ]);
+  });
+
+  it('passes scheduling props through and omits replicas under an HPA', () => {
+    const { chart } = gateway({
+      autoscaling: { minReplicas: 2, maxReplicas: 6, cpuUtilization: 60 },
+      tolerations: [{ key: 'media', operator: 'Exists', effect: 'NoSchedule' }],
+      topologySpreadConstraints: [
+        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
+      ],
+      affinity: { nodeAffinity: {} },
+      terminationGracePeriodSeconds: 600,
+      resources: { limits: { cpu: '4' } },
+    });
+    const objects = synth(chart);
+    const d = find(objects, 'Deployment', 'udp-gateway');
+    expect(d.spec.replicas).toBeUndefined();
+    expect(d.spec.template.spec.tolerations).toEqual([
+      { key: 'media', operator: 'Exists', effect: 'NoSchedule' },
+    ]);
+    expect(d.spec.template.spec.topologySpreadConstraints[0].topologyKey).toBe('topology.kubernetes.io/zone');
+    expect(d.spec.template.spec.terminationGracePeriodSeconds).toBe(600);
+    expect(d.spec.template.spec.containers[0].resources).toEqual({ limits: { cpu: '4' } });
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'udp-gateway');
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 6 });
+    expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(60);
+  });
+
+  it('mounts TLS Secrets per listener for the bootstrap to inject', () => {
+    const { chart } = gateway({
+      mixedProtocolLoadBalancer: true,
+      listeners: [{ name: 'tls-listener', protocol: 'TURN-TLS', port: 443, tlsSecret: 'turn-cert' }],
+    });
+    const objects = synth(chart);
+    const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
+    const sources = pod.volumes.find((v: { name: string }) => v.name === 'secrets').projected.sources;
+    expect(sources[1].secret).toEqual({
+      name: 'turn-cert',
+      items: [
+        { key: 'tls.crt', path: 'tls/tls-listener/tls.crt' },
+        { key: 'tls.key', path: 'tls/tls-listener/tls.key' },
+      ],
+    });
+    const listener = dataplaneConfig(objects, 'udp-gateway').listeners[0];
+    expect(listener.cert).toBeUndefined();
+    expect(
+      find(objects, 'ConfigMap', 'udp-gateway-config').metadata.annotations[
+        'stunner.l7mp.io/injected-at-start'
+      ],
+    ).toMatch(/listener tls-listener from Secret turn-cert/);
+  });
+
+  it('annotates for Argo CD: sync waves, server-side apply for the runtime', () => {
+    const { chart } = gateway({ createNamespace: true });
+    const objects = synth(chart);
+    expect(find(objects, 'Namespace').metadata).toEqual({
+      name: 'stunner',
+      annotations: { 'argocd.argoproj.io/sync-wave': '-2' },
+    });
+    expect(
+      find(objects, 'ConfigMap', 'udp-gateway-config').metadata.annotations['argocd.argoproj.io/sync-wave'],
+    ).toBe('-1');
+    expect(find(objects, 'ConfigMap', 'udp-gateway-runtime').metadata.annotations).toMatchObject({
+      'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
+    });
+  });
+
+  it('uses a registry image and no runtime ConfigMap in image mode', () => {
+    const { chart } = gateway({ runtimeMode: 'image', image: 'registry.example.org/stunnerd:1.0.0' });
+    const objects = synth(chart);
+    expect(objects.filter((o) => o.metadata.name === 'udp-gateway-runtime')).toEqual([]);
+    const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
+    expect(pod.containers[0].image).toBe('registry.example.org/stunnerd:1.0.0');
+    expect(pod.containers[0].command).toEqual(['node', 'runtime/bootstrap.mjs']);
+    expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain('runtime');
+    expect(synthErrors(gateway({ runtimeMode: 'image' }).chart).join('\n')).toMatch(
+      /runtimeMode 'image' needs `image`/,
+    );
+  });
+});
+
+describe('StunnerGateway validation', () => {
+  const errorsOf = (props: StunnerGatewayProps) => synthErrors(gateway(props).chart);
+
+  it('names the construct path and the reason', () => {
+    const errors = errorsOf({ listeners: [] });
+    expect(errors).toEqual([
+      '[test/udp-gateway] the gateway has no listeners; pass listeners or call addListener()',
+    ]);
+  });
+
+  it('rejects duplicate listener names and ports', () => {
+    const errors = errorsOf({ listeners: [{ name: 'a' }, { name: 'a', port: 3479 }, { name: 'b' }] });
+    expect(errors).toContain(
+      '[test/udp-gateway] listener "a" (listeners[1]): duplicate listener name (also listeners[0])',
+    );
+    expect(errors).toContain(
+      '[test/udp-gateway] listener "b" (listeners[2]): duplicate port 3478/UDP (also listeners[0] "a")',
+    );
+  });
+
+  it('rejects a TLS listener without a certificate', () => {
+    expect(
+      errorsOf({ listeners: [{ name: 'tls', protocol: 'TURN-TLS' }], mixedProtocolLoadBalancer: true }),
+    ).toEqual([
+      '[test/udp-gateway] listener "tls" (listeners[0]): a TURN-TLS listener needs a certificate; set tlsSecret to a kubernetes.io/tls Secret',
+    ]);
+  });
+
+  it('rejects default and weak credentials unless allowed', () => {
+    expect(errorsOf({ username: 'user-1', password: 'pass-1' })).toEqual([
+      '[test/udp-gateway] the password is a well-known default; choose a strong one, or set allowWeakCredentials: true for a demo',
+    ]);
+    expect(errorsOf({ password: 'short-pw' })[0]).toMatch(/has 8 characters; use at least 12/);
+    expect(errorsOf({ password: 'media-user' })[0]).toMatch(/equals the username/);
+    expect(
+      errorsOf({
+        username: undefined,
+        password: undefined,
+        authType: 'ephemeral',
+        sharedSecret: 'secret',
+      })[0],
+    ).toMatch(/shared secret is a well-known default/);
+    expect(errorsOf({ username: 'user-1', password: 'pass-1', allowWeakCredentials: true })).toEqual([]);
+  });
+
+  it('rejects missing or conflicting credentials', () => {
+    expect(errorsOf({ username: undefined, password: undefined })[0]).toMatch(
+      /static auth needs username and password \(inline\), or credentialsSecret/,
+    );
+    expect(errorsOf({ credentialsSecret: 'x' })[0]).toMatch(/both inline and as credentialsSecret/);
+  });
+
+  it('rejects names Kubernetes would reject', () => {
+    expect(errorsOf({ name: 'UDP_Gateway' })[0]).toMatch(/gateway name "UDP_Gateway" must be lowercase/);
+    expect(errorsOf({ listeners: [{ name: 'udp listener' }] })[0]).toMatch(/listener "udp listener".*name/);
+  });
+
+  it('reports a runtime that does not bundle, with the file and the reason', () => {
+    const errors = errorsOf({ runtimeEntry: 'test/constructs/fixtures/broken-runtime.ts' }).join('\n');
+    expect(errors).toMatch(/cannot bundle the runtime from test\/constructs\/fixtures\/broken-runtime\.ts/);
+    expect(errors).toMatch(/broken-runtime\.ts:2:\d+: Could not resolve "\.\/does-not-exist\.js"/);
+  });
+
+  it('fails synth when the runtime ConfigMap would pass the limit', () => {
+    const errors = errorsOf({ maxRuntimeConfigMapBytes: 1000 }).join('\n');
+    expect(errors).toMatch(
+      /runtime ConfigMap "udp-gateway-runtime" would be \d+ bytes .* over the limit of 1000 bytes .*runtimeMode 'image'/,
+    );
+  });
+
+  it('rejects two gateways with one name in one namespace', () => {
+    const { chart } = gateway();
+    new StunnerGateway(chart, 'other', {
+      ...STRONG,
+      name: 'udp-gateway',
+      runtimeEntry: FIXTURE_RUNTIME,
+      listeners: [{ name: 'x' }],
+    });
+    expect(synthErrors(chart).join('\n')).toMatch(/another gateway is also named "stunner\/udp-gateway"/);
+  });
+});
