@@ -7,13 +7,14 @@
  * selects servers (ours, coturn, pion, node-turn), BENCH_NO_WRITE=1 skips writing docs/.
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
 import { machine, threadCount } from './proc.js';
 import { type Machine, markdownTable, type ServerResult, svgChart, type Target } from './report.js';
+import { describeProbe, probeReusePort } from './reuseport.js';
 import {
   coturn,
   ensureNode22,
@@ -254,14 +255,18 @@ async function main(): Promise<void> {
   const ordered = selected.map((s) => results.get(s.key)!).filter(Boolean);
   const byKey = (k: string): ServerResult | undefined => results.get(k);
   const targets = evaluateTargets(byKey('ours'), byKey('pion'), byKey('coturn'), CFG);
-  const ratios = [
+  const probes = [process.execPath, NODE22]
+    .filter((n) => existsSync(n))
+    .map((n) => describeProbe(probeReusePort(n)));
+  const multi = [
+    ...probes.map((p) => `reusePort probe: ${p}`),
     ...multiCoreLines(byKey('ours-node22-t1'), byKey('ours-node22-t2')),
-    ...ratioLines(byKey('ours'), byKey('pion'), byKey('coturn')),
   ];
+  const ratios = ratioLines(byKey('ours'), byKey('pion'), byKey('coturn'));
   const elapsed = (Date.now() - started) / 1000;
 
   const table = markdownTable(ordered);
-  const md = renderMarkdown(mach, table, targets, ratios, ordered, elapsed);
+  const md = renderMarkdown(mach, table, targets, multi, ratios, ordered, elapsed);
   if (!NO_WRITE) {
     const dir = path.join(ROOT, 'docs/benchmarks');
     mkdirSync(dir, { recursive: true });
@@ -292,13 +297,14 @@ async function main(): Promise<void> {
     `Finished in ${elapsed.toFixed(0)} s.${NO_WRITE ? '' : ' Wrote docs/benchmarks/results.md, results.json, chart.svg.'}`,
   );
   console.log('');
-  for (const r of ratios) console.log(r);
+  for (const r of [...multi, ...ratios]) console.log(r);
 }
 
 function renderMarkdown(
   mach: Machine,
   table: string,
   targets: readonly Target[],
+  multi: readonly string[],
   ratios: readonly string[],
   results: readonly ServerResult[],
   elapsed: number,
@@ -323,6 +329,10 @@ ${table}
 | result | target | measured |
 |---|---|---|
 ${targets.map((t) => `| ${t.pass === undefined ? 'N/A' : t.pass ? 'PASS' : 'FAIL'} | ${t.name} | ${t.detail} |`).join('\n')}
+
+## Multi-core
+
+${multi.map((r) => `- ${r}`).join('\n') || '- not measured'}
 
 ## Ratios (ours vs pion/turn and coturn, same run)
 
