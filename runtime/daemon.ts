@@ -168,7 +168,14 @@ export class Daemon {
   /** Applies a new config in place (what hot reload does). Throws if the runtime rejects it. */
   async reconfigure(next: StunnerConfig): Promise<void> {
     const prev = this.config;
-    await this.stunnerd.reconfigure(next);
+    let failure: unknown;
+    try {
+      await this.stunnerd.reconfigure(next);
+    } catch (err) {
+      failure = err;
+    }
+    // A listener that fails to bind still leaves the rest of the new config applied.
+    if (this.stunnerd.config !== next) throw failure;
     this.config = next;
     this.discovery?.update(next.clusters);
     this.discovery?.reassert();
@@ -180,6 +187,7 @@ export class Daemon {
       await this.stopAdmin();
       await this.startAdmin();
     }
+    if (failure !== undefined) throw failure;
   }
 
   /**
