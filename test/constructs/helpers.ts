@@ -10,7 +10,6 @@ import * as k8s from 'kubernetes-models';
 
 export const FIXTURE_RUNTIME = 'test/constructs/fixtures/tiny-runtime.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: manifests are plain JSON.
 export type Manifest = any;
 
 export function newChart(namespace = 'stunner'): Chart {

@@ -1,0 +1,118 @@
+/**
+ * The pod bootstrap, run exactly as the synthesized pod runs it (command, args, volumes), with a
+ * stand-in runtime that reports how it was started.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StunnerGateway } from '../../constructs/index.js';
+import { FIXTURE_RUNTIME, newChart, synth } from './helpers.js';
+import { materializePod } from './pod-sandbox.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function podFor(props: ConstructorParameters<typeof StunnerGateway>[2]) {
+  const chart = newChart('stunner');
+  new StunnerGateway(chart, 'gw', { runtimeEntry: FIXTURE_RUNTIME, listeners: [{ name: 'udp' }], ...props });
+  const dir = mkdtempSync(join(tmpdir(), 'stunner-pod-'));
+  dirs.push(dir);
+  return materializePod(synth(chart), 'gw', {
+    dir,
+    podIP: '127.0.0.1',
+    secrets: {
+      'tls-cert': { 'tls.crt': '-----BEGIN CERTIFICATE-----\nMIIB\n', 'tls.key': 'KEY' },
+      creds: { username: 'u-from-secret', password: 'pw-from-secret-xyz' },
+    },
+  });
+}
+
+describe('pod bootstrap', () => {
+  it('unpacks the runtime into run/ and injects inline credentials into the config it passes', () => {
+    const pod = podFor({ username: 'media-user', password: 'p$ss-with-$VAR-inside' });
+    const r = spawnSync(pod.command, pod.args, {
+      cwd: pod.cwd,
+      env: { ...process.env, ...pod.env },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const started = JSON.parse(r.stdout.trim());
+    expect(started.argv1).toBe(join(pod.cwd, 'run', 'stunnerd.mjs'));
+    expect(started.args).toEqual(['-c', join(pod.cwd, 'run', 'stunnerd.conf')]);
+    const config = JSON.parse(started.config);
+    // `$` survives: credentials are injected verbatim, never env-substituted.
+    expect(config.auth.credentials).toEqual({ username: 'media-user', password: 'p$ss-with-$VAR-inside' });
+    expect(config.listeners[0].address).toBe('$STUNNER_ADDR');
+    expect(statSync(join(pod.cwd, 'run', 'stunnerd.conf')).mode & 0o777).toBe(0o600);
+    // The ConfigMap itself never held the password.
+    expect(readFileSync(join(pod.mounts['config']!, 'stunnerd.conf'), 'utf8')).not.toContain('p$ss');
+  });
+
+  it('injects TLS material from the listener Secret as base64 PEM', () => {
+    const pod = podFor({
+      credentialsSecret: 'creds',
+      mixedProtocolLoadBalancer: true,
+      listeners: [{ name: 'tls', protocol: 'TURN-TLS', port: 3479, tlsSecret: 'tls-cert' }],
+    });
+    const r = spawnSync(pod.command, pod.args, {
+      cwd: pod.cwd,
+      env: { ...process.env, ...pod.env },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    const config = JSON.parse(JSON.parse(r.stdout.trim()).config);
+    expect(Buffer.from(config.listeners[0].cert, 'base64').toString()).toBe(
+      '-----BEGIN CERTIFICATE-----\nMIIB\n',
+    );
+    expect(Buffer.from(config.listeners[0].key, 'base64').toString()).toBe('KEY');
+    expect(config.auth.credentials).toEqual({ username: 'u-from-secret', password: 'pw-from-secret-xyz' });
+  });
+
+  it('follows a Secret update while the runtime runs', async () => {
+    const pod = podFor({ username: 'media-user', password: 'first-password-123' });
+    const child = spawn(pod.command, pod.args, {
+      cwd: pod.cwd,
+      env: { ...process.env, ...pod.env, TINY_RUNTIME_STAY_MS: '5000' },
+      stdio: 'ignore',
+    });
+    try {
+      const merged = join(pod.cwd, 'run', 'stunnerd.conf');
+      await waitFor(() => readIf(merged).includes('first-password-123'), 3000);
+      writeFileSync(join(pod.mounts['secrets']!, 'auth', 'password'), 'second-password-456');
+      await waitFor(() => readIf(merged).includes('second-password-456'), 3000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses unknown options with a usage line', () => {
+    const pod = podFor({ username: 'media-user', password: 'first-password-123' });
+    const r = spawnSync(pod.command, [pod.args[0]!, '--bogus', 'x', '--'], {
+      cwd: pod.cwd,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^bootstrap: bad option --bogus x; usage:/);
+  });
+});
+
+function readIf(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Reproduces a synthesized pod on this machine: materializes its volumes (ConfigMaps from the
+ * manifests, Secrets from the manifests or the test, emptyDirs) below a temporary directory that
+ * stands in for the container's working directory, and returns the container's own command, args
+ * and env. Downward API values are supplied by the test (e.g. a loopback address as the pod IP).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { Manifest } from './helpers.js';
+
+export interface SandboxOptions {
+  /** Stands in for the container's working directory. */
+  readonly dir: string;
+  /** Downward API `status.podIP`. */
+  readonly podIP: string;
+  /** Contents of Secrets the manifests reference but do not contain (created out of band). */
+  readonly secrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export interface Sandbox {
+  readonly cwd: string;
+  readonly command: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  /** Where each volume landed, by volume name. */
+  readonly mounts: Record<string, string>;
+}
+
+export function materializePod(objects: Manifest[], deployment: string, o: SandboxOptions): Sandbox {
+  const d = objects.find((x) => x.kind === 'Deployment' && x.metadata.name === deployment);
+  if (!d) throw new Error(`no Deployment ${deployment}`);
+  const ns: string = d.metadata.namespace;
+  const pod = d.spec.template.spec;
+  const c = pod.containers[0];
+  const workdir: string = c.workingDir;
+  const byName = (kind: string, name: string) =>
+    objects.find((x) => x.kind === kind && x.metadata.name === name && x.metadata.namespace === ns);
+
+  const mounts: Record<string, string> = {};
+  for (const m of c.volumeMounts) {
+    const rel = relative(workdir, m.mountPath);
+    if (rel.startsWith('..')) continue; // outside the working directory (e.g. /tmp): the host's serves
+    const target = join(o.dir, rel);
+    mkdirSync(target, { recursive: true });
+    mounts[m.name] = target;
+    const v = pod.volumes.find((x: { name: string }) => x.name === m.name);
+    if (v.configMap) {
+      const cm = byName('ConfigMap', v.configMap.name);
+      if (!cm) throw new Error(`volume ${m.name}: no ConfigMap ${v.configMap.name} in the manifests`);
+      for (const [k, val] of Object.entries<string>(cm.data ?? {})) writeFileSync(join(target, k), val);
+      for (const [k, val] of Object.entries<string>(cm.binaryData ?? {}))
+        writeFileSync(join(target, k), Buffer.from(val, 'base64'));
+    } else if (v.projected) {
+      for (const src of v.projected.sources) {
+        const s = src.secret;
+        const inManifests = byName('Secret', s.name);
+        const data: Record<string, string> | undefined = inManifests
+          ? { ...inManifests.stringData, ...decode(inManifests.data) }
+          : o.secrets?.[s.name];
+        if (!data)
+          throw new Error(`volume ${m.name}: Secret ${s.name} is neither in the manifests nor given`);
+        for (const item of s.items) {
+          if (data[item.key] === undefined) throw new Error(`Secret ${s.name} has no key ${item.key}`);
+          mkdirSync(dirname(join(target, item.path)), { recursive: true });
+          writeFileSync(join(target, item.path), data[item.key]!);
+        }
+      }
+    } else if (!v.emptyDir) {
+      throw new Error(`volume ${m.name}: unsupported volume type`);
+    }
+  }
+
+  const fields: Record<string, string> = {
+    'status.podIP': o.podIP,
+    'metadata.name': `${deployment}-0`,
+    'metadata.namespace': ns,
+    'spec.nodeName': 'node-1',
+  };
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath]!;
+  }
+  const [command, ...rest] = [...c.command, ...(c.args ?? [])];
+  return { cwd: o.dir, command, args: rest, env, mounts };
+}
+
+function decode(data: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
+  return out;
+}
