@@ -88,7 +88,7 @@ export function markdownTable(results: readonly ServerResult[]): string {
 
 // ---------------------------------------------------------------- SVG chart
 
-const COLORS = ['#d9480f', '#1971c2', '#2f9e44', '#868e96', '#9c36b5', '#e8590c'];
+const COLORS = ['#d9480f', '#1971c2', '#2f9e44', '#868e96', '#9c36b5', '#f08c00'];
 
 interface Panel {
   readonly title: string;
@@ -139,10 +139,15 @@ export function svgChart(results: readonly ServerResult[], subtitle: string): st
   const panelW = 300;
   const barH = 18;
   const gap = 6;
-  const labelW = 120;
-  const panelH = 40 + ok.length * (barH + gap);
+  const labelW = 170;
+  const rowsOf = (p: Panel): ServerResult[] =>
+    ok.filter((r) => {
+      const v = p.value(r);
+      return v !== undefined && Number.isFinite(v);
+    });
+  const panelH = 40 + Math.max(...PANELS.map((p) => rowsOf(p).length), 1) * (barH + gap);
   const cols = 2;
-  const rows = Math.ceil(PANELS.length / cols) + 1; // last row: legend
+  const rows = Math.ceil(PANELS.length / cols);
   const width = cols * (labelW + panelW + 40) + 20;
   const height = 60 + rows * panelH;
   const out: string[] = [];
@@ -155,12 +160,14 @@ export function svgChart(results: readonly ServerResult[], subtitle: string): st
   PANELS.forEach((p, i) => {
     const x0 = 20 + (i % cols) * (labelW + panelW + 40);
     const y0 = 60 + Math.floor(i / cols) * panelH;
-    const vals = ok.map((r) => p.value(r));
+    const shown = rowsOf(p);
+    const vals = shown.map((r) => p.value(r));
     const max = Math.max(...vals.filter((v): v is number => v !== undefined && Number.isFinite(v)), 1e-9);
     out.push(
       `<text x="${x0}" y="${y0 + 14}" font-weight="bold">${esc(p.title)} <tspan fill="#777" font-weight="normal">(${p.better} is better)</tspan></text>`,
     );
-    ok.forEach((r, j) => {
+    if (shown.length === 0) out.push(`<text x="${x0}" y="${y0 + 38}" fill="#777">not measured</text>`);
+    shown.forEach((r, j) => {
       const y = y0 + 24 + j * (barH + gap);
       const v = vals[j];
       out.push(`<text x="${x0}" y="${y + 13}">${esc(r.name)}</text>`);
@@ -175,6 +182,21 @@ export function svgChart(results: readonly ServerResult[], subtitle: string): st
       );
     });
   });
+  if (PANELS.length % cols === 1) {
+    const x0 = 20 + (cols - 1) * (labelW + panelW + 40);
+    const y0 = 60 + Math.floor(PANELS.length / cols) * panelH;
+    const notes = [
+      'A relayed packet is one datagram forwarded one way.',
+      'CPU: utime+stime of the server process, /proc/<pid>/stat.',
+      'Load: 10 clients, window 16, closed loop; node-turn',
+      'can only do Send/Data indications.',
+      '"Node 22" rows: our runtime with admin.threads 1 / 2.',
+      'See results.md for loss, p99, fds and the targets.',
+    ];
+    notes.forEach((n, i) => {
+      out.push(`<text x="${x0}" y="${y0 + 14 + i * 18}" fill="#555">${esc(n)}</text>`);
+    });
+  }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
