@@ -119,9 +119,11 @@ class EchoPeers {
 async function setup(server: ServerHandle, opts: LoadOptions, peers: EchoPeers | undefined): Promise<Lane[]> {
   const opened: TurnClient[] = [];
   const relays: Addr[] = [];
+  // a group of server processes shares the clients round-robin (pairs then span two servers)
+  const ports = server.group?.map((g) => g.port) ?? [server.port];
   for (let i = 0; i < opts.clients; i++) {
     const client = await TurnClient.open(
-      { address: '127.0.0.1', port: server.port },
+      { address: '127.0.0.1', port: ports[i % ports.length]! },
       { user: USER, pass: PASS },
     );
     opened.push(client);
@@ -223,12 +225,14 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
   await sleep(opts.warmupMs);
   recording = true;
   const t0 = performance.now();
-  const cpu0 = cpuMicros(server.pid);
+  const pids = server.group?.map((g) => g.pid) ?? [server.pid];
+  const cpuAll = (): number => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
+  const cpu0 = cpuAll();
   const gen0 = process.cpuUsage();
   const relayed0 = relayedNow();
   await sleep(opts.durationMs);
   const relayed1 = relayedNow();
-  const cpu1 = cpuMicros(server.pid);
+  const cpu1 = cpuAll();
   const gen1 = process.cpuUsage(gen0);
   const t1 = performance.now();
   recording = false;

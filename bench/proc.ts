@@ -33,3 +33,10 @@ export function machine(): { cores: number; cpuModel: string } {
   const model = /^model name\s*:\s*(.*)$/m.exec(info)?.[1]?.trim() ?? 'unknown';
   return { cores, cpuModel: model };
 }
+
+/** Soft limit on open files of this process (the allocation phase needs one socket per allocation). */
+export function openFileLimit(): number {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+  if (!m) return 1024;
+  return m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
+}

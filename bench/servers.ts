@@ -23,6 +23,8 @@ export interface ServerHandle {
   readonly port: number;
   readonly mode: DataMode;
   readonly proc: ChildProcess;
+  /** Several processes measured as one server (load phase only): clients spread round-robin. */
+  readonly group?: readonly ServerHandle[];
   /** Last lines of output, for error messages. */
   output(): string;
   stop(): Promise<void>;
@@ -188,6 +190,34 @@ export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
       });
       await waitForStun(port, h.proc, h.output);
       return h;
+    },
+  };
+}
+
+/**
+ * `n` independent processes of our runtime on separate ports, measured together: the ceiling of
+ * what n cores give on this machine, whatever the runtime's own threading does.
+ */
+export function stunnerdGroup(n: number, opts: StunnerdOptions = {}): ServerSpec {
+  const one = stunnerd(opts);
+  const label = opts.label ?? `ours, ${n} processes`;
+  return {
+    name: label,
+    mode: 'channel',
+    available: one.available,
+    async start(port, tmp, nodeArgs) {
+      const group: ServerHandle[] = [await one.start(port, tmp, nodeArgs)];
+      for (let i = 1; i < n; i++) group.push(await one.start(await freeUdpPort(), tmp, nodeArgs));
+      const first = group[0]!;
+      return {
+        ...first,
+        name: label,
+        group,
+        output: () => group.map((g) => g.output()).join('\n'),
+        stop: async () => {
+          await Promise.all(group.map((g) => g.stop()));
+        },
+      };
     },
   };
 }

@@ -128,14 +128,36 @@ export function ratioLines(
   return lines;
 }
 
-/** Scaling of our runtime on Node 22 from 1 to 2 relay threads (reusePort), same run. */
-export function multiCoreLines(t1: ServerResult | undefined, t2: ServerResult | undefined): string[] {
+/**
+ * Scaling of our runtime on Node 22 from 1 to 2 relay threads (reusePort), and the 2-core ceiling
+ * (two independent processes vs one), same run.
+ */
+export function multiCoreLines(
+  t1: ServerResult | undefined,
+  t2: ServerResult | undefined,
+  one: ServerResult | undefined,
+  two: ServerResult | undefined,
+): string[] {
+  const lines: string[] = [];
   const a = t1?.load;
   const b = t2?.load;
-  if (!a || !b) return [];
-  return [
-    `multi-core (Node 22, reusePort): threads 2 / threads 1: packets/s ${ratio(b.relayedPerSec, a.relayedPerSec)}, ` +
-      `server cores ${a.serverCores.toFixed(2)} -> ${b.serverCores.toFixed(2)}, CPU per packet ${ratio(b.cpuUsPerPkt, a.cpuUsPerPkt)}, ` +
-      `OS threads ${t1?.osThreads ?? '?'} -> ${t2?.osThreads ?? '?'}`,
-  ];
+  if (a && b) {
+    lines.push(
+      `Node 22, admin.threads 2 vs 1: packets/s ${ratio(b.relayedPerSec, a.relayedPerSec)}, ` +
+        `server cores ${a.serverCores.toFixed(2)} -> ${b.serverCores.toFixed(2)}, CPU per packet ${ratio(b.cpuUsPerPkt, a.cpuUsPerPkt)}, ` +
+        `OS threads ${t1?.osThreads ?? '?'} -> ${t2?.osThreads ?? '?'}` +
+        (t1?.osThreads === t2?.osThreads
+          ? ' (no extra threads: the runtime does not spawn relay threads yet)'
+          : ''),
+    );
+  }
+  const c = one?.load;
+  const d = two?.load;
+  if (c && d) {
+    lines.push(
+      `2-core ceiling, 2 processes vs 1 (Node ${process.version}): packets/s ${ratio(d.relayedPerSec, c.relayedPerSec)}, ` +
+        `server cores ${c.serverCores.toFixed(2)} -> ${d.serverCores.toFixed(2)}, generator cores ${c.generatorCores.toFixed(2)} -> ${d.generatorCores.toFixed(2)}`,
+    );
+  }
+  return lines;
 }
