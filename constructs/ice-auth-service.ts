@@ -10,6 +10,7 @@
  */
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
+import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
@@ -90,6 +91,12 @@ export interface IceAuthServiceProps {
    * @default true
    */
   readonly networkPolicy?: boolean;
+  /**
+   * Who may ask for credentials: NetworkPolicy peers (e.g. the application servers' pods). The
+   * answers carry TURN credentials, so narrow this to the callers that need them.
+   * @default any pod or address that can reach the Service
+   */
+  readonly allowFrom?: readonly INetworkPolicyPeer[];
   /**
    * Where the Kubernetes API server is, for the NetworkPolicy egress rule.
    * @default any address, TCP ports 443 and 6443 only
@@ -234,7 +241,12 @@ export class IceAuthService extends Construct {
         spec: {
           podSelector: { matchLabels: { ...this.selectorLabels } },
           policyTypes: ['Ingress', 'Egress'],
-          ingress: [{ ports: [{ protocol: 'TCP', port: this.port }] }],
+          ingress: [
+            {
+              ...(this.#props.allowFrom !== undefined ? { from: [...this.#props.allowFrom] } : {}),
+              ports: [{ protocol: 'TCP', port: this.port }],
+            },
+          ],
           egress: this.watchServices
             ? [
                 {

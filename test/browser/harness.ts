@@ -3,7 +3,6 @@
  * page served from http://127.0.0.1 (a secure context, so getUserMedia works), and a WebRTC call
  * between two RTCPeerConnections in that page, whose ICE configuration the test chooses.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,10 +11,6 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
-
-export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM);
-}
 
 export interface CallOptions {
   /** The RTCPeerConnection configuration of both peers, passed verbatim. */

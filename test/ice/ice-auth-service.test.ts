@@ -150,6 +150,28 @@ describe('IceAuthService', () => {
     expect(find(objs, 'NetworkPolicy').spec.egress).toEqual([]);
   });
 
+  it('lets only the given callers ask for credentials', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'media', { namespace: 'stunner' });
+    const gw = new StunnerGateway(chart, 'udp-gateway', {
+      authType: 'ephemeral',
+      sharedSecret: 'a-strong-shared-secret-0123456789',
+      listeners: [{ name: 'udp-listener' }],
+    });
+    new IceAuthService(chart, 'auth', {
+      gateways: [gw],
+      allowFrom: [{ podSelector: { matchLabels: { app: 'app-server' } } }],
+    });
+    const np = find(objects(chart), 'NetworkPolicy');
+    expect(np.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { app: 'app-server' } } }],
+        ports: [{ protocol: 'TCP', port: 8088 }],
+      },
+    ]);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  });
+
   it('refuses gateways of another namespace, and no gateways, with reasons', () => {
     const { chart } = setup({ authNamespace: 'other' });
     expect(() => objects(chart)).toThrow(
