@@ -1,4 +1,4 @@
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -197,6 +197,36 @@ describe('mounted config files', () => {
 
     await unlink(a);
     await until(async () => (await get('/ice?service=turn')).status === 404);
+  });
+
+  it('follows a ConfigMap mount: the kubelet swaps the ..data symlink atomically', async () => {
+    await startWith([]);
+    // Layout as the kubelet writes it: ..<timestamp>/ holds the files, ..data points at it, and
+    // each key is a symlink through ..data.
+    await mkdir(join(dir, '..v1'));
+    await writeFile(join(dir, '..v1', 'stunnerd.conf'), JSON.stringify(ephemeralGateway(3478)));
+    await symlink('..v1', join(dir, '..data'));
+    await symlink(join('..data', 'stunnerd.conf'), join(dir, 'stunnerd.conf'));
+    files = new ConfigFiles({
+      paths: [dir],
+      pollIntervalMs: 100,
+      onChange: (c) => server.setConfigs(c.values()),
+    });
+    await files.start();
+    expect([...files.configs().keys()]).toEqual([join(dir, 'stunnerd.conf')]);
+    expect((await get('/ice?service=turn')).body.iceServers[0].urls[0]).toBe(
+      'turn:1.2.3.4:3478?transport=udp',
+    );
+
+    await mkdir(join(dir, '..v2'));
+    await writeFile(join(dir, '..v2', 'stunnerd.conf'), JSON.stringify(ephemeralGateway(5000)));
+    await symlink('..v2', join(dir, '..data_tmp'));
+    await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+    await rm(join(dir, '..v1'), { recursive: true });
+    await until(
+      async () =>
+        (await get('/ice?service=turn')).body.iceServers?.[0].urls[0] === 'turn:1.2.3.4:5000?transport=udp',
+    );
   });
 
   it('does not expand $STUNNER_ADDR to the auth service pod address', async () => {
