@@ -196,8 +196,10 @@ async function perfProfile(which: string, seconds: number, dir: string): Promise
   if (!existsSync(data)) throw new Error('perf record wrote nothing (is perf allowed here?)');
   say('\nBy binary (kernel = syscalls + loopback network stack; node = V8/Node C++; JIT = JS):');
   for (const l of perfReport(data, 'dso').slice(0, 8)) say(l);
-  say('\nWhere the time goes (inclusive % of samples):');
-  for (const [label, pct] of perfBreakdown(data)) say(`${pct.toFixed(1).padStart(5)}%  ${label}`);
+  if (which === 'ours' || which === 'node-turn') {
+    say('\nWhere the time goes (inclusive % of samples):');
+    for (const [label, pct] of perfBreakdown(data)) say(`${pct.toFixed(1).padStart(5)}%  ${label}`);
+  }
   say('\nHottest symbols (self):');
   for (const l of perfReport(data, 'dso,sym').slice(0, 40)) say(l);
   if (process.argv.includes('--write')) {
