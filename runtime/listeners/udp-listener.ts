@@ -1,0 +1,132 @@
+/**
+ * TURN-UDP listener. Every datagram is dispatched on its first byte: 0x40-0x7F is ChannelData
+ * (hot path), 0x00-0x01 is STUN (Send indications take a fast path, the rest goes to the control
+ * path), anything else is dropped. Clients are keyed by a number (ip32 * 65536 + port).
+ */
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import type { ListenerConfig, ListenerProtocol } from '../config/index.js';
+import { ipv4ToInt } from '../perimeter/ip.js';
+import type { Allocation } from '../turn/allocation.js';
+import { UdpClientLink } from '../turn/client-link.js';
+import { relayChannelData, relaySendIndication, SEND_INDICATION } from '../turn/fast-path.js';
+import { literalSocket, raiseBuffers } from '../turn/relay-socket.js';
+import type { ListenerStats } from '../turn/stats.js';
+import type { RequestSource, TurnListener, TurnServer } from '../turn/turn-server.js';
+import { type RelayAddressing, relayAddressing } from './relay-address.js';
+
+export const LISTENER_BUFFER_BYTES = 4 << 20;
+
+export class UdpListener implements TurnListener {
+  readonly allocations = new Map<number | string, Allocation>();
+  readonly pendingAllocates = new Set<number | string>();
+  readonly protocol: ListenerProtocol = 'TURN-UDP';
+  readonly name: string;
+  minRelayPort: number | undefined;
+  maxRelayPort: number | undefined;
+  private readonly addressing: RelayAddressing;
+  private readonly family: 4 | 6;
+  private socket: UdpSocket | undefined;
+
+  constructor(
+    public config: ListenerConfig,
+    readonly stats: ListenerStats,
+    private readonly server: TurnServer,
+  ) {
+    this.name = config.name;
+    this.minRelayPort = config.min_relay_port;
+    this.maxRelayPort = config.max_relay_port;
+    this.addressing = relayAddressing(config.address);
+    this.family = config.address.includes(':') ? 6 : 4;
+  }
+
+  /** Applies the parts of a new config that need no restart (relay port range). */
+  update(config: ListenerConfig): void {
+    this.config = config;
+    this.minRelayPort = config.min_relay_port;
+    this.maxRelayPort = config.max_relay_port;
+  }
+
+  relayBindAddress(family: 4 | 6): string | undefined {
+    return this.addressing.bind(family);
+  }
+
+  relayAddress(family: 4 | 6): string {
+    return this.addressing.report(family);
+  }
+
+  async start(): Promise<void> {
+    const s = literalSocket(this.family);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      s.once('error', onError);
+      s.bind({ port: this.config.port, address: this.config.address, exclusive: true }, () => {
+        s.off('error', onError);
+        resolve();
+      });
+    });
+    raiseBuffers(s, LISTENER_BUFFER_BYTES);
+    s.on('message', this.onMessage);
+    this.socket = s;
+  }
+
+  /** The bound port (useful with port 0 in tests). */
+  get port(): number {
+    return this.socket?.address().port ?? this.config.port;
+  }
+
+  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    const stats = this.stats;
+    stats.rxPackets++;
+    stats.rxBytes += msg.length;
+    if (msg.length < 4) return;
+    const b0 = msg[0]!;
+    if ((b0 & 0xc0) === 0x40) {
+      const v4 = ipv4ToInt(rinfo.address);
+      const a = this.allocations.get(v4 >= 0 ? v4 * 65536 + rinfo.port : `${rinfo.address}|${rinfo.port}`);
+      if (a !== undefined) relayChannelData(a, msg, 0, msg.length);
+      return;
+    }
+    if ((b0 & 0xc0) !== 0) return;
+    const v4 = ipv4ToInt(rinfo.address);
+    const key = v4 >= 0 ? v4 * 65536 + rinfo.port : `${rinfo.address}|${rinfo.port}`;
+    if (((b0 << 8) | msg[1]!) === SEND_INDICATION) {
+      const a = this.allocations.get(key);
+      if (a === undefined) return;
+      if (relaySendIndication(a, msg, 0, msg.length)) return;
+    }
+    this.control(key, rinfo, msg);
+  };
+
+  /** Everything that is not hot: requests and unusual indications. */
+  private control(key: number | string, rinfo: RemoteInfo, msg: Buffer): void {
+    const socket = this.socket;
+    if (socket === undefined) return;
+    const existing = this.allocations.get(key);
+    const link =
+      existing?.link ??
+      new UdpClientLink(socket, rinfo.address, rinfo.port, rinfo.family === 'IPv6' ? 6 : 4, this.stats);
+    const allocations = this.allocations;
+    const src: RequestSource = {
+      listener: this,
+      link,
+      clientKey: key,
+      textKey: `udp:${rinfo.address}:${rinfo.port}`,
+      allocation: () => allocations.get(key),
+    };
+    this.server.handle(src, msg, 0, msg.length);
+  }
+
+  async close(): Promise<void> {
+    const s = this.socket;
+    this.socket = undefined;
+    if (!s) return;
+    s.off('message', this.onMessage);
+    await new Promise<void>((resolve) => {
+      try {
+        s.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}

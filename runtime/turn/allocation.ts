@@ -1,0 +1,217 @@
+/**
+ * One TURN allocation: its relay socket, permissions and channel bindings, and the peer-to-client
+ * half of the hot path. Lookups use numeric keys for IPv4 (uint32 address; address * 65536 + port
+ * for a transport address); IPv6 uses canonical strings.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import { ipv4ToInt, ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
+import type { ClusterStats, Perimeter } from '../perimeter/perimeter.js';
+import type { ClientLink } from './client-link.js';
+import type { ListenerStats } from './stats.js';
+
+const MAGIC_COOKIE = 0x2112a442;
+const DATA_INDICATION = 0x0017;
+const XOR_PEER_ADDRESS = 0x0012;
+const DATA = 0x0013;
+
+/** The part of a listener an allocation needs. */
+export interface ListenerContext {
+  readonly name: string;
+  readonly stats: ListenerStats;
+  /** Allocations by client 5-tuple key (UDP listeners); stream listeners keep theirs per connection. */
+  readonly allocations: Map<number | string, Allocation>;
+}
+
+export class Permission {
+  expiresAt = 0;
+  /** Perimeter generation this admission was computed for. */
+  gen = 0;
+  ranges: readonly number[] | null = null;
+  blocked: readonly number[] | null = null;
+  cluster: ClusterStats;
+  constructor(
+    readonly key: number | string,
+    readonly address: string,
+    readonly family: 4 | 6,
+    cluster: ClusterStats,
+  ) {
+    this.cluster = cluster;
+  }
+}
+
+export class ChannelBinding {
+  expiresAt = 0;
+  constructor(
+    readonly number: number,
+    readonly address: string,
+    readonly port: number,
+    /** Key of the peer IP in the permission map. */
+    readonly ipKey: number | string,
+    /** Key of the peer transport address in channelsByPeer. */
+    readonly peerKey: number | string,
+  ) {}
+}
+
+/** Map key of a peer transport address. */
+export function peerKeyOf(ipKey: number | string, port: number): number | string {
+  return typeof ipKey === 'number' ? ipKey * 65536 + port : `${ipKey}|${port}`;
+}
+
+export class Allocation {
+  readonly permissions = new Map<number | string, Permission>();
+  readonly channels = new Map<number, ChannelBinding>();
+  readonly channelsByPeer = new Map<number | string, ChannelBinding>();
+  expiresAt = 0;
+  closed = false;
+  relayPort = 0;
+  /** RESERVATION-TOKEN handed out with this allocation (EVEN-PORT with R bit). */
+  reservationToken: Buffer | undefined;
+  /** Bytes of transaction ID for Data indications: random prefix, counter in the last 4. */
+  private readonly txid = randomBytes(12);
+  private txCounter = 0;
+
+  constructor(
+    readonly id: number,
+    readonly listener: ListenerContext,
+    readonly link: ClientLink,
+    /** Key in listener.allocations (UDP), or undefined for stream clients. */
+    readonly clientKey: number | string | undefined,
+    /** Quota identity (user id). */
+    readonly user: string,
+    /** USERNAME as sent: later requests must carry the same one (else 441). */
+    readonly username: string,
+    readonly relay: UdpSocket,
+    readonly relayAddress: string,
+    readonly family: 4 | 6,
+    readonly perimeter: Perimeter,
+  ) {
+    relay.on('message', this.onPeerMessage);
+  }
+
+  /** Re-checks a permission against the current perimeter; false (and removed) if no longer admitted. */
+  revalidate(perm: Permission): boolean {
+    const r = this.perimeter.check(this.listener.name, perm.address);
+    if (typeof r === 'string') {
+      this.removePermission(perm);
+      return false;
+    }
+    perm.ranges = r.ranges;
+    perm.blocked = r.blockedPorts;
+    perm.cluster = r.cluster.stats;
+    perm.gen = this.perimeter.generation;
+    return true;
+  }
+
+  removePermission(perm: Permission): void {
+    this.permissions.delete(perm.key);
+    for (const ch of this.channels.values()) {
+      if (ch.ipKey === perm.key) this.removeChannel(ch);
+    }
+  }
+
+  removeChannel(ch: ChannelBinding): void {
+    this.channels.delete(ch.number);
+    this.channelsByPeer.delete(ch.peerKey);
+  }
+
+  /** Client -> peer over a channel. `buf[start..start+len)` is the payload. Hot path. */
+  sendChannel(ch: ChannelBinding, buf: Buffer, start: number, len: number): void {
+    const perm = this.permissions.get(ch.ipKey);
+    if (perm === undefined) return;
+    if (perm.gen !== this.perimeter.generation && !this.revalidate(perm)) return;
+    if (!portAllowed(perm.ranges, perm.blocked, ch.port)) return;
+    const c = perm.cluster;
+    c.txPackets++;
+    c.txBytes += len;
+    this.relay.send(buf, start, len, ch.port, ch.address);
+  }
+
+  /** Client -> peer from a Send indication. Hot path. */
+  sendTo(perm: Permission, port: number, buf: Buffer, start: number, len: number): void {
+    if (perm.gen !== this.perimeter.generation && !this.revalidate(perm)) return;
+    if (!portAllowed(perm.ranges, perm.blocked, port)) return;
+    const c = perm.cluster;
+    c.txPackets++;
+    c.txBytes += len;
+    this.relay.send(buf, start, len, port, perm.address);
+  }
+
+  /** Peer -> client. Hot path: one closure per allocation, none per packet. */
+  private readonly onPeerMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    const v4 = ipv4ToInt(rinfo.address);
+    const ipKey: number | string = v4 >= 0 ? v4 : rinfo.address;
+    const perm = this.permissions.get(ipKey);
+    if (perm === undefined) return;
+    if (perm.gen !== this.perimeter.generation && !this.revalidate(perm)) return;
+    const port = rinfo.port;
+    if (!portAllowed(perm.ranges, perm.blocked, port)) return;
+    const c = perm.cluster;
+    c.rxPackets++;
+    c.rxBytes += msg.length;
+    const ch = this.channelsByPeer.get(v4 >= 0 ? v4 * 65536 + port : `${ipKey}|${port}`);
+    if (ch !== undefined) {
+      const h = Buffer.allocUnsafe(4);
+      h.writeUInt16BE(ch.number, 0);
+      h.writeUInt16BE(msg.length, 2);
+      this.link.sendChannelData(h, msg);
+      return;
+    }
+    this.sendDataIndication(v4, rinfo.address, port, msg);
+  };
+
+  private sendDataIndication(v4: number, address: string, port: number, msg: Buffer): void {
+    const v6 = v4 < 0;
+    const attrLen = v6 ? 20 : 8;
+    const headLen = 20 + 4 + attrLen + 4;
+    const len = msg.length;
+    const pad = (4 - (len & 3)) & 3;
+    const h = Buffer.allocUnsafe(headLen);
+    h.writeUInt16BE(DATA_INDICATION, 0);
+    h.writeUInt16BE(headLen - 20 + len + pad, 2);
+    h.writeUInt32BE(MAGIC_COOKIE, 4);
+    this.txCounter = (this.txCounter + 1) >>> 0;
+    this.txid.writeUInt32BE(this.txCounter, 8);
+    this.txid.copy(h, 8);
+    h.writeUInt16BE(XOR_PEER_ADDRESS, 20);
+    h.writeUInt16BE(attrLen, 22);
+    h[24] = 0;
+    h[25] = v6 ? 2 : 1;
+    h.writeUInt16BE(port ^ (MAGIC_COOKIE >>> 16), 26);
+    if (!v6) {
+      h.writeUInt32BE((v4 ^ MAGIC_COOKIE) >>> 0, 28);
+    } else {
+      writeXorV6(address, h, 28);
+    }
+    h.writeUInt16BE(DATA, 24 + attrLen);
+    h.writeUInt16BE(len, 26 + attrLen);
+    this.link.sendParts(h, msg, pad);
+  }
+
+  /** Releases the relay socket. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.relay.off('message', this.onPeerMessage);
+    try {
+      this.relay.close();
+    } catch {
+      // already closed
+    }
+    if (this.clientKey !== undefined && this.listener.allocations.get(this.clientKey) === this) {
+      this.listener.allocations.delete(this.clientKey);
+    }
+    this.permissions.clear();
+    this.channels.clear();
+    this.channelsByPeer.clear();
+  }
+}
+
+/** Writes an IPv6 address XORed with magic cookie + transaction ID (already at h[4..20)). */
+function writeXorV6(address: string, h: Buffer, off: number): void {
+  let v = ipv6ToBigInt(address);
+  for (let i = 15; i >= 0; i--) {
+    h[off + i] = Number(v & 0xffn) ^ h[4 + i]!;
+    v >>= 8n;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Relay sockets: one UDP socket per allocation, from the listener's relay port range when it has
+ * one, with EVEN-PORT (and the R bit: reserve the next port) support. Sockets use a synchronous
+ * lookup (peers are always IP literals) so that send() goes out without a DNS hop or nextTick,
+ * and larger kernel buffers.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+
+export const RELAY_BUFFER_BYTES = 1 << 18;
+const MAX_ATTEMPTS = 64;
+
+type LookupCb = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+function literalLookup4(host: string, _opts: unknown, cb: LookupCb): void {
+  cb(null, host, 4);
+}
+function literalLookup6(host: string, _opts: unknown, cb: LookupCb): void {
+  cb(null, host, 6);
+}
+/** Sockets must never crash the process on an asynchronous error (e.g. ICMP-driven). */
+function ignoreError(): void {}
+
+/** An unbound UDP socket that sends to IP literals without any lookup. */
+export function literalSocket(family: 4 | 6): UdpSocket {
+  const s = createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    lookup: (family === 6 ? literalLookup6 : literalLookup4) as never,
+  });
+  s.on('error', ignoreError);
+  return s;
+}
+
+export function raiseBuffers(s: UdpSocket, bytes: number): void {
+  try {
+    s.setRecvBufferSize(bytes);
+    s.setSendBufferSize(bytes);
+  } catch {
+    // capped by the kernel (net.core.rmem_max); the default still works
+  }
+}
+
+function bindOne(family: 4 | 6, address: string, port: number): Promise<UdpSocket | undefined> {
+  return new Promise((resolve) => {
+    const s = literalSocket(family);
+    const onError = () => {
+      s.off('listening', onListening);
+      try {
+        s.close();
+      } catch {
+        // never bound
+      }
+      resolve(undefined);
+    };
+    const onListening = () => {
+      s.off('error', onError);
+      raiseBuffers(s, RELAY_BUFFER_BYTES);
+      resolve(s);
+    };
+    s.once('error', onError);
+    s.once('listening', onListening);
+    try {
+      s.bind({ port, address, exclusive: true });
+    } catch {
+      onError();
+    }
+  });
+}
+
+export function closeQuietly(s: UdpSocket): void {
+  try {
+    s.close();
+  } catch {
+    // already closed
+  }
+}
+
+export interface RelayRequest {
+  readonly family: 4 | 6;
+  readonly bindAddress: string;
+  readonly minPort?: number | undefined;
+  readonly maxPort?: number | undefined;
+  readonly even: boolean;
+  /** Also reserve port + 1 (EVEN-PORT with the R bit). */
+  readonly reserveNext: boolean;
+}
+
+export interface BoundRelay {
+  readonly socket: UdpSocket;
+  readonly port: number;
+  readonly reserved?: { readonly socket: UdpSocket; readonly port: number };
+}
+
+/** Binds a relay socket as requested; undefined when no port could be had. */
+export async function bindRelay(req: RelayRequest): Promise<BoundRelay | undefined> {
+  const ranged = req.minPort !== undefined && req.maxPort !== undefined;
+  const lo = req.minPort ?? 0;
+  const hi = req.maxPort ?? 0;
+  const size = hi - lo + 1;
+  const step = req.even ? 2 : 1;
+  let candidate = 0;
+  if (ranged) {
+    candidate = lo + Math.floor(Math.random() * size);
+    if (req.even && candidate % 2 === 1) candidate = candidate + 1 > hi ? candidate - 1 : candidate + 1;
+  }
+  const attempts = ranged ? Math.min(MAX_ATTEMPTS, Math.ceil(size / step)) : MAX_ATTEMPTS;
+  for (let i = 0; i < attempts; i++) {
+    let port = 0;
+    if (ranged) {
+      port = candidate;
+      candidate += step;
+      if (candidate > hi) candidate = req.even ? lo + (lo % 2) : lo;
+      if (port < lo || port > hi || (req.reserveNext && port + 1 > hi)) continue;
+    }
+    const s = await bindOne(req.family, req.bindAddress, port);
+    if (!s) continue;
+    const got = s.address().port;
+    if (req.even && got % 2 === 1) {
+      closeQuietly(s);
+      continue;
+    }
+    if (req.reserveNext) {
+      const r = await bindOne(req.family, req.bindAddress, got + 1);
+      if (!r) {
+        closeQuietly(s);
+        continue;
+      }
+      return { socket: s, port: got, reserved: { socket: r, port: got + 1 } };
+    }
+    return { socket: s, port: got };
+  }
+  return undefined;
+}
