@@ -13,8 +13,9 @@ import {
   parseConfig,
   type StunnerConfig,
 } from '../config/index.js';
+import { type Daemon, runDaemon } from '../daemon.js';
 import { createLogger, parseLevelSpec } from '../log/logger.js';
-import { Stunnerd, unsupportedProblems } from '../stunnerd.js';
+import { unsupportedProblems } from '../stunnerd.js';
 
 const USAGE = `usage: stunnerd -c <config.yaml> [-l <loglevel>] [--grace-period <seconds>]
        stunnerd turn://<user>:<pass>@<address>:<port>[?transport=udp|tcp] [-l <loglevel>]
@@ -160,47 +161,24 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'ENOENT') fail(`cannot read config file ${args.configFile}: no such file`);
     fail(`cannot load config: ${err.message}`);
   }
+  // Day-2 operations (health/metrics servers, hot reload, Kubernetes watchers, SIGTERM drain,
+  // exit codes) are composed in runtime/daemon.ts.
   const logger = createLogger(args.logLevel ?? config.admin.loglevel);
-  const log = logger.scope('stunnerd');
-  const daemon = new Stunnerd({
-    config,
-    logger,
-    ...(args.logLevel !== undefined ? { logLevelOverride: args.logLevel } : {}),
-  });
+  let daemon: Daemon;
   try {
-    await daemon.start();
+    daemon = await runDaemon({
+      config,
+      ...(args.configFile !== undefined ? { configFile: args.configFile } : {}),
+      logger,
+      ...(args.logLevel !== undefined ? { logLevelOverride: args.logLevel } : {}),
+      gracePeriodMs: args.gracePeriodS * 1000,
+    });
   } catch (e) {
+    if (e instanceof ConfigError) fail(`${e.source} is invalid:\n${formatProblems(e.problems)}`);
     fail((e as Error).message);
   }
   process.stdout.write(
-    `${new Date().toISOString()} stunnerd INFO stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.listenerPort(l.name)}`).join(' ')}\n`,
+    `${new Date().toISOString()} stunnerd INFO stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.stunnerd.listenerPort(l.name)}`).join(' ')}\n`,
   );
-
-  let stopping = false;
-  const stopNow = async (why: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`stopping: ${why}`);
-    await daemon.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stopNow('SIGINT'));
-  process.on('SIGTERM', () => {
-    if (daemon.draining) {
-      void stopNow('second SIGTERM');
-      return;
-    }
-    daemon.drain();
-    const deadline = Date.now() + args.gracePeriodS * 1000;
-    const poll = setInterval(() => {
-      if (daemon.allocationCount() === 0 || Date.now() >= deadline) {
-        clearInterval(poll);
-        void stopNow(daemon.allocationCount() === 0 ? 'drained' : 'grace period over');
-      }
-    }, 250);
-    if (daemon.allocationCount() === 0) {
-      clearInterval(poll);
-      void stopNow('SIGTERM with no allocations');
-    }
-  });
+  process.exit(await daemon.done);
 }
