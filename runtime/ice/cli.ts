@@ -3,10 +3,11 @@
  *
  *   stunnerd auth [-c <file|dir>]... [<file|dir>]... [-p 8088] [-a <address>] [-l all:INFO]
  *                 [--poll-interval 1000] [--public-address <ns/gateway>=<address>]...
- *                 [--watch-services [--kube-api-server <url>]]
+ *                 [--watch-services [--kube-api-server <url> [--kube-token-file <path>]]]
  *
  * Prints one line containing `stunnerd auth ready` once it listens. SIGINT/SIGTERM stop it.
  */
+import { readFileSync } from 'node:fs';
 import { createLogger } from '../log/logger.js';
 import { makeKubeConfig } from '../watch/kube-config.js';
 import { ConfigFiles } from './config-files.js';
@@ -24,7 +25,9 @@ export const USAGE = `usage: stunnerd auth [options] [<config file or directory>
                                public_address wins over it
       --watch-services         follow each gateway's public address from its Service
                                (namespace/name from admin.name) via the Kubernetes API
-      --kube-api-server <url>  API server for --watch-services (default: in-cluster)
+      --kube-api-server <url>  API server for --watch-services (default: in-cluster),
+                               e.g. http://127.0.0.1:8001 of kubectl proxy
+      --kube-token-file <path> bearer token for --kube-api-server
   -h, --help                   this text`;
 
 export interface AuthCliArgs {
@@ -36,6 +39,7 @@ export interface AuthCliArgs {
   readonly publicAddresses: Map<string, string>;
   readonly watchServices: boolean;
   readonly kubeApiServer: string | undefined;
+  readonly kubeTokenFile: string | undefined;
   readonly help: boolean;
 }
 
@@ -50,6 +54,7 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   let help = false;
   let watchServices = false;
   let kubeApiServer: string | undefined;
+  let kubeTokenFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -107,6 +112,9 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
       case '--kube-api-server':
         kubeApiServer = value();
         break;
+      case '--kube-token-file':
+        kubeTokenFile = value();
+        break;
       default:
         if (arg.startsWith('-')) throw new Error(`unknown option ${flag}`);
         paths.push(arg);
@@ -115,7 +123,21 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   if (paths.length === 0 && !help) throw new Error('no config given; pass a file or directory (-c <path>)');
   if (kubeApiServer !== undefined && !watchServices)
     throw new Error('--kube-api-server needs --watch-services');
-  return { paths, port, address, log, pollIntervalMs, publicAddresses, watchServices, kubeApiServer, help };
+  if (kubeTokenFile !== undefined && kubeApiServer === undefined) {
+    throw new Error('--kube-token-file needs --kube-api-server');
+  }
+  return {
+    paths,
+    port,
+    address,
+    log,
+    pollIntervalMs,
+    publicAddresses,
+    watchServices,
+    kubeApiServer,
+    kubeTokenFile,
+    help,
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -142,8 +164,10 @@ export async function main(argv: string[]): Promise<void> {
   let services: GatewayServiceWatch | undefined;
   if (args.watchServices) {
     try {
+      const token =
+        args.kubeTokenFile === undefined ? undefined : readFileSync(args.kubeTokenFile, 'utf8').trim();
       const kubeConfig = makeKubeConfig(
-        args.kubeApiServer === undefined ? {} : { server: args.kubeApiServer },
+        args.kubeApiServer === undefined ? {} : { server: args.kubeApiServer, ...(token ? { token } : {}) },
       );
       services = new GatewayServiceWatch({
         kubeConfig,

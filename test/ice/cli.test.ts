@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAuthArgs } from '../../runtime/ice/cli.js';
+import { K8sApiDouble, service } from '../helpers/k8s-api-double.js';
 import { freeTcpPort } from '../helpers/net.js';
-import { ephemeralGateway } from './fixtures.js';
+import { ephemeralGateway, staticTlsGateway } from './fixtures.js';
 
 const MAIN = new URL('../../runtime/main.ts', import.meta.url).pathname;
 let child: ChildProcess | undefined;
@@ -74,6 +75,65 @@ describe('stunnerd auth process', () => {
     expect(((await res.json()) as { iceServers: unknown[] }).iceServers).toHaveLength(1);
     p.proc.kill('SIGTERM');
     expect(await exited(p.proc)).toBe(0);
+  });
+
+  it('--watch-services follows the gateway Service (Kubernetes API TEST DOUBLE)', async () => {
+    const api = new K8sApiDouble();
+    await api.start();
+    try {
+      dir = await mkdtemp(join(tmpdir(), 'ice-cli-'));
+      const c = staticTlsGateway();
+      // As the gateway construct renders it: no cert/key, no public address.
+      await writeFile(
+        join(dir, 'stunnerd.conf'),
+        JSON.stringify({ ...c, listeners: c.listeners.map(({ cert: _c, key: _k, ...l }) => l) }),
+      );
+      await writeFile(join(dir, 'token'), `${api.token}\n`);
+      const port = await freeTcpPort();
+      const p = run([
+        '-c',
+        join(dir, 'stunnerd.conf'),
+        '-p',
+        String(port),
+        '-a',
+        '127.0.0.1',
+        '-l',
+        'all:WARN',
+        '--watch-services',
+        '--kube-api-server',
+        api.url,
+        '--kube-token-file',
+        join(dir, 'token'),
+      ]);
+      const until = async (cond: () => Promise<boolean> | boolean, ms = 15_000) => {
+        const end = Date.now() + ms;
+        while (!(await cond())) {
+          if (Date.now() > end || p.proc.exitCode !== null)
+            throw new Error(`not in time:\n${p.out()}${p.err()}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      await until(() => p.out().includes('stunnerd auth ready'));
+      const ice = () => fetch(`http://127.0.0.1:${port}/ice?service=turn&namespace=games&gateway=tls-gw`);
+      expect((await ice()).status).toBe(404);
+      api.upsert(
+        'services',
+        service('games', 'tls-gw', {
+          type: 'LoadBalancer',
+          ports: [{ name: 'tls', port: 443, protocol: 'TCP' }],
+          ingress: [{ hostname: 'turn.example.com' }],
+        }),
+      );
+      await until(async () => (await ice()).status === 200);
+      const body = (await (await ice()).json()) as { iceServers: { urls: string[] }[] };
+      expect(body.iceServers[0]!.urls).toEqual([
+        'turns:turn.example.com:443?transport=tcp',
+        'turns:turn.example.com:443?transport=udp',
+      ]);
+      expect(api.requests.some((r) => r.includes('fieldSelector=metadata.name%3Dtls-gw'))).toBe(true);
+    } finally {
+      await api.stop();
+    }
   });
 
   it('exits 1 with the reason on bad arguments, without a stack trace', async () => {
