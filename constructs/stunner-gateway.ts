@@ -24,6 +24,7 @@ import { renderNetworkPolicy } from './gateway/network-policy.js';
 import { renderPodSpec } from './gateway/pod.js';
 import { renderService } from './gateway/service.js';
 import { MediaRoute, type RoutePlan } from './media-route.js';
+import { GrafanaDashboardConfigMap, StunnerPodMonitor } from './monitoring.js';
 import {
   ANNOTATION_INJECTED,
   ANNOTATION_RUNTIME_SHA,
@@ -310,6 +311,16 @@ export interface StunnerGatewayProps {
    * @default any address, TCP ports 443 and 6443 only
    */
   readonly kubernetesApiCidrs?: readonly string[];
+  /**
+   * Also synthesize a prometheus-operator PodMonitor for the metrics port.
+   * @default false (it needs the prometheus-operator CRDs)
+   */
+  readonly podMonitor?: boolean;
+  /**
+   * Also ship the STUNner Grafana dashboard in a ConfigMap (for the Grafana sidecar).
+   * @default false
+   */
+  readonly grafanaDashboard?: boolean;
   /**
    * Let the watcher read Nodes (a ClusterRole), for the public-address fallback to a node's
    * ExternalIP plus the NodePort.
@@ -698,6 +709,21 @@ export class StunnerGateway extends Construct {
       },
     ]);
     if (this.nodeAddressDiscovery) this.#nodeReader();
+
+    if (this.#props.podMonitor) {
+      new StunnerPodMonitor(this, 'PodMonitor', {
+        namespace: ns,
+        name: this.gatewayName,
+        selectorLabels: this.selectorLabels,
+        labels: { ...this.#labels },
+      });
+    }
+    if (this.#props.grafanaDashboard) {
+      new GrafanaDashboardConfigMap(this, 'GrafanaDashboard', {
+        namespace: ns,
+        name: `${this.gatewayName}-grafana-dashboard`,
+      });
+    }
   }
 
   /** Nodes are cluster-scoped: reading the node's ExternalIP needs a ClusterRole. */
@@ -790,6 +816,9 @@ export class StunnerGateway extends Construct {
       );
     if (this.runtimeMode === 'image' && this.#props.image === undefined)
       problems.push("runtimeMode 'image' needs `image` (built from runtime/Dockerfile)");
+    if (this.#props.podMonitor && !this.metrics) problems.push('podMonitor needs metrics: true');
+    if (this.#props.externalTrafficPolicy !== undefined && this.serviceType === 'ClusterIP')
+      problems.push('externalTrafficPolicy needs serviceType NodePort or LoadBalancer');
     if (this.autoscaling && this.autoscaling.maxReplicas < (this.autoscaling.minReplicas ?? 1))
       problems.push('autoscaling.maxReplicas is below minReplicas');
     problems.push(...this.#credentialProblems());

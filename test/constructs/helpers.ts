@@ -1,5 +1,4 @@
 /** Helpers for construct tests: synthesis, offline schema validation, snapshot masking. */
-import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import * as argo from '@kubernetes-models/argo-cd';
 import * as certManager from '@kubernetes-models/cert-manager';
@@ -95,8 +94,8 @@ export function validateManifest(obj: Manifest): void {
 export function maskRuntime(objects: Manifest[]): Manifest[] {
   return JSON.parse(JSON.stringify(objects), (key, value) => {
     if (key === 'stunnerd.mjs.gz' && typeof value === 'string') {
-      const raw = gunzipSync(Buffer.from(value, 'base64'));
-      return `<gzip of ${raw.byteLength} bytes, sha256 ${createHash('sha256').update(raw).digest('hex').slice(0, 12)}>`;
+      gunzipSync(Buffer.from(value, 'base64')); // must still be a gzip stream
+      return '<gzipped runtime bundle>';
     }
     if (key === 'stunner.l7mp.io/runtime-sha256') return '<runtime sha256>';
     return value;

@@ -360,7 +360,7 @@ describe('StunnerGateway validation', () => {
   it('reports a runtime that does not bundle, with the file and the reason', () => {
     const errors = errorsOf({ runtimeEntry: 'test/constructs/fixtures/broken-runtime.ts' }).join('\n');
     expect(errors).toMatch(/cannot bundle the runtime from test\/constructs\/fixtures\/broken-runtime\.ts/);
-    expect(errors).toMatch(/broken-runtime\.ts:2:\d+: Could not resolve "\.\/does-not-exist\.js"/);
+    expect(errors).toMatch(/broken-runtime\.ts:3:\d+: Could not resolve "\.\/does-not-exist\.js"/);
   });
 
   it('fails synth when the runtime ConfigMap would pass the limit', () => {
@@ -379,5 +379,36 @@ describe('StunnerGateway validation', () => {
       listeners: [{ name: 'x' }],
     });
     expect(synthErrors(chart).join('\n')).toMatch(/another gateway is also named "stunner\/udp-gateway"/);
+  });
+});
+
+describe('StunnerGateway monitoring', () => {
+  it('adds a PodMonitor for the metrics port and the dashboard ConfigMap on request', () => {
+    const { chart } = gateway({ podMonitor: true, grafanaDashboard: true });
+    const objects = synth(chart);
+    for (const o of objects) validateManifest(o);
+    const pm = find(objects, 'PodMonitor', 'udp-gateway', 'stunner');
+    expect(pm.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'stunner-gateway',
+      'app.kubernetes.io/instance': 'udp-gateway',
+    });
+    const metricsPort = find(
+      objects,
+      'Deployment',
+      'udp-gateway',
+    ).spec.template.spec.containers[0].ports.find((p: { name?: string }) => p.name === 'metrics');
+    expect(pm.spec.podMetricsEndpoints[0].port).toBe(metricsPort.name);
+    expect(
+      find(objects, 'ConfigMap', 'udp-gateway-grafana-dashboard').data['stunner-dashboard.json'],
+    ).toContain('stunner_allocations_active');
+    expect(synthErrors(gateway({ podMonitor: true, metrics: false }).chart)).toEqual([
+      '[test/udp-gateway] podMonitor needs metrics: true',
+    ]);
+  });
+
+  it('rejects externalTrafficPolicy on a ClusterIP Service', () => {
+    expect(synthErrors(gateway({ serviceType: 'ClusterIP', externalTrafficPolicy: 'Local' }).chart)).toEqual([
+      '[test/udp-gateway] externalTrafficPolicy needs serviceType NodePort or LoadBalancer',
+    ]);
   });
 });
