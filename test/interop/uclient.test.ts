@@ -1,0 +1,146 @@
+/**
+ * Interop with coturn's own test clients (turnutils_uclient + turnutils_peer) against our runtime,
+ * started through the real CLI on loopback. Every mode must relay with 0 % loss; a wrong password
+ * and a stopped runtime must make uclient fail.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, freeUdpPort } from '../helpers/net.js';
+import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
+
+const UCLIENT = '/usr/bin/turnutils_uclient';
+const PEER = '/usr/bin/turnutils_peer';
+
+interface UclientResult {
+  readonly code: number | null;
+  readonly output: string;
+  readonly lost: number | undefined;
+  readonly sent: number | undefined;
+  readonly received: number | undefined;
+}
+
+function runUclient(args: string[], timeoutMs = 25_000): Promise<UclientResult> {
+  return new Promise((resolve) => {
+    execFile(UCLIENT, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`;
+      const lost = /Total lost packets (\d+)/.exec(output);
+      const totals = [...output.matchAll(/tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/g)].at(-1);
+      resolve({
+        code: err ? ((err as { code?: number }).code ?? null) : 0,
+        output,
+        lost: lost ? Number(lost[1]) : undefined,
+        sent: totals ? Number(totals[1]) : undefined,
+        received: totals ? Number(totals[2]) : undefined,
+      });
+    });
+  });
+}
+
+/** Two consecutive free UDP ports (turnutils_peer binds port and port + 1). */
+async function peerPorts(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freeUdpPort();
+    if (p >= 65535) continue;
+    const s = createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.bind(p + 1, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((r) => (ok ? s.close(() => r()) : r()));
+    if (ok) return p;
+  }
+  throw new Error('no two consecutive free UDP ports');
+}
+
+describe('coturn turnutils_uclient against stunnerd', () => {
+  let rt: StunnerdProcess;
+  let port: number;
+  let peerPort: number;
+  let peer: ChildProcess;
+
+  beforeAll(async () => {
+    port = await freePort();
+    peerPort = await peerPorts();
+    peer = spawn(PEER, ['-L', '127.0.0.1', '-p', String(peerPort)], { stdio: 'ignore' });
+    rt = await startStunnerd({
+      version: 'v1',
+      admin: { name: 'interop', healthcheck_endpoint: '' },
+      auth: { type: 'static', realm: 'interop', credentials: { username: 'user', password: 'secret' } },
+      listeners: [
+        { name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port, routes: ['peers'] },
+        { name: 'tcp', protocol: 'TURN-TCP', address: '127.0.0.1', port, routes: ['peers'] },
+      ],
+      clusters: [{ name: 'peers', type: 'STATIC', endpoints: ['127.0.0.1'] }],
+    });
+  });
+
+  afterAll(async () => {
+    await rt?.stop();
+    peer?.kill('SIGKILL');
+  });
+
+  const base = () => [
+    '-u',
+    'user',
+    '-w',
+    'secret',
+    '-p',
+    String(port),
+    '-e',
+    '127.0.0.1',
+    '-r',
+    String(peerPort),
+  ];
+  const load = ['-n', '30', '-m', '3', '-l', '172', '-z', '5'];
+
+  const modes: [string, string[]][] = [
+    ['channel mode (EVEN-PORT + RESERVATION-TOKEN for RTP/RTCP)', []],
+    ['Send/Data mode (-s)', ['-s']],
+    ['TCP (-t)', ['-t']],
+    ['TCP with Send/Data (-t -s)', ['-t', '-s']],
+    ['TCP with mandatory channel padding (-t -D)', ['-t', '-D']],
+    ['explicit IPv4 REQUESTED-ADDRESS-FAMILY with DONT-FRAGMENT (-X -g)', ['-X', '-g']],
+  ];
+
+  it('relays every mode with 0% loss', async () => {
+    const results = await Promise.all(
+      modes.map(([, flags]) => runUclient([...flags, ...base(), ...load, '127.0.0.1'])),
+    );
+    results.forEach((r, i) => {
+      const name = modes[i]![0];
+      expect(r.output, name).toMatch(/Total lost packets 0 \(0\.0+%\)/);
+      expect(r.lost, name).toBe(0);
+      // 3 clients x 30 messages, RTP and RTCP each.
+      expect(r.sent, name).toBeGreaterThanOrEqual(90);
+      expect(r.received, name).toBe(r.sent);
+      expect(r.code, name).toBe(0);
+    });
+  }, 60_000);
+
+  it('fails with a wrong password', async () => {
+    const args = ['-u', 'user', '-w', 'wrong', ...base().slice(4), '-n', '5', '-m', '1', '127.0.0.1'];
+    const r = await runUclient(args);
+    expect(r.code).not.toBe(0);
+    expect(r.lost).toBeUndefined();
+    expect(r.output).toMatch(/Cannot complete Allocation/);
+  });
+
+  it('fails against a stopped runtime', async () => {
+    const other = await startStunnerd({
+      version: 'v1',
+      admin: { healthcheck_endpoint: '' },
+      auth: { credentials: { username: 'user', password: 'secret' } },
+      listeners: [{ name: 'udp', address: '127.0.0.1', port: await freePort(), routes: ['peers'] }],
+      clusters: [{ name: 'peers', endpoints: ['127.0.0.1'] }],
+    });
+    const otherPort = /udp=TURN-UDP:127\.0\.0\.1:(\d+)/.exec(other.output())![1]!;
+    const args = ['-u', 'user', '-w', 'secret', '-p', otherPort, '-e', '127.0.0.1', '-r', String(peerPort)];
+    const ok = await runUclient([...args, '-n', '5', '-m', '1', '127.0.0.1']);
+    expect(ok.lost).toBe(0);
+    expect(await other.stop()).toBe(0);
+    const r = await runUclient([...args, '-n', '5', '-m', '1', '127.0.0.1'], 10_000);
+    expect(r.code).not.toBe(0);
+    expect(r.lost).toBeUndefined();
+  });
+});
