@@ -12,7 +12,7 @@ import { getIceConfig } from '../../runtime/ice/client.js';
 import { ConfigFiles } from '../../runtime/ice/config-files.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { freePort } from '../helpers/net.js';
-import { type RuntimeProcess, startRuntime } from '../ice/stunnerd-process.js';
+import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
 import { BrowserHarness, type CallResult } from './harness.js';
 
 const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
@@ -45,12 +45,12 @@ function headlessGateway(name: string, port: number, auth: object) {
 }
 
 let harness: BrowserHarness;
-let runtime: RuntimeProcess | undefined;
+let runtime: StunnerdProcess | undefined;
 let port: number;
 
 beforeAll(async () => {
   port = await freePort();
-  runtime = await startRuntime(
+  runtime = await startStunnerd(
     headlessGateway('static-gw', port, {
       type: 'static',
       credentials: { username: 'alice', password: PASSWORD },
@@ -103,7 +103,7 @@ describe('chromium through our runtime, relay only', () => {
 
 describe('chromium with exactly the /ice answer as its configuration', () => {
   let dir: string;
-  let eph: RuntimeProcess | undefined;
+  let eph: StunnerdProcess | undefined;
   let files: ConfigFiles;
   let server: IceAuthServer;
   let url: string;
@@ -117,7 +117,7 @@ describe('chromium with exactly the /ice answer as its configuration', () => {
       credentials: { secret: SECRET },
     });
     await writeFile(join(dir, 'stunnerd.conf'), JSON.stringify(config));
-    eph = await startRuntime(config);
+    eph = await startStunnerd(config);
     server = new IceAuthServer();
     files = new ConfigFiles({ paths: [dir], onChange: (c) => server.setConfigs(c.values()) });
     await files.start();

@@ -10,7 +10,7 @@ import { getIceConfig, getTurnCredentials } from '../../runtime/ice/client.js';
 import { ConfigFiles } from '../../runtime/ice/config-files.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { freePort, freeUdpPort } from '../helpers/net.js';
-import { type RuntimeProcess, startRuntime } from './stunnerd-process.js';
+import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
 import { startPeer, uclient } from './uclient.js';
 
 function gatewayConfig(name: string, port: number, auth: object) {
@@ -30,8 +30,8 @@ const SECRET = `secret-${Math.random().toString(36).slice(2)}`;
 const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
 
 let dir: string;
-let ephemeral: RuntimeProcess | undefined;
-let statik: RuntimeProcess | undefined;
+let ephemeral: StunnerdProcess | undefined;
+let statik: StunnerdProcess | undefined;
 let peer: { stop(): void };
 let peerPort: number;
 let files: ConfigFiles;
@@ -50,8 +50,8 @@ beforeAll(async () => {
   // The same config text feeds the runtime and the auth service, as the ConfigMap does in a cluster.
   await writeFile(join(dir, 'ephemeral-gw.json'), JSON.stringify(eph));
   await writeFile(join(dir, 'static-gw.json'), JSON.stringify(sta));
-  ephemeral = await startRuntime(eph);
-  statik = await startRuntime(sta);
+  ephemeral = await startStunnerd(eph);
+  statik = await startStunnerd(sta);
   peerPort = await freeUdpPort();
   peer = await startPeer(peerPort);
   server = new IceAuthServer();
