@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { sleep } from './load.js';
-import { fdCount, rssBytes } from './proc.js';
+import { cpuMicros, fdCount, rssBytes } from './proc.js';
 import type { ServerHandle } from './servers.js';
 import { PASS, USER } from './servers.js';
 import { Attr, Cls, decode, encode, Method, newTxid, u32 } from './stun.js';
@@ -24,6 +24,10 @@ export interface AllocResult {
   readonly failures: number;
   readonly firstError: string | undefined;
   readonly allocsPerSec: number;
+  /** Server CPU per allocation (both requests), and its CPU use during the allocation phase. */
+  readonly cpuUsPerAlloc: number;
+  readonly serverCores: number;
+  readonly generatorCores: number;
   readonly rssPerAllocBytes: number;
   readonly fdBaseline: number;
   readonly fdWithAllocations: number;
@@ -82,6 +86,8 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
   let failures = 0;
   let firstError: string | undefined;
   const t0 = performance.now();
+  const cpu0 = cpuMicros(pid);
+  const gen0 = process.cpuUsage();
   await pool(clients, opts.concurrency, async (c) => {
     try {
       await c.allocate();
@@ -92,6 +98,8 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
     }
   });
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = cpuMicros(pid) - cpu0;
+  const gen = process.cpuUsage(gen0);
   await sleep(500);
   const rss1 = rssBytes(pid);
   const fdWithAllocations = fdCount(pid);
@@ -121,6 +129,9 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
     failures,
     firstError,
     allocsPerSec: ok.length / elapsed,
+    cpuUsPerAlloc: ok.length > 0 ? cpu / ok.length : Number.NaN,
+    serverCores: cpu / 1e6 / elapsed,
+    generatorCores: (gen.user + gen.system) / 1e6 / elapsed,
     rssPerAllocBytes: ok.length > 0 ? (rss1 - rss0) / ok.length : Number.NaN,
     fdBaseline,
     fdWithAllocations,

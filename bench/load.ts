@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { cpuMicros } from './proc.js';
+import { cpuMicros, systemBusyMicros } from './proc.js';
 import type { ServerHandle } from './servers.js';
 import { PASS, USER } from './servers.js';
 import { type Addr, Attr, Cls, decode, encode, Method, newTxid, xorAddr } from './stun.js';
@@ -40,6 +40,11 @@ export interface LoadResult {
   readonly serverCores: number;
   /** Load generator (this process) CPU use over the measured interval, in cores. */
   readonly generatorCores: number;
+  /**
+   * Everything else that kept the machine's CPUs busy meanwhile (other processes, and softirq time
+   * the kernel did not charge to a process), in cores: the noise indicator of a shared machine.
+   */
+  readonly otherCores: number;
   readonly sent: number;
   readonly lost: number;
   readonly lossPct: number;
@@ -228,11 +233,13 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
   const pids = server.group?.map((g) => g.pid) ?? [server.pid];
   const cpuAll = (): number => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const cpu0 = cpuAll();
+  const sys0 = systemBusyMicros();
   const gen0 = process.cpuUsage();
   const relayed0 = relayedNow();
   await sleep(opts.durationMs);
   const relayed1 = relayedNow();
   const cpu1 = cpuAll();
+  const sys1 = systemBusyMicros();
   const gen1 = process.cpuUsage(gen0);
   const t1 = performance.now();
   recording = false;
@@ -259,6 +266,7 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
     cpuUsPerPkt: relayed > 0 ? (cpu1 - cpu0) / relayed : Number.NaN,
     serverCores: (cpu1 - cpu0) / 1e6 / secs,
     generatorCores: (gen1.user + gen1.system) / 1e6 / secs,
+    otherCores: Math.max(0, (sys1 - sys0 - (cpu1 - cpu0) - (gen1.user + gen1.system)) / 1e6 / secs),
     sent,
     lost,
     lossPct: sent > 0 ? (100 * lost) / sent : 0,

@@ -40,3 +40,10 @@ export function openFileLimit(): number {
   if (!m) return 1024;
   return m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
 }
+
+/** CPU time all processes on the machine were busy (user+nice+system+irq+softirq+steal), µs. */
+export function systemBusyMicros(): number {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return (user + nice + system + irq + softirq + steal) * TICK_US;
+}

@@ -31,6 +31,8 @@ export interface Machine {
   readonly loadBefore: string;
   readonly loadAfter: string;
   readonly busyOther: string;
+  /** Cores busy with other work in a 1 s sample before the run. */
+  readonly background: number;
   readonly runtimeHow: string;
 }
 
@@ -51,15 +53,17 @@ export function markdownTable(results: readonly ServerResult[]): string {
     'server CPU µs/pkt',
     'server cores',
     'generator cores',
+    'other cores',
     'loss',
     'RTT p50 / p99 w=1 (µs)',
     'latency p50 / p99 under load (µs)',
     'allocs/s',
+    'server CPU µs/alloc',
     'RSS/alloc',
     'fds after Refresh(0)',
   ];
   const rows = results.map((r) => {
-    if (r.error) return [r.name, '', `not measured: ${r.error}`, '', '', '', '', '', '', '', '', ''];
+    if (r.error) return [r.name, '', `not measured: ${r.error}`, ...Array<string>(11).fill('')];
     const l = r.load;
     const a = r.alloc;
     const fds = a
@@ -74,10 +78,12 @@ export function markdownTable(results: readonly ServerResult[]): string {
       fmt(l?.cpuUsPerPkt, 2),
       fmt(l?.serverCores, 2),
       fmt(l?.generatorCores, 2),
+      fmt(l?.otherCores, 2),
       l ? `${l.lost}/${l.sent} (${fmt(l.lossPct, 3)}%)` : 'n/a',
       `${fmt(r.rtt1?.rttP50Us, 0)} / ${fmt(r.rtt1?.rttP99Us, 0)}`,
       `${fmt(l?.rttP50Us, 0)} / ${fmt(l?.rttP99Us, 0)}`,
       fmt(a?.allocsPerSec, 0),
+      a ? `${fmt(a.cpuUsPerAlloc, 0)} (server ${fmt(a.serverCores, 2)} cores)` : 'n/a',
       a ? `${fmt(a.rssPerAllocBytes / 1024, 1)} KiB` : 'n/a',
       fds,
     ];

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
-import { machine, openFileLimit, threadCount } from './proc.js';
+import { machine, openFileLimit, systemBusyMicros, threadCount } from './proc.js';
 import { type Machine, markdownTable, type ServerResult, svgChart, type Target } from './report.js';
 import { describeProbe, probeReusePort } from './reuseport.js';
 import {
@@ -88,14 +88,27 @@ function medianRound(rounds: LoadResult[]): LoadResult {
   );
 }
 
-function otherLoad(): string {
+/** Cores kept busy by everything except this process over a short sample (before servers start). */
+async function backgroundCores(ms = 1000): Promise<number> {
+  const s0 = systemBusyMicros();
+  const c0 = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, ms));
+  const c1 = process.cpuUsage(c0);
+  return Math.max(0, (systemBusyMicros() - s0 - c1.user - c1.system) / 1000 / ms);
+}
+
+function topOthers(): string {
   try {
-    const ps = execSync('ps -eo pcpu=,comm= --sort=-pcpu', { encoding: 'utf8' })
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && Number.parseFloat(l) >= 5)
-      .slice(0, 6);
-    return ps.join('; ') || 'none above 5%';
+    return (
+      execSync(`ps -eo pid=,pcpu=,comm= --sort=-pcpu`, { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f.length >= 3 && Number(f[0]) !== process.pid && Number(f[0]) !== process.ppid)
+        .filter((f) => Number.parseFloat(f[1]!) >= 5)
+        .slice(0, 6)
+        .map((f) => `${f[2]} (${f[1]}% avg since start)`)
+        .join(', ') || 'none'
+    );
   } catch {
     return 'unknown';
   }
@@ -106,7 +119,8 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'stunner-bench-'));
   const m = machine();
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const busyOther = otherLoad();
+  const background = await backgroundCores();
+  const busyOther = `${background.toFixed(2)} cores busy with other work in a 1 s sample before the run; top: ${topOthers()}`;
   const runtimeHow = SPECS.some((s) => s.key === 'ours' && (!ONLY || ONLY.includes('ours')))
     ? ourRuntimeCommand().how
     : 'not run';
@@ -128,7 +142,10 @@ async function main(): Promise<void> {
         continue;
       }
       try {
-        const h = await spec.start(await freeUdpPort(), tmp);
+        // one directory per server: our runtime watches its config file's directory
+        const dir = path.join(tmp, key);
+        mkdirSync(dir, { recursive: true });
+        const h = await spec.start(await freeUdpPort(), dir);
         handles.set(key, h);
         results.set(key, { name: spec.name, mode: spec.mode });
         log(`${spec.name}: pid ${h.pid} on 127.0.0.1:${h.port}`);
@@ -192,7 +209,7 @@ async function main(): Promise<void> {
           });
           rounds.set(key, [...(rounds.get(key) ?? []), res]);
           log(
-            `${h.name}: round ${r + 1}: ${(res.relayedPerSec / 1000).toFixed(1)}k pkt/s, ${res.cpuUsPerPkt.toFixed(2)} µs/pkt, server ${res.serverCores.toFixed(2)} cores, generator ${res.generatorCores.toFixed(2)}, lost ${res.lost}`,
+            `${h.name}: round ${r + 1}: ${(res.relayedPerSec / 1000).toFixed(1)}k pkt/s, ${res.cpuUsPerPkt.toFixed(2)} µs/pkt, server ${res.serverCores.toFixed(2)} cores, generator ${res.generatorCores.toFixed(2)}, other ${res.otherCores.toFixed(2)}, lost ${res.lost}`,
           );
         } catch (e) {
           fail(key, 'load', e);
@@ -220,7 +237,7 @@ async function main(): Promise<void> {
         });
         results.set(key, { ...results.get(key)!, alloc });
         log(
-          `${h.name}: ${alloc.allocsPerSec.toFixed(0)} allocs/s, ${(alloc.rssPerAllocBytes / 1024).toFixed(1)} KiB RSS/alloc, fds ${alloc.fdBaseline}->${alloc.fdWithAllocations}->${alloc.fdAfter} (${alloc.fdReleaseMs.toFixed(0)} ms)${alloc.failures ? `, ${alloc.failures} failures: ${alloc.firstError}` : ''}`,
+          `${h.name}: ${alloc.allocsPerSec.toFixed(0)} allocs/s, ${alloc.cpuUsPerAlloc.toFixed(0)} µs server CPU/alloc (server ${alloc.serverCores.toFixed(2)} cores, generator ${alloc.generatorCores.toFixed(2)}), ${(alloc.rssPerAllocBytes / 1024).toFixed(1)} KiB RSS/alloc, fds ${alloc.fdBaseline}->${alloc.fdWithAllocations}->${alloc.fdAfter} (${alloc.fdReleaseMs.toFixed(0)} ms)${alloc.failures ? `, ${alloc.failures} failures: ${alloc.firstError}` : ''}`,
         );
       } catch (e) {
         fail(key, 'alloc', e);
@@ -254,6 +271,7 @@ async function main(): Promise<void> {
     loadBefore,
     loadAfter: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     busyOther,
+    background,
     runtimeHow,
   };
   const ordered = selected.map((s) => results.get(s.key)!).filter(Boolean);
@@ -291,7 +309,7 @@ async function main(): Promise<void> {
   console.log(table);
   console.log('');
   console.log(
-    `Machine: ${m.cores} cores, ${m.cpuModel}, Node ${process.version}; load ${loadBefore} -> ${mach.loadAfter}`,
+    `Machine: ${m.cores} cores, ${m.cpuModel}, Node ${process.version}; load ${loadBefore} -> ${mach.loadAfter}; ${busyOther}`,
   );
   console.log('');
   for (const t of targets)
@@ -320,10 +338,16 @@ function renderMarkdown(
         `- ${r.name}: ${r.rounds!.map((x) => `${(x.relayedPerSec / 1000).toFixed(1)}k pkt/s @ ${x.cpuUsPerPkt.toFixed(2)} µs`).join(', ')}`,
     );
   const flood = results.find((r) => r.flood)?.flood;
+  const others = results.flatMap((r) => (r.rounds ?? []).map((x) => x.otherCores));
+  const otherMedian = others.length ? median(others) : 0;
+  const concurrent =
+    mach.background > 0.2 || otherMedian > 0.2
+      ? `\n**Other work was running concurrently on this machine** (${mach.background.toFixed(2)} cores busy before the run; a median of ${otherMedian.toFixed(2)} cores besides the servers and the load generator during the throughput rounds, see "other cores"). Absolute figures are depressed and noisy; compare servers within this run.\n`
+      : '';
   return `# Benchmark results
 
 Generated by \`npm run bench\` (bench/run.ts) on ${mach.date} in ${elapsed.toFixed(0)} s${QUICK ? ' in QUICK mode (short phases; for development only)' : ''}. Do not edit by hand.
-
+${concurrent}
 ![chart](chart.svg)
 
 ${table}
@@ -347,7 +371,7 @@ ${ratios.map((r) => `- ${r}`).join('\n')}
 - ${mach.cores} cores, ${mach.cpuModel}, Linux ${mach.kernel}
 - Node ${mach.node} (load generator and our runtime); our runtime ran as: ${mach.runtimeHow}
 - Load average before / after: ${mach.loadBefore} / ${mach.loadAfter}
-- Other processes above 5% CPU when the run started: ${mach.busyOther}
+- Background: ${mach.busyOther}
 
 ## Method
 

@@ -44,6 +44,8 @@ export class TurnError extends Error {
 }
 
 export class TurnClient {
+  /** Requests sent again after a timeout, over all clients (a server that drops requests shows here). */
+  static retransmissions = 0;
   readonly sock: dgram.Socket;
   private readonly pending = new Map<string, Pending>();
   private realm = '';
@@ -108,6 +110,7 @@ export class TurnClient {
           reject(new TurnError(`timeout: method ${method} to ${this.server.address}:${this.server.port}`));
           return;
         }
+        if (tries > 1) TurnClient.retransmissions++;
         this.sock.send(msg);
         p.timer = setTimeout(fire, RTO_MS * tries);
       };
