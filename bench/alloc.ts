@@ -22,6 +22,8 @@ export interface AllocOptions {
 export interface AllocResult {
   readonly allocations: number;
   readonly failures: number;
+  /** Client retransmissions (requests the server did not answer within the RTO). */
+  readonly retransmissions: number;
   readonly firstError: string | undefined;
   readonly allocsPerSec: number;
   /** Server CPU per allocation (both requests), and its CPU use during the allocation phase. */
@@ -88,6 +90,7 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
   const t0 = performance.now();
   const cpu0 = cpuMicros(pid);
   const gen0 = process.cpuUsage();
+  const rtx0 = TurnClient.retransmissions;
   await pool(clients, opts.concurrency, async (c) => {
     try {
       await c.allocate();
@@ -99,6 +102,7 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
   });
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = cpuMicros(pid) - cpu0;
+  const retransmissions = TurnClient.retransmissions - rtx0;
   const gen = process.cpuUsage(gen0);
   await sleep(500);
   const rss1 = rssBytes(pid);
@@ -127,6 +131,7 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
   return {
     allocations: ok.length,
     failures,
+    retransmissions,
     firstError,
     allocsPerSec: ok.length / elapsed,
     cpuUsPerAlloc: ok.length > 0 ? cpu / ok.length : Number.NaN,

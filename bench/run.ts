@@ -237,7 +237,7 @@ async function main(): Promise<void> {
         });
         results.set(key, { ...results.get(key)!, alloc });
         log(
-          `${h.name}: ${alloc.allocsPerSec.toFixed(0)} allocs/s, ${alloc.cpuUsPerAlloc.toFixed(0)} µs server CPU/alloc (server ${alloc.serverCores.toFixed(2)} cores, generator ${alloc.generatorCores.toFixed(2)}), ${(alloc.rssPerAllocBytes / 1024).toFixed(1)} KiB RSS/alloc, fds ${alloc.fdBaseline}->${alloc.fdWithAllocations}->${alloc.fdAfter} (${alloc.fdReleaseMs.toFixed(0)} ms)${alloc.failures ? `, ${alloc.failures} failures: ${alloc.firstError}` : ''}`,
+          `${h.name}: ${alloc.allocsPerSec.toFixed(0)} allocs/s, ${alloc.cpuUsPerAlloc.toFixed(0)} µs server CPU/alloc (server ${alloc.serverCores.toFixed(2)} cores, generator ${alloc.generatorCores.toFixed(2)}), ${(alloc.rssPerAllocBytes / 1024).toFixed(1)} KiB RSS/alloc, fds ${alloc.fdBaseline}->${alloc.fdWithAllocations}->${alloc.fdAfter} (${alloc.fdReleaseMs.toFixed(0)} ms), ${alloc.retransmissions} retransmissions${alloc.failures ? `, ${alloc.failures} failures: ${alloc.firstError}` : ''}`,
         );
       } catch (e) {
         fail(key, 'alloc', e);
