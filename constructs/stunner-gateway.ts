@@ -81,12 +81,30 @@ export interface GatewayListener {
    */
   readonly tlsSecret?: string;
   /**
+   * Have cert-manager issue the listener's certificate (a cert-manager.io/v1 Certificate) into
+   * `tlsSecret`, which then defaults to `<gateway>-<listener>-tls`.
+   * @default none: bring your own Secret
+   */
+  readonly certificate?: ListenerCertificate;
+  /**
    * Relay (allocation) port range in the pod; also narrows the NetworkPolicy.
    * @default ports assigned by the kernel
    */
   readonly minRelayPort?: number;
   /** @default ports assigned by the kernel */
   readonly maxRelayPort?: number;
+}
+
+/** A certificate cert-manager issues for a TLS or DTLS listener. */
+export interface ListenerCertificate {
+  /** Name of the cert-manager Issuer or ClusterIssuer. */
+  readonly issuer: string;
+  /**
+   * @default 'ClusterIssuer'
+   */
+  readonly issuerKind?: 'Issuer' | 'ClusterIssuer';
+  /** DNS names clients use to reach the listener. */
+  readonly dnsNames: readonly string[];
 }
 
 /** Horizontal Pod Autoscaler settings; replaces the fixed replica count. */
@@ -446,15 +464,31 @@ export class StunnerGateway extends Construct {
       [LABEL_GATEWAY_NAME]: name,
       [LABEL_GATEWAY_NAMESPACE]: this.namespace,
     };
-    for (const l of props.listeners ?? []) this.#listeners.push(l);
-
     this.#render();
+    for (const l of props.listeners ?? []) this.addListener(l);
     this.node.addValidation({ validate: () => this.#validate() });
   }
 
   /** Adds a listener; its name must be unique in the gateway. */
   addListener(listener: GatewayListener): this {
-    this.#listeners.push(listener);
+    const c = listener.certificate;
+    if (c === undefined) {
+      this.#listeners.push(listener);
+      return this;
+    }
+    const tlsSecret = listener.tlsSecret ?? `${this.gatewayName}-${listener.name}-tls`;
+    this.#listeners.push({ ...listener, tlsSecret });
+    new ApiObject(this, `Certificate-${listener.name}`, {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: this.#meta(tlsSecret, { annotations: { [SYNC_WAVE]: WAVE_CONFIG } }),
+      spec: {
+        secretName: tlsSecret,
+        dnsNames: [...c.dnsNames],
+        issuerRef: { name: c.issuer, kind: c.issuerKind ?? 'ClusterIssuer', group: 'cert-manager.io' },
+        usages: ['server auth', 'digital signature', 'key encipherment'],
+      },
+    });
     return this;
   }
 
@@ -928,6 +962,8 @@ export class StunnerGateway extends Construct {
         );
       if (!tls && l.tlsSecret !== undefined)
         problems.push(`${at}: tlsSecret is only for TURN-TLS and TURN-DTLS`);
+      if (l.certificate !== undefined && l.certificate.dnsNames.length === 0)
+        problems.push(`${at}: certificate needs at least one DNS name`);
       if ((l.minRelayPort === undefined) !== (l.maxRelayPort === undefined))
         problems.push(`${at}: set both minRelayPort and maxRelayPort, or neither`);
       else if (l.minRelayPort !== undefined && l.maxRelayPort! < l.minRelayPort)

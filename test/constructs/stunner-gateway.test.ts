@@ -412,3 +412,45 @@ describe('StunnerGateway monitoring', () => {
     ]);
   });
 });
+
+describe('StunnerGateway TLS with cert-manager', () => {
+  it('issues the listener certificate with a cert-manager Certificate and mounts its Secret', () => {
+    const { chart } = gateway({
+      mixedProtocolLoadBalancer: true,
+      listeners: [
+        { name: 'udp-listener' },
+        {
+          name: 'tls-listener',
+          protocol: 'TURN-TLS',
+          port: 443,
+          certificate: { issuer: 'letsencrypt', dnsNames: ['turn.example.org'] },
+        },
+      ],
+    });
+    const objects = synth(chart);
+    for (const o of objects) validateManifest(o);
+    const cert = find(objects, 'Certificate', 'udp-gateway-tls-listener-tls', 'stunner');
+    expect(cert.apiVersion).toBe('cert-manager.io/v1');
+    expect(cert.spec).toMatchObject({
+      secretName: 'udp-gateway-tls-listener-tls',
+      dnsNames: ['turn.example.org'],
+      issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+    });
+    const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
+    const sources = pod.volumes.find((v: { name: string }) => v.name === 'secrets').projected.sources;
+    expect(sources.map((s: { secret: { name: string } }) => s.secret.name)).toEqual([
+      'udp-gateway-auth',
+      'udp-gateway-tls-listener-tls',
+    ]);
+  });
+
+  it('needs DNS names for the certificate', () => {
+    const { chart } = gateway({
+      mixedProtocolLoadBalancer: true,
+      listeners: [{ name: 'tls', protocol: 'TURN-TLS', certificate: { issuer: 'ca', dnsNames: [] } }],
+    });
+    expect(synthErrors(chart)).toEqual([
+      '[test/udp-gateway] listener "tls" (listeners[0]): certificate needs at least one DNS name',
+    ]);
+  });
+});
