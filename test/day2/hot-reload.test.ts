@@ -31,6 +31,7 @@ describe('hot reload under relay load', () => {
   const lines: string[] = [];
   let dir: string;
   let daemon: Daemon;
+  const logger = createLogger('all:INFO', (l) => lines.push(l));
   let portA: number;
   let portB: number;
   let portB2: number;
@@ -39,10 +40,16 @@ describe('hot reload under relay load', () => {
   let pump: NodeJS.Timeout | undefined;
   let generation = 0;
 
-  const config = (o: { password?: string; extraRoute?: boolean; portB?: number; broken?: boolean }) =>
+  const config = (o: {
+    password?: string;
+    extraRoute?: boolean;
+    portB?: number;
+    broken?: boolean;
+    loglevel?: string;
+  }) =>
     JSON.stringify({
       version: 'v1',
-      admin: { name: 'media/gw', healthcheck_endpoint: '' },
+      admin: { name: 'media/gw', healthcheck_endpoint: '', loglevel: o.loglevel ?? 'all:INFO' },
       auth: {
         type: 'static',
         realm: 'reload',
@@ -100,7 +107,7 @@ describe('hot reload under relay load', () => {
     await symlink('..data/stunnerd.conf', join(dir, 'stunnerd.conf'));
     daemon = await runDaemon({
       configFile: join(dir, 'stunnerd.conf'),
-      logger: createLogger('all:INFO', (l) => lines.push(l)),
+      logger,
       handleSignals: false,
       kubernetes: false,
       configPollMs: 500,
@@ -200,6 +207,17 @@ describe('hot reload under relay load', () => {
     } finally {
       moved.close();
     }
+  });
+
+  it('log level change applies in place', async () => {
+    await writeFile(
+      join(dir, 'stunnerd.conf'),
+      config({ extraRoute: true, password: 'two', portB: portB2, loglevel: 'all:INFO,perimeter:DEBUG' }),
+    );
+    await until('the new log level is in force', () => logger.scope('perimeter').level === 4);
+    expect((daemon.status().admin as { loglevel: string }).loglevel).toBe('all:INFO,perimeter:DEBUG');
+    expect(restarts()).toHaveLength(1); // still only b's restart from before
+    await allFlowsAlive(onA, 'after the log level change');
   });
 
   it('an invalid config is rejected with one line and the old one keeps serving', async () => {
