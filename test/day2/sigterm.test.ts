@@ -114,6 +114,10 @@ describe('SIGTERM drain', () => {
 
     p.child.kill('SIGTERM');
     await until('readiness 503', async () => (await ready()) === 503, 3000);
+    const status = (await (
+      await fetch(`http://127.0.0.1:${healthPort}/status`, { signal: AbortSignal.timeout(2000) })
+    ).json()) as { status: string; allocationCount: number };
+    expect(status).toMatchObject({ status: 'TERMINATING', allocationCount: 1 });
     await relays(c); // still relaying while draining
 
     const late = await UdpTurnClient.open({ host: '127.0.0.1', port: turnPort }, 'user', 'pass');
