@@ -6,15 +6,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IceAuthService } from '../../constructs/ice-auth-service.js';
 import { StunnerGateway } from '../../constructs/stunner-gateway.js';
 import { validateManifest } from '../constructs/helpers.js';
 import { freeTcpPort } from '../helpers/net.js';
+import { materializeAuthPod } from './auth-pod.js';
 
 type Obj = { kind: string; metadata: { name: string }; [k: string]: any };
 
@@ -48,55 +49,18 @@ function synth(): Obj[] {
   return Testing.synth(chart) as Obj[];
 }
 
-/** Writes what the kubelet would mount for a volume at `dir`. */
-async function materialize(objs: Obj[], volume: any, dir: string): Promise<void> {
-  const get = (kind: string, name: string) => {
-    const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
-    if (!o) throw new Error(`${kind} ${name} is not in the synthesized chart`);
-    return o;
-  };
-  const put = async (path: string, data: Buffer) => {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), data);
-  };
-  await mkdir(dir, { recursive: true });
-  if (volume.configMap) {
-    const cm = get('ConfigMap', volume.configMap.name);
-    for (const [k, v] of Object.entries(cm.data ?? {})) await put(k, Buffer.from(v as string));
-    for (const [k, v] of Object.entries(cm.binaryData ?? {}))
-      await put(k, Buffer.from(v as string, 'base64'));
-  }
-  for (const src of volume.projected?.sources ?? []) {
-    if (src.configMap) {
-      const cm = get('ConfigMap', src.configMap.name);
-      for (const item of src.configMap.items) await put(item.path, Buffer.from(cm.data[item.key]));
-    }
-    if (src.secret) {
-      const s = get('Secret', src.secret.name);
-      for (const item of src.secret.items) await put(item.path, Buffer.from(s.stringData[item.key]));
-    }
-  }
-}
-
 describe('IceAuthService pod, reproduced locally', () => {
   it('synthesizes valid objects whose command serves /ice for every gateway', async () => {
     const objs = synth();
     for (const o of objs.filter((x) => x.metadata.name === 'stunner-auth')) validateManifest(o);
-    const deploy = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'stunner-auth')!;
-    const pod = deploy.spec.template.spec;
-    const c = pod.containers[0];
-
     work = await mkdtemp(join(tmpdir(), 'ice-pod-'));
-    for (const m of c.volumeMounts) {
-      if (!m.mountPath.startsWith(c.workingDir)) continue; // /tmp
-      const vol = pod.volumes.find((v: any) => v.name === m.name);
-      await materialize(objs, vol, join(work, m.mountPath.slice(c.workingDir.length + 1)));
-    }
+    const p = await materializeAuthPod(objs, 'stunner-auth', work);
+    expect(p.command).toBe('node');
     const port = await freeTcpPort();
-    const args = c.args.map((a: string, i: number) => (c.args[i - 1] === '--port' ? String(port) : a));
+    const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? String(port) : a));
     let out = '';
-    child = spawn(process.execPath, [...c.command.slice(1), ...args, '--address', '127.0.0.1'], {
-      cwd: work,
+    child = spawn(process.execPath, [...args, '--address', '127.0.0.1'], {
+      cwd: p.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] },
     });
