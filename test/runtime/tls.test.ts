@@ -1,0 +1,77 @@
+/** TURN-TLS: cert and key (base64 PEM) from the config, relaying over TLS with padded ChannelData. */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/net.js';
+import { type InProcessStunnerd, startStunnerdInProcess } from '../helpers/stunnerd.js';
+import { TurnClient, UdpPeer } from './turn-client.js';
+
+describe('TURN-TLS listener', () => {
+  let dir: string;
+  let rt: InProcessStunnerd;
+  let port: number;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stunnerd-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const cert = (await readFile(join(dir, 'cert.pem'))).toString('base64');
+    const key = (await readFile(join(dir, 'key.pem'))).toString('base64');
+    port = await freePort();
+    rt = await startStunnerdInProcess({
+      version: 'v1',
+      admin: { healthcheck_endpoint: '' },
+      auth: { credentials: { username: 'u', password: 'p' } },
+      listeners: [
+        { name: 'tls', protocol: 'TURN-TLS', address: '127.0.0.1', port, cert, key, routes: ['c'] },
+      ],
+      clusters: [{ name: 'c', endpoints: ['127.0.0.1'] }],
+    });
+  });
+
+  afterAll(async () => {
+    await rt?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('allocates and relays ChannelData over TLS', async () => {
+    const peer = await UdpPeer.open(true);
+    const c = await TurnClient.open({
+      host: '127.0.0.1',
+      port,
+      username: 'u',
+      password: 'p',
+      transport: 'tls',
+    });
+    await c.allocate();
+    await c.channelBind(0x4100, peer.address);
+    c.channelData(0x4100, Buffer.from('abc'));
+    c.channelData(0x4100, Buffer.from('defgh'));
+    await c.waitReceived(2);
+    expect(c.received.map((r) => r.data.toString())).toEqual(['abc', 'defgh']);
+    expect(rt.daemon.stats.listeners.get('tls')!.connectionsTotal).toBe(1);
+    c.close();
+    peer.close();
+  });
+});
