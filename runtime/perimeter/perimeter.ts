@@ -238,10 +238,9 @@ export class Perimeter {
     st.dynamicIps = list;
     const rules: Rule[] = [];
     for (const ip of list ?? []) {
-      const slash = ip.indexOf('/');
-      const addr = slash < 0 ? ip : ip.slice(0, slash);
-      const prefix = slash < 0 ? undefined : Number(ip.slice(slash + 1));
-      const r = ruleFor(addr, prefix, ANY_PORT_MIN, ANY_PORT_MAX);
+      // `IP`, `IP/len`, optionally `:<lo-hi>`: the port range of the DNS endpoint it was found for.
+      const ep = parseEndpoint(ip, 'STATIC');
+      const r = typeof ep === 'string' ? undefined : ruleFor(ep.host, ep.prefix, ep.portMin, ep.portMax);
       if (r) rules.push(r);
       else this.log.warn(`cluster ${cluster}: ignoring dynamic endpoint ${JSON.stringify(ip)}`);
     }
