@@ -16,7 +16,13 @@ import {
 import type { ClusterConfig } from '../config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ListWatch } from './list-watch.js';
-import { type ServiceRef, serviceKey, servicesOfClusters } from './service-name.js';
+import {
+  endpointEntry,
+  type ServiceBackend,
+  type ServiceRef,
+  serviceKey,
+  servicesOfClusters,
+} from './service-name.js';
 
 /** The part of the runtime endpoint discovery drives (Stunnerd implements it). */
 export interface EndpointSink {
@@ -96,7 +102,7 @@ class ServiceWatch {
 
 export class EndpointDiscovery {
   private readonly watches = new Map<string, ServiceWatch>();
-  private clusters = new Map<string, ServiceRef[]>();
+  private clusters = new Map<string, ServiceBackend[]>();
   /** Last set reported per cluster, to report only changes. */
   private readonly reported = new Map<string, string[]>();
   private stopped = false;
@@ -108,7 +114,8 @@ export class EndpointDiscovery {
     if (this.stopped) return;
     const next = servicesOfClusters(clusters);
     const wanted = new Map<string, ServiceRef>();
-    for (const refs of next.values()) for (const r of refs) wanted.set(serviceKey(r), r);
+    for (const backends of next.values())
+      for (const b of backends) wanted.set(serviceKey(b.service), b.service);
     for (const [key, w] of this.watches) {
       if (!wanted.has(key)) {
         w.stop();
@@ -149,24 +156,25 @@ export class EndpointDiscovery {
   }
 
   private recompute(serviceKeyChanged: string): void {
-    for (const [cluster, refs] of this.clusters) {
-      if (refs.some((r) => serviceKey(r) === serviceKeyChanged)) this.report(cluster, refs);
+    for (const [cluster, backends] of this.clusters) {
+      if (backends.some((b) => serviceKey(b.service) === serviceKeyChanged)) this.report(cluster, backends);
     }
   }
 
   private recomputeAll(): void {
-    for (const [cluster, refs] of this.clusters) this.report(cluster, refs);
+    for (const [cluster, backends] of this.clusters) this.report(cluster, backends);
   }
 
-  private report(cluster: string, refs: readonly ServiceRef[]): void {
+  private report(cluster: string, backends: readonly ServiceBackend[]): void {
     if (this.stopped) return;
     let any = false;
     const ips = new Set<string>();
-    for (const r of refs) {
-      const got = this.watches.get(serviceKey(r))?.ips();
+    for (const b of backends) {
+      const got = this.watches.get(serviceKey(b.service))?.ips();
       if (got === undefined) continue;
       any = true;
-      for (const ip of got) ips.add(ip);
+      // The endpoint's port range stays with every address found for it.
+      for (const ip of got) ips.add(endpointEntry(ip, b.portMin, b.portMax));
     }
     if (!any) return; // nothing known yet: leave the runtime's static/DNS view alone
     const sorted = [...ips].sort();

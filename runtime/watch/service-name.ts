@@ -1,5 +1,5 @@
 /** Recognizes the in-cluster DNS names of Services in cluster endpoints. */
-import { type ClusterConfig, parseEndpoint } from '../config/index.js';
+import { ANY_PORT_MAX, ANY_PORT_MIN, type ClusterConfig, parseEndpoint } from '../config/index.js';
 
 export interface ServiceRef {
   readonly namespace: string;
@@ -17,19 +17,34 @@ export function serviceKey(s: ServiceRef): string {
   return `${s.namespace}/${s.name}`;
 }
 
+/** A Service a cluster names, with the port range its endpoint allows. */
+export interface ServiceBackend {
+  readonly service: ServiceRef;
+  readonly portMin: number;
+  readonly portMax: number;
+}
+
 /** The Services each STRICT_DNS cluster names, keyed by cluster name. Clusters naming none are absent. */
-export function servicesOfClusters(clusters: readonly ClusterConfig[]): Map<string, ServiceRef[]> {
-  const out = new Map<string, ServiceRef[]>();
+export function servicesOfClusters(clusters: readonly ClusterConfig[]): Map<string, ServiceBackend[]> {
+  const out = new Map<string, ServiceBackend[]>();
   for (const c of clusters) {
     if (c.type !== 'STRICT_DNS') continue;
-    const refs = new Map<string, ServiceRef>();
+    const backends = new Map<string, ServiceBackend>();
     for (const raw of c.endpoints) {
       const ep = parseEndpoint(raw, 'STRICT_DNS');
       if (typeof ep === 'string') continue;
-      const ref = serviceOfDnsName(ep.host);
-      if (ref) refs.set(serviceKey(ref), ref);
+      const service = serviceOfDnsName(ep.host);
+      if (service) {
+        const b = { service, portMin: ep.portMin, portMax: ep.portMax };
+        backends.set(`${serviceKey(service)}:${b.portMin}-${b.portMax}`, b);
+      }
     }
-    if (refs.size > 0) out.set(c.name, [...refs.values()]);
+    if (backends.size > 0) out.set(c.name, [...backends.values()]);
   }
   return out;
+}
+
+/** An allowed peer as the runtime takes it: `IP`, with `:<lo-hi>` unless any port is allowed. */
+export function endpointEntry(ip: string, portMin: number, portMax: number): string {
+  return portMin === ANY_PORT_MIN && portMax === ANY_PORT_MAX ? ip : `${ip}:<${portMin}-${portMax}>`;
 }

@@ -41,6 +41,8 @@ describe('day 2 with the Kubernetes API test double', () => {
   let turnPort: number;
   let healthPort: number;
   let client: UdpTurnClient;
+  let rangedPeer: EchoPeer;
+  let otherPeer: EchoPeer;
 
   const status = async () => {
     const r = await fetch(`http://127.0.0.1:${healthPort}/status`, { signal: AbortSignal.timeout(2000) });
@@ -53,6 +55,10 @@ describe('day 2 with the Kubernetes API test double', () => {
     await api.start();
     api.upsert('services', service('media', 'backend', { clusterIP: '127.0.0.50' }));
     api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-1', [{ ip: '127.0.0.2' }]));
+    // a Service backend with a port range: only that range may be reached on its pods
+    rangedPeer = await EchoPeer.open('127.0.0.6');
+    otherPeer = await EchoPeer.open('127.0.0.6');
+    api.upsert('endpointslices', endpointSlice('media', 'ranged', 'ranged-1', [{ ip: '127.0.0.6' }]));
     turnPort = await freePort();
     healthPort = await freeTcpPort();
     const input: StunnerConfigInput = {
@@ -65,10 +71,17 @@ describe('day 2 with the Kubernetes API test double', () => {
           protocol: 'TURN-UDP',
           address: '127.0.0.1',
           port: turnPort,
-          routes: ['media/route'],
+          routes: ['media/route', 'media/ranged'],
         },
       ],
-      clusters: [{ name: 'media/route', type: 'STRICT_DNS', endpoints: ['backend.media.svc.cluster.local'] }],
+      clusters: [
+        { name: 'media/route', type: 'STRICT_DNS', endpoints: ['backend.media.svc.cluster.local'] },
+        {
+          name: 'media/ranged',
+          type: 'STRICT_DNS',
+          endpoints: [`ranged.media.svc.cluster.local:<${rangedPeer.port}-${rangedPeer.port}>`],
+        },
+      ],
     };
     daemon = await runDaemon({
       config: parseConfig(input),
@@ -83,6 +96,8 @@ describe('day 2 with the Kubernetes API test double', () => {
 
   afterAll(async () => {
     client?.close();
+    rangedPeer?.close();
+    otherPeer?.close();
     await daemon?.stop();
     await api.stop();
   });
@@ -130,6 +145,23 @@ describe('day 2 with the Kubernetes API test double', () => {
     expect(await permits(client, '127.0.0.4')).toBe(false);
   });
 
+  it("a Service backend's port range holds for the pod addresses found for it", async () => {
+    await until('the ranged pod is permitted', () => permits(client, '127.0.0.6'));
+    await client.channelBind(0x4002, { family: 4, address: '127.0.0.6', port: rangedPeer.port });
+    client.sendChannel(0x4002, Buffer.from('in range'));
+    await until('the in-range peer echoes', () => client.count(0x4002) > 0, 2000);
+    const refused = await client
+      .channelBind(0x4003, { family: 4, address: '127.0.0.6', port: otherPeer.port })
+      .then(
+        () => false,
+        (e: unknown) => e instanceof TurnError && e.code === 403,
+      );
+    if (!refused) client.sendChannel(0x4003, Buffer.from('out of range'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(otherPeer.received).toBe(0);
+    expect(client.count(0x4003)).toBe(0);
+  });
+
   it('never widens the perimeter while the API is unreachable; relist replaces', async () => {
     await until('pod .3 permitted', () => permits(client, '127.0.0.3'));
     api.setOutage(true);
@@ -147,7 +179,10 @@ describe('day 2 with the Kubernetes API test double', () => {
     await until('the relist admits the new pod', () => permits(client, '127.0.0.5'), 3000);
     expect(await permits(client, '127.0.0.3')).toBe(false); // stale pod gone after relist
     const s = await status();
-    expect(s.dynamicEndpoints).toEqual({ 'media/route': ['127.0.0.5', '127.0.0.50'] });
+    expect(s.dynamicEndpoints).toEqual({
+      'media/route': ['127.0.0.5', '127.0.0.50'],
+      'media/ranged': [`127.0.0.6:<${rangedPeer.port}-${rangedPeer.port}>`],
+    });
   });
 
   it('public address updates reach /status and the ICE auth service', async () => {

@@ -150,6 +150,14 @@ describe('EndpointDiscovery', () => {
     expect(last()).toEqual(['10.0.0.5']);
   });
 
+  it('keeps the port range of the DNS endpoint on every address found for it', async () => {
+    api.upsert('services', service('media', 'backend', { clusterIP: '10.96.0.10' }));
+    api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-a', [{ ip: '10.0.0.1' }]));
+    disco.update([{ ...cluster, endpoints: ['backend.media.svc.cluster.local:<9000-9001>'] }]);
+    await until(() => last()?.length === 2);
+    expect(last()).toEqual(['10.0.0.1:<9000-9001>', '10.96.0.10:<9000-9001>']);
+  });
+
   it('drops the dynamic set of a cluster that leaves the config', async () => {
     api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-a', [{ ip: '10.0.0.1' }]));
     disco.update([cluster]);
