@@ -53,15 +53,24 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
 const TLS_PROTOCOLS = new Set(['TURN-TLS', 'TURN-DTLS', 'TLS', 'DTLS']);
 const STAND_IN_PEM = Buffer.from('-----BEGIN STAND-IN-----\n-----END STAND-IN-----\n').toString('base64');
 
-/** Validates a config as the auth service needs it: everything but TLS material. */
+/**
+ * Validates a config as the auth service needs it: everything but TLS material and the perimeter.
+ * Clusters and routes play no part in ICE answers, and their `$STUNNER_ADDR` endpoints (headless
+ * routes) only make sense in the gateway's own pod, so they are left out here.
+ */
 export function validateForAuth(text: string, env: NodeJS.ProcessEnv): ConfigResult {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) return validateConfigText(text, { env }); // reports line and column
   const raw: unknown = doc.toJS();
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const config = raw as Record<string, unknown>;
+    if ('clusters' in config) config['clusters'] = [];
+  }
   if (raw !== null && typeof raw === 'object' && Array.isArray((raw as { listeners?: unknown }).listeners)) {
     for (const l of (raw as { listeners: unknown[] }).listeners) {
       if (l === null || typeof l !== 'object') continue;
       const listener = l as Record<string, unknown>;
+      if ('routes' in listener) listener['routes'] = [];
       const protocol = typeof listener['protocol'] === 'string' ? listener['protocol'].toUpperCase() : '';
       if (!TLS_PROTOCOLS.has(protocol)) continue;
       if (listener['cert'] === undefined || listener['cert'] === '') listener['cert'] = STAND_IN_PEM;

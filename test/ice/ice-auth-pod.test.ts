@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IceAuthService } from '../../constructs/ice-auth-service.js';
+import { MediaRoute } from '../../constructs/media-route.js';
 import { StunnerGateway } from '../../constructs/stunner-gateway.js';
 import { validateManifest } from '../constructs/helpers.js';
 import { freeTcpPort } from '../helpers/net.js';
@@ -45,6 +46,8 @@ function synth(): Obj[] {
     publicAddress: '203.0.113.11',
     listeners: [{ name: 'tcp-listener', protocol: 'TURN-TCP', port: 443 }],
   });
+  // A headless route puts `$STUNNER_ADDR` endpoints into the configs: the auth pod must cope.
+  new MediaRoute(chart, 'headless', { parents: [udp, tcp], headless: true });
   new IceAuthService(chart, 'auth', { gateways: [udp, tcp], watchServices: false });
   return Testing.synth(chart) as Obj[];
 }
