@@ -1,15 +1,17 @@
 /**
  * Direct one-to-one calls (STUNner's headless demo): clients relay to each other through a
- * TURN-UDP and a TURN-TCP gateway, with ephemeral (TURN REST API) credentials.
+ * TURN-UDP and a TURN-TCP gateway, with ephemeral (TURN REST API) credentials that the ICE auth
+ * service mints for the application server (`GET /ice`).
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { MediaRoute, StunnerGateway } from '../constructs/index.js';
+import { IceAuthService, MediaRoute, StunnerGateway } from '../constructs/index.js';
 
 export class DirectCallChart extends Chart {
   readonly udpGateway: StunnerGateway;
   readonly tcpGateway: StunnerGateway;
   readonly route: MediaRoute;
+  readonly auth: IceAuthService;
 
   constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'direct-call', ...props });
@@ -31,5 +33,6 @@ export class DirectCallChart extends Chart {
       parents: [this.udpGateway, this.tcpGateway],
       headless: true,
     });
+    this.auth = new IceAuthService(this, 'stunner-auth', { gateways: [this.udpGateway, this.tcpGateway] });
   }
 }

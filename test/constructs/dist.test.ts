@@ -77,14 +77,28 @@ describe('dist/', () => {
         else expect(o.metadata.namespace, key).toMatch(/^[a-z0-9-]+$/);
         expect(o.metadata.generateName, key).toBeUndefined();
       }
-      // Ordering that matters is explicit: namespace first, then config and identity, then workloads.
+      // Ordering that matters is explicit: the namespace first, and every ConfigMap and Secret a
+      // Deployment mounts in an earlier wave (Argo CD already applies ServiceAccounts first).
       const wave = (o: Manifest) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
-      for (const o of objects.filter((x) => x.kind === 'Namespace')) expect(wave(o)).toBe(-2);
-      for (const o of objects.filter((x) =>
-        ['ConfigMap', 'Secret', 'ServiceAccount', 'Role', 'RoleBinding'].includes(x.kind),
-      ))
-        expect(wave(o), `${o.kind} ${o.metadata.name}`).toBe(-1);
-      for (const o of objects.filter((x) => x.kind === 'Deployment')) expect(wave(o)).toBe(0);
+      const ns = objects.filter((x) => x.kind === 'Namespace');
+      for (const o of ns) expect(wave(o)).toBe(Math.min(...objects.map(wave)));
+      for (const d of objects.filter((x) => x.kind === 'Deployment')) {
+        const pod = d.spec.template.spec;
+        const used: [string, string][] = [];
+        for (const v of pod.volumes ?? []) {
+          if (v.configMap) used.push(['ConfigMap', v.configMap.name]);
+          for (const src of v.projected?.sources ?? [])
+            if (src.secret) used.push(['Secret', src.secret.name]);
+        }
+        for (const [kind, name] of used) {
+          const dep = objects.find(
+            (x) =>
+              x.kind === kind && x.metadata.name === name && x.metadata.namespace === d.metadata.namespace,
+          );
+          if (dep)
+            expect(wave(dep), `${kind} ${name} before Deployment ${d.metadata.name}`).toBeLessThan(wave(d));
+        }
+      }
     });
 
     it(`${f}: keeps every ConfigMap well under the 1 MiB limit`, () => {
