@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { cpuMicros, systemBusyMicros } from './proc.js';
+import { cpuMicros, fdCount, systemBusyMicros } from './proc.js';
 import type { ServerHandle } from './servers.js';
 import { PASS, USER } from './servers.js';
 import { type Addr, Attr, Cls, decode, encode, Method, newTxid, xorAddr } from './stun.js';
@@ -50,6 +50,8 @@ export interface LoadResult {
   readonly lossPct: number;
   readonly rttP50Us: number;
   readonly rttP99Us: number;
+  /** Per server process: descriptors added by this run's allocations (how the flows spread). */
+  readonly allocsPerProcess: number[];
 }
 
 const CHANNEL = 0x4000;
@@ -156,6 +158,8 @@ function percentile(sorted: Float64Array, q: number): number {
 export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<LoadResult> {
   if (opts.topology === 'pairs' && opts.clients % 2 !== 0) throw new Error('pairs need an even client count');
   const peers = opts.topology === 'peer' ? new EchoPeers() : undefined;
+  const pids = server.group?.map((g) => g.pid) ?? [server.pid];
+  const fdBase = pids.map(fdCount);
   const lanes = await setup(server, opts, peers);
   // Each datagram a client receives crossed the server once (peer) or twice (pairs).
   const peerCount = peers?.count;
@@ -230,7 +234,6 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
   await sleep(opts.warmupMs);
   recording = true;
   const t0 = performance.now();
-  const pids = server.group?.map((g) => g.pid) ?? [server.pid];
   const cpuAll = (): number => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const cpu0 = cpuAll();
   const sys0 = systemBusyMicros();
@@ -242,6 +245,7 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
   const sys1 = systemBusyMicros();
   const gen1 = process.cpuUsage(gen0);
   const t1 = performance.now();
+  const allocsPerProcess = pids.map((pid, i) => fdCount(pid) - fdBase[i]!);
   recording = false;
   running = false;
   await sleep(DRAIN_MS);
@@ -272,6 +276,7 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
     lossPct: sent > 0 ? (100 * lost) / sent : 0,
     rttP50Us: percentile(sorted, 0.5) * 1000,
     rttP99Us: percentile(sorted, 0.99) * 1000,
+    allocsPerProcess,
   };
 }
 

@@ -14,6 +14,8 @@ export interface ServerResult {
   readonly flood?: FloodResult;
   /** OS threads of the server process after the load rounds (worker threads show up here). */
   readonly osThreads?: number;
+  /** For a process group: how the load's allocations landed on the processes (relay fds each). */
+  readonly flowSpread?: string;
 }
 
 export interface Target {
@@ -195,8 +197,9 @@ export function svgChart(results: readonly ServerResult[], subtitle: string): st
       'A relayed packet is one datagram forwarded one way.',
       'CPU: utime+stime of the server process, /proc/<pid>/stat.',
       'Load: 10 clients, window 16, closed loop; node-turn',
-      'can only do Send/Data indications.',
-      '"Node 22" rows: our runtime with admin.threads 1 / 2.',
+      'can only do Send/Data indications. "Node 22" rows:',
+      'our runtime, threads 1/2 or 2 processes sharing the',
+      'port (reusePort); 20 clients, window 8.',
       'See results.md for loss, p99, fds and the targets.',
     ];
     notes.forEach((n, i) => {

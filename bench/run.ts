@@ -39,6 +39,8 @@ const CFG = {
   payload: 172,
   clients: 10,
   window: 16,
+  mcClients: 20,
+  mcWindow: 8,
   rounds: QUICK ? 1 : 3,
   warmupMs: QUICK ? 300 : 700,
   durationMs: QUICK ? 1500 : 3000,
@@ -67,8 +69,12 @@ const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean }[] = [
     spec: stunnerd({ label: 'ours, Node 22, threads 2', node: NODE22, threads: 2 }),
     loadOnly: true,
   },
-  // the 2-core ceiling: two independent processes, clients spread over both
-  { key: 'ours-2proc', spec: stunnerdGroup(2, { label: 'ours, 2 processes' }), loadOnly: true },
+  // reusePort scaling of the unchanged runtime: two Node 22 processes share the listener port
+  {
+    key: 'ours-node22-2proc',
+    spec: stunnerdGroup(2, { label: 'ours, Node 22, 2 processes, reusePort', node: NODE22, reusePort: true }),
+    loadOnly: true,
+  },
 ];
 
 function log(msg: string): void {
@@ -200,8 +206,10 @@ async function main(): Promise<void> {
         if (results.get(key)!.error) continue;
         try {
           const res = await runLoad(h, {
-            clients: CFG.clients,
-            window: CFG.window,
+            // multi-core rows: more flows, same packets in flight, so the kernel's 4-tuple hash
+            // spreads them more evenly over the sockets sharing the port
+            clients: loadOnly.has(key) ? CFG.mcClients : CFG.clients,
+            window: loadOnly.has(key) ? CFG.mcWindow : CFG.window,
             payload: CFG.payload,
             warmupMs: CFG.warmupMs,
             durationMs: CFG.durationMs,
@@ -218,11 +226,14 @@ async function main(): Promise<void> {
     }
     for (const [key, rs] of rounds) {
       const pid = handles.get(key)!.pid;
+      const group = handles.get(key)!.group;
+      const flowSpread = group ? rs.map((x) => x.allocsPerProcess.join('+')).join(', ') : undefined;
       results.set(key, {
         ...results.get(key)!,
         load: medianRound(rs),
         rounds: rs,
         osThreads: threadCount(pid),
+        ...(flowSpread ? { flowSpread } : {}),
       });
     }
 
@@ -282,7 +293,7 @@ async function main(): Promise<void> {
     .map((n) => describeProbe(probeReusePort(n)));
   const multi = [
     ...probes.map((p) => `reusePort probe: ${p}`),
-    ...multiCoreLines(byKey('ours-node22-t1'), byKey('ours-node22-t2'), byKey('ours'), byKey('ours-2proc')),
+    ...multiCoreLines(byKey('ours-node22-t1'), byKey('ours-node22-t2'), byKey('ours-node22-2proc')),
   ];
   const ratios = ratioLines(byKey('ours'), byKey('pion'), byKey('coturn'));
   const elapsed = (Date.now() - started) / 1000;
@@ -384,6 +395,12 @@ ${ratios.map((r) => `- ${r}`).join('\n')}
   Node generator off the critical path. Rounds are interleaved across servers and the median round
   is reported; all rounds:
 ${spread.join('\n') || '  (one round)'}
+- Multi-core rows ("Node 22"): our runtime under Node 22 (npm package \`node@22\`) with
+  \`admin.threads\` 1 and 2, and two processes of the unchanged runtime sharing the listener port
+  through SO_REUSEPORT (a preload sets dgram's reusePort for the listener socket; the kernel then
+  hashes each client flow to one process, as it would to reusePort worker threads). These rows use
+  ${CFG.mcClients} clients with window ${CFG.mcWindow} (same packets in flight, more flows to spread).
+- "other cores": CPU the rest of the machine used meanwhile (other processes, uncharged softirq).
 - "generator cores" is the CPU of the load generator itself; if it approaches 1.0 while the server
   stays below 1.0, the throughput figure is generator-bound, not server-bound.
 - Latency under load is one-way client -> server -> server -> client (two relay crossings, like an

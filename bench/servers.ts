@@ -79,8 +79,15 @@ async function waitForStun(
   }
 }
 
-function launch(name: string, mode: DataMode, port: number, cmd: string, args: string[]): ServerHandle {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+function launch(
+  name: string,
+  mode: DataMode,
+  port: number,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ServerHandle {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, env });
   let tail = '';
   const keep = (b: Buffer): void => {
     tail = (tail + b.toString()).slice(-4000);
@@ -155,7 +162,39 @@ export interface StunnerdOptions {
   /** Node binary; default: the one running the benchmark. */
   readonly node?: string;
   readonly threads?: number;
+  /**
+   * Bind the TURN listener with SO_REUSEPORT (Node >= 22.12), through a preload that flips dgram's
+   * reusePort for sockets bound to the listener port. The runtime does not set it itself yet; this
+   * lets several processes of the unchanged runtime share one port, as reusePort workers would.
+   */
+  readonly reusePort?: boolean;
 }
+
+/** Preload for `reusePort`: plain CommonJS, written into .bench-build at run time. */
+const REUSEPORT_PRELOAD = `'use strict';
+const dgram = require('node:dgram');
+const target = Number(process.env.BENCH_REUSEPORT_PORT);
+const bind = dgram.Socket.prototype.bind;
+dgram.Socket.prototype.bind = function (...args) {
+  const p = args[0] !== null && typeof args[0] === 'object' ? args[0].port : args[0];
+  if (Number(p) === target) {
+    for (const sym of Object.getOwnPropertySymbols(this)) {
+      const st = this[sym];
+      if (st && typeof st === 'object' && 'bindState' in st) st.reusePort = true;
+    }
+  }
+  return bind.apply(this, args);
+};
+`;
+
+function reusePortPreload(): string {
+  mkdirSync(BUILD, { recursive: true });
+  const file = path.join(BUILD, 'reuseport-preload.cjs');
+  writeFileSync(file, REUSEPORT_PRELOAD);
+  return file;
+}
+
+let instances = 0;
 
 export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
   const label = opts.label ?? 'stunnerd (ours)';
@@ -170,9 +209,20 @@ export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
     },
     async start(port, tmp, nodeArgs = []) {
       cmd ??= ourRuntimeCommand();
-      const file = path.join(tmp, `stunnerd-${port}.json`);
+      const file = path.join(tmp, `stunnerd-${port}-${++instances}.json`);
       writeFileSync(file, JSON.stringify(ourConfig(port, opts.threads), null, 2));
-      const h = launch(label, 'channel', port, opts.node ?? cmd.cmd, [...nodeArgs, ...cmd.args, '-c', file]);
+      const pre = opts.reusePort ? ['--require', reusePortPreload()] : [];
+      const h = launch(
+        label,
+        'channel',
+        port,
+        opts.node ?? cmd.cmd,
+        [...nodeArgs, ...pre, ...cmd.args, '-c', file],
+        {
+          ...process.env,
+          BENCH_REUSEPORT_PORT: String(port),
+        },
+      );
       await new Promise<void>((res, rej) => {
         const t = setTimeout(() => rej(new Error(`stunnerd not ready in 15 s: ${h.output()}`)), 15_000);
         const check = (): void => {
@@ -195,8 +245,9 @@ export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
 }
 
 /**
- * `n` independent processes of our runtime on separate ports, measured together: the ceiling of
- * what n cores give on this machine, whatever the runtime's own threading does.
+ * `n` processes of our runtime measured together: with `reusePort` they share the listener port
+ * (the kernel spreads client flows by 4-tuple, as over reusePort worker threads); without it each
+ * has its own port and the clients are spread round-robin (the ceiling of what n cores give).
  */
 export function stunnerdGroup(n: number, opts: StunnerdOptions = {}): ServerSpec {
   const one = stunnerd(opts);
@@ -207,7 +258,9 @@ export function stunnerdGroup(n: number, opts: StunnerdOptions = {}): ServerSpec
     available: one.available,
     async start(port, tmp, nodeArgs) {
       const group: ServerHandle[] = [await one.start(port, tmp, nodeArgs)];
-      for (let i = 1; i < n; i++) group.push(await one.start(await freeUdpPort(), tmp, nodeArgs));
+      for (let i = 1; i < n; i++) {
+        group.push(await one.start(opts.reusePort ? port : await freeUdpPort(), tmp, nodeArgs));
+      }
       const first = group[0]!;
       return {
         ...first,

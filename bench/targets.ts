@@ -157,14 +157,13 @@ export function ratioLines(
 }
 
 /**
- * Scaling of our runtime on Node 22 from 1 to 2 relay threads (reusePort), and the 2-core ceiling
- * (two independent processes vs one), same run.
+ * Scaling of our runtime on Node 22: admin.threads 2 vs 1, and two processes sharing the listener
+ * port with reusePort vs one process (same run).
  */
 export function multiCoreLines(
   t1: ServerResult | undefined,
   t2: ServerResult | undefined,
-  one: ServerResult | undefined,
-  two: ServerResult | undefined,
+  procs: ServerResult | undefined,
 ): string[] {
   const lines: string[] = [];
   const a = t1?.load;
@@ -179,12 +178,12 @@ export function multiCoreLines(
           : ''),
     );
   }
-  const c = one?.load;
-  const d = two?.load;
-  if (c && d) {
+  const d = procs?.load;
+  if (a && d) {
     lines.push(
-      `2-core ceiling, 2 processes vs 1 (Node ${process.version}): packets/s ${ratio(d.relayedPerSec, c.relayedPerSec)}, ` +
-        `server cores ${c.serverCores.toFixed(2)} -> ${d.serverCores.toFixed(2)}, generator cores ${c.generatorCores.toFixed(2)} -> ${d.generatorCores.toFixed(2)}`,
+      `Node 22, 2 processes sharing the port with reusePort vs 1 process: packets/s ${ratio(d.relayedPerSec, a.relayedPerSec)}, ` +
+        `server cores ${a.serverCores.toFixed(2)} -> ${d.serverCores.toFixed(2)}, generator cores ${a.generatorCores.toFixed(2)} -> ${d.generatorCores.toFixed(2)}, ` +
+        `CPU per packet ${ratio(d.cpuUsPerPkt, a.cpuUsPerPkt)}${procs?.flowSpread ? `, allocations per process ${procs.flowSpread}` : ''}`,
     );
   }
   return lines;
