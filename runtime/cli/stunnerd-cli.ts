@@ -13,7 +13,7 @@ import {
   parseConfig,
   type StunnerConfig,
 } from '../config/index.js';
-import { type Daemon, runDaemon } from '../daemon.js';
+import type { Daemon } from '../daemon.js';
 import { createLogger, parseLevelSpec } from '../log/logger.js';
 import { unsupportedProblems } from '../stunnerd.js';
 
@@ -166,6 +166,9 @@ export async function main(argv: string[]): Promise<void> {
   const logger = createLogger(args.logLevel ?? config.admin.loglevel);
   let daemon: Daemon;
   try {
+    // Loaded only for a valid config: the day-2 modules (Kubernetes client, metrics) are heavy,
+    // and a bad config should fail fast.
+    const { runDaemon } = await import('../daemon.js');
     daemon = await runDaemon({
       config,
       ...(args.configFile !== undefined ? { configFile: args.configFile } : {}),

@@ -10,7 +10,7 @@ import { TurnClient, UdpPeer } from './turn-client.js';
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [STUNNERD_BIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [STUNNERD_BIN, ...args], { timeout: 40_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
   });
