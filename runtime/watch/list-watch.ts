@@ -76,7 +76,6 @@ export class ListWatch<T extends KubernetesObject> {
     while (!this.stopped) {
       try {
         await this.relist();
-        backoff = initial;
         if (this.failing) {
           this.failing = false;
           this.opts.log.info(`${this.opts.what}: API reachable again, resynced (${this.cache.size} objects)`);
@@ -88,16 +87,17 @@ export class ListWatch<T extends KubernetesObject> {
           if (end === 'gone') break; // history compacted: relist and replace
           // A stream the server closes at once is a failure in disguise: back off, relist.
           if (Date.now() - started < 1000) throw new Error('watch closed right after it opened');
+          backoff = initial; // a watch that held is what proves the API healthy again
         }
       } catch (err) {
         if (this.stopped) return;
         if (!this.failing) {
           this.failing = true;
           this.opts.log.warn(
-            `${this.opts.what}: API unreachable (${reason(err)}); keeping the last known set, retrying with backoff`,
+            `${this.opts.what}: ${reason(err)}; keeping the last known set, retrying with backoff`,
           );
         } else {
-          this.opts.log.debug(`${this.opts.what}: retry failed (${reason(err)})`);
+          this.opts.log.debug(`${this.opts.what}: retry failed: ${reason(err)}`);
         }
         await this.sleep(backoff * (0.75 + Math.random() * 0.5));
         backoff = Math.min(backoff * 2, max);
@@ -199,7 +199,9 @@ function reason(err: unknown): string {
   if (err instanceof Error) {
     const code =
       (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
-    return code === undefined ? err.message : `${err.message} [${String(code)}]`;
+    if (code === 401 || code === 403) return `not allowed (HTTP ${code}); check the watcher's RBAC`;
+    const first = err.message.split('\n')[0];
+    return `API unreachable (${code === undefined ? first : `${first} [${String(code)}]`})`;
   }
   return String(err);
 }

@@ -6,7 +6,8 @@ import { makeKubeConfig } from '../../runtime/watch/kube-config.js';
 import { type PublicAddress, PublicAddressWatcher } from '../../runtime/watch/public-address.js';
 import { K8sApiDouble, node, service } from '../helpers/k8s-api-double.js';
 
-const log = createLogger('all:ERROR').scope('watch');
+const lines: string[] = [];
+const log = createLogger('all:WARN', (l) => lines.push(l)).scope('watch');
 
 const listeners: ListenerConfig[] = [
   {
@@ -125,6 +126,9 @@ describe('PublicAddressWatcher', () => {
     await until(() => api.requests.some((r) => r.startsWith('/api/v1/namespaces/stunner/services')));
     await new Promise((r) => setTimeout(r, 300));
     expect(w.get()).toBeUndefined();
+    expect(lines.some((l) => /Node node-1: not allowed \(HTTP 403\); check the watcher's RBAC/.test(l))).toBe(
+      true,
+    );
     api.forbidden.delete('nodes');
     await until(() => w.get()?.source === 'NodePort', 3000);
     api.upsert(
