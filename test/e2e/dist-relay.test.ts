@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import type { Manifest } from '../constructs/helpers.js';
 import { materializePod, type Sandbox } from '../constructs/pod-sandbox.js';
 import { freeUdpPort } from '../helpers/net.js';
 
@@ -35,16 +36,24 @@ interface RunningPod {
 
 const running: RunningPod[] = [];
 const dirs: string[] = [];
+afterAll(() => {
+  for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
-async function startPod(deployment: string): Promise<RunningPod> {
+async function startPod(
+  deployment: string,
+  manifests: Manifest[] = objects,
+  secrets: Record<string, Record<string, string>> = { 'stunner-auth-secret': { secret: SECRET } },
+): Promise<RunningPod> {
   const ip = loopback();
   const dir = mkdtempSync(join(tmpdir(), `e2e-${deployment}-`));
   dirs.push(dir);
   // The one thing dist/ does not hold: the credentials Secret, created out of band.
-  const sandbox = materializePod(objects, deployment, {
+  const sandbox = materializePod(manifests, deployment, {
     dir,
     podIP: ip,
-    secrets: { 'stunner-auth-secret': { secret: SECRET } },
+    secrets,
   });
   const child = spawn(sandbox.command, sandbox.args, {
     cwd: sandbox.cwd,
@@ -143,6 +152,58 @@ function received(out: string): number {
   return totals(out).received;
 }
 
+describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () => {
+  const media = parseAllDocuments(readFileSync(join(DIST, 'media-gateway.k8s.yaml'), 'utf8')).map((d) =>
+    d.toJS(),
+  );
+  const PASSWORD = randomBytes(18).toString('base64url');
+  let pod: RunningPod;
+  beforeAll(async () => {
+    pod = await startPod('udp-gateway', media, {
+      'stunner-auth': { username: 'media-user', password: PASSWORD },
+    });
+  });
+  afterAll(() => {
+    if (pod?.child.exitCode === null) pod.child.kill('SIGKILL');
+  });
+
+  it('authenticates static credentials from the Secret, and relays only to the routed media Service', async () => {
+    // The route admits only media-server.media.svc (unresolvable here): even the pod's own
+    // address is outside the perimeter, so the permission is refused after a good allocation.
+    const args = ['-s', '-u', 'media-user', '-w', PASSWORD, '-n', '5', '-m', '1', '-p', '3478'];
+    const ok = await withPeer(pod.ip, (peerPort) =>
+      run('turnutils_uclient', [...args, '-e', pod.ip, '-r', String(peerPort), pod.ip], 10_000),
+    );
+    expect(ok.out).toMatch(/create permission error 403/);
+    const bad = await withPeer(pod.ip, (peerPort) =>
+      run(
+        'turnutils_uclient',
+        [
+          '-s',
+          '-u',
+          'media-user',
+          '-w',
+          'wrong-password',
+          '-n',
+          '5',
+          '-m',
+          '1',
+          '-p',
+          '3478',
+          '-e',
+          pod.ip,
+          '-r',
+          String(peerPort),
+          pod.ip,
+        ],
+        10_000,
+      ),
+    );
+    expect(bad.out).toMatch(/Cannot complete Allocation/);
+    expect(bad.out).not.toMatch(/create permission/);
+  });
+});
+
 describe('committed dist/direct-call.k8s.yaml, run as its pods would run', () => {
   let udp: RunningPod;
   let tcp: RunningPod;
@@ -150,14 +211,32 @@ describe('committed dist/direct-call.k8s.yaml, run as its pods would run', () =>
     udp = await startPod('udp-gateway');
     tcp = await startPod('tcp-gateway');
   });
-  afterAll(async () => {
-    for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
 
   it('listens where the committed config says, on the pod address', () => {
     expect(udp.output()).toContain(`${udp.ip}:3478`);
     expect(tcp.output()).toContain(`${tcp.ip}:3478`);
+  });
+
+  it('answers the Deployment probes on the health port', async () => {
+    const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'udp-gateway');
+    const c = d.spec.template.spec.containers[0];
+    const port = c.ports.find(
+      (p: { name?: string }) => p.name === c.readinessProbe.httpGet.port,
+    ).containerPort;
+    for (const probe of [c.livenessProbe, c.readinessProbe]) {
+      const res = await fetch(`http://${udp.ip}:${port}${probe.httpGet.path}`);
+      expect(res.status, probe.httpGet.path).toBe(200);
+    }
+  });
+
+  it('serves Prometheus metrics on the metrics port the PodMonitor scrapes', async () => {
+    const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'udp-gateway');
+    const port = d.spec.template.spec.containers[0].ports.find(
+      (p: { name?: string }) => p.name === 'metrics',
+    );
+    const res = await fetch(`http://${udp.ip}:${port.containerPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^stunner_allocations_active/m);
   });
 
   it('relays TURN-UDP traffic between a client and a peer on the gateway pod (headless route)', async () => {
