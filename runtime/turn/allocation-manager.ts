@@ -294,6 +294,11 @@ export class AllocationManager {
     this.cache.clear();
   }
 
+  /** Address family of a pending reservation, if the token is known. */
+  reservationFamily(token: Buffer): 4 | 6 | undefined {
+    return this.reservations.get(token.toString('hex'))?.family;
+  }
+
   get reservationCount(): number {
     return this.reservations.size;
   }

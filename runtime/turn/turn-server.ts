@@ -289,7 +289,8 @@ export class TurnServer {
       }
       token = msg.buf.subarray(tokenAttr.offset, tokenAttr.offset + 8);
     }
-    let family: 4 | 6 = 4;
+    // A reserved port carries its family; otherwise IPv4 unless the client asks (RFC 8656 sec 7.2).
+    let family: 4 | 6 = (token !== undefined ? this.manager.reservationFamily(token) : undefined) ?? 4;
     if (famAttr !== undefined) {
       const f = decodeAddressFamily(msg, famAttr);
       if (f === undefined) {
