@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
+import { validateConfig } from '../../runtime/config/index.js';
 import {
   dataplaneConfig,
   FIXTURE_RUNTIME,
@@ -63,8 +64,8 @@ describe('StunnerGateway', () => {
     expect(config.admin.name).toBe('stunner/udp-gateway');
     expect(config.admin.loglevel).toBe('all:DEBUG');
     expect(config.admin.user_quota).toBe(5);
-    expect(config.admin.healthcheck_endpoint).toBe('http://$STUNNER_ADDR:8086');
-    expect(config.admin.metrics_endpoint).toBe('http://$STUNNER_ADDR:8080/metrics');
+    expect(config.admin.healthcheck_endpoint).toBe('http://[$STUNNER_ADDR]:8086');
+    expect(config.admin.metrics_endpoint).toBe('http://[$STUNNER_ADDR]:8080/metrics');
     expect(config.auth).toEqual({ type: 'static', realm: 'example.org', credentials: {} });
     expect(config.listeners[0]).toMatchObject({
       name: 'stunner/udp-gateway/udp-listener',
@@ -72,6 +73,19 @@ describe('StunnerGateway', () => {
       address: '$STUNNER_ADDR',
       port: 3478,
     });
+  });
+
+  it('renders a config the runtime accepts on IPv4 and IPv6 pods alike', () => {
+    const config = dataplaneConfig(synth(gateway().chart), 'udp-gateway');
+    config.auth.credentials = { ...STRONG };
+    for (const addr of ['10.1.2.3', 'fd00:10:244::7']) {
+      const r = validateConfig(config, { env: { STUNNER_ADDR: addr } });
+      expect(r.ok ? [] : r.problems).toEqual([]);
+      if (r.ok) {
+        expect(r.config.listeners[0]!.address).toBe(addr);
+        expect(r.config.admin.healthcheck_endpoint).toBe(`http://[${addr}]:8086`);
+      }
+    }
   });
 
   it('keeps inline credentials out of the ConfigMap and in a Secret the pod mounts', () => {
