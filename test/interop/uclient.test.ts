@@ -7,7 +7,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, freeUdpPort } from '../helpers/net.js';
-import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
+import { type StunnerdProcess, startStunnerd, startStunnerdInProcess } from '../helpers/stunnerd.js';
 
 const UCLIENT = '/usr/bin/turnutils_uclient';
 const PEER = '/usr/bin/turnutils_peer';
@@ -142,5 +142,32 @@ describe('coturn turnutils_uclient against stunnerd', () => {
     const r = await runUclient([...args, '-n', '5', '-m', '1', '127.0.0.1'], 10_000);
     expect(r.code).not.toBe(0);
     expect(r.lost).toBeUndefined();
+  });
+
+  it('authenticates TURN REST API (ephemeral) credentials as uclient -W derives them', async () => {
+    const ephPort = await freePort();
+    const eph = await startStunnerdInProcess(
+      {
+        version: 'v1',
+        admin: { healthcheck_endpoint: '' },
+        auth: { type: 'ephemeral', realm: 'rest', credentials: { secret: 'shared-secret' } },
+        listeners: [{ name: 'udp', address: '127.0.0.1', port: ephPort, routes: ['peers'] }],
+        clusters: [{ name: 'peers', endpoints: ['127.0.0.1'] }],
+      },
+      { logLevel: 'all:WARN' },
+    );
+    try {
+      const args = ['-u', 'alice', '-p', String(ephPort), '-e', '127.0.0.1', '-r', String(peerPort)];
+      const [ok, bad] = await Promise.all([
+        runUclient(['-W', 'shared-secret', ...args, '-n', '10', '-m', '1', '127.0.0.1']),
+        runUclient(['-W', 'not-the-secret', ...args, '-n', '10', '-m', '1', '127.0.0.1']),
+      ]);
+      expect(ok.lost).toBe(0);
+      expect(ok.received).toBe(ok.sent);
+      expect(bad.code).not.toBe(0);
+      expect(bad.output).toMatch(/Cannot complete Allocation/);
+    } finally {
+      await eph.stop();
+    }
   });
 });
