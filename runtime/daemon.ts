@@ -110,16 +110,16 @@ export class Daemon {
   /** The /status document. Credentials never appear in it. */
   status(): Record<string, unknown> {
     const base = { ...(this.stunnerd.status() as Record<string, unknown>) };
-    const { credentials: _omit, ...auth } = this.config.auth;
     return {
       ...base,
       admin: {
+        ...(base.admin as Record<string, unknown> | undefined),
         name: this.config.admin.name,
         loglevel: this.logger.spec,
         healthcheck_endpoint: this.config.admin.healthcheck_endpoint,
         metrics_endpoint: this.config.admin.metrics_endpoint,
       },
-      auth: { type: auth.type, realm: auth.realm },
+      auth: { type: this.config.auth.type, realm: this.config.auth.realm },
       allocationCount: this.stunnerd.allocationCount(),
       publicAddresses: this.publicAddresses(),
       ...(this.discovery && { dynamicEndpoints: this.discovery.snapshot() }),
