@@ -44,6 +44,8 @@ class Connection implements RequestSource {
   }
 
   allocation(): Allocation | undefined {
+    const a = this.allocation_;
+    if (a?.closed) this.allocation_ = undefined;
     return this.allocation_;
   }
 
@@ -64,7 +66,7 @@ class Connection implements RequestSource {
   private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
     this.listener.stats.rxPackets++;
     const b0 = buf[start]!;
-    const a = this.allocation_;
+    const a = this.allocation();
     if ((b0 & 0xc0) === 0x40) {
       if (a !== undefined) relayChannelData(a, buf, start, end);
       return;

@@ -117,6 +117,7 @@ export class Allocation {
 
   /** Client -> peer over a channel. `buf[start..start+len)` is the payload. Hot path. */
   sendChannel(ch: ChannelBinding, buf: Buffer, start: number, len: number): void {
+    if (this.closed) return;
     const perm = this.permissions.get(ch.ipKey);
     if (perm === undefined) return;
     if (perm.gen !== this.perimeter.generation && !this.revalidate(perm)) return;
@@ -124,17 +125,27 @@ export class Allocation {
     const c = perm.cluster;
     c.txPackets++;
     c.txBytes += len;
-    this.relay.send(buf, start, len, ch.port, ch.address);
+    try {
+      this.relay.send(buf, start, len, ch.port, ch.address);
+    } catch {
+      // A socket closing under us: the datagram is lost, as UDP may lose it anyway.
+    }
   }
 
   /** Client -> peer from a Send indication. Hot path. */
   sendTo(perm: Permission, port: number, buf: Buffer, start: number, len: number): void {
+    // Port 0 is no peer (and dgram would throw on it).
+    if (this.closed || port === 0) return;
     if (perm.gen !== this.perimeter.generation && !this.revalidate(perm)) return;
     if (!portAllowed(perm.ranges, perm.blocked, port)) return;
     const c = perm.cluster;
     c.txPackets++;
     c.txBytes += len;
-    this.relay.send(buf, start, len, port, perm.address);
+    try {
+      this.relay.send(buf, start, len, port, perm.address);
+    } catch {
+      // see sendChannel
+    }
   }
 
   /** Peer -> client. Hot path: one closure per allocation, none per packet. */

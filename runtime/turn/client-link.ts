@@ -36,20 +36,32 @@ export class UdpClientLink implements ClientLink {
   sendStun(buf: Buffer): void {
     this.stats.txPackets++;
     this.stats.txBytes += buf.length;
-    this.socket.send(buf, this.port, this.address);
+    try {
+      this.socket.send(buf, this.port, this.address);
+    } catch {
+      // listener socket closed (restart or stop): nothing to deliver to
+    }
   }
 
   sendChannelData(header: Buffer, payload: Buffer): void {
     this.stats.txPackets++;
     this.stats.txBytes += 4 + payload.length;
-    this.socket.send([header, payload], this.port, this.address);
+    try {
+      this.socket.send([header, payload], this.port, this.address);
+    } catch {
+      // listener socket closed
+    }
   }
 
   sendParts(head: Buffer, payload: Buffer, pad: number): void {
     this.stats.txPackets++;
     this.stats.txBytes += head.length + payload.length + pad;
-    if (pad === 0) this.socket.send([head, payload], this.port, this.address);
-    else this.socket.send([head, payload, PAD.subarray(0, pad)], this.port, this.address);
+    try {
+      if (pad === 0) this.socket.send([head, payload], this.port, this.address);
+      else this.socket.send([head, payload, PAD.subarray(0, pad)], this.port, this.address);
+    } catch {
+      // listener socket closed
+    }
   }
 }
 

@@ -506,6 +506,10 @@ export class TurnServer {
       respond(this.error(msg, ErrorCode.PEER_ADDRESS_FAMILY_MISMATCH));
       return;
     }
+    if (peer.port === 0) {
+      respond(this.error(msg, ErrorCode.BAD_REQUEST, 'peer port 0'));
+      return;
+    }
     const r = this.manager.check(a, peer.address);
     if (typeof r === 'string') {
       this.denied(src, a, peer, r);

@@ -390,4 +390,24 @@ describe('TURN server (in process)', () => {
     expect(res.get(Attr.FINGERPRINT)).toBeDefined();
     expect(isParseError(parseStunMessage(c.responses.at(-1)!))).toBe(false);
   });
+
+  it('refuses peer port 0 and keeps serving after Send indications to it', async () => {
+    const c = await client();
+    const p = await peer();
+    await c.allocate();
+    await c.createPermission(p.address);
+    c.send({ family: 4, address: '127.0.0.1', port: 0 }, Buffer.from('nowhere'));
+    await expectTurnError(c.channelBind(0x4030, { family: 4, address: '127.0.0.1', port: 0 }), 400);
+    c.send(p.address, Buffer.from('still fine'));
+    await c.waitReceived(1);
+    expect(c.received[0]!.data.toString()).toBe('still fine');
+  });
+
+  it('lets a TCP client allocate again after its allocation was refreshed away', async () => {
+    const c = await client({ transport: 'tcp' });
+    await c.allocate();
+    expect(await c.refresh(0)).toBe(0);
+    await c.allocate();
+    expect(rt.daemon.allocationCount()).toBe(1);
+  });
 });
