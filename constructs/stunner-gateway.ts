@@ -340,9 +340,10 @@ export interface StunnerGatewayProps {
    */
   readonly grafanaDashboard?: boolean;
   /**
-   * Let the watcher read Nodes (a ClusterRole), for the public-address fallback to a node's
-   * ExternalIP plus the NodePort.
-   * @default true for NodePort Services, else false
+   * Public-address fallback to the node's ExternalIP plus the NodePort (STUNner's order: static
+   * address, load-balancer ingress, then this): the watcher may read Nodes (a ClusterRole) and
+   * the pod gets STUNNER_NODENAME.
+   * @default true for NodePort and LoadBalancer Services (both have NodePorts), false for ClusterIP
    */
   readonly nodeAddressDiscovery?: boolean;
   /**
@@ -447,7 +448,7 @@ export class StunnerGateway extends Construct {
     this.image = props.image ?? (this.runtimeMode === 'bundle' ? NODE_IMAGE : '');
     this.runtimeEntry = props.runtimeEntry ?? DEFAULT_RUNTIME_ENTRY;
     this.maxRuntimeConfigMapBytes = props.maxRuntimeConfigMapBytes ?? DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES;
-    this.nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.serviceType === 'NodePort';
+    this.nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.serviceType !== 'ClusterIP';
 
     const name = this.gatewayName;
     this.serviceName = name;
@@ -654,6 +655,7 @@ export class StunnerGateway extends Construct {
               configMapName: this.configMapName,
               runtimeConfigMapName: this.runtimeConfigMapName,
               credentialsSecretName: this.credentialsSecretName,
+              nodeName: this.nodeAddressDiscovery,
               resources: this.#props.resources,
               terminationGracePeriodSeconds: this.terminationGracePeriodSeconds,
               preStopDelaySeconds: this.preStopDelaySeconds,

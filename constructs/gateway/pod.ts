@@ -31,6 +31,8 @@ export interface PodOptions {
   /** Undefined in image mode: the image carries the runtime. */
   readonly runtimeConfigMapName: string | undefined;
   readonly credentialsSecretName: string;
+  /** Pass STUNNER_NODENAME: it turns on the watcher's node-address fallback, which needs RBAC. */
+  readonly nodeName: boolean;
   readonly resources: IResourceRequirements | undefined;
   readonly terminationGracePeriodSeconds: number;
   readonly preStopDelaySeconds: number;
@@ -120,7 +122,7 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
           // The runtime's watcher reads its Service by this name (named like the gateway).
           { name: 'STUNNER_NAME', value: m.name },
           fieldEnv('STUNNER_NAMESPACE', 'metadata.namespace'),
-          fieldEnv('STUNNER_NODENAME', 'spec.nodeName'),
+          ...(o.nodeName ? [fieldEnv('STUNNER_NODENAME', 'spec.nodeName')] : []),
         ],
         ports,
         livenessProbe: {

@@ -166,7 +166,11 @@ describe('MediaRoute', () => {
     ]);
     const binding = find(objects, 'RoleBinding', undefined, 'team-a');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'udp-gateway', namespace: 'stunner' }]);
-    expect(objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
+    // Cluster-wide, the watcher reads only Nodes (public-address fallback), never EndpointSlices.
+    const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole');
+    expect(clusterRoles.flatMap((r) => r.rules)).toEqual([
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+    ]);
   });
 
   it('renders a route defined before its gateway (found by name at synth)', () => {

@@ -41,6 +41,8 @@ describe('StunnerGateway', () => {
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).toEqual(
       [
+        'ClusterRole',
+        'ClusterRoleBinding',
         'ConfigMap',
         'ConfigMap',
         'Deployment',
@@ -218,7 +220,21 @@ describe('StunnerGateway', () => {
     expect(svc.spec.sessionAffinity).toBe('ClientIP');
     expect(svc.spec.externalTrafficPolicy).toBeUndefined();
     expect(dataplaneConfig(objects, 'udp-gateway').listeners[0].public_address).toBe('turn.example.org');
-    expect(objects.filter((o) => o.kind === 'ClusterRole')).toEqual([]);
+    // LoadBalancer Services have NodePorts too: the node-address fallback is on.
+    expect(find(objects, 'ClusterRoleBinding').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'udp-gateway', namespace: 'stunner' },
+    ]);
+  });
+
+  it('turns the node-address fallback off for ClusterIP: no Node access, no STUNNER_NODENAME', () => {
+    const objects = synth(gateway({ serviceType: 'ClusterIP' }).chart);
+    expect(objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
+    const env = find(objects, 'Deployment', 'udp-gateway').spec.template.spec.containers[0].env;
+    expect(env.map((e: { name: string }) => e.name)).toEqual([
+      'STUNNER_ADDR',
+      'STUNNER_NAME',
+      'STUNNER_NAMESPACE',
+    ]);
   });
 
   it('allows a mixed-protocol LoadBalancer only when asked, and exposes the health port on request', () => {
