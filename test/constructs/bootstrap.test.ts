@@ -3,11 +3,11 @@
  * stand-in runtime that reports how it was started.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StunnerGateway } from '../../constructs/index.js';
+import { BOOTSTRAP_FILE, bootstrapSource, bundleRuntime, StunnerGateway } from '../../constructs/index.js';
 import { FIXTURE_RUNTIME, newChart, synth } from './helpers.js';
 import { materializePod } from './pod-sandbox.js';
 
@@ -116,3 +116,29 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('pod bootstrap in image mode', () => {
+  it('runs the uncompressed runtime the image carries next to the bootstrap', () => {
+    const pod = podFor({
+      username: 'media-user',
+      password: 'first-password-123',
+      runtimeMode: 'image',
+      image: 'x/y:1',
+    });
+    expect(pod.mounts['runtime']).toBeUndefined();
+    // What runtime/Dockerfile puts into the image (write-runtime.ts): bootstrap + bundle.
+    const runtimeDir = join(pod.cwd, 'runtime');
+    mkdirSync(runtimeDir, { recursive: true });
+    writeFileSync(join(runtimeDir, BOOTSTRAP_FILE), bootstrapSource());
+    writeFileSync(join(runtimeDir, 'stunnerd.mjs'), bundleRuntime(FIXTURE_RUNTIME).js);
+    const r = spawnSync(pod.command, pod.args, {
+      cwd: pod.cwd,
+      env: { ...process.env, ...pod.env },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    const started = JSON.parse(r.stdout.trim());
+    expect(started.argv1).toBe(join(runtimeDir, 'stunnerd.mjs'));
+    expect(JSON.parse(started.config).auth.credentials.password).toBe('first-password-123');
+  });
+});
