@@ -208,6 +208,12 @@ export interface StunnerGatewayProps {
    */
   readonly maxAllocations?: number;
   /**
+   * Relay threads per pod (spread by the kernel with SO_REUSEPORT on Node >= 22.12, which the
+   * default image has); more than one uses more than one core.
+   * @default 1
+   */
+  readonly relayThreads?: number;
+  /**
    * Health-check port (`/live`, `/ready`, `/status`), bound on the pod IP.
    * @default 8086
    */
@@ -383,6 +389,7 @@ export class StunnerGateway extends Construct {
   readonly logLevel: string;
   readonly userQuota: number;
   readonly maxAllocations: number;
+  readonly relayThreads: number;
   readonly healthPort: number;
   readonly metrics: boolean;
   readonly metricsPort: number;
@@ -433,6 +440,7 @@ export class StunnerGateway extends Construct {
     this.logLevel = props.logLevel ?? DEFAULT_LOGLEVEL;
     this.userQuota = props.userQuota ?? 0;
     this.maxAllocations = props.maxAllocations ?? DEFAULT_MAX_ALLOCATIONS;
+    this.relayThreads = props.relayThreads ?? 1;
     this.healthPort = props.healthPort ?? DEFAULT_HEALTH_PORT;
     this.metrics = props.metrics ?? true;
     this.metricsPort = props.metricsPort ?? DEFAULT_METRICS_PORT;
@@ -522,6 +530,7 @@ export class StunnerGateway extends Construct {
       logLevel: this.logLevel,
       userQuota: this.userQuota,
       maxAllocations: this.maxAllocations,
+      relayThreads: this.relayThreads,
       healthPort: this.healthPort,
       metricsPort: this.metrics ? this.metricsPort : undefined,
       publicAddress: this.publicAddress,
@@ -697,6 +706,13 @@ export class StunnerGateway extends Construct {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.gatewayName },
           minReplicas: a.minReplicas ?? 1,
           maxReplicas: a.maxReplicas,
+          // Every pod removed drains its calls for up to the grace period: scale down slowly.
+          behavior: {
+            scaleDown: {
+              stabilizationWindowSeconds: 600,
+              policies: [{ type: 'Pods', value: 1, periodSeconds: 300 }],
+            },
+          },
           metrics: [
             {
               type: 'Resource',

@@ -66,7 +66,7 @@ export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
       healthcheck_endpoint: `http://${POD_HTTP_HOST}:${m.healthPort}`,
       user_quota: m.userQuota,
       max_allocations: m.maxAllocations,
-      threads: 1,
+      threads: m.relayThreads,
     },
     auth: { type: m.authType, realm: m.realm, credentials: {} },
     listeners,

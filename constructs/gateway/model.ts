@@ -23,6 +23,7 @@ export interface GatewayModel {
   readonly logLevel: string;
   readonly userQuota: number;
   readonly maxAllocations: number;
+  readonly relayThreads: number;
   readonly healthPort: number;
   /** Undefined when metrics are off. */
   readonly metricsPort: number | undefined;

@@ -61,11 +61,12 @@ describe('StunnerGateway', () => {
   });
 
   it('renders the dataplane config with the operator naming and pod-address listeners', () => {
-    const { chart } = gateway({ realm: 'example.org', logLevel: 'all:DEBUG', userQuota: 5 });
+    const { chart } = gateway({ realm: 'example.org', logLevel: 'all:DEBUG', userQuota: 5, relayThreads: 2 });
     const config = dataplaneConfig(synth(chart), 'udp-gateway');
     expect(config.admin.name).toBe('stunner/udp-gateway');
     expect(config.admin.loglevel).toBe('all:DEBUG');
     expect(config.admin.user_quota).toBe(5);
+    expect(config.admin.threads).toBe(2);
     expect(config.admin.healthcheck_endpoint).toBe('http://[$STUNNER_ADDR]:8086');
     expect(config.admin.metrics_endpoint).toBe('http://[$STUNNER_ADDR]:8080/metrics');
     expect(config.auth).toEqual({ type: 'static', realm: 'example.org', credentials: {} });
@@ -275,6 +276,7 @@ describe('StunnerGateway', () => {
     const hpa = find(objects, 'HorizontalPodAutoscaler', 'udp-gateway');
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 6 });
     expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(60);
+    expect(hpa.spec.behavior.scaleDown.policies).toEqual([{ type: 'Pods', value: 1, periodSeconds: 300 }]);
   });
 
   it('mounts TLS Secrets per listener for the bootstrap to inject', () => {
