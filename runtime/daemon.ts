@@ -15,9 +15,11 @@ import { createLogger, type Logger, type ScopedLogger } from './log/logger.js';
 import { createMetrics, type MetricsSource } from './metrics/metrics.js';
 import { ConfigWatcher } from './reload/config-watcher.js';
 import { Stunnerd } from './stunnerd.js';
-import { EndpointDiscovery } from './watch/endpoint-discovery.js';
-import { inCluster, type KubeApiOptions, makeKubeConfig } from './watch/kube-config.js';
-import { type PublicAddress, PublicAddressWatcher, shortListenerName } from './watch/public-address.js';
+import type { EndpointDiscovery } from './watch/endpoint-discovery.js';
+import { inCluster } from './watch/in-cluster.js';
+import type { KubeApiOptions } from './watch/kube-config.js';
+import { shortListenerName } from './watch/listener-name.js';
+import type { PublicAddress, PublicAddressWatcher } from './watch/public-address.js';
 
 export const DEFAULT_GRACE_PERIOD_MS = 3600_000;
 const DEFAULT_METRICS_PORT = 8080;
@@ -160,7 +162,7 @@ export class Daemon {
   async start(): Promise<void> {
     await this.stunnerd.start();
     await this.startAdmin();
-    this.startKubernetes();
+    await this.startKubernetes();
     this.startConfigWatch();
     if (this.opts.handleSignals ?? true) this.installSignals();
   }
@@ -316,10 +318,16 @@ export class Daemon {
     await Promise.all(servers.map((s) => s.stop()));
   }
 
-  private startKubernetes(): void {
+  private async startKubernetes(): Promise<void> {
     const k = this.opts.kubernetes ?? (inCluster() ? {} : false);
     if (k === false) return;
     const log = this.logger.scope('watch');
+    // The Kubernetes client is heavy to load: only processes that watch pay for it.
+    const [{ makeKubeConfig }, { EndpointDiscovery }, { PublicAddressWatcher }] = await Promise.all([
+      import('./watch/kube-config.js'),
+      import('./watch/endpoint-discovery.js'),
+      import('./watch/public-address.js'),
+    ]);
     let kubeConfig: ReturnType<typeof makeKubeConfig>;
     try {
       kubeConfig = makeKubeConfig(k);

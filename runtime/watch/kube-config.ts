@@ -10,10 +10,7 @@ export interface KubeApiOptions {
   readonly insecureSkipTlsVerify?: boolean;
 }
 
-/** True when running in a pod with a service account to talk to the API with. */
-export function inCluster(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT);
-}
+export { inCluster } from './in-cluster.js';
 
 export function makeKubeConfig(opts: KubeApiOptions = {}): KubeConfig {
   const kc = new KubeConfig();

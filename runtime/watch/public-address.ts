@@ -7,6 +7,7 @@ import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubern
 import { type ListenerConfig, listenerTransport } from '../config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ListWatch } from './list-watch.js';
+import { shortListenerName } from './listener-name.js';
 
 export interface PublicAddress {
   /** IP address or DNS name clients dial. */
@@ -32,11 +33,7 @@ export interface PublicAddressWatcherOptions {
   readonly maxBackoffMs?: number;
 }
 
-/** The short listener name: the operator names listeners `namespace/gateway/listener`. */
-export function shortListenerName(name: string): string {
-  const i = name.lastIndexOf('/');
-  return i < 0 ? name : name.slice(i + 1);
-}
+export { shortListenerName } from './listener-name.js';
 
 export class PublicAddressWatcher {
   private readonly service: ListWatch<V1Service>;
