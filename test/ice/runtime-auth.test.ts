@@ -2,7 +2,8 @@
  * Credentials and URIs from the auth service work against OUR runtime, checked with coturn's
  * independent TURN client (turnutils_uclient, Send/Data mode) relaying to turnutils_peer.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +33,7 @@ const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
 let dir: string;
 let ephemeral: StunnerdProcess | undefined;
 let statik: StunnerdProcess | undefined;
+let tlsGateway: StunnerdProcess | undefined;
 let peer: { stop(): void };
 let peerPort: number;
 let files: ConfigFiles;
@@ -50,8 +52,46 @@ beforeAll(async () => {
   // The same config text feeds the runtime and the auth service, as the ConfigMap does in a cluster.
   await writeFile(join(dir, 'ephemeral-gw.json'), JSON.stringify(eph));
   await writeFile(join(dir, 'static-gw.json'), JSON.stringify(sta));
-  ephemeral = await startStunnerd(eph);
-  statik = await startStunnerd(sta);
+  // A TURN-TLS gateway with a throwaway self-signed certificate.
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+    ].concat(['-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
+    { stdio: 'ignore' },
+  );
+  const tlsPort = await freePort();
+  const tls = {
+    version: 'v1',
+    admin: { name: 'media/tls-gw', healthcheck_endpoint: '' },
+    auth: { type: 'ephemeral', credentials: { secret: SECRET } },
+    listeners: [
+      {
+        name: 'media/tls-gw/tls',
+        protocol: 'TURN-TLS',
+        address: '127.0.0.1',
+        port: tlsPort,
+        cert: (await readFile(join(dir, 'cert.pem'))).toString('base64'),
+        key: (await readFile(join(dir, 'key.pem'))).toString('base64'),
+        routes: ['media/peer'],
+      },
+    ],
+    clusters: [{ name: 'media/peer', type: 'STATIC', endpoints: ['127.0.0.1/32'] }],
+  };
+  await writeFile(join(dir, 'tls-gw.json'), JSON.stringify(tls));
+  [tlsGateway, ephemeral, statik] = await Promise.all([
+    startStunnerd(tls),
+    startStunnerd(eph),
+    startStunnerd(sta),
+  ]);
   peerPort = await freeUdpPort();
   peer = await startPeer(peerPort);
   server = new IceAuthServer();
@@ -64,15 +104,15 @@ afterAll(async () => {
   files?.stop();
   await server?.close();
   peer?.stop();
-  await ephemeral?.stop();
-  await statik?.stop();
+  // SIGKILL: nothing to drain gracefully here.
+  await Promise.all([ephemeral?.stop('SIGKILL'), statik?.stop('SIGKILL'), tlsGateway?.stop('SIGKILL')]);
   await rm(dir, { recursive: true, force: true });
 });
 
-function parseUri(uri: string): { host: string; port: number; tcp: boolean } {
-  const m = /^turn:([0-9.]+):(\d+)\?transport=(udp|tcp)$/.exec(uri);
+function parseUri(uri: string): { host: string; port: number; tcp: boolean; tls: boolean } {
+  const m = /^(turns?):([0-9.]+):(\d+)\?transport=(udp|tcp)$/.exec(uri);
   if (!m) throw new Error(`unexpected URI ${uri}`);
-  return { host: m[1]!, port: Number(m[2]), tcp: m[3] === 'tcp' };
+  return { host: m[2]!, port: Number(m[3]), tcp: m[4] === 'tcp', tls: m[1] === 'turns' };
 }
 
 async function relayWith(uri: string, username: string, password: string) {
@@ -108,6 +148,18 @@ describe('/ice credentials against the runtime', () => {
     const r = await relayWith(s.urls[0]!, s.username, s.credential);
     expect(r.code, r.output).toBe(0);
     expect(r.lost, r.output).toBe(0);
+  });
+
+  it('TLS: a turns: URI, and the minted credentials relay over TLS', async () => {
+    const ice = await getIceConfig({ url, namespace: 'media', gateway: 'tls-gw', username: 'tina' });
+    const s = ice.iceServers[0]!;
+    expect(s.urls).toEqual([expect.stringMatching(/^turns:127\.0\.0\.1:\d+\?transport=tcp$/)]);
+    const r = await relayWith(s.urls[0]!, s.username, s.credential);
+    expect(r.code, r.output).toBe(0);
+    expect(r.lost, r.output).toBe(0);
+    const m = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\n/.exec(r.output);
+    expect(Number(m?.[1]), r.output).toBeGreaterThanOrEqual(10);
+    expect(m?.[2], r.output).toBe(m?.[1]);
   });
 
   it('TURN REST API answer relays too', async () => {
