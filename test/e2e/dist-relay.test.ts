@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +201,48 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
     );
     expect(bad.out).toMatch(/Cannot complete Allocation/);
     expect(bad.out).not.toMatch(/create permission/);
+  });
+
+  it('follows a password change in the mounted Secret without a restart', async () => {
+    const NEW = randomBytes(18).toString('base64url');
+    const attempt = (password: string) =>
+      withPeer(pod.ip, (peerPort) =>
+        run(
+          'turnutils_uclient',
+          [
+            '-s',
+            '-u',
+            'media-user',
+            '-w',
+            password,
+            '-n',
+            '2',
+            '-m',
+            '1',
+            '-p',
+            '3478',
+            '-e',
+            pod.ip,
+            '-r',
+            String(peerPort),
+            pod.ip,
+          ],
+          10_000,
+        ),
+      );
+    // The kubelet updates a Secret volume in place; the bootstrap re-assembles the config and
+    // the runtime hot-reloads it.
+    writeFileSync(join(pod.sandbox.mounts['secrets']!, 'auth', 'password'), NEW);
+    const deadline = Date.now() + 10_000;
+    let out = '';
+    while (Date.now() < deadline) {
+      out = (await attempt(NEW)).out;
+      if (/create permission error 403/.test(out)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(out).toMatch(/create permission error 403/);
+    expect((await attempt(PASSWORD)).out).toMatch(/Cannot complete Allocation/);
+    expect(pod.child.exitCode).toBeNull();
   });
 });
 
