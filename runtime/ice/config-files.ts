@@ -83,6 +83,7 @@ export function validateForAuth(text: string, env: NodeJS.ProcessEnv): ConfigRes
 export class ConfigFiles {
   readonly #opts: ConfigFilesOptions;
   readonly #entries = new Map<string, Entry>();
+  readonly #missing = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
   #env: NodeJS.ProcessEnv;
@@ -173,8 +174,16 @@ export class ConfigFiles {
       let st: Awaited<ReturnType<typeof stat>>;
       try {
         st = await stat(p);
-      } catch {
-        continue; // not mounted (yet): answers come from the other paths
+        if (this.#missing.delete(p)) this.#opts.logger?.info(`config path ${p} appeared`);
+      } catch (e) {
+        // Not mounted (yet): answers come from the other paths. Said once, not every poll.
+        if (!this.#missing.has(p)) {
+          this.#missing.add(p);
+          this.#opts.logger?.warn(
+            `config path ${p}: ${(e as NodeJS.ErrnoException).code ?? 'cannot stat'}; skipped`,
+          );
+        }
+        continue;
       }
       if (st.isFile()) {
         out.push(p);

@@ -229,6 +229,23 @@ describe('mounted config files', () => {
     );
   });
 
+  it('says once that a config path does not exist, and picks it up when it appears', async () => {
+    const warnings: string[] = [];
+    const infos: string[] = [];
+    const f = join(dir, 'late.json');
+    files = new ConfigFiles({
+      paths: [f],
+      pollIntervalMs: 100,
+      logger: { error() {}, warn: (m) => warnings.push(m), info: (m) => infos.push(m), debug() {} },
+    });
+    await files.start();
+    await files.scan();
+    expect(warnings).toEqual([`config path ${f}: ENOENT; skipped`]);
+    await writeFile(f, JSON.stringify(ephemeralGateway()));
+    await until(async () => files!.configs().size === 1);
+    expect(infos).toContain(`config path ${f} appeared`);
+  });
+
   it('does not expand $STUNNER_ADDR to the auth service pod address', async () => {
     const f = join(dir, 'stunnerd.conf');
     const c = ephemeralGateway();
