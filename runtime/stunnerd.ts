@@ -2,14 +2,25 @@
  * The relay daemon as a library: listeners, perimeter, allocations and auth from one config, with
  * hot reconfiguration, dynamic endpoints, draining and plain numeric stats.
  */
+import { randomBytes } from 'node:crypto';
 import { type Authenticator, createAuthenticator, NonceIssuer } from './auth/index.js';
 import { ConfigError, type ConfigProblem, type ListenerConfig, type StunnerConfig } from './config/index.js';
 import { StreamListener } from './listeners/stream-listener.js';
 import { UdpListener } from './listeners/udp-listener.js';
 import { createLogger, type Logger, type ScopedLogger } from './log/logger.js';
-import { type ClusterStats, Perimeter } from './perimeter/perimeter.js';
+import { type ClusterStats, ClusterStats as ClusterStatsImpl, Perimeter } from './perimeter/perimeter.js';
 import { AllocationManager } from './turn/allocation-manager.js';
 import { ListenerStats } from './turn/stats.js';
+import {
+  type Claimed,
+  effectiveThreads,
+  RelayWorker,
+  relaySlice,
+  relayWorkerEntry,
+  WORKER_KIND,
+  type WorkerStats,
+  workerConfig,
+} from './turn/threads.js';
 import { TurnServer } from './turn/turn-server.js';
 
 export { ClusterStats } from './perimeter/perimeter.js';
@@ -27,6 +38,14 @@ export interface StunnerdOptions {
   readonly resolve?: (name: string) => Promise<string[]>;
   /** STRICT_DNS re-resolution interval. @default 5000 ms */
   readonly dnsIntervalMs?: number;
+  /**
+   * Script that starts relay worker threads when admin.threads > 1 on a Node with reusePort
+   * (it must route a worker to runRelayWorker, as the stunnerd CLI does).
+   * @default the one the CLI registered with setRelayWorkerEntry; none: a single thread
+   */
+  readonly workerEntry?: string;
+  /** Internal (relay workers): bind UDP listeners with reusePort and run no threads of its own. */
+  readonly worker?: { readonly index: number; readonly count: number; readonly nonceSecret: Uint8Array };
 }
 
 /** Counters read at scrape time. Every value is a plain number updated in place. */
@@ -80,12 +99,24 @@ export class Stunnerd {
   private state: RuntimeStatus = 'NOT-READY';
   private started = false;
   readonly stats: RuntimeStats;
+  /** Relay threads besides this one (admin.threads > 1 on Node >= 22.12). */
+  private readonly workers: RelayWorker[] = [];
+  private readonly threads: number;
+  private readonly threadIndex: number;
+  private readonly nonceSecret: Buffer;
+  private readonly workerEntry: string | undefined;
 
   constructor(opts: StunnerdOptions) {
     const problems = unsupportedProblems(opts.config);
     if (problems.length > 0) throw new ConfigError(problems);
     this.config = opts.config;
     this.logLevelOverride = opts.logLevelOverride;
+    this.workerEntry = opts.worker ? undefined : (opts.workerEntry ?? relayWorkerEntry());
+    this.threads =
+      opts.worker?.count ??
+      (this.workerEntry === undefined ? 1 : effectiveThreads(opts.config.admin.threads));
+    this.threadIndex = opts.worker?.index ?? 0;
+    this.nonceSecret = opts.worker ? Buffer.from(opts.worker.nonceSecret) : randomBytes(32);
     this.logger = opts.logger ?? createLogger(opts.logLevelOverride ?? opts.config.admin.loglevel);
     this.log = this.logger.scope('stunnerd');
     const now = opts.now ?? Date.now;
@@ -105,26 +136,32 @@ export class Stunnerd {
     this.turn = new TurnServer({
       manager: this.manager,
       logger: this.logger.scope('turn'),
-      nonces: new NonceIssuer({ now }),
+      // One secret for every relay thread, so that a nonce is good on any of them.
+      nonces: new NonceIssuer({ now, secret: this.nonceSecret }),
       authenticator: this.makeAuthenticator(opts.config, now),
     });
     const self = this;
-    const clusters = new Map<string, ClusterStats>();
     this.stats = {
-      listeners: this.listenerStats,
+      get listeners(): ReadonlyMap<string, ListenerStats> {
+        if (self.workers.length === 0) return self.listenerStats;
+        return sumStats(self.listenerStats, self.workers, 'listeners', () => new ListenerStats());
+      },
       get clusters(): ReadonlyMap<string, ClusterStats> {
-        clusters.clear();
+        const own = new Map<string, ClusterStats>();
         for (const name of self.perimeter.clusterNames()) {
           const c = self.perimeter.cluster(name);
-          if (c) clusters.set(name, c.stats);
+          if (c) own.set(name, c.stats);
         }
-        return clusters;
+        if (self.workers.length === 0) return own;
+        return sumStats(own, self.workers, 'clusters', () => new ClusterStatsImpl());
       },
       get allocationsActive(): number {
-        return self.manager.count;
+        return self.allocationCount();
       },
       get allocationsTotal(): number {
-        return self.manager.allocationsTotal;
+        let n = self.manager.allocationsTotal;
+        for (const w of self.workers) n += w.stats?.allocationsTotal ?? 0;
+        return n;
       },
     };
   }
@@ -140,6 +177,7 @@ export class Stunnerd {
     this.started = true;
     try {
       for (const l of this.config.listeners) await this.openListener(l);
+      if (this.threads > 1 && this.workerEntry !== undefined) await this.startWorkers();
     } catch (e) {
       await this.stop();
       throw e;
@@ -161,11 +199,73 @@ export class Stunnerd {
     return s;
   }
 
-  private async openListener(cfg: ListenerConfig): Promise<void> {
+  private async startWorkers(): Promise<void> {
+    const level = this.logLevelOverride ?? this.config.admin.loglevel;
+    for (let i = 1; i < this.threads; i++) {
+      const w = new RelayWorker(
+        this.workerEntry!,
+        {
+          kind: WORKER_KIND,
+          index: i,
+          count: this.threads,
+          config: workerConfig(this.config, i, this.threads),
+          logLevel: level,
+          nonceSecret: new Uint8Array(this.nonceSecret),
+        },
+        (gone, code) => {
+          const at = this.workers.indexOf(gone);
+          if (at >= 0) this.workers.splice(at, 1);
+          if (this.state !== 'TERMINATING') this.log.error(`relay thread ${i} exited (${code})`);
+        },
+        (from, token) => this.claimFor(token, from),
+      );
+      this.workers.push(w);
+    }
+    this.manager.claimRemote = (token) => this.claimFor(token, undefined);
+    await Promise.all(this.workers.map((w) => w.started()));
+    this.log.info(`relaying on ${this.threads} threads (reusePort)`);
+  }
+
+  /**
+   * EVEN-PORT reservations across relay threads: the follow-up Allocate may land on another thread,
+   * which then asks the holder to release the port and binds it itself.
+   */
+  private async claimFor(token: string, from: RelayWorker | undefined): Promise<Claimed | undefined> {
+    if (from !== undefined) {
+      const own = this.manager.release(token);
+      if (own) return own;
+    }
+    for (const w of this.workers) {
+      if (w === from) continue;
+      const got = await w.release(token);
+      if (got) return got;
+    }
+    return undefined;
+  }
+
+  /** Worker side of claimFor: give up a reservation this thread holds. */
+  releaseReservation(token: string): Claimed | undefined {
+    return this.manager.release(token);
+  }
+
+  /** Worker side: how to ask the other threads for a reservation. */
+  setClaimRemote(fn: (token: string) => Promise<Claimed | undefined>): void {
+    this.manager.claimRemote = fn;
+  }
+
+  /** This thread's view of a listener: UDP listeners relay from this thread's slice of the range. */
+  private ownSlice(cfg: ListenerConfig): ListenerConfig {
+    if (this.threads <= 1 || cfg.protocol !== 'TURN-UDP' || this.workerEntry === undefined) return cfg;
+    const s = relaySlice(cfg.min_relay_port, cfg.max_relay_port, this.threadIndex, this.threads);
+    return { ...cfg, min_relay_port: s.min, max_relay_port: s.max };
+  }
+
+  private async openListener(raw: ListenerConfig): Promise<void> {
+    const cfg = this.ownSlice(raw);
     const stats = this.statsFor(cfg.name);
     const l: Listener =
       cfg.protocol === 'TURN-UDP'
-        ? new UdpListener(cfg, stats, this.turn)
+        ? new UdpListener(cfg, stats, this.turn, this.threads > 1)
         : new StreamListener(cfg, stats, this.turn, this.manager, this.logger.scope('turn'));
     try {
       await l.start();
@@ -216,7 +316,7 @@ export class Stunnerd {
         await this.closeListener(l, 'listener restarted');
         toOpen.push(next);
       } else {
-        l.update(next);
+        l.update(this.ownSlice(next));
       }
     }
     for (const l of config.listeners) {
@@ -231,6 +331,12 @@ export class Stunnerd {
         this.log.error((e as Error).message);
       }
     }
+    for (let i = 0; i < this.workers.length; i++) {
+      this.workers[i]!.post({ type: 'reconfigure', config: workerConfig(config, i + 1, this.threads) });
+    }
+    if (config.admin.threads !== old.admin.threads) {
+      this.log.warn('admin.threads changes take effect at the next restart');
+    }
     await this.perimeter.resolveAll();
     this.log.info('configuration applied');
     if (errors.length > 0) throw new Error(errors.join('; '));
@@ -238,10 +344,18 @@ export class Stunnerd {
 
   setDynamicEndpoints(cluster: string, ips: readonly string[] | undefined): void {
     this.perimeter.setDynamicEndpoints(cluster, ips);
+    for (const w of this.workers) w.post({ type: 'dynamic', cluster, ips });
   }
 
   allocationCount(): number {
-    return this.manager.count;
+    let n = this.manager.count;
+    for (const w of this.workers) n += w.stats?.allocations ?? 0;
+    return n;
+  }
+
+  /** Relay threads in use (1 unless admin.threads > 1 on a Node with reusePort). */
+  threadCount(): number {
+    return 1 + this.workers.length;
   }
 
   /** Bound port of a listener (after start), e.g. for configs using port 0 in tests. */
@@ -279,7 +393,8 @@ export class Stunnerd {
         running: this.listeners.has(l.name),
       })),
       clusters: this.perimeter.describe(),
-      allocationCount: this.manager.count,
+      allocationCount: this.allocationCount(),
+      threads: this.threadCount(),
       status: this.state,
     };
   }
@@ -287,6 +402,7 @@ export class Stunnerd {
   /** Stops taking new allocations (508 "Server Draining", so clients try elsewhere); existing ones keep relaying. */
   drain(): void {
     this.manager.draining = true;
+    for (const w of this.workers) w.post({ type: 'drain' });
     this.state = 'TERMINATING';
     this.log.info(`draining: refusing new allocations, ${this.manager.count} active`);
   }
@@ -298,9 +414,35 @@ export class Stunnerd {
   /** Closes every listener, allocation and timer. */
   async stop(): Promise<void> {
     this.state = 'TERMINATING';
+    await Promise.all(this.workers.map((w) => w.stop()));
+    this.workers.length = 0;
     this.manager.stop();
     this.perimeter.stop();
     for (const l of [...this.listeners.values()]) await this.closeListener(l, 'server stopped');
     this.started = false;
   }
+}
+
+/** This thread's counters plus the latest ones each relay thread reported (about once a second). */
+function sumStats<T extends object>(
+  own: ReadonlyMap<string, T>,
+  workers: readonly RelayWorker[],
+  kind: keyof Pick<WorkerStats, 'listeners' | 'clusters'>,
+  make: () => T,
+): Map<string, T> {
+  const out = new Map<string, T>();
+  const add = (name: string, src: object) => {
+    let t = out.get(name);
+    if (!t) {
+      t = make();
+      out.set(name, t);
+    }
+    const dst = t as Record<string, number>;
+    for (const [k, v] of Object.entries(src)) if (typeof v === 'number') dst[k] = (dst[k] ?? 0) + v;
+  };
+  for (const [name, s] of own) add(name, s);
+  for (const w of workers) {
+    for (const [name, s] of Object.entries(w.stats?.[kind] ?? {})) add(name, s);
+  }
+  return out;
 }

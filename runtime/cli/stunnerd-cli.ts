@@ -16,6 +16,7 @@ import {
 import type { Daemon } from '../daemon.js';
 import { createLogger, parseLevelSpec } from '../log/logger.js';
 import { unsupportedProblems } from '../stunnerd.js';
+import { isRelayWorker, setRelayWorkerEntry } from '../turn/threads.js';
 
 const USAGE = `usage: stunnerd -c <config.yaml> [-l <loglevel>] [--grace-period <seconds>]
        stunnerd turn://<user>:<pass>@<address>:<port>[?transport=udp|tcp] [-l <loglevel>]
@@ -141,6 +142,12 @@ async function loadConfig(args: CliArgs): Promise<StunnerConfig> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  if (isRelayWorker()) {
+    // A relay thread of admin.threads > 1, started from this same entry point.
+    const { runRelayWorker } = await import('../turn/relay-worker.js');
+    await runRelayWorker();
+    return;
+  }
   let args: CliArgs;
   try {
     args = parseArgs(argv);
@@ -169,6 +176,8 @@ export async function main(argv: string[]): Promise<void> {
     // Loaded only for a valid config: the day-2 modules (Kubernetes client, metrics) are heavy,
     // and a bad config should fail fast.
     const { runDaemon } = await import('../daemon.js');
+    // admin.threads > 1 (Node >= 22.12): relay threads start from this same entry script.
+    setRelayWorkerEntry(process.argv[1]);
     daemon = await runDaemon({
       config,
       ...(args.configFile !== undefined ? { configFile: args.configFile } : {}),

@@ -31,6 +31,8 @@ export class UdpListener implements TurnListener {
     public config: ListenerConfig,
     readonly stats: ListenerStats,
     private readonly server: TurnServer,
+    /** Share the port with other relay threads (SO_REUSEPORT; Node >= 22.12). */
+    private readonly reusePort = false,
   ) {
     this.name = config.name;
     this.minRelayPort = config.min_relay_port;
@@ -55,7 +57,7 @@ export class UdpListener implements TurnListener {
   }
 
   async start(): Promise<void> {
-    const s = literalSocket(this.family);
+    const s = literalSocket(this.family, this.reusePort);
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(e);
       s.once('error', onError);

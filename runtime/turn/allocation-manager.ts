@@ -8,7 +8,7 @@ import type { ScopedLogger } from '../log/logger.js';
 import type { Perimeter } from '../perimeter/perimeter.js';
 import { Allocation, ChannelBinding, type ListenerContext, Permission, peerKeyOf } from './allocation.js';
 import type { ClientLink } from './client-link.js';
-import { bindRelay, closeQuietly, type RelayRequest } from './relay-socket.js';
+import { bindExact, bindRelay, closeQuietly, type RelayRequest } from './relay-socket.js';
 import { RetransmitCache } from './retransmit-cache.js';
 
 export const DEFAULT_ALLOCATION_LIFETIME_S = 600;
@@ -120,12 +120,20 @@ export class AllocationManager {
       if (req.token !== undefined) {
         const key = req.token.toString('hex');
         const r = this.reservations.get(key);
-        if (r === undefined || r.family !== req.family) {
-          throw new AllocationError(508, 'no such port reservation');
+        if (r !== undefined && r.family === req.family) {
+          this.reservations.delete(key);
+          socket = r.socket;
+          port = r.port;
+        } else {
+          // Another relay thread may hold it: it releases the port and we bind it here.
+          const remote = r === undefined && this.claimRemote ? await this.claimRemote(key) : undefined;
+          socket =
+            remote !== undefined && remote.family === req.family
+              ? await bindExact(req.family, req.bindAddress, remote.port)
+              : undefined;
+          if (socket === undefined) throw new AllocationError(508, 'no such port reservation');
+          port = remote!.port;
         }
-        this.reservations.delete(key);
-        socket = r.socket;
-        port = r.port;
       } else {
         const bound = await bindRelay(req);
         if (!bound) throw new AllocationError(508, 'no relay port available');
@@ -292,6 +300,18 @@ export class AllocationManager {
     for (const r of this.reservations.values()) closeQuietly(r.socket);
     this.reservations.clear();
     this.cache.clear();
+  }
+
+  /** Set with several relay threads: asks the others to release a reservation (token hex) for us. */
+  claimRemote: ((tokenHex: string) => Promise<{ port: number; family: 4 | 6 } | undefined>) | undefined;
+
+  /** Gives up a reservation (closing its socket) so that another relay thread can bind the port. */
+  release(tokenHex: string): { port: number; family: 4 | 6 } | undefined {
+    const r = this.reservations.get(tokenHex);
+    if (r === undefined) return undefined;
+    this.reservations.delete(tokenHex);
+    closeQuietly(r.socket);
+    return { port: r.port, family: r.family };
   }
 
   /** Address family of a pending reservation, if the token is known. */

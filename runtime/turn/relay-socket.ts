@@ -20,11 +20,13 @@ function literalLookup6(host: string, _opts: unknown, cb: LookupCb): void {
 function ignoreError(): void {}
 
 /** An unbound UDP socket that sends to IP literals without any lookup. */
-export function literalSocket(family: 4 | 6): UdpSocket {
+export function literalSocket(family: 4 | 6, reusePort = false): UdpSocket {
   const s = createSocket({
     type: family === 6 ? 'udp6' : 'udp4',
     lookup: (family === 6 ? literalLookup6 : literalLookup4) as never,
-  });
+    // Node >= 22.12 only; older versions ignore the option.
+    ...(reusePort ? { reusePort: true } : {}),
+  } as Parameters<typeof createSocket>[0]);
   s.on('error', ignoreError);
   return s;
 }
@@ -63,6 +65,11 @@ function bindOne(family: 4 | 6, address: string, port: number): Promise<UdpSocke
       onError();
     }
   });
+}
+
+/** Binds exactly this port (e.g. one another relay thread just released). */
+export function bindExact(family: 4 | 6, address: string, port: number): Promise<UdpSocket | undefined> {
+  return bindOne(family, address, port);
 }
 
 export function closeQuietly(s: UdpSocket): void {
