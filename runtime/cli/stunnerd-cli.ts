@@ -5,6 +5,7 @@
  * (new allocations refused, existing ones served until they end or the grace period runs out);
  * SIGINT stops at once. Both exit 0.
  */
+import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
   type ConfigProblem,
@@ -176,8 +177,10 @@ export async function main(argv: string[]): Promise<void> {
     // Loaded only for a valid config: the day-2 modules (Kubernetes client, metrics) are heavy,
     // and a bad config should fail fast.
     const { runDaemon } = await import('../daemon.js');
-    // admin.threads > 1 (Node >= 22.12): relay threads start from this same entry script.
-    setRelayWorkerEntry(process.argv[1]);
+    // admin.threads > 1 (Node >= 22.12): relay threads start from the script this code is in (the
+    // bundle), or in development from the launcher that registers the TypeScript loader.
+    const self = fileURLToPath(import.meta.url);
+    setRelayWorkerEntry(self.endsWith('.ts') ? process.argv[1] : self);
     daemon = await runDaemon({
       config,
       ...(args.configFile !== undefined ? { configFile: args.configFile } : {}),
