@@ -410,4 +410,21 @@ describe('TURN server (in process)', () => {
     await c.allocate();
     expect(rt.daemon.allocationCount()).toBe(1);
   });
+
+  it('restarts every listener when the realm changes, and applies log levels in place', async () => {
+    const c = await client();
+    await c.allocate();
+    const next = structuredClone(config) as Record<string, Record<string, unknown>>;
+    next['admin']!['loglevel'] = 'all:WARN,turn:DEBUG';
+    await rt.daemon.reconfigure(parseConfig(next));
+    expect(rt.logger.scope('turn').level).toBe(4);
+    expect(rt.logger.scope('stunnerd').level).toBe(2);
+    expect(rt.daemon.allocationCount()).toBe(1);
+    next['auth']!['realm'] = 'other.realm';
+    await rt.daemon.reconfigure(parseConfig(next));
+    expect(rt.daemon.allocationCount()).toBe(0);
+    const fresh = await client();
+    await fresh.allocate();
+    expect((fresh as unknown as { realm: string }).realm).toBe('other.realm');
+  });
 });
