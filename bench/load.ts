@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { cpuMicros, fdCount, systemBusyMicros } from './proc.js';
+import { cpuMicros, fdCount, systemBusyMicros, threadCpuMicros } from './proc.js';
 import type { ServerHandle } from './servers.js';
 import { PASS, USER } from './servers.js';
 import { type Addr, Attr, Cls, decode, encode, Method, newTxid, xorAddr } from './stun.js';
@@ -50,6 +50,8 @@ export interface LoadResult {
   readonly lossPct: number;
   readonly rttP50Us: number;
   readonly rttP99Us: number;
+  /** CPU of the busiest server threads over the measured interval, in cores (how work spreads). */
+  readonly busiestThreads: number[];
   /** Per server process: descriptors added by this run's allocations (how the flows spread). */
   readonly allocsPerProcess: number[];
 }
@@ -236,12 +238,14 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
   const t0 = performance.now();
   const cpuAll = (): number => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const cpu0 = cpuAll();
+  const thr0 = pids.map(threadCpuMicros);
   const sys0 = systemBusyMicros();
   const gen0 = process.cpuUsage();
   const relayed0 = relayedNow();
   await sleep(opts.durationMs);
   const relayed1 = relayedNow();
   const cpu1 = cpuAll();
+  const thr1 = pids.map(threadCpuMicros);
   const sys1 = systemBusyMicros();
   const gen1 = process.cpuUsage(gen0);
   const t1 = performance.now();
@@ -277,6 +281,10 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
     rttP50Us: percentile(sorted, 0.5) * 1000,
     rttP99Us: percentile(sorted, 0.99) * 1000,
     allocsPerProcess,
+    busiestThreads: thr1
+      .flatMap((m, i) => [...m].map(([tid, us]) => (us - (thr0[i]!.get(tid) ?? 0)) / 1e6 / secs))
+      .sort((a, b) => b - a)
+      .slice(0, 3),
   };
 }
 

@@ -13,6 +13,21 @@ export function cpuMicros(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) * TICK_US;
 }
 
+/** utime + stime per thread of a process (tid -> µs). */
+export function threadCpuMicros(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+      const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(rest[11]) + Number(rest[12])) * TICK_US);
+    } catch {
+      // thread exited meanwhile
+    }
+  }
+  return out;
+}
+
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
   return m ? Number(m[1]) * 1024 : 0;

@@ -175,7 +175,8 @@ export function multiCoreLines(
         `OS threads ${t1?.osThreads ?? '?'} -> ${t2?.osThreads ?? '?'}` +
         (t1?.osThreads === t2?.osThreads
           ? ' (no extra threads: the runtime does not spawn relay threads yet)'
-          : ''),
+          : '') +
+        `, busiest threads (cores): ${b.busiestThreads.map((x) => x.toFixed(2)).join(' + ')} vs ${a.busiestThreads.map((x) => x.toFixed(2)).join(' + ')}`,
     );
   }
   const d = procs?.load;
@@ -183,7 +184,8 @@ export function multiCoreLines(
     lines.push(
       `Node 22, 2 processes sharing the port with reusePort vs 1 process: packets/s ${ratio(d.relayedPerSec, a.relayedPerSec)}, ` +
         `server cores ${a.serverCores.toFixed(2)} -> ${d.serverCores.toFixed(2)}, generator cores ${a.generatorCores.toFixed(2)} -> ${d.generatorCores.toFixed(2)}, ` +
-        `CPU per packet ${ratio(d.cpuUsPerPkt, a.cpuUsPerPkt)}${procs?.flowSpread ? `, allocations per process ${procs.flowSpread}` : ''}`,
+        `CPU per packet ${ratio(d.cpuUsPerPkt, a.cpuUsPerPkt)}${procs?.flowSpread ? `, allocations per process ${procs.flowSpread}` : ''}` +
+        `, busiest threads (cores): ${d.busiestThreads.map((x) => x.toFixed(2)).join(' + ')}`,
     );
   }
   return lines;
