@@ -6,4 +6,5 @@ export * from './media-route.js';
 export * from './monitoring.js';
 export * from './runtime-bundle/bundle.js';
 export * from './runtime-bundle/layout.js';
+export * from './runtime-bundle/runtime-config-map.js';
 export * from './stunner-gateway.js';

@@ -42,14 +42,9 @@ import {
   WAVE_CONFIG,
   WAVE_NAMESPACE,
 } from './naming.js';
-import {
-  BOOTSTRAP_FILE,
-  BUNDLE_FILE,
-  bootstrapSource,
-  bundleRuntime,
-  DEFAULT_RUNTIME_ENTRY,
-} from './runtime-bundle/bundle.js';
+import { DEFAULT_RUNTIME_ENTRY } from './runtime-bundle/bundle.js';
 import { CONFIG_KEY, NODE_IMAGE } from './runtime-bundle/layout.js';
+import { RUNTIME_CONFIGMAP_NAME, RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
 
 /** One TURN listener: a Service port, and a socket of the runtime. */
 export interface GatewayListener {
@@ -413,7 +408,7 @@ export class StunnerGateway extends Construct {
   /** ConfigMap with the dataplane config under key `configKey`. */
   readonly configMapName: string;
   readonly configKey = CONFIG_KEY;
-  /** ConfigMap with the bootstrap and the gzipped runtime (bundle mode). */
+  /** ConfigMap with the bootstrap and the gzipped runtime (bundle mode), shared in the namespace. */
   readonly runtimeConfigMapName: string | undefined;
   /** Secret the credentials come from: created for inline credentials, else `credentialsSecret`. */
   readonly credentialsSecretName: string;
@@ -462,7 +457,7 @@ export class StunnerGateway extends Construct {
     this.serviceName = name;
     this.serviceAccountName = name;
     this.configMapName = `${name}-config`;
-    this.runtimeConfigMapName = this.runtimeMode === 'bundle' ? `${name}-runtime` : undefined;
+    this.runtimeConfigMapName = this.runtimeMode === 'bundle' ? RUNTIME_CONFIGMAP_NAME : undefined;
     this.credentialsSecretName = props.credentialsSecret ?? `${name}-auth`;
     this.selectorLabels = { [LABEL_NAME]: GATEWAY_APP, [LABEL_INSTANCE]: name };
     this.#labels = {
@@ -611,36 +606,15 @@ export class StunnerGateway extends Construct {
 
     let runtimeSha: string | undefined;
     if (this.runtimeMode === 'bundle') {
-      const data = { [BOOTSTRAP_FILE]: bootstrapSource() };
-      let binaryData: Record<string, string> = {};
-      try {
-        const bundle = bundleRuntime(this.runtimeEntry);
-        binaryData = { [BUNDLE_FILE]: bundle.gzip.toString('base64') };
-        runtimeSha = bundle.sha256;
-        const bytes = Buffer.byteLength(data[BOOTSTRAP_FILE]!) + bundle.gzip.byteLength;
-        if (bytes > this.maxRuntimeConfigMapBytes) {
-          this.#bundleProblems.push(
-            `runtime ConfigMap "${this.runtimeConfigMapName}" would be ${bytes} bytes (runtime ${bundle.rawBytes} bytes, ${bundle.gzip.byteLength} gzipped), over the limit of ${this.maxRuntimeConfigMapBytes} bytes (Kubernetes rejects ConfigMaps over ${KUBERNETES_CONFIGMAP_LIMIT}); trim the runtime's dependencies or use runtimeMode 'image'`,
-          );
-        }
-      } catch (e) {
+      const runtime = RuntimeConfigMap.of(this, ns, this.runtimeEntry);
+      runtimeSha = runtime.bundle?.sha256;
+      if (runtime.error !== undefined)
+        this.#bundleProblems.push(`${runtime.error}\n    (or use runtimeMode 'image')`);
+      else if (runtime.bytes > this.maxRuntimeConfigMapBytes) {
         this.#bundleProblems.push(
-          `${e instanceof Error ? e.message : String(e)}\n    (or use runtimeMode 'image')`,
+          `runtime ConfigMap "${runtime.name}" would be ${runtime.bytes} bytes (runtime ${runtime.bundle!.rawBytes} bytes, ${runtime.bundle!.gzip.byteLength} gzipped), over the limit of ${this.maxRuntimeConfigMapBytes} bytes (Kubernetes rejects ConfigMaps over ${KUBERNETES_CONFIGMAP_LIMIT}); trim the runtime's dependencies or use runtimeMode 'image'`,
         );
       }
-      new ApiObject(this, 'RuntimeConfigMap', {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: this.#meta(this.runtimeConfigMapName!, {
-          annotations: {
-            [SYNC_WAVE]: WAVE_CONFIG,
-            // Client-side apply would copy the bundle into an annotation, over its 256 KiB limit.
-            'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
-          },
-        }),
-        data,
-        binaryData,
-      });
     }
 
     new ApiObject(this, 'Deployment', {
@@ -855,7 +829,7 @@ export class StunnerGateway extends Construct {
     for (const ns of this.#watchNamespaces()) if (ns !== this.namespace) this.#watcherRole(ns, []);
 
     const problems: string[] = [...this.#bundleProblems];
-    const nameProblem = dns1035Problem(this.gatewayName, 63 - '-runtime'.length);
+    const nameProblem = dns1035Problem(this.gatewayName, 63 - '-config'.length);
     if (nameProblem) problems.push(`gateway name ${nameProblem}`);
     const nsProblem = dns1123Problem(this.namespace);
     if (nsProblem) problems.push(`namespace ${nsProblem}`);

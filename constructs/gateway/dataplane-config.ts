@@ -14,8 +14,6 @@ import type { GatewayModel } from './model.js';
 
 /** The pod IP, substituted by the runtime from the Downward API env var. */
 export const POD_ADDRESS = '$STUNNER_ADDR';
-/** The pod IP in an http endpoint: bracketed, so that an IPv6 pod IP still makes a valid URL. */
-const POD_HTTP_HOST = `[${POD_ADDRESS}]`;
 
 /** Stand-ins for what only the pod knows, used to validate the rendered config. */
 const SYNTH_ENV = {
@@ -62,8 +60,9 @@ export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
     admin: {
       name: `${m.namespace}/${m.name}`,
       loglevel: m.logLevel,
-      metrics_endpoint: m.metricsPort !== undefined ? `http://${POD_HTTP_HOST}:${m.metricsPort}/metrics` : '',
-      healthcheck_endpoint: `http://${POD_HTTP_HOST}:${m.healthPort}`,
+      metrics_endpoint: m.metricsPort !== undefined ? `http://:${m.metricsPort}/metrics` : '',
+      // Every address, as STUNner does: valid for IPv4 and IPv6 pods, and for kubectl port-forward.
+      healthcheck_endpoint: `http://:${m.healthPort}`,
       user_quota: m.userQuota,
       max_allocations: m.maxAllocations,
       threads: m.relayThreads,

@@ -1,3 +1,4 @@
+import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
 import { validateConfig } from '../../runtime/config/index.js';
@@ -67,8 +68,8 @@ describe('StunnerGateway', () => {
     expect(config.admin.loglevel).toBe('all:DEBUG');
     expect(config.admin.user_quota).toBe(5);
     expect(config.admin.threads).toBe(2);
-    expect(config.admin.healthcheck_endpoint).toBe('http://[$STUNNER_ADDR]:8086');
-    expect(config.admin.metrics_endpoint).toBe('http://[$STUNNER_ADDR]:8080/metrics');
+    expect(config.admin.healthcheck_endpoint).toBe('http://:8086');
+    expect(config.admin.metrics_endpoint).toBe('http://:8080/metrics');
     expect(config.auth).toEqual({ type: 'static', realm: 'example.org', credentials: {} });
     expect(config.listeners[0]).toMatchObject({
       name: 'stunner/udp-gateway/udp-listener',
@@ -78,16 +79,17 @@ describe('StunnerGateway', () => {
     });
   });
 
-  it('renders a config the runtime accepts on IPv4 and IPv6 pods alike', () => {
+  it('renders a config the runtime accepts on IPv4 and IPv6 pods, and without a pod address', () => {
     const config = dataplaneConfig(synth(gateway().chart), 'udp-gateway');
     config.auth.credentials = { ...STRONG };
-    for (const addr of ['10.1.2.3', 'fd00:10:244::7']) {
-      const r = validateConfig(config, { env: { STUNNER_ADDR: addr } });
+    for (const [addr, bound] of [
+      ['10.1.2.3', '10.1.2.3'],
+      ['fd00:10:244::7', 'fd00:10:244::7'],
+      [undefined, '0.0.0.0'],
+    ] as const) {
+      const r = validateConfig(config, { env: addr === undefined ? {} : { STUNNER_ADDR: addr } });
       expect(r.ok ? [] : r.problems).toEqual([]);
-      if (r.ok) {
-        expect(r.config.listeners[0]!.address).toBe(addr);
-        expect(r.config.admin.healthcheck_endpoint).toBe(`http://[${addr}]:8086`);
-      }
+      if (r.ok) expect(r.config.listeners[0]!.address).toBe(bound);
     }
   });
 
@@ -313,7 +315,7 @@ describe('StunnerGateway', () => {
     expect(
       find(objects, 'ConfigMap', 'udp-gateway-config').metadata.annotations['argocd.argoproj.io/sync-wave'],
     ).toBe('-1');
-    expect(find(objects, 'ConfigMap', 'udp-gateway-runtime').metadata.annotations).toMatchObject({
+    expect(find(objects, 'ConfigMap', 'stunnerd-runtime').metadata.annotations).toMatchObject({
       'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
     });
   });
@@ -321,7 +323,7 @@ describe('StunnerGateway', () => {
   it('uses a registry image and no runtime ConfigMap in image mode', () => {
     const { chart } = gateway({ runtimeMode: 'image', image: 'registry.example.org/stunnerd:1.0.0' });
     const objects = synth(chart);
-    expect(objects.filter((o) => o.metadata.name === 'udp-gateway-runtime')).toEqual([]);
+    expect(objects.filter((o) => o.metadata.name === 'stunnerd-runtime')).toEqual([]);
     const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
     expect(pod.containers[0].image).toBe('registry.example.org/stunnerd:1.0.0');
     expect(pod.containers[0].command).toEqual(['node', 'runtime/bootstrap.mjs']);
@@ -398,7 +400,7 @@ describe('StunnerGateway validation', () => {
   it('fails synth when the runtime ConfigMap would pass the limit', () => {
     const errors = errorsOf({ maxRuntimeConfigMapBytes: 1000 }).join('\n');
     expect(errors).toMatch(
-      /runtime ConfigMap "udp-gateway-runtime" would be \d+ bytes .* over the limit of 1000 bytes .*runtimeMode 'image'/,
+      /runtime ConfigMap "stunnerd-runtime" would be \d+ bytes .* over the limit of 1000 bytes .*runtimeMode 'image'/,
     );
   });
 
@@ -484,5 +486,40 @@ describe('StunnerGateway TLS with cert-manager', () => {
     expect(synthErrors(chart)).toEqual([
       '[test/udp-gateway] listener "tls" (listeners[0]): certificate needs at least one DNS name',
     ]);
+  });
+});
+
+describe('runtime ConfigMap', () => {
+  it('is shared by the gateways of a namespace in a chart', () => {
+    const { chart } = gateway();
+    new StunnerGateway(chart, 'tcp-gateway', {
+      ...STRONG,
+      runtimeEntry: FIXTURE_RUNTIME,
+      listeners: [{ name: 'tcp', protocol: 'TURN-TCP' }],
+    });
+    const objects = synth(chart);
+    const runtimes = objects.filter((o) => o.kind === 'ConfigMap' && o.binaryData);
+    expect(runtimes.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'stunner/stunnerd-runtime',
+    ]);
+    for (const name of ['udp-gateway', 'tcp-gateway']) {
+      const pod = find(objects, 'Deployment', name).spec.template.spec;
+      expect(pod.volumes.find((v: { name: string }) => v.name === 'runtime').configMap.name).toBe(
+        'stunnerd-runtime',
+      );
+    }
+  });
+
+  it('must not be rendered by two charts for one namespace', () => {
+    const { chart } = gateway();
+    const twin = new Chart(App.of(chart), 'second', { namespace: 'stunner' });
+    new StunnerGateway(twin, 'tcp-gateway', {
+      ...STRONG,
+      runtimeEntry: FIXTURE_RUNTIME,
+      listeners: [{ name: 'tcp', protocol: 'TURN-TCP' }],
+    });
+    expect(synthErrors(chart).join('\n')).toMatch(
+      /ConfigMap stunner\/stunnerd-runtime is also rendered by chart second: keep the gateways of one namespace in one chart/,
+    );
   });
 });

@@ -36,10 +36,18 @@ interface RunningPod {
 
 const running: RunningPod[] = [];
 const dirs: string[] = [];
-afterAll(() => {
-  for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+afterAll(async () => {
+  for (const p of running) await stopPod(p);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** Kills a pod and waits until it is gone, so that the next one can bind the same ports. */
+async function stopPod(p: RunningPod | undefined): Promise<void> {
+  if (p === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const gone = new Promise((resolve) => p.child.once('exit', resolve));
+  p.child.kill('SIGKILL');
+  await gone;
+}
 
 async function startPod(
   deployment: string,
@@ -163,9 +171,7 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
       'stunner-auth': { username: 'media-user', password: PASSWORD },
     });
   });
-  afterAll(() => {
-    if (pod?.child.exitCode === null) pod.child.kill('SIGKILL');
-  });
+  afterAll(() => stopPod(pod));
 
   it('authenticates static credentials from the Secret, and relays only to the routed media Service', async () => {
     // The route admits only media-server.media.svc (unresolvable here): even the pod's own
@@ -246,17 +252,16 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
   });
 });
 
-describe('committed dist/direct-call.k8s.yaml, run as its pods would run', () => {
+// One pod at a time: health and metrics bind every address of the pod (here: of this machine).
+describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => {
   let udp: RunningPod;
-  let tcp: RunningPod;
   beforeAll(async () => {
     udp = await startPod('udp-gateway');
-    tcp = await startPod('tcp-gateway');
   });
+  afterAll(() => stopPod(udp));
 
   it('listens where the committed config says, on the pod address', () => {
     expect(udp.output()).toContain(`${udp.ip}:3478`);
-    expect(tcp.output()).toContain(`${tcp.ip}:3478`);
   });
 
   it('answers the Deployment probes on the health port', async () => {
@@ -283,12 +288,6 @@ describe('committed dist/direct-call.k8s.yaml, run as its pods would run', () =>
 
   it('relays TURN-UDP traffic between a client and a peer on the gateway pod (headless route)', async () => {
     const r = await withPeer(udp.ip, (peerPort) => uclient(udp.ip, 3478, udp.ip, peerPort));
-    expect(r.out).toMatch(/Total lost packets 0 \(/);
-    expect(totals(r.out)).toEqual({ sent: 40, received: 40 });
-  });
-
-  it('relays TURN-TCP traffic through the TCP gateway', async () => {
-    const r = await withPeer(tcp.ip, (peerPort) => uclient(tcp.ip, 3478, tcp.ip, peerPort, ['-t']));
     expect(r.out).toMatch(/Total lost packets 0 \(/);
     expect(totals(r.out)).toEqual({ sent: 40, received: 40 });
   });
@@ -328,6 +327,24 @@ describe('committed dist/direct-call.k8s.yaml, run as its pods would run', () =>
     );
     expect(r.out).toMatch(/Cannot complete Allocation/);
     expect(received(r.out)).toBe(0);
+  });
+});
+
+describe('committed dist/direct-call.k8s.yaml: the TURN-TCP gateway pod', () => {
+  let tcp: RunningPod;
+  beforeAll(async () => {
+    tcp = await startPod('tcp-gateway');
+  });
+  afterAll(() => stopPod(tcp));
+
+  it('listens where the committed config says, on the pod address', () => {
+    expect(tcp.output()).toContain(`${tcp.ip}:3478`);
+  });
+
+  it('relays TURN-TCP traffic through the TCP gateway', async () => {
+    const r = await withPeer(tcp.ip, (peerPort) => uclient(tcp.ip, 3478, tcp.ip, peerPort, ['-t']));
+    expect(r.out).toMatch(/Total lost packets 0 \(/);
+    expect(totals(r.out)).toEqual({ sent: 40, received: 40 });
   });
 
   it('stops cleanly on SIGTERM once no allocation is left', async () => {
