@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { ScopedLogger } from '../log/logger.js';
+import { DEBUG, type ScopedLogger } from '../log/logger.js';
 import type { Perimeter } from '../perimeter/perimeter.js';
 import { Allocation, ChannelBinding, type ListenerContext, Permission, peerKeyOf } from './allocation.js';
 import type { ClientLink } from './client-link.js';
@@ -178,9 +178,11 @@ export class AllocationManager {
       req.listener.stats.connectionsTotal++;
     }
     if (req.clientKey !== undefined) req.listener.allocations.set(req.clientKey, a);
-    this.log.debug(
-      `allocation ${a.id} created: user ${req.user}, client ${req.link.transport}:${req.link.address}:${req.link.port}, relay ${req.relayAddress}:${port}, lifetime ${req.lifetimeS}s`,
-    );
+    if (this.log.level >= DEBUG) {
+      this.log.debug(
+        `allocation ${a.id} created: user ${req.user}, client ${req.link.transport}:${req.link.address}:${req.link.port}, relay ${req.relayAddress}:${port}, lifetime ${req.lifetimeS}s`,
+      );
+    }
     return a;
   }
 
@@ -200,7 +202,7 @@ export class AllocationManager {
     a.close();
     this.decUser(a.user);
     if (a.link.transport === 'udp') a.listener.stats.connections--;
-    this.log.debug(`allocation ${a.id} removed: ${why}`);
+    if (this.log.level >= DEBUG) this.log.debug(`allocation ${a.id} removed: ${why}`);
     this.onRemoved?.(a);
   }
 

@@ -31,10 +31,10 @@ export function literalSocket(family: 4 | 6, reusePort = false): UdpSocket {
   return s;
 }
 
-export function raiseBuffers(s: UdpSocket, bytes: number): void {
+export function raiseBuffers(s: UdpSocket, bytes: number, send = true): void {
   try {
     s.setRecvBufferSize(bytes);
-    s.setSendBufferSize(bytes);
+    if (send) s.setSendBufferSize(bytes);
   } catch {
     // capped by the kernel (net.core.rmem_max); the default still works
   }
@@ -54,7 +54,8 @@ function bindOne(family: 4 | 6, address: string, port: number): Promise<UdpSocke
     };
     const onListening = () => {
       s.off('error', onError);
-      raiseBuffers(s, RELAY_BUFFER_BYTES);
+      // Receive side only: bursts from peers queue here; sends rarely block on loopback or LAN.
+      raiseBuffers(s, RELAY_BUFFER_BYTES, false);
       resolve(s);
     };
     s.once('error', onError);
