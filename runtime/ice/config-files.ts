@@ -30,7 +30,8 @@ export interface ConfigFilesOptions {
   readonly pollIntervalMs?: number;
   /**
    * Variables for `$VAR` substitution. @default process.env without `STUNNER_*`: those describe
-   * the auth service's own pod, not the gateway's (`$STUNNER_ADDR` must not become our pod IP).
+   * the auth service's own pod, not the gateway's (`$STUNNER_ADDR` must not become our pod IP),
+   * and with `STUNNER_ADDR=0.0.0.0`, a wildcard nobody is told to dial.
    */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -45,6 +46,9 @@ const byPath = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: tru
 export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) if (!k.startsWith('STUNNER_')) out[k] = v;
+  // The gateway's pod address is unknown here: a wildcard, so that such listeners are never
+  // advertised with a made-up address (they need a public address instead).
+  out['STUNNER_ADDR'] = '0.0.0.0';
   return out;
 }
 
@@ -54,7 +58,8 @@ const TLS_PROTOCOLS = new Set(['TURN-TLS', 'TURN-DTLS', 'TLS', 'DTLS']);
 const STAND_IN_PEM = Buffer.from('-----BEGIN STAND-IN-----\n-----END STAND-IN-----\n').toString('base64');
 
 /**
- * Validates a config as the auth service needs it: everything but TLS material and the perimeter.
+ * Validates a config as the auth service needs it: everything but TLS material, the perimeter
+ * and the gateway's admin endpoints.
  * Clusters and routes play no part in ICE answers, and their `$STUNNER_ADDR` endpoints (headless
  * routes) only make sense in the gateway's own pod, so they are left out here.
  */
@@ -65,6 +70,13 @@ export function validateForAuth(text: string, env: NodeJS.ProcessEnv): ConfigRes
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const config = raw as Record<string, unknown>;
     if ('clusters' in config) config['clusters'] = [];
+    // The gateway's own health and metrics endpoints are not ours to check either.
+    const admin = config['admin'];
+    if (admin !== null && typeof admin === 'object' && !Array.isArray(admin)) {
+      const a = admin as Record<string, unknown>;
+      if ('healthcheck_endpoint' in a) a['healthcheck_endpoint'] = '';
+      if ('metrics_endpoint' in a) a['metrics_endpoint'] = '';
+    }
   }
   if (raw !== null && typeof raw === 'object' && Array.isArray((raw as { listeners?: unknown }).listeners)) {
     for (const l of (raw as { listeners: unknown[] }).listeners) {

@@ -109,7 +109,7 @@ afterAll(async () => {
 
 const ice = async () => {
   const res = await fetch(`http://${AUTH_IP}:8088/ice?service=turn&username=alice&iceTransportPolicy=relay`);
-  expect(res.status).toBe(200);
+  expect(res.status, `${await res.clone().text()}\n${pods.map((p) => p.output()).join('\n')}`).toBe(200);
   return (await res.json()) as {
     iceServers: { urls: string[]; username: string }[];
     iceTransportPolicy: string;

@@ -79,7 +79,7 @@ describe('IceAuthService pod, reproduced locally', () => {
     const body = (await res.json()) as {
       iceServers: { urls: string[]; username: string; credential: string }[];
     };
-    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(res.status, `${JSON.stringify(body)}\n${out}`).toBe(200);
     // In the order of the gateways given to the construct.
     expect(body.iceServers.map((s) => s.urls)).toEqual([
       ['turn:203.0.113.10:3478?transport=udp'],

@@ -31,6 +31,11 @@ function objects(chart: Chart): Obj[] {
   return Testing.synth(chart) as Obj[];
 }
 
+/** The runtime ConfigMap the gateways use (its name is the gateway construct's business). */
+const udpGatewayRuntime = (chart: Chart) =>
+  (chart.node.findAll().find((c) => StunnerGateway.isStunnerGateway(c)) as StunnerGateway)
+    .runtimeConfigMapName;
+
 const find = (objs: Obj[], kind: string, name = 'stunner-auth') =>
   objs.find((o) => o.kind === kind && o.metadata.name === name)!;
 
@@ -97,7 +102,7 @@ describe('IceAuthService', () => {
       },
     ]);
     expect(JSON.stringify(pod.volumes)).not.toContain('turn-cert');
-    expect(vol('runtime').configMap.name).toBe('udp-gateway-runtime');
+    expect(vol('runtime').configMap.name).toBe(udpGatewayRuntime(chart));
     const c = pod.containers[0];
     expect(c.command).toEqual(['node', 'runtime/bootstrap.mjs']);
     expect(c.args).toEqual([
