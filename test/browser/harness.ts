@@ -43,7 +43,8 @@ export class BrowserHarness {
   #profile: string | undefined;
   #origin = '';
 
-  async start(): Promise<void> {
+  /** @param extraArgs more chromium flags for one test's browser */
+  async start(extraArgs: readonly string[] = []): Promise<void> {
     const script = await readFile(new URL('./page.js', import.meta.url), 'utf8');
     this.#server = createServer((req, res) => {
       if (req.url === '/page.js') {
@@ -75,6 +76,7 @@ export class BrowserHarness {
         '--disable-features=WebRtcHideLocalIpsWithMdns',
         '--use-fake-device-for-media-stream',
         '--use-fake-ui-for-media-stream',
+        ...extraArgs,
       ],
       timeout: 30_000,
     });
