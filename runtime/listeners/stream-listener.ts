@@ -121,6 +121,10 @@ export class StreamListener implements TurnListener {
     this.maxRelayPort = config.max_relay_port;
   }
 
+  isOpen(): boolean {
+    return this.netServer !== undefined;
+  }
+
   relayBindAddress(family: 4 | 6): string | undefined {
     return this.addressing.bind(family);
   }

@@ -48,6 +48,10 @@ export class UdpListener implements TurnListener {
     this.maxRelayPort = config.max_relay_port;
   }
 
+  isOpen(): boolean {
+    return this.socket !== undefined;
+  }
+
   relayBindAddress(family: 4 | 6): string | undefined {
     return this.addressing.bind(family);
   }

@@ -51,6 +51,8 @@ export interface TurnListener extends ListenerContext {
   relayAddress(family: 4 | 6): string;
   /** Clients whose Allocate is being served (bind in progress): retransmissions wait. */
   readonly pendingAllocates: Set<number | string>;
+  /** False once the listener has been closed. */
+  isOpen(): boolean;
 }
 
 /** Per-request context: who sent it and how to answer. */
@@ -136,7 +138,8 @@ export class TurnServer {
       msg.method !== Method.CREATE_PERMISSION &&
       msg.method !== Method.CHANNEL_BIND
     ) {
-      this.reply(src, this.error(msg, ErrorCode.BAD_REQUEST, undefined, fingerprint).build({ fingerprint }));
+      // Unauthenticated: no reason text, the code says it all.
+      this.reply(src, this.error(msg, ErrorCode.BAD_REQUEST, '').build({ fingerprint }));
       return;
     }
     const cacheKey = `${src.listener.name}|${src.textKey}|${msg.transactionKey()}`;
@@ -177,7 +180,7 @@ export class TurnServer {
     src.link.sendStun(out);
   }
 
-  private error(msg: StunMessage, code: number, reason?: string, _fp?: boolean): StunMessageBuilder {
+  private error(msg: StunMessage, code: number, reason?: string): StunMessageBuilder {
     return new StunMessageBuilder(msg.method, MessageClass.ERROR, msg.transactionId()).addErrorCode(
       code,
       reason,
@@ -348,6 +351,11 @@ export class TurnServer {
       .then(
         (a) => {
           listener.pendingAllocates.delete(pendingKey);
+          if (!listener.isOpen()) {
+            // The listener closed (restart, stop) while the relay socket was being bound.
+            this.manager.remove(a, 'listener closed');
+            return;
+          }
           src.adopt?.(a);
           const b = this.success(msg)
             .addXorAddress(Attr.XOR_RELAYED_ADDRESS, { family, address: a.relayAddress, port: a.relayPort })
@@ -378,7 +386,8 @@ export class TurnServer {
             respond(this.error(msg, ErrorCode.SERVER_ERROR));
           }
         },
-      );
+      )
+      .catch((e: unknown) => this.log.error(`allocation answer failed: ${(e as Error).message}`));
   }
 
   /** The allocation this request may act on, or an answer explaining why not. */
