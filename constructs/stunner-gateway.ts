@@ -17,12 +17,12 @@ import {
   type ListenerProtocol,
 } from '../runtime/config/index.js';
 import { ClusterScopedObject } from './cluster-scoped.js';
-import { credentialWeakness } from './credentials.js';
 import { buildDataplaneConfig } from './gateway/dataplane-config.js';
 import type { GatewayModel } from './gateway/model.js';
 import { renderNetworkPolicy } from './gateway/network-policy.js';
 import { renderPodSpec } from './gateway/pod.js';
 import { renderService } from './gateway/service.js';
+import { credentialProblems, listenerProblems } from './gateway/validation.js';
 import { MediaRoute, type RoutePlan } from './media-route.js';
 import { GrafanaDashboardConfigMap, StunnerPodMonitor } from './monitoring.js';
 import {
@@ -361,7 +361,6 @@ export const KUBERNETES_CONFIGMAP_LIMIT = 1024 * 1024;
 export const DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES = Math.floor(KUBERNETES_CONFIGMAP_LIMIT * 0.9);
 
 const GATEWAY = Symbol.for('stunner-gitops.StunnerGateway');
-const PROTOCOLS: readonly ListenerProtocol[] = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'];
 
 export class StunnerGateway extends Construct {
   static isStunnerGateway(x: unknown): x is StunnerGateway {
@@ -847,131 +846,31 @@ export class StunnerGateway extends Construct {
       problems.push('externalTrafficPolicy needs serviceType NodePort or LoadBalancer');
     if (this.autoscaling && this.autoscaling.maxReplicas < (this.autoscaling.minReplicas ?? 1))
       problems.push('autoscaling.maxReplicas is below minReplicas');
-    problems.push(...this.#credentialProblems());
-    problems.push(...this.#listenerProblems());
+    const p = this.#props;
+    problems.push(
+      ...credentialProblems({
+        authType: this.authType,
+        username: p.username,
+        password: p.password,
+        sharedSecret: p.sharedSecret,
+        credentialsSecret: p.credentialsSecret,
+        allowWeakCredentials: this.allowWeakCredentials,
+      }),
+    );
+    problems.push(
+      ...listenerProblems({
+        listeners: this.#listeners,
+        serviceType: this.serviceType,
+        healthPort: this.healthPort,
+        metricsPort: this.metrics ? this.metricsPort : undefined,
+        exposeHealthCheckPort: this.exposeHealthCheckPort,
+        mixedProtocolLoadBalancer: this.mixedProtocolLoadBalancer,
+      }),
+    );
     if (problems.length === 0) {
       const built = buildDataplaneConfig(this.model());
       problems.push(...built.problems.map((p) => `dataplane config ${p.path || '(root)'}: ${p.message}`));
     }
     return problems;
   }
-
-  #credentialProblems(): string[] {
-    const p = this.#props;
-    const problems: string[] = [];
-    const inline = this.#inlineCredentials();
-    if (p.credentialsSecret !== undefined) {
-      if (inline !== undefined)
-        problems.push('credentials are given both inline and as credentialsSecret; use one of them');
-      const why = dns1123SubdomainProblem(p.credentialsSecret);
-      if (why) problems.push(`credentialsSecret ${why}`);
-      return problems;
-    }
-    if (this.authType === 'static') {
-      if (p.username === undefined || p.password === undefined) {
-        problems.push(
-          'static auth needs username and password (inline), or credentialsSecret naming an existing Secret',
-        );
-        return problems;
-      }
-      if (p.sharedSecret !== undefined) problems.push("sharedSecret is for authType 'ephemeral'");
-      if (p.username === '') problems.push('username must not be empty');
-      const weak = credentialWeakness('password', p.password, p.username);
-      if (weak && !this.allowWeakCredentials)
-        problems.push(`${weak}; choose a strong one, or set allowWeakCredentials: true for a demo`);
-    } else {
-      if (p.sharedSecret === undefined) {
-        problems.push(
-          'ephemeral auth needs sharedSecret (inline), or credentialsSecret naming an existing Secret',
-        );
-        return problems;
-      }
-      if (p.username !== undefined || p.password !== undefined)
-        problems.push("username and password are for authType 'static'");
-      const weak = credentialWeakness('shared secret', p.sharedSecret);
-      if (weak && !this.allowWeakCredentials)
-        problems.push(`${weak}; choose a strong one, or set allowWeakCredentials: true for a demo`);
-    }
-    return problems;
-  }
-
-  #listenerProblems(): string[] {
-    const problems: string[] = [];
-    if (this.#listeners.length === 0)
-      problems.push('the gateway has no listeners; pass listeners or call addListener()');
-    const names = new Map<string, number>();
-    const servicePorts = new Map<string, number>();
-    const podPorts = new Map<string, number>();
-    const transports = new Set<string>();
-    const reserved = new Map<number, string>([[this.healthPort, 'the health port']]);
-    if (this.metrics) reserved.set(this.metricsPort, 'the metrics port');
-    this.#listeners.forEach((l, i) => {
-      const at = `listener "${l.name}" (listeners[${i}])`;
-      const why = dns1035Problem(l.name);
-      if (why) problems.push(`${at}: name ${why}`);
-      const first = names.get(l.name);
-      if (first !== undefined) problems.push(`${at}: duplicate listener name (also listeners[${first}])`);
-      else names.set(l.name, i);
-      const protocol = l.protocol ?? 'TURN-UDP';
-      if (!PROTOCOLS.includes(protocol)) {
-        problems.push(`${at}: protocol "${protocol}" is not one of ${PROTOCOLS.join(', ')}`);
-        return;
-      }
-      const transport = protocol === 'TURN-UDP' || protocol === 'TURN-DTLS' ? 'UDP' : 'TCP';
-      transports.add(transport);
-      const port = l.port ?? DEFAULT_PORT;
-      const target = l.targetPort ?? port;
-      for (const [field, v] of [
-        ['port', port],
-        ['targetPort', target],
-        ['nodePort', l.nodePort],
-        ['minRelayPort', l.minRelayPort],
-        ['maxRelayPort', l.maxRelayPort],
-      ] as const) {
-        if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 65535))
-          problems.push(`${at}: ${field} ${v} is not a valid port`);
-      }
-      const sp = `${port}/${transport}`;
-      const firstPort = servicePorts.get(sp);
-      if (firstPort !== undefined)
-        problems.push(
-          `${at}: duplicate port ${sp} (also listeners[${firstPort}] "${this.#listeners[firstPort]!.name}")`,
-        );
-      else servicePorts.set(sp, i);
-      const tp = `${target}/${transport}`;
-      const firstTarget = podPorts.get(tp);
-      if (firstTarget !== undefined && firstPort === undefined)
-        problems.push(`${at}: duplicate targetPort ${tp} (also listeners[${firstTarget}])`);
-      else podPorts.set(tp, i);
-      if (transport === 'TCP' && reserved.has(target))
-        problems.push(`${at}: targetPort ${target} is ${reserved.get(target)}`);
-      if (l.nodePort !== undefined && this.serviceType === 'ClusterIP')
-        problems.push(`${at}: nodePort needs serviceType NodePort or LoadBalancer`);
-      const tls = protocol === 'TURN-TLS' || protocol === 'TURN-DTLS';
-      if (tls && l.tlsSecret === undefined)
-        problems.push(
-          `${at}: a ${protocol} listener needs a certificate; set tlsSecret to a kubernetes.io/tls Secret`,
-        );
-      if (!tls && l.tlsSecret !== undefined)
-        problems.push(`${at}: tlsSecret is only for TURN-TLS and TURN-DTLS`);
-      if (l.certificate !== undefined && l.certificate.dnsNames.length === 0)
-        problems.push(`${at}: certificate needs at least one DNS name`);
-      if ((l.minRelayPort === undefined) !== (l.maxRelayPort === undefined))
-        problems.push(`${at}: set both minRelayPort and maxRelayPort, or neither`);
-      else if (l.minRelayPort !== undefined && l.maxRelayPort! < l.minRelayPort)
-        problems.push(`${at}: maxRelayPort ${l.maxRelayPort} is below minRelayPort ${l.minRelayPort}`);
-    });
-    if (this.exposeHealthCheckPort) transports.add('TCP');
-    if (this.serviceType === 'LoadBalancer' && transports.size > 1 && !this.mixedProtocolLoadBalancer)
-      problems.push(
-        'the LoadBalancer Service would mix UDP and TCP ports, which not every cloud supports; set mixedProtocolLoadBalancer: true, or split the listeners into two gateways',
-      );
-    return problems;
-  }
-}
-
-function dns1123SubdomainProblem(name: string): string | undefined {
-  if (name.length === 0 || name.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
-    return `"${name}" is not a valid object name (lowercase letters, digits, '-' and '.')`;
-  return undefined;
 }
