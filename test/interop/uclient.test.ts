@@ -101,6 +101,9 @@ describe('coturn turnutils_uclient against stunnerd', () => {
     ['TCP with Send/Data (-t -s)', ['-t', '-s']],
     ['TCP with mandatory channel padding (-t -D)', ['-t', '-D']],
     ['explicit IPv4 REQUESTED-ADDRESS-FAMILY with DONT-FRAGMENT (-X -g)', ['-X', '-g']],
+    // Headless: the clients relay to each other's relay addresses, i.e. the gateway's own address.
+    ['client to client (-y)', ['-y']],
+    ['client to client over TCP (-y -t)', ['-y', '-t']],
   ];
 
   it('relays every mode with 0% loss', async () => {
