@@ -3,6 +3,7 @@
  * single-thread fallback where dgram has no reusePort (Node 20). The multi-thread path itself needs
  * Node >= 22.12 and is exercised by the benchmark (bench/), which installs one.
  */
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../runtime/config/index.js';
 import {
@@ -54,8 +55,10 @@ describe('relay threads', () => {
     ]);
   });
 
-  it('runs one thread when embedded (no worker entry registered) and still relays', async () => {
+  it('runs one thread when embedded (no worker entry registered) and still relays; stop() returns every fd', async () => {
     const port = await freePort();
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const base = fds();
     const rt = await startStunnerdInProcess({
       version: 'v1',
       admin: { threads: 4, healthcheck_endpoint: '' },
@@ -71,5 +74,7 @@ describe('relay threads', () => {
     } finally {
       await rt.stop();
     }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fds()).toBeLessThanOrEqual(base);
   });
 });
