@@ -10,6 +10,7 @@ import {
   stringifyConfig,
   validateConfig,
 } from '../../runtime/config/index.js';
+import { unsupportedProblems } from '../../runtime/stunnerd.js';
 import type { GatewayModel } from './model.js';
 
 /** The pod IP, substituted by the runtime from the Downward API env var. */
@@ -85,7 +86,9 @@ export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
     ),
   };
   const result = validateConfig(probe, { env: SYNTH_ENV });
-  return { config, text: `${stringifyConfig(config)}\n`, problems: result.ok ? [] : result.problems };
+  // What the schema allows but this runtime refuses at start (e.g. TURN-DTLS) fails synth instead.
+  const problems = result.ok ? unsupportedProblems(result.config) : result.problems;
+  return { config, text: `${stringifyConfig(config)}\n`, problems };
 }
 
 function cmp(a: string, b: string): number {

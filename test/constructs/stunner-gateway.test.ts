@@ -2,6 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
 import { validateConfig } from '../../runtime/config/index.js';
+import { unsupportedProblems } from '../../runtime/stunnerd.js';
 import {
   dataplaneConfig,
   FIXTURE_RUNTIME,
@@ -521,5 +522,24 @@ describe('runtime ConfigMap', () => {
     expect(synthErrors(chart).join('\n')).toMatch(
       /ConfigMap stunner\/stunnerd-runtime is also rendered by chart second: keep the gateways of one namespace in one chart/,
     );
+  });
+});
+
+describe('runtime support', () => {
+  it('fails synth on exactly what the runtime would refuse at start (TURN-DTLS while unsupported)', () => {
+    const { chart } = gateway({
+      listeners: [{ name: 'dtls', protocol: 'TURN-DTLS', port: 3479, tlsSecret: 'cert' }],
+    });
+    const pem = Buffer.from('-----BEGIN CERTIFICATE-----\n').toString('base64');
+    const parsed = validateConfig({
+      version: 'v1',
+      auth: { credentials: STRONG },
+      listeners: [{ name: 'dtls', protocol: 'TURN-DTLS', port: 3479, cert: pem, key: pem }],
+    });
+    if (!parsed.ok) throw new Error('test config invalid');
+    const refused = unsupportedProblems(parsed.config).map(
+      (p) => `[test/udp-gateway] dataplane config ${p.path}: ${p.message}`,
+    );
+    expect(synthErrors(chart)).toEqual(refused);
   });
 });
