@@ -172,4 +172,14 @@ describe('Perimeter', () => {
     p.load(config([{ name: 'c1', endpoints: ['10.1.1.1'] }]));
     expect(admitted(p.check('l1', '10.3.3.3')).cluster.name).toBe('c1');
   });
+
+  it('resolves STRICT_DNS names with the system resolver (localhost)', async () => {
+    const { log } = logSink();
+    const p = new Perimeter({ logger: log, ownAddresses: [] });
+    p.load(config([{ name: 'c1', type: 'STRICT_DNS', endpoints: ['localhost'] }]));
+    expect(p.check('l1', '127.0.0.1')).toBe('no route to endpoint');
+    await p.start();
+    p.stop();
+    expect(admitted(p.check('l1', '127.0.0.1')).cluster.name).toBe('c1');
+  });
 });
