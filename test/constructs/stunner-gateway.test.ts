@@ -511,6 +511,18 @@ describe('runtime ConfigMap', () => {
     }
   });
 
+  it('refuses gateways of one namespace and chart with different runtime entries', () => {
+    const { chart } = gateway();
+    new StunnerGateway(chart, 'other', {
+      ...STRONG,
+      runtimeEntry: 'runtime/main.ts',
+      listeners: [{ name: 'x', port: 3479 }],
+    });
+    expect(synthErrors(chart).join('\n')).toMatch(
+      /the gateways of namespace "stunner" in this chart use different runtime entries \(test\/constructs\/fixtures\/tiny-runtime\.ts, runtime\/main\.ts\)/,
+    );
+  });
+
   it('must not be rendered by two charts for one namespace', () => {
     const { chart } = gateway();
     const twin = new Chart(App.of(chart), 'second', { namespace: 'stunner' });
