@@ -15,6 +15,8 @@ export const DEFAULT_ALLOCATION_LIFETIME_S = 600;
 export const MAX_ALLOCATION_LIFETIME_S = 3600;
 export const PERMISSION_LIFETIME_S = 300;
 export const CHANNEL_LIFETIME_S = 600;
+/** After a channel binding expires, its number and peer stay reserved for each other this long. */
+export const CHANNEL_COOLDOWN_S = 300;
 export const RESERVATION_LIFETIME_S = 30;
 export const MAX_PERMISSIONS_PER_ALLOCATION = 256;
 export const MAX_CHANNELS_PER_ALLOCATION = 256;
@@ -249,6 +251,18 @@ export class AllocationManager {
     if (byPeer !== undefined && byPeer.number !== number) {
       return `peer is bound to channel ${byPeer.number.toString(16)}`;
     }
+    if (byNumber === undefined && a.cooldown.size > 0) {
+      const cool = a.cooldown.get(number);
+      if (cool !== undefined && cool.peerKey !== peerKey) {
+        return `channel ${number.toString(16)} was bound to another peer less than 5 minutes ago`;
+      }
+      for (const [n, c] of a.cooldown) {
+        if (c.peerKey === peerKey && n !== number) {
+          return `peer was bound to channel ${n.toString(16)} less than 5 minutes ago`;
+        }
+      }
+      a.cooldown.delete(number);
+    }
     let ch = byNumber;
     if (ch === undefined) {
       if (a.channels.size >= MAX_CHANNELS_PER_ALLOCATION) return 'too many channels';
@@ -272,8 +286,12 @@ export class AllocationManager {
         if (p.expiresAt <= now) a.permissions.delete(p.key);
       }
       for (const ch of a.channels.values()) {
-        if (ch.expiresAt <= now) a.removeChannel(ch);
+        if (ch.expiresAt <= now) {
+          a.removeChannel(ch);
+          a.cooldown.set(ch.number, { peerKey: ch.peerKey, until: now + CHANNEL_COOLDOWN_S * 1000 });
+        }
       }
+      for (const [n, c] of a.cooldown) if (c.until <= now) a.cooldown.delete(n);
     }
     for (const [k, r] of this.reservations) {
       if (r.expiresAt <= now) {

@@ -62,6 +62,11 @@ export class Allocation {
   readonly permissions = new Map<number | string, Permission>();
   readonly channels = new Map<number, ChannelBinding>();
   readonly channelsByPeer = new Map<number | string, ChannelBinding>();
+  /**
+   * Expired bindings in their 5-minute cooldown (RFC 8656 sec 12): neither the number nor the peer
+   * may be bound to something else until it ends. Keyed by channel number.
+   */
+  readonly cooldown = new Map<number, { readonly peerKey: number | string; readonly until: number }>();
   expiresAt = 0;
   closed = false;
   relayPort = 0;
@@ -215,6 +220,7 @@ export class Allocation {
     this.permissions.clear();
     this.channels.clear();
     this.channelsByPeer.clear();
+    this.cooldown.clear();
   }
 }
 

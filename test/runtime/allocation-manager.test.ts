@@ -12,6 +12,7 @@ import type { Allocation, ListenerContext } from '../../runtime/turn/allocation.
 import {
   AllocationError,
   AllocationManager,
+  CHANNEL_COOLDOWN_S,
   CHANNEL_LIFETIME_S,
   PERMISSION_LIFETIME_S,
 } from '../../runtime/turn/allocation-manager.js';
@@ -120,6 +121,19 @@ describe('AllocationManager', () => {
     expect(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1001)).toMatch(/bound to another peer/);
     expect(s.m.bindChannel(a, 0x4001, p1, '127.0.0.5', 1000)).toMatch(/bound to channel 4000/);
     expect(typeof s.m.bindChannel(a, 0x4001, p1, '127.0.0.5', 1001)).toBe('object');
+
+    // After expiry, 5 minutes of cooldown: the number and the peer stay paired.
+    s.m.refresh(a, 3600);
+    s.advance(CHANNEL_LIFETIME_S + 1);
+    s.m.tick();
+    expect(a.channels.size).toBe(0);
+    expect(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 2000)).toMatch(/less than 5 minutes ago/);
+    expect(s.m.bindChannel(a, 0x4002, p1, '127.0.0.5', 1000)).toMatch(/less than 5 minutes ago/);
+    expect(typeof s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1000)).toBe('object');
+    s.advance(CHANNEL_COOLDOWN_S + 1);
+    s.m.tick();
+    expect(a.cooldown.size).toBe(0);
+    expect(typeof s.m.bindChannel(a, 0x4002, p1, '127.0.0.5', 1001)).toBe('object');
   });
 
   it('caps allocations per user (486) and globally (508), counting in-flight ones', async () => {
