@@ -329,6 +329,18 @@ export class Stunnerd {
       } catch (e) {
         errors.push((e as Error).message);
         this.log.error((e as Error).message);
+        // Keep serving on the previous socket of a restarted listener rather than on none.
+        const before = old.listeners.find((o) => o.name === l.name);
+        if (before !== undefined && !this.listeners.has(l.name)) {
+          try {
+            await this.openListener(before);
+            this.log.warn(
+              `listener ${l.name} keeps its previous ${before.protocol} ${before.address}:${before.port}`,
+            );
+          } catch {
+            // the old socket is gone too; the error above says why the new one failed
+          }
+        }
       }
     }
     for (let i = 0; i < this.workers.length; i++) {

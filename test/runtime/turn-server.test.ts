@@ -427,4 +427,21 @@ describe('TURN server (in process)', () => {
     await fresh.allocate();
     expect((fresh as unknown as { realm: string }).realm).toBe('other.realm');
   });
+
+  it('keeps the previous socket when a restarted listener cannot bind its new port', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    const taken = await freePort();
+    await new Promise<void>((r) => blocker.listen(taken, '127.0.0.1', r));
+    try {
+      const next = structuredClone(config) as { listeners: { port: number }[] };
+      next.listeners[1]!.port = taken;
+      await expect(rt.daemon.reconfigure(parseConfig(next))).rejects.toThrow(/listener tcp: cannot bind/);
+      expect(rt.daemon.listenerPort('tcp')).toBe(port);
+      const t = await client({ transport: 'tcp' });
+      await t.allocate();
+    } finally {
+      blocker.close();
+    }
+  });
 });
