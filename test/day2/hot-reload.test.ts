@@ -11,18 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { freePort } from '../helpers/net.js';
-import { EchoPeer, TurnError, UdpTurnClient } from './turn-client.js';
+import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
+import { until } from '../helpers/wait.js';
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 4000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** How long a reload (file poll + apply) may take to show. */
+const RELOAD_MS = 4000;
 
 interface Flow {
-  readonly client: UdpTurnClient;
+  readonly client: TurnClient;
   readonly channel: number;
   sent: number;
 }
@@ -35,7 +31,7 @@ describe('hot reload under relay load', () => {
   let portA: number;
   let portB: number;
   let portB2: number;
-  let peer: EchoPeer;
+  let peer: UdpPeer;
   const flows: Flow[] = [];
   let pump: NodeJS.Timeout | undefined;
   let generation = 0;
@@ -91,6 +87,7 @@ describe('hot reload under relay load', () => {
       await until(
         `${label}: flow on channel ${f.channel} keeps relaying`,
         () => f.client.count(f.channel) > before + 2,
+        RELOAD_MS,
       );
     }
   }
@@ -100,7 +97,7 @@ describe('hot reload under relay load', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stunnerd-day2-reload-'));
     [portA, portB, portB2] = [await freePort(), await freePort(), await freePort()];
-    peer = await EchoPeer.open('127.0.0.1');
+    peer = await UdpPeer.open();
     await mkdir(join(dir, '..2026_0'));
     await writeFile(join(dir, '..2026_0', 'stunnerd.conf'), config({}));
     await symlink('..2026_0', join(dir, '..data'));
@@ -114,15 +111,15 @@ describe('hot reload under relay load', () => {
     });
     // three flows on listener a, two on b, each with a channel to the echo peer
     for (const [i, port] of [portA, portA, portA, portB, portB].entries()) {
-      const client = await UdpTurnClient.open({ host: '127.0.0.1', port }, 'user', 'one');
+      const client = await TurnClient.open({ host: '127.0.0.1', port, username: 'user', password: 'one' });
       await client.allocate();
       const channel = 0x4000 + i;
-      await client.channelBind(channel, { family: 4, address: '127.0.0.1', port: peer.port });
+      await client.channelBind(channel, peer.address);
       flows.push({ client, channel, sent: 0 });
     }
     pump = setInterval(() => {
       for (const f of flows) {
-        f.client.sendChannel(f.channel, Buffer.from(`m${f.sent++}`));
+        f.client.channelData(f.channel, Buffer.from(`m${f.sent++}`));
       }
     }, 10);
     await allFlowsAlive(() => true, 'before any reload');
@@ -136,23 +133,32 @@ describe('hot reload under relay load', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const onA = (f: Flow) => f.client.server.port === portA;
+  const onA = (f: Flow) => f.client.opts.port === portA;
 
   it('route change (..data symlink swap): applied in place, nothing restarts, nothing lost', async () => {
-    const probe = await UdpTurnClient.open({ host: '127.0.0.1', port: portA }, 'user', 'one');
+    const probe = await TurnClient.open({
+      host: '127.0.0.1',
+      port: portA,
+      username: 'user',
+      password: 'one',
+    });
     try {
       await probe.allocate();
       await expect(probe.createPermission('127.0.0.7')).rejects.toMatchObject({ code: 403 });
       await kubeletUpdate(config({ extraRoute: true }));
-      await until('the new route admits 127.0.0.7', async () => {
-        try {
-          await probe.createPermission('127.0.0.7');
-          return true;
-        } catch (e) {
-          if (e instanceof TurnError && e.code === 403) return false;
-          throw e;
-        }
-      });
+      await until(
+        'the new route admits 127.0.0.7',
+        async () => {
+          try {
+            await probe.createPermission('127.0.0.7');
+            return true;
+          } catch (e) {
+            if (e instanceof TurnError && e.code === 403) return false;
+            throw e;
+          }
+        },
+        RELOAD_MS,
+      );
     } finally {
       probe.close();
     }
@@ -165,18 +171,32 @@ describe('hot reload under relay load', () => {
     // from here on the file is a plain file
     await unlink(join(dir, 'stunnerd.conf'));
     await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two' }));
-    const fresh = await UdpTurnClient.open({ host: '127.0.0.1', port: portA }, 'user', 'two');
+    const fresh = await TurnClient.open({
+      host: '127.0.0.1',
+      port: portA,
+      username: 'user',
+      password: 'two',
+    });
     try {
-      await until('the new password is accepted', async () => {
-        try {
-          await fresh.allocate();
-          return true;
-        } catch (e) {
-          if (e instanceof TurnError && (e.code === 401 || e.code === 441)) return false;
-          throw e;
-        }
+      await until(
+        'the new password is accepted',
+        async () => {
+          try {
+            await fresh.allocate();
+            return true;
+          } catch (e) {
+            if (e instanceof TurnError && (e.code === 401 || e.code === 441)) return false;
+            throw e;
+          }
+        },
+        RELOAD_MS,
+      );
+      const old = await TurnClient.open({
+        host: '127.0.0.1',
+        port: portA,
+        username: 'user',
+        password: 'one',
       });
-      const old = await UdpTurnClient.open({ host: '127.0.0.1', port: portA }, 'user', 'one');
       try {
         await expect(old.allocate()).rejects.toBeInstanceOf(TurnError);
       } finally {
@@ -194,14 +214,19 @@ describe('hot reload under relay load', () => {
     await unlink(join(dir, 'stunnerd.conf'));
     await new Promise((r) => setTimeout(r, 150));
     await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two', portB: portB2 }));
-    await until('listener b restarted', () => restarts().length > 0);
+    await until('listener b restarted', () => restarts().length > 0, RELOAD_MS);
     expect(restarts()).toHaveLength(1);
     expect(restarts()[0]).toMatch(/listener media\/gw\/b restarting/);
     expect(daemon.stunnerd.listenerPort('media/gw/b')).toBe(portB2);
     // every allocation on the unchanged listener survived and relays
     await allFlowsAlive(onA, 'after the port change');
     expect(daemon.stunnerd.allocationCount()).toBeGreaterThanOrEqual(countA());
-    const moved = await UdpTurnClient.open({ host: '127.0.0.1', port: portB2 }, 'user', 'two');
+    const moved = await TurnClient.open({
+      host: '127.0.0.1',
+      port: portB2,
+      username: 'user',
+      password: 'two',
+    });
     try {
       await moved.allocate();
     } finally {
@@ -214,7 +239,7 @@ describe('hot reload under relay load', () => {
       join(dir, 'stunnerd.conf'),
       config({ extraRoute: true, password: 'two', portB: portB2, loglevel: 'all:INFO,perimeter:DEBUG' }),
     );
-    await until('the new log level is in force', () => logger.scope('perimeter').level === 4);
+    await until('the new log level is in force', () => logger.scope('perimeter').level === 4, RELOAD_MS);
     expect((daemon.status().admin as { loglevel: string }).loglevel).toBe('all:INFO,perimeter:DEBUG');
     expect(restarts()).toHaveLength(1); // still only b's restart from before
     await allFlowsAlive(onA, 'after the log level change');
@@ -223,13 +248,17 @@ describe('hot reload under relay load', () => {
   it('an invalid config is rejected with one line and the old one keeps serving', async () => {
     const errorsBefore = lines.filter((l) => / ERROR /.test(l)).length;
     await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two', broken: true }));
-    await until('the rejection is logged', () => lines.some((l) => /config reload rejected/.test(l)));
+    await until(
+      'the rejection is logged',
+      () => lines.some((l) => /config reload rejected/.test(l)),
+      RELOAD_MS,
+    );
     const errs = lines.filter((l) => / ERROR /.test(l)).slice(errorsBefore);
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatch(/listeners\[1\]\.port: 70000 is not a valid port/);
     expect(daemon.stunnerd.listenerPort('media/gw/b')).toBe(portB2);
     await allFlowsAlive(onA, 'after the invalid config');
-    const c = await UdpTurnClient.open({ host: '127.0.0.1', port: portB2 }, 'user', 'two');
+    const c = await TurnClient.open({ host: '127.0.0.1', port: portB2, username: 'user', password: 'two' });
     try {
       await c.allocate();
     } finally {

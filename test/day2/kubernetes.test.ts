@@ -12,18 +12,10 @@ import { IceAuthServer } from '../../runtime/ice/server.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { endpointSlice, K8sApiDouble, service } from '../helpers/k8s-api-double.js';
 import { freePort, freeTcpPort } from '../helpers/net.js';
-import { EchoPeer, TurnError, UdpTurnClient } from './turn-client.js';
+import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
+import { until } from '../helpers/wait.js';
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 3000): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function permits(c: UdpTurnClient, ip: string): Promise<boolean> {
+async function permits(c: TurnClient, ip: string): Promise<boolean> {
   try {
     await c.createPermission(ip);
     return true;
@@ -40,9 +32,9 @@ describe('day 2 with the Kubernetes API test double', () => {
   let daemon: Daemon;
   let turnPort: number;
   let healthPort: number;
-  let client: UdpTurnClient;
-  let rangedPeer: EchoPeer;
-  let otherPeer: EchoPeer;
+  let client: TurnClient;
+  let rangedPeer: UdpPeer;
+  let otherPeer: UdpPeer;
 
   const status = async () => {
     const r = await fetch(`http://127.0.0.1:${healthPort}/status`, { signal: AbortSignal.timeout(2000) });
@@ -56,8 +48,8 @@ describe('day 2 with the Kubernetes API test double', () => {
     api.upsert('services', service('media', 'backend', { clusterIP: '127.0.0.50' }));
     api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-1', [{ ip: '127.0.0.2' }]));
     // a Service backend with a port range: only that range may be reached on its pods
-    rangedPeer = await EchoPeer.open('127.0.0.6');
-    otherPeer = await EchoPeer.open('127.0.0.6');
+    rangedPeer = await UdpPeer.open(true, '127.0.0.6');
+    otherPeer = await UdpPeer.open(true, '127.0.0.6');
     api.upsert('endpointslices', endpointSlice('media', 'ranged', 'ranged-1', [{ ip: '127.0.0.6' }]));
     turnPort = await freePort();
     healthPort = await freeTcpPort();
@@ -79,7 +71,9 @@ describe('day 2 with the Kubernetes API test double', () => {
         {
           name: 'media/ranged',
           type: 'STRICT_DNS',
-          endpoints: [`ranged.media.svc.cluster.local:<${rangedPeer.port}-${rangedPeer.port}>`],
+          endpoints: [
+            `ranged.media.svc.cluster.local:<${rangedPeer.address.port}-${rangedPeer.address.port}>`,
+          ],
         },
       ],
     };
@@ -90,7 +84,7 @@ describe('day 2 with the Kubernetes API test double', () => {
       kubernetes: { server: api.url, token: api.token, initialBackoffMs: 50, maxBackoffMs: 300 },
       onPublicAddress: (gw, addr, ports) => ice.setPublicAddress(gw, addr, ports),
     });
-    client = await UdpTurnClient.open({ host: '127.0.0.1', port: turnPort }, 'user', 'pass');
+    client = await TurnClient.open({ host: '127.0.0.1', port: turnPort, username: 'user', password: 'pass' });
     await client.allocate();
   });
 
@@ -109,7 +103,7 @@ describe('day 2 with the Kubernetes API test double', () => {
     expect(lines.some((l) => /permission denied.*no route to endpoint/.test(l))).toBe(true);
 
     // a new pod: its IP gets through, and media really flows to it
-    const peer = await EchoPeer.open('127.0.0.3');
+    const peer = await UdpPeer.open(true, '127.0.0.3');
     try {
       api.upsert(
         'endpointslices',
@@ -117,10 +111,10 @@ describe('day 2 with the Kubernetes API test double', () => {
       );
       const took = await until('the new pod is permitted', () => permits(client, '127.0.0.3'), 1000);
       expect(took).toBeLessThan(1000);
-      await client.channelBind(0x4001, { family: 4, address: '127.0.0.3', port: peer.port });
-      client.sendChannel(0x4001, Buffer.from('hello pod'));
+      await client.channelBind(0x4001, peer.address);
+      client.channelData(0x4001, Buffer.from('hello pod'));
       await until('the echo comes back through the relay', () => client.count(0x4001) > 0, 2000);
-      expect(client.received.get(0x4001)?.[0]?.toString()).toBe('hello pod');
+      expect(client.payloads(0x4001)[0]?.toString()).toBe('hello pod');
     } finally {
       peer.close();
     }
@@ -147,18 +141,16 @@ describe('day 2 with the Kubernetes API test double', () => {
 
   it("a Service backend's port range holds for the pod addresses found for it", async () => {
     await until('the ranged pod is permitted', () => permits(client, '127.0.0.6'));
-    await client.channelBind(0x4002, { family: 4, address: '127.0.0.6', port: rangedPeer.port });
-    client.sendChannel(0x4002, Buffer.from('in range'));
+    await client.channelBind(0x4002, rangedPeer.address);
+    client.channelData(0x4002, Buffer.from('in range'));
     await until('the in-range peer echoes', () => client.count(0x4002) > 0, 2000);
-    const refused = await client
-      .channelBind(0x4003, { family: 4, address: '127.0.0.6', port: otherPeer.port })
-      .then(
-        () => false,
-        (e: unknown) => e instanceof TurnError && e.code === 403,
-      );
-    if (!refused) client.sendChannel(0x4003, Buffer.from('out of range'));
+    const refused = await client.channelBind(0x4003, otherPeer.address).then(
+      () => false,
+      (e: unknown) => e instanceof TurnError && e.code === 403,
+    );
+    if (!refused) client.channelData(0x4003, Buffer.from('out of range'));
     await new Promise((r) => setTimeout(r, 300));
-    expect(otherPeer.received).toBe(0);
+    expect(otherPeer.got).toHaveLength(0);
     expect(client.count(0x4003)).toBe(0);
   });
 
@@ -181,7 +173,7 @@ describe('day 2 with the Kubernetes API test double', () => {
     const s = await status();
     expect(s.dynamicEndpoints).toEqual({
       'media/route': ['127.0.0.5', '127.0.0.50'],
-      'media/ranged': [`127.0.0.6:<${rangedPeer.port}-${rangedPeer.port}>`],
+      'media/ranged': [`127.0.0.6:<${rangedPeer.address.port}-${rangedPeer.address.port}>`],
     });
   });
 

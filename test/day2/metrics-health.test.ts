@@ -8,15 +8,8 @@ import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { STUNNER_METRICS } from '../../runtime/metrics/metrics.js';
 import { freePort, freeTcpPort } from '../helpers/net.js';
-import { EchoPeer, UdpTurnClient } from './turn-client.js';
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
+import { until } from '../helpers/wait.js';
 
 /** Parses the exposition text into `name{labels}` -> value. */
 function samples(text: string): Map<string, number> {
@@ -34,8 +27,8 @@ describe('metrics and health endpoints', () => {
   let turnPort: number;
   let adminPort: number;
   let metricsPort: number;
-  let peer: EchoPeer;
-  let client: UdpTurnClient;
+  let peer: UdpPeer;
+  let client: TurnClient;
   const L = 'media/gw/udp';
   const C = 'media/peers';
 
@@ -47,7 +40,7 @@ describe('metrics and health endpoints', () => {
     turnPort = await freePort();
     adminPort = await freeTcpPort();
     metricsPort = await freeTcpPort();
-    peer = await EchoPeer.open();
+    peer = await UdpPeer.open();
     daemon = await runDaemon({
       config: parseConfig({
         version: 'v1',
@@ -79,11 +72,11 @@ describe('metrics and health endpoints', () => {
     for (const m of STUNNER_METRICS) expect(text).toContain(`# TYPE ${m} `);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
 
-    client = await UdpTurnClient.open({ host: '127.0.0.1', port: turnPort }, 'user', 'pass');
+    client = await TurnClient.open({ host: '127.0.0.1', port: turnPort, username: 'user', password: 'pass' });
     await client.allocate();
-    await client.channelBind(0x4000, { family: 4, address: '127.0.0.1', port: peer.port });
+    await client.channelBind(0x4000, peer.address);
     const N = 50;
-    for (let i = 0; i < N; i++) client.sendChannel(0x4000, Buffer.alloc(100, i));
+    for (let i = 0; i < N; i++) client.channelData(0x4000, Buffer.alloc(100, i));
     await until('all echoes are back', () => client.count(0x4000) === N);
 
     const after = await scrape();
@@ -100,7 +93,7 @@ describe('metrics and health endpoints', () => {
     expect(v(`stunner_cluster_bytes_total{name="${C}",direction="tx"}`)).toBe(N * 100);
     expect(v(`stunner_cluster_bytes_total{name="${C}",direction="rx"}`)).toBe(N * 100);
 
-    for (let i = 0; i < 10; i++) client.sendChannel(0x4000, Buffer.alloc(10));
+    for (let i = 0; i < 10; i++) client.channelData(0x4000, Buffer.alloc(10));
     await until('ten more echoes', () => client.count(0x4000) === N + 10);
     const later = await scrape();
     expect(later.get(`stunner_cluster_packets_total{name="${C}",direction="tx"}`)).toBe(N + 10);

@@ -10,17 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, freeTcpPort } from '../helpers/net.js';
-import { EchoPeer, TurnError, UdpTurnClient } from './turn-client.js';
+import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
+import { until } from '../helpers/wait.js';
 
 const BIN = fileURLToPath(new URL('../../bin/stunnerd.mjs', import.meta.url));
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Proc {
   readonly child: ChildProcess;
@@ -51,16 +44,16 @@ async function startStunnerd(configFile: string, extra: string[] = []): Promise<
 describe('SIGTERM drain', () => {
   let dir: string;
   let proc: Proc | undefined;
-  let peer: EchoPeer;
+  let peer: UdpPeer;
   let turnPort: number;
   let healthPort: number;
-  const clients: UdpTurnClient[] = [];
+  const clients: TurnClient[] = [];
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stunnerd-day2-drain-'));
     turnPort = await freePort();
     healthPort = await freeTcpPort();
-    peer = await EchoPeer.open();
+    peer = await UdpPeer.open();
     await writeFile(
       join(dir, 'stunnerd.yaml'),
       [
@@ -91,17 +84,22 @@ describe('SIGTERM drain', () => {
   const ready = async () =>
     (await fetch(`http://127.0.0.1:${healthPort}/ready`, { signal: AbortSignal.timeout(2000) })).status;
 
-  async function liveAllocation(): Promise<UdpTurnClient> {
-    const c = await UdpTurnClient.open({ host: '127.0.0.1', port: turnPort }, 'user', 'pass');
+  async function liveAllocation(): Promise<TurnClient> {
+    const c = await TurnClient.open({
+      host: '127.0.0.1',
+      port: turnPort,
+      username: 'user',
+      password: 'pass',
+    });
     clients.push(c);
     await c.allocate();
-    await c.channelBind(0x4000, { family: 4, address: '127.0.0.1', port: peer.port });
+    await c.channelBind(0x4000, peer.address);
     return c;
   }
 
-  async function relays(c: UdpTurnClient): Promise<void> {
+  async function relays(c: TurnClient): Promise<void> {
     const before = c.count(0x4000);
-    for (let i = 0; i < 5; i++) c.sendChannel(0x4000, Buffer.from(`ping ${i}`));
+    for (let i = 0; i < 5; i++) c.channelData(0x4000, Buffer.from(`ping ${i}`));
     await until('echoes through the relay', () => c.count(0x4000) >= before + 5, 2000);
   }
 
@@ -120,7 +118,12 @@ describe('SIGTERM drain', () => {
     expect(status).toMatchObject({ status: 'TERMINATING', allocationCount: 1 });
     await relays(c); // still relaying while draining
 
-    const late = await UdpTurnClient.open({ host: '127.0.0.1', port: turnPort }, 'user', 'pass');
+    const late = await TurnClient.open({
+      host: '127.0.0.1',
+      port: turnPort,
+      username: 'user',
+      password: 'pass',
+    });
     clients.push(late);
     const refused = await late.allocate().then(
       () => undefined,

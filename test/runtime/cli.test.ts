@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 import { STUNNERD_BIN, spawnStunnerd } from '../helpers/stunnerd.js';
-import { TurnClient, UdpPeer } from './turn-client.js';
+import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

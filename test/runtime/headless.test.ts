@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Attr, Method } from '../../runtime/stun/index.js';
 import { freePort } from '../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../helpers/stunnerd.js';
-import { TurnClient, TurnError } from './turn-client.js';
+import { TurnClient, TurnError } from '../helpers/turn-client.js';
 
 describe('headless relaying and the clock', () => {
   let rt: InProcessStunnerd;

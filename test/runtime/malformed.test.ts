@@ -15,7 +15,8 @@ import {
 } from '../../runtime/stun/index.js';
 import { freePort } from '../helpers/net.js';
 import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
-import { sleep, TurnClient, UdpPeer } from './turn-client.js';
+import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
+import { sleep } from '../helpers/wait.js';
 
 /** mulberry32: small, fast, deterministic. */
 function prng(seed: number): () => number {

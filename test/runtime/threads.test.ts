@@ -14,7 +14,7 @@ import {
 } from '../../runtime/turn/threads.js';
 import { freePort } from '../helpers/net.js';
 import { startStunnerdInProcess } from '../helpers/stunnerd.js';
-import { TurnClient } from './turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 
 describe('relay threads', () => {
   it('needs reusePort (Node >= 22.12)', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../helpers/stunnerd.js';
-import { TurnClient, UdpPeer } from './turn-client.js';
+import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
 
 describe('TURN-TLS listener', () => {
   let dir: string;

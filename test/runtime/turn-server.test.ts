@@ -19,7 +19,8 @@ import {
 } from '../../runtime/stun/index.js';
 import { freePort } from '../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../helpers/stunnerd.js';
-import { sleep, TurnClient, TurnError, UdpPeer } from './turn-client.js';
+import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
+import { sleep } from '../helpers/wait.js';
 
 function fdCount(): number {
   return readdirSync('/proc/self/fd').length;

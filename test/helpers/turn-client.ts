@@ -1,6 +1,7 @@
 /**
- * A minimal TURN client for tests, built on our codec: long-term auth (401 -> retry with nonce),
- * Allocate, Refresh, CreatePermission, ChannelBind, Send, ChannelData; over UDP or TCP/TLS.
+ * The TURN client and UDP peer for tests, built on our codec: long-term auth (401 -> retry with
+ * nonce, 438 -> new nonce), Allocate, Refresh, CreatePermission, ChannelBind, Send, ChannelData;
+ * over UDP or TCP/TLS. Requests retransmit on UDP; every wait is bounded in time.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -22,6 +23,7 @@ import {
   StunMessageBuilder,
   type TransportAddress,
 } from '../../runtime/stun/index.js';
+import { until } from './wait.js';
 
 export class TurnError extends Error {
   constructor(
@@ -54,7 +56,7 @@ export class TurnClient {
   relayed: TransportAddress | undefined;
   mapped: TransportAddress | undefined;
   lifetime = 0;
-  /** Payloads received from peers: [channel or 'data', peer?, payload]. */
+  /** Payloads received from peers: channel number or 'data' (Data indication), peer, payload. */
   readonly received: { via: number | 'data'; peer?: TransportAddress; data: Buffer }[] = [];
   /** Every raw response, for byte-level assertions. */
   readonly responses: Buffer[] = [];
@@ -194,6 +196,8 @@ export class TurnClient {
     const ra = res.get(Attr.XOR_RELAYED_ADDRESS);
     const ma = res.get(Attr.XOR_MAPPED_ADDRESS);
     const lt = res.get(Attr.LIFETIME);
+    // a TURN server must challenge before it allocates
+    if (this.nonce === undefined) throw new Error('server allocated without authentication');
     this.relayed = ra ? decodeXorAddress(res, ra) : undefined;
     this.mapped = ma ? decodeXorAddress(res, ma) : undefined;
     this.lifetime = lt ? (readUint32(res, lt) ?? 0) : 0;
@@ -209,9 +213,14 @@ export class TurnClient {
     return lt ? (readUint32(res, lt) ?? -1) : -1;
   }
 
-  async createPermission(...peers: TransportAddress[]): Promise<void> {
+  /** Permissions for peer addresses, or bare IPs (a permission ignores the port). */
+  async createPermission(...peers: (TransportAddress | string)[]): Promise<void> {
     await this.request(Method.CREATE_PERMISSION, (b) => {
-      for (const p of peers) b.addXorAddress(Attr.XOR_PEER_ADDRESS, p);
+      for (const p of peers)
+        b.addXorAddress(
+          Attr.XOR_PEER_ADDRESS,
+          typeof p === 'string' ? { family: 4, address: p, port: 0 } : p,
+        );
     });
   }
 
@@ -238,13 +247,20 @@ export class TurnClient {
     this.sendRaw(out);
   }
 
+  /** The payloads received on one channel (or via Data indications: 'data'). */
+  payloads(via: number | 'data'): Buffer[] {
+    return this.received.filter((r) => r.via === via).map((r) => r.data);
+  }
+
+  count(via: number | 'data'): number {
+    let n = 0;
+    for (const r of this.received) if (r.via === via) n++;
+    return n;
+  }
+
   /** Waits until `n` payloads have arrived (or throws after timeoutMs). */
   async waitReceived(n: number, timeoutMs = 2000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (this.received.length < n) {
-      if (Date.now() > end) throw new Error(`received ${this.received.length} of ${n} payloads`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(`${n} payloads from peers`, () => this.received.length >= n, timeoutMs);
   }
 
   close(): void {
@@ -257,7 +273,7 @@ export class TurnClient {
   }
 }
 
-/** A UDP peer that records what it gets and can echo it back. */
+/** A UDP peer on loopback (what relayed media reaches): records what it gets, can echo it back. */
 export class UdpPeer {
   readonly got: { data: Buffer; from: TransportAddress }[] = [];
   private constructor(
@@ -270,14 +286,18 @@ export class UdpPeer {
     });
   }
 
-  static async open(echo = true, port = 0): Promise<UdpPeer> {
+  static async open(echo = true, host = '127.0.0.1'): Promise<UdpPeer> {
     const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(port, '127.0.0.1', r));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(0, host, resolve);
+    });
     return new UdpPeer(s, echo);
   }
 
   get address(): TransportAddress {
-    return { family: 4, address: '127.0.0.1', port: this.socket.address().port };
+    const { address, port } = this.socket.address();
+    return { family: 4, address, port };
   }
 
   sendTo(to: TransportAddress, data: Buffer): void {
@@ -285,16 +305,10 @@ export class UdpPeer {
   }
 
   async waitGot(n: number, timeoutMs = 2000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (this.got.length < n) {
-      if (Date.now() > end) throw new Error(`peer got ${this.got.length} of ${n}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(`the peer gets ${n} datagrams`, () => this.got.length >= n, timeoutMs);
   }
 
   close(): void {
     this.socket.close();
   }
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
