@@ -14,32 +14,16 @@ import {
   StunMessageBuilder,
 } from '../../runtime/stun/index.js';
 import { freePort } from '../helpers/net.js';
+import { prng } from '../helpers/prng.js';
 import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
 import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
 import { sleep } from '../helpers/wait.js';
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEY = longTermKey('user', 'fuzz', 'pass');
 
 function generator(seed: number, peerPort: number) {
   const rnd = prng(seed);
-  const int = (n: number) => Math.floor(rnd() * n);
-  const bytes = (n: number) => {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = int(256);
-    return b;
-  };
+  const { int, bytes } = rnd;
   const valid = (): Buffer => {
     const methods = [
       Method.BINDING,

@@ -33,18 +33,7 @@ import {
   verifyFingerprint,
   verifyIntegrity,
 } from '../../runtime/stun/index.js';
-
-/** mulberry32: small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { type Prng, prng } from '../helpers/prng.js';
 
 const KEY = Buffer.from('fuzz-key-0123456');
 const TID = Buffer.from('000102030405060708090a0b', 'hex');
@@ -112,8 +101,8 @@ function exercise(m: StunMessage): number {
   return n;
 }
 
-function mutate(rnd: () => number, base: Buffer): Buffer {
-  const r = (n: number) => Math.floor(rnd() * n);
+function mutate(rnd: Prng, base: Buffer): Buffer {
+  const r = rnd.int;
   const b = Buffer.from(base);
   switch (r(9)) {
     case 0: // truncate
@@ -133,16 +122,13 @@ function mutate(rnd: () => number, base: Buffer): Buffer {
     }
     case 4: // append junk, length fixed up half of the time
       {
-        const extra = Buffer.alloc(r(40));
-        for (let i = 0; i < extra.length; i++) extra[i] = r(256);
-        const out = Buffer.concat([b, extra]);
+        const out = Buffer.concat([b, rnd.bytes(r(40))]);
         if (rnd() < 0.5 && out.length - 20 < 0x10000) out.writeUInt16BE((out.length - 20) & 0xffff, 2);
         return out;
       }
     case 5: {
       // random bytes with a valid-looking STUN header
-      const out = Buffer.alloc(20 + 4 * r(30));
-      for (let i = 0; i < out.length; i++) out[i] = r(256);
+      const out = rnd.bytes(20 + 4 * r(30));
       out[0]! &= 0x3f;
       out.writeUInt16BE(out.length - 20, 2);
       out.writeUInt32BE(0x2112a442, 4);
@@ -150,9 +136,7 @@ function mutate(rnd: () => number, base: Buffer): Buffer {
     }
     case 6: {
       // entirely random
-      const out = Buffer.alloc(r(120));
-      for (let i = 0; i < out.length; i++) out[i] = r(256);
-      return out;
+      return rnd.bytes(r(120));
     }
     case 7: {
       // duplicate a slice into the middle
@@ -179,8 +163,8 @@ describe('malformed STUN datagrams', () => {
       let buf = mutate(rnd, base[i % base.length]!);
       if (i % 3 === 0) buf = mutate(rnd, buf);
       // Sometimes parse a window of a larger buffer, including bad windows.
-      const start = i % 7 === 0 ? Math.floor(rnd() * 8) : 0;
-      const end = i % 11 === 0 ? Math.floor(rnd() * (buf.length + 8)) : buf.length;
+      const start = i % 7 === 0 ? rnd.int(8) : 0;
+      const end = i % 11 === 0 ? rnd.int(buf.length + 8) : buf.length;
       looksLikeStun(buf, start);
       streamFrameLength(buf, start);
       const m = parseStunMessage(buf, start, end);
@@ -208,8 +192,8 @@ describe('malformed STUN datagrams', () => {
     let checked = 0;
     for (let i = 0; i < 3000; i++) {
       const b = Buffer.from(signed);
-      const pos = Math.floor(rnd() * (mi.offset - 4));
-      const v = Math.floor(rnd() * 255) + 1;
+      const pos = rnd.int(mi.offset - 4);
+      const v = rnd.int(255) + 1;
       b[pos]! ^= v;
       const m = parseStunMessage(b);
       if (isParseError(m)) continue;
@@ -338,7 +322,7 @@ describe('malformed STUN datagrams', () => {
 describe('malformed streams', () => {
   it('2,000 mutated streams in random chunks: no throw, frames in bounds, at most one error', () => {
     const rnd = prng(0xc0ffee);
-    const r = (n: number) => Math.floor(rnd() * n);
+    const r = rnd.int;
     const base = seeds();
     const maxFrame = 2048;
     let framesSeen = 0;
