@@ -71,6 +71,9 @@ describe('hot reload under relay load', () => {
       ],
     });
 
+  const openClient = (port: number, password: string) =>
+    TurnClient.open({ host: '127.0.0.1', port, username: 'user', password });
+
   /** The kubelet's way: write a new timestamped dir, point ..data_tmp at it, rename over ..data. */
   async function kubeletUpdate(text: string): Promise<void> {
     const ts = `..2026_${++generation}`;
@@ -111,7 +114,7 @@ describe('hot reload under relay load', () => {
     });
     // three flows on listener a, two on b, each with a channel to the echo peer
     for (const [i, port] of [portA, portA, portA, portB, portB].entries()) {
-      const client = await TurnClient.open({ host: '127.0.0.1', port, username: 'user', password: 'one' });
+      const client = await openClient(port, 'one');
       await client.allocate();
       const channel = 0x4000 + i;
       await client.channelBind(channel, peer.address);
@@ -136,12 +139,7 @@ describe('hot reload under relay load', () => {
   const onA = (f: Flow) => f.client.opts.port === portA;
 
   it('route change (..data symlink swap): applied in place, nothing restarts, nothing lost', async () => {
-    const probe = await TurnClient.open({
-      host: '127.0.0.1',
-      port: portA,
-      username: 'user',
-      password: 'one',
-    });
+    const probe = await openClient(portA, 'one');
     try {
       await probe.allocate();
       await expect(probe.createPermission('127.0.0.7')).rejects.toMatchObject({ code: 403 });
@@ -171,12 +169,7 @@ describe('hot reload under relay load', () => {
     // from here on the file is a plain file
     await unlink(join(dir, 'stunnerd.conf'));
     await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two' }));
-    const fresh = await TurnClient.open({
-      host: '127.0.0.1',
-      port: portA,
-      username: 'user',
-      password: 'two',
-    });
+    const fresh = await openClient(portA, 'two');
     try {
       await until(
         'the new password is accepted',
@@ -191,12 +184,7 @@ describe('hot reload under relay load', () => {
         },
         RELOAD_MS,
       );
-      const old = await TurnClient.open({
-        host: '127.0.0.1',
-        port: portA,
-        username: 'user',
-        password: 'one',
-      });
+      const old = await openClient(portA, 'one');
       try {
         await expect(old.allocate()).rejects.toBeInstanceOf(TurnError);
       } finally {
@@ -221,12 +209,7 @@ describe('hot reload under relay load', () => {
     // every allocation on the unchanged listener survived and relays
     await allFlowsAlive(onA, 'after the port change');
     expect(daemon.stunnerd.allocationCount()).toBeGreaterThanOrEqual(countA());
-    const moved = await TurnClient.open({
-      host: '127.0.0.1',
-      port: portB2,
-      username: 'user',
-      password: 'two',
-    });
+    const moved = await openClient(portB2, 'two');
     try {
       await moved.allocate();
     } finally {
@@ -258,7 +241,7 @@ describe('hot reload under relay load', () => {
     expect(errs[0]).toMatch(/listeners\[1\]\.port: 70000 is not a valid port/);
     expect(daemon.stunnerd.listenerPort('media/gw/b')).toBe(portB2);
     await allFlowsAlive(onA, 'after the invalid config');
-    const c = await TurnClient.open({ host: '127.0.0.1', port: portB2, username: 'user', password: 'two' });
+    const c = await openClient(portB2, 'two');
     try {
       await c.allocate();
     } finally {

@@ -179,22 +179,21 @@ describe('day 2 with the Kubernetes API test double', () => {
 
   it('public address updates reach /status and the ICE auth service', async () => {
     const ports = [{ name: 'udp-listener', port: 3478, protocol: 'UDP', nodePort: 31478 }];
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', { type: 'LoadBalancer', clusterIP: '10.96.0.9', ports }),
-    );
+    const loadBalancer = (ingress?: { ip?: string; hostname?: string }[]) =>
+      api.upsert(
+        'services',
+        service('stunner', 'udp-gateway', {
+          type: 'LoadBalancer',
+          clusterIP: '10.96.0.9',
+          ports,
+          ...(ingress && { ingress }),
+        }),
+      );
+    loadBalancer();
     await new Promise((r) => setTimeout(r, 200));
     expect((await status()).publicAddresses).toEqual([]); // LB pending, no node access configured
 
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', {
-        type: 'LoadBalancer',
-        clusterIP: '10.96.0.9',
-        ports,
-        ingress: [{ ip: '198.51.100.10' }],
-      }),
-    );
+    loadBalancer([{ ip: '198.51.100.10' }]);
     await until(
       'status shows the LB address',
       async () => (await status()).publicAddresses.length === 1,
@@ -210,15 +209,7 @@ describe('day 2 with the Kubernetes API test double', () => {
     ]);
     expect(ice.publicAddresses.get('stunner/udp-gateway')?.address).toBe('198.51.100.10');
 
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', {
-        type: 'LoadBalancer',
-        clusterIP: '10.96.0.9',
-        ports,
-        ingress: [{ hostname: 'turn.example.com' }],
-      }),
-    );
+    loadBalancer([{ hostname: 'turn.example.com' }]);
     await until(
       'status shows the new hostname',
       async () => (await status()).publicAddresses[0]?.address === 'turn.example.com',

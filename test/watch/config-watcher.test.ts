@@ -9,17 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StunnerConfig } from '../../runtime/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { ConfigWatcher } from '../../runtime/reload/config-watcher.js';
+import { until } from '../helpers/wait.js';
 
 const cfg = (realm: string) =>
   JSON.stringify({ version: 'v1', auth: { realm, credentials: { username: 'u', password: 'p' } } });
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('ConfigWatcher', () => {
   let dir: string;

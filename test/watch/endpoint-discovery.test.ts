@@ -8,6 +8,7 @@ import { createLogger } from '../../runtime/log/logger.js';
 import { EndpointDiscovery } from '../../runtime/watch/endpoint-discovery.js';
 import { makeKubeConfig } from '../../runtime/watch/kube-config.js';
 import { endpointSlice, K8sApiDouble, service } from '../helpers/k8s-api-double.js';
+import { until } from '../helpers/wait.js';
 
 const lines: string[] = [];
 const log = createLogger('all:DEBUG', (l) => lines.push(l)).scope('watch');
@@ -18,14 +19,6 @@ const cluster: ClusterConfig = {
   protocol: 'UDP',
   endpoints: ['backend.media.svc.cluster.local'],
 };
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('EndpointDiscovery', () => {
   let api: K8sApiDouble;

@@ -5,6 +5,7 @@ import { createLogger } from '../../runtime/log/logger.js';
 import { makeKubeConfig } from '../../runtime/watch/kube-config.js';
 import { type PublicAddress, PublicAddressWatcher } from '../../runtime/watch/public-address.js';
 import { K8sApiDouble, node, service } from '../helpers/k8s-api-double.js';
+import { until } from '../helpers/wait.js';
 
 const lines: string[] = [];
 const log = createLogger('all:WARN', (l) => lines.push(l)).scope('watch');
@@ -25,14 +26,6 @@ const listeners: ListenerConfig[] = [
     routes: [],
   },
 ];
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('PublicAddressWatcher', () => {
   let api: K8sApiDouble;
@@ -65,6 +58,18 @@ describe('PublicAddressWatcher', () => {
     { name: 'tcp-listener', port: 3478, protocol: 'TCP', nodePort: 31001 },
   ];
 
+  /** The gateway's Service as its controller sets it: a type and, once provisioned, LB ingress. */
+  const gatewayService = (type: string, ingress?: { ip?: string; hostname?: string }[]) =>
+    api.upsert(
+      'services',
+      service('stunner', 'udp-gateway', {
+        type,
+        clusterIP: '10.96.1.1',
+        ports: lbPorts,
+        ...(ingress && { ingress }),
+      }),
+    );
+
   it('follows the load-balancer ingress, falls back to node ExternalIP + NodePort', async () => {
     api.upsert(
       'nodes',
@@ -73,10 +78,7 @@ describe('PublicAddressWatcher', () => {
         { type: 'ExternalIP', address: '203.0.113.7' },
       ]),
     );
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', { type: 'LoadBalancer', clusterIP: '10.96.1.1', ports: lbPorts }),
-    );
+    gatewayService('LoadBalancer');
     w.start(listeners);
     // pending load balancer: NodePort fallback
     await until(() => w.get()?.source === 'NodePort');
@@ -86,28 +88,12 @@ describe('PublicAddressWatcher', () => {
       ['tcp-listener', 31001],
     ]);
 
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', {
-        type: 'LoadBalancer',
-        clusterIP: '10.96.1.1',
-        ports: lbPorts,
-        ingress: [{ ip: '198.51.100.9' }],
-      }),
-    );
+    gatewayService('LoadBalancer', [{ ip: '198.51.100.9' }]);
     await until(() => w.get()?.source === 'LoadBalancer', 1000);
     expect(w.get()?.address).toBe('198.51.100.9');
     expect(w.get()?.ports.get('udp-listener')).toBe(3478);
 
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', {
-        type: 'LoadBalancer',
-        clusterIP: '10.96.1.1',
-        ports: lbPorts,
-        ingress: [{ hostname: 'lb.example.com' }],
-      }),
-    );
+    gatewayService('LoadBalancer', [{ hostname: 'lb.example.com' }]);
     await until(() => w.get()?.address === 'lb.example.com', 1000);
 
     api.remove('services', 'stunner', 'udp-gateway');
@@ -118,10 +104,7 @@ describe('PublicAddressWatcher', () => {
   it('has no NodePort fallback when reading Nodes is forbidden or the Service is ClusterIP', async () => {
     api.forbidden.add('nodes');
     api.upsert('nodes', node('node-1', [{ type: 'ExternalIP', address: '203.0.113.7' }]));
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', { type: 'NodePort', clusterIP: '10.96.1.1', ports: lbPorts }),
-    );
+    gatewayService('NodePort');
     w.start(listeners);
     await until(() => api.requests.some((r) => r.startsWith('/api/v1/namespaces/stunner/services')));
     await new Promise((r) => setTimeout(r, 300));
@@ -131,10 +114,7 @@ describe('PublicAddressWatcher', () => {
     );
     api.forbidden.delete('nodes');
     await until(() => w.get()?.source === 'NodePort', 3000);
-    api.upsert(
-      'services',
-      service('stunner', 'udp-gateway', { type: 'ClusterIP', clusterIP: '10.96.1.1', ports: lbPorts }),
-    );
+    gatewayService('ClusterIP');
     await until(() => w.get() === undefined, 1000);
   });
 });
