@@ -4,10 +4,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../runtime/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { ipv4ToInt } from '../../runtime/perimeter/ip.js';
-import { Perimeter } from '../../runtime/perimeter/perimeter.js';
 import type { Allocation, ListenerContext } from '../../runtime/turn/allocation.js';
 import {
   AllocationError,
@@ -19,21 +17,14 @@ import {
 import type { ClientLink } from '../../runtime/turn/client-link.js';
 import { ListenerStats } from '../../runtime/turn/stats.js';
 import { freeUdpPort } from '../helpers/net.js';
+import { routedPerimeter } from '../helpers/route-config.js';
 
 const fds = () => readdirSync('/proc/self/fd').length;
 
 function setup(opts: { userQuota?: number; maxAllocations?: number } = {}) {
   let now = 1_000_000;
   const logger = createLogger('all:WARN', () => {});
-  const perimeter = new Perimeter({ logger: logger.scope('p'), ownAddresses: [] });
-  perimeter.load(
-    parseConfig({
-      version: 'v1',
-      auth: { credentials: { username: 'u', password: 'p' } },
-      listeners: [{ name: 'l', address: '127.0.0.1', routes: ['c'] }],
-      clusters: [{ name: 'c', endpoints: ['127.0.0.0/8'] }],
-    }),
-  );
+  const perimeter = routedPerimeter(['127.0.0.0/8']);
   const m = new AllocationManager({ perimeter, logger: logger.scope('turn'), now: () => now, ...opts });
   const listener: ListenerContext = { name: 'l', stats: new ListenerStats(), allocations: new Map() };
   const link: ClientLink = {

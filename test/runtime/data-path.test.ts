@@ -5,10 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../runtime/config/index.js';
-import { createLogger } from '../../runtime/log/logger.js';
 import { canonicalIpv6, ipv4ToInt } from '../../runtime/perimeter/ip.js';
-import { Perimeter } from '../../runtime/perimeter/perimeter.js';
 import {
   Attr,
   decodeXorAddress,
@@ -29,6 +26,7 @@ import {
 import type { ClientLink } from '../../runtime/turn/client-link.js';
 import { relayChannelData, relaySendIndication } from '../../runtime/turn/fast-path.js';
 import { ListenerStats } from '../../runtime/turn/stats.js';
+import { routeConfig, routedPerimeter } from '../helpers/route-config.js';
 
 class FakeRelay extends EventEmitter {
   readonly sent: { data: Buffer; port: number; address: string }[] = [];
@@ -39,18 +37,7 @@ class FakeRelay extends EventEmitter {
 }
 
 function setup(family: 4 | 6) {
-  const perimeter = new Perimeter({
-    logger: createLogger('all:WARN', () => {}).scope('p'),
-    ownAddresses: [],
-  });
-  perimeter.load(
-    parseConfig({
-      version: 'v1',
-      auth: { credentials: { username: 'u', password: 'p' } },
-      listeners: [{ name: 'l', address: '127.0.0.1', routes: ['c'] }],
-      clusters: [{ name: 'c', endpoints: ['10.0.0.0/8:<5000-5001>', '2001:db8::/32'] }],
-    }),
-  );
+  const perimeter = routedPerimeter(['10.0.0.0/8:<5000-5001>', '2001:db8::/32']);
   const out: Buffer[] = [];
   const stats = new ListenerStats();
   const link: ClientLink = {
@@ -166,14 +153,7 @@ describe('data path', () => {
     perimeter.setDynamicEndpoints('c', []);
     relay.emit('message', Buffer.from('ok'), { address: '10.1.2.3', port: 5000, family: 'IPv4', size: 2 });
     expect(out).toHaveLength(1);
-    perimeter.load(
-      parseConfig({
-        version: 'v1',
-        auth: { credentials: { username: 'u', password: 'p' } },
-        listeners: [{ name: 'l', address: '127.0.0.1', routes: ['c'] }],
-        clusters: [{ name: 'c', endpoints: ['192.168.0.0/16'] }],
-      }),
-    );
+    perimeter.load(routeConfig(['192.168.0.0/16']));
     relay.emit('message', Buffer.from('late'), { address: '10.1.2.3', port: 5000, family: 'IPv4', size: 4 });
     expect(out).toHaveLength(1);
   });
