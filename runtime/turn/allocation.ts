@@ -9,11 +9,14 @@ import { ipv4ToInt, ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
 import type { ClusterStats, Perimeter } from '../perimeter/perimeter.js';
 import type { ClientLink } from './client-link.js';
 import type { ListenerStats } from './stats.js';
+import { UdpSender } from './udp-send.js';
 
 const MAGIC_COOKIE = 0x2112a442;
 const DATA_INDICATION = 0x0017;
 const XOR_PEER_ADDRESS = 0x0012;
 const DATA = 0x0013;
+/** ChannelData header scratch space: links copy it during sendChannelData (single-threaded). */
+const CHANNEL_HEADER = Buffer.alloc(4);
 
 /** The part of a listener an allocation needs. */
 export interface ListenerContext {
@@ -75,6 +78,7 @@ export class Allocation {
   /** Bytes of transaction ID for Data indications: random prefix, counter in the last 4. */
   private readonly txid = randomBytes(12);
   private txCounter = 0;
+  private readonly sender: UdpSender;
 
   constructor(
     readonly id: number,
@@ -91,6 +95,7 @@ export class Allocation {
     readonly family: 4 | 6,
     readonly perimeter: Perimeter,
   ) {
+    this.sender = new UdpSender(relay);
     relay.on('message', this.onPeerMessage);
   }
 
@@ -130,11 +135,7 @@ export class Allocation {
     const c = perm.cluster;
     c.txPackets++;
     c.txBytes += len;
-    try {
-      this.relay.send(buf, start, len, ch.port, ch.address);
-    } catch {
-      // A socket closing under us: the datagram is lost, as UDP may lose it anyway.
-    }
+    this.sender.sendRange(buf, start, len, ch.port, ch.address);
   }
 
   /** Client -> peer from a Send indication. Hot path. */
@@ -146,11 +147,7 @@ export class Allocation {
     const c = perm.cluster;
     c.txPackets++;
     c.txBytes += len;
-    try {
-      this.relay.send(buf, start, len, port, perm.address);
-    } catch {
-      // see sendChannel
-    }
+    this.sender.sendRange(buf, start, len, port, perm.address);
   }
 
   /** Peer -> client. Hot path: one closure per allocation, none per packet. */
@@ -167,7 +164,7 @@ export class Allocation {
     c.rxBytes += msg.length;
     const ch = this.channelsByPeer.get(v4 >= 0 ? v4 * 65536 + port : `${ipKey}|${port}`);
     if (ch !== undefined) {
-      const h = Buffer.allocUnsafe(4);
+      const h = CHANNEL_HEADER;
       h.writeUInt16BE(ch.number, 0);
       h.writeUInt16BE(msg.length, 2);
       this.link.sendChannelData(h, msg);

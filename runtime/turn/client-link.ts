@@ -6,6 +6,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket as NetSocket } from 'node:net';
 import type { ListenerStats } from './stats.js';
+import { senderFor, type UdpSender } from './udp-send.js';
 
 export interface ClientLink {
   readonly transport: 'udp' | 'tcp' | 'tls';
@@ -15,7 +16,10 @@ export interface ClientLink {
   readonly stats: ListenerStats;
   /** A STUN message (response or Data indication prefix + payload + padding). */
   sendStun(buf: Buffer): void;
-  /** ChannelData: 4-byte header + payload (whole buffer). */
+  /**
+   * ChannelData: 4-byte header + payload (whole buffer). The header is scratch space of the
+   * caller, valid only during the call: copy it if it must outlive the call.
+   */
   sendChannelData(header: Buffer, payload: Buffer): void;
   /** Data indication: header+attributes, payload, padding (0..3 bytes). */
   sendParts(head: Buffer, payload: Buffer, pad: number): void;
@@ -25,43 +29,38 @@ const PAD = Buffer.alloc(4);
 
 export class UdpClientLink implements ClientLink {
   readonly transport = 'udp' as const;
+  /** Shared by every link of the listener socket; a closed socket drops what is sent. */
+  private readonly sender: UdpSender;
   constructor(
     readonly socket: UdpSocket,
     readonly address: string,
     readonly port: number,
     readonly family: 4 | 6,
     readonly stats: ListenerStats,
-  ) {}
+  ) {
+    this.sender = senderFor(socket);
+  }
 
   sendStun(buf: Buffer): void {
     this.stats.txPackets++;
     this.stats.txBytes += buf.length;
-    try {
-      this.socket.send(buf, this.port, this.address);
-    } catch {
-      // listener socket closed (restart or stop): nothing to deliver to
-    }
+    this.sender.sendRange(buf, 0, buf.length, this.port, this.address);
   }
 
   sendChannelData(header: Buffer, payload: Buffer): void {
     this.stats.txPackets++;
     this.stats.txBytes += 4 + payload.length;
-    try {
-      this.socket.send([header, payload], this.port, this.address);
-    } catch {
-      // listener socket closed
-    }
+    this.sender.sendChannelData((header[0]! << 8) | header[1]!, payload, this.port, this.address);
   }
 
   sendParts(head: Buffer, payload: Buffer, pad: number): void {
     this.stats.txPackets++;
     this.stats.txBytes += head.length + payload.length + pad;
-    try {
-      if (pad === 0) this.socket.send([head, payload], this.port, this.address);
-      else this.socket.send([head, payload, PAD.subarray(0, pad)], this.port, this.address);
-    } catch {
-      // listener socket closed
-    }
+    this.sender.sendList(
+      pad === 0 ? [head, payload] : [head, payload, PAD.subarray(0, pad)],
+      this.port,
+      this.address,
+    );
   }
 }
 
