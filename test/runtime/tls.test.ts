@@ -1,43 +1,16 @@
 /** TURN-TLS: cert and key (base64 PEM) from the config, relaying over TLS with padded ChannelData. */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../helpers/stunnerd.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
 
 describe('TURN-TLS listener', () => {
-  let dir: string;
   let rt: InProcessStunnerd;
   let port: number;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'stunnerd-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-days',
-        '1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = (await readFile(join(dir, 'cert.pem'))).toString('base64');
-    const key = (await readFile(join(dir, 'key.pem'))).toString('base64');
+    const { cert, key } = await selfSignedCert();
     port = await freePort();
     rt = await startStunnerdInProcess({
       version: 'v1',
@@ -52,7 +25,6 @@ describe('TURN-TLS listener', () => {
 
   afterAll(async () => {
     await rt?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('allocates and relays ChannelData over TLS', async () => {

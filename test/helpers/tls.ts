@@ -1,0 +1,40 @@
+/** Throwaway TLS material for TURN-TLS tests. */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * A fresh self-signed P-256 certificate for localhost and 127.0.0.1 (valid one day), made by
+ * openssl; cert and key as base64 PEM, the form a listener's `cert`/`key` take in the config.
+ */
+export async function selfSignedCert(): Promise<{ cert: string; key: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'stunnerd-cert-'));
+  try {
+    const [keyPath, certPath] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-days',
+      '1',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ]);
+    const base64 = async (path: string) => (await readFile(path)).toString('base64');
+    return { cert: await base64(certPath), key: await base64(keyPath) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
