@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StunnerConfig } from '../../runtime/config/index.js';
 import { ConfigFiles } from '../../runtime/ice/config-files.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
+import { until } from '../helpers/wait.js';
 import { ephemeralGateway, staticTlsGateway } from './fixtures.js';
 
 let dir: string;
@@ -154,15 +155,6 @@ describe('hardening', () => {
 });
 
 describe('mounted config files', () => {
-  const until = async (cond: () => Promise<boolean>, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await cond()) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('condition not met in time');
-  };
-
   it('loads a directory, reloads on change, keeps the last good config, drops removed files', async () => {
     await startWith([]);
     const a = join(dir, 'a.json');
@@ -183,8 +175,11 @@ describe('mounted config files', () => {
     await writeFile(join(dir, 'b.yaml'), JSON.stringify({ ...staticTlsGateway(), listeners: [] }));
     const changed = ephemeralGateway(4000);
     await writeFile(a, JSON.stringify(changed));
-    await until(async () =>
-      (await get('/ice?service=turn')).body.iceServers?.[0].urls[0].endsWith(':4000?transport=udp'),
+    await until(
+      'the changed port in /ice',
+      async () =>
+        (await get('/ice?service=turn')).body.iceServers?.[0].urls[0].endsWith(':4000?transport=udp'),
+      5000,
     );
     expect(files.configs().size).toBe(2);
 
@@ -196,7 +191,11 @@ describe('mounted config files', () => {
     );
 
     await unlink(a);
-    await until(async () => (await get('/ice?service=turn')).status === 404);
+    await until(
+      'a 404 once the file is gone',
+      async () => (await get('/ice?service=turn')).status === 404,
+      5000,
+    );
   });
 
   it('follows a ConfigMap mount: the kubelet swaps the ..data symlink atomically', async () => {
@@ -224,8 +223,10 @@ describe('mounted config files', () => {
     await rename(join(dir, '..data_tmp'), join(dir, '..data'));
     await rm(join(dir, '..v1'), { recursive: true });
     await until(
+      'the swapped config in /ice',
       async () =>
         (await get('/ice?service=turn')).body.iceServers?.[0].urls[0] === 'turn:1.2.3.4:5000?transport=udp',
+      5000,
     );
   });
 
@@ -242,7 +243,7 @@ describe('mounted config files', () => {
     await files.scan();
     expect(warnings).toEqual([`config path ${f}: ENOENT; skipped`]);
     await writeFile(f, JSON.stringify(ephemeralGateway()));
-    await until(async () => files!.configs().size === 1);
+    await until('the late file to load', () => files!.configs().size === 1, 5000);
     expect(infos).toContain(`config path ${f} appeared`);
   });
 

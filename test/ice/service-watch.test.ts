@@ -5,17 +5,10 @@ import { GatewayServiceWatch } from '../../runtime/ice/service-watch.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { makeKubeConfig } from '../../runtime/watch/kube-config.js';
 import { K8sApiDouble, service } from '../helpers/k8s-api-double.js';
+import { until } from '../helpers/wait.js';
 import { staticTlsGateway } from './fixtures.js';
 
 const log = createLogger('all:ERROR').scope('watch');
-
-async function until(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('auth service + gateway Service watch', () => {
   let api: K8sApiDouble;
@@ -75,7 +68,7 @@ describe('auth service + gateway Service watch', () => {
         ingress: [{ ip: '198.51.100.9' }],
       }),
     );
-    await until(async () => Array.isArray(await urls()));
+    await until('the load-balancer address in /ice', async () => Array.isArray(await urls()), 5000);
     expect(await urls()).toEqual([
       'turns:198.51.100.9:8443?transport=tcp',
       'turns:198.51.100.9:8443?transport=udp',
