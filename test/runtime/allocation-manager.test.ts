@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/log/logger.js';
 import { ipv4ToInt } from '../../runtime/perimeter/ip.js';
-import type { Allocation, ListenerContext } from '../../runtime/turn/allocation.js';
+import type { Allocation } from '../../runtime/turn/allocation.js';
 import {
   AllocationError,
   AllocationManager,
@@ -14,10 +14,8 @@ import {
   CHANNEL_LIFETIME_S,
   PERMISSION_LIFETIME_S,
 } from '../../runtime/turn/allocation-manager.js';
-import type { ClientLink } from '../../runtime/turn/client-link.js';
-import { ListenerStats } from '../../runtime/turn/stats.js';
 import { freeUdpPort } from '../helpers/net.js';
-import { routedPerimeter } from '../helpers/route-config.js';
+import { listenerWithLink, routedPerimeter } from '../helpers/turn-fixtures.js';
 
 const fds = () => readdirSync('/proc/self/fd').length;
 
@@ -26,17 +24,7 @@ function setup(opts: { userQuota?: number; maxAllocations?: number } = {}) {
   const logger = createLogger('all:WARN', () => {});
   const perimeter = routedPerimeter(['127.0.0.0/8']);
   const m = new AllocationManager({ perimeter, logger: logger.scope('turn'), now: () => now, ...opts });
-  const listener: ListenerContext = { name: 'l', stats: new ListenerStats(), allocations: new Map() };
-  const link: ClientLink = {
-    transport: 'udp',
-    address: '127.0.0.1',
-    port: 1,
-    family: 4,
-    stats: listener.stats,
-    sendStun: () => {},
-    sendChannelData: () => {},
-    sendParts: () => {},
-  };
+  const { listener, link } = listenerWithLink();
   let key = 1;
   const create = (user = 'alice', extra: object = {}) =>
     m.create({

@@ -16,17 +16,9 @@ import {
   parseStunMessage,
   StunMessageBuilder,
 } from '../../runtime/stun/index.js';
-import {
-  Allocation,
-  ChannelBinding,
-  type ListenerContext,
-  Permission,
-  peerKeyOf,
-} from '../../runtime/turn/allocation.js';
-import type { ClientLink } from '../../runtime/turn/client-link.js';
+import { Allocation, ChannelBinding, Permission, peerKeyOf } from '../../runtime/turn/allocation.js';
 import { relayChannelData, relaySendIndication } from '../../runtime/turn/fast-path.js';
-import { ListenerStats } from '../../runtime/turn/stats.js';
-import { routeConfig, routedPerimeter } from '../helpers/route-config.js';
+import { listenerWithLink, routeConfig, routedPerimeter } from '../helpers/turn-fixtures.js';
 
 class FakeRelay extends EventEmitter {
   readonly sent: { data: Buffer; port: number; address: string }[] = [];
@@ -39,18 +31,7 @@ class FakeRelay extends EventEmitter {
 function setup(family: 4 | 6) {
   const perimeter = routedPerimeter(['10.0.0.0/8:<5000-5001>', '2001:db8::/32']);
   const out: Buffer[] = [];
-  const stats = new ListenerStats();
-  const link: ClientLink = {
-    transport: 'udp',
-    address: '127.0.0.1',
-    port: 1,
-    family: 4,
-    stats,
-    sendStun: (b) => out.push(b),
-    sendChannelData: (h, p) => out.push(Buffer.concat([h, p])),
-    sendParts: (h, p, pad) => out.push(Buffer.concat([h, p, Buffer.alloc(pad)])),
-  };
-  const listener: ListenerContext = { name: 'l', stats, allocations: new Map() };
+  const { listener, link } = listenerWithLink(out);
   const relay = new FakeRelay();
   const a = new Allocation(
     1,
