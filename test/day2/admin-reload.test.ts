@@ -3,10 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../runtime/config/index.js';
 import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { freePort, freeTcpPort } from '../helpers/net.js';
+import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 
 const get = (port: number, path: string) =>
-  fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) }).then(
+  httpGet(port, path).then(
     (r) => r.status,
     () => 'refused' as const,
   );

@@ -11,7 +11,7 @@ import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { endpointSlice, K8sApiDouble, service } from '../helpers/k8s-api-double.js';
-import { freePort, freeTcpPort } from '../helpers/net.js';
+import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
 
@@ -37,7 +37,7 @@ describe('day 2 with the Kubernetes API test double', () => {
   let otherPeer: UdpPeer;
 
   const status = async () => {
-    const r = await fetch(`http://127.0.0.1:${healthPort}/status`, { signal: AbortSignal.timeout(2000) });
+    const r = await httpGet(healthPort, '/status');
     return (await r.json()) as Record<string, unknown> & {
       publicAddresses: { listener: string; address: string; port: number; source: string }[];
     };

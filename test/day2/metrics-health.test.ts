@@ -7,7 +7,7 @@ import { parseConfig } from '../../runtime/config/index.js';
 import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { STUNNER_METRICS } from '../../runtime/metrics/metrics.js';
-import { freePort, freeTcpPort } from '../helpers/net.js';
+import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
 
@@ -32,9 +32,7 @@ describe('metrics and health endpoints', () => {
   const L = 'media/gw/udp';
   const C = 'media/peers';
 
-  const get = (port: number, path: string) =>
-    fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
-  const scrape = async () => samples(await (await get(metricsPort, '/metrics')).text());
+  const scrape = async () => samples(await (await httpGet(metricsPort, '/metrics')).text());
 
   beforeAll(async () => {
     turnPort = await freePort();
@@ -68,7 +66,7 @@ describe('metrics and health endpoints', () => {
   it('exports every STUNner metric, and the counters move with the traffic', async () => {
     const before = await scrape();
     expect(before.get('stunner_allocations_active')).toBe(0);
-    const text = await (await get(metricsPort, '/metrics')).text();
+    const text = await (await httpGet(metricsPort, '/metrics')).text();
     for (const m of STUNNER_METRICS) expect(text).toContain(`# TYPE ${m} `);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
 
@@ -101,21 +99,21 @@ describe('metrics and health endpoints', () => {
   });
 
   it('serves /live, /ready and /status; draining turns /ready to 503', async () => {
-    expect((await get(adminPort, '/live')).status).toBe(200);
-    expect((await get(adminPort, '/ready')).status).toBe(200);
-    const s = (await (await get(adminPort, '/status')).json()) as Record<string, unknown>;
+    expect((await httpGet(adminPort, '/live')).status).toBe(200);
+    expect((await httpGet(adminPort, '/ready')).status).toBe(200);
+    const s = (await (await httpGet(adminPort, '/status')).json()) as Record<string, unknown>;
     expect(s.status).toBe('READY');
     expect(s.allocationCount).toBe(1);
     expect(s.listeners).toEqual([expect.objectContaining({ name: L, protocol: 'TURN-UDP', port: turnPort })]);
     expect(JSON.stringify(s.clusters)).toContain(C);
     expect(s.publicAddresses).toEqual([]);
     expect(JSON.stringify(s)).not.toContain('"pass"');
-    expect((await get(adminPort, '/nope')).status).toBe(404);
+    expect((await httpGet(adminPort, '/nope')).status).toBe(404);
 
     const done = daemon.drain();
-    expect((await get(adminPort, '/ready')).status).toBe(503);
-    expect((await get(adminPort, '/live')).status).toBe(200);
-    expect(((await (await get(adminPort, '/status')).json()) as { status: string }).status).toBe(
+    expect((await httpGet(adminPort, '/ready')).status).toBe(503);
+    expect((await httpGet(adminPort, '/live')).status).toBe(200);
+    expect(((await (await httpGet(adminPort, '/status')).json()) as { status: string }).status).toBe(
       'TERMINATING',
     );
     await client.refresh(0); // the last allocation ends: the daemon stops by itself

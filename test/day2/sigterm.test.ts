@@ -4,7 +4,7 @@
  * and the process exits 0 once the allocation ends (or when the grace period runs out).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, freeTcpPort } from '../helpers/net.js';
+import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
 import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
@@ -46,8 +46,7 @@ describe('SIGTERM drain', () => {
     proc = undefined;
   });
 
-  const ready = async () =>
-    (await fetch(`http://127.0.0.1:${healthPort}/ready`, { signal: AbortSignal.timeout(2000) })).status;
+  const ready = async () => (await httpGet(healthPort, '/ready')).status;
 
   const start = (gracePeriod: string) =>
     startStunnerd(config, { args: ['--grace-period', gracePeriod], timeoutMs: 20_000 });
@@ -77,9 +76,10 @@ describe('SIGTERM drain', () => {
 
     p.proc.kill('SIGTERM');
     await until('readiness 503', async () => (await ready()) === 503, 3000);
-    const status = (await (
-      await fetch(`http://127.0.0.1:${healthPort}/status`, { signal: AbortSignal.timeout(2000) })
-    ).json()) as { status: string; allocationCount: number };
+    const status = (await (await httpGet(healthPort, '/status')).json()) as {
+      status: string;
+      allocationCount: number;
+    };
     expect(status).toMatchObject({ status: 'TERMINATING', allocationCount: 1 });
     await relays(c); // still relaying while draining
 

@@ -37,3 +37,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   }
   throw new Error('no port free for both UDP and TCP');
 }
+
+/** GET http://127.0.0.1:<port><path>, given up after 2 s. */
+export function httpGet(port: number, path: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
+}
