@@ -12,6 +12,7 @@ import { relayChannelData, relaySendIndication, SEND_INDICATION } from '../turn/
 import { literalSocket, raiseBuffers } from '../turn/relay-socket.js';
 import type { ListenerStats } from '../turn/stats.js';
 import type { RequestSource, TurnListener, TurnServer } from '../turn/turn-server.js';
+import { onDatagram } from '../turn/udp-receive.js';
 import { type RelayAddressing, relayAddressing } from './relay-address.js';
 
 export const LISTENER_BUFFER_BYTES = 4 << 20;
@@ -26,6 +27,7 @@ export class UdpListener implements TurnListener {
   private readonly addressing: RelayAddressing;
   private readonly family: 4 | 6;
   private socket: UdpSocket | undefined;
+  private detach: (() => void) | undefined;
 
   constructor(
     public config: ListenerConfig,
@@ -71,7 +73,7 @@ export class UdpListener implements TurnListener {
       });
     });
     raiseBuffers(s, LISTENER_BUFFER_BYTES);
-    s.on('message', this.onMessage);
+    this.detach = onDatagram(s, this.onMessage);
     this.socket = s;
   }
 
@@ -126,7 +128,8 @@ export class UdpListener implements TurnListener {
     const s = this.socket;
     this.socket = undefined;
     if (!s) return;
-    s.off('message', this.onMessage);
+    this.detach?.();
+    this.detach = undefined;
     await new Promise<void>((resolve) => {
       try {
         s.close(() => resolve());

@@ -9,6 +9,7 @@ import { ipv4ToInt, ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
 import type { ClusterStats, Perimeter } from '../perimeter/perimeter.js';
 import type { ClientLink } from './client-link.js';
 import type { ListenerStats } from './stats.js';
+import { onDatagram } from './udp-receive.js';
 import { UdpSender } from './udp-send.js';
 
 const MAGIC_COOKIE = 0x2112a442;
@@ -79,6 +80,7 @@ export class Allocation {
   private readonly txid = randomBytes(12);
   private txCounter = 0;
   private readonly sender: UdpSender;
+  private readonly detach: () => void;
 
   constructor(
     readonly id: number,
@@ -96,7 +98,7 @@ export class Allocation {
     readonly perimeter: Perimeter,
   ) {
     this.sender = new UdpSender(relay);
-    relay.on('message', this.onPeerMessage);
+    this.detach = onDatagram(relay, this.onPeerMessage);
   }
 
   /** Re-checks a permission against the current perimeter; false (and removed) if no longer admitted. */
@@ -205,7 +207,7 @@ export class Allocation {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.relay.off('message', this.onPeerMessage);
+    this.detach();
     try {
       this.relay.close();
     } catch {

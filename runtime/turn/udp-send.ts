@@ -10,9 +10,10 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 
 interface UdpHandle {
+  onmessage?: unknown;
   send(req: object, list: Buffer[], count: number, port: number, address: string, cb: boolean): number;
 }
-interface SocketState {
+export interface SocketState {
   handle: UdpHandle | null;
   bindState: number;
 }
@@ -33,7 +34,7 @@ const SendWrap: SendWrapCtor | undefined = (() => {
 /** dgram's private state key, found once (every socket has the same one). */
 let stateSymbol: symbol | undefined;
 
-function stateOf(socket: UdpSocket): SocketState | undefined {
+export function stateOf(socket: UdpSocket): SocketState | undefined {
   if (SendWrap === undefined) return undefined;
   let sym = stateSymbol;
   if (sym === undefined || !(sym in socket)) {
@@ -156,4 +157,4 @@ export function senderFor(socket: UdpSocket): UdpSender {
   return s;
 }
 /** dgram's internal bind state for a bound socket. */
-const BIND_STATE_BOUND = 2;
+export const BIND_STATE_BOUND = 2;
