@@ -3,7 +3,7 @@
  * half of the hot path. Lookups use numeric keys for IPv4 (uint32 address; address * 65536 + port
  * for a transport address); IPv6 uses canonical strings.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { ipv4ToInt, ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
 import type { ClusterStats, Perimeter } from '../perimeter/perimeter.js';
@@ -77,7 +77,7 @@ export class Allocation {
   /** RESERVATION-TOKEN handed out with this allocation (EVEN-PORT with R bit). */
   reservationToken: Buffer | undefined;
   /** Bytes of transaction ID for Data indications: random prefix, counter in the last 4. */
-  private readonly txid = randomBytes(12);
+  private readonly txid = randomTxidPrefix();
   private txCounter = 0;
   private readonly sender: UdpSender;
   private readonly detach: () => void;
@@ -221,6 +221,20 @@ export class Allocation {
     this.channelsByPeer.clear();
     this.cooldown.clear();
   }
+}
+
+/** Random bytes drawn in bulk: one CSPRNG call per 256 allocations instead of one each. */
+const RANDOM_POOL = Buffer.allocUnsafe(12 * 256);
+let randomPos = RANDOM_POOL.length;
+function randomTxidPrefix(): Buffer {
+  if (randomPos + 12 > RANDOM_POOL.length) {
+    randomFillSync(RANDOM_POOL);
+    randomPos = 0;
+  }
+  const out = Buffer.allocUnsafe(12);
+  RANDOM_POOL.copy(out, 0, randomPos, randomPos + 12);
+  randomPos += 12;
+  return out;
 }
 
 /** Writes an IPv6 address XORed with magic cookie + transaction ID (already at h[4..20)). */
