@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BOOTSTRAP_FILE, bootstrapSource, bundleRuntime, StunnerGateway } from '../../constructs/index.js';
+import { until } from '../helpers/wait.js';
 import { FIXTURE_RUNTIME, newChart, synth } from './helpers.js';
 import { materializePod } from './pod-sandbox.js';
 
@@ -82,9 +83,13 @@ describe('pod bootstrap', () => {
     });
     try {
       const merged = join(pod.cwd, 'run', 'stunnerd.conf');
-      await waitFor(() => readIf(merged).includes('first-password-123'), 3000);
+      await until('the first password in the assembled config', () =>
+        readIf(merged).includes('first-password-123'),
+      );
       writeFileSync(join(pod.mounts['secrets']!, 'auth', 'password'), 'second-password-456');
-      await waitFor(() => readIf(merged).includes('second-password-456'), 3000);
+      await until('the new password in the assembled config', () =>
+        readIf(merged).includes('second-password-456'),
+      );
     } finally {
       child.kill('SIGKILL');
     }
@@ -106,14 +111,6 @@ function readIf(path: string): string {
     return readFileSync(path, 'utf8');
   } catch {
     return '';
-  }
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

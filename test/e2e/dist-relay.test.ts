@@ -14,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Manifest } from '../constructs/helpers.js';
 import { materializePod, type Sandbox } from '../constructs/pod-sandbox.js';
 import { freeUdpPort } from '../helpers/net.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist');
 const objects = parseAllDocuments(readFileSync(join(DIST, 'direct-call.k8s.yaml'), 'utf8')).map((d) =>
@@ -108,7 +109,7 @@ async function withPeer<T>(ip: string, fn: (port: number) => Promise<T>): Promis
   const port = await freeUdpPort(ip);
   const peer = spawn('turnutils_peer', ['-L', ip, '-p', String(port)], { stdio: 'ignore' });
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     return await fn(port);
   } finally {
     peer.kill('SIGKILL');
@@ -239,14 +240,12 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
     // The kubelet updates a Secret volume in place; the bootstrap re-assembles the config and
     // the runtime hot-reloads it.
     writeFileSync(join(pod.sandbox.mounts['secrets']!, 'auth', 'password'), NEW);
-    const deadline = Date.now() + 10_000;
-    let out = '';
-    while (Date.now() < deadline) {
-      out = (await attempt(NEW)).out;
-      if (/create permission error 403/.test(out)) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(out).toMatch(/create permission error 403/);
+    // An allocation that reaches CreatePermission (refused: no route) was authenticated.
+    await until(
+      'the new password to authenticate',
+      async () => /create permission error 403/.test((await attempt(NEW)).out),
+      10_000,
+    );
     expect((await attempt(PASSWORD)).out).toMatch(/Cannot complete Allocation/);
     expect(pod.child.exitCode).toBeNull();
   });
