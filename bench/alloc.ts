@@ -151,7 +151,7 @@ export interface FloodResult {
   readonly sources: number;
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
-  /** RSS after the first half of the requests (no settle), to show the trend. */
+  /** RSS after the first half of the requests (and the same settle time). */
   readonly rssHalfwayBytes: number;
   readonly fdBefore: number;
   readonly fdAfter: number;
@@ -183,7 +183,10 @@ export async function runFlood(server: ServerHandle, total: number, settleMs: nu
   let maxAnswerBytes = 0;
   let rssHalfwayBytes = 0;
   while (sent < total) {
-    if (rssHalfwayBytes === 0 && sent >= total / 2) rssHalfwayBytes = rssBytes(pid);
+    if (rssHalfwayBytes === 0 && sent >= total / 2) {
+      await sleep(settleMs);
+      rssHalfwayBytes = rssBytes(pid);
+    }
     const batch = Math.min(SOCKETS, Math.ceil((total - sent) / PER_SOCKET));
     await Promise.all(
       Array.from({ length: batch }, async () => {

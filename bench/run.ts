@@ -44,7 +44,8 @@ const CFG = {
   rounds: QUICK ? 1 : 3,
   warmupMs: QUICK ? 300 : 700,
   durationMs: QUICK ? 1500 : 3000,
-  rtt1Ms: QUICK ? 500 : 1000,
+  rtt1Ms: QUICK ? 500 : 700,
+  rttRounds: QUICK ? 1 : 5,
   // one client socket per allocation, plus the warm-up's 300: stay inside the fd limit
   allocCount: Math.min(QUICK ? 500 : 4000, Math.floor((openFileLimit() - 500) * 0.8)),
   allocConcurrency: 32,
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
 
     // 1. RTT at window 1, one client through a real UDP echo peer; rounds interleaved across servers.
     const rttRounds = new Map<string, LoadResult[]>();
-    for (let r = 0; r < CFG.rounds; r++) {
+    for (let r = 0; r < CFG.rttRounds; r++) {
       for (const [key, h] of handles) {
         if (loadOnly.has(key) || results.get(key)!.error) continue;
         try {
@@ -406,13 +407,14 @@ ${spread.join('\n') || '  (one round)'}
 - Latency under load is one-way client -> server -> server -> client (two relay crossings, like an
   echo RTT), stamped with the same clock.
 - RTT at window 1: one client, one packet in flight, through a UDP echo peer (client -> server ->
-  peer -> server -> client).
+  peer -> server -> client); ${CFG.rttRounds} rounds of ${CFG.rtt1Ms} ms interleaved across servers, the
+  round with the median p50 is reported.
 - Allocations: ${CFG.allocCount} fresh client sockets, ${CFG.allocConcurrency} in parallel, each doing unauthenticated Allocate ->
   401 -> authenticated Allocate. RSS per allocation = RSS growth / allocations. Then Refresh(0) on
   all of them and poll \`/proc/<pid>/fd\` until it is back to the baseline.
 ${
   flood
-    ? `- Flood (our runtime): ${flood.requests} unauthenticated Allocate requests (${flood.requestBytes} B each) from ${flood.sources} source ports; ${flood.answered} answered, largest answer ${flood.maxAnswerBytes} B. RSS ${(flood.rssBeforeBytes / 2 ** 20).toFixed(1)} MiB before, ${(flood.rssAfterBytes / 2 ** 20).toFixed(1)} MiB ${CFG.floodSettleMs / 1000} s after; fds ${flood.fdBefore} -> ${flood.fdAfter}.`
+    ? `- Flood (our runtime): ${flood.requests} unauthenticated Allocate requests (${flood.requestBytes} B each) from ${flood.sources} source ports; ${flood.answered} answered, largest answer ${flood.maxAnswerBytes} B. RSS ${(flood.rssBeforeBytes / 2 ** 20).toFixed(1)} MiB before, ${(flood.rssHalfwayBytes / 2 ** 20).toFixed(1)} MiB halfway and ${(flood.rssAfterBytes / 2 ** 20).toFixed(1)} MiB at the end (each after ${CFG.floodSettleMs / 1000} s idle); fds ${flood.fdBefore} -> ${flood.fdAfter}. The first half may grow the V8 heap to its working size; the target is that the second half adds nothing lasting (≤ 2 MiB; retained per-request state would add ≥ 4.8 MiB).`
     : '- Flood: not run.'
 }
 - Loopback on a shared ${mach.cores}-core machine: absolute numbers move with background load; the
