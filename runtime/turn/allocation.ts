@@ -223,16 +223,19 @@ export class Allocation {
   }
 }
 
-/** Random bytes drawn in bulk: one CSPRNG call per 256 allocations instead of one each. */
-const RANDOM_POOL = Buffer.allocUnsafe(12 * 256);
-let randomPos = RANDOM_POOL.length;
+/**
+ * Random bytes drawn in bulk: one CSPRNG call per 256 allocations instead of one each. Each
+ * allocation owns its 12-byte slice; a used-up pool is replaced, never refilled.
+ */
+const POOL_IDS = 256;
+let randomPool = Buffer.alloc(0);
+let randomPos = 0;
 function randomTxidPrefix(): Buffer {
-  if (randomPos + 12 > RANDOM_POOL.length) {
-    randomFillSync(RANDOM_POOL);
+  if (randomPos + 12 > randomPool.length) {
+    randomPool = randomFillSync(Buffer.allocUnsafeSlow(12 * POOL_IDS));
     randomPos = 0;
   }
-  const out = Buffer.allocUnsafe(12);
-  RANDOM_POOL.copy(out, 0, randomPos, randomPos + 12);
+  const out = randomPool.subarray(randomPos, randomPos + 12);
   randomPos += 12;
   return out;
 }

@@ -17,6 +17,7 @@ export interface SocketState {
   handle: UdpHandle | null;
   bindState: number;
 }
+const EMPTY = Buffer.alloc(0);
 type SendWrapCtor = new () => { list?: Buffer[] | undefined };
 
 /** The request class dgram itself uses for sends, or undefined where it cannot be had. */
@@ -50,10 +51,10 @@ export function stateOf(socket: UdpSocket): SocketState | undefined {
 export class UdpSender {
   private readonly state: SocketState | undefined;
   private req: { list?: Buffer[] | undefined } | undefined;
-  private one: Buffer[] = [Buffer.alloc(0)];
-  private two: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
-  /** ChannelData header (4 bytes) reused while sends complete synchronously. */
-  private head = Buffer.allocUnsafe(4);
+  private one: Buffer[] = [EMPTY];
+  private two: Buffer[] = [EMPTY, EMPTY];
+  /** ChannelData header (4 bytes) reused while sends complete synchronously; made on first use. */
+  private head: Buffer | null = null;
 
   constructor(readonly socket: UdpSocket) {
     this.state = stateOf(socket);
@@ -78,14 +79,15 @@ export class UdpSender {
     }
     const list = this.one;
     list[0] = start === 0 && len === buf.length ? buf : buf.subarray(start, start + len);
-    if (this.dispatch(state, list, 1, port, address) === 0) this.one = [Buffer.alloc(0)];
+    if (this.dispatch(state, list, 1, port, address) === 0) this.one = [EMPTY];
     else list[0] = EMPTY;
   }
 
   /** ChannelData: a 4-byte header (channel number, length) and the payload, as one datagram. */
   sendChannelData(number: number, payload: Buffer, port: number, address: string): void {
     const state = this.state;
-    const h = this.head;
+    let h = this.head;
+    if (h === null) h = this.head = Buffer.allocUnsafeSlow(4);
     h[0] = number >>> 8;
     h[1] = number & 0xff;
     h[2] = payload.length >>> 8;
@@ -103,8 +105,8 @@ export class UdpSender {
     list[1] = payload;
     if (this.dispatch(state, list, 2, port, address) === 0) {
       // Queued: the header and list now belong to that send.
-      this.head = Buffer.allocUnsafe(4);
-      this.two = [Buffer.alloc(0), Buffer.alloc(0)];
+      this.head = null;
+      this.two = [EMPTY, EMPTY];
     } else {
       list[1] = EMPTY;
     }
@@ -143,8 +145,6 @@ export class UdpSender {
     return r;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 const shared = new WeakMap<UdpSocket, UdpSender>();
 /** One sender per socket (e.g. a listener socket shared by all its client links). */
