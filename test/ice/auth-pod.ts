@@ -16,7 +16,15 @@ export interface AuthPod {
   readonly args: string[];
 }
 
-export async function materializeAuthPod(objects: Obj[], deployment: string, dir: string): Promise<AuthPod> {
+/**
+ * @param secrets contents of Secrets the manifests reference but do not hold (created out of band)
+ */
+export async function materializeAuthPod(
+  objects: Obj[],
+  deployment: string,
+  dir: string,
+  secrets: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+): Promise<AuthPod> {
   const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment);
   if (!d) throw new Error(`no Deployment ${deployment}`);
   const pod = d.spec.template.spec;
@@ -48,8 +56,15 @@ export async function materializeAuthPod(objects: Obj[], deployment: string, dir
         for (const item of src.configMap.items) await put(item.path, Buffer.from(cm.data[item.key]));
       }
       if (src.secret) {
-        const s = get('Secret', src.secret.name);
-        for (const item of src.secret.items) await put(item.path, Buffer.from(s.stringData[item.key]));
+        const inManifests = objects.find((x) => x.kind === 'Secret' && x.metadata.name === src.secret.name);
+        const data: Record<string, string> | undefined = inManifests?.stringData ?? secrets[src.secret.name];
+        if (data === undefined)
+          throw new Error(`Secret ${src.secret.name} is neither in the manifests nor given`);
+        for (const item of src.secret.items) {
+          if (data[item.key] === undefined)
+            throw new Error(`Secret ${src.secret.name} has no key ${item.key}`);
+          await put(item.path, Buffer.from(data[item.key]!));
+        }
       }
     }
   }

@@ -6,11 +6,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { IceAuthService } from '../../constructs/ice-auth-service.js';
 import { MediaRoute } from '../../constructs/media-route.js';
 import { StunnerGateway } from '../../constructs/stunner-gateway.js';
@@ -89,5 +91,53 @@ describe('IceAuthService pod, reproduced locally', () => {
     expect(tcp).toMatchObject({ username: 'alice', credential: 'a-strong-password-0123456789' });
     expect(udp!.username).toMatch(/^\d+:pod$/);
     expect(udp!.credential).toBe(createHmac('sha1', SECRET).update(udp!.username).digest('base64'));
+  });
+});
+
+describe('IceAuthService pod of the committed dist/direct-call.k8s.yaml', () => {
+  it('loads both gateway configs with the out-of-band Secret and mints from its shared secret', async () => {
+    const text = readFileSync(new URL('../../dist/direct-call.k8s.yaml', import.meta.url), 'utf8');
+    const objs = parseAllDocuments(text).map((d) => d.toJS()) as Obj[];
+    const deploy = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'stunner-auth');
+    expect(deploy, 'dist/direct-call.k8s.yaml has the stunner-auth Deployment').toBeDefined();
+    work = await mkdtemp(join(tmpdir(), 'ice-dist-pod-'));
+    const secret = `dist-secret-${Math.random().toString(36).slice(2)}`;
+    const p = await materializeAuthPod(objs, 'stunner-auth', work, { 'stunner-auth-secret': { secret } });
+    const port = await freeTcpPort();
+    const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? String(port) : a));
+    let out = '';
+    // No Kubernetes API here: the Service watch keeps retrying, and the address comes from the flag.
+    child = spawn(
+      process.execPath,
+      [...args, '--address', '127.0.0.1', '--public-address', 'direct-call/udp-gateway=198.51.100.7'],
+      { cwd: p.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] } },
+    );
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const end = Date.now() + 20_000;
+    while (!out.includes('stunnerd auth ready') && Date.now() < end && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).toContain('stunnerd auth ready');
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status, out).toBe(200);
+
+    const udp = await fetch(
+      `http://127.0.0.1:${port}/ice?service=turn&namespace=direct-call&gateway=udp-gateway`,
+    );
+    const body = (await udp.json()) as {
+      iceServers: { urls: string[]; username: string; credential: string }[];
+    };
+    expect(udp.status, `${JSON.stringify(body)}\n${out}`).toBe(200);
+    expect(body.iceServers).toHaveLength(1);
+    const s = body.iceServers[0]!;
+    expect(s.urls).toEqual(['turn:198.51.100.7:3478?transport=udp']);
+    expect(s.credential).toBe(createHmac('sha1', secret).update(s.username).digest('base64'));
+
+    // The TCP gateway has no address yet (no load balancer here): a 404 that says so.
+    const tcp = await fetch(
+      `http://127.0.0.1:${port}/ice?service=turn&namespace=direct-call&gateway=tcp-gateway`,
+    );
+    expect(tcp.status).toBe(404);
+    expect(((await tcp.json()) as { message: string }).message).toMatch(/no public address is known yet/);
   });
 });
