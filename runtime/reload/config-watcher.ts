@@ -23,6 +23,8 @@ export interface ConfigWatcherOptions {
   readonly initialText?: string;
   /** Quiet time after the last file event before reading. @default 100 */
   readonly debounceMs?: number;
+  /** A changed content must read the same again after this long before it counts as complete. @default 50 */
+  readonly settleMs?: number;
   /** Safety-net poll interval; 0 disables. @default 2000 */
   readonly pollMs?: number;
   /** Variables for `$VAR` substitution. @default process.env */
@@ -121,23 +123,36 @@ export class ConfigWatcher {
     });
   }
 
-  private async check(): Promise<void> {
-    const { file, log } = this.opts;
-    let text: string;
+  private async read(): Promise<string | undefined> {
     try {
-      text = await readFile(file, 'utf8');
+      const text = await readFile(this.opts.file, 'utf8');
+      this.missing = false;
+      return text;
     } catch (err) {
       if (!this.missing) {
         this.missing = true;
-        log.warn(
-          `config file ${file} unreadable (${(err as NodeJS.ErrnoException).code ?? err}); keeping the running config`,
+        this.opts.log.warn(
+          `config file ${this.opts.file} unreadable (${(err as NodeJS.ErrnoException).code ?? err}); keeping the running config`,
         );
       }
-      return;
+      return undefined;
     }
-    this.missing = false;
+  }
+
+  private async check(): Promise<void> {
+    const { file, log } = this.opts;
+    const text = await this.read();
+    if (text === undefined) return;
     const hash = contentHash(text);
     if (hash === this.lastHash || this.stopped) return;
+    // A plain write truncates, then writes: only a content that reads the same twice is complete.
+    // A content still changing is checked again right after.
+    await new Promise((r) => setTimeout(r, this.opts.settleMs ?? 50));
+    const again = await this.read();
+    if (again === undefined || contentHash(again) !== hash || this.stopped) {
+      this.again = true;
+      return;
+    }
     this.lastHash = hash;
     const r = validateConfigText(text, this.opts.env ? { env: this.opts.env } : {});
     if (!r.ok) {

@@ -105,6 +105,22 @@ describe('ConfigWatcher', () => {
     expect(applied[0]?.auth.realm).toBe('four');
   });
 
+  it('waits for a plain write to finish: a file caught truncated is not rejected', async () => {
+    const file = join(dir, 'stunnerd.conf');
+    await writeFile(file, cfg('one'));
+    start(file, cfg('one'), 5);
+    // truncate, then write the new content later than the debounce and the poll: the watcher
+    // sees the empty file in between
+    await writeFile(file, '');
+    await new Promise((r) => setTimeout(r, 30));
+    await writeFile(file, cfg('two'));
+    await until(() => applied.length === 1, 2000);
+    await w!.settled();
+    expect(applied[0]?.auth.realm).toBe('two');
+    expect(w!.rejected).toBe(0);
+    expect(lines.filter((l) => / ERROR /.test(l))).toEqual([]);
+  });
+
   it('reports a failing apply and catches a missed event by polling', async () => {
     const file = join(dir, 'stunnerd.conf');
     await writeFile(file, cfg('one'));
