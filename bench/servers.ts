@@ -168,6 +168,8 @@ export interface StunnerdOptions {
    * lets several processes of the unchanged runtime share one port, as reusePort workers would.
    */
   readonly reusePort?: boolean;
+  /** Run this prebuilt bundle instead of bundling runtime/ (A/B comparisons of two builds). */
+  readonly bundle?: string;
 }
 
 /** Preload for `reusePort`: plain CommonJS, written into .bench-build at run time. */
@@ -208,7 +210,9 @@ export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
       return undefined;
     },
     async start(port, tmp, nodeArgs = []) {
-      cmd ??= ourRuntimeCommand();
+      cmd ??= opts.bundle
+        ? { cmd: process.execPath, args: [opts.bundle], how: `prebuilt ${opts.bundle}` }
+        : ourRuntimeCommand();
       const file = path.join(tmp, `stunnerd-${port}-${++instances}.json`);
       writeFileSync(file, JSON.stringify(ourConfig(port, opts.threads), null, 2));
       const pre = opts.reusePort ? ['--require', reusePortPreload()] : [];
