@@ -256,8 +256,16 @@ export function perfBreakdown(data: string): [string, number][] {
     ['sendmsg (kernel send path; on loopback it includes delivery to the receiver)', send],
     ['recvmsg (kernel receive)', recv],
     [
-      'Node dgram send wrapper above sendmsg (Socket.send, lookup/afterDns, SendWrap)',
-      Math.max(0, nodeSend - send),
+      'Node send path above sendmsg (dgram Socket.send wrapper, or UDPWrap::DoSend when the handle is used directly)',
+      Math.max(0, Math.max(nodeSend, incl(/^node::UDPWrap::DoSend$/)) - send),
+    ],
+    [
+      'Node receive callback (UDPWrap::OnRecv incl. the JS handlers and their sends, minus nothing)',
+      incl(/^node::UDPWrap::OnRecv$/),
+    ],
+    [
+      'malloc/free (libc self time; per-datagram buffers)',
+      self(/^(_int_malloc|_int_free|malloc|free|cfree|unlink_chunk.*|malloc_consolidate)$/),
     ],
     ['node::AddressToJS (rinfo object + address string per received datagram)', incl(/^node::AddressToJS$/)],
     ['ArrayBuffer/Buffer per received datagram (BackingStore::Allocate)', incl(/BackingStore::Allocate$/)],
