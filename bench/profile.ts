@@ -260,7 +260,7 @@ export function perfBreakdown(data: string): [string, number][] {
       Math.max(0, Math.max(nodeSend, incl(/^node::UDPWrap::DoSend$/)) - send),
     ],
     [
-      'Node receive callback (UDPWrap::OnRecv incl. the JS handlers and their sends, minus nothing)',
+      'UDPWrap::OnRecv inclusive (the receive dispatch, JS handlers and the sends they make)',
       incl(/^node::UDPWrap::OnRecv$/),
     ],
     [
