@@ -2,8 +2,7 @@
  * Credentials and URIs from the auth service work against OUR runtime, checked with coturn's
  * independent TURN client (turnutils_uclient, Send/Data mode) relaying to turnutils_peer.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { ConfigFiles } from '../../runtime/ice/config-files.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { freePort, freeUdpPort } from '../helpers/net.js';
 import { type StunnerdProcess, startStunnerd } from '../helpers/stunnerd.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { startPeer, uclient } from './uclient.js';
 
 function gatewayConfig(name: string, port: number, auth: object) {
@@ -53,21 +53,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'ephemeral-gw.json'), JSON.stringify(eph));
   await writeFile(join(dir, 'static-gw.json'), JSON.stringify(sta));
   // A TURN-TLS gateway with a throwaway self-signed certificate.
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-    ].concat(['-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-    { stdio: 'ignore' },
-  );
+  const { cert, key } = await selfSignedCert();
   const tlsPort = await freePort();
   const tls = {
     version: 'v1',
@@ -79,8 +65,8 @@ beforeAll(async () => {
         protocol: 'TURN-TLS',
         address: '127.0.0.1',
         port: tlsPort,
-        cert: (await readFile(join(dir, 'cert.pem'))).toString('base64'),
-        key: (await readFile(join(dir, 'key.pem'))).toString('base64'),
+        cert,
+        key,
         routes: ['media/peer'],
       },
     ],
