@@ -7,6 +7,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import type { ListenerConfig, ListenerProtocol } from '../config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
+import { StreamFramer } from '../stun/index.js';
 import type { Allocation } from '../turn/allocation.js';
 import type { AllocationManager } from '../turn/allocation-manager.js';
 import { StreamClientLink } from '../turn/client-link.js';
@@ -14,7 +15,6 @@ import { relayChannelData, relaySendIndication, SEND_INDICATION } from '../turn/
 import type { ListenerStats } from '../turn/stats.js';
 import type { RequestSource, TurnListener, TurnServer } from '../turn/turn-server.js';
 import { type RelayAddressing, relayAddressing } from './relay-address.js';
-import { TurnStreamFramer } from './stream-framer.js';
 
 /** Connections that have not sent a frame within this time are closed. */
 export const IDLE_HANDSHAKE_MS = 30_000;
@@ -26,7 +26,7 @@ let nextConnId = 1;
 class Connection implements RequestSource {
   allocation_: Allocation | undefined;
   readonly link: StreamClientLink;
-  readonly framer: TurnStreamFramer;
+  readonly framer: StreamFramer;
   readonly clientKey = undefined;
   readonly textKey: string;
 
@@ -40,7 +40,7 @@ class Connection implements RequestSource {
     const port = socket.remotePort ?? 0;
     this.link = new StreamClientLink(transport, socket, address, port, family, listener.stats);
     this.textKey = `${transport}:${address}:${port}#${nextConnId++}`;
-    this.framer = new TurnStreamFramer(this.onFrame, this.onFramingError);
+    this.framer = new StreamFramer(this.onFrame, this.onFramingError);
   }
 
   allocation(): Allocation | undefined {

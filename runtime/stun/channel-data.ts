@@ -4,13 +4,17 @@
  */
 import { HEADER_LENGTH } from './constants.js';
 
+/**
+ * Channel numbers: RFC 8656 uses 0x4000-0x4FFF; RFC 5766 allowed up to 0x7FFF, and coturn's
+ * clients still pick from that range, so it is accepted: ChannelData is any first byte 0x40-0x7F.
+ */
 export const CHANNEL_MIN = 0x4000;
-export const CHANNEL_MAX = 0x4fff;
+export const CHANNEL_MAX = 0x7fff;
 export const CHANNEL_DATA_HEADER_LENGTH = 4;
 
-/** First byte 0x40..0x4f: a ChannelData frame (STUN messages start with 0b00). */
+/** First byte 0x40..0x7f (top bits 01): a ChannelData frame (STUN messages start with 0b00). */
 export function isChannelData(buf: Buffer, start = 0): boolean {
-  return start >= 0 && start < buf.length && (buf[start]! & 0xf0) === 0x40;
+  return start >= 0 && start < buf.length && (buf[start]! & 0xc0) === 0x40;
 }
 
 export function isValidChannel(channel: number): boolean {

@@ -59,7 +59,7 @@ export class StreamFramer {
     let pos = 0;
     // 1. A frame header split across chunks: complete it (4 bytes for ChannelData, 8 for STUN).
     if (this.headLen > 0) {
-      const need = (this.head[0]! & 0xf0) === 0x40 ? CHANNEL_DATA_HEADER_LENGTH : 8;
+      const need = (this.head[0]! & 0xc0) === 0x40 ? CHANNEL_DATA_HEADER_LENGTH : 8;
       const take = Math.min(need - this.headLen, n);
       chunk.copy(this.head, this.headLen, 0, take);
       this.headLen += take;
@@ -102,7 +102,7 @@ export class StreamFramer {
     while (pos < n) {
       const avail = n - pos;
       const first = chunk[pos]!;
-      const isCd = (first & 0xf0) === 0x40;
+      const isCd = (first & 0xc0) === 0x40;
       if (!isCd && (first & 0xc0) !== 0) {
         this.fail(`garbage on stream at byte ${this.offset + pos}: first byte 0x${first.toString(16)}`);
         return;
@@ -139,7 +139,7 @@ export class StreamFramer {
   private check(b: Buffer, s: number, avail: number, at: number): number {
     const first = b[s]!;
     const len = b.readUInt16BE(s + 2);
-    if ((first & 0xf0) === 0x40) {
+    if ((first & 0xc0) === 0x40) {
       const unpadded = CHANNEL_DATA_HEADER_LENGTH + len;
       if (unpadded > this.maxFrame) {
         return this.fail(`ChannelData frame of ${unpadded} bytes at byte ${at} exceeds ${this.maxFrame}`);

@@ -11,6 +11,8 @@ import { ipv4ToInt } from '../perimeter/ip.js';
 import { portAllowed } from '../perimeter/perimeter.js';
 import {
   Attr,
+  CHANNEL_MAX,
+  CHANNEL_MIN,
   decodeAddressFamily,
   decodeChannelNumber,
   decodeEvenPort,
@@ -558,13 +560,6 @@ export class TurnServer {
     a.sendTo(perm, peer.port, msg.buf, data.offset, data.length);
   }
 }
-
-/**
- * Channel numbers: RFC 8656 uses 0x4000-0x4FFF; RFC 5766 allowed up to 0x7FFF, and coturn's
- * clients still pick from that range, so it is accepted (ChannelData is any first byte 0x40-0x7F).
- */
-export const CHANNEL_MIN = 0x4000;
-export const CHANNEL_MAX = 0x7fff;
 
 function keyOf(p: TransportAddress): number | string {
   return p.family === 4 ? ipv4ToInt(p.address) : p.address;

@@ -6,7 +6,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { TurnStreamFramer } from '../../runtime/listeners/stream-framer.js';
 import {
   Attr,
   decodeErrorCode,
@@ -19,6 +18,7 @@ import {
   newTransactionId,
   parseStunMessage,
   readUint32,
+  StreamFramer,
   type StunMessage,
   StunMessageBuilder,
   type TransportAddress,
@@ -78,7 +78,7 @@ export class TurnClient {
       this.udp = s;
       return;
     }
-    const framer = new TurnStreamFramer(
+    const framer = new StreamFramer(
       (b, s, e) => this.onPacket(Buffer.from(b.subarray(s, e)), 0, e - s),
       () => this.stream?.destroy(),
     );

@@ -52,10 +52,13 @@ describe('ChannelData helpers', () => {
   it('recognizes ChannelData by its first byte and sizes stream frames with padding', () => {
     expect(isChannelData(cd1)).toBe(true);
     expect(isChannelData(stun1)).toBe(false);
-    expect(isChannelData(Buffer.from([0x50]))).toBe(false);
+    // RFC 5766's range (0x4000-0x7FFF) is accepted, as coturn's clients use it
+    expect(isChannelData(Buffer.from([0x50]))).toBe(true);
+    expect(isChannelData(Buffer.from([0x7f]))).toBe(true);
+    expect(isChannelData(Buffer.from([0x80]))).toBe(false);
     expect(isChannelData(Buffer.alloc(0))).toBe(false);
     expect(CHANNEL_MIN).toBe(0x4000);
-    expect(CHANNEL_MAX).toBe(0x4fff);
+    expect(CHANNEL_MAX).toBe(0x7fff);
     expect(channelDataHeader(0x4123, 300)).toEqual(Buffer.from([0x41, 0x23, 0x01, 0x2c]));
     expect(streamFrameLength(cd5, 0)).toBe(12);
     expect(streamFrameLength(cd8, 0)).toBe(12);
@@ -111,10 +114,10 @@ describe('StreamFramer', () => {
 
   it('garbage stops the framer with a reason, and later input is ignored', () => {
     const { f, frames, errors } = collect();
-    f.push(Buffer.concat([stun1, Buffer.from('POST / HTTP/1.1\r\n')]));
+    f.push(Buffer.concat([stun1, Buffer.from([0xc0]), Buffer.from(' / HTTP/1.1\r\n')]));
     expect(frames.length).toBe(1);
     expect(errors.length).toBe(1);
-    expect(errors[0]).toMatch(/garbage on stream at byte 28: first byte 0x50/);
+    expect(errors[0]).toMatch(/garbage on stream at byte 28: first byte 0xc0/);
     expect(f.failed).toBe(true);
     f.push(stun1);
     expect(frames.length).toBe(1);
