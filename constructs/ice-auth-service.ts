@@ -23,6 +23,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_NAME,
 } from './naming.js';
+import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
 import { BOOTSTRAP_FILE, bundleRuntime } from './runtime-bundle/bundle.js';
 import {
   CONFIG_DIR,
@@ -30,7 +31,6 @@ import {
   POD_WORKDIR,
   RUN_DIR,
   RUNTIME_DIR,
-  RUNTIME_UID,
   SECRETS_DIR,
 } from './runtime-bundle/layout.js';
 import { StunnerGateway } from './stunner-gateway.js';
@@ -320,13 +320,7 @@ export class IceAuthService extends Construct {
       serviceAccountName: this.serviceName,
       automountServiceAccountToken: this.watchServices,
       enableServiceLinks: false,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: RUNTIME_UID,
-        runAsGroup: RUNTIME_UID,
-        fsGroup: RUNTIME_UID,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: podSecurityContext(),
       containers: [
         {
           name: 'stunner-auth',
@@ -336,26 +330,9 @@ export class IceAuthService extends Construct {
           command: ['node', `${RUNTIME_DIR}/${BOOTSTRAP_FILE}`],
           args: this.#args(),
           ports: [{ name: 'http', containerPort: this.port, protocol: 'TCP' }],
-          livenessProbe: {
-            httpGet: { path: '/live', port: 'http', scheme: 'HTTP' },
-            periodSeconds: 10,
-            timeoutSeconds: 2,
-            failureThreshold: 3,
-          },
-          readinessProbe: {
-            httpGet: { path: '/ready', port: 'http', scheme: 'HTTP' },
-            periodSeconds: 5,
-            timeoutSeconds: 2,
-            failureThreshold: 2,
-          },
+          ...healthProbes('http'),
           resources: this.#props.resources ?? DEFAULT_ICE_AUTH_RESOURCES,
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            privileged: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ['ALL'] },
-          },
+          securityContext: containerSecurityContext(),
           volumeMounts: [
             ...(runtimeConfigMap !== undefined ? [mount('runtime', RUNTIME_DIR, true)] : []),
             mount('config', CONFIG_DIR, true),

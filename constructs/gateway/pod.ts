@@ -6,12 +6,12 @@ import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequire
 import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
+import { containerSecurityContext, healthProbes, podSecurityContext } from '../pod-security.js';
 import {
   CONFIG_DIR,
   POD_WORKDIR,
   RUN_DIR,
   RUNTIME_DIR,
-  RUNTIME_UID,
   runtimeCommand,
   SECRETS_DIR,
 } from '../runtime-bundle/layout.js';
@@ -101,11 +101,7 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
     enableServiceLinks: false,
     terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
     securityContext: {
-      runAsNonRoot: true,
-      runAsUser: RUNTIME_UID,
-      runAsGroup: RUNTIME_UID,
-      fsGroup: RUNTIME_UID,
-      seccompProfile: { type: 'RuntimeDefault' },
+      ...podSecurityContext(),
       // A non-root process binds ports below 1024 only with this (namespaced, "safe") sysctl.
       ...(lowPorts ? { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] } : {}),
     },
@@ -125,26 +121,9 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
           ...(o.nodeName ? [fieldEnv('STUNNER_NODENAME', 'spec.nodeName')] : []),
         ],
         ports,
-        livenessProbe: {
-          httpGet: { path: '/live', port: 'health', scheme: 'HTTP' },
-          periodSeconds: 10,
-          timeoutSeconds: 2,
-          failureThreshold: 3,
-        },
-        readinessProbe: {
-          httpGet: { path: '/ready', port: 'health', scheme: 'HTTP' },
-          periodSeconds: 5,
-          timeoutSeconds: 2,
-          failureThreshold: 2,
-        },
+        ...healthProbes('health'),
         resources: o.resources ?? DEFAULT_RESOURCES,
-        securityContext: {
-          allowPrivilegeEscalation: false,
-          privileged: false,
-          readOnlyRootFilesystem: true,
-          runAsNonRoot: true,
-          capabilities: { drop: ['ALL'] },
-        },
+        securityContext: containerSecurityContext(),
         ...(o.preStopDelaySeconds > 0
           ? {
               lifecycle: {

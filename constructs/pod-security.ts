@@ -1,0 +1,47 @@
+/**
+ * The hardening every runtime pod shares (gateway and ICE auth service): non-root with a fixed
+ * UID, RuntimeDefault seccomp, read-only root filesystem, no privilege escalation, every
+ * capability dropped; and the /live and /ready probes the runtime serves.
+ */
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
+import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
+import { RUNTIME_UID } from './runtime-bundle/layout.js';
+
+export function podSecurityContext(): IPodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: RUNTIME_UID,
+    runAsGroup: RUNTIME_UID,
+    fsGroup: RUNTIME_UID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+export function containerSecurityContext(): ISecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ['ALL'] },
+  };
+}
+
+/** Liveness on /live and readiness on /ready, on the named container port. */
+export function healthProbes(port: string): Pick<IContainer, 'livenessProbe' | 'readinessProbe'> {
+  return {
+    livenessProbe: {
+      httpGet: { path: '/live', port, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+    readinessProbe: {
+      httpGet: { path: '/ready', port, scheme: 'HTTP' },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    },
+  };
+}
