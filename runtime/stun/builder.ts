@@ -145,24 +145,18 @@ export class StunMessageBuilder {
       pos += 4 + ((v.length + 3) & ~3);
     }
     if (opts.integrityKey !== undefined) {
-      out.writeUInt16BE(sha1At + 24, 2);
-      const mac = createHmac('sha1', opts.integrityKey)
-        .update(out.subarray(0, HEADER_LENGTH + sha1At))
-        .digest();
-      out.writeUInt16BE(Attr.MESSAGE_INTEGRITY, pos);
-      out.writeUInt16BE(20, pos + 2);
-      mac.copy(out, pos + 4);
-      pos += 24;
+      pos = appendIntegrity(out, pos, sha1At, 'sha1', Attr.MESSAGE_INTEGRITY, 20, opts.integrityKey);
     }
     if (opts.integritySha256Key !== undefined) {
-      out.writeUInt16BE(sha256At + 36, 2);
-      const mac = createHmac('sha256', opts.integritySha256Key)
-        .update(out.subarray(0, HEADER_LENGTH + sha256At))
-        .digest();
-      out.writeUInt16BE(Attr.MESSAGE_INTEGRITY_SHA256, pos);
-      out.writeUInt16BE(32, pos + 2);
-      mac.copy(out, pos + 4);
-      pos += 36;
+      pos = appendIntegrity(
+        out,
+        pos,
+        sha256At,
+        'sha256',
+        Attr.MESSAGE_INTEGRITY_SHA256,
+        32,
+        opts.integritySha256Key,
+      );
     }
     out.writeUInt16BE(body, 2);
     if (opts.fingerprint) {
@@ -197,4 +191,28 @@ export function encodeAddress(addr: TransportAddress, transactionId: Buffer, xor
 /** A fresh random 12-byte transaction ID. */
 export function newTransactionId(): Buffer {
   return randomFillSync(Buffer.allocUnsafe(12));
+}
+
+/**
+ * Writes a MESSAGE-INTEGRITY(-SHA256) attribute at pos: the header length is first set to end
+ * just after it (RFC 8489 sec 14.5/14.6), then the HMAC covers the message up to `at`.
+ * Returns the position after the attribute.
+ */
+function appendIntegrity(
+  out: Buffer,
+  pos: number,
+  at: number,
+  algorithm: 'sha1' | 'sha256',
+  type: number,
+  macLength: number,
+  key: Buffer,
+): number {
+  out.writeUInt16BE(at + 4 + macLength, 2);
+  const mac = createHmac(algorithm, key)
+    .update(out.subarray(0, HEADER_LENGTH + at))
+    .digest();
+  out.writeUInt16BE(type, pos);
+  out.writeUInt16BE(macLength, pos + 2);
+  mac.copy(out, pos + 4);
+  return pos + 4 + macLength;
 }
