@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { bundleRuntime } from '../constructs/runtime-bundle/bundle.js';
 import { Cls, decode, encode, Method, newTxid } from './stun.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -121,30 +122,20 @@ function has(cmd: string): boolean {
 
 // ---------------------------------------------------------------- our runtime
 
-/** Bundles the runtime the way it ships (esbuild, one file); falls back to the tsx launcher. */
+/** The runtime exactly as it ships in the manifests (constructs/runtime-bundle), as one file. */
 export function ourRuntimeCommand(): { cmd: string; args: string[]; how: string } {
   mkdirSync(BUILD, { recursive: true });
   const out = path.join(BUILD, 'stunnerd.mjs');
-  const r = spawnSync(
-    path.join(ROOT, 'node_modules/.bin/esbuild'),
-    [
-      path.join(ROOT, 'runtime/main.ts'),
-      '--bundle',
-      '--platform=node',
-      '--format=esm',
-      '--target=node20',
-      `--outfile=${out}`,
-      '--log-level=error',
-      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status === 0 && existsSync(out)) return { cmd: process.execPath, args: [out], how: 'esbuild bundle' };
-  return {
-    cmd: process.execPath,
-    args: [path.join(ROOT, 'bin/stunnerd.mjs')],
-    how: `tsx launcher (bundle failed: ${(r.stderr ?? '').trim().split('\n')[0]})`,
-  };
+  try {
+    writeFileSync(out, bundleRuntime().js);
+    return { cmd: process.execPath, args: [out], how: 'the shipped bundle (constructs/runtime-bundle)' };
+  } catch (e) {
+    return {
+      cmd: process.execPath,
+      args: [path.join(ROOT, 'bin/stunnerd.mjs')],
+      how: `tsx launcher (bundle failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+    };
+  }
 }
 
 export function ourConfig(port: number, threads = 1): object {

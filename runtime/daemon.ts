@@ -6,6 +6,7 @@
  * watcher (hot reload). SIGTERM drains: readiness goes 503, new Allocates are refused, existing
  * allocations relay until they end or the grace period runs out; then everything stops, exit 0.
  */
+
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type StunnerConfig, validateConfigText } from './config/index.js';
 import { AdminServer } from './health/admin-server.js';
@@ -13,6 +14,7 @@ import { addHealthRoutes, type GatewayStatus } from './health/health.js';
 import { bindKey, type HttpEndpoint, parseHttpEndpoint } from './health/http-endpoint.js';
 import { createLogger, type Logger, type ScopedLogger } from './log/logger.js';
 import { createMetrics, type MetricsSource } from './metrics/metrics.js';
+import { udpBatchStatus } from './native/udp-batch.js';
 import { ConfigWatcher } from './reload/config-watcher.js';
 import { Stunnerd } from './stunnerd.js';
 import type { EndpointDiscovery } from './watch/endpoint-discovery.js';
@@ -161,6 +163,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     await this.stunnerd.start();
+    this.log.info(`UDP batch I/O ${udpBatchStatus()}`);
     await this.startAdmin();
     await this.startKubernetes();
     this.startConfigWatch();

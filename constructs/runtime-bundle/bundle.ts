@@ -8,6 +8,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync, type Message } from 'esbuild';
 import { gzipSync } from 'fflate';
+import { PREBUILT_FILE } from '../../runtime/native/udp-batch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -79,7 +80,7 @@ function build(abs: string): RuntimeBundle | RuntimeBundleError {
       legalComments: 'eof',
       charset: 'utf8',
       banner: { js: BANNER },
-      define: { 'process.env.NODE_ENV': '"production"' },
+      define: { 'process.env.NODE_ENV': '"production"', __STUNNERD_UDP_BATCH__: nativeModuleLiteral() },
       write: false,
       logLevel: 'silent',
     });
@@ -95,6 +96,14 @@ function build(abs: string): RuntimeBundle | RuntimeBundleError {
       return new RuntimeBundleError(shown, errors.map(formatMessage));
     return new RuntimeBundleError(shown, [e instanceof Error ? e.message : String(e)]);
   }
+}
+
+/**
+ * The batched UDP I/O module (runtime/native), inlined as a base64 string literal: the runtime
+ * writes it to its temp dir and loads it on linux-x64, so the pods need no image of their own.
+ */
+function nativeModuleLiteral(): string {
+  return JSON.stringify(readFileSync(resolve(REPO_ROOT, 'runtime/native', PREBUILT_FILE)).toString('base64'));
 }
 
 function formatMessage(m: Message): string {

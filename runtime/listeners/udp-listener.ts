@@ -3,16 +3,16 @@
  * (hot path), 0x00-0x01 is STUN (Send indications take a fast path, the rest goes to the control
  * path), anything else is dropped. Clients are keyed by a number (ip32 * 65536 + port).
  */
-import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import type { ListenerConfig, ListenerProtocol } from '../config/index.js';
-import { ipv4ToInt } from '../perimeter/ip.js';
+import { intToIpv4 } from '../perimeter/ip.js';
 import type { Allocation } from '../turn/allocation.js';
 import { UdpClientLink } from '../turn/client-link.js';
 import { relayChannelData, relaySendIndication, SEND_INDICATION } from '../turn/fast-path.js';
 import { literalSocket, raiseBuffers } from '../turn/relay-socket.js';
 import type { ListenerStats } from '../turn/stats.js';
 import type { RequestSource, TurnListener, TurnServer } from '../turn/turn-server.js';
-import { onDatagram } from '../turn/udp-receive.js';
+import { type DatagramHandler, isTransient, onDatagram } from '../turn/udp-receive.js';
 import { type RelayAddressing, relayAddressing } from './relay-address.js';
 
 export const LISTENER_BUFFER_BYTES = 4 << 20;
@@ -82,43 +82,43 @@ export class UdpListener implements TurnListener {
     return this.socket?.address().port ?? this.config.port;
   }
 
-  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+  private readonly onMessage: DatagramHandler = (buf, start, end, ip, port, rinfo): void => {
     const stats = this.stats;
+    const len = end - start;
     stats.rxPackets++;
-    stats.rxBytes += msg.length;
-    if (msg.length < 4) return;
-    const b0 = msg[0]!;
+    stats.rxBytes += len;
+    if (len < 4) return;
+    const b0 = buf[start]!;
+    // IPv4 clients are keyed by number; IPv6 ones (IPv6 sockets, always with rinfo) by text.
     if ((b0 & 0xc0) === 0x40) {
-      const v4 = ipv4ToInt(rinfo.address);
-      const a = this.allocations.get(v4 >= 0 ? v4 * 65536 + rinfo.port : `${rinfo.address}|${rinfo.port}`);
-      if (a !== undefined) relayChannelData(a, msg, 0, msg.length);
+      const a = this.allocations.get(ip >= 0 ? ip * 65536 + port : `${rinfo!.address}|${port}`);
+      if (a !== undefined) relayChannelData(a, buf, start, end);
       return;
     }
     if ((b0 & 0xc0) !== 0) return;
-    const v4 = ipv4ToInt(rinfo.address);
-    const key = v4 >= 0 ? v4 * 65536 + rinfo.port : `${rinfo.address}|${rinfo.port}`;
-    if (((b0 << 8) | msg[1]!) === SEND_INDICATION) {
+    const key = ip >= 0 ? ip * 65536 + port : `${rinfo!.address}|${port}`;
+    if (((b0 << 8) | buf[start + 1]!) === SEND_INDICATION) {
       const a = this.allocations.get(key);
       if (a === undefined) return;
-      if (relaySendIndication(a, msg, 0, msg.length)) return;
+      if (relaySendIndication(a, buf, start, end)) return;
     }
-    this.control(key, rinfo, msg);
+    // The control path may keep the message past this call (e.g. across an Allocate's await).
+    const msg = isTransient(buf) ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end);
+    this.control(key, ip >= 0 ? intToIpv4(ip) : rinfo!.address, port, ip >= 0 ? 4 : 6, msg);
   };
 
   /** Everything that is not hot: requests and unusual indications. */
-  private control(key: number | string, rinfo: RemoteInfo, msg: Buffer): void {
+  private control(key: number | string, address: string, port: number, family: 4 | 6, msg: Buffer): void {
     const socket = this.socket;
     if (socket === undefined) return;
     const existing = this.allocations.get(key);
-    const link =
-      existing?.link ??
-      new UdpClientLink(socket, rinfo.address, rinfo.port, rinfo.family === 'IPv6' ? 6 : 4, this.stats);
+    const link = existing?.link ?? new UdpClientLink(socket, address, port, family, this.stats);
     const allocations = this.allocations;
     const src: RequestSource = {
       listener: this,
       link,
       clientKey: key,
-      textKey: `udp:${rinfo.address}:${rinfo.port}`,
+      textKey: `udp:${address}:${port}`,
       allocation: () => allocations.get(key),
     };
     this.server.handle(src, msg, 0, msg.length);

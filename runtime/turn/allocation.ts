@@ -4,20 +4,18 @@
  * for a transport address); IPv6 uses canonical strings.
  */
 import { randomFillSync } from 'node:crypto';
-import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
-import { ipv4ToInt, ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
+import type { Socket as UdpSocket } from 'node:dgram';
+import { ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
 import type { ClusterStats, Perimeter } from '../perimeter/perimeter.js';
 import type { ClientLink } from './client-link.js';
 import type { ListenerStats } from './stats.js';
-import { onDatagram } from './udp-receive.js';
+import { type DatagramHandler, onDatagram } from './udp-receive.js';
 import { UdpSender } from './udp-send.js';
 
 const MAGIC_COOKIE = 0x2112a442;
 const DATA_INDICATION = 0x0017;
 const XOR_PEER_ADDRESS = 0x0012;
 const DATA = 0x0013;
-/** ChannelData header scratch space: links copy it during sendChannelData (single-threaded). */
-const CHANNEL_HEADER = Buffer.alloc(4);
 
 /** The part of a listener an allocation needs. */
 export interface ListenerContext {
@@ -137,7 +135,8 @@ export class Allocation {
     const c = perm.cluster;
     c.txPackets++;
     c.txBytes += len;
-    this.sender.sendRange(buf, start, len, ch.port, ch.address);
+    const ip = ch.ipKey;
+    this.sender.sendRange(buf, start, len, typeof ip === 'number' ? ip : -1, ch.port, ch.address);
   }
 
   /** Client -> peer from a Send indication. Hot path. */
@@ -149,30 +148,28 @@ export class Allocation {
     const c = perm.cluster;
     c.txPackets++;
     c.txBytes += len;
-    this.sender.sendRange(buf, start, len, port, perm.address);
+    const ip = perm.key;
+    this.sender.sendRange(buf, start, len, typeof ip === 'number' ? ip : -1, port, perm.address);
   }
 
   /** Peer -> client. Hot path: one closure per allocation, none per packet. */
-  private readonly onPeerMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    const v4 = ipv4ToInt(rinfo.address);
-    const ipKey: number | string = v4 >= 0 ? v4 : rinfo.address;
+  private readonly onPeerMessage: DatagramHandler = (buf, start, end, ip, port, rinfo): void => {
+    // IPv4 peers are keyed by number; IPv6 ones (only on IPv6 relays, always with rinfo) by text.
+    const ipKey: number | string = ip >= 0 ? ip : rinfo!.address;
     const perm = this.permissions.get(ipKey);
     if (perm === undefined) return;
     if (perm.gen !== this.perimeter.generation && !this.revalidate(perm)) return;
-    const port = rinfo.port;
     if (!portAllowed(perm.ranges, perm.blocked, port)) return;
+    const len = end - start;
     const c = perm.cluster;
     c.rxPackets++;
-    c.rxBytes += msg.length;
-    const ch = this.channelsByPeer.get(v4 >= 0 ? v4 * 65536 + port : `${ipKey}|${port}`);
+    c.rxBytes += len;
+    const ch = this.channelsByPeer.get(ip >= 0 ? ip * 65536 + port : `${ipKey}|${port}`);
     if (ch !== undefined) {
-      const h = CHANNEL_HEADER;
-      h.writeUInt16BE(ch.number, 0);
-      h.writeUInt16BE(msg.length, 2);
-      this.link.sendChannelData(h, msg);
+      this.link.sendChannelData(ch.number, buf, start, len);
       return;
     }
-    this.sendDataIndication(v4, rinfo.address, port, msg);
+    this.sendDataIndication(ip, perm.address, port, buf.subarray(start, end));
   };
 
   private sendDataIndication(v4: number, address: string, port: number, msg: Buffer): void {

@@ -5,6 +5,7 @@
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket as NetSocket } from 'node:net';
+import { ipv4ToInt } from '../perimeter/ip.js';
 import type { ListenerStats } from './stats.js';
 import { senderFor, type UdpSender } from './udp-send.js';
 
@@ -17,10 +18,10 @@ export interface ClientLink {
   /** A STUN message (response or Data indication prefix + payload + padding). */
   sendStun(buf: Buffer): void;
   /**
-   * ChannelData: 4-byte header + payload (whole buffer). The header is scratch space of the
-   * caller, valid only during the call: copy it if it must outlive the call.
+   * ChannelData: the 4-byte header for `channel` and buf[start..start+len) as the payload. The
+   * bytes may be transient (see udp-receive.ts): copy them if they must outlive the call.
    */
-  sendChannelData(header: Buffer, payload: Buffer): void;
+  sendChannelData(channel: number, buf: Buffer, start: number, len: number): void;
   /** Data indication: header+attributes, payload, padding (0..3 bytes). */
   sendParts(head: Buffer, payload: Buffer, pad: number): void;
 }
@@ -31,6 +32,8 @@ export class UdpClientLink implements ClientLink {
   readonly transport = 'udp' as const;
   /** Shared by every link of the listener socket; a closed socket drops what is sent. */
   private readonly sender: UdpSender;
+  /** The client's IPv4 address as uint32, or -1 (IPv6). */
+  private readonly ip: number;
   constructor(
     readonly socket: UdpSocket,
     readonly address: string,
@@ -39,18 +42,19 @@ export class UdpClientLink implements ClientLink {
     readonly stats: ListenerStats,
   ) {
     this.sender = senderFor(socket);
+    this.ip = family === 4 ? ipv4ToInt(address) : -1;
   }
 
   sendStun(buf: Buffer): void {
     this.stats.txPackets++;
     this.stats.txBytes += buf.length;
-    this.sender.sendRange(buf, 0, buf.length, this.port, this.address);
+    this.sender.sendRange(buf, 0, buf.length, this.ip, this.port, this.address);
   }
 
-  sendChannelData(header: Buffer, payload: Buffer): void {
+  sendChannelData(channel: number, buf: Buffer, start: number, len: number): void {
     this.stats.txPackets++;
-    this.stats.txBytes += 4 + payload.length;
-    this.sender.sendChannelData((header[0]! << 8) | header[1]!, payload, this.port, this.address);
+    this.stats.txBytes += 4 + len;
+    this.sender.sendChannelData(channel, buf, start, len, this.ip, this.port, this.address);
   }
 
   sendParts(head: Buffer, payload: Buffer, pad: number): void {
@@ -93,13 +97,13 @@ export class StreamClientLink implements ClientLink {
     this.socket.write(buf);
   }
 
-  sendChannelData(header: Buffer, payload: Buffer): void {
+  sendChannelData(channel: number, buf: Buffer, start: number, len: number): void {
     if (!this.writable()) return;
-    const len = payload.length;
     const pad = (4 - (len & 3)) & 3;
     const out = Buffer.allocUnsafe(4 + len + pad);
-    header.copy(out, 0, 0, 4);
-    payload.copy(out, 4);
+    out.writeUInt16BE(channel, 0);
+    out.writeUInt16BE(len, 2);
+    buf.copy(out, 4, start, start + len);
     if (pad !== 0) out.fill(0, 4 + len);
     this.stats.txPackets++;
     this.stats.txBytes += out.length;

@@ -1,52 +1,31 @@
 /**
  * Hot-path UDP sends without dgram.send's per-call work (argument normalisation, a buffer list,
- * a lookup closure and a request object per datagram): datagrams go straight to the socket's UDP
- * handle, which tries a synchronous sendmsg first. When the kernel takes the datagram at once
- * (the usual case), nothing retains the buffers or the request object, so they are reused for the
- * next send; when libuv has to queue it, they stay with the queued send and fresh ones are made.
- * Anything unexpected (another Node version's internals, a test double) falls back to
- * socket.send with the same semantics.
+ * a lookup closure and a request object per datagram).
+ *
+ * - IPv4 with the batched I/O module (runtime/native): one non-blocking sendmsg() from the buffer
+ *   range to the numeric address. When the socket buffer is full (EAGAIN) the datagram takes the
+ *   path below, which queues it.
+ * - Otherwise: straight to the socket's UDP handle, which tries a synchronous sendmsg first. When
+ *   the kernel takes the datagram at once (the usual case), nothing retains the buffers or the
+ *   request object, so they are reused for the next send; when libuv has to queue it, they stay
+ *   with the queued send and fresh ones are made. Transient (batch arena) bytes are copied first,
+ *   since a queued send outlives them.
+ * - Anything unexpected (another Node version's internals, a test double): socket.send with the
+ *   same semantics.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
+import { type UdpBatch, udpBatch } from '../native/udp-batch.js';
+import {
+  BIND_STATE_BOUND,
+  ipv4Fd,
+  SendWrap,
+  type SocketState,
+  stateOf,
+  type UdpHandle,
+} from './udp-handle.js';
+import { isTransient } from './udp-receive.js';
 
-interface UdpHandle {
-  onmessage?: unknown;
-  send(req: object, list: Buffer[], count: number, port: number, address: string, cb: boolean): number;
-}
-export interface SocketState {
-  handle: UdpHandle | null;
-  bindState: number;
-}
 const EMPTY = Buffer.alloc(0);
-type SendWrapCtor = new () => { list?: Buffer[] | undefined };
-
-/** The request class dgram itself uses for sends, or undefined where it cannot be had. */
-const SendWrap: SendWrapCtor | undefined = (() => {
-  try {
-    const binding = (process as unknown as { binding(name: string): { SendWrap?: unknown } }).binding(
-      'udp_wrap',
-    );
-    return typeof binding.SendWrap === 'function' ? (binding.SendWrap as SendWrapCtor) : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-/** dgram's private state key, found once (every socket has the same one). */
-let stateSymbol: symbol | undefined;
-
-export function stateOf(socket: UdpSocket): SocketState | undefined {
-  if (SendWrap === undefined) return undefined;
-  let sym = stateSymbol;
-  if (sym === undefined || !(sym in socket)) {
-    sym = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-    if (sym === undefined) return undefined;
-    stateSymbol = sym;
-  }
-  const state = (socket as unknown as Record<symbol, SocketState | undefined>)[sym];
-  if (state === undefined || state === null || typeof state.handle?.send !== 'function') return undefined;
-  return state;
-}
 
 export class UdpSender {
   private readonly state: SocketState | undefined;
@@ -55,10 +34,17 @@ export class UdpSender {
   private two: Buffer[] = [EMPTY, EMPTY];
   /** ChannelData header (4 bytes) reused while sends complete synchronously; made on first use. */
   private head: Buffer | null = null;
+  /** Batched I/O: the module, and the handle whose descriptor `fd` is (a closed socket's fd is reused). */
+  private readonly batch: UdpBatch | undefined;
+  private readonly fd: number;
+  private readonly batchHandle: UdpHandle | null | undefined;
 
   constructor(readonly socket: UdpSocket) {
     this.state = stateOf(socket);
     this.req = this.state !== undefined && SendWrap !== undefined ? new SendWrap() : undefined;
+    this.fd = ipv4Fd(socket, this.state);
+    this.batch = this.fd >= 0 ? udpBatch() : undefined;
+    this.batchHandle = this.state?.handle;
   }
 
   /** True when sends bypass dgram.send (for tests and diagnostics). */
@@ -66,12 +52,27 @@ export class UdpSender {
     return this.state !== undefined;
   }
 
-  /** Sends buf[start..start+len). Errors (closed socket, unreachable) lose the datagram, as UDP may. */
-  sendRange(buf: Buffer, start: number, len: number, port: number, address: string): void {
+  /** True when IPv4 sends go out through the batched I/O module. */
+  get native(): boolean {
+    return this.batch !== undefined;
+  }
+
+  /**
+   * Sends buf[start..start+len) to port at `ip` (IPv4 as uint32; -1 for IPv6, which uses
+   * `address`). Errors (closed socket, unreachable) lose the datagram, as UDP may.
+   */
+  sendRange(buf: Buffer, start: number, len: number, ip: number, port: number, address: string): void {
+    const b = this.batch;
+    if (b !== undefined && ip >= 0) {
+      if (this.state!.handle !== this.batchHandle) return;
+      if (b.send(this.fd, buf, start, len, ip, port) !== b.EAGAIN) return;
+    }
     const state = this.state;
     if (state === undefined) {
       try {
-        this.socket.send(buf, start, len, port, address);
+        if (isTransient(buf))
+          this.socket.send(Buffer.from(buf.subarray(start, start + len)), 0, len, port, address);
+        else this.socket.send(buf, start, len, port, address);
       } catch {
         // closed socket: the datagram is lost
       }
@@ -83,18 +84,32 @@ export class UdpSender {
     else list[0] = EMPTY;
   }
 
-  /** ChannelData: a 4-byte header (channel number, length) and the payload, as one datagram. */
-  sendChannelData(number: number, payload: Buffer, port: number, address: string): void {
+  /** ChannelData: a 4-byte header (channel number, length) and buf[start..start+len), as one datagram. */
+  sendChannelData(
+    number: number,
+    buf: Buffer,
+    start: number,
+    len: number,
+    ip: number,
+    port: number,
+    address: string,
+  ): void {
+    const b = this.batch;
+    if (b !== undefined && ip >= 0) {
+      if (this.state!.handle !== this.batchHandle) return;
+      if (b.sendChannel(this.fd, number, buf, start, len, ip, port) !== b.EAGAIN) return;
+    }
     const state = this.state;
     let h = this.head;
     if (h === null) h = this.head = Buffer.allocUnsafeSlow(4);
     h[0] = number >>> 8;
     h[1] = number & 0xff;
-    h[2] = payload.length >>> 8;
-    h[3] = payload.length & 0xff;
+    h[2] = len >>> 8;
+    h[3] = len & 0xff;
+    const payload = start === 0 && len === buf.length ? buf : buf.subarray(start, start + len);
     if (state === undefined) {
       try {
-        this.socket.send([Buffer.from(h), payload], port, address);
+        this.socket.send([Buffer.from(h), ownBytes(payload)], port, address);
       } catch {
         // closed socket
       }
@@ -117,7 +132,7 @@ export class UdpSender {
     const state = this.state;
     if (state === undefined) {
       try {
-        this.socket.send(list, port, address);
+        this.socket.send(list.map(ownBytes), port, address);
       } catch {
         // closed socket
       }
@@ -134,6 +149,10 @@ export class UdpSender {
     const handle = state.handle;
     // Closed (handle gone) or not bound yet: dgram would throw or queue; the datagram is lost.
     if (handle === null || state.bindState !== BIND_STATE_BOUND) return -1;
+    for (let i = 0; i < count; i++) {
+      const b = list[i]!;
+      if (isTransient(b)) list[i] = Buffer.from(b);
+    }
     const req = this.req!;
     req.list = list;
     const r = handle.send(req, list, count, port, address, false);
@@ -146,6 +165,11 @@ export class UdpSender {
   }
 }
 
+/** A copy of transient bytes (dgram.send may queue them), else the buffer itself. */
+function ownBytes(b: Buffer): Buffer {
+  return isTransient(b) ? Buffer.from(b) : b;
+}
+
 const shared = new WeakMap<UdpSocket, UdpSender>();
 /** One sender per socket (e.g. a listener socket shared by all its client links). */
 export function senderFor(socket: UdpSocket): UdpSender {
@@ -156,5 +180,3 @@ export function senderFor(socket: UdpSocket): UdpSender {
   }
   return s;
 }
-/** dgram's internal bind state for a bound socket. */
-export const BIND_STATE_BOUND = 2;

@@ -42,7 +42,12 @@ export function listenerWithLink(out: Buffer[] = []): { listener: ListenerContex
     family: 4,
     stats,
     sendStun: (b) => out.push(b),
-    sendChannelData: (h, p) => out.push(Buffer.concat([h, p])),
+    sendChannelData: (channel, buf, start, len) => {
+      const h = Buffer.alloc(4);
+      h.writeUInt16BE(channel, 0);
+      h.writeUInt16BE(len, 2);
+      out.push(Buffer.concat([h, buf.subarray(start, start + len)]));
+    },
     sendParts: (h, p, pad) => out.push(Buffer.concat([h, p, Buffer.alloc(pad)])),
   };
   return { listener: { name: 'l', stats, allocations: new Map() }, link };
