@@ -61,6 +61,12 @@ const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean }[] = [
   { key: 'pion', spec: pion },
   { key: 'coturn', spec: coturn },
   { key: 'node-turn', spec: nodeTurn },
+  // The same bundle on Node's dgram path: what the batched UDP I/O module (runtime/native) buys.
+  {
+    key: 'ours-dgram',
+    spec: stunnerd({ label: 'ours, dgram path (STUNNERD_NATIVE=off)', env: { STUNNERD_NATIVE: 'off' } }),
+    loadOnly: true,
+  },
   {
     key: 'ours-node22-t1',
     spec: stunnerd({ label: 'ours, Node 22, threads 1', node: NODE22, threads: 1 }),

@@ -161,6 +161,8 @@ export interface StunnerdOptions {
   readonly reusePort?: boolean;
   /** Run this prebuilt bundle instead of bundling runtime/ (A/B comparisons of two builds). */
   readonly bundle?: string;
+  /** Extra environment for the runtime (e.g. STUNNERD_NATIVE=off). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Preload for `reusePort`: plain CommonJS, written into .bench-build at run time. */
@@ -215,6 +217,7 @@ export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
         [...nodeArgs, ...pre, ...cmd.args, '-c', file],
         {
           ...process.env,
+          ...opts.env,
           BENCH_REUSEPORT_PORT: String(port),
         },
       );

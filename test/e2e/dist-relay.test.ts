@@ -263,6 +263,10 @@ describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => 
     expect(udp.output()).toContain(`${udp.ip}:3478`);
   });
 
+  it('runs the batched UDP I/O module that the bundle carries inline', () => {
+    expect(udp.output()).toContain('UDP batch I/O on (recvmmsg batches');
+  });
+
   it('answers the Deployment probes on the health port', async () => {
     const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'udp-gateway');
     const c = d.spec.template.spec.containers[0];
