@@ -30,7 +30,14 @@ export interface AllocResult {
   readonly cpuUsPerAlloc: number;
   readonly serverCores: number;
   readonly generatorCores: number;
+  /**
+   * Marginal RSS per allocation: growth over the second half of the allocations divided by their
+   * number. One-time growth (the V8 young generation and heap pages sizing up to the load, which
+   * happens in the first half) is excluded; anything each allocation keeps is not.
+   */
   readonly rssPerAllocBytes: number;
+  /** RSS growth over all allocations / allocations: includes the one-time growth. */
+  readonly rssPerAllocAllBytes: number;
   readonly fdBaseline: number;
   readonly fdWithAllocations: number;
   /** Descriptors left after the wait. */
@@ -91,7 +98,7 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
   const cpu0 = cpuMicros(pid);
   const gen0 = process.cpuUsage();
   const rtx0 = TurnClient.retransmissions;
-  await pool(clients, opts.concurrency, async (c) => {
+  const allocate = async (c: TurnClient): Promise<void> => {
     try {
       await c.allocate();
       ok.push(c);
@@ -99,9 +106,20 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
       failures++;
       firstError ??= (e as Error).message;
     }
-  });
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu = cpuMicros(pid) - cpu0;
+  };
+  const half = Math.floor(clients.length / 2);
+  await pool(clients.slice(0, half), opts.concurrency, allocate);
+  // RSS sample between the halves; the pause is left out of the rate and the CPU figures.
+  const pauseT = performance.now();
+  const pauseCpu = cpuMicros(pid);
+  await sleep(500);
+  const rssHalf = rssBytes(pid);
+  const okHalf = ok.length;
+  const pausedMs = performance.now() - pauseT;
+  const pausedCpu = cpuMicros(pid) - pauseCpu;
+  await pool(clients.slice(half), opts.concurrency, allocate);
+  const elapsed = (performance.now() - t0 - pausedMs) / 1000;
+  const cpu = cpuMicros(pid) - cpu0 - pausedCpu;
   const retransmissions = TurnClient.retransmissions - rtx0;
   const gen = process.cpuUsage(gen0);
   await sleep(500);
@@ -137,7 +155,8 @@ export async function runAllocations(server: ServerHandle, opts: AllocOptions): 
     cpuUsPerAlloc: ok.length > 0 ? cpu / ok.length : Number.NaN,
     serverCores: cpu / 1e6 / elapsed,
     generatorCores: (gen.user + gen.system) / 1e6 / elapsed,
-    rssPerAllocBytes: ok.length > 0 ? (rss1 - rss0) / ok.length : Number.NaN,
+    rssPerAllocBytes: ok.length > okHalf ? (rss1 - rssHalf) / (ok.length - okHalf) : Number.NaN,
+    rssPerAllocAllBytes: ok.length > 0 ? (rss1 - rss0) / ok.length : Number.NaN,
     fdBaseline,
     fdWithAllocations,
     fdAfter,

@@ -418,7 +418,9 @@ ${spread.join('\n') || '  (one round)'}
   peer -> server -> client); ${CFG.rttRounds} rounds of ${CFG.rtt1Ms} ms interleaved across servers, the
   round with the median p50 is reported.
 - Allocations: ${CFG.allocCount} fresh client sockets, ${CFG.allocConcurrency} in parallel, each doing unauthenticated Allocate ->
-  401 -> authenticated Allocate. RSS per allocation = RSS growth / allocations. Then Refresh(0) on
+  401 -> authenticated Allocate. RSS per allocation = RSS growth over the second half of them / their
+  number (the marginal cost: one-time growth such as the V8 young generation sizing up to the load
+  falls in the first half; results.json also has the figure over all of them). Then Refresh(0) on
   all of them and poll \`/proc/<pid>/fd\` until it is back to the baseline.
 ${
   flood

@@ -127,7 +127,8 @@ static napi_value Recv(napi_env env, napi_callback_info info) {
 }
 
 /*
- * send(fd, buf, start, length, ip, port) -> 0, or -errno (-EAGAIN: the socket buffer is full).
+ * send(fd, buf, start, length, ip, port) -> 0, or -errno (-EAGAIN: the socket buffer is full;
+ * -EINVAL: port 0).
  * sendChannel(fd, channel, buf, start, length, ip, port): the same with a 4-byte ChannelData
  * header (channel number, length) in front, gathered into one datagram.
  */
@@ -151,7 +152,9 @@ static napi_value send_common(napi_env env, napi_callback_info info, int with_ch
   REQUIRE(get_i32(env, *a++, &length) && length >= 0 && length <= 0xffff, "length must be 0..65535");
   REQUIRE((size_t)start + (size_t)length <= buf_len, "start + length is past the end of buf");
   REQUIRE(get_u32(env, *a++, &ip), "ip must be a uint32");
-  REQUIRE(get_i32(env, *a++, &port) && port > 0 && port <= 0xffff, "port must be 1..65535");
+  REQUIRE(get_i32(env, *a++, &port) && port >= 0 && port <= 0xffff, "port must be 0..65535");
+  /* Port 0 comes from the wire, not from a bug: no peer is there, so the datagram is lost. */
+  if (port == 0) return int_result(env, -EINVAL);
 
   struct sockaddr_in to;
   fill_v4(&to, ip, port);
