@@ -12,7 +12,7 @@ import { relayChannelData, relaySendIndication, SEND_INDICATION } from '../turn/
 import { literalSocket, raiseBuffers } from '../turn/relay-socket.js';
 import type { ListenerStats } from '../turn/stats.js';
 import type { RequestSource, TurnListener, TurnServer } from '../turn/turn-server.js';
-import { type DatagramHandler, isTransient, onDatagram } from '../turn/udp-receive.js';
+import { type DatagramHandler, durable, onDatagram } from '../turn/udp-receive.js';
 import { type RelayAddressing, relayAddressing } from './relay-address.js';
 
 export const LISTENER_BUFFER_BYTES = 4 << 20;
@@ -103,7 +103,7 @@ export class UdpListener implements TurnListener {
       if (relaySendIndication(a, buf, start, end)) return;
     }
     // The control path may keep the message past this call (e.g. across an Allocate's await).
-    const msg = isTransient(buf) ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end);
+    const msg = durable(buf.subarray(start, end));
     this.control(key, ip >= 0 ? intToIpv4(ip) : rinfo!.address, port, ip >= 0 ? 4 : 6, msg);
   };
 

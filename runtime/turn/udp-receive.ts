@@ -7,7 +7,7 @@
  * Node version's internals, a test double, an unbound socket) falls back to the 'message' event.
  *
  * Datagrams drained into the arena are TRANSIENT: the next drain overwrites them. A handler may
- * read them and send them on synchronously; anything kept longer must be copied (isTransient).
+ * read them and send them on synchronously; anything kept longer must be copied (durable).
  */
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { udpBatch } from '../native/udp-batch.js';
@@ -39,6 +39,11 @@ let meta: Int32Array | undefined;
 /** True when buf is the batch arena (or a view of it): copy before keeping it past the handler. */
 export function isTransient(buf: Buffer): boolean {
   return arena !== undefined && buf.buffer === arena.buffer;
+}
+
+/** buf itself, or a copy of its bytes when it is transient: what may be kept or queued. */
+export function durable(buf: Buffer): Buffer {
+  return isTransient(buf) ? Buffer.from(buf) : buf;
 }
 
 /** Delivers every datagram of a bound socket to `handler`; returns the function that detaches it. */

@@ -23,7 +23,7 @@ import {
   stateOf,
   type UdpHandle,
 } from './udp-handle.js';
-import { isTransient } from './udp-receive.js';
+import { durable, isTransient } from './udp-receive.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -109,7 +109,7 @@ export class UdpSender {
     const payload = start === 0 && len === buf.length ? buf : buf.subarray(start, start + len);
     if (state === undefined) {
       try {
-        this.socket.send([Buffer.from(h), ownBytes(payload)], port, address);
+        this.socket.send([Buffer.from(h), durable(payload)], port, address);
       } catch {
         // closed socket
       }
@@ -132,7 +132,7 @@ export class UdpSender {
     const state = this.state;
     if (state === undefined) {
       try {
-        this.socket.send(list.map(ownBytes), port, address);
+        this.socket.send(list.map(durable), port, address);
       } catch {
         // closed socket
       }
@@ -149,10 +149,7 @@ export class UdpSender {
     const handle = state.handle;
     // Closed (handle gone) or not bound yet: dgram would throw or queue; the datagram is lost.
     if (handle === null || state.bindState !== BIND_STATE_BOUND) return -1;
-    for (let i = 0; i < count; i++) {
-      const b = list[i]!;
-      if (isTransient(b)) list[i] = Buffer.from(b);
-    }
+    for (let i = 0; i < count; i++) list[i] = durable(list[i]!);
     const req = this.req!;
     req.list = list;
     const r = handle.send(req, list, count, port, address, false);
@@ -163,11 +160,6 @@ export class UdpSender {
     req.list = undefined;
     return r;
   }
-}
-
-/** A copy of transient bytes (dgram.send may queue them), else the buffer itself. */
-function ownBytes(b: Buffer): Buffer {
-  return isTransient(b) ? Buffer.from(b) : b;
 }
 
 const shared = new WeakMap<UdpSocket, UdpSender>();

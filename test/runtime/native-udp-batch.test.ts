@@ -3,7 +3,6 @@
  * the source compiles to, it loads on this platform (and can be turned off), it moves real
  * datagrams with their numeric source addresses, and it refuses every range outside its buffers.
  */
-import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compileToBytes } from '../../runtime/native/build.js';
 import { PREBUILT_FILE, udpBatch, udpBatchStatus } from '../../runtime/native/udp-batch.js';
 import { stateOf } from '../../runtime/turn/udp-handle.js';
+import { modulePath, ROOT, runScript } from '../helpers/child-script.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const sockets: dgram.Socket[] = [];
 afterEach(() => {
   for (const s of sockets.splice(0)) s.close();
@@ -43,21 +42,17 @@ describe('udp-batch native module', () => {
   it('is off with STUNNERD_NATIVE=off, and the relay then uses the Node path', () => {
     const script = `
       import dgram from 'node:dgram';
-      import { udpBatchStatus } from ${JSON.stringify(path.join(ROOT, 'runtime/native/udp-batch.ts'))};
-      import { UdpSender } from ${JSON.stringify(path.join(ROOT, 'runtime/turn/udp-send.ts'))};
+      import { udpBatchStatus } from ${modulePath('runtime/native/udp-batch.ts')};
+      import { UdpSender } from ${modulePath('runtime/turn/udp-send.ts')};
       const s = dgram.createSocket('udp4');
       await new Promise((r) => s.bind(0, '127.0.0.1', r));
       console.log(JSON.stringify({ status: udpBatchStatus(), native: new UdpSender(s).native }));
       s.close();
     `;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 20_000,
-      env: { ...process.env, STUNNERD_NATIVE: 'off' },
+    expect(runScript(script, [], { STUNNERD_NATIVE: 'off' })).toEqual({
+      status: 'off (STUNNERD_NATIVE=off)',
+      native: false,
     });
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim())).toEqual({ status: 'off (STUNNERD_NATIVE=off)', native: false });
   });
 
   it('sends to numeric addresses and drains queued datagrams with their sources', async () => {

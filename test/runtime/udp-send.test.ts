@@ -5,16 +5,13 @@
  * under a queued send, and bytes drained into the batch arena must be copied before they queue),
  * and direct receive handlers see every datagram until detached.
  */
-import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ipv4ToInt } from '../../runtime/perimeter/ip.js';
 import { stateOf } from '../../runtime/turn/udp-handle.js';
 import { isTransient, onDatagram } from '../../runtime/turn/udp-receive.js';
 import { UdpSender } from '../../runtime/turn/udp-send.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
+import { modulePath, runScript } from '../helpers/child-script.js';
 
 function bound(type: 'udp4' | 'udp6', host: string): Promise<dgram.Socket> {
   return new Promise((resolve) => {
@@ -22,19 +19,6 @@ function bound(type: 'udp4' | 'udp6', host: string): Promise<dgram.Socket> {
     s.bind(0, host, () => resolve(s));
   });
 }
-
-/** Runs an ESM script under tsx in a child Node with the given flags and env; returns its last JSON line. */
-function runScript(script: string, flags: string[], env: Record<string, string> = {}): unknown {
-  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 20_000,
-    env: { ...process.env, ...env },
-  });
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
-}
-const mod = (p: string): string => JSON.stringify(path.join(ROOT, p));
 
 describe('UdpSender / onDatagram', () => {
   for (const [type, host] of [
@@ -113,7 +97,7 @@ describe('UdpSender / onDatagram', () => {
   it('keeps queued sends intact when libuv cannot send synchronously (Node path)', () => {
     const script = `
       import dgram from 'node:dgram';
-      import { UdpSender } from ${mod('runtime/turn/udp-send.ts')};
+      import { UdpSender } from ${modulePath('runtime/turn/udp-send.ts')};
       const rx = dgram.createSocket('udp4');
       await new Promise((r) => rx.bind(0, '127.0.0.1', r));
       rx.setRecvBufferSize(1 << 20);
