@@ -10,6 +10,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { RUNTIME_NODE_FLAGS } from '../constructs/runtime-bundle/layout.js';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
 import { machine, openFileLimit, systemBusyMicros, threadCount } from './proc.js';
@@ -397,6 +398,8 @@ ${ratios.map((r) => `- ${r}`).join('\n')}
 
 - Every server runs as its own process on 127.0.0.1; CPU is utime+stime of that process (all
   threads) from \`/proc/<pid>/stat\`, divided by the packets it relayed in the same interval.
+  Our runtime runs with the gateway pod's Node flags (\`${RUNTIME_NODE_FLAGS.join(' ')}\`: a
+  fixed-size V8 young generation, see constructs/runtime-bundle/layout.ts).
   A relayed packet is one datagram forwarded in one direction (one receive, one send in the server).
 - Throughput: ${CFG.clients} clients, window ${CFG.window} each, ${CFG.payload}-byte payloads, closed loop. Clients are paired and
   relay to each other's relay address (ChannelData both ways; node-turn only does Send/Data
@@ -419,8 +422,8 @@ ${spread.join('\n') || '  (one round)'}
   round with the median p50 is reported.
 - Allocations: ${CFG.allocCount} fresh client sockets, ${CFG.allocConcurrency} in parallel, each doing unauthenticated Allocate ->
   401 -> authenticated Allocate. RSS per allocation = RSS growth over the second half of them / their
-  number (the marginal cost: one-time growth such as the V8 young generation sizing up to the load
-  falls in the first half; results.json also has the figure over all of them). Then Refresh(0) on
+  number (the marginal cost: one-time growth such as heap pages sizing up to the load falls in the
+  first half; results.json also has the figure over all of them). Then Refresh(0) on
   all of them and poll \`/proc/<pid>/fd\` until it is back to the baseline.
 ${
   flood

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { bundleRuntime } from '../constructs/runtime-bundle/bundle.js';
+import { RUNTIME_NODE_FLAGS } from '../constructs/runtime-bundle/layout.js';
 import { Cls, decode, encode, Method, newTxid } from './stun.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -214,7 +215,8 @@ export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
         'channel',
         port,
         opts.node ?? cmd.cmd,
-        [...nodeArgs, ...pre, ...cmd.args, '-c', file],
+        // the gateway pod's Node flags (constructs/runtime-bundle/layout.ts), then the caller's
+        [...RUNTIME_NODE_FLAGS, ...nodeArgs, ...pre, ...cmd.args, '-c', file],
         {
           ...process.env,
           ...opts.env,

@@ -97,7 +97,9 @@ describe('pod bootstrap', () => {
 
   it('refuses unknown options with a usage line', () => {
     const pod = podFor({ username: 'media-user', password: 'first-password-123' });
-    const r = spawnSync(pod.command, [pod.args[0]!, '--bogus', 'x', '--'], {
+    // node's own flags and the script, then bad bootstrap options
+    const script = pod.args.findIndex((a) => a.endsWith('bootstrap.mjs'));
+    const r = spawnSync(pod.command, [...pod.args.slice(0, script + 1), '--bogus', 'x', '--'], {
       cwd: pod.cwd,
       encoding: 'utf8',
     });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
@@ -327,7 +328,15 @@ describe('StunnerGateway', () => {
     expect(objects.filter((o) => o.metadata.name === 'stunnerd-runtime')).toEqual([]);
     const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
     expect(pod.containers[0].image).toBe('registry.example.org/stunnerd:1.0.0');
-    expect(pod.containers[0].command).toEqual(['node', 'runtime/bootstrap.mjs']);
+    expect(pod.containers[0].command).toEqual([
+      'node',
+      '--min-semi-space-size=4',
+      '--max-semi-space-size=4',
+      'runtime/bootstrap.mjs',
+    ]);
+    // the image's own entrypoint runs the same command, for `docker run` outside the chart
+    const entrypoint = /^ENTRYPOINT (.*)$/m.exec(readFileSync('runtime/Dockerfile', 'utf8'))?.[1];
+    expect(JSON.parse(entrypoint ?? 'null')).toEqual(pod.containers[0].command);
     expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain('runtime');
     expect(synthErrors(gateway({ runtimeMode: 'image' }).chart).join('\n')).toMatch(
       /runtimeMode 'image' needs `image`/,
