@@ -11,10 +11,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { RUNTIME_NODE_FLAGS } from '../constructs/runtime-bundle/layout.js';
+import type { AllocResult } from './alloc.js';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
 import { machine, openFileLimit, systemBusyMicros, threadCount } from './proc.js';
-import { type Machine, markdownTable, type ServerResult, svgChart, type Target } from './report.js';
+import { type Machine, markdownTable, median, type ServerResult, svgChart, type Target } from './report.js';
 import { describeProbe, probeReusePort } from './reuseport.js';
 import {
   coturn,
@@ -41,7 +42,7 @@ const CFG = {
   clients: 10,
   window: 16,
   mcClients: 20,
-  mcWindow: 8,
+  mcWindow: 16,
   rounds: QUICK ? 1 : 5,
   mcRounds: QUICK ? 1 : 3,
   warmupMs: QUICK ? 300 : 700,
@@ -51,13 +52,14 @@ const CFG = {
   // one client socket per allocation, plus the warm-up's 300: stay inside the fd limit
   allocCount: Math.min(QUICK ? 500 : 4000, Math.floor((openFileLimit() - 500) * 0.8)),
   allocConcurrency: 32,
+  allocRounds: QUICK ? 1 : 3,
   releaseWaitMs: 3000,
   floodRequests: QUICK ? 20_000 : 100_000,
   floodSettleMs: 2000,
 };
 
-/** loadOnly: only the throughput rounds (the multi-core rows). */
-const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean }[] = [
+/** loadOnly: only the throughput rounds; multiCore: with the multi-core rows' clients and window. */
+const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean; multiCore?: boolean }[] = [
   { key: 'ours', spec: stunnerd() },
   { key: 'pion', spec: pion },
   { key: 'coturn', spec: coturn },
@@ -72,27 +74,25 @@ const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean }[] = [
     key: 'ours-node22-t1',
     spec: stunnerd({ label: 'ours, Node 22, threads 1', node: NODE22, threads: 1 }),
     loadOnly: true,
+    multiCore: true,
   },
   {
     key: 'ours-node22-t2',
     spec: stunnerd({ label: 'ours, Node 22, threads 2', node: NODE22, threads: 2 }),
     loadOnly: true,
+    multiCore: true,
   },
   // reusePort scaling of the unchanged runtime: two Node 22 processes share the listener port
   {
     key: 'ours-node22-2proc',
     spec: stunnerdGroup(2, { label: 'ours, Node 22, 2 processes, reusePort', node: NODE22, reusePort: true }),
     loadOnly: true,
+    multiCore: true,
   },
 ];
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** The round with the median throughput stands for the server (keeps each row self-consistent). */
@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     : 'not run';
   const selected = SPECS.filter((s) => !ONLY || ONLY.includes(s.key));
   const loadOnly = new Set(selected.filter((s) => s.loadOnly).map((s) => s.key));
+  const multiCore = new Set(selected.filter((s) => s.multiCore).map((s) => s.key));
   if (selected.some((s) => s.key.includes('node22'))) {
     const why = ensureNode22();
     if (why) log(`Node 22 unavailable: ${why}`);
@@ -216,10 +217,10 @@ async function main(): Promise<void> {
         if (loadOnly.has(key) && r >= CFG.mcRounds) continue;
         try {
           const res = await runLoad(h, {
-            // multi-core rows: more flows, same packets in flight, so the kernel's 4-tuple hash
-            // spreads them more evenly over the sockets sharing the port
-            clients: loadOnly.has(key) ? CFG.mcClients : CFG.clients,
-            window: loadOnly.has(key) ? CFG.mcWindow : CFG.window,
+            // multi-core rows: more flows, so the kernel's 4-tuple hash spreads them more evenly
+            // over the sockets sharing the port, and enough packets in flight to fill two threads
+            clients: multiCore.has(key) ? CFG.mcClients : CFG.clients,
+            window: multiCore.has(key) ? CFG.mcWindow : CFG.window,
             payload: CFG.payload,
             warmupMs: CFG.warmupMs,
             durationMs: CFG.durationMs,
@@ -247,23 +248,34 @@ async function main(): Promise<void> {
       });
     }
 
-    // 3. Allocation rate, RSS per allocation, descriptors after Refresh(0).
-    for (const [key, h] of handles) {
-      if (loadOnly.has(key)) continue;
-      try {
-        const alloc = await runAllocations(h, {
-          count: CFG.allocCount,
-          concurrency: CFG.allocConcurrency,
-          releaseWaitMs: CFG.releaseWaitMs,
-        });
-        results.set(key, { ...results.get(key)!, alloc });
-        log(
-          `${h.name}: ${alloc.allocsPerSec.toFixed(0)} allocs/s, ${alloc.cpuUsPerAlloc.toFixed(0)} µs server CPU/alloc (server ${alloc.serverCores.toFixed(2)} cores, generator ${alloc.generatorCores.toFixed(2)}), ${(alloc.rssPerAllocBytes / 1024).toFixed(1)} KiB RSS/alloc, fds ${alloc.fdBaseline}->${alloc.fdWithAllocations}->${alloc.fdAfter} (${alloc.fdReleaseMs.toFixed(0)} ms), ${alloc.retransmissions} retransmissions${alloc.failures ? `, ${alloc.failures} failures: ${alloc.firstError}` : ''}`,
-        );
-      } catch (e) {
-        fail(key, 'alloc', e);
+    // 3. Allocation rate, RSS per allocation, descriptors after Refresh(0); rounds interleaved
+    // across servers. RSS and descriptors count from the first round (fresh memory); the rate is
+    // the median over the rounds, so that a JIT still warming up in the first one does not decide it.
+    // A server that kept its allocations after Refresh(0) (node-turn) is measured once: the next
+    // rounds would pile 4000 more on top of them.
+    const allocRounds = new Map<string, AllocResult[]>();
+    for (let r = 0; r < CFG.allocRounds; r++) {
+      for (const [key, h] of handles) {
+        if (loadOnly.has(key) || results.get(key)!.error) continue;
+        const prev = allocRounds.get(key)?.at(-1);
+        if (prev && !Number.isFinite(prev.fdReleaseMs)) continue;
+        try {
+          const alloc = await runAllocations(h, {
+            count: CFG.allocCount,
+            concurrency: CFG.allocConcurrency,
+            releaseWaitMs: CFG.releaseWaitMs,
+          });
+          allocRounds.set(key, [...(allocRounds.get(key) ?? []), alloc]);
+          log(
+            `${h.name}: allocation round ${r + 1}: ${alloc.allocsPerSec.toFixed(0)} allocs/s, ${alloc.cpuUsPerAlloc.toFixed(0)} µs server CPU/alloc (server ${alloc.serverCores.toFixed(2)} cores, generator ${alloc.generatorCores.toFixed(2)}), ${(alloc.rssPerAllocBytes / 1024).toFixed(1)} KiB RSS/alloc, fds ${alloc.fdBaseline}->${alloc.fdWithAllocations}->${alloc.fdAfter} (${alloc.fdReleaseMs.toFixed(0)} ms), ${alloc.retransmissions} retransmissions${alloc.failures ? `, ${alloc.failures} failures: ${alloc.firstError}` : ''}`,
+          );
+        } catch (e) {
+          fail(key, 'alloc', e);
+        }
       }
     }
+    for (const [key, rs] of allocRounds)
+      results.set(key, { ...results.get(key)!, alloc: rs[0], allocRounds: rs });
 
     // 4. Unauthenticated flood against our runtime.
     const ours = handles.get('ours');
@@ -323,6 +335,7 @@ async function main(): Promise<void> {
       svgChart(
         ordered,
         `${m.cores} cores, ${m.cpuModel}, Node ${process.version}, ${mach.date.slice(0, 10)}`,
+        CFG,
       ),
     );
   }
@@ -403,15 +416,18 @@ ${ratios.map((r) => `- ${r}`).join('\n')}
   A relayed packet is one datagram forwarded in one direction (one receive, one send in the server).
 - Throughput: ${CFG.clients} clients, window ${CFG.window} each, ${CFG.payload}-byte payloads, closed loop. Clients are paired and
   relay to each other's relay address (ChannelData both ways; node-turn only does Send/Data
-  indications). Every datagram the generator handles crossed the server twice, which keeps the
-  Node generator off the critical path. Rounds are interleaved across servers and the median round
-  is reported; all rounds:
+  indications). Every datagram the generator handles crossed the server twice, and the generator
+  echoes ChannelData through the runtime's batched UDP module (recvmmsg, one sendmsg per echo; its
+  STUN encoding stays its own), which keeps it off the critical path and leaves the second core's
+  remainder to the server. Rounds are interleaved across servers and the median round is
+  reported; all rounds:
 ${spread.join('\n') || '  (one round)'}
 - Multi-core rows ("Node 22"): our runtime under Node 22 (npm package \`node@22\`) with
   \`admin.threads\` 1 and 2, and two processes of the unchanged runtime sharing the listener port
   through SO_REUSEPORT (a preload sets dgram's reusePort for the listener socket; the kernel then
   hashes each client flow to one process, as it would to reusePort worker threads). These rows use
-  ${CFG.mcClients} clients with window ${CFG.mcWindow} (same packets in flight, more flows to spread).
+  ${CFG.mcClients} clients with window ${CFG.mcWindow} (more flows to spread, and twice the packets in flight of
+  the main rows, enough to keep two relay threads busy).
 - "other cores": CPU the rest of the machine used meanwhile (other processes, uncharged softirq).
 - "generator cores" is the CPU of the load generator itself; if it approaches 1.0 while the server
   stays below 1.0, the throughput figure is generator-bound, not server-bound.
@@ -421,7 +437,10 @@ ${spread.join('\n') || '  (one round)'}
   peer -> server -> client); ${CFG.rttRounds} rounds of ${CFG.rtt1Ms} ms interleaved across servers, the
   round with the median p50 is reported.
 - Allocations: ${CFG.allocCount} fresh client sockets, ${CFG.allocConcurrency} in parallel, each doing unauthenticated Allocate ->
-  401 -> authenticated Allocate. RSS per allocation = RSS growth over the second half of them / their
+  401 -> authenticated Allocate, after 300 warm-up allocations; ${CFG.allocRounds} rounds interleaved across servers.
+  The rate is the round with the median rate, and the target ratio the median of per-round ratios
+  (our first round still runs partly in V8's baseline tiers). RSS and descriptors are from the
+  first round, on fresh memory. RSS per allocation = RSS growth over the second half of them / their
   number (the marginal cost: one-time growth such as heap pages sizing up to the load falls in the
   first half; results.json also has the figure over all of them). Then Refresh(0) on
   all of them and poll \`/proc/<pid>/fd\` until it is back to the baseline.

@@ -1,5 +1,7 @@
 /** The targets of issue 5, checked against one run's measurements. */
-import type { ServerResult, Target } from './report.js';
+import type { AllocResult } from './alloc.js';
+import type { LoadResult } from './load.js';
+import { median, type ServerResult, type Target } from './report.js';
 
 const MiB = 2 ** 20;
 /**
@@ -14,23 +16,37 @@ function ok(v: number | undefined): v is number {
   return v !== undefined && Number.isFinite(v);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+/**
+ * `pick` of `a` relative to `b` over rounds: the median of per-round ratios (round r of both
+ * servers ran seconds apart, under the same background load), or the plain ratio of `single`
+ * with one round.
+ */
+function roundRatio<R>(
+  ra: readonly R[],
+  rb: readonly R[],
+  pick: (x: R) => number,
+  single: [number | undefined, number | undefined],
+): number | undefined {
+  const n = Math.min(ra.length, rb.length);
+  if (n > 1) return median(Array.from({ length: n }, (_, i) => pick(ra[i]!) / pick(rb[i]!)));
+  const [x, y] = single;
+  return ok(x) && ok(y) ? x / y : undefined;
 }
 
-/**
- * CPU per packet of `a` relative to `b`: the median of per-round ratios (round r of both servers
- * ran seconds apart, under the same background load), or the plain ratio with a single round.
- */
+/** CPU per packet of `a` relative to `b` (throughput rounds). */
 export function cpuRatio(a: ServerResult | undefined, b: ServerResult | undefined): number | undefined {
-  const ra = a?.rounds ?? [];
-  const rb = b?.rounds ?? [];
-  const n = Math.min(ra.length, rb.length);
-  if (n > 1) return median(Array.from({ length: n }, (_, i) => ra[i]!.cpuUsPerPkt / rb[i]!.cpuUsPerPkt));
-  const x = a?.load?.cpuUsPerPkt;
-  const y = b?.load?.cpuUsPerPkt;
-  return ok(x) && ok(y) ? x / y : undefined;
+  return roundRatio<LoadResult>(a?.rounds ?? [], b?.rounds ?? [], (x) => x.cpuUsPerPkt, [
+    a?.load?.cpuUsPerPkt,
+    b?.load?.cpuUsPerPkt,
+  ]);
+}
+
+/** Allocation rate of `a` relative to `b` (allocation rounds). */
+export function allocRatio(a: ServerResult | undefined, b: ServerResult | undefined): number | undefined {
+  return roundRatio<AllocResult>(a?.allocRounds ?? [], b?.allocRounds ?? [], (x) => x.allocsPerSec, [
+    a?.alloc?.allocsPerSec,
+    b?.alloc?.allocsPerSec,
+  ]);
 }
 
 function roundsOf(r: ServerResult | undefined): string {
@@ -89,15 +105,15 @@ export function evaluateTargets(
         ? `${r.toFixed(0)} vs ${pr.toFixed(0)} µs (${r - pr >= 0 ? '+' : ''}${(r - pr).toFixed(0)} µs)`
         : 'not measured',
   });
-  const a = ours?.alloc?.allocsPerSec;
-  const ca = coturn?.alloc?.allocsPerSec;
+  const ra = allocRatio(ours, coturn);
+  const allocRounds = (r: ServerResult | undefined): string =>
+    (r?.allocRounds ?? []).map((x) => x.allocsPerSec.toFixed(0)).join('/');
   t.push({
     name: 'Allocation rate ≥ 0.8× coturn',
-    pass: ok(a) && ok(ca) ? a >= 0.8 * ca : undefined,
-    detail:
-      ok(a) && ok(ca)
-        ? `${a.toFixed(0)} vs ${ca.toFixed(0)} allocs/s (${(a / ca).toFixed(2)}×)`
-        : 'not measured',
+    pass: ok(ra) ? ra >= 0.8 : undefined,
+    detail: ok(ra)
+      ? `${ra.toFixed(2)}× (median of per-round ratios; allocs/s per round: ours ${allocRounds(ours)}, coturn ${allocRounds(coturn)})`
+      : 'not measured',
   });
   const rss = ours?.alloc?.rssPerAllocBytes;
   t.push({
@@ -150,7 +166,7 @@ export function ratioLines(
       `ours / ${name}: CPU per packet ${ok(cpuRatio(ours, other)) ? `${cpuRatio(ours, other)!.toFixed(2)}×` : 'n/a'}, ` +
         `packets/s ${ratio(ours?.load?.relayedPerSec, other?.load?.relayedPerSec)}, ` +
         `window-1 RTT p50 difference ${dRtt}, ` +
-        `allocations/s ${ratio(ours?.alloc?.allocsPerSec, other?.alloc?.allocsPerSec)}, ` +
+        `allocations/s ${ok(allocRatio(ours, other)) ? `${allocRatio(ours, other)!.toFixed(2)}×` : 'n/a'}, ` +
         `RSS per allocation ${ratio(ours?.alloc?.rssPerAllocBytes, other?.alloc?.rssPerAllocBytes)}`,
     );
   }
