@@ -250,11 +250,12 @@ export function perfBreakdown(data: string): [string, number][] {
     syms.filter((x) => re.test(x.sym)).reduce((m, x) => Math.max(m, x.incl), 0);
   const self = (re: RegExp): number => syms.filter((x) => re.test(x.sym)).reduce((sum, x) => sum + x.self, 0);
   const send = incl(/^__libc_sendmsg$/);
-  const recv = incl(/^__libc_recvmsg$/);
+  // recvmsg: Node's own per-datagram reads; recvmmsg: the UDP module's batch drains (disjoint)
+  const recv = incl(/^__libc_recvmsg$/) + incl(/^(__libc_recvmmsg|__recvmmsg|recvmmsg)$/);
   const nodeSend = incl(/^JS:\*?Socket\.send node:dgram/);
   return [
     ['sendmsg (kernel send path; on loopback it includes delivery to the receiver)', send],
-    ['recvmsg (kernel receive)', recv],
+    ['recvmsg + recvmmsg (kernel receive: Node per datagram, the UDP module per batch)', recv],
     [
       'Node send path above sendmsg (dgram Socket.send wrapper, or UDPWrap::DoSend when the handle is used directly)',
       Math.max(0, Math.max(nodeSend, incl(/^node::UDPWrap::DoSend$/)) - send),
