@@ -226,7 +226,7 @@ export function svgChart(results: readonly ServerResult[], subtitle: string, loa
       'A relayed packet is one datagram forwarded one way.',
       'CPU: utime+stime of the server process, /proc/<pid>/stat.',
       `Load: ${load.clients} clients, window ${load.window}, closed loop; node-turn`,
-      'can only do Send/Data indications. "Node 22" rows:',
+      'can only do Send/Data indications. "Node 22.x" rows:',
       'our runtime, threads 1/2 or 2 processes sharing the',
       `port (reusePort); ${load.mcClients} clients, window ${load.mcWindow}.`,
       'See results.md for loss, p99, fds and the targets.',

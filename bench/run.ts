@@ -14,14 +14,13 @@ import { RUNTIME_NODE_FLAGS } from '../constructs/runtime-bundle/layout.js';
 import type { AllocResult } from './alloc.js';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
+import { ensurePodNode, POD_NODE, POD_NODE_VERSION } from './pod-node.js';
 import { machine, openFileLimit, systemBusyMicros, threadCount } from './proc.js';
 import { type Machine, markdownTable, median, type ServerResult, svgChart, type Target } from './report.js';
 import { describeProbe, probeReusePort } from './reuseport.js';
 import {
   coturn,
-  ensureNode22,
   freeUdpPort,
-  NODE22,
   nodeTurn,
   ourRuntimeCommand,
   pion,
@@ -72,20 +71,24 @@ const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean; multiCore?: bo
   },
   {
     key: 'ours-node22-t1',
-    spec: stunnerd({ label: 'ours, Node 22, threads 1', node: NODE22, threads: 1 }),
+    spec: stunnerd({ label: `ours, Node ${POD_NODE_VERSION}, threads 1`, node: POD_NODE, threads: 1 }),
     loadOnly: true,
     multiCore: true,
   },
   {
     key: 'ours-node22-t2',
-    spec: stunnerd({ label: 'ours, Node 22, threads 2', node: NODE22, threads: 2 }),
+    spec: stunnerd({ label: `ours, Node ${POD_NODE_VERSION}, threads 2`, node: POD_NODE, threads: 2 }),
     loadOnly: true,
     multiCore: true,
   },
-  // reusePort scaling of the unchanged runtime: two Node 22 processes share the listener port
+  // reusePort scaling of the unchanged runtime: two processes on the pods' Node share the listener port
   {
     key: 'ours-node22-2proc',
-    spec: stunnerdGroup(2, { label: 'ours, Node 22, 2 processes, reusePort', node: NODE22, reusePort: true }),
+    spec: stunnerdGroup(2, {
+      label: `ours, Node ${POD_NODE_VERSION}, 2 processes, reusePort`,
+      node: POD_NODE,
+      reusePort: true,
+    }),
     loadOnly: true,
     multiCore: true,
   },
@@ -143,8 +146,8 @@ async function main(): Promise<void> {
   const loadOnly = new Set(selected.filter((s) => s.loadOnly).map((s) => s.key));
   const multiCore = new Set(selected.filter((s) => s.multiCore).map((s) => s.key));
   if (selected.some((s) => s.key.includes('node22'))) {
-    const why = ensureNode22();
-    if (why) log(`Node 22 unavailable: ${why}`);
+    const why = ensurePodNode();
+    if (why) log(`Node ${POD_NODE_VERSION} unavailable: ${why}`);
   }
   const results = new Map<string, ServerResult>();
   const handles = new Map<string, ServerHandle>();
@@ -310,7 +313,7 @@ async function main(): Promise<void> {
   const ordered = selected.map((s) => results.get(s.key)!).filter(Boolean);
   const byKey = (k: string): ServerResult | undefined => results.get(k);
   const targets = evaluateTargets(byKey('ours'), byKey('pion'), byKey('coturn'), CFG);
-  const probes = [process.execPath, NODE22]
+  const probes = [process.execPath, POD_NODE]
     .filter((n) => existsSync(n))
     .map((n) => describeProbe(probeReusePort(n)));
   const multi = [
@@ -422,7 +425,7 @@ ${ratios.map((r) => `- ${r}`).join('\n')}
   remainder to the server. Rounds are interleaved across servers and the median round is
   reported; all rounds:
 ${spread.join('\n') || '  (one round)'}
-- Multi-core rows ("Node 22"): our runtime under Node 22 (npm package \`node@22\`) with
+- Multi-core rows ("Node ${POD_NODE_VERSION}"): our runtime under the gateway pods' Node.js release (npm package \`node@${POD_NODE_VERSION}\`) with
   \`admin.threads\` 1 and 2, and two processes of the unchanged runtime sharing the listener port
   through SO_REUSEPORT (a preload sets dgram's reusePort for the listener socket; the kernel then
   hashes each client flow to one process, as it would to reusePort worker threads). These rows use

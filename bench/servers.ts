@@ -275,26 +275,6 @@ export function stunnerdGroup(n: number, opts: StunnerdOptions = {}): ServerSpec
   };
 }
 
-/** Node 22 from the npm package `node@22`, installed into .bench-build (never a downloaded toolchain). */
-export const NODE22 = path.join(BUILD, 'node22/node_modules/node/bin/node');
-
-export function ensureNode22(): string | undefined {
-  if (existsSync(NODE22)) return undefined;
-  const dir = path.join(BUILD, 'node22');
-  mkdirSync(dir, { recursive: true });
-  if (!existsSync(path.join(dir, 'package.json'))) {
-    writeFileSync(path.join(dir, 'package.json'), '{"name":"bench-node22","private":true}\n');
-  }
-  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', 'node@22'], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 180_000,
-  });
-  return existsSync(NODE22)
-    ? undefined
-    : `npm i node@22 failed: ${(r.stderr ?? '').trim().split('\n').pop()}`;
-}
-
 // ---------------------------------------------------------------- coturn
 
 export const coturn: ServerSpec = {

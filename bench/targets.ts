@@ -174,7 +174,7 @@ export function ratioLines(
 }
 
 /**
- * Scaling of our runtime on Node 22: admin.threads 2 vs 1, and two processes sharing the listener
+ * Scaling of our runtime on the pods' Node: admin.threads 2 vs 1, and two processes sharing the listener
  * port with reusePort vs one process (same run).
  */
 export function multiCoreLines(
@@ -187,7 +187,7 @@ export function multiCoreLines(
   const b = t2?.load;
   if (a && b) {
     lines.push(
-      `Node 22, admin.threads 2 vs 1: packets/s ${ratio(b.relayedPerSec, a.relayedPerSec)}, ` +
+      `admin.threads 2 vs 1: packets/s ${ratio(b.relayedPerSec, a.relayedPerSec)}, ` +
         `server cores ${a.serverCores.toFixed(2)} -> ${b.serverCores.toFixed(2)}, CPU per packet ${ratio(b.cpuUsPerPkt, a.cpuUsPerPkt)}, ` +
         `OS threads ${t1?.osThreads ?? '?'} -> ${t2?.osThreads ?? '?'}` +
         (t1?.osThreads === t2?.osThreads
@@ -199,7 +199,7 @@ export function multiCoreLines(
   const d = procs?.load;
   if (a && d) {
     lines.push(
-      `Node 22, 2 processes sharing the port with reusePort vs 1 process: packets/s ${ratio(d.relayedPerSec, a.relayedPerSec)}, ` +
+      `2 processes sharing the port with reusePort vs 1 process: packets/s ${ratio(d.relayedPerSec, a.relayedPerSec)}, ` +
         `server cores ${a.serverCores.toFixed(2)} -> ${d.serverCores.toFixed(2)}, generator cores ${a.generatorCores.toFixed(2)} -> ${d.generatorCores.toFixed(2)}, ` +
         `CPU per packet ${ratio(d.cpuUsPerPkt, a.cpuUsPerPkt)}${procs?.flowSpread ? `, allocations per process ${procs.flowSpread}` : ''}` +
         `, busiest threads (cores): ${d.busiestThreads.map((x) => x.toFixed(2)).join(' + ')}`,

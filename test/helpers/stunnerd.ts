@@ -36,6 +36,11 @@ export interface StartOptions {
   readonly timeoutMs?: number;
   /** Write the config as YAML text as given (string) instead of JSON. */
   readonly raw?: boolean;
+  /**
+   * The command line before stunnerd's own arguments, e.g. another Node binary with the runtime
+   * bundle. @default this Node running bin/stunnerd.mjs (the TypeScript runtime through tsx)
+   */
+  readonly launcher?: readonly string[];
 }
 
 /** Spawns `stunnerd` with arbitrary arguments and waits for `stunnerd ready` (rejects with the output if it exits). */
@@ -43,7 +48,8 @@ export async function spawnStunnerd(
   args: readonly string[],
   opts: Omit<StartOptions, 'args' | 'raw'> & { configPath?: string; cleanup?: () => Promise<void> } = {},
 ): Promise<StunnerdProcess> {
-  const proc = spawn(process.execPath, [STUNNERD_BIN, ...args], {
+  const [cmd, ...pre] = opts.launcher ?? [process.execPath, STUNNERD_BIN];
+  const proc = spawn(cmd!, [...pre, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(opts.env ?? {}) },
   });

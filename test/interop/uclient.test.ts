@@ -3,66 +3,21 @@
  * started through the real CLI on loopback. Every mode must relay with 0 % loss; a wrong password
  * and a stopped runtime must make uclient fail.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, freeUdpPort } from '../helpers/net.js';
+import { freePort } from '../helpers/net.js';
 import { type StunnerdProcess, startStunnerd, startStunnerdInProcess } from '../helpers/stunnerd.js';
-
-const UCLIENT = '/usr/bin/turnutils_uclient';
-const PEER = '/usr/bin/turnutils_peer';
-
-interface UclientResult {
-  readonly code: number | null;
-  readonly output: string;
-  readonly lost: number | undefined;
-  readonly sent: number | undefined;
-  readonly received: number | undefined;
-}
-
-function runUclient(args: string[], timeoutMs = 25_000): Promise<UclientResult> {
-  return new Promise((resolve) => {
-    execFile(UCLIENT, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const output = `${stdout}${stderr}`;
-      const lost = /Total lost packets (\d+)/.exec(output);
-      const totals = [...output.matchAll(/tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/g)].at(-1);
-      resolve({
-        code: err ? ((err as { code?: number }).code ?? null) : 0,
-        output,
-        lost: lost ? Number(lost[1]) : undefined,
-        sent: totals ? Number(totals[1]) : undefined,
-        received: totals ? Number(totals[2]) : undefined,
-      });
-    });
-  });
-}
-
-/** Two consecutive free UDP ports (turnutils_peer binds port and port + 1). */
-async function peerPorts(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await freeUdpPort();
-    if (p >= 65535) continue;
-    const s = createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(false));
-      s.bind(p + 1, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((r) => (ok ? s.close(() => r()) : r()));
-    if (ok) return p;
-  }
-  throw new Error('no two consecutive free UDP ports');
-}
+import { peerPorts, runUclient, startPeer } from '../helpers/uclient.js';
 
 describe('coturn turnutils_uclient against stunnerd', () => {
   let rt: StunnerdProcess;
   let port: number;
   let peerPort: number;
-  let peer: ChildProcess;
+  let peer: { stop(): void };
 
   beforeAll(async () => {
     port = await freePort();
     peerPort = await peerPorts();
-    peer = spawn(PEER, ['-L', '127.0.0.1', '-p', String(peerPort)], { stdio: 'ignore' });
+    peer = await startPeer(peerPort);
     rt = await startStunnerd({
       version: 'v1',
       admin: { name: 'interop', healthcheck_endpoint: '' },
@@ -77,7 +32,7 @@ describe('coturn turnutils_uclient against stunnerd', () => {
 
   afterAll(async () => {
     await rt?.stop();
-    peer?.kill('SIGKILL');
+    peer?.stop();
   });
 
   const base = () => [

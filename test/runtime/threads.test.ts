@@ -1,7 +1,7 @@
 /**
  * admin.threads: which Node versions get relay threads, how relay port ranges are sliced, and the
  * single-thread fallback where dgram has no reusePort (Node 20). The multi-thread path itself needs
- * Node >= 22.12 and is exercised by the benchmark (bench/), which installs one.
+ * Node >= 22.12: threads-relay.test.ts runs it on the pods' Node release.
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
