@@ -14,7 +14,8 @@ import { parseAllDocuments } from 'yaml';
 import type { Manifest } from '../constructs/helpers.js';
 import { materializePod, type Sandbox } from '../constructs/pod-sandbox.js';
 import { freeUdpPort } from '../helpers/net.js';
-import { sleep, until } from '../helpers/wait.js';
+import { runUclient, startPeer } from '../helpers/uclient.js';
+import { until } from '../helpers/wait.js';
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist');
 const objects = parseAllDocuments(readFileSync(join(DIST, 'direct-call.k8s.yaml'), 'utf8')).map((d) =>
@@ -91,41 +92,22 @@ async function startPod(
   return pod;
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (out += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
 async function withPeer<T>(ip: string, fn: (port: number) => Promise<T>): Promise<T> {
-  const port = await freeUdpPort(ip);
-  const peer = spawn('turnutils_peer', ['-L', ip, '-p', String(port)], { stdio: 'ignore' });
+  const peer = await startPeer(await freeUdpPort(ip), ip);
   try {
-    await sleep(300);
-    return await fn(port);
+    return await fn(peer.port);
   } finally {
-    peer.kill('SIGKILL');
+    peer.stop();
   }
 }
 
 /**
- * coturn's client, TURN REST API credentials from the shared secret, 20 messages to the peer.
- * Send/Data indications (-s): coturn picks ChannelBind numbers up to 0x7FFF (RFC 5766), which
- * the runtime refuses above 0x4FFF (RFC 8656).
+ * coturn's client, TURN REST API credentials from the shared secret, 20 messages to the peer over
+ * channels (ChannelBind, ChannelData: what browsers use), RTP and RTCP sessions per client.
  */
 function uclient(server: string, port: number, peerIp: string, peerPort: number, extra: string[] = []) {
-  return run(
-    'turnutils_uclient',
+  return runUclient(
     [
-      '-s',
       '-W',
       SECRET,
       '-u',
@@ -151,16 +133,6 @@ function uclient(server: string, port: number, peerIp: string, peerPort: number,
   );
 }
 
-/** From uclient's summary line; -m 1 runs two sessions, so 20 messages each way are 40. */
-function totals(out: string): { sent: number; received: number } {
-  const m = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(out);
-  return m ? { sent: Number(m[1]), received: Number(m[2]) } : { sent: 0, received: 0 };
-}
-
-function received(out: string): number {
-  return totals(out).received;
-}
-
 describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () => {
   const media = parseAllDocuments(readFileSync(join(DIST, 'media-gateway.k8s.yaml'), 'utf8')).map((d) =>
     d.toJS(),
@@ -179,12 +151,11 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
     // address is outside the perimeter, so the permission is refused after a good allocation.
     const args = ['-s', '-u', 'media-user', '-w', PASSWORD, '-n', '5', '-m', '1', '-p', '3478'];
     const ok = await withPeer(pod.ip, (peerPort) =>
-      run('turnutils_uclient', [...args, '-e', pod.ip, '-r', String(peerPort), pod.ip], 10_000),
+      runUclient([...args, '-e', pod.ip, '-r', String(peerPort), pod.ip], 10_000),
     );
-    expect(ok.out).toMatch(/create permission error 403/);
+    expect(ok.output).toMatch(/create permission error 403/);
     const bad = await withPeer(pod.ip, (peerPort) =>
-      run(
-        'turnutils_uclient',
+      runUclient(
         [
           '-s',
           '-u',
@@ -206,16 +177,15 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
         10_000,
       ),
     );
-    expect(bad.out).toMatch(/Cannot complete Allocation/);
-    expect(bad.out).not.toMatch(/create permission/);
+    expect(bad.output).toMatch(/Cannot complete Allocation/);
+    expect(bad.output).not.toMatch(/create permission/);
   });
 
   it('follows a password change in the mounted Secret without a restart', async () => {
     const NEW = randomBytes(18).toString('base64url');
     const attempt = (password: string) =>
       withPeer(pod.ip, (peerPort) =>
-        run(
-          'turnutils_uclient',
+        runUclient(
           [
             '-s',
             '-u',
@@ -243,10 +213,10 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
     // An allocation that reaches CreatePermission (refused: no route) was authenticated.
     await until(
       'the new password to authenticate',
-      async () => /create permission error 403/.test((await attempt(NEW)).out),
+      async () => /create permission error 403/.test((await attempt(NEW)).output),
       10_000,
     );
-    expect((await attempt(PASSWORD)).out).toMatch(/Cannot complete Allocation/);
+    expect((await attempt(PASSWORD)).output).toMatch(/Cannot complete Allocation/);
     expect(pod.child.exitCode).toBeNull();
   });
 });
@@ -291,22 +261,21 @@ describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => 
 
   it('relays TURN-UDP traffic between a client and a peer on the gateway pod (headless route)', async () => {
     const r = await withPeer(udp.ip, (peerPort) => uclient(udp.ip, 3478, udp.ip, peerPort));
-    expect(r.out).toMatch(/Total lost packets 0 \(/);
-    expect(totals(r.out)).toEqual({ sent: 40, received: 40 });
+    expect(r.output).toMatch(/Total lost packets 0 \(/);
+    expect({ sent: r.sent, received: r.received }).toEqual({ sent: 40, received: 40 });
   });
 
   it('refuses a peer outside the routes (deny by default)', async () => {
     const outside = loopback();
     const r = await withPeer(outside, (peerPort) => uclient(udp.ip, 3478, outside, peerPort));
-    expect(r.out).toMatch(/create permission error 403/);
-    expect(received(r.out)).toBe(0);
+    expect(r.output).toMatch(/channel bind: error 403/);
+    expect(r.received ?? 0).toBe(0);
     expect(udp.output()).toMatch(/permission denied|no route/i);
   });
 
   it('refuses a client without the shared secret', async () => {
     const r = await withPeer(udp.ip, (peerPort) =>
-      run(
-        'turnutils_uclient',
+      runUclient(
         [
           '-s',
           '-W',
@@ -328,8 +297,8 @@ describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => 
         10_000,
       ),
     );
-    expect(r.out).toMatch(/Cannot complete Allocation/);
-    expect(received(r.out)).toBe(0);
+    expect(r.output).toMatch(/Cannot complete Allocation/);
+    expect(r.received ?? 0).toBe(0);
   });
 });
 
@@ -346,8 +315,8 @@ describe('committed dist/direct-call.k8s.yaml: the TURN-TCP gateway pod', () => 
 
   it('relays TURN-TCP traffic through the TCP gateway', async () => {
     const r = await withPeer(tcp.ip, (peerPort) => uclient(tcp.ip, 3478, tcp.ip, peerPort, ['-t']));
-    expect(r.out).toMatch(/Total lost packets 0 \(/);
-    expect(totals(r.out)).toEqual({ sent: 40, received: 40 });
+    expect(r.output).toMatch(/Total lost packets 0 \(/);
+    expect({ sent: r.sent, received: r.received }).toEqual({ sent: 40, received: 40 });
   });
 
   it('stops cleanly on SIGTERM once no allocation is left', async () => {

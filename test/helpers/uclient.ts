@@ -51,9 +51,9 @@ export async function peerPorts(): Promise<number> {
 }
 
 /** turnutils_peer (a UDP echo peer on port and port + 1), given a moment to bind. */
-export async function startPeer(port: number, host = '127.0.0.1'): Promise<{ stop(): void }> {
+export async function startPeer(port: number, host = '127.0.0.1'): Promise<{ port: number; stop(): void }> {
   const p: ChildProcess = spawn(PEER, ['-L', host, '-p', String(port)], { stdio: 'ignore' });
   await sleep(300);
   if (p.exitCode !== null) throw new Error('turnutils_peer exited');
-  return { stop: () => p.kill('SIGKILL') };
+  return { port, stop: () => p.kill('SIGKILL') };
 }
