@@ -430,7 +430,10 @@ ${spread.join('\n') || '  (one round)'}
   through SO_REUSEPORT (a preload sets dgram's reusePort for the listener socket; the kernel then
   hashes each client flow to one process, as it would to reusePort worker threads). These rows use
   ${CFG.mcClients} clients with window ${CFG.mcWindow} (more flows to spread, and twice the packets in flight of
-  the main rows, enough to keep two relay threads busy).
+  the main rows, enough to keep two relay threads busy). On ${mach.cores} cores the load generator
+  needs about 0.6 of one, so a second relay thread can add at most the rest of the second core:
+  these rows show whether the threads share the load and take that rest, not the scaling a
+  larger machine would show.
 - "other cores": CPU the rest of the machine used meanwhile (other processes, uncharged softirq).
 - "generator cores" is the CPU of the load generator itself; if it approaches 1.0 while the server
   stays below 1.0, the throughput figure is generator-bound, not server-bound.

@@ -41,6 +41,24 @@ export function cpuRatio(a: ServerResult | undefined, b: ServerResult | undefine
   ]);
 }
 
+/** Relayed packets/s of `a` relative to `b` (throughput rounds). */
+function rateRatio(a: ServerResult | undefined, b: ServerResult | undefined): number | undefined {
+  return roundRatio<LoadResult>(a?.rounds ?? [], b?.rounds ?? [], (x) => x.relayedPerSec, [
+    a?.load?.relayedPerSec,
+    b?.load?.relayedPerSec,
+  ]);
+}
+
+/** A per-round ratio for the report, with each round's own ratio. */
+function roundsRatioText(a: ServerResult | undefined, b: ServerResult | undefined): string {
+  const r = rateRatio(a, b);
+  if (!ok(r)) return 'n/a';
+  const ra = a?.rounds ?? [];
+  const rb = b?.rounds ?? [];
+  const each = ra.slice(0, rb.length).map((x, i) => (x.relayedPerSec / rb[i]!.relayedPerSec).toFixed(2));
+  return `${r.toFixed(2)}× (median of per-round ratios ${each.join('/')})`;
+}
+
 /** Allocation rate of `a` relative to `b` (allocation rounds). */
 export function allocRatio(a: ServerResult | undefined, b: ServerResult | undefined): number | undefined {
   return roundRatio<AllocResult>(a?.allocRounds ?? [], b?.allocRounds ?? [], (x) => x.allocsPerSec, [
@@ -187,8 +205,8 @@ export function multiCoreLines(
   const b = t2?.load;
   if (a && b) {
     lines.push(
-      `admin.threads 2 vs 1: packets/s ${ratio(b.relayedPerSec, a.relayedPerSec)}, ` +
-        `server cores ${a.serverCores.toFixed(2)} -> ${b.serverCores.toFixed(2)}, CPU per packet ${ratio(b.cpuUsPerPkt, a.cpuUsPerPkt)}, ` +
+      `admin.threads 2 vs 1: packets/s ${roundsRatioText(t2, t1)}, ` +
+        `median rounds: server cores ${a.serverCores.toFixed(2)} -> ${b.serverCores.toFixed(2)}, CPU per packet ${ratio(b.cpuUsPerPkt, a.cpuUsPerPkt)}, ` +
         `OS threads ${t1?.osThreads ?? '?'} -> ${t2?.osThreads ?? '?'}` +
         (t1?.osThreads === t2?.osThreads
           ? ' (no extra threads: the runtime does not spawn relay threads yet)'
@@ -199,8 +217,8 @@ export function multiCoreLines(
   const d = procs?.load;
   if (a && d) {
     lines.push(
-      `2 processes sharing the port with reusePort vs 1 process: packets/s ${ratio(d.relayedPerSec, a.relayedPerSec)}, ` +
-        `server cores ${a.serverCores.toFixed(2)} -> ${d.serverCores.toFixed(2)}, generator cores ${a.generatorCores.toFixed(2)} -> ${d.generatorCores.toFixed(2)}, ` +
+      `2 processes sharing the port with reusePort vs 1 process: packets/s ${roundsRatioText(procs, t1)}, ` +
+        `median rounds: server cores ${a.serverCores.toFixed(2)} -> ${d.serverCores.toFixed(2)}, generator cores ${a.generatorCores.toFixed(2)} -> ${d.generatorCores.toFixed(2)}, ` +
         `CPU per packet ${ratio(d.cpuUsPerPkt, a.cpuUsPerPkt)}${procs?.flowSpread ? `, allocations per process ${procs.flowSpread}` : ''}` +
         `, busiest threads (cores): ${d.busiestThreads.map((x) => x.toFixed(2)).join(' + ')}`,
     );
