@@ -3,9 +3,12 @@
  * manifests, Secrets from the manifests or the test, emptyDirs) below a temporary directory that
  * stands in for the container's working directory, and returns the container's own command, args
  * and env. Downward API values are supplied by the test (e.g. a loopback address as the pod IP).
+ * The stock Node.js image's `node` is that image's release here too (bench/pod-node.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { ensurePodNode, POD_NODE } from '../../bench/pod-node.js';
+import { NODE_IMAGE } from '../../constructs/runtime-bundle/layout.js';
 import type { Manifest } from './helpers.js';
 
 export interface SandboxOptions {
@@ -82,7 +85,18 @@ export function materializePod(objects: Manifest[], deployment: string, o: Sandb
     else if (e.valueFrom?.fieldRef) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath]!;
   }
   const [command, ...rest] = [...c.command, ...(c.args ?? [])];
-  return { cwd: o.dir, command, args: rest, env, mounts };
+  return { cwd: o.dir, command: imageCommand(c.image, command), args: rest, env, mounts };
+}
+
+/**
+ * A container's command as this machine runs it: the stock Node.js image's `node` is that
+ * image's Node.js release (installed on first use); anything else runs as it is.
+ */
+export function imageCommand(image: string, command: string): string {
+  if (image !== NODE_IMAGE || command !== 'node') return command;
+  const why = ensurePodNode();
+  if (why) throw new Error(`cannot run ${NODE_IMAGE}'s node here: ${why}`);
+  return POD_NODE;
 }
 
 function decode(data: Record<string, string> | undefined): Record<string, string> {

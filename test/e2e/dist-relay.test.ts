@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { POD_NODE } from '../../bench/pod-node.js';
 import type { Manifest } from '../constructs/helpers.js';
 import { materializePod, type Sandbox } from '../constructs/pod-sandbox.js';
 import { freeUdpPort } from '../helpers/net.js';
@@ -233,7 +234,8 @@ describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => 
     expect(udp.output()).toContain(`${udp.ip}:3478`);
   });
 
-  it('runs the batched UDP I/O module that the bundle carries inline', () => {
+  it("runs on the pod image's Node.js release, with the batched UDP I/O module the bundle carries inline", () => {
+    expect(udp.sandbox.command).toBe(POD_NODE);
     expect(udp.output()).toContain('UDP batch I/O on (recvmmsg batches');
   });
 

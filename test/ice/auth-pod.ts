@@ -2,10 +2,11 @@
  * Reproduces the synthesized IceAuthService pod on this machine: writes what the kubelet would
  * mount (runtime ConfigMap, projected gateway configs and credentials Secrets, emptyDirs) below a
  * temporary directory standing in for the container's working directory, and returns the
- * container's own command and args.
+ * container's own command (the image's Node.js release for `node`) and args.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { imageCommand } from '../constructs/pod-sandbox.js';
 
 // Manifests are plain JSON.
 type Obj = any;
@@ -69,5 +70,5 @@ export async function materializeAuthPod(
     }
   }
   const [command, ...args] = [...c.command, ...c.args];
-  return { cwd: dir, command, args };
+  return { cwd: dir, command: imageCommand(c.image, command!), args };
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { POD_NODE } from '../../bench/pod-node.js';
 import { IceAuthService } from '../../constructs/ice-auth-service.js';
 import { MediaRoute } from '../../constructs/media-route.js';
 import { StunnerGateway } from '../../constructs/stunner-gateway.js';
@@ -60,11 +61,12 @@ describe('IceAuthService pod, reproduced locally', () => {
     for (const o of objs.filter((x) => x.metadata.name === 'stunner-auth')) validateManifest(o);
     work = await mkdtemp(join(tmpdir(), 'ice-pod-'));
     const p = await materializeAuthPod(objs, 'stunner-auth', work);
-    expect(p.command).toBe('node');
+    // the stock image's node, run here as the same Node.js release
+    expect(p.command).toBe(POD_NODE);
     const port = await freeTcpPort();
     const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? String(port) : a));
     let out = '';
-    child = spawn(process.execPath, [...args, '--address', '127.0.0.1'], {
+    child = spawn(p.command, [...args, '--address', '127.0.0.1'], {
       cwd: p.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] },
@@ -108,7 +110,7 @@ describe('IceAuthService pod of the committed dist/direct-call.k8s.yaml', () => 
     let out = '';
     // No Kubernetes API here: the Service watch keeps retrying, and the address comes from the flag.
     child = spawn(
-      process.execPath,
+      p.command,
       [...args, '--address', '127.0.0.1', '--public-address', 'direct-call/udp-gateway=198.51.100.7'],
       { cwd: p.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] } },
     );
