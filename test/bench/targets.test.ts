@@ -3,7 +3,7 @@
  * ratios are medians of per-round ratios, and a missing measurement is N/A, never a pass.
  */
 import { describe, expect, it } from 'vitest';
-import type { AllocResult } from '../../bench/alloc.js';
+import type { AllocResult, FloodResult } from '../../bench/alloc.js';
 import type { LoadResult } from '../../bench/load.js';
 import { allocRateRound, type ServerResult } from '../../bench/report.js';
 import { allocRatio, cpuRatio, evaluateTargets } from '../../bench/targets.js';
@@ -68,6 +68,22 @@ function server(
   };
 }
 
+/** The flood's measurements, RSS in MiB before, halfway and after. */
+function flood(before: number, halfway: number, after: number): FloodResult {
+  return {
+    requests: 100_000,
+    answered: 100_000,
+    sources: 1000,
+    rssBeforeBytes: before * 2 ** 20,
+    rssHalfwayBytes: halfway * 2 ** 20,
+    rssAfterBytes: after * 2 ** 20,
+    fdBefore: 21,
+    fdAfter: 21,
+    maxAnswerBytes: 76,
+    requestBytes: 36,
+  };
+}
+
 const verdict = (targets: ReturnType<typeof evaluateTargets>, prefix: string) =>
   targets.find((t) => t.name.startsWith(prefix))?.pass;
 
@@ -86,18 +102,7 @@ describe('bench targets', () => {
     const pion = server('pion', [11, 11, 11], [4000, 4000, 4000]);
     const coturn = server('coturn', [8, 8, 8], [4000, 4000, 4000]);
     const good = server('ours', [7, 7, 7], [4000, 4000, 4000], {
-      flood: {
-        requests: 100_000,
-        answered: 100_000,
-        sources: 1000,
-        rssBeforeBytes: 100 << 20,
-        rssHalfwayBytes: 101 << 20,
-        rssAfterBytes: 101 << 20,
-        fdBefore: 21,
-        fdAfter: 21,
-        maxAnswerBytes: 76,
-        requestBytes: 36,
-      },
+      flood: flood(100, 101, 101),
     });
     const ok = evaluateTargets(good, pion, coturn, CFG);
     expect(ok.map((t) => t.pass)).toEqual(Array(8).fill(true));
@@ -106,18 +111,7 @@ describe('bench targets', () => {
       rounds: [load(12.5, 110_000), load(12.5, 119_000), load(12.5, 150_000, 3)],
       rtt1: { ...load(12.5), rttP50Us: 321 },
       alloc: alloc(3000, 8200, Number.NaN),
-      flood: {
-        requests: 100_000,
-        answered: 100_000,
-        sources: 1000,
-        rssBeforeBytes: 100 << 20,
-        rssHalfwayBytes: 101 << 20,
-        rssAfterBytes: 104 << 20,
-        fdBefore: 21,
-        fdAfter: 21,
-        maxAnswerBytes: 76,
-        requestBytes: 36,
-      },
+      flood: flood(100, 101, 104),
     });
     const t = evaluateTargets(bad, pion, coturn, CFG);
     expect(verdict(t, 'ChannelData CPU/pkt ≤ 1.0× pion')).toBe(false);
