@@ -103,14 +103,21 @@ async function withPeer<T>(ip: string, fn: (port: number) => Promise<T>): Promis
 }
 
 /**
- * coturn's client, TURN REST API credentials from the shared secret, 20 messages to the peer over
+ * coturn's client, TURN REST API credentials from the shared `secret`, 20 messages to the peer over
  * channels (ChannelBind, ChannelData: what browsers use), RTP and RTCP sessions per client.
  */
-function uclient(server: string, port: number, peerIp: string, peerPort: number, extra: string[] = []) {
+function uclient(
+  server: string,
+  port: number,
+  peerIp: string,
+  peerPort: number,
+  extra: string[] = [],
+  secret = SECRET,
+) {
   return runUclient(
     [
       '-W',
-      SECRET,
+      secret,
       '-u',
       'alice',
       '-e',
@@ -147,77 +154,39 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
   });
   afterAll(() => stopPod(pod));
 
-  it('authenticates static credentials from the Secret, and relays only to the routed media Service', async () => {
-    // The route admits only media-server.media.svc (unresolvable here): even the pod's own
-    // address is outside the perimeter, so the permission is refused after a good allocation.
-    const args = ['-s', '-u', 'media-user', '-w', PASSWORD, '-n', '5', '-m', '1', '-p', '3478'];
-    const ok = await withPeer(pod.ip, (peerPort) =>
-      runUclient([...args, '-e', pod.ip, '-r', String(peerPort), pod.ip], 10_000),
-    );
-    expect(ok.output).toMatch(/create permission error 403/);
-    const bad = await withPeer(pod.ip, (peerPort) =>
+  /** coturn's client with the static user and `password`, Send indications to a peer on the pod. */
+  const attempt = (password: string, messages = 5) =>
+    withPeer(pod.ip, (peerPort) =>
       runUclient(
         [
-          '-s',
-          '-u',
-          'media-user',
-          '-w',
-          'wrong-password',
-          '-n',
-          '5',
-          '-m',
-          '1',
-          '-p',
-          '3478',
-          '-e',
-          pod.ip,
-          '-r',
-          String(peerPort),
-          pod.ip,
+          ...['-s', '-u', 'media-user', '-w', password, '-n', String(messages), '-m', '1', '-p', '3478'],
+          ...['-e', pod.ip, '-r', String(peerPort), pod.ip],
         ],
         10_000,
       ),
     );
+
+  it('authenticates static credentials from the Secret, and relays only to the routed media Service', async () => {
+    // The route admits only media-server.media.svc (unresolvable here): even the pod's own
+    // address is outside the perimeter, so the permission is refused after a good allocation.
+    expect((await attempt(PASSWORD)).output).toMatch(/create permission error 403/);
+    const bad = await attempt('wrong-password');
     expect(bad.output).toMatch(/Cannot complete Allocation/);
     expect(bad.output).not.toMatch(/create permission/);
   });
 
   it('follows a password change in the mounted Secret without a restart', async () => {
     const NEW = randomBytes(18).toString('base64url');
-    const attempt = (password: string) =>
-      withPeer(pod.ip, (peerPort) =>
-        runUclient(
-          [
-            '-s',
-            '-u',
-            'media-user',
-            '-w',
-            password,
-            '-n',
-            '2',
-            '-m',
-            '1',
-            '-p',
-            '3478',
-            '-e',
-            pod.ip,
-            '-r',
-            String(peerPort),
-            pod.ip,
-          ],
-          10_000,
-        ),
-      );
     // The kubelet updates a Secret volume in place; the bootstrap re-assembles the config and
     // the runtime hot-reloads it.
     writeFileSync(join(pod.sandbox.mounts['secrets']!, 'auth', 'password'), NEW);
     // An allocation that reaches CreatePermission (refused: no route) was authenticated.
     await until(
       'the new password to authenticate',
-      async () => /create permission error 403/.test((await attempt(NEW)).output),
+      async () => /create permission error 403/.test((await attempt(NEW, 2)).output),
       10_000,
     );
-    expect((await attempt(PASSWORD)).output).toMatch(/Cannot complete Allocation/);
+    expect((await attempt(PASSWORD, 2)).output).toMatch(/Cannot complete Allocation/);
     expect(pod.child.exitCode).toBeNull();
   });
 });
@@ -277,27 +246,7 @@ describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => 
 
   it('refuses a client without the shared secret', async () => {
     const r = await withPeer(udp.ip, (peerPort) =>
-      runUclient(
-        [
-          '-s',
-          '-W',
-          'not-the-secret',
-          '-u',
-          'mallory',
-          '-e',
-          udp.ip,
-          '-r',
-          String(peerPort),
-          '-n',
-          '5',
-          '-m',
-          '1',
-          '-p',
-          '3478',
-          udp.ip,
-        ],
-        10_000,
-      ),
+      uclient(udp.ip, 3478, udp.ip, peerPort, [], 'not-the-secret'),
     );
     expect(r.output).toMatch(/Cannot complete Allocation/);
     expect(r.received ?? 0).toBe(0);

@@ -19,7 +19,7 @@ import { MediaRoute } from '../../constructs/media-route.js';
 import { StunnerGateway } from '../../constructs/stunner-gateway.js';
 import { validateManifest } from '../constructs/helpers.js';
 import { freeTcpPort } from '../helpers/net.js';
-import { materializeAuthPod } from './auth-pod.js';
+import { type AuthPod, materializeAuthPod } from './auth-pod.js';
 
 type Obj = { kind: string; metadata: { name: string }; [k: string]: any };
 
@@ -34,6 +34,27 @@ afterEach(async () => {
 });
 
 const SECRET = 'a-long-shared-secret-for-the-pod-test-0123456789';
+
+/** Runs the pod's command on a free port (plus `extra` flags) until it is ready; its port and log. */
+async function runAuthPod(p: AuthPod, extra: string[]): Promise<{ port: number; out: () => string }> {
+  const port = await freeTcpPort();
+  const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? String(port) : a));
+  let out = '';
+  const c = spawn(p.command, [...args, '--address', '127.0.0.1', ...extra], {
+    cwd: p.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env['PATH'] },
+  });
+  child = c;
+  c.stdout!.on('data', (d) => (out += d));
+  c.stderr!.on('data', (d) => (out += d));
+  const end = Date.now() + 20_000;
+  while (!out.includes('stunnerd auth ready') && Date.now() < end && c.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(out).toContain('stunnerd auth ready');
+  return { port, out: () => out };
+}
 
 function synth(): Obj[] {
   const chart = new Chart(Testing.app(), 'pod', { namespace: 'stunner' });
@@ -63,27 +84,13 @@ describe('IceAuthService pod, reproduced locally', () => {
     const p = await materializeAuthPod(objs, 'stunner-auth', work);
     // the stock image's node, run here as the same Node.js release
     expect(p.command).toBe(POD_NODE);
-    const port = await freeTcpPort();
-    const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? String(port) : a));
-    let out = '';
-    child = spawn(p.command, [...args, '--address', '127.0.0.1'], {
-      cwd: p.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] },
-    });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const end = Date.now() + 20_000;
-    while (!out.includes('stunnerd auth ready') && Date.now() < end && child.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(out).toContain('stunnerd auth ready');
+    const { port, out } = await runAuthPod(p, []);
 
     const res = await fetch(`http://127.0.0.1:${port}/ice?service=turn&username=pod&ttl=300`);
     const body = (await res.json()) as {
       iceServers: { urls: string[]; username: string; credential: string }[];
     };
-    expect(res.status, `${JSON.stringify(body)}\n${out}`).toBe(200);
+    expect(res.status, `${JSON.stringify(body)}\n${out()}`).toBe(200);
     // In the order of the gateways given to the construct.
     expect(body.iceServers.map((s) => s.urls)).toEqual([
       ['turn:203.0.113.10:3478?transport=udp'],
@@ -105,23 +112,9 @@ describe('IceAuthService pod of the committed dist/direct-call.k8s.yaml', () => 
     work = await mkdtemp(join(tmpdir(), 'ice-dist-pod-'));
     const secret = `dist-secret-${Math.random().toString(36).slice(2)}`;
     const p = await materializeAuthPod(objs, 'stunner-auth', work, { 'stunner-auth-secret': { secret } });
-    const port = await freeTcpPort();
-    const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? String(port) : a));
-    let out = '';
     // No Kubernetes API here: the Service watch keeps retrying, and the address comes from the flag.
-    child = spawn(
-      p.command,
-      [...args, '--address', '127.0.0.1', '--public-address', 'direct-call/udp-gateway=198.51.100.7'],
-      { cwd: p.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] } },
-    );
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const end = Date.now() + 20_000;
-    while (!out.includes('stunnerd auth ready') && Date.now() < end && child.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(out).toContain('stunnerd auth ready');
-    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status, out).toBe(200);
+    const { port, out } = await runAuthPod(p, ['--public-address', 'direct-call/udp-gateway=198.51.100.7']);
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status, out()).toBe(200);
 
     const udp = await fetch(
       `http://127.0.0.1:${port}/ice?service=turn&namespace=direct-call&gateway=udp-gateway`,
@@ -129,7 +122,7 @@ describe('IceAuthService pod of the committed dist/direct-call.k8s.yaml', () => 
     const body = (await udp.json()) as {
       iceServers: { urls: string[]; username: string; credential: string }[];
     };
-    expect(udp.status, `${JSON.stringify(body)}\n${out}`).toBe(200);
+    expect(udp.status, `${JSON.stringify(body)}\n${out()}`).toBe(200);
     expect(body.iceServers).toHaveLength(1);
     const s = body.iceServers[0]!;
     expect(s.urls).toEqual(['turn:198.51.100.7:3478?transport=udp']);
