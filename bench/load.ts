@@ -186,6 +186,8 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
       // (recvmmsg drains, one sendmsg per echo): on 2 cores every µs the generator saves is CPU the
       // server can use, which is what lets the multi-core rows show scaling at all.
       const send = echoSender(sock, lane.client.server);
+      // the control handler comes back with restoreControl() below
+      sock.removeAllListeners('message');
       detach.push(
         onDatagram(sock, (m, start, end) => {
           if (end - start < 12 || (m[start]! & 0xc0) !== 0x40) return;

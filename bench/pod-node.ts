@@ -27,12 +27,16 @@ const DIR = path.join(BUILD, `node-${POD_NODE_VERSION}`);
 /** Where that release's `node` binary lives once installed. */
 export const POD_NODE = path.join(DIR, 'node_modules/node/bin/node');
 
+/** Set once POD_NODE ran as the pods' release in this process. */
+let ready = false;
+
 /**
  * Installs the pods' Node.js release if it is not there yet. Returns undefined when POD_NODE can
  * be run, else why not (the registry's own error line).
  */
 export function ensurePodNode(timeoutMs = 180_000): string | undefined {
-  if (runs(POD_NODE)) return undefined;
+  ready ||= runs(POD_NODE);
+  if (ready) return undefined;
   mkdirSync(DIR, { recursive: true });
   if (!existsSync(path.join(DIR, 'package.json'))) {
     writeFileSync(path.join(DIR, 'package.json'), '{"name":"pod-node","private":true}\n');
@@ -42,7 +46,8 @@ export function ensurePodNode(timeoutMs = 180_000): string | undefined {
     encoding: 'utf8',
     timeout: timeoutMs,
   });
-  if (runs(POD_NODE)) return undefined;
+  ready = runs(POD_NODE);
+  if (ready) return undefined;
   const why = `${r.error?.message ?? ''} ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`.trim();
   return `npm i node@${POD_NODE_VERSION} failed: ${why || `exit ${r.status}`}`;
 }
