@@ -17,6 +17,7 @@ import {
   RelayWorker,
   relaySlice,
   relayWorkerEntry,
+  reusePortSupported,
   WORKER_KIND,
   type WorkerStats,
   workerConfig,
@@ -119,6 +120,9 @@ export class Stunnerd {
     this.nonceSecret = opts.worker ? Buffer.from(opts.worker.nonceSecret) : randomBytes(32);
     this.logger = opts.logger ?? createLogger(opts.logLevelOverride ?? opts.config.admin.loglevel);
     this.log = this.logger.scope('stunnerd');
+    const requested = opts.config.admin.threads;
+    if (opts.worker === undefined && requested > 1 && this.threads === 1)
+      this.log.warn(`admin.threads is ${requested}, but ${singleThreadReason()}: relaying on 1 thread`);
     const now = opts.now ?? Date.now;
     this.perimeter = new Perimeter({
       logger: this.logger.scope('perimeter'),
@@ -433,6 +437,13 @@ export class Stunnerd {
     for (const l of [...this.listeners.values()]) await this.closeListener(l, 'server stopped');
     this.started = false;
   }
+}
+
+/** Why more relay threads than one cannot run here. */
+function singleThreadReason(): string {
+  return reusePortSupported()
+    ? 'this embedded runtime has no relay worker entry'
+    : `Node.js ${process.versions.node} ignores dgram's reusePort (relay threads need 22.12 or later)`;
 }
 
 /** This thread's counters plus the latest ones each relay thread reported (about once a second). */
