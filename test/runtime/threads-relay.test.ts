@@ -123,6 +123,7 @@ describe(`relay threads on the pods' Node (${POD_NODE_VERSION})`, () => {
 
   it('runs two relay threads on one port, with the UDP module on each', async () => {
     expect(rt.output()).toContain('relaying on 2 threads (reusePort)');
+    expect(rt.output()).not.toContain('relaying on 1 thread');
     expect(rt.output()).toContain('UDP batch I/O on');
     expect((await status()).threads).toBe(2);
   });
