@@ -209,7 +209,7 @@ export function multiCoreLines(
         `median rounds: server cores ${a.serverCores.toFixed(2)} -> ${b.serverCores.toFixed(2)}, CPU per packet ${ratio(b.cpuUsPerPkt, a.cpuUsPerPkt)}, ` +
         `OS threads ${t1?.osThreads ?? '?'} -> ${t2?.osThreads ?? '?'}` +
         (t1?.osThreads === t2?.osThreads
-          ? ' (no extra threads: the runtime does not spawn relay threads yet)'
+          ? ' (no extra threads: relay threads did not start, see the runtime log)'
           : '') +
         `, busiest threads (cores): ${b.busiestThreads.map((x) => x.toFixed(2)).join(' + ')} vs ${a.busiestThreads.map((x) => x.toFixed(2)).join(' + ')}`,
     );
