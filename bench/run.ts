@@ -45,6 +45,8 @@ const CFG = {
   rounds: QUICK ? 1 : 5,
   mcRounds: QUICK ? 1 : 3,
   warmupMs: QUICK ? 300 : 700,
+  /** Unrecorded load per server before the first measurement. */
+  serverWarmupMs: QUICK ? 300 : 1000,
   durationMs: QUICK ? 1500 : 3000,
   rtt1Ms: QUICK ? 500 : 700,
   rttRounds: QUICK ? 1 : 5,
@@ -149,6 +151,15 @@ async function main(): Promise<void> {
     const why = ensurePodNode();
     if (why) log(`Node ${POD_NODE_VERSION} unavailable: ${why}`);
   }
+  /** The throughput load for a server; multi-core rows: more flows, so the kernel's 4-tuple hash
+   * spreads them more evenly over the sockets sharing the port, and enough packets in flight to
+   * fill two threads. */
+  const loadShape = (key: string) => ({
+    clients: multiCore.has(key) ? CFG.mcClients : CFG.clients,
+    window: multiCore.has(key) ? CFG.mcWindow : CFG.window,
+    payload: CFG.payload,
+    topology: 'pairs' as const,
+  });
   const results = new Map<string, ServerResult>();
   const handles = new Map<string, ServerHandle>();
 
@@ -182,6 +193,18 @@ async function main(): Promise<void> {
       log(`${results.get(key)!.name}: ${msg}`);
       results.set(key, { ...results.get(key)!, error: msg });
     };
+
+    // 0. Warm-up, not recorded: one short throughput burst per server, so that the RTT rounds see
+    // each server in its steady state (a JIT compiles our relay in its first second of load; the
+    // Go and C servers are indifferent to it).
+    for (const [key, h] of handles) {
+      if (loadOnly.has(key) || results.get(key)!.error) continue;
+      try {
+        await runLoad(h, { ...loadShape(key), warmupMs: 0, durationMs: CFG.serverWarmupMs });
+      } catch (e) {
+        fail(key, 'warm-up', e);
+      }
+    }
 
     // 1. RTT at window 1, one client through a real UDP echo peer; rounds interleaved across servers.
     const rttRounds = new Map<string, LoadResult[]>();
@@ -220,14 +243,9 @@ async function main(): Promise<void> {
         if (loadOnly.has(key) && r >= CFG.mcRounds) continue;
         try {
           const res = await runLoad(h, {
-            // multi-core rows: more flows, so the kernel's 4-tuple hash spreads them more evenly
-            // over the sockets sharing the port, and enough packets in flight to fill two threads
-            clients: multiCore.has(key) ? CFG.mcClients : CFG.clients,
-            window: multiCore.has(key) ? CFG.mcWindow : CFG.window,
-            payload: CFG.payload,
+            ...loadShape(key),
             warmupMs: CFG.warmupMs,
             durationMs: CFG.durationMs,
-            topology: 'pairs',
           });
           rounds.set(key, [...(rounds.get(key) ?? []), res]);
           log(
@@ -441,7 +459,9 @@ ${spread.join('\n') || '  (one round)'}
   echo RTT), stamped with the same clock.
 - RTT at window 1: one client, one packet in flight, through a UDP echo peer (client -> server ->
   peer -> server -> client); ${CFG.rttRounds} rounds of ${CFG.rtt1Ms} ms interleaved across servers, the
-  round with the median p50 is reported.
+  round with the median p50 is reported. Before them every server gets ${CFG.serverWarmupMs} ms of
+  unrecorded throughput load, so that they run in their steady state (our relay's JIT compiles
+  in its first second of load).
 - Allocations: ${CFG.allocCount} fresh client sockets, ${CFG.allocConcurrency} in parallel, each doing unauthenticated Allocate ->
   401 -> authenticated Allocate, after 300 warm-up allocations; ${CFG.allocRounds} rounds interleaved across servers.
   The rate is the round with the median rate, and the target ratio the median of per-round ratios
