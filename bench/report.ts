@@ -29,12 +29,16 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** The round whose `pick` is nearest the median: it stands for them all (keeps a row self-consistent). */
+export function medianRound<R>(rounds: readonly R[], pick: (r: R) => number): R | undefined {
+  if (rounds.length === 0) return undefined;
+  const m = median(rounds.map(pick));
+  return rounds.reduce((b, x) => (Math.abs(pick(x) - m) < Math.abs(pick(b) - m) ? x : b));
+}
+
 /** The allocation round with the median rate: allocations/s and server CPU per allocation. */
 export function allocRateRound(r: ServerResult | undefined): AllocResult | undefined {
-  const rs = r?.allocRounds ?? (r?.alloc ? [r.alloc] : []);
-  if (rs.length === 0) return undefined;
-  const m = median(rs.map((x) => x.allocsPerSec));
-  return rs.reduce((b, x) => (Math.abs(x.allocsPerSec - m) < Math.abs(b.allocsPerSec - m) ? x : b));
+  return medianRound(r?.allocRounds ?? (r?.alloc ? [r.alloc] : []), (x) => x.allocsPerSec);
 }
 
 export interface Target {

@@ -16,7 +16,15 @@ import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
 import { ensurePodNode, POD_NODE, POD_NODE_VERSION } from './pod-node.js';
 import { machine, openFileLimit, systemBusyMicros, threadCount } from './proc.js';
-import { type Machine, markdownTable, median, type ServerResult, svgChart, type Target } from './report.js';
+import {
+  type Machine,
+  markdownTable,
+  median,
+  medianRound,
+  type ServerResult,
+  svgChart,
+  type Target,
+} from './report.js';
 import { describeProbe, probeReusePort } from './reuseport.js';
 import {
   coturn,
@@ -100,14 +108,6 @@ function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-/** The round with the median throughput stands for the server (keeps each row self-consistent). */
-function medianRound(rounds: LoadResult[]): LoadResult {
-  const m = median(rounds.map((r) => r.relayedPerSec));
-  return rounds.reduce((best, r) =>
-    Math.abs(r.relayedPerSec - m) < Math.abs(best.relayedPerSec - m) ? r : best,
-  );
-}
-
 /** Cores kept busy by everything except this process over a short sample (before servers start). */
 async function backgroundCores(ms = 1000): Promise<number> {
   const s0 = systemBusyMicros();
@@ -161,6 +161,8 @@ async function main(): Promise<void> {
     topology: 'pairs' as const,
   });
   const results = new Map<string, ServerResult>();
+  /** Servers that get every phase (not only throughput) and have not failed. */
+  const fullyMeasured = (key: string): boolean => !loadOnly.has(key) && !results.get(key)!.error;
   const handles = new Map<string, ServerHandle>();
 
   try {
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
     // each server in its steady state (a JIT compiles our relay in its first second of load; the
     // Go and C servers are indifferent to it).
     for (const [key, h] of handles) {
-      if (loadOnly.has(key) || results.get(key)!.error) continue;
+      if (!fullyMeasured(key)) continue;
       try {
         await runLoad(h, { ...loadShape(key), warmupMs: 0, durationMs: CFG.serverWarmupMs });
       } catch (e) {
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
     const rttRounds = new Map<string, LoadResult[]>();
     for (let r = 0; r < CFG.rttRounds; r++) {
       for (const [key, h] of handles) {
-        if (loadOnly.has(key) || results.get(key)!.error) continue;
+        if (!fullyMeasured(key)) continue;
         try {
           const res = await runLoad(h, {
             clients: 1,
@@ -262,7 +264,7 @@ async function main(): Promise<void> {
       const flowSpread = group ? rs.map((x) => x.allocsPerProcess.join('+')).join(', ') : undefined;
       results.set(key, {
         ...results.get(key)!,
-        load: medianRound(rs),
+        load: medianRound(rs, (r) => r.relayedPerSec),
         rounds: rs,
         osThreads: threadCount(pid),
         ...(flowSpread ? { flowSpread } : {}),
@@ -277,7 +279,7 @@ async function main(): Promise<void> {
     const allocRounds = new Map<string, AllocResult[]>();
     for (let r = 0; r < CFG.allocRounds; r++) {
       for (const [key, h] of handles) {
-        if (loadOnly.has(key) || results.get(key)!.error) continue;
+        if (!fullyMeasured(key)) continue;
         const prev = allocRounds.get(key)?.at(-1);
         if (prev && !Number.isFinite(prev.fdReleaseMs)) continue;
         try {

@@ -162,8 +162,12 @@ export function evaluateTargets(
   return t;
 }
 
-function ratio(a: number | undefined, b: number | undefined, digits = 2): string {
-  return ok(a) && ok(b) && b !== 0 ? `${(a / b).toFixed(digits)}×` : 'n/a';
+function times(v: number | undefined): string {
+  return ok(v) ? `${v.toFixed(2)}×` : 'n/a';
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return ok(a) && ok(b) && b !== 0 ? times(a / b) : 'n/a';
 }
 
 export function ratioLines(
@@ -181,10 +185,10 @@ export function ratioLines(
         ? `${(ours!.rtt1!.rttP50Us - other!.rtt1!.rttP50Us).toFixed(0)} µs`
         : 'n/a';
     lines.push(
-      `ours / ${name}: CPU per packet ${ok(cpuRatio(ours, other)) ? `${cpuRatio(ours, other)!.toFixed(2)}×` : 'n/a'}, ` +
+      `ours / ${name}: CPU per packet ${times(cpuRatio(ours, other))}, ` +
         `packets/s ${ratio(ours?.load?.relayedPerSec, other?.load?.relayedPerSec)}, ` +
         `window-1 RTT p50 difference ${dRtt}, ` +
-        `allocations/s ${ok(allocRatio(ours, other)) ? `${allocRatio(ours, other)!.toFixed(2)}×` : 'n/a'}, ` +
+        `allocations/s ${times(allocRatio(ours, other))}, ` +
         `RSS per allocation ${ratio(ours?.alloc?.rssPerAllocBytes, other?.alloc?.rssPerAllocBytes)}`,
     );
   }
