@@ -162,7 +162,11 @@ describe('chromium with exactly the /ice answer as its configuration', () => {
     expect(ok.connected, JSON.stringify(ok)).toBe(true);
     const bad = {
       ...ice,
-      iceServers: ice.iceServers.map((s) => ({ ...s, credential: `x${s.credential.slice(1)}` })),
+      // a different first character (a credential that already began with 'x' was not tampered: 1 run in 64)
+      iceServers: ice.iceServers.map((s) => ({
+        ...s,
+        credential: `${s.credential.startsWith('x') ? 'y' : 'x'}${s.credential.slice(1)}`,
+      })),
     };
     const r = await harness.call({ rtc: bad, video: false, timeoutMs: 8_000 });
     expect(r.connected).toBe(false);
