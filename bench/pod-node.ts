@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_IMAGE } from '../constructs/runtime-bundle/layout.js';
+import { NODE_IMAGE } from '../contract/pod-layout.js';
 
 const BUILD = fileURLToPath(new URL('../.bench-build', import.meta.url));
 

@@ -10,7 +10,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RUNTIME_NODE_FLAGS } from '../constructs/runtime-bundle/layout.js';
+import { RUNTIME_NODE_FLAGS } from '../contract/pod-layout.js';
 import type { AllocResult } from './alloc.js';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';

@@ -7,8 +7,8 @@ import dgram from 'node:dgram';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { bundleRuntime } from '../constructs/runtime-bundle/bundle.js';
-import { RUNTIME_NODE_FLAGS } from '../constructs/runtime-bundle/layout.js';
+import { bundleRuntime } from '../build/runtime-bundle.js';
+import { RUNTIME_NODE_FLAGS } from '../contract/pod-layout.js';
 import { Cls, decode, encode, Method, newTxid } from './stun.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');

@@ -14,7 +14,16 @@ import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
-import { DEFAULT_LOGLEVEL } from '../runtime/config/index.js';
+import { DEFAULT_LOGLEVEL } from '../contract/config/index.js';
+import {
+  BOOTSTRAP_FILE,
+  CONFIG_DIR,
+  CONFIG_KEY,
+  POD_WORKDIR,
+  RUN_DIR,
+  RUNTIME_DIR,
+  SECRETS_DIR,
+} from '../contract/pod-layout.js';
 import {
   chartNamespace,
   dns1035Problem,
@@ -24,15 +33,7 @@ import {
   LABEL_NAME,
 } from './naming.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
-import { BOOTSTRAP_FILE, bundleRuntime } from './runtime-bundle/bundle.js';
-import {
-  CONFIG_DIR,
-  CONFIG_KEY,
-  POD_WORKDIR,
-  RUN_DIR,
-  RUNTIME_DIR,
-  SECRETS_DIR,
-} from './runtime-bundle/layout.js';
+import { packagedRuntime } from './runtime-bundle/packaged-runtime.js';
 import { StunnerGateway } from './stunner-gateway.js';
 
 export const DEFAULT_ICE_AUTH_PORT = 8088;
@@ -272,7 +273,7 @@ export class IceAuthService extends Construct {
     const g = this.#gateways[0];
     if (g === undefined || g.runtimeMode !== 'bundle') return {};
     try {
-      return { annotations: { 'stunner.l7mp.io/runtime-sha256': bundleRuntime(g.runtimeEntry).sha256 } };
+      return { annotations: { 'stunner.l7mp.io/runtime-sha256': packagedRuntime().sha256 } };
     } catch {
       return {}; // the gateway reports the bundling failure
     }

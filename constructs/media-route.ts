@@ -9,7 +9,7 @@ import type * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
-import type { ClusterConfig } from '../runtime/config/index.js';
+import type { ClusterConfig } from '../contract/config/index.js';
 import { chartNamespace, dns1123Problem } from './naming.js';
 import { StunnerGateway } from './stunner-gateway.js';
 

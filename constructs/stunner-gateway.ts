@@ -15,7 +15,8 @@ import {
   DEFAULT_PORT,
   DEFAULT_REALM,
   type ListenerProtocol,
-} from '../runtime/config/index.js';
+} from '../contract/config/index.js';
+import { CONFIG_KEY, NODE_IMAGE } from '../contract/pod-layout.js';
 import { ClusterScopedObject } from './cluster-scoped.js';
 import { buildDataplaneConfig } from './gateway/dataplane-config.js';
 import type { GatewayModel } from './gateway/model.js';
@@ -42,8 +43,6 @@ import {
   WAVE_CONFIG,
   WAVE_NAMESPACE,
 } from './naming.js';
-import { DEFAULT_RUNTIME_ENTRY } from './runtime-bundle/bundle.js';
-import { CONFIG_KEY, NODE_IMAGE } from './runtime-bundle/layout.js';
 import { RUNTIME_CONFIGMAP_NAME, RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
 
 /** One TURN listener: a Service port, and a socket of the runtime. */
@@ -310,11 +309,6 @@ export interface StunnerGatewayProps {
    */
   readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   /**
-   * Bundle entry, relative to the repository root.
-   * @default 'runtime/main.ts'
-   */
-  readonly runtimeEntry?: string;
-  /**
    * Synth fails when the runtime ConfigMap is larger.
    * @default 943718 (90% of Kubernetes' 1 MiB ConfigMap limit)
    */
@@ -397,7 +391,6 @@ export class StunnerGateway extends Construct {
   readonly clusterDomain: string;
   readonly runtimeMode: 'bundle' | 'image';
   readonly image: string;
-  readonly runtimeEntry: string;
   readonly maxRuntimeConfigMapBytes: number;
   readonly nodeAddressDiscovery: boolean;
 
@@ -448,7 +441,6 @@ export class StunnerGateway extends Construct {
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     this.runtimeMode = props.runtimeMode ?? 'bundle';
     this.image = props.image ?? (this.runtimeMode === 'bundle' ? NODE_IMAGE : '');
-    this.runtimeEntry = props.runtimeEntry ?? DEFAULT_RUNTIME_ENTRY;
     this.maxRuntimeConfigMapBytes = props.maxRuntimeConfigMapBytes ?? DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES;
     this.nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.serviceType !== 'ClusterIP';
 
@@ -605,13 +597,13 @@ export class StunnerGateway extends Construct {
 
     let runtimeSha: string | undefined;
     if (this.runtimeMode === 'bundle') {
-      const runtime = RuntimeConfigMap.of(this, ns, this.runtimeEntry);
-      runtimeSha = runtime.bundle?.sha256;
+      const runtime = RuntimeConfigMap.of(this, ns);
+      runtimeSha = runtime.runtime?.sha256;
       if (runtime.error !== undefined)
         this.#bundleProblems.push(`${runtime.error}\n    (or use runtimeMode 'image')`);
       else if (runtime.bytes > this.maxRuntimeConfigMapBytes) {
         this.#bundleProblems.push(
-          `runtime ConfigMap "${runtime.name}" would be ${runtime.bytes} bytes (runtime ${runtime.bundle!.rawBytes} bytes, ${runtime.bundle!.gzip.byteLength} gzipped), over the limit of ${this.maxRuntimeConfigMapBytes} bytes (Kubernetes rejects ConfigMaps over ${KUBERNETES_CONFIGMAP_LIMIT}); trim the runtime's dependencies or use runtimeMode 'image'`,
+          `runtime ConfigMap "${runtime.name}" would be ${runtime.bytes} bytes (runtime ${runtime.runtime!.rawBytes} bytes, ${runtime.runtime!.gzip.byteLength} gzipped), over the limit of ${this.maxRuntimeConfigMapBytes} bytes (Kubernetes rejects ConfigMaps over ${KUBERNETES_CONFIGMAP_LIMIT}); trim the runtime's dependencies or use runtimeMode 'image'`,
         );
       }
     }

@@ -8,7 +8,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { ConfigError, type StunnerConfig, validateConfigText } from './config/index.js';
+import { ConfigError, type StunnerConfig, validateConfigText } from '../contract/config/index.js';
 import { AdminServer } from './health/admin-server.js';
 import { addHealthRoutes, type GatewayStatus } from './health/health.js';
 import { bindKey, type HttpEndpoint, parseHttpEndpoint } from './health/http-endpoint.js';

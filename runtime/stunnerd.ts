@@ -3,8 +3,9 @@
  * hot reconfiguration, dynamic endpoints, draining and plain numeric stats.
  */
 import { randomBytes } from 'node:crypto';
+import { ConfigError, type ListenerConfig, type StunnerConfig } from '../contract/config/index.js';
+import { unsupportedProblems } from '../contract/support.js';
 import { type Authenticator, createAuthenticator, NonceIssuer } from './auth/index.js';
-import { ConfigError, type ConfigProblem, type ListenerConfig, type StunnerConfig } from './config/index.js';
 import { StreamListener } from './listeners/stream-listener.js';
 import { UdpListener } from './listeners/udp-listener.js';
 import { createLogger, type Logger, type ScopedLogger } from './log/logger.js';
@@ -64,19 +65,6 @@ type Listener = UdpListener | StreamListener;
 export type RuntimeStatus = 'NOT-READY' | 'READY' | 'TERMINATING';
 
 /** Problems this runtime has with a valid config (features it does not implement). */
-export function unsupportedProblems(config: StunnerConfig): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
-  config.listeners.forEach((l, i) => {
-    if (l.protocol === 'TURN-DTLS') {
-      out.push({
-        path: `listeners[${i}].protocol`,
-        message: 'TURN-DTLS is not supported by this runtime yet',
-      });
-    }
-  });
-  return out;
-}
-
 function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
   return (
     a.protocol === b.protocol &&

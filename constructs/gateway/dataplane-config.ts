@@ -9,8 +9,8 @@ import {
   type StunnerConfig,
   stringifyConfig,
   validateConfig,
-} from '../../runtime/config/index.js';
-import { unsupportedProblems } from '../../runtime/stunnerd.js';
+} from '../../contract/config/index.js';
+import { unsupportedProblems } from '../../contract/support.js';
 import type { GatewayModel } from './model.js';
 
 /** The pod IP, substituted by the runtime from the Downward API env var. */

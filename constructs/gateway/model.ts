@@ -1,5 +1,5 @@
 /** The resolved view of a gateway that the renderers work from. */
-import type { ListenerProtocol } from '../../runtime/config/index.js';
+import type { ListenerProtocol } from '../../contract/config/index.js';
 import type { RoutePlan } from '../media-route.js';
 
 export interface ListenerModel {

@@ -6,7 +6,6 @@ import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequire
 import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
-import { containerSecurityContext, healthProbes, podSecurityContext } from '../pod-security.js';
 import {
   CONFIG_DIR,
   POD_WORKDIR,
@@ -14,7 +13,8 @@ import {
   RUNTIME_DIR,
   runtimeCommand,
   SECRETS_DIR,
-} from '../runtime-bundle/layout.js';
+} from '../../contract/pod-layout.js';
+import { containerSecurityContext, healthProbes, podSecurityContext } from '../pod-security.js';
 import { type GatewayModel, transportOf } from './model.js';
 
 /** STUNner's defaults for the dataplane container. */

@@ -1,5 +1,5 @@
 /** Synth-time checks of a gateway's props, each problem with where and why. */
-import { DEFAULT_PORT, type ListenerProtocol } from '../../runtime/config/index.js';
+import { DEFAULT_PORT, type ListenerProtocol } from '../../contract/config/index.js';
 import { credentialWeakness } from '../credentials.js';
 import { dns1035Problem } from '../naming.js';
 import type { GatewayListener } from '../stunner-gateway.js';

@@ -7,7 +7,7 @@
  * Credentials are never looked up on plain objects: `constructor` or `__proto__` is just unknown.
  */
 import { createHmac } from 'node:crypto';
-import type { AuthConfig } from '../config/index.js';
+import type { AuthConfig } from '../../contract/config/index.js';
 import { longTermKey } from '../stun/integrity.js';
 
 export type KeyLookup =

@@ -13,10 +13,10 @@ import {
   loadConfigFile,
   parseConfig,
   type StunnerConfig,
-} from '../config/index.js';
+} from '../../contract/config/index.js';
+import { unsupportedProblems } from '../../contract/support.js';
 import type { Daemon } from '../daemon.js';
 import { createLogger, parseLevelSpec } from '../log/logger.js';
-import { unsupportedProblems } from '../stunnerd.js';
 import { isRelayWorker, setRelayWorkerEntry } from '../turn/threads.js';
 
 const USAGE = `usage: stunnerd -c <config.yaml> [-l <loglevel>] [--grace-period <seconds>]

@@ -13,7 +13,7 @@ import {
   type StunnerConfig,
   validateConfig,
   validateConfigText,
-} from '../config/index.js';
+} from '../../contract/config/index.js';
 import type { IceLogger } from './log.js';
 
 /** Bounds: a config is a few KiB; a mount holds a handful of files. */

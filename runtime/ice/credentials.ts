@@ -3,8 +3,9 @@
  * ones are minted per request with the TURN REST API scheme (runtime/auth has the helpers the
  * relay verifies with, so that both sides agree by construction).
  */
+
+import type { AuthConfig } from '../../contract/config/index.js';
 import { ephemeralPassword, ephemeralUsername } from '../auth/authenticator.js';
-import type { AuthConfig } from '../config/index.js';
 
 export type CredentialResult =
   | { readonly ok: true; readonly username: string; readonly password: string }

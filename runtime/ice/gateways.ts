@@ -2,7 +2,7 @@
  * Which gateway and listener each config entry is, as the operator names them: admin.name is
  * `namespace/gateway`, a listener is `namespace/gateway/listener`. Filtering by the query happens here.
  */
-import type { ListenerConfig, StunnerConfig } from '../config/index.js';
+import type { ListenerConfig, StunnerConfig } from '../../contract/config/index.js';
 
 export interface ListenerIdentity {
   readonly namespace: string;

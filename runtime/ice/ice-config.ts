@@ -2,7 +2,7 @@
  * The answers of the auth service, computed from the loaded configs and the known public
  * addresses: one ICE server entry per matching gateway, with its URIs and credentials.
  */
-import type { ListenerConfig, StunnerConfig } from '../config/index.js';
+import type { ListenerConfig, StunnerConfig } from '../../contract/config/index.js';
 import { credentialsFor } from './credentials.js';
 import { gatewayKeyOf, listenerIdentity, matchesFilter } from './gateways.js';
 import type { PublicAddressLookup } from './public-address.js';

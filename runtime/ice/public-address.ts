@@ -4,7 +4,7 @@
  * these, as an explicit address does in STUNner.
  */
 import { isIP } from 'node:net';
-import { isDnsName } from '../config/index.js';
+import { isDnsName } from '../../contract/config/index.js';
 
 export interface PublicAddress {
   /** IP address or DNS name clients dial. */

@@ -11,7 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StunnerConfig } from '../config/index.js';
+import type { StunnerConfig } from '../../contract/config/index.js';
 import {
   buildIceServers,
   type IceConfiguration,

@@ -4,7 +4,7 @@
  * hands it to the server's setPublicAddress hook. Watchers come and go with the configs.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { StunnerConfig } from '../config/index.js';
+import type { StunnerConfig } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { PublicAddressWatcher } from '../watch/public-address.js';
 

@@ -3,7 +3,7 @@
  * `turn:<host>:<port>?transport=udp|tcp`, and `turns:` for TLS (over TCP) and DTLS (over UDP).
  */
 import { isIP } from 'node:net';
-import { type ListenerProtocol, listenerTransport } from '../config/index.js';
+import { type ListenerProtocol, listenerTransport } from '../../contract/config/index.js';
 
 export type TurnScheme = 'turn' | 'turns';
 

@@ -5,7 +5,7 @@
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { ListenerConfig, ListenerProtocol } from '../config/index.js';
+import type { ListenerConfig, ListenerProtocol } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { StreamFramer } from '../stun/index.js';
 import type { Allocation } from '../turn/allocation.js';

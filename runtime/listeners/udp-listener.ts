@@ -4,7 +4,7 @@
  * path), anything else is dropped. Clients are keyed by a number (ip32 * 65536 + port).
  */
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { ListenerConfig, ListenerProtocol } from '../config/index.js';
+import type { ListenerConfig, ListenerProtocol } from '../../contract/config/index.js';
 import { intToIpv4 } from '../perimeter/ip.js';
 import type { Allocation } from '../turn/allocation.js';
 import { UdpClientLink } from '../turn/client-link.js';

@@ -8,8 +8,8 @@
  */
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
-import type { ClusterConfig, StunnerConfig } from '../config/index.js';
-import { ANY_PORT_MAX, ANY_PORT_MIN, parseEndpoint } from '../config/index.js';
+import type { ClusterConfig, StunnerConfig } from '../../contract/config/index.js';
+import { ANY_PORT_MAX, ANY_PORT_MIN, parseEndpoint } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ipFamily, ipv4ToInt, ipv6ToBigInt, isForbiddenV4, isForbiddenV6, v4Mask, v6Mask } from './ip.js';
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { formatProblems, type StunnerConfig, validateConfigText } from '../config/index.js';
+import { formatProblems, type StunnerConfig, validateConfigText } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 
 export interface ConfigWatcherOptions {

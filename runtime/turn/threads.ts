@@ -6,7 +6,7 @@
  * on the main thread. Elsewhere (Node 20) one thread relays.
  */
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { ListenerConfig, StunnerConfig } from '../config/index.js';
+import type { ListenerConfig, StunnerConfig } from '../../contract/config/index.js';
 
 export const WORKER_KIND = 'stunnerd-relay-worker';
 

@@ -4,8 +4,9 @@
  * credentials) and a retransmission cache. The hot path (ChannelData, Send indications) lives in
  * the listeners and in Allocation.
  */
+
+import type { ListenerProtocol } from '../../contract/config/index.js';
 import type { Authenticator, NonceIssuer } from '../auth/index.js';
-import type { ListenerProtocol } from '../config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ipv4ToInt } from '../perimeter/ip.js';
 import { portAllowed } from '../perimeter/perimeter.js';

@@ -13,7 +13,7 @@ import {
   type V1EndpointSlice,
   type V1Service,
 } from '@kubernetes/client-node';
-import type { ClusterConfig } from '../config/index.js';
+import type { ClusterConfig } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ListWatch } from './list-watch.js';
 import {

@@ -4,7 +4,7 @@
  * exposes NodePorts and reading the Node is allowed, the node's ExternalIP with the NodePort.
  */
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
-import { type ListenerConfig, listenerTransport } from '../config/index.js';
+import { type ListenerConfig, listenerTransport } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ListWatch } from './list-watch.js';
 import { shortListenerName } from './listener-name.js';

@@ -1,5 +1,10 @@
 /** Recognizes the in-cluster DNS names of Services in cluster endpoints. */
-import { ANY_PORT_MAX, ANY_PORT_MIN, type ClusterConfig, parseEndpoint } from '../config/index.js';
+import {
+  ANY_PORT_MAX,
+  ANY_PORT_MIN,
+  type ClusterConfig,
+  parseEndpoint,
+} from '../../contract/config/index.js';
 
 export interface ServiceRef {
   readonly namespace: string;

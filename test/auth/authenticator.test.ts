@@ -1,6 +1,7 @@
 /** Static and ephemeral (TURN REST API) credentials, end to end with MESSAGE-INTEGRITY. */
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { AuthConfig } from '../../contract/config/index.js';
 import {
   createAuthenticator,
   createStaticAuthenticator,
@@ -8,7 +9,6 @@ import {
   ephemeralUsername,
   parseEphemeralUsername,
 } from '../../runtime/auth/index.js';
-import type { AuthConfig } from '../../runtime/config/index.js';
 import {
   Attr,
   decodeString,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateConfig, validateConfigText } from '../../runtime/config/index.js';
+import { validateConfig, validateConfigText } from '../../contract/config/index.js';
 
 const PEM = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
 

@@ -5,8 +5,8 @@ import {
   stringifyConfig,
   validateConfig,
   validateConfigText,
-} from '../../runtime/config/index.js';
-import { configJsonSchema } from '../../runtime/config/write-schema.js';
+} from '../../contract/config/index.js';
+import { configJsonSchema } from '../../contract/config/write-schema.js';
 
 // The shape STUNner's operator renders into the stunnerd ConfigMap (JSON).
 const OPERATOR_RENDERED = `{

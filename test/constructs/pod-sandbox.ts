@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { ensurePodNode, POD_NODE } from '../../bench/pod-node.js';
-import { NODE_IMAGE } from '../../constructs/runtime-bundle/layout.js';
+import { NODE_IMAGE } from '../../contract/pod-layout.js';
 import type { Manifest } from './helpers.js';
 
 export interface SandboxOptions {

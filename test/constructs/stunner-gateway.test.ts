@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
-import { validateConfig } from '../../runtime/config/index.js';
-import { unsupportedProblems } from '../../runtime/stunnerd.js';
+import { validateConfig } from '../../contract/config/index.js';
+import { unsupportedProblems } from '../../contract/support.js';
 import {
   dataplaneConfig,
   FIXTURE_RUNTIME,

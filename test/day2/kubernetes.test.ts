@@ -5,8 +5,8 @@
  * the ICE auth service's hook; API outages must never widen the perimeter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StunnerConfigInput } from '../../runtime/config/index.js';
-import { parseConfig } from '../../runtime/config/index.js';
+import type { StunnerConfigInput } from '../../contract/config/index.js';
+import { parseConfig } from '../../contract/config/index.js';
 import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { createLogger } from '../../runtime/log/logger.js';

@@ -3,7 +3,7 @@
  * /ready and /status answer as STUNner's do; draining flips readiness.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../runtime/config/index.js';
+import { parseConfig } from '../../contract/config/index.js';
 import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { STUNNER_METRICS } from '../../runtime/metrics/metrics.js';

@@ -12,7 +12,7 @@ import {
   StunnerPodMonitor,
   stunnerDashboard,
 } from '../../constructs/monitoring.js';
-import { parseConfig } from '../../runtime/config/index.js';
+import { parseConfig } from '../../contract/config/index.js';
 import { metricsSourceOf } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { createMetrics, STUNNER_METRICS } from '../../runtime/metrics/metrics.js';

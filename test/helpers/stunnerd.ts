@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../runtime/config/index.js';
+import { parseConfig } from '../../contract/config/index.js';
 import { createLogger, type Logger } from '../../runtime/log/logger.js';
 import { Stunnerd, type StunnerdOptions } from '../../runtime/stunnerd.js';
 

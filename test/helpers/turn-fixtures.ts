@@ -2,7 +2,7 @@
  * In-memory fixtures for tests below the daemon (no sockets): a config whose listener 'l' routes
  * to cluster 'c', a Perimeter loaded with it, and listener 'l' with a client link that records.
  */
-import { parseConfig, type StunnerConfig } from '../../runtime/config/index.js';
+import { parseConfig, type StunnerConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { Perimeter } from '../../runtime/perimeter/perimeter.js';
 import type { ListenerContext } from '../../runtime/turn/allocation.js';

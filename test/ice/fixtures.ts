@@ -1,5 +1,5 @@
 /** Dataplane configs as the operator (and our constructs) render them, for the ICE tests. */
-import { type StunnerConfig, type StunnerConfigInput, validateConfig } from '../../runtime/config/index.js';
+import { type StunnerConfig, type StunnerConfigInput, validateConfig } from '../../contract/config/index.js';
 
 const pem = (kind: string) =>
   Buffer.from(`-----BEGIN ${kind}-----\nAAAA\n-----END ${kind}-----\n`).toString('base64');

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StunnerConfig } from '../../runtime/config/index.js';
+import type { StunnerConfig } from '../../contract/config/index.js';
 import { ConfigFiles } from '../../runtime/ice/config-files.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { until } from '../helpers/wait.js';

@@ -1,6 +1,6 @@
 /** The route perimeter: numeric matching, port ranges, forbidden targets, own ports, DNS, dynamic endpoints. */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../runtime/config/index.js';
+import { parseConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { canonicalIpv6, intToIpv4, ipv4ToInt, ipv6ToBigInt } from '../../runtime/perimeter/ip.js';
 import { type Admission, Perimeter, portAllowed } from '../../runtime/perimeter/perimeter.js';

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../runtime/config/index.js';
+import { parseConfig } from '../../contract/config/index.js';
 import {
   effectiveThreads,
   relaySlice,

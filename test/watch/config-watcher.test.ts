@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StunnerConfig } from '../../runtime/config/index.js';
+import type { StunnerConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { ConfigWatcher } from '../../runtime/reload/config-watcher.js';
 import { until } from '../helpers/wait.js';

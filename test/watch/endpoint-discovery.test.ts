@@ -3,7 +3,7 @@
  * The sink here records calls; the perimeter through the real runtime is tested in test/day2.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClusterConfig } from '../../runtime/config/index.js';
+import type { ClusterConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { EndpointDiscovery } from '../../runtime/watch/endpoint-discovery.js';
 import { makeKubeConfig } from '../../runtime/watch/kube-config.js';

@@ -1,6 +1,6 @@
 /** Public address discovery against the Kubernetes API TEST DOUBLE. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ListenerConfig } from '../../runtime/config/index.js';
+import type { ListenerConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { makeKubeConfig } from '../../runtime/watch/kube-config.js';
 import { type PublicAddress, PublicAddressWatcher } from '../../runtime/watch/public-address.js';

@@ -3,8 +3,9 @@
  * structural schema, then the checks that span fields (names, ports, routes, TLS, endpoints).
  * Every problem is reported at once, each with its path and reason.
  */
-import { isIP } from 'node:net';
+
 import type { core } from 'zod';
+import { ipFamily as isIP } from '../ip-literal.js';
 import { didYouMean } from './did-you-mean.js';
 import { isDnsName, parseEndpoint } from './endpoint.js';
 import { substituteEnv } from './env.js';

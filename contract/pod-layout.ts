@@ -3,7 +3,10 @@
  * working directory, so that a test can reproduce the pod on a workstation by materializing the
  * same volumes under a temporary directory and running the same command there.
  */
-import { BOOTSTRAP_FILE } from './bundle.js';
+
+/** File names inside the runtime ConfigMap (and the image's runtime directory). */
+export const BOOTSTRAP_FILE = 'bootstrap.mjs';
+export const BUNDLE_FILE = 'stunnerd.mjs.gz';
 
 /** The container's working directory; every volume is mounted below it. */
 export const POD_WORKDIR = '/stunnerd';

@@ -1,6 +1,8 @@
 /**
- * The runtime as it ships inside the manifests: runtime/main.ts bundled by esbuild into one ESM
- * file, gzipped deterministically, plus the bootstrap that stock Node.js runs in the pod.
+ * Builds the runtime as it ships inside the manifests: runtime/main.ts bundled by esbuild into one
+ * ESM file (with the batched UDP module inlined), gzipped deterministically, plus the bootstrap
+ * that stock Node.js runs in the pod. `npm run build` writes the result into lib/assets/, where
+ * the constructs read it: a synth, here or in a consumer's project, never runs a bundler.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -8,17 +10,14 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync, type Message } from 'esbuild';
 import { gzipSync } from 'fflate';
-import { PREBUILT_FILE } from '../../runtime/native/udp-batch.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import { PREBUILT_FILE } from '../runtime/native/udp-batch.js';
 
 /** The repository root: the bundle entry and esbuild's working directory are resolved from it. */
-export const REPO_ROOT = resolve(here, '..', '..');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The runtime's process entry, relative to the repository root. */
-export const DEFAULT_RUNTIME_ENTRY = 'runtime/main.ts';
-/** File names inside the runtime ConfigMap (and the image's runtime directory). */
-export const BOOTSTRAP_FILE = 'bootstrap.mjs';
-export const BUNDLE_FILE = 'stunnerd.mjs.gz';
+export const RUNTIME_ENTRY = 'runtime/main.ts';
+/** The pod bootstrap, shipped as readable text next to the bundle. */
+export const BOOTSTRAP_SOURCE = 'runtime/bootstrap.mjs';
 
 // ESM output cannot `require()` Node builtins from bundled CommonJS dependencies without this.
 const BANNER = [
@@ -48,25 +47,11 @@ export class RuntimeBundleError extends Error {
   }
 }
 
-const cache = new Map<string, RuntimeBundle | RuntimeBundleError>();
-
-/**
- * Bundles and gzips the runtime. Results (and failures) are cached per entry for the process,
- * so that many gateways in one app bundle once. Throws RuntimeBundleError.
- */
-export function bundleRuntime(entry = DEFAULT_RUNTIME_ENTRY): RuntimeBundle {
+/** Bundles and gzips the runtime from `entry` (relative to the repository root). Throws RuntimeBundleError. */
+export function bundleRuntime(entry = RUNTIME_ENTRY): RuntimeBundle {
   const abs = resolve(REPO_ROOT, entry);
-  let result = cache.get(abs);
-  if (result === undefined) {
-    result = build(abs);
-    cache.set(abs, result);
-  }
-  if (result instanceof RuntimeBundleError) throw result;
-  return result;
-}
-
-function build(abs: string): RuntimeBundle | RuntimeBundleError {
   const shown = relative(REPO_ROOT, abs) || abs;
+  let js: Uint8Array | undefined;
   try {
     const out = buildSync({
       entryPoints: [abs],
@@ -84,18 +69,18 @@ function build(abs: string): RuntimeBundle | RuntimeBundleError {
       write: false,
       logLevel: 'silent',
     });
-    const js = out.outputFiles[0]?.contents;
-    if (js === undefined) return new RuntimeBundleError(shown, ['esbuild produced no output']);
-    // A pure-JS deflate with mtime 0: the platform zlib's output varies with its version and the
-    // CPU's SIMD features, and dist/ must be byte-identical wherever it is synthesized.
-    const gzip = Buffer.from(gzipSync(js, { level: 9, mem: 12, mtime: 0 }));
-    return { js, gzip, rawBytes: js.byteLength, sha256: createHash('sha256').update(gzip).digest('hex') };
+    js = out.outputFiles[0]?.contents;
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
     if (Array.isArray(errors) && errors.length > 0)
-      return new RuntimeBundleError(shown, errors.map(formatMessage));
-    return new RuntimeBundleError(shown, [e instanceof Error ? e.message : String(e)]);
+      throw new RuntimeBundleError(shown, errors.map(formatMessage));
+    throw new RuntimeBundleError(shown, [e instanceof Error ? e.message : String(e)]);
   }
+  if (js === undefined) throw new RuntimeBundleError(shown, ['esbuild produced no output']);
+  // A pure-JS deflate with mtime 0: the platform zlib's output varies with its version and the
+  // CPU's SIMD features, and the shipped bytes must be the same wherever they are built.
+  const gzip = Buffer.from(gzipSync(js, { level: 9, mem: 12, mtime: 0 }));
+  return { js, gzip, rawBytes: js.byteLength, sha256: createHash('sha256').update(gzip).digest('hex') };
 }
 
 /**
@@ -113,5 +98,5 @@ function formatMessage(m: Message): string {
 
 /** The bootstrap's source text: stored as plain `data` so that reviewers can read it in git. */
 export function bootstrapSource(): string {
-  return readFileSync(resolve(here, BOOTSTRAP_FILE), 'utf8');
+  return readFileSync(resolve(REPO_ROOT, BOOTSTRAP_SOURCE), 'utf8');
 }

@@ -1,3 +1,4 @@
+export * from '../defaults.js';
 export { didYouMean } from './did-you-mean.js';
 export * from './endpoint.js';
 export * from './load.js';

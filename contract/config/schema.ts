@@ -5,18 +5,16 @@
  * the JSON Schema in docs/ are all derived from it, and constructs/ imports the types from here.
  */
 import { z } from 'zod';
+import {
+  DEFAULT_ADMIN_NAME,
+  DEFAULT_HEALTHCHECK_ENDPOINT,
+  DEFAULT_LOGLEVEL,
+  DEFAULT_MAX_ALLOCATIONS,
+  DEFAULT_PORT,
+  DEFAULT_REALM,
+} from '../defaults.js';
 
 export const API_VERSION = 'v1';
-export const DEFAULT_ADMIN_NAME = 'default-stunnerd';
-export const DEFAULT_REALM = 'stunner.l7mp.io';
-export const DEFAULT_PORT = 3478;
-export const DEFAULT_LOGLEVEL = 'all:INFO';
-export const DEFAULT_HEALTHCHECK_PORT = 8086;
-export const DEFAULT_HEALTHCHECK_ENDPOINT = `http://:${DEFAULT_HEALTHCHECK_PORT}`;
-export const DEFAULT_METRICS_PATH = '/metrics';
-/** Global allocation cap (our extension): bounds memory and file descriptors per gateway pod. */
-export const DEFAULT_MAX_ALLOCATIONS = 10_000;
-
 export const LISTENER_PROTOCOLS = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'] as const;
 export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];
 export const CLUSTER_TYPES = ['STATIC', 'STRICT_DNS'] as const;

@@ -1,11 +1,12 @@
 /**
  * Writes the runtime as an image carries it: `<dir>/stunnerd.mjs` (the same bundle the
  * ConfigMap holds, uncompressed) and `<dir>/bootstrap.mjs`. Used by runtime/Dockerfile.
- *   tsx constructs/runtime-bundle/write-runtime.ts <dir>
+ *   tsx build/write-runtime.ts <dir>
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BOOTSTRAP_FILE, bootstrapSource, bundleRuntime, RuntimeBundleError } from './bundle.js';
+import { BOOTSTRAP_FILE } from '../contract/pod-layout.js';
+import { bootstrapSource, bundleRuntime, RuntimeBundleError } from './runtime-bundle.js';
 
 const dir = process.argv[2];
 if (dir === undefined) {

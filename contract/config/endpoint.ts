@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipFamily as isIP } from '../ip-literal.js';
 
 /** A cluster endpoint, parsed: an IP prefix or a DNS name, with an optional port range. */
 export interface Endpoint {

@@ -1,0 +1,21 @@
+/**
+ * Defaults that the runtime and the constructs must agree on. They live here, and only here, so
+ * that a rendered manifest and the process it starts cannot disagree about a port or a name.
+ */
+
+export const DEFAULT_ADMIN_NAME = 'default-stunnerd';
+export const DEFAULT_REALM = 'stunner.l7mp.io';
+/** The TURN port, STUNner's and RFC 8656's. */
+export const DEFAULT_PORT = 3478;
+export const DEFAULT_LOGLEVEL = 'all:INFO';
+/** `/live`, `/ready`, `/status`. */
+export const DEFAULT_HEALTHCHECK_PORT = 8086;
+export const DEFAULT_HEALTHCHECK_ENDPOINT = `http://:${DEFAULT_HEALTHCHECK_PORT}`;
+/** Prometheus `/metrics`. */
+export const DEFAULT_METRICS_PORT = 8080;
+export const DEFAULT_METRICS_PATH = '/metrics';
+/** The ICE auth service's HTTP port (`GET /ice`), STUNner's. */
+export const DEFAULT_ICE_AUTH_PORT = 8088;
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+/** Global allocation cap (our extension): bounds memory and file descriptors per gateway pod. */
+export const DEFAULT_MAX_ALLOCATIONS = 10_000;
