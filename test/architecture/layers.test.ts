@@ -1,0 +1,74 @@
+/**
+ * The layer rules (.dependency-cruiser.cjs) hold for the tree, and they are live: a planted
+ * violation of each kind turns the check red.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
+const CLI = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+const FOLDERS = [
+  'contract',
+  'runtime',
+  'constructs',
+  'build',
+  'charts-ts',
+  'examples',
+  'bin',
+  'bench',
+  'test',
+];
+
+function cruise(cwd: string, folders: readonly string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...folders, '--config', CONFIG, '--output-type', 'err'], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('layers', () => {
+  it('hold for the whole tree: no cycles, contract at the bottom, runtime and constructs apart', () => {
+    const r = cruise(ROOT, FOLDERS);
+    expect(r.out).not.toMatch(/error/);
+    expect(r.status).toBe(0);
+  });
+
+  const planted = mkdtempSync(join(tmpdir(), 'layers-'));
+  afterAll(() => rmSync(planted, { recursive: true, force: true }));
+  const write = (file: string, text: string) => {
+    mkdirSync(dirname(join(planted, file)), { recursive: true });
+    writeFileSync(join(planted, file), text);
+  };
+
+  it('go red on a planted violation of each rule', () => {
+    write(
+      'runtime/relay.ts',
+      "import { limit } from '../contract/limits.js';\nexport const relay = limit;\n",
+    );
+    write('contract/limits.ts', "export const limit = 1;\nimport '../runtime/relay.js';\n");
+    write('contract/net.ts', "import { isIP } from 'node:net';\nexport const v = isIP('::1');\n");
+    write('constructs/gateway.ts', "import { relay } from '../runtime/relay.js';\nexport const g = relay;\n");
+    write(
+      'runtime/uses-construct.ts',
+      "import { g } from '../constructs/gateway.js';\nexport const u = g;\n",
+    );
+    write('charts-ts/main.ts', "import { relay } from '../runtime/relay.js';\nexport const m = relay;\n");
+    const r = cruise(planted, ['contract', 'runtime', 'constructs', 'charts-ts']);
+    expect(r.status).not.toBe(0);
+    for (const rule of [
+      'no-cycles',
+      'contract-imports-nothing-of-ours',
+      'contract-has-no-networking',
+      'constructs-never-import-runtime',
+      'runtime-never-imports-constructs',
+      'charts-use-the-library',
+    ])
+      expect(r.out, rule).toContain(rule);
+  });
+});
