@@ -58,7 +58,7 @@ module.exports = {
       comment: 'What a consumer installs must run without our devDependencies (types are fine).',
       severity: 'error',
       from: { path: '^(constructs|contract)/' },
-      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only', 'npm-peer'] },
     },
   ],
   options: {

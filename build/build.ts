@@ -1,0 +1,78 @@
+/**
+ * `npm run build` (and `npm pack`, through prepack): everything the package ships, into lib/.
+ *   lib/{constructs,contract,runtime/ice}/  ES modules and .d.ts, compiled by tsc
+ *   lib/cjs/*.cjs                          the same public entry points for require()
+ *   lib/assets/                            the prebuilt runtime (bundle, bootstrap, digest)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { writeAssets } from './assets.js';
+import { REPO_ROOT } from './runtime-bundle.js';
+
+/** The public entry points: package.json `exports` maps each subpath to these files. */
+export const ENTRY_POINTS = {
+  index: 'lib/constructs/index.js',
+  config: 'lib/contract/index.js',
+  'ice-client': 'lib/runtime/ice/client.js',
+} as const;
+
+const LIB = join(REPO_ROOT, 'lib');
+
+function compile(): void {
+  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${r.status})`);
+}
+
+/**
+ * CommonJS consumers (a `cdk8s init typescript-app` project under ts-node) require() these. Every
+ * package stays external, so cdk8s and constructs resolve to the consumer's single copy.
+ */
+function commonJs(outDir: string): void {
+  for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
+    buildSync({
+      entryPoints: [join(outDir, entry.replace(/^lib\//, ''))],
+      outfile: join(outDir, 'cjs', `${name}.cjs`),
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'cjs',
+      target: 'node18',
+      // The ES modules find the package's assets from import.meta.url.
+      define: { 'import.meta.url': '__stunnerImportMetaUrl' },
+      banner: { js: "const __stunnerImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      logLevel: 'warning',
+    });
+  }
+}
+
+/** Builds into lib.next/ and then swaps it in, so that a reader of lib/ never sees half a build. */
+export function build(): void {
+  const next = `${LIB}.next`;
+  const old = `${LIB}.old`;
+  rmSync(next, { recursive: true, force: true });
+  compile(next);
+  commonJs(next);
+  const { sha256, bytes } = writeAssets(join(next, 'assets'));
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(LIB)) renameSync(LIB, old);
+  renameSync(next, LIB);
+  rmSync(old, { recursive: true, force: true });
+  console.log(
+    `built lib/: ES modules, CommonJS entry points, runtime ${bytes} bytes gzipped (sha256 ${sha256})`,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    build();
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  }
+}
