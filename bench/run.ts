@@ -435,7 +435,7 @@ ${ratios.map((r) => `- ${r}`).join('\n')}
 - Every server runs as its own process on 127.0.0.1; CPU is utime+stime of that process (all
   threads) from \`/proc/<pid>/stat\`, divided by the packets it relayed in the same interval.
   Our runtime runs with the gateway pod's Node flags (\`${RUNTIME_NODE_FLAGS.join(' ')}\`: a
-  fixed-size V8 young generation, see constructs/runtime-bundle/layout.ts).
+  fixed-size V8 young generation, see contract/pod-layout.ts).
   A relayed packet is one datagram forwarded in one direction (one receive, one send in the server).
 - Throughput: ${CFG.clients} clients, window ${CFG.window} each, ${CFG.payload}-byte payloads, closed loop. Clients are paired and
   relay to each other's relay address (ChannelData both ways; node-turn only does Send/Data

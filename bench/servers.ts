@@ -215,7 +215,7 @@ export function stunnerd(opts: StunnerdOptions = {}): ServerSpec {
         'channel',
         port,
         opts.node ?? cmd.cmd,
-        // the gateway pod's Node flags (constructs/runtime-bundle/layout.ts), then the caller's
+        // the gateway pod's Node flags (contract/pod-layout.ts), then the caller's
         [...RUNTIME_NODE_FLAGS, ...nodeArgs, ...pre, ...cmd.args, '-c', file],
         {
           ...process.env,
