@@ -5,7 +5,7 @@
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { IceAuthService, MediaRoute, StunnerGateway } from '../constructs/index.js';
+import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../constructs/index.js';
 
 export class DirectCallChart extends Chart {
   readonly udpGateway: StunnerGateway;
@@ -15,11 +15,8 @@ export class DirectCallChart extends Chart {
 
   constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'direct-call', ...props });
-    const common = {
-      authType: 'ephemeral',
-      // Holds `secret`, the TURN REST API shared secret; created out of band.
-      credentialsSecret: 'stunner-auth-secret',
-    } as const;
+    // Holds `secret`, the TURN REST API shared secret; created out of band.
+    const common = { auth: TurnAuth.ephemeral('stunner-auth-secret') };
     this.udpGateway = new StunnerGateway(this, 'udp-gateway', {
       ...common,
       createNamespace: true,

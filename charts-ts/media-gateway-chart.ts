@@ -4,7 +4,7 @@
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { MediaRoute, StunnerGateway } from '../constructs/index.js';
+import { MediaRoute, StunnerGateway, TurnAuth } from '../constructs/index.js';
 
 export class MediaGatewayChart extends Chart {
   readonly gateway: StunnerGateway;
@@ -16,7 +16,7 @@ export class MediaGatewayChart extends Chart {
       createNamespace: true,
       realm: 'stunner.l7mp.io',
       // Created out of band (sealed-secrets, external-secrets, ...): no credentials in git.
-      credentialsSecret: 'stunner-auth',
+      auth: TurnAuth.fromSecret('stunner-auth'),
       listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: 3478 }],
       externalTrafficPolicy: 'Local',
     });

@@ -10,20 +10,9 @@
  */
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
-import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
-import { DEFAULT_LOGLEVEL } from '../contract/config/index.js';
-import {
-  BOOTSTRAP_FILE,
-  CONFIG_DIR,
-  CONFIG_KEY,
-  POD_WORKDIR,
-  RUN_DIR,
-  RUNTIME_DIR,
-  SECRETS_DIR,
-} from '../contract/pod-layout.js';
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ICE_AUTH_PORT, DEFAULT_LOGLEVEL } from '../contract/defaults.js';
+import { type K8sNetworkPolicyPeer, type K8sResourceRequirements, plainResources } from './k8s-types.js';
 import {
   chartNamespace,
   dns1035Problem,
@@ -33,14 +22,13 @@ import {
   LABEL_NAME,
 } from './naming.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
-import { packagedRuntime } from './runtime-bundle/packaged-runtime.js';
-import { StunnerGateway } from './stunner-gateway.js';
+import { type RuntimePod, runtimePod } from './runtime-pod.js';
+import type { IStunnerGateway } from './types.js';
 
-export const DEFAULT_ICE_AUTH_PORT = 8088;
-export const ICE_AUTH_APP = 'stunner-auth';
+const ICE_AUTH_APP = 'stunner-auth';
 
 /** Small: the service answers a few JSON requests per call setup. */
-export const DEFAULT_ICE_AUTH_RESOURCES: IResourceRequirements = {
+const DEFAULT_ICE_AUTH_RESOURCES = {
   requests: { cpu: '50m', memory: '64Mi' },
   limits: { cpu: '500m', memory: '256Mi' },
 };
@@ -60,7 +48,7 @@ export interface IceAuthServiceProps {
    * Gateways to answer for; more with addGateway().
    * @default none: at least one is required
    */
-  readonly gateways?: readonly StunnerGateway[];
+  readonly gateways?: readonly IStunnerGateway[];
   /**
    * HTTP port of the service (`/ice`, `/`, `/live`, `/ready`).
    * @default 8088
@@ -85,7 +73,7 @@ export interface IceAuthServiceProps {
   /**
    * @default requests 50m CPU / 64Mi, limits 500m CPU / 256Mi
    */
-  readonly resources?: IResourceRequirements;
+  readonly resources?: K8sResourceRequirements;
   /**
    * Synthesize a NetworkPolicy: ingress only on the HTTP port; egress only to the Kubernetes API
    * (when watching Services).
@@ -97,7 +85,7 @@ export interface IceAuthServiceProps {
    * answers carry TURN credentials, so narrow this to the callers that need them.
    * @default any pod or address that can reach the Service
    */
-  readonly allowFrom?: readonly INetworkPolicyPeer[];
+  readonly allowFrom?: readonly K8sNetworkPolicyPeer[];
   /**
    * Where the Kubernetes API server is, for the NetworkPolicy egress rule.
    * @default any address, TCP ports 443 and 6443 only
@@ -116,19 +104,19 @@ export interface IceAuthServiceProps {
 }
 
 export class IceAuthService extends Construct {
+  /** The Service (and Deployment, ServiceAccount, Role). */
   readonly serviceName: string;
   readonly namespace: string;
+  /** The HTTP port (`/ice`). */
   readonly port: number;
-  readonly replicas: number;
-  readonly watchServices: boolean;
-  readonly logLevel: string;
-  readonly clusterDomain: string;
   /** Labels that select the service's pods. */
   readonly selectorLabels: Readonly<Record<string, string>>;
 
   readonly #props: IceAuthServiceProps;
-  readonly #gateways: StunnerGateway[] = [];
+  readonly #gateways: IStunnerGateway[] = [];
   readonly #labels: Record<string, string>;
+  readonly #watchServices: boolean;
+  readonly #clusterDomain: string;
 
   constructor(scope: Construct, id: string, props: IceAuthServiceProps = {}) {
     super(scope, id);
@@ -136,10 +124,8 @@ export class IceAuthService extends Construct {
     this.serviceName = props.name ?? ICE_AUTH_APP;
     this.namespace = props.namespace ?? chartNamespace(this);
     this.port = props.port ?? DEFAULT_ICE_AUTH_PORT;
-    this.replicas = props.replicas ?? 1;
-    this.watchServices = props.watchServices ?? true;
-    this.logLevel = props.logLevel ?? DEFAULT_LOGLEVEL;
-    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.#watchServices = props.watchServices ?? true;
+    this.#clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     this.selectorLabels = { [LABEL_NAME]: ICE_AUTH_APP, [LABEL_INSTANCE]: this.serviceName };
     this.#labels = {
       ...props.labels,
@@ -153,18 +139,18 @@ export class IceAuthService extends Construct {
   }
 
   /** Answers for one more gateway. */
-  addGateway(gateway: StunnerGateway): this {
+  addGateway(gateway: IStunnerGateway): this {
     if (!this.#gateways.includes(gateway)) this.#gateways.push(gateway);
     return this;
   }
 
-  get gateways(): readonly StunnerGateway[] {
+  get gateways(): readonly IStunnerGateway[] {
     return [...this.#gateways];
   }
 
   /** In-cluster URL of the service, for application servers (e.g. getIceConfig({ url })). */
   get url(): string {
-    return `http://${this.serviceName}.${this.namespace}.svc.${this.clusterDomain}:${this.port}`;
+    return `http://${this.serviceName}.${this.namespace}.svc.${this.#clusterDomain}:${this.port}`;
   }
 
   #meta(name: string) {
@@ -177,10 +163,10 @@ export class IceAuthService extends Construct {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: this.#meta(name),
-      automountServiceAccountToken: this.watchServices,
+      automountServiceAccountToken: this.#watchServices,
     });
 
-    if (this.watchServices) {
+    if (this.#watchServices) {
       new ApiObject(this, 'Role', {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
@@ -212,12 +198,9 @@ export class IceAuthService extends Construct {
       metadata: this.#meta(name),
       spec: Lazy.any({
         produce: () => ({
-          replicas: this.replicas,
+          replicas: this.#props.replicas ?? 1,
           selector: { matchLabels: { ...this.selectorLabels } },
-          template: {
-            metadata: { labels: { ...this.#labels }, ...this.#podAnnotations() },
-            spec: this.#podSpec(),
-          },
+          template: this.#podTemplate(),
         }),
       }),
     });
@@ -248,7 +231,7 @@ export class IceAuthService extends Construct {
               ports: [{ protocol: 'TCP', port: this.port }],
             },
           ],
-          egress: this.watchServices
+          egress: this.#watchServices
             ? [
                 {
                   to: apiCidrs.map((cidr) => ({ ipBlock: { cidr } })),
@@ -264,112 +247,85 @@ export class IceAuthService extends Construct {
     }
   }
 
-  /** Directory of a gateway's files under config/ and secrets/. */
-  #dirOf(g: StunnerGateway): string {
-    return g.gatewayName;
+  /** The runtime's layout in this pod: every gateway's config and credentials, in a directory named after it. */
+  #layout(): RuntimePod | undefined {
+    const first = this.#gateways[0];
+    if (first === undefined) return undefined;
+    return runtimePod({
+      runtime: first.runtime,
+      // Only the auth keys of each gateway's credentials Secret: never its TLS keys.
+      configs: this.#gateways.map((g) => ({
+        configMapName: g.configMapName,
+        credentialsSecretName: g.credentialsSecretName,
+        credentialKeys: g.auth?.secretKeys ?? [],
+      })),
+      dirs: this.#gateways.map((g) => g.gatewayName),
+      relayNodeFlags: false,
+      runSizeLimit: '16Mi',
+    });
   }
 
-  #podAnnotations(): { annotations?: Record<string, string> } {
-    const g = this.#gateways[0];
-    if (g === undefined || g.runtimeMode !== 'bundle') return {};
-    try {
-      return { annotations: { 'stunner.l7mp.io/runtime-sha256': packagedRuntime().sha256 } };
-    } catch {
-      return {}; // the gateway reports the bundling failure
-    }
+  #podTemplate(): { metadata: object; spec: IPodSpec } {
+    const layout = this.#layout();
+    const annotations = layout?.annotations ?? {};
+    return {
+      metadata: {
+        labels: { ...this.#labels },
+        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+      },
+      spec: this.#podSpec(layout),
+    };
   }
 
   /** The command line: the bootstrap merges each gateway's credentials into its config. */
-  #args(): string[] {
-    const args = ['--run', RUN_DIR];
-    const configs: string[] = [];
-    for (const g of this.#gateways) {
-      const config = `${CONFIG_DIR}/${this.#dirOf(g)}/${CONFIG_KEY}`;
-      args.push('--inject', `${config}=${SECRETS_DIR}/${this.#dirOf(g)}`);
-      configs.push('-c', config);
-    }
-    args.push('--', 'auth', ...configs, '--port', String(this.port), '--log', this.logLevel);
-    if (this.watchServices) args.push('--watch-services');
+  #args(layout: RuntimePod): string[] {
+    const args = [...layout.bootstrapArgs, 'auth', ...layout.configPaths.flatMap((c) => ['-c', c])];
+    args.push('--port', String(this.port), '--log', this.#props.logLevel ?? DEFAULT_LOGLEVEL);
+    if (this.#watchServices) args.push('--watch-services');
     return args;
   }
 
-  #podSpec(): IPodSpec {
-    const first = this.#gateways[0];
-    const configSources: IVolumeProjection[] = this.#gateways.map((g) => ({
-      configMap: {
-        name: g.configMapName,
-        items: [{ key: g.configKey, path: `${this.#dirOf(g)}/${CONFIG_KEY}` }],
-      },
-    }));
-    // Only the auth keys of each gateway's credentials Secret: never its TLS keys.
-    const secretSources: IVolumeProjection[] = this.#gateways.map((g) => ({
-      secret: {
-        name: g.credentialsSecretName,
-        items: (g.authType === 'static' ? ['username', 'password'] : ['secret']).map((k) => ({
-          key: k,
-          path: `${this.#dirOf(g)}/auth/${k}`,
-        })),
-      },
-    }));
-    const runtimeConfigMap = first?.runtimeMode === 'bundle' ? first.runtimeConfigMapName : undefined;
-    const mount = (volume: string, dir: string, readOnly: boolean) => ({
-      name: volume,
-      mountPath: `${POD_WORKDIR}/${dir}`,
-      readOnly,
-    });
+  #podSpec(layout: RuntimePod | undefined): IPodSpec {
     return {
       serviceAccountName: this.serviceName,
-      automountServiceAccountToken: this.watchServices,
+      automountServiceAccountToken: this.#watchServices,
       enableServiceLinks: false,
       securityContext: podSecurityContext(),
       containers: [
         {
           name: 'stunner-auth',
-          image: first?.image ?? '',
+          image: layout?.image ?? '',
           imagePullPolicy: 'IfNotPresent',
-          workingDir: POD_WORKDIR,
-          command: ['node', `${RUNTIME_DIR}/${BOOTSTRAP_FILE}`],
-          args: this.#args(),
+          ...(layout !== undefined
+            ? { workingDir: layout.workingDir, command: layout.command, args: this.#args(layout) }
+            : {}),
           ports: [{ name: 'http', containerPort: this.port, protocol: 'TCP' }],
           ...healthProbes('http'),
-          resources: this.#props.resources ?? DEFAULT_ICE_AUTH_RESOURCES,
+          resources:
+            this.#props.resources !== undefined
+              ? plainResources(this.#props.resources)
+              : DEFAULT_ICE_AUTH_RESOURCES,
           securityContext: containerSecurityContext(),
-          volumeMounts: [
-            ...(runtimeConfigMap !== undefined ? [mount('runtime', RUNTIME_DIR, true)] : []),
-            mount('config', CONFIG_DIR, true),
-            mount('secrets', SECRETS_DIR, true),
-            mount('run', RUN_DIR, false),
-            { name: 'tmp', mountPath: '/tmp', readOnly: false },
-          ],
+          ...(layout !== undefined ? { volumeMounts: layout.volumeMounts } : {}),
         },
       ],
-      volumes: [
-        ...(runtimeConfigMap !== undefined
-          ? [{ name: 'runtime', configMap: { name: runtimeConfigMap, defaultMode: 0o444 } }]
-          : []),
-        { name: 'config', projected: { sources: configSources, defaultMode: 0o444 } },
-        { name: 'secrets', projected: { sources: secretSources, defaultMode: 0o440 } },
-        { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-        { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-      ],
+      ...(layout !== undefined ? { volumes: layout.volumes } : {}),
     };
   }
 
+  /** Pure: reads the service and its gateways, creates nothing. */
   #validate(): string[] {
     const problems: string[] = [];
     const why = dns1035Problem(this.serviceName);
     if (why) problems.push(`name ${why}`);
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)
       problems.push(`port ${this.port} is not a valid port`);
-    if (!Number.isInteger(this.replicas) || this.replicas < 0)
-      problems.push(`replicas ${this.replicas} is not a whole number of pods`);
+    const replicas = this.#props.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 0)
+      problems.push(`replicas ${replicas} is not a whole number of pods`);
     if (this.#gateways.length === 0)
       problems.push('the ICE auth service serves no gateway; pass gateways or call addGateway()');
     for (const g of this.#gateways) {
-      if (!StunnerGateway.isStunnerGateway(g)) {
-        problems.push(`${String(g)} is not a StunnerGateway`);
-        continue;
-      }
       if (g.namespace !== this.namespace)
         problems.push(
           `gateway "${g.namespace}/${g.gatewayName}" is in another namespace than the auth service ("${this.namespace}"); a pod can mount only its own namespace's ConfigMaps and Secrets, so put them in one namespace`,
@@ -377,9 +333,9 @@ export class IceAuthService extends Construct {
     }
     const first = this.#gateways[0];
     for (const g of this.#gateways.slice(1)) {
-      if (g.runtimeMode !== first!.runtimeMode || g.image !== first!.image)
+      if (!g.runtime.sameAs(first!.runtime))
         problems.push(
-          `gateway "${g.gatewayName}" runs a different runtime (${g.runtimeMode} ${g.image}) than "${first!.gatewayName}" (${first!.runtimeMode} ${first!.image}), whose runtime the auth service uses`,
+          `gateway "${g.gatewayName}" runs a different runtime (${g.runtime}) than "${first!.gatewayName}" (${first!.runtime}), whose runtime the auth service uses`,
         );
     }
     return problems;

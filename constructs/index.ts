@@ -1,9 +1,51 @@
-export * from '../contract/pod-layout.js';
-export * from './cluster-scoped.js';
-export * from './credentials.js';
-export type { GatewayModel, ListenerModel } from './gateway/model.js';
-export * from './ice-auth-service.js';
-export * from './media-route.js';
-export * from './monitoring.js';
-export * from './runtime-bundle/runtime-config-map.js';
-export * from './stunner-gateway.js';
+/**
+ * The public construct API. The dataplane config contract and the pod layout are in the
+ * `/config` subpath (contract/index.ts); renderers and models here are internal.
+ */
+export { type BundleRuntimeOptions, GatewayRuntime } from './gateway-runtime.js';
+export { IceAuthService, type IceAuthServiceProps } from './ice-auth-service.js';
+export type {
+  K8sAffinity,
+  K8sIpBlock,
+  K8sLabelSelector,
+  K8sLabelSelectorRequirement,
+  K8sNetworkPolicyPeer,
+  K8sNetworkPolicyPort,
+  K8sQuantity,
+  K8sResourceRequirements,
+  K8sToleration,
+  K8sTopologySpreadConstraint,
+} from './k8s-types.js';
+export {
+  type BackendPorts,
+  type IServiceConstruct,
+  MediaRoute,
+  type MediaRouteProps,
+  type RouteBackend,
+  type RouteParent,
+  type ServiceBackend,
+  type ServiceReference,
+  type StaticBackend,
+} from './media-route.js';
+export {
+  GrafanaDashboardConfigMap,
+  type GrafanaDashboardProps,
+  StunnerPodMonitor,
+  type StunnerPodMonitorProps,
+} from './monitoring.js';
+export {
+  type GatewayAutoscaling,
+  type GatewayListener,
+  type ListenerCertificate,
+  StunnerGateway,
+  type StunnerGatewayProps,
+} from './stunner-gateway.js';
+export { TurnAuth } from './turn-auth.js';
+export type {
+  IMediaRoute,
+  IStunnerGateway,
+  ListenerProtocol,
+  RouteCluster,
+  RoutePeer,
+  RoutePlan,
+} from './types.js';

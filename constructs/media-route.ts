@@ -5,18 +5,19 @@
  */
 import { isIP } from 'node:net';
 import { ApiObject } from 'cdk8s';
-import type * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
-import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
-import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
-import type { ClusterConfig } from '../contract/config/index.js';
+import { Construct, type IConstruct } from 'constructs';
+import type { K8sNetworkPolicyPort } from './k8s-types.js';
 import { chartNamespace, dns1123Problem } from './naming.js';
-import { StunnerGateway } from './stunner-gateway.js';
+import { GatewayRegistry } from './registry.js';
+import type { IMediaRoute, IStunnerGateway, RouteCluster, RoutePeer, RoutePlan } from './types.js';
 
 /** A gateway this route attaches to, optionally narrowed to one listener. */
 export interface RouteParent {
-  /** The gateway: the construct, or its name (looked up among the StunnerGateways of the app). */
-  readonly gateway: StunnerGateway | string;
+  /**
+   * The gateway: the construct, or its name, bound when a gateway of that name and namespace is
+   * created in this app (before or after the route).
+   */
+  readonly gateway: IStunnerGateway | string;
   /**
    * Namespace of a gateway given by name.
    * @default the route's namespace
@@ -29,6 +30,15 @@ export interface RouteParent {
   readonly listener?: string;
 }
 
+/**
+ * A Service construct from any cdk8s-plus version (cdk8s-plus-27, -33, ...): its name and
+ * namespace; its pod selector is read from its manifest (`ApiObject.of(service)`).
+ */
+export interface IServiceConstruct extends IConstruct {
+  readonly name: string;
+  readonly metadata: { readonly namespace?: string };
+}
+
 /** A Service in the cluster, by name. */
 export interface ServiceReference {
   readonly name: string;
@@ -36,6 +46,11 @@ export interface ServiceReference {
    * @default the route's namespace
    */
   readonly namespace?: string;
+  /**
+   * Labels of the Service's pods: narrows the NetworkPolicy peer to them.
+   * @default none: the NetworkPolicy admits the Service's whole namespace
+   */
+  readonly selector?: Readonly<Record<string, string>>;
 }
 
 /** Peer port restriction shared by every backend kind. */
@@ -54,7 +69,7 @@ export interface BackendPorts {
 
 /** A Service backend: its pods (and ClusterIP) become relay peers. */
 export interface ServiceBackend extends BackendPorts {
-  readonly service: kplus.Service | ServiceReference;
+  readonly service: IServiceConstruct | ServiceReference;
 }
 
 /** Fixed address ranges (STUNner's StaticService). */
@@ -79,7 +94,7 @@ export interface MediaRouteProps {
    * Gateways (and listeners) to attach to; more with attachTo().
    * @default none: a route must attach to at least one gateway
    */
-  readonly parents?: readonly (StunnerGateway | RouteParent)[];
+  readonly parents?: readonly (IStunnerGateway | RouteParent)[];
   /**
    * Allowed peers; more with addBackend().
    * @default none: a route needs backends unless it is headless
@@ -93,21 +108,18 @@ export interface MediaRouteProps {
   readonly headless?: boolean;
 }
 
-/** What a route contributes to one gateway. */
-export interface RoutePlan {
-  readonly clusters: readonly ClusterConfig[];
-  /** Short names of the listeners that route to the clusters; undefined means all of them. */
-  readonly listeners: readonly string[] | undefined;
-  /** NetworkPolicy peers (and ports) the gateway pods exchange relayed media with. */
-  readonly peers: readonly { readonly peer: INetworkPolicyPeer; readonly ports: INetworkPolicyPort[] }[];
-  /** Namespaces whose EndpointSlices the gateway's watcher must read. */
-  readonly watchNamespaces: readonly string[];
+interface BoundParent {
+  readonly gateway: IStunnerGateway | string;
+  readonly namespace: string;
+  readonly listener: string | undefined;
+  /** The gateway, once known (a name is bound when its gateway registers). */
+  bound: IStunnerGateway | undefined;
 }
 
 const ROUTE = Symbol.for('stunner-gitops.MediaRoute');
 const NAMESPACE_LABEL = 'kubernetes.io/metadata.name';
 
-export class MediaRoute extends Construct {
+export class MediaRoute extends Construct implements IMediaRoute {
   static isMediaRoute(x: unknown): x is MediaRoute {
     return typeof x === 'object' && x !== null && ROUTE in x;
   }
@@ -115,8 +127,8 @@ export class MediaRoute extends Construct {
   /** Route name. */
   readonly routeName: string;
   readonly namespace: string;
-  readonly headless: boolean;
-  readonly #parents: (StunnerGateway | RouteParent)[] = [];
+  readonly #headless: boolean;
+  readonly #parents: BoundParent[] = [];
   readonly #backends: RouteBackend[] = [];
 
   constructor(scope: Construct, id: string, props: MediaRouteProps = {}) {
@@ -124,9 +136,12 @@ export class MediaRoute extends Construct {
     Object.defineProperty(this, ROUTE, { value: true });
     this.routeName = props.name ?? id;
     this.namespace = props.namespace ?? chartNamespace(this);
-    this.headless = props.headless ?? false;
-    for (const p of props.parents ?? []) this.#parents.push(p);
-    for (const b of props.backends ?? []) this.#backends.push(b);
+    this.#headless = props.headless ?? false;
+    for (const b of props.backends ?? []) this.addBackend(b);
+    for (const p of props.parents ?? []) {
+      const parent: RouteParent = isParentSpec(p) ? p : { gateway: p };
+      this.attachTo(parent.gateway, parent);
+    }
     this.node.addValidation({ validate: () => this.#problems() });
   }
 
@@ -135,19 +150,33 @@ export class MediaRoute extends Construct {
     return `${this.namespace}/${this.routeName}`;
   }
 
-  /** Attaches the route to a gateway, or to one of its listeners. */
-  attachTo(gateway: StunnerGateway | string, options: Omit<RouteParent, 'gateway'> = {}): this {
-    this.#parents.push({ gateway, ...options });
+  /**
+   * Attaches the route to a gateway, or to one of its listeners. A gateway given by name is bound
+   * when a gateway of that name (in `options.namespace`, default the route's) exists in this app;
+   * synth fails when none ever does.
+   */
+  attachTo(gateway: IStunnerGateway | string, options: Omit<RouteParent, 'gateway'> = {}): this {
+    const parent: BoundParent = {
+      gateway,
+      namespace: typeof gateway === 'string' ? (options.namespace ?? this.namespace) : gateway.namespace,
+      listener: options.listener,
+      bound: undefined,
+    };
+    this.#parents.push(parent);
+    if (typeof gateway === 'string')
+      GatewayRegistry.of(this).lookup(parent.namespace, gateway, (g) => this.#bind(parent, g));
+    else this.#bind(parent, gateway);
     return this;
   }
 
   addBackend(backend: RouteBackend): this {
     this.#backends.push(backend);
+    this.#grantWatch();
     return this;
   }
 
   /** Allows relaying to a Service's pods (and ClusterIP). */
-  addService(service: kplus.Service | ServiceReference, ports: BackendPorts = {}): this {
+  addService(service: IServiceConstruct | ServiceReference, ports: BackendPorts = {}): this {
     return this.addBackend({ service, ...ports });
   }
 
@@ -156,21 +185,36 @@ export class MediaRoute extends Construct {
     return this.addBackend({ cidrs, ...ports });
   }
 
-  /** The gateways this route attaches to, resolved; unresolvable parents are validation errors. */
-  resolveParents(): { gateway: StunnerGateway; listener: string | undefined }[] {
-    const out: { gateway: StunnerGateway; listener: string | undefined }[] = [];
-    for (const p of this.#parents) {
-      const parent = StunnerGateway.isStunnerGateway(p) ? { gateway: p } : p;
-      const gw = this.#lookup(parent);
-      if (typeof gw !== 'string') out.push({ gateway: gw, listener: parent.listener });
-    }
+  #bind(parent: BoundParent, gateway: IStunnerGateway): void {
+    parent.bound = gateway;
+    gateway.addRoute(this);
+    this.#grantWatch();
+  }
+
+  /** The bound gateways, each once, in attach order. */
+  #gateways(): IStunnerGateway[] {
+    const out: IStunnerGateway[] = [];
+    for (const p of this.#parents) if (p.bound !== undefined && !out.includes(p.bound)) out.push(p.bound);
     return out;
   }
 
+  /** Namespaces whose EndpointSlices the gateways' watchers read for this route. */
+  #watchNamespaces(): string[] {
+    const set = new Set<string>();
+    if (this.#headless) for (const g of this.#gateways()) set.add(g.namespace);
+    for (const b of this.#backends) if (!('cidrs' in b)) set.add(this.#service(b.service, false).namespace);
+    return [...set].sort();
+  }
+
+  /** Tells every bound gateway which namespaces its watcher must read (idempotent on its side). */
+  #grantWatch(): void {
+    const namespaces = this.#watchNamespaces();
+    for (const g of this.#gateways()) for (const ns of namespaces) g.watchNamespace(ns);
+  }
+
   /** What this route renders into `gateway`, or undefined when it does not attach to it. */
-  planFor(gateway: StunnerGateway): RoutePlan | undefined {
-    const parents = this.resolveParents();
-    const mine = parents.filter((p) => p.gateway === gateway);
+  planFor(gateway: IStunnerGateway): RoutePlan | undefined {
+    const mine = this.#parents.filter((p) => p.bound === gateway);
     if (mine.length === 0) return undefined;
     const listeners = mine.some((p) => p.listener === undefined)
       ? undefined
@@ -178,22 +222,17 @@ export class MediaRoute extends Construct {
 
     const dns: string[] = [];
     const ips: string[] = [];
-    const peers: RoutePlan['peers'][number][] = [];
-    const namespaces = new Set<string>();
+    const peers: RoutePeer[] = [];
     const domain = gateway.clusterDomain;
-    if (this.headless) {
+    if (this.#headless) {
       // The gateway's own pod IP now; the other replicas' and gateways' pods via their Services.
       dns.push('$STUNNER_ADDR');
-      const seen = new Set<StunnerGateway>();
-      for (const { gateway: g } of parents) {
-        if (seen.has(g)) continue;
-        seen.add(g);
+      for (const g of this.#gateways()) {
         dns.push(`${g.serviceName}.${g.namespace}.svc.${domain}`);
-        namespaces.add(g.namespace);
         peers.push({
           peer: {
             namespaceSelector: nsSelector(g.namespace),
-            podSelector: { matchLabels: g.selectorLabels },
+            podSelector: { matchLabels: { ...g.selectorLabels } },
           },
           ports: [{ protocol: 'UDP' }],
         });
@@ -208,9 +247,8 @@ export class MediaRoute extends Construct {
         }
         continue;
       }
-      const svc = this.#service(b.service);
+      const svc = this.#service(b.service, true);
       dns.push(`${svc.name}.${svc.namespace}.svc.${domain}${rangeSuffix(b)}`);
-      namespaces.add(svc.namespace);
       peers.push({
         peer: {
           namespaceSelector: nsSelector(svc.namespace),
@@ -219,46 +257,55 @@ export class MediaRoute extends Construct {
         ports,
       });
     }
-    const clusters: ClusterConfig[] = [];
+    const clusters: RouteCluster[] = [];
     if (dns.length > 0)
       clusters.push({ name: this.clusterName, type: 'STRICT_DNS', protocol: 'UDP', endpoints: dns });
     if (ips.length > 0) {
       const name = dns.length > 0 ? `${this.clusterName}/static` : this.clusterName;
       clusters.push({ name, type: 'STATIC', protocol: 'UDP', endpoints: ips });
     }
-    return { clusters, listeners, peers, watchNamespaces: [...namespaces].sort() };
+    return { clusters, listeners, peers };
   }
 
-  #service(s: kplus.Service | ServiceReference): {
-    name: string;
-    namespace: string;
-    selector: Record<string, string> | undefined;
-  } {
+  /** A Service backend's name and namespace, and its selector (read from a construct's manifest when asked). */
+  #service(
+    s: IServiceConstruct | ServiceReference,
+    withSelector: boolean,
+  ): { name: string; namespace: string; selector: Record<string, string> | undefined } {
     if ('node' in s) {
-      const json = ApiObject.of(s).toJson();
-      const selector = json?.spec?.selector;
-      return {
-        name: s.name,
-        namespace: s.metadata.namespace ?? 'default',
-        selector: selector && Object.keys(selector).length > 0 ? selector : undefined,
-      };
+      let selector: Record<string, string> | undefined;
+      if (withSelector) {
+        const found = ApiObject.of(s).toJson()?.spec?.selector;
+        selector = found && Object.keys(found).length > 0 ? found : undefined;
+      }
+      return { name: s.name, namespace: s.metadata.namespace ?? 'default', selector };
     }
-    return { name: s.name, namespace: s.namespace ?? this.namespace, selector: undefined };
+    const selector =
+      s.selector !== undefined && Object.keys(s.selector).length > 0 ? { ...s.selector } : undefined;
+    return { name: s.name, namespace: s.namespace ?? this.namespace, selector };
   }
 
-  #lookup(p: RouteParent): StunnerGateway | string {
-    if (StunnerGateway.isStunnerGateway(p.gateway)) return p.gateway;
-    const ns = p.namespace ?? this.namespace;
-    const found = StunnerGateway.findAll(this).filter(
-      (g) => g.gatewayName === p.gateway && g.namespace === ns,
-    );
-    if (found.length === 1) return found[0]!;
-    if (found.length > 1)
-      return `gateway "${ns}/${p.gateway}" is ambiguous: ${found.length} gateways have that name`;
-    const known = StunnerGateway.findAll(this).map((g) => `${g.namespace}/${g.gatewayName}`);
-    return `no StunnerGateway "${ns}/${p.gateway}" in this app${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`;
+  /** Why a parent is not usable, or undefined. */
+  #parentProblem(p: BoundParent): string | undefined {
+    const registry = GatewayRegistry.of(this);
+    if (typeof p.gateway === 'string') {
+      const found = registry.find(p.namespace, p.gateway);
+      if (found.length > 1)
+        return `gateway "${p.namespace}/${p.gateway}" is ambiguous: ${found.length} gateways have that name`;
+      if (p.bound === undefined) {
+        const known = registry.gateways.map((g) => `${g.namespace}/${g.gatewayName}`);
+        return `no StunnerGateway "${p.namespace}/${p.gateway}" in this app${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`;
+      }
+    }
+    const gw = p.bound!;
+    if (p.listener !== undefined && !gw.listenerNames.includes(p.listener)) {
+      const known = gw.listenerNames.length > 0 ? gw.listenerNames.join(', ') : 'none';
+      return `gateway "${gw.namespace}/${gw.gatewayName}" has no listener "${p.listener}" (listeners: ${known})`;
+    }
+    return undefined;
   }
 
+  /** Pure: reads the route, its gateways and the registry, creates nothing. */
   #problems(): string[] {
     const problems: string[] = [];
     const nameProblem = dns1123Problem(this.routeName);
@@ -268,20 +315,10 @@ export class MediaRoute extends Construct {
     if (this.#parents.length === 0)
       problems.push('the route attaches to no gateway; pass parents or call attachTo()');
     this.#parents.forEach((p, i) => {
-      const parent = StunnerGateway.isStunnerGateway(p) ? { gateway: p } : p;
-      const gw = this.#lookup(parent);
-      if (typeof gw === 'string') {
-        problems.push(`parents[${i}]: ${gw}`);
-        return;
-      }
-      if (parent.listener !== undefined && !gw.listenerNames.includes(parent.listener)) {
-        const known = gw.listenerNames.length > 0 ? gw.listenerNames.join(', ') : 'none';
-        problems.push(
-          `parents[${i}]: gateway "${gw.namespace}/${gw.gatewayName}" has no listener "${parent.listener}" (listeners: ${known})`,
-        );
-      }
+      const why = this.#parentProblem(p);
+      if (why) problems.push(`parents[${i}]: ${why}`);
     });
-    if (!this.headless && this.#backends.length === 0)
+    if (!this.#headless && this.#backends.length === 0)
       problems.push('the route has no backends; add a Service or CIDRs, or make it headless');
     this.#backends.forEach((b, i) => {
       const at = `backends[${i}]`;
@@ -302,6 +339,10 @@ export class MediaRoute extends Construct {
   }
 }
 
+function isParentSpec(p: IStunnerGateway | RouteParent): p is RouteParent {
+  return !('gatewayName' in p);
+}
+
 function nsSelector(namespace: string) {
   return { matchLabels: { [NAMESPACE_LABEL]: namespace } };
 }
@@ -311,11 +352,11 @@ function rangeSuffix(b: BackendPorts): string {
   return `:<${b.port}-${b.endPort ?? b.port}>`;
 }
 
-function peerPorts(b: BackendPorts): INetworkPolicyPort[] {
+function peerPorts(b: BackendPorts): K8sNetworkPolicyPort[] {
   if (b.port === undefined) return [{ protocol: 'UDP' }];
-  const p: INetworkPolicyPort = { protocol: 'UDP', port: b.port };
-  if (b.endPort !== undefined && b.endPort !== b.port) p.endPort = b.endPort;
-  return [p];
+  if (b.endPort !== undefined && b.endPort !== b.port)
+    return [{ protocol: 'UDP', port: b.port, endPort: b.endPort }];
+  return [{ protocol: 'UDP', port: b.port }];
 }
 
 function portsProblem(b: BackendPorts): string | undefined {

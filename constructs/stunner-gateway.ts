@@ -3,20 +3,18 @@
  * renders while the cluster runs (dataplane config, Deployment, Service, ...) is rendered here at
  * synth time, so that the committed YAML is what runs.
  */
-import { ApiObject, App, Lazy } from 'cdk8s';
-import { Construct, type IConstruct } from 'constructs';
-import type { IAffinity } from 'kubernetes-models/v1/Affinity';
-import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
-import type { IToleration } from 'kubernetes-models/v1/Toleration';
-import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
+import { ApiObject, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
 import {
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_HEALTHCHECK_PORT,
   DEFAULT_LOGLEVEL,
   DEFAULT_MAX_ALLOCATIONS,
+  DEFAULT_METRICS_PORT,
   DEFAULT_PORT,
   DEFAULT_REALM,
-  type ListenerProtocol,
-} from '../contract/config/index.js';
-import { CONFIG_KEY, NODE_IMAGE } from '../contract/pod-layout.js';
+} from '../contract/defaults.js';
+import { CONFIG_KEY } from '../contract/pod-layout.js';
 import { ClusterScopedObject } from './cluster-scoped.js';
 import { buildDataplaneConfig } from './gateway/dataplane-config.js';
 import type { GatewayModel } from './gateway/model.js';
@@ -24,11 +22,16 @@ import { renderNetworkPolicy } from './gateway/network-policy.js';
 import { renderPodSpec } from './gateway/pod.js';
 import { renderService } from './gateway/service.js';
 import { credentialProblems, listenerProblems } from './gateway/validation.js';
-import { MediaRoute, type RoutePlan } from './media-route.js';
+import { GatewayRuntime } from './gateway-runtime.js';
+import type {
+  K8sAffinity,
+  K8sResourceRequirements,
+  K8sToleration,
+  K8sTopologySpreadConstraint,
+} from './k8s-types.js';
 import { GrafanaDashboardConfigMap, StunnerPodMonitor } from './monitoring.js';
 import {
   ANNOTATION_INJECTED,
-  ANNOTATION_RUNTIME_SHA,
   chartNamespace,
   dns1035Problem,
   dns1123Problem,
@@ -43,7 +46,11 @@ import {
   WAVE_CONFIG,
   WAVE_NAMESPACE,
 } from './naming.js';
-import { RUNTIME_CONFIGMAP_NAME, RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
+import { GatewayRegistry } from './registry.js';
+import { RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
+import { type RuntimePod, runtimePod } from './runtime-pod.js';
+import type { TurnAuth } from './turn-auth.js';
+import type { IMediaRoute, IStunnerGateway, ListenerProtocol, RoutePlan } from './types.js';
 
 /** One TURN listener: a Service port, and a socket of the runtime. */
 export interface GatewayListener {
@@ -134,33 +141,13 @@ export interface StunnerGatewayProps {
    */
   readonly realm?: string;
   /**
-   * `static`: a fixed username and password. `ephemeral`: TURN REST API credentials minted from
-   * a shared secret.
-   * @default 'static'
+   * How clients authenticate, and where the credentials come from:
+   * `TurnAuth.fromSecret(name)` or `TurnAuth.ephemeral(name)` (an existing Secret, e.g. from
+   * sealed-secrets or external-secrets: no credentials in git), or `TurnAuth.inline(...)` for
+   * demos (rendered into the Secret `<name>-auth`).
+   * @default none: synth fails and asks for credentials
    */
-  readonly authType?: 'static' | 'ephemeral';
-  /**
-   * Inline static username; stored in a Secret the construct creates.
-   * @default none: use `credentialsSecret`
-   */
-  readonly username?: string;
-  /**
-   * Inline static password; stored in a Secret the construct creates.
-   * @default none: use `credentialsSecret`
-   */
-  readonly password?: string;
-  /**
-   * Inline ephemeral shared secret; stored in a Secret the construct creates.
-   * @default none: use `credentialsSecret`
-   */
-  readonly sharedSecret?: string;
-  /**
-   * An existing Secret in the gateway's namespace with the keys `username` and `password`
-   * (static) or `secret` (ephemeral), e.g. from sealed-secrets or external-secrets. Keeps the
-   * credentials out of git.
-   * @default none: inline credentials
-   */
-  readonly credentialsSecret?: string;
+  readonly auth?: TurnAuth;
   /**
    * Accept default or guessable inline credentials (demos only).
    * @default false: synth fails on them
@@ -185,7 +172,7 @@ export interface StunnerGatewayProps {
    * Container resources.
    * @default STUNner's: requests 500m CPU / 128Mi, limits 2 CPU / 512Mi
    */
-  readonly resources?: IResourceRequirements;
+  readonly resources?: K8sResourceRequirements;
   /**
    * Runtime log level, `scope:LEVEL,...`.
    * @default 'all:INFO'
@@ -260,15 +247,15 @@ export interface StunnerGatewayProps {
   /**
    * @default none
    */
-  readonly topologySpreadConstraints?: readonly ITopologySpreadConstraint[];
+  readonly topologySpreadConstraints?: readonly K8sTopologySpreadConstraint[];
   /**
    * @default none
    */
-  readonly tolerations?: readonly IToleration[];
+  readonly tolerations?: readonly K8sToleration[];
   /**
    * @default none
    */
-  readonly affinity?: IAffinity;
+  readonly affinity?: K8sAffinity;
   /**
    * @default none
    */
@@ -294,16 +281,12 @@ export interface StunnerGatewayProps {
    */
   readonly clusterDomain?: string;
   /**
-   * `bundle`: the runtime ships in a ConfigMap and a stock Node.js image runs it.
-   * `image`: a registry image built from runtime/Dockerfile.
-   * @default 'bundle'
+   * What runs in the pods: `GatewayRuntime.bundle()` (the packaged runtime in a ConfigMap, run by
+   * a pinned stock Node.js image) or `GatewayRuntime.image(ref)` (an image built from
+   * runtime/Dockerfile).
+   * @default GatewayRuntime.bundle()
    */
-  readonly runtimeMode?: 'bundle' | 'image';
-  /**
-   * Container image; required in image mode.
-   * @default the pinned stock Node.js image (bundle mode)
-   */
-  readonly image?: string;
+  readonly runtime?: GatewayRuntime;
   /**
    * @default 'IfNotPresent'
    */
@@ -348,108 +331,65 @@ export interface StunnerGatewayProps {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-export const DEFAULT_HEALTH_PORT = 8086;
-export const DEFAULT_METRICS_PORT = 8080;
-export const DEFAULT_GRACE_PERIOD_SECONDS = 3600;
-export const KUBERNETES_CONFIGMAP_LIMIT = 1024 * 1024;
-export const DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES = Math.floor(KUBERNETES_CONFIGMAP_LIMIT * 0.9);
+const DEFAULT_GRACE_PERIOD_SECONDS = 3600;
+const KUBERNETES_CONFIGMAP_LIMIT = 1024 * 1024;
+const DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES = Math.floor(KUBERNETES_CONFIGMAP_LIMIT * 0.9);
 
 const GATEWAY = Symbol.for('stunner-gitops.StunnerGateway');
 
-export class StunnerGateway extends Construct {
+export class StunnerGateway extends Construct implements IStunnerGateway {
   static isStunnerGateway(x: unknown): x is StunnerGateway {
     return typeof x === 'object' && x !== null && GATEWAY in x;
   }
 
-  /** Every StunnerGateway in the app that `scope` belongs to, in tree order. */
-  static findAll(scope: IConstruct): StunnerGateway[] {
-    return App.of(scope).node.findAll().filter(StunnerGateway.isStunnerGateway);
-  }
-
+  /** Gateway name: the Deployment, Service and ServiceAccount. */
   readonly gatewayName: string;
   readonly namespace: string;
-  readonly createNamespace: boolean;
-  readonly realm: string;
-  readonly authType: 'static' | 'ephemeral';
-  readonly allowWeakCredentials: boolean;
-  readonly replicas: number;
-  readonly autoscaling: GatewayAutoscaling | undefined;
-  readonly logLevel: string;
-  readonly userQuota: number;
-  readonly maxAllocations: number;
-  readonly relayThreads: number;
-  readonly healthPort: number;
-  readonly metrics: boolean;
-  readonly metricsPort: number;
-  readonly serviceType: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
-  readonly sessionAffinity: 'ClientIP' | 'None';
-  readonly mixedProtocolLoadBalancer: boolean;
-  readonly exposeHealthCheckPort: boolean;
-  readonly publicAddress: string | undefined;
-  readonly terminationGracePeriodSeconds: number;
-  readonly preStopDelaySeconds: number;
-  readonly clusterDomain: string;
-  readonly runtimeMode: 'bundle' | 'image';
-  readonly image: string;
-  readonly maxRuntimeConfigMapBytes: number;
-  readonly nodeAddressDiscovery: boolean;
-
-  /** The Service (and Deployment, ServiceAccount) name. */
+  /** The Service (named like the gateway). */
   readonly serviceName: string;
+  /** `<service>.<namespace>.svc.<clusterDomain>`. */
+  readonly serviceDnsName: string;
   readonly serviceAccountName: string;
-  /** ConfigMap with the dataplane config under key `configKey`. */
+  /** Cluster DNS domain of Service backends. */
+  readonly clusterDomain: string;
+  /** ConfigMap with the dataplane config under the key `stunnerd.conf`. */
   readonly configMapName: string;
-  readonly configKey = CONFIG_KEY;
-  /** ConfigMap with the bootstrap and the gzipped runtime (bundle mode), shared in the namespace. */
-  readonly runtimeConfigMapName: string | undefined;
-  /** Secret the credentials come from: created for inline credentials, else `credentialsSecret`. */
+  /** Secret the credentials come from: `auth`'s Secret, or `<name>-auth` for inline credentials. */
   readonly credentialsSecretName: string;
   /** Labels that select the gateway's pods. */
   readonly selectorLabels: Readonly<Record<string, string>>;
+  /** How clients authenticate (undefined: none given, which fails synth). */
+  readonly auth: TurnAuth | undefined;
+  /** What runs in the pods. */
+  readonly runtime: GatewayRuntime;
 
   readonly #props: StunnerGatewayProps;
   readonly #listeners: GatewayListener[] = [];
+  readonly #routes: IMediaRoute[] = [];
+  readonly #watchNamespaces = new Set<string>();
   readonly #labels: Record<string, string>;
   readonly #bundleProblems: string[] = [];
+  readonly #serviceType: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly #nodeAddressDiscovery: boolean;
 
   constructor(scope: Construct, id: string, props: StunnerGatewayProps = {}) {
     super(scope, id);
     Object.defineProperty(this, GATEWAY, { value: true });
     this.#props = props;
-    this.gatewayName = props.name ?? id;
+    const name = props.name ?? id;
+    this.gatewayName = name;
     this.namespace = props.namespace ?? chartNamespace(this);
-    this.createNamespace = props.createNamespace ?? false;
-    this.realm = props.realm ?? DEFAULT_REALM;
-    this.authType = props.authType ?? 'static';
-    this.allowWeakCredentials = props.allowWeakCredentials ?? false;
-    this.replicas = props.replicas ?? 1;
-    this.autoscaling = props.autoscaling;
-    this.logLevel = props.logLevel ?? DEFAULT_LOGLEVEL;
-    this.userQuota = props.userQuota ?? 0;
-    this.maxAllocations = props.maxAllocations ?? DEFAULT_MAX_ALLOCATIONS;
-    this.relayThreads = props.relayThreads ?? 1;
-    this.healthPort = props.healthPort ?? DEFAULT_HEALTH_PORT;
-    this.metrics = props.metrics ?? true;
-    this.metricsPort = props.metricsPort ?? DEFAULT_METRICS_PORT;
-    this.serviceType = props.serviceType ?? 'LoadBalancer';
-    this.sessionAffinity = props.sessionAffinity ?? 'ClientIP';
-    this.mixedProtocolLoadBalancer = props.mixedProtocolLoadBalancer ?? false;
-    this.exposeHealthCheckPort = props.exposeHealthCheckPort ?? false;
-    this.publicAddress = props.publicAddress;
-    this.terminationGracePeriodSeconds = props.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
-    this.preStopDelaySeconds = props.preStopDelaySeconds ?? 5;
-    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    this.runtimeMode = props.runtimeMode ?? 'bundle';
-    this.image = props.image ?? (this.runtimeMode === 'bundle' ? NODE_IMAGE : '');
-    this.maxRuntimeConfigMapBytes = props.maxRuntimeConfigMapBytes ?? DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES;
-    this.nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.serviceType !== 'ClusterIP';
+    this.clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    this.auth = props.auth;
+    this.runtime = props.runtime ?? GatewayRuntime.bundle();
+    this.#serviceType = props.serviceType ?? 'LoadBalancer';
+    this.#nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.#serviceType !== 'ClusterIP';
 
-    const name = this.gatewayName;
     this.serviceName = name;
+    this.serviceDnsName = `${name}.${this.namespace}.svc.${this.clusterDomain}`;
     this.serviceAccountName = name;
     this.configMapName = `${name}-config`;
-    this.runtimeConfigMapName = this.runtimeMode === 'bundle' ? RUNTIME_CONFIGMAP_NAME : undefined;
-    this.credentialsSecretName = props.credentialsSecret ?? `${name}-auth`;
+    this.credentialsSecretName = this.auth?.secretName ?? `${name}-auth`;
     this.selectorLabels = { [LABEL_NAME]: GATEWAY_APP, [LABEL_INSTANCE]: name };
     this.#labels = {
       ...props.labels,
@@ -461,6 +401,8 @@ export class StunnerGateway extends Construct {
     };
     this.#render();
     for (const l of props.listeners ?? []) this.addListener(l);
+    // Last: routes waiting for this gateway's name attach now, to a complete gateway.
+    GatewayRegistry.of(this).register(this);
     this.node.addValidation({ validate: () => this.#validate() });
   }
 
@@ -495,32 +437,47 @@ export class StunnerGateway extends Construct {
     return this.#listeners.map((l) => l.name);
   }
 
-  /** The routes attached to this gateway and what each renders into it, in tree order. */
-  routePlans(): { route: MediaRoute; plan: RoutePlan }[] {
-    const out: { route: MediaRoute; plan: RoutePlan }[] = [];
-    for (const c of App.of(this).node.findAll()) {
-      if (!MediaRoute.isMediaRoute(c)) continue;
-      const plan = c.planFor(this);
-      if (plan) out.push({ route: c, plan });
+  /** Attaches a route (MediaRoute does this for its parents): its plan is rendered here. */
+  addRoute(route: IMediaRoute): void {
+    if (!this.#routes.includes(route)) this.#routes.push(route);
+  }
+
+  /**
+   * Lets the in-pod watcher read EndpointSlices in `namespace` (a Role and RoleBinding there, or a
+   * rule in the gateway's own Role). Routes call this for their Service backends' namespaces.
+   */
+  watchNamespace(namespace: string): void {
+    if (this.#watchNamespaces.has(namespace)) return;
+    this.#watchNamespaces.add(namespace);
+    if (namespace !== this.namespace) this.#watcherRole(namespace, []);
+  }
+
+  /** The attached routes' plans, in attach order. */
+  #routePlans(): RoutePlan[] {
+    const plans: RoutePlan[] = [];
+    for (const r of this.#routes) {
+      const plan = r.planFor(this);
+      if (plan) plans.push(plan);
     }
-    return out;
+    return plans;
   }
 
   /** Everything the renderers need, resolved. */
-  model(): GatewayModel {
+  #model(): GatewayModel {
+    const p = this.#props;
     return {
       name: this.gatewayName,
       namespace: this.namespace,
-      realm: this.realm,
-      authType: this.authType,
-      logLevel: this.logLevel,
-      userQuota: this.userQuota,
-      maxAllocations: this.maxAllocations,
-      relayThreads: this.relayThreads,
-      healthPort: this.healthPort,
-      metricsPort: this.metrics ? this.metricsPort : undefined,
-      publicAddress: this.publicAddress,
-      serviceType: this.serviceType,
+      realm: p.realm ?? DEFAULT_REALM,
+      authType: this.auth?.type ?? 'static',
+      logLevel: p.logLevel ?? DEFAULT_LOGLEVEL,
+      userQuota: p.userQuota ?? 0,
+      maxAllocations: p.maxAllocations ?? DEFAULT_MAX_ALLOCATIONS,
+      relayThreads: p.relayThreads ?? 1,
+      healthPort: this.#healthPort,
+      metricsPort: this.#metricsPort,
+      publicAddress: p.publicAddress,
+      serviceType: this.#serviceType,
       listeners: this.#listeners.map((l) => ({
         name: l.name,
         protocol: l.protocol ?? 'TURN-UDP',
@@ -531,20 +488,37 @@ export class StunnerGateway extends Construct {
         minRelayPort: l.minRelayPort,
         maxRelayPort: l.maxRelayPort,
       })),
-      routes: this.routePlans().map((r) => r.plan),
-      inlineCredentials: this.#inlineCredentials(),
+      routes: this.#routePlans(),
+      inlineCredentials: this.auth?.inlineCredentials,
     };
   }
 
-  #inlineCredentials(): Record<string, string> | undefined {
-    const p = this.#props;
-    if (p.username === undefined && p.password === undefined && p.sharedSecret === undefined)
-      return undefined;
-    const out: Record<string, string> = {};
-    if (p.username !== undefined) out['username'] = p.username;
-    if (p.password !== undefined) out['password'] = p.password;
-    if (p.sharedSecret !== undefined) out['secret'] = p.sharedSecret;
-    return out;
+  get #healthPort(): number {
+    return this.#props.healthPort ?? DEFAULT_HEALTHCHECK_PORT;
+  }
+
+  /** Undefined when metrics are off. */
+  get #metricsPort(): number | undefined {
+    return (this.#props.metrics ?? true) ? (this.#props.metricsPort ?? DEFAULT_METRICS_PORT) : undefined;
+  }
+
+  /** The runtime's files, volumes and command in this gateway's pod. */
+  #layout(): RuntimePod {
+    return runtimePod({
+      runtime: this.runtime,
+      configs: [
+        {
+          configMapName: this.configMapName,
+          credentialsSecretName: this.credentialsSecretName,
+          credentialKeys: this.auth?.secretKeys ?? ['username', 'password'],
+          tlsSecrets: this.#listeners.flatMap((l) =>
+            l.tlsSecret !== undefined ? [{ listener: l.name, secretName: l.tlsSecret }] : [],
+          ),
+        },
+      ],
+      relayNodeFlags: true,
+      runSizeLimit: '64Mi',
+    });
   }
 
   #meta(name: string, extra: { annotations?: Record<string, string> } = {}) {
@@ -553,8 +527,9 @@ export class StunnerGateway extends Construct {
 
   #render(): void {
     const ns = this.namespace;
+    const p = this.#props;
     const configWave = { annotations: { [SYNC_WAVE]: WAVE_CONFIG } };
-    if (this.createNamespace) {
+    if (p.createNamespace) {
       new ClusterScopedObject(this, 'Namespace', {
         apiVersion: 'v1',
         kind: 'Namespace',
@@ -572,14 +547,14 @@ export class StunnerGateway extends Construct {
       automountServiceAccountToken: true,
     });
 
-    const inline = this.#inlineCredentials();
+    const inline = this.auth?.inlineCredentials;
     if (inline !== undefined) {
       new ApiObject(this, 'CredentialsSecret', {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: this.#meta(this.credentialsSecretName, configWave),
         type: 'Opaque',
-        stringData: inline,
+        stringData: { ...inline },
       });
     }
 
@@ -595,15 +570,14 @@ export class StunnerGateway extends Construct {
       data: Lazy.any({ produce: () => ({ [CONFIG_KEY]: this.#configText() }) }),
     });
 
-    let runtimeSha: string | undefined;
-    if (this.runtimeMode === 'bundle') {
+    if (this.runtime.kind === 'bundle') {
       const runtime = RuntimeConfigMap.of(this, ns);
-      runtimeSha = runtime.runtime?.sha256;
+      const limit = p.maxRuntimeConfigMapBytes ?? DEFAULT_MAX_RUNTIME_CONFIGMAP_BYTES;
       if (runtime.error !== undefined)
-        this.#bundleProblems.push(`${runtime.error}\n    (or use runtimeMode 'image')`);
-      else if (runtime.bytes > this.maxRuntimeConfigMapBytes) {
+        this.#bundleProblems.push(`${runtime.error}\n    (or use runtime: GatewayRuntime.image(...))`);
+      else if (runtime.bytes > limit) {
         this.#bundleProblems.push(
-          `runtime ConfigMap "${runtime.name}" would be ${runtime.bytes} bytes (runtime ${runtime.runtime!.rawBytes} bytes, ${runtime.runtime!.gzip.byteLength} gzipped), over the limit of ${this.maxRuntimeConfigMapBytes} bytes (Kubernetes rejects ConfigMaps over ${KUBERNETES_CONFIGMAP_LIMIT}); trim the runtime's dependencies or use runtimeMode 'image'`,
+          `runtime ConfigMap "${runtime.name}" would be ${runtime.bytes} bytes (runtime ${runtime.runtime!.rawBytes} bytes, ${runtime.runtime!.gzip.byteLength} gzipped), over the limit of ${limit} bytes (Kubernetes rejects ConfigMaps over ${KUBERNETES_CONFIGMAP_LIMIT}); trim the runtime's dependencies or use runtime: GatewayRuntime.image(...)`,
         );
       }
     }
@@ -613,33 +587,7 @@ export class StunnerGateway extends Construct {
       kind: 'Deployment',
       metadata: this.#meta(this.gatewayName),
       spec: Lazy.any({
-        produce: () => ({
-          ...(this.autoscaling ? {} : { replicas: this.replicas }),
-          selector: { matchLabels: { ...this.selectorLabels } },
-          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-          template: {
-            metadata: {
-              labels: { ...this.#labels },
-              ...(runtimeSha ? { annotations: { [ANNOTATION_RUNTIME_SHA]: runtimeSha } } : {}),
-            },
-            spec: renderPodSpec(this.model(), {
-              serviceAccountName: this.serviceAccountName,
-              image: this.image,
-              imagePullPolicy: this.#props.imagePullPolicy ?? 'IfNotPresent',
-              configMapName: this.configMapName,
-              runtimeConfigMapName: this.runtimeConfigMapName,
-              credentialsSecretName: this.credentialsSecretName,
-              nodeName: this.nodeAddressDiscovery,
-              resources: this.#props.resources,
-              terminationGracePeriodSeconds: this.terminationGracePeriodSeconds,
-              preStopDelaySeconds: this.preStopDelaySeconds,
-              topologySpreadConstraints: this.#props.topologySpreadConstraints,
-              tolerations: this.#props.tolerations,
-              affinity: this.#props.affinity,
-              nodeSelector: this.#props.nodeSelector,
-            }),
-          },
-        }),
+        produce: () => this.#deploymentSpec(),
       }),
     });
 
@@ -648,21 +596,21 @@ export class StunnerGateway extends Construct {
       kind: 'Service',
       metadata: {
         ...this.#meta(this.serviceName),
-        ...(this.#props.serviceAnnotations ? { annotations: { ...this.#props.serviceAnnotations } } : {}),
+        ...(p.serviceAnnotations ? { annotations: { ...p.serviceAnnotations } } : {}),
       },
       spec: Lazy.any({
         produce: () =>
-          renderService(this.model(), {
+          renderService(this.#model(), {
             selector: this.selectorLabels,
-            sessionAffinity: this.sessionAffinity,
-            externalTrafficPolicy: this.#props.externalTrafficPolicy,
-            exposeHealthCheckPort: this.exposeHealthCheckPort,
+            sessionAffinity: p.sessionAffinity ?? 'ClientIP',
+            externalTrafficPolicy: p.externalTrafficPolicy,
+            exposeHealthCheckPort: p.exposeHealthCheckPort ?? false,
           }),
       }),
     });
 
-    if (this.autoscaling) {
-      const a = this.autoscaling;
+    if (p.autoscaling) {
+      const a = p.autoscaling;
       new ApiObject(this, 'HorizontalPodAutoscaler', {
         apiVersion: 'autoscaling/v2',
         kind: 'HorizontalPodAutoscaler',
@@ -691,7 +639,7 @@ export class StunnerGateway extends Construct {
       });
     }
 
-    const maxUnavailable = this.#props.maxUnavailable ?? 1;
+    const maxUnavailable = p.maxUnavailable ?? 1;
     if (maxUnavailable !== false) {
       new ApiObject(this, 'PodDisruptionBudget', {
         apiVersion: 'policy/v1',
@@ -701,16 +649,16 @@ export class StunnerGateway extends Construct {
       });
     }
 
-    if (this.#props.networkPolicy ?? true) {
+    if (p.networkPolicy ?? true) {
       new ApiObject(this, 'NetworkPolicy', {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         metadata: this.#meta(this.gatewayName),
         spec: Lazy.any({
           produce: () =>
-            renderNetworkPolicy(this.model(), {
+            renderNetworkPolicy(this.#model(), {
               selector: this.selectorLabels,
-              kubernetesApiCidrs: this.#props.kubernetesApiCidrs,
+              kubernetesApiCidrs: p.kubernetesApiCidrs,
             }),
         }),
       });
@@ -725,9 +673,9 @@ export class StunnerGateway extends Construct {
         verbs: ['get', 'list', 'watch'],
       },
     ]);
-    if (this.nodeAddressDiscovery) this.#nodeReader();
+    if (this.#nodeAddressDiscovery) this.#nodeReader();
 
-    if (this.#props.podMonitor) {
+    if (p.podMonitor) {
       new StunnerPodMonitor(this, 'PodMonitor', {
         namespace: ns,
         name: this.gatewayName,
@@ -735,12 +683,42 @@ export class StunnerGateway extends Construct {
         labels: { ...this.#labels },
       });
     }
-    if (this.#props.grafanaDashboard) {
+    if (p.grafanaDashboard) {
       new GrafanaDashboardConfigMap(this, 'GrafanaDashboard', {
         namespace: ns,
         name: `${this.gatewayName}-grafana-dashboard`,
       });
     }
+  }
+
+  #deploymentSpec(): object {
+    const p = this.#props;
+    const layout = this.#layout();
+    const annotations = layout.annotations;
+    return {
+      ...(p.autoscaling ? {} : { replicas: p.replicas ?? 1 }),
+      selector: { matchLabels: { ...this.selectorLabels } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: {
+        metadata: {
+          labels: { ...this.#labels },
+          ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+        },
+        spec: renderPodSpec(this.#model(), {
+          serviceAccountName: this.serviceAccountName,
+          layout,
+          imagePullPolicy: p.imagePullPolicy ?? 'IfNotPresent',
+          nodeName: this.#nodeAddressDiscovery,
+          resources: p.resources,
+          terminationGracePeriodSeconds: p.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS,
+          preStopDelaySeconds: p.preStopDelaySeconds ?? 5,
+          topologySpreadConstraints: p.topologySpreadConstraints,
+          tolerations: p.tolerations,
+          affinity: p.affinity,
+          nodeSelector: p.nodeSelector,
+        }),
+      },
+    };
   }
 
   /** Nodes are cluster-scoped: reading the node's ExternalIP needs a ClusterRole. */
@@ -789,22 +767,15 @@ export class StunnerGateway extends Construct {
     });
   }
 
-  #watchNamespaces(): string[] {
-    const set = new Set<string>();
-    for (const r of this.routePlans()) for (const ns of r.plan.watchNamespaces) set.add(ns);
-    return [...set].sort();
-  }
-
   #endpointSliceRules(namespace: string): object[] {
-    if (!this.#watchNamespaces().includes(namespace)) return [];
+    if (!this.#watchNamespaces.has(namespace)) return [];
     return [
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
     ];
   }
 
   #configText(): string {
-    const built = buildDataplaneConfig(this.model());
-    return built.text;
+    return buildDataplaneConfig(this.#model()).text;
   }
 
   #injectedDescription(): string {
@@ -815,53 +786,44 @@ export class StunnerGateway extends Construct {
     return parts.join('; ');
   }
 
+  /** Pure: reads the gateway and its routes, creates nothing. */
   #validate(): string[] {
-    // Namespaces that need watcher RBAC are known only once every route exists.
-    for (const ns of this.#watchNamespaces()) if (ns !== this.namespace) this.#watcherRole(ns, []);
-
+    const p = this.#props;
     const problems: string[] = [...this.#bundleProblems];
     const nameProblem = dns1035Problem(this.gatewayName, 63 - '-config'.length);
     if (nameProblem) problems.push(`gateway name ${nameProblem}`);
     const nsProblem = dns1123Problem(this.namespace);
     if (nsProblem) problems.push(`namespace ${nsProblem}`);
-    const duplicates = StunnerGateway.findAll(this).filter(
-      (g) => g !== this && g.gatewayName === this.gatewayName && g.namespace === this.namespace,
-    );
+    const duplicates = GatewayRegistry.of(this)
+      .find(this.namespace, this.gatewayName)
+      .filter((g) => g !== this);
     if (duplicates.length > 0)
       problems.push(
         `another gateway is also named "${this.namespace}/${this.gatewayName}" (${duplicates[0]!.node.path})`,
       );
-    if (this.runtimeMode === 'image' && this.#props.image === undefined)
-      problems.push("runtimeMode 'image' needs `image` (built from runtime/Dockerfile)");
-    if (this.#props.podMonitor && !this.metrics) problems.push('podMonitor needs metrics: true');
-    if (this.#props.externalTrafficPolicy !== undefined && this.serviceType === 'ClusterIP')
+    if (this.runtime.image === '')
+      problems.push(
+        'the runtime has no image; GatewayRuntime.image() needs one built from runtime/Dockerfile',
+      );
+    if (p.podMonitor && this.#metricsPort === undefined) problems.push('podMonitor needs metrics: true');
+    if (p.externalTrafficPolicy !== undefined && this.#serviceType === 'ClusterIP')
       problems.push('externalTrafficPolicy needs serviceType NodePort or LoadBalancer');
-    if (this.autoscaling && this.autoscaling.maxReplicas < (this.autoscaling.minReplicas ?? 1))
+    if (p.autoscaling && p.autoscaling.maxReplicas < (p.autoscaling.minReplicas ?? 1))
       problems.push('autoscaling.maxReplicas is below minReplicas');
-    const p = this.#props;
-    problems.push(
-      ...credentialProblems({
-        authType: this.authType,
-        username: p.username,
-        password: p.password,
-        sharedSecret: p.sharedSecret,
-        credentialsSecret: p.credentialsSecret,
-        allowWeakCredentials: this.allowWeakCredentials,
-      }),
-    );
+    problems.push(...credentialProblems(this.auth, p.allowWeakCredentials ?? false));
     problems.push(
       ...listenerProblems({
         listeners: this.#listeners,
-        serviceType: this.serviceType,
-        healthPort: this.healthPort,
-        metricsPort: this.metrics ? this.metricsPort : undefined,
-        exposeHealthCheckPort: this.exposeHealthCheckPort,
-        mixedProtocolLoadBalancer: this.mixedProtocolLoadBalancer,
+        serviceType: this.#serviceType,
+        healthPort: this.#healthPort,
+        metricsPort: this.#metricsPort,
+        exposeHealthCheckPort: p.exposeHealthCheckPort ?? false,
+        mixedProtocolLoadBalancer: p.mixedProtocolLoadBalancer ?? false,
       }),
     );
     if (problems.length === 0) {
-      const built = buildDataplaneConfig(this.model());
-      problems.push(...built.problems.map((p) => `dataplane config ${p.path || '(root)'}: ${p.message}`));
+      const built = buildDataplaneConfig(this.#model());
+      problems.push(...built.problems.map((x) => `dataplane config ${x.path || '(root)'}: ${x.message}`));
     }
     return problems;
   }

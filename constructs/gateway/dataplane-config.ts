@@ -36,7 +36,9 @@ export interface DataplaneConfig {
 }
 
 export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
-  const clusters = m.routes.flatMap((r) => r.clusters).sort((a, b) => cmp(a.name, b.name));
+  const clusters = m.routes
+    .flatMap((r) => r.clusters.map((c) => ({ ...c, endpoints: [...c.endpoints] })))
+    .sort((a, b) => cmp(a.name, b.name));
   const listeners: ListenerConfig[] = m.listeners.map((l) => {
     const routes = m.routes
       .filter((r) => r.listeners === undefined || r.listeners.includes(l.name))

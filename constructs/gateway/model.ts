@@ -1,6 +1,5 @@
 /** The resolved view of a gateway that the renderers work from. */
-import type { ListenerProtocol } from '../../contract/config/index.js';
-import type { RoutePlan } from '../media-route.js';
+import type { ListenerProtocol, RoutePlan } from '../types.js';
 
 export interface ListenerModel {
   readonly name: string;

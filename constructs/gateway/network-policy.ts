@@ -54,9 +54,10 @@ export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): I
       const key = JSON.stringify([peer, ports]);
       if (seen.has(key)) continue;
       seen.add(key);
-      const p: INetworkPolicyPeer = peer;
+      // Our structural types are the models' shapes with readonly arrays.
+      const p = peer as INetworkPolicyPeer;
       ingress.push({ from: [p], ports: relayPorts });
-      egress.push({ to: [p], ports });
+      egress.push({ to: [p], ports: ports as INetworkPolicyPort[] });
     }
   }
   return {

@@ -1,20 +1,19 @@
-/** The gateway pod: hardened, and laid out so that the runtime's files are reproducible locally. */
+/** The gateway pod: hardened, and laid out (runtime-pod.ts) so that the runtime's files are reproducible locally. */
 import type { IAffinity } from 'kubernetes-models/v1/Affinity';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
-import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
-import {
-  CONFIG_DIR,
-  POD_WORKDIR,
-  RUN_DIR,
-  RUNTIME_DIR,
-  runtimeCommand,
-  SECRETS_DIR,
-} from '../../contract/pod-layout.js';
+import type {
+  K8sAffinity,
+  K8sResourceRequirements,
+  K8sToleration,
+  K8sTopologySpreadConstraint,
+} from '../k8s-types.js';
+import { plainResources } from '../k8s-types.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from '../pod-security.js';
+import type { RuntimePod } from '../runtime-pod.js';
 import { type GatewayModel, transportOf } from './model.js';
 
 /** STUNner's defaults for the dataplane container. */
@@ -25,25 +24,22 @@ export const DEFAULT_RESOURCES: IResourceRequirements = {
 
 export interface PodOptions {
   readonly serviceAccountName: string;
-  readonly image: string;
+  /** The runtime's files, command and volumes (runtimePod()). */
+  readonly layout: RuntimePod;
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  readonly configMapName: string;
-  /** Undefined in image mode: the image carries the runtime. */
-  readonly runtimeConfigMapName: string | undefined;
-  readonly credentialsSecretName: string;
   /** Pass STUNNER_NODENAME: it turns on the watcher's node-address fallback, which needs RBAC. */
   readonly nodeName: boolean;
-  readonly resources: IResourceRequirements | undefined;
+  readonly resources: K8sResourceRequirements | undefined;
   readonly terminationGracePeriodSeconds: number;
   readonly preStopDelaySeconds: number;
-  readonly topologySpreadConstraints: readonly ITopologySpreadConstraint[] | undefined;
-  readonly tolerations: readonly IToleration[] | undefined;
-  readonly affinity: IAffinity | undefined;
+  readonly topologySpreadConstraints: readonly K8sTopologySpreadConstraint[] | undefined;
+  readonly tolerations: readonly K8sToleration[] | undefined;
+  readonly affinity: K8sAffinity | undefined;
   readonly nodeSelector: Readonly<Record<string, string>> | undefined;
 }
 
 export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
-  const { command, args } = runtimeCommand();
+  const layout = o.layout;
   const ports: IContainerPort[] = m.listeners.map((l) => ({
     containerPort: l.targetPort,
     protocol: transportOf(l.protocol),
@@ -52,47 +48,6 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
   if (m.metricsPort !== undefined)
     ports.push({ name: 'metrics', containerPort: m.metricsPort, protocol: 'TCP' });
   const lowPorts = ports.some((p) => p.containerPort < 1024);
-
-  const credentialKeys = m.authType === 'static' ? ['username', 'password'] : ['secret'];
-  const secretSources: IVolumeProjection[] = [
-    {
-      secret: {
-        name: o.credentialsSecretName,
-        items: credentialKeys.map((k) => ({ key: k, path: `auth/${k}` })),
-      },
-    },
-  ];
-  for (const l of m.listeners) {
-    if (l.tlsSecret === undefined) continue;
-    secretSources.push({
-      secret: {
-        name: l.tlsSecret,
-        items: ['tls.crt', 'tls.key'].map((k) => ({ key: k, path: `tls/${l.name}/${k}` })),
-      },
-    });
-  }
-
-  const mount = (name: string, dir: string, readOnly: boolean) => ({
-    name,
-    mountPath: `${POD_WORKDIR}/${dir}`,
-    readOnly,
-  });
-  const volumeMounts = [
-    ...(o.runtimeConfigMapName !== undefined ? [mount('runtime', RUNTIME_DIR, true)] : []),
-    mount('config', CONFIG_DIR, true),
-    mount('secrets', SECRETS_DIR, true),
-    mount('run', RUN_DIR, false),
-    { name: 'tmp', mountPath: '/tmp', readOnly: false },
-  ];
-  const volumes: IPodSpec['volumes'] = [
-    ...(o.runtimeConfigMapName !== undefined
-      ? [{ name: 'runtime', configMap: { name: o.runtimeConfigMapName, defaultMode: 0o444 } }]
-      : []),
-    { name: 'config', configMap: { name: o.configMapName, defaultMode: 0o444 } },
-    { name: 'secrets', projected: { sources: secretSources, defaultMode: 0o440 } },
-    { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
-    { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-  ];
 
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const spec: IPodSpec = {
@@ -108,11 +63,11 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
     containers: [
       {
         name: 'stunnerd',
-        image: o.image,
+        image: layout.image,
         imagePullPolicy: o.imagePullPolicy,
-        workingDir: POD_WORKDIR,
-        command,
-        args,
+        workingDir: layout.workingDir,
+        command: layout.command,
+        args: [...layout.bootstrapArgs, ...layout.configPaths.flatMap((c) => ['-c', c])],
         env: [
           fieldEnv('STUNNER_ADDR', 'status.podIP'),
           // The runtime's watcher reads its Service by this name (named like the gateway).
@@ -122,7 +77,7 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
         ],
         ports,
         ...healthProbes('health'),
-        resources: o.resources ?? DEFAULT_RESOURCES,
+        resources: o.resources !== undefined ? plainResources(o.resources) : DEFAULT_RESOURCES,
         securityContext: containerSecurityContext(),
         ...(o.preStopDelaySeconds > 0
           ? {
@@ -133,14 +88,16 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
               },
             }
           : {}),
-        volumeMounts,
+        volumeMounts: layout.volumeMounts,
       },
     ],
-    volumes,
+    volumes: layout.volumes,
   };
-  if (o.topologySpreadConstraints?.length) spec.topologySpreadConstraints = [...o.topologySpreadConstraints];
-  if (o.tolerations?.length) spec.tolerations = [...o.tolerations];
-  if (o.affinity) spec.affinity = o.affinity;
+  // Passed through as given: the structural types are the models' shapes, loosely typed.
+  if (o.topologySpreadConstraints?.length)
+    spec.topologySpreadConstraints = [...o.topologySpreadConstraints] as ITopologySpreadConstraint[];
+  if (o.tolerations?.length) spec.tolerations = [...o.tolerations] as IToleration[];
+  if (o.affinity) spec.affinity = o.affinity as IAffinity;
   if (o.nodeSelector) spec.nodeSelector = { ...o.nodeSelector };
   return spec;
 }

@@ -3,52 +3,31 @@ import { DEFAULT_PORT, type ListenerProtocol } from '../../contract/config/index
 import { credentialWeakness } from '../credentials.js';
 import { dns1035Problem } from '../naming.js';
 import type { GatewayListener } from '../stunner-gateway.js';
+import type { TurnAuth } from '../turn-auth.js';
 
 const PROTOCOLS: readonly ListenerProtocol[] = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'];
 
-export interface CredentialProps {
-  readonly authType: 'static' | 'ephemeral';
-  readonly username: string | undefined;
-  readonly password: string | undefined;
-  readonly sharedSecret: string | undefined;
-  readonly credentialsSecret: string | undefined;
-  readonly allowWeakCredentials: boolean;
-}
-
-export function credentialProblems(p: CredentialProps): string[] {
+/** Problems of a gateway's credentials: missing, invalid Secret name, weak inline values. */
+export function credentialProblems(auth: TurnAuth | undefined, allowWeakCredentials: boolean): string[] {
+  if (auth === undefined)
+    return [
+      'the gateway has no credentials; set auth: TurnAuth.fromSecret(name) (an existing Secret with username and password), TurnAuth.ephemeral(name) (an existing Secret with the shared secret under `secret`), or TurnAuth.inline(username, password) for a demo',
+    ];
   const problems: string[] = [];
-  const inline = p.username !== undefined || p.password !== undefined || p.sharedSecret !== undefined;
-  if (p.credentialsSecret !== undefined) {
-    if (inline) problems.push('credentials are given both inline and as credentialsSecret; use one of them');
-    const why = dns1123SubdomainProblem(p.credentialsSecret);
-    if (why) problems.push(`credentialsSecret ${why}`);
+  if (auth.secretName !== undefined) {
+    const why = dns1123SubdomainProblem(auth.secretName);
+    if (why) problems.push(`auth Secret name ${why}`);
     return problems;
   }
-  if (p.authType === 'static') {
-    if (p.username === undefined || p.password === undefined) {
-      problems.push(
-        'static auth needs username and password (inline), or credentialsSecret naming an existing Secret',
-      );
-      return problems;
-    }
-    if (p.sharedSecret !== undefined) problems.push("sharedSecret is for authType 'ephemeral'");
-    if (p.username === '') problems.push('username must not be empty');
-    const weak = credentialWeakness('password', p.password, p.username);
-    if (weak && !p.allowWeakCredentials)
-      problems.push(`${weak}; choose a strong one, or set allowWeakCredentials: true for a demo`);
-  } else {
-    if (p.sharedSecret === undefined) {
-      problems.push(
-        'ephemeral auth needs sharedSecret (inline), or credentialsSecret naming an existing Secret',
-      );
-      return problems;
-    }
-    if (p.username !== undefined || p.password !== undefined)
-      problems.push("username and password are for authType 'static'");
-    const weak = credentialWeakness('shared secret', p.sharedSecret);
-    if (weak && !p.allowWeakCredentials)
-      problems.push(`${weak}; choose a strong one, or set allowWeakCredentials: true for a demo`);
-  }
+  const inline = auth.inlineCredentials ?? {};
+  const weak =
+    auth.type === 'static'
+      ? credentialWeakness('password', inline['password'] ?? '', inline['username'])
+      : credentialWeakness('shared secret', inline['secret'] ?? '');
+  if (auth.type === 'static' && (inline['username'] ?? '') === '')
+    problems.push('username must not be empty');
+  if (weak && !allowWeakCredentials)
+    problems.push(`${weak}; choose a strong one, or set allowWeakCredentials: true for a demo`);
   return problems;
 }
 

@@ -7,6 +7,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { BOOTSTRAP_FILE, BUNDLE_FILE } from '../../contract/pod-layout.js';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME, SYNC_WAVE, WAVE_CONFIG } from '../naming.js';
+import { appRegistry } from '../registry.js';
 import { type PackagedRuntime, packagedRuntime } from './packaged-runtime.js';
 
 export const RUNTIME_CONFIGMAP_NAME = 'stunnerd-runtime';
@@ -21,6 +22,11 @@ export class RuntimeConfigMap extends Construct {
     return new RuntimeConfigMap(chart, id, namespace);
   }
 
+  /** Every runtime ConfigMap of the app that `scope` belongs to, in creation order. */
+  static #all(scope: IConstruct): RuntimeConfigMap[] {
+    return appRegistry(scope, 'stunner-gitops.runtime-config-maps', () => [] as RuntimeConfigMap[]);
+  }
+
   readonly name = RUNTIME_CONFIGMAP_NAME;
   readonly namespace: string;
   /** The shipped runtime, or undefined when it cannot be read (`error` says why). */
@@ -32,6 +38,7 @@ export class RuntimeConfigMap extends Construct {
   private constructor(scope: Construct, id: string, namespace: string) {
     super(scope, id);
     this.namespace = namespace;
+    RuntimeConfigMap.#all(this).push(this);
     try {
       this.runtime = packagedRuntime();
     } catch (e) {
@@ -60,5 +67,18 @@ export class RuntimeConfigMap extends Construct {
       data,
       binaryData,
     });
+    this.node.addValidation({ validate: () => this.#problems() });
+  }
+
+  /** One Argo CD application must own the ConfigMap: two charts rendering it would fight over it. */
+  #problems(): string[] {
+    const chart = Chart.of(this);
+    const twin = RuntimeConfigMap.#all(this).find(
+      (c) => c !== this && c.namespace === this.namespace && Chart.of(c) !== chart,
+    );
+    if (twin === undefined) return [];
+    return [
+      `ConfigMap ${this.namespace}/${this.name} is also rendered by chart ${Chart.of(twin).node.path}: keep the gateways of one namespace in one chart, so that one Argo CD application owns it`,
+    ];
   }
 }

@@ -6,7 +6,7 @@
 import { Chart, type ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { MediaRoute, StunnerGateway } from '../../constructs/index.js';
+import { MediaRoute, StunnerGateway, TurnAuth } from '../../constructs/index.js';
 
 export interface MediasoupChartProps extends ChartProps {
   /**
@@ -55,7 +55,7 @@ export class MediasoupChart extends Chart {
       // Create it out of band, e.g.:
       //   kubectl -n mediasoup create secret generic stunner-auth \
       //     --from-literal=username=... --from-literal=password=...
-      credentialsSecret: 'stunner-auth',
+      auth: TurnAuth.fromSecret('stunner-auth'),
       listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: 3478 }],
     });
     this.route = new MediaRoute(this, 'mediasoup-media', { parents: [this.gateway] }).addService(

@@ -12,9 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IceAuthService } from '../../constructs/ice-auth-service.js';
-import { MediaRoute } from '../../constructs/media-route.js';
-import { StunnerGateway } from '../../constructs/stunner-gateway.js';
+import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../../constructs/index.js';
 import { materializePod } from '../constructs/pod-sandbox.js';
 import { materializeAuthPod } from '../ice/auth-pod.js';
 import { BrowserHarness } from './harness.js';
@@ -27,11 +25,10 @@ const AUTH_IP = `127.${randomInt(64, 250)}.${randomInt(1, 250)}.${randomInt(2, 2
 function synthChart() {
   const chart = new Chart(Testing.app(), 'direct-call', { namespace: 'direct-call' });
   const common = {
-    authType: 'ephemeral',
-    sharedSecret: SECRET,
+    auth: TurnAuth.inlineEphemeral(SECRET),
     publicAddress: GATEWAY_IP,
     metrics: false,
-  } as const;
+  };
   // Both gateway pods share one address here, as headless clients must reach each other's
   // relay addresses (in a cluster the route's Service names resolve to the other pods).
   const udp = new StunnerGateway(chart, 'udp-gateway', {

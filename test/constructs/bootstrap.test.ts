@@ -1,13 +1,16 @@
 /**
  * The pod bootstrap, run exactly as the synthesized pod runs it (command, args, volumes), with a
- * stand-in runtime that reports how it was started.
+ * stand-in runtime that reports how it was started: the pod is materialized as synthesized, then
+ * its runtime file is replaced by a bundle of the stand-in.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BOOTSTRAP_FILE, bootstrapSource, bundleRuntime, StunnerGateway } from '../../constructs/index.js';
+import { bootstrapSource, bundleRuntime } from '../../build/runtime-bundle.js';
+import { GatewayRuntime, StunnerGateway, TurnAuth } from '../../constructs/index.js';
+import { BOOTSTRAP_FILE, BUNDLE_FILE } from '../../contract/pod-layout.js';
 import { until } from '../helpers/wait.js';
 import { FIXTURE_RUNTIME, newChart, synth } from './helpers.js';
 import { materializePod } from './pod-sandbox.js';
@@ -17,12 +20,19 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+let fixture: ReturnType<typeof bundleRuntime> | undefined;
+/** The stand-in runtime, bundled and gzipped as the real one ships. */
+function tinyRuntime() {
+  fixture ??= bundleRuntime(FIXTURE_RUNTIME);
+  return fixture;
+}
+
 function podFor(props: ConstructorParameters<typeof StunnerGateway>[2]) {
   const chart = newChart('stunner');
-  new StunnerGateway(chart, 'gw', { runtimeEntry: FIXTURE_RUNTIME, listeners: [{ name: 'udp' }], ...props });
+  new StunnerGateway(chart, 'gw', { listeners: [{ name: 'udp' }], ...props });
   const dir = mkdtempSync(join(tmpdir(), 'stunner-pod-'));
   dirs.push(dir);
-  return materializePod(synth(chart), 'gw', {
+  const pod = materializePod(synth(chart), 'gw', {
     dir,
     podIP: '127.0.0.1',
     secrets: {
@@ -30,11 +40,15 @@ function podFor(props: ConstructorParameters<typeof StunnerGateway>[2]) {
       creds: { username: 'u-from-secret', password: 'pw-from-secret-xyz' },
     },
   });
+  // Bundle mode: the runtime ConfigMap's bundle, swapped for the stand-in's.
+  if (pod.mounts['runtime'] !== undefined)
+    writeFileSync(join(pod.mounts['runtime'], BUNDLE_FILE), tinyRuntime().gzip);
+  return pod;
 }
 
 describe('pod bootstrap', () => {
   it('unpacks the runtime into run/ and injects inline credentials into the config it passes', () => {
-    const pod = podFor({ username: 'media-user', password: 'p$ss-with-$VAR-inside' });
+    const pod = podFor({ auth: TurnAuth.inline('media-user', 'p$ss-with-$VAR-inside') });
     const r = spawnSync(pod.command, pod.args, {
       cwd: pod.cwd,
       env: { ...process.env, ...pod.env },
@@ -56,7 +70,7 @@ describe('pod bootstrap', () => {
 
   it('injects TLS material from the listener Secret as base64 PEM', () => {
     const pod = podFor({
-      credentialsSecret: 'creds',
+      auth: TurnAuth.fromSecret('creds'),
       mixedProtocolLoadBalancer: true,
       listeners: [{ name: 'tls', protocol: 'TURN-TLS', port: 3479, tlsSecret: 'tls-cert' }],
     });
@@ -75,7 +89,7 @@ describe('pod bootstrap', () => {
   });
 
   it('follows a Secret update while the runtime runs', async () => {
-    const pod = podFor({ username: 'media-user', password: 'first-password-123' });
+    const pod = podFor({ auth: TurnAuth.inline('media-user', 'first-password-123') });
     const child = spawn(pod.command, pod.args, {
       cwd: pod.cwd,
       env: { ...process.env, ...pod.env, TINY_RUNTIME_STAY_MS: '5000' },
@@ -96,7 +110,7 @@ describe('pod bootstrap', () => {
   });
 
   it('refuses unknown options with a usage line', () => {
-    const pod = podFor({ username: 'media-user', password: 'first-password-123' });
+    const pod = podFor({ auth: TurnAuth.inline('media-user', 'first-password-123') });
     // node's own flags and the script, then bad bootstrap options
     const script = pod.args.findIndex((a) => a.endsWith('bootstrap.mjs'));
     const r = spawnSync(pod.command, [...pod.args.slice(0, script + 1), '--bogus', 'x', '--'], {
@@ -119,17 +133,15 @@ function readIf(path: string): string {
 describe('pod bootstrap in image mode', () => {
   it('runs the uncompressed runtime the image carries next to the bootstrap', () => {
     const pod = podFor({
-      username: 'media-user',
-      password: 'first-password-123',
-      runtimeMode: 'image',
-      image: 'x/y:1',
+      auth: TurnAuth.inline('media-user', 'first-password-123'),
+      runtime: GatewayRuntime.image('x/y:1'),
     });
     expect(pod.mounts['runtime']).toBeUndefined();
     // What runtime/Dockerfile puts into the image (write-runtime.ts): bootstrap + bundle.
     const runtimeDir = join(pod.cwd, 'runtime');
     mkdirSync(runtimeDir, { recursive: true });
     writeFileSync(join(runtimeDir, BOOTSTRAP_FILE), bootstrapSource());
-    writeFileSync(join(runtimeDir, 'stunnerd.mjs'), bundleRuntime(FIXTURE_RUNTIME).js);
+    writeFileSync(join(runtimeDir, 'stunnerd.mjs'), tinyRuntime().js);
     const r = spawnSync(pod.command, pod.args, {
       cwd: pod.cwd,
       env: { ...process.env, ...pod.env },

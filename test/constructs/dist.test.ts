@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createApp } from '../../charts-ts/app.js';
-import { CLUSTER_SCOPED_KINDS } from '../../constructs/index.js';
+import { CLUSTER_SCOPED_KINDS } from '../../constructs/cluster-scoped.js';
 import { type Manifest, validateManifest } from './helpers.js';
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist');

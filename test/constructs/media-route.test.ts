@@ -1,21 +1,9 @@
 import * as kplus from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
-import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
-import {
-  dataplaneConfig,
-  FIXTURE_RUNTIME,
-  find,
-  newChart,
-  synth,
-  synthErrors,
-  validateManifest,
-} from './helpers.js';
+import { MediaRoute, StunnerGateway, type StunnerGatewayProps, TurnAuth } from '../../constructs/index.js';
+import { dataplaneConfig, find, newChart, synth, synthErrors, validateManifest } from './helpers.js';
 
-const BASE: StunnerGatewayProps = {
-  username: 'media-user',
-  password: 'Vq3-ajT9-pzL2-xw8',
-  runtimeEntry: FIXTURE_RUNTIME,
-};
+const BASE: StunnerGatewayProps = { auth: TurnAuth.inline('media-user', 'Vq3-ajT9-pzL2-xw8') };
 
 function setup() {
   const chart = newChart('stunner');

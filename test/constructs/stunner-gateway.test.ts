@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { MediaRoute, StunnerGateway, type StunnerGatewayProps } from '../../constructs/index.js';
+import {
+  GatewayRuntime,
+  MediaRoute,
+  StunnerGateway,
+  type StunnerGatewayProps,
+  TurnAuth,
+} from '../../constructs/index.js';
 import { validateConfig } from '../../contract/config/index.js';
 import { unsupportedProblems } from '../../contract/support.js';
 import {
   dataplaneConfig,
-  FIXTURE_RUNTIME,
   find,
   maskRuntime,
   newChart,
@@ -16,12 +21,12 @@ import {
 } from './helpers.js';
 
 const STRONG = { username: 'media-user', password: 'Vq3-ajT9-pzL2-xw8' };
+const AUTH = TurnAuth.inline(STRONG.username, STRONG.password);
 
 function gateway(props: StunnerGatewayProps = {}, namespace = 'stunner') {
   const chart = newChart(namespace);
   const gw = new StunnerGateway(chart, 'udp-gateway', {
-    ...STRONG,
-    runtimeEntry: FIXTURE_RUNTIME,
+    auth: AUTH,
     listeners: [{ name: 'udp-listener' }],
     ...props,
   });
@@ -123,12 +128,7 @@ describe('StunnerGateway', () => {
   });
 
   it('references an existing Secret instead of creating one', () => {
-    const { chart } = gateway({
-      username: undefined,
-      password: undefined,
-      authType: 'ephemeral',
-      credentialsSecret: 'turn-secret',
-    });
+    const { chart } = gateway({ auth: TurnAuth.ephemeral('turn-secret') });
     const objects = synth(chart);
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
@@ -323,7 +323,7 @@ describe('StunnerGateway', () => {
   });
 
   it('uses a registry image and no runtime ConfigMap in image mode', () => {
-    const { chart } = gateway({ runtimeMode: 'image', image: 'registry.example.org/stunnerd:1.0.0' });
+    const { chart } = gateway({ runtime: GatewayRuntime.image('registry.example.org/stunnerd:1.0.0') });
     const objects = synth(chart);
     expect(objects.filter((o) => o.metadata.name === 'stunnerd-runtime')).toEqual([]);
     const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
@@ -338,8 +338,8 @@ describe('StunnerGateway', () => {
     const entrypoint = /^ENTRYPOINT (.*)$/m.exec(readFileSync('runtime/Dockerfile', 'utf8'))?.[1];
     expect(JSON.parse(entrypoint ?? 'null')).toEqual(pod.containers[0].command);
     expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain('runtime');
-    expect(synthErrors(gateway({ runtimeMode: 'image' }).chart).join('\n')).toMatch(
-      /runtimeMode 'image' needs `image`/,
+    expect(synthErrors(gateway({ runtime: GatewayRuntime.image('') }).chart).join('\n')).toMatch(
+      /the runtime has no image; GatewayRuntime\.image\(\) needs one built from runtime\/Dockerfile/,
     );
   });
 });
@@ -373,27 +373,29 @@ describe('StunnerGateway validation', () => {
   });
 
   it('rejects default and weak credentials unless allowed', () => {
-    expect(errorsOf({ username: 'user-1', password: 'pass-1' })).toEqual([
+    expect(errorsOf({ auth: TurnAuth.inline('user-1', 'pass-1') })).toEqual([
       '[test/udp-gateway] the password is a well-known default; choose a strong one, or set allowWeakCredentials: true for a demo',
     ]);
-    expect(errorsOf({ password: 'short-pw' })[0]).toMatch(/has 8 characters; use at least 12/);
-    expect(errorsOf({ password: 'media-user' })[0]).toMatch(/equals the username/);
-    expect(
-      errorsOf({
-        username: undefined,
-        password: undefined,
-        authType: 'ephemeral',
-        sharedSecret: 'secret',
-      })[0],
-    ).toMatch(/shared secret is a well-known default/);
-    expect(errorsOf({ username: 'user-1', password: 'pass-1', allowWeakCredentials: true })).toEqual([]);
+    expect(errorsOf({ auth: TurnAuth.inline('media-user', 'short-pw') })[0]).toMatch(
+      /has 8 characters; use at least 12/,
+    );
+    expect(errorsOf({ auth: TurnAuth.inline('media-user', 'media-user') })[0]).toMatch(/equals the username/);
+    expect(errorsOf({ auth: TurnAuth.inline('', 'Vq3-ajT9-pzL2-xw8') })).toEqual([
+      '[test/udp-gateway] username must not be empty',
+    ]);
+    expect(errorsOf({ auth: TurnAuth.inlineEphemeral('secret') })[0]).toMatch(
+      /shared secret is a well-known default/,
+    );
+    expect(errorsOf({ auth: TurnAuth.inline('user-1', 'pass-1'), allowWeakCredentials: true })).toEqual([]);
   });
 
-  it('rejects missing or conflicting credentials', () => {
-    expect(errorsOf({ username: undefined, password: undefined })[0]).toMatch(
-      /static auth needs username and password \(inline\), or credentialsSecret/,
-    );
-    expect(errorsOf({ credentialsSecret: 'x' })[0]).toMatch(/both inline and as credentialsSecret/);
+  it('rejects a gateway without credentials, and a bad Secret name', () => {
+    expect(errorsOf({ auth: undefined })).toEqual([
+      '[test/udp-gateway] the gateway has no credentials; set auth: TurnAuth.fromSecret(name) (an existing Secret with username and password), TurnAuth.ephemeral(name) (an existing Secret with the shared secret under `secret`), or TurnAuth.inline(username, password) for a demo',
+    ]);
+    expect(errorsOf({ auth: TurnAuth.fromSecret('Turn_Auth') })).toEqual([
+      `[test/udp-gateway] auth Secret name "Turn_Auth" is not a valid object name (lowercase letters, digits, '-' and '.')`,
+    ]);
   });
 
   it('rejects names Kubernetes would reject', () => {
@@ -401,25 +403,18 @@ describe('StunnerGateway validation', () => {
     expect(errorsOf({ listeners: [{ name: 'udp listener' }] })[0]).toMatch(/listener "udp listener".*name/);
   });
 
-  it('reports a runtime that does not bundle, with the file and the reason', () => {
-    const errors = errorsOf({ runtimeEntry: 'test/constructs/fixtures/broken-runtime.ts' }).join('\n');
-    expect(errors).toMatch(/cannot bundle the runtime from test\/constructs\/fixtures\/broken-runtime\.ts/);
-    expect(errors).toMatch(/broken-runtime\.ts:3:\d+: Could not resolve "\.\/does-not-exist\.js"/);
-  });
-
   it('fails synth when the runtime ConfigMap would pass the limit', () => {
     const errors = errorsOf({ maxRuntimeConfigMapBytes: 1000 }).join('\n');
     expect(errors).toMatch(
-      /runtime ConfigMap "stunnerd-runtime" would be \d+ bytes .* over the limit of 1000 bytes .*runtimeMode 'image'/,
+      /runtime ConfigMap "stunnerd-runtime" would be \d+ bytes .* over the limit of 1000 bytes .*runtime: GatewayRuntime\.image\(\.\.\.\)/,
     );
   });
 
   it('rejects two gateways with one name in one namespace', () => {
     const { chart } = gateway();
     new StunnerGateway(chart, 'other', {
-      ...STRONG,
+      auth: AUTH,
       name: 'udp-gateway',
-      runtimeEntry: FIXTURE_RUNTIME,
       listeners: [{ name: 'x' }],
     });
     expect(synthErrors(chart).join('\n')).toMatch(/another gateway is also named "stunner\/udp-gateway"/);
@@ -503,8 +498,7 @@ describe('runtime ConfigMap', () => {
   it('is shared by the gateways of a namespace in a chart', () => {
     const { chart } = gateway();
     new StunnerGateway(chart, 'tcp-gateway', {
-      ...STRONG,
-      runtimeEntry: FIXTURE_RUNTIME,
+      auth: AUTH,
       listeners: [{ name: 'tcp', protocol: 'TURN-TCP' }],
     });
     const objects = synth(chart);
@@ -520,24 +514,11 @@ describe('runtime ConfigMap', () => {
     }
   });
 
-  it('refuses gateways of one namespace and chart with different runtime entries', () => {
-    const { chart } = gateway();
-    new StunnerGateway(chart, 'other', {
-      ...STRONG,
-      runtimeEntry: 'runtime/main.ts',
-      listeners: [{ name: 'x', port: 3479 }],
-    });
-    expect(synthErrors(chart).join('\n')).toMatch(
-      /the gateways of namespace "stunner" in this chart use different runtime entries \(test\/constructs\/fixtures\/tiny-runtime\.ts, runtime\/main\.ts\)/,
-    );
-  });
-
   it('must not be rendered by two charts for one namespace', () => {
     const { chart } = gateway();
     const twin = new Chart(App.of(chart), 'second', { namespace: 'stunner' });
     new StunnerGateway(twin, 'tcp-gateway', {
-      ...STRONG,
-      runtimeEntry: FIXTURE_RUNTIME,
+      auth: AUTH,
       listeners: [{ name: 'tcp', protocol: 'TURN-TCP' }],
     });
     expect(synthErrors(chart).join('\n')).toMatch(

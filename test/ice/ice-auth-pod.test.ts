@@ -14,9 +14,7 @@ import { Chart, Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { POD_NODE } from '../../bench/pod-node.js';
-import { IceAuthService } from '../../constructs/ice-auth-service.js';
-import { MediaRoute } from '../../constructs/media-route.js';
-import { StunnerGateway } from '../../constructs/stunner-gateway.js';
+import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../../constructs/index.js';
 import { validateManifest } from '../constructs/helpers.js';
 import { freeTcpPort } from '../helpers/net.js';
 import { type AuthPod, materializeAuthPod } from './auth-pod.js';
@@ -59,14 +57,12 @@ async function runAuthPod(p: AuthPod, extra: string[]): Promise<{ port: number; 
 function synth(): Obj[] {
   const chart = new Chart(Testing.app(), 'pod', { namespace: 'stunner' });
   const udp = new StunnerGateway(chart, 'udp-gateway', {
-    authType: 'ephemeral',
-    sharedSecret: SECRET,
+    auth: TurnAuth.inlineEphemeral(SECRET),
     publicAddress: '203.0.113.10',
     listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: 3478 }],
   });
   const tcp = new StunnerGateway(chart, 'tcp-gateway', {
-    username: 'alice',
-    password: 'a-strong-password-0123456789',
+    auth: TurnAuth.inline('alice', 'a-strong-password-0123456789'),
     publicAddress: '203.0.113.11',
     listeners: [{ name: 'tcp-listener', protocol: 'TURN-TCP', port: 443 }],
   });

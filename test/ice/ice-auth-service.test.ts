@@ -1,7 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { IceAuthService } from '../../constructs/ice-auth-service.js';
-import { StunnerGateway } from '../../constructs/stunner-gateway.js';
+import { GatewayRuntime, IceAuthService, StunnerGateway, TurnAuth } from '../../constructs/index.js';
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any };
 
@@ -9,13 +8,11 @@ function setup(opts: { authNamespace?: string; watch?: boolean } = {}) {
   const app = Testing.app();
   const chart = new Chart(app, 'media', { namespace: 'stunner' });
   const udp = new StunnerGateway(chart, 'udp-gateway', {
-    authType: 'ephemeral',
-    sharedSecret: 'a-strong-shared-secret-0123456789',
+    auth: TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789'),
     listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: 3478 }],
   });
   const tls = new StunnerGateway(chart, 'tls-gateway', {
-    username: 'alice',
-    password: 'a-strong-password-0123456789',
+    auth: TurnAuth.inline('alice', 'a-strong-password-0123456789'),
     listeners: [{ name: 'tls-listener', protocol: 'TURN-TLS', port: 443, tlsSecret: 'turn-cert' }],
   });
   const auth = new IceAuthService(chart, 'auth', {
@@ -31,10 +28,10 @@ function objects(chart: Chart): Obj[] {
   return Testing.synth(chart) as Obj[];
 }
 
-/** The runtime ConfigMap the gateways use (its name is the gateway construct's business). */
-const udpGatewayRuntime = (chart: Chart) =>
-  (chart.node.findAll().find((c) => StunnerGateway.isStunnerGateway(c)) as StunnerGateway)
-    .runtimeConfigMapName;
+/** The runtime ConfigMap the gateways mount. */
+const gatewayRuntime = (objs: Obj[]) =>
+  find(objs, 'Deployment', 'udp-gateway').spec.template.spec.volumes.find((v: any) => v.name === 'runtime')
+    .configMap.name;
 
 const find = (objs: Obj[], kind: string, name = 'stunner-auth') =>
   objs.find((o) => o.kind === kind && o.metadata.name === name)!;
@@ -73,7 +70,8 @@ describe('IceAuthService', () => {
 
   it('mounts each gateway config and only the auth keys of its credentials Secret, never TLS keys', () => {
     const { chart } = setup();
-    const pod = find(objects(chart), 'Deployment').spec.template.spec;
+    const objs = objects(chart);
+    const pod = find(objs, 'Deployment').spec.template.spec;
     const vol = (n: string) => pod.volumes.find((v: any) => v.name === n);
     expect(vol('config').projected.sources).toEqual([
       {
@@ -102,7 +100,11 @@ describe('IceAuthService', () => {
       },
     ]);
     expect(JSON.stringify(pod.volumes)).not.toContain('turn-cert');
-    expect(vol('runtime').configMap.name).toBe(udpGatewayRuntime(chart));
+    expect(vol('runtime').configMap.name).toBe(gatewayRuntime(objs));
+    // The gateway pod's runtime digest: one source for both pods.
+    expect(find(objs, 'Deployment').spec.template.metadata.annotations).toEqual(
+      find(objs, 'Deployment', 'udp-gateway').spec.template.metadata.annotations,
+    );
     const c = pod.containers[0];
     expect(c.command).toEqual(['node', 'runtime/bootstrap.mjs']);
     expect(c.args).toEqual([
@@ -159,8 +161,7 @@ describe('IceAuthService', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'media', { namespace: 'stunner' });
     const gw = new StunnerGateway(chart, 'udp-gateway', {
-      authType: 'ephemeral',
-      sharedSecret: 'a-strong-shared-secret-0123456789',
+      auth: TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789'),
       listeners: [{ name: 'udp-listener' }],
     });
     new IceAuthService(chart, 'auth', {
@@ -186,5 +187,24 @@ describe('IceAuthService', () => {
     const lonely = new Chart(app, 'lonely');
     new IceAuthService(lonely, 'auth');
     expect(() => Testing.synth(lonely)).toThrow(/serves no gateway; pass gateways or call addGateway\(\)/);
+  });
+
+  it('uses the gateways image runtime, and refuses gateways with different runtimes', () => {
+    const chart = new Chart(Testing.app(), 'media', { namespace: 'stunner' });
+    const auth = TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789');
+    const a = new StunnerGateway(chart, 'a', {
+      auth,
+      runtime: GatewayRuntime.image('registry.example.org/stunnerd:1'),
+      listeners: [{ name: 'udp' }],
+    });
+    new IceAuthService(chart, 'auth', { gateways: [a] });
+    const pod = find(objects(chart), 'Deployment').spec.template.spec;
+    expect(pod.containers[0].image).toBe('registry.example.org/stunnerd:1');
+    expect(pod.volumes.map((v: any) => v.name)).toEqual(['config', 'secrets', 'run', 'tmp']);
+    const b = new StunnerGateway(chart, 'b', { auth, listeners: [{ name: 'udp' }] });
+    new IceAuthService(chart, 'auth2', { name: 'auth-two', gateways: [a, b] });
+    expect(() => objects(chart)).toThrow(
+      /gateway "b" runs a different runtime \(bundle docker\.io\/library\/node:[^)]+\) than "a" \(image registry\.example\.org\/stunnerd:1\)/,
+    );
   });
 });

@@ -1,0 +1,76 @@
+/**
+ * The small interfaces the constructs know each other by. StunnerGateway and MediaRoute import
+ * these, never each other: a route needs a gateway's names, namespace, selector and listeners,
+ * and registers itself with `addRoute()`; a gateway asks each attached route for its plan.
+ */
+import type { IConstruct } from 'constructs';
+import type { GatewayRuntime } from './gateway-runtime.js';
+import type { K8sNetworkPolicyPeer, K8sNetworkPolicyPort } from './k8s-types.js';
+import type { TurnAuth } from './turn-auth.js';
+
+/** A TURN listener protocol. */
+export type ListenerProtocol = 'TURN-UDP' | 'TURN-TCP' | 'TURN-TLS' | 'TURN-DTLS';
+
+/** What routes and the ICE auth service need from a gateway. */
+export interface IStunnerGateway extends IConstruct {
+  /** Gateway name (Deployment, Service, ServiceAccount); `admin.name` is `namespace/gatewayName`. */
+  readonly gatewayName: string;
+  readonly namespace: string;
+  /** The gateway's Service. */
+  readonly serviceName: string;
+  /** `<service>.<namespace>.svc.<clusterDomain>`. */
+  readonly serviceDnsName: string;
+  /** Cluster DNS domain of Service backends. */
+  readonly clusterDomain: string;
+  /** Labels that select the gateway's pods. */
+  readonly selectorLabels: Readonly<Record<string, string>>;
+  /** Names of the gateway's listeners, in order. */
+  readonly listenerNames: readonly string[];
+  /** ConfigMap holding the dataplane config. */
+  readonly configMapName: string;
+  /** Secret the credentials come from (created by the gateway for inline credentials). */
+  readonly credentialsSecretName: string;
+  /** How clients authenticate (undefined: none given, which fails the gateway's validation). */
+  readonly auth: TurnAuth | undefined;
+  /** What runs in the gateway's pods. */
+  readonly runtime: GatewayRuntime;
+  /** Attaches a route: its plan is rendered into this gateway. Idempotent. */
+  addRoute(route: IMediaRoute): void;
+  /** Lets the gateway's watcher read EndpointSlices (backend pod IPs) in `namespace`. Idempotent. */
+  watchNamespace(namespace: string): void;
+}
+
+/** A dataplane cluster a route renders: the peers one listener may relay to. */
+export interface RouteCluster {
+  readonly name: string;
+  readonly type: 'STRICT_DNS' | 'STATIC';
+  readonly protocol: 'UDP';
+  readonly endpoints: readonly string[];
+}
+
+/** A NetworkPolicy peer of the gateway pods, with the peer ports relayed media uses. */
+export interface RoutePeer {
+  readonly peer: K8sNetworkPolicyPeer;
+  readonly ports: readonly K8sNetworkPolicyPort[];
+}
+
+/** What a route contributes to one gateway. */
+export interface RoutePlan {
+  readonly clusters: readonly RouteCluster[];
+  /** Short names of the listeners that route to the clusters; undefined means all of them. */
+  readonly listeners: readonly string[] | undefined;
+  /** NetworkPolicy peers (and ports) the gateway pods exchange relayed media with. */
+  readonly peers: readonly RoutePeer[];
+}
+
+/**
+ * What a gateway needs from an attached route. A route attaches itself with
+ * `IStunnerGateway.addRoute()`, and grants the gateway's watcher the namespaces of its Service
+ * backends with `IStunnerGateway.watchNamespace()`.
+ */
+export interface IMediaRoute extends IConstruct {
+  /** The dataplane cluster name, `namespace/route`. */
+  readonly clusterName: string;
+  /** What the route renders into `gateway`, or undefined when it does not attach to it. */
+  planFor(gateway: IStunnerGateway): RoutePlan | undefined;
+}
