@@ -1,0 +1,281 @@
+/**
+ * SealedSecret and ExternalSecret. No package in node_modules ships their CRD schemas, so the
+ * objects are checked against structural schemas written here after the published CRDs
+ * (bitnami-labs/sealed-secrets `SealedSecret` v1alpha1; external-secrets `ExternalSecret` v1):
+ * the fields we render, their types and the required ones, with unknown fields refused.
+ */
+import { Ajv } from 'ajv';
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import {
+  ciphertextProblem,
+  ExternalSecret,
+  existingSecret,
+  type ISecretSource,
+  missingSecretKeys,
+  SealedSecret,
+  SecretKeys,
+  SecretStoreRef,
+} from '../../constructs/gitops/index.js';
+import { fakeCiphertext } from './fixtures.js';
+import { newChart, synthErrors } from './helpers.js';
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+const metadata = {
+  type: 'object',
+  required: ['name', 'namespace'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    namespace: { type: 'string', minLength: 1 },
+    labels: stringMap,
+    annotations: stringMap,
+  },
+  additionalProperties: false,
+};
+
+const SEALED_SECRET_SCHEMA = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { const: 'bitnami.com/v1alpha1' },
+    kind: { const: 'SealedSecret' },
+    metadata,
+    spec: {
+      type: 'object',
+      required: ['encryptedData'],
+      additionalProperties: false,
+      properties: {
+        encryptedData: { ...stringMap, minProperties: 1 },
+        template: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            metadata: {
+              type: 'object',
+              properties: { name: { type: 'string' }, namespace: { type: 'string' }, labels: stringMap },
+              additionalProperties: false,
+            },
+            type: { type: 'string' },
+            immutable: { type: 'boolean' },
+            data: stringMap,
+          },
+        },
+      },
+    },
+  },
+};
+
+const EXTERNAL_SECRET_SCHEMA = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { enum: ['external-secrets.io/v1', 'external-secrets.io/v1beta1'] },
+    kind: { const: 'ExternalSecret' },
+    metadata,
+    spec: {
+      type: 'object',
+      required: ['secretStoreRef', 'target', 'data'],
+      additionalProperties: false,
+      properties: {
+        refreshInterval: { type: 'string' },
+        secretStoreRef: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: { name: { type: 'string' }, kind: { enum: ['SecretStore', 'ClusterSecretStore'] } },
+        },
+        target: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string' },
+            creationPolicy: { enum: ['Owner', 'Orphan', 'Merge', 'None'] },
+            deletionPolicy: { enum: ['Delete', 'Merge', 'Retain'] },
+            template: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                type: { type: 'string' },
+                metadata: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: { labels: stringMap, annotations: stringMap },
+                },
+              },
+            },
+          },
+        },
+        data: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            required: ['secretKey', 'remoteRef'],
+            additionalProperties: false,
+            properties: {
+              secretKey: { type: 'string', minLength: 1 },
+              remoteRef: {
+                type: 'object',
+                required: ['key'],
+                additionalProperties: false,
+                properties: {
+                  key: { type: 'string', minLength: 1 },
+                  property: { type: 'string' },
+                  version: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validSealed = ajv.compile(SEALED_SECRET_SCHEMA);
+const validExternal = ajv.compile(EXTERNAL_SECRET_SCHEMA);
+
+function expectValid(validate: typeof validSealed, o: unknown): void {
+  const ok = validate(o);
+  expect(ok ? [] : validate.errors).toEqual([]);
+}
+
+describe('SealedSecret', () => {
+  it('renders ciphertext and the Secret template; structurally valid', () => {
+    const chart = newChart('stunner');
+    const sealed = new SealedSecret(chart, 'auth', {
+      name: 'stunner-auth',
+      encryptedData: { username: fakeCiphertext('u'), password: fakeCiphertext('p') },
+      labels: { 'app.kubernetes.io/part-of': 'stunner' },
+      requiredKeys: SecretKeys.TURN_STATIC,
+    });
+    const source: ISecretSource = sealed;
+    expect(source).toMatchObject({ secretName: 'stunner-auth', secretNamespace: 'stunner' });
+    expect(source.keys).toEqual(['password', 'username']);
+    const [o] = Testing.synth(chart);
+    expectValid(validSealed, o);
+    expect(o.metadata).toEqual({
+      name: 'stunner-auth',
+      namespace: 'stunner',
+      annotations: { 'argocd.argoproj.io/sync-wave': '-1' },
+    });
+    expect(Object.keys(o.spec.encryptedData)).toEqual(['password', 'username']);
+    expect(o.spec.template).toEqual({
+      metadata: {
+        name: 'stunner-auth',
+        namespace: 'stunner',
+        labels: { 'app.kubernetes.io/part-of': 'stunner' },
+      },
+      type: 'Opaque',
+    });
+  });
+
+  it('a TLS secret: type kubernetes.io/tls; namespace-wide sealing is annotated', () => {
+    const chart = newChart('stunner');
+    new SealedSecret(chart, 'tls', {
+      name: 'gateway-tls',
+      type: 'kubernetes.io/tls',
+      scope: 'namespace-wide',
+      encryptedData: { 'tls.crt': fakeCiphertext('c'), 'tls.key': fakeCiphertext('k') },
+    });
+    const [o] = Testing.synth(chart);
+    expectValid(validSealed, o);
+    expect(o.spec.template.type).toBe('kubernetes.io/tls');
+    expect(o.metadata.annotations['sealedsecrets.bitnami.com/namespace-wide']).toBe('true');
+  });
+
+  it('fails synth with where and why: plaintext, missing keys, TLS without its key', () => {
+    const chart = newChart('stunner');
+    new SealedSecret(chart, 'auth', {
+      name: 'stunner-auth',
+      encryptedData: { username: 'alice', password: 'c2hvcnQ=' },
+      requiredKeys: SecretKeys.TURN_STATIC,
+    });
+    new SealedSecret(chart, 'tls', {
+      name: 'gateway-tls',
+      type: 'kubernetes.io/tls',
+      encryptedData: { 'tls.crt': fakeCiphertext('c') },
+    });
+    expect(synthErrors(chart)).toEqual([
+      '[test/auth] SealedSecret "stunner/stunner-auth": encryptedData.password decodes to 5 bytes, too short for kubeseal output (at least 274): is it a plaintext?',
+      '[test/auth] SealedSecret "stunner/stunner-auth": encryptedData.username is not base64: give kubeseal output, never the plaintext',
+      '[test/tls] SealedSecret "stunner/gateway-tls": is missing key(s) tls.key (a kubernetes.io/tls Secret needs tls.crt and tls.key)',
+    ]);
+  });
+
+  it('accepts real kubeseal-sized output', () => {
+    expect(ciphertextProblem(fakeCiphertext('x'))).toBeUndefined();
+  });
+});
+
+describe('ExternalSecret', () => {
+  it('renders external-secrets.io/v1 pointing at a store and a remote key; structurally valid', () => {
+    const chart = newChart('stunner');
+    const ext = new ExternalSecret(chart, 'auth', {
+      name: 'stunner-auth',
+      store: SecretStoreRef.cluster('vault'),
+      remoteKey: 'media/stunner/turn',
+      data: { secret: 'shared-secret' },
+      requiredKeys: SecretKeys.TURN_EPHEMERAL,
+    });
+    expect(missingSecretKeys(ext, SecretKeys.TURN_EPHEMERAL)).toBeUndefined();
+    const [o] = Testing.synth(chart);
+    expectValid(validExternal, o);
+    expect(o.apiVersion).toBe('external-secrets.io/v1');
+    expect(o.spec).toEqual({
+      refreshInterval: '1h',
+      secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault' },
+      target: { name: 'stunner-auth', creationPolicy: 'Owner', template: { type: 'Opaque' } },
+      data: [{ secretKey: 'secret', remoteRef: { key: 'media/stunner/turn', property: 'shared-secret' } }],
+    });
+  });
+
+  it('a TLS secret from two remote keys, v1beta1 for operators before 0.16', () => {
+    const chart = newChart('stunner');
+    new ExternalSecret(chart, 'tls', {
+      name: 'gateway-tls',
+      apiVersion: 'external-secrets.io/v1beta1',
+      store: SecretStoreRef.namespaced('aws'),
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': { key: 'gateway/cert', version: '3' }, 'tls.key': { key: 'gateway/key' } },
+      refreshInterval: '15m',
+    });
+    const [o] = Testing.synth(chart);
+    expectValid(validExternal, o);
+    expect(o.spec.secretStoreRef).toEqual({ kind: 'SecretStore', name: 'aws' });
+    expect(o.spec.data).toEqual([
+      { secretKey: 'tls.crt', remoteRef: { key: 'gateway/cert', version: '3' } },
+      { secretKey: 'tls.key', remoteRef: { key: 'gateway/key' } },
+    ]);
+  });
+
+  it('fails synth with where and why', () => {
+    const chart = newChart('stunner');
+    new ExternalSecret(chart, 'auth', {
+      name: 'stunner-auth',
+      store: SecretStoreRef.namespaced('vault'),
+      data: { username: 'user' },
+      requiredKeys: SecretKeys.TURN_STATIC,
+      refreshInterval: 'hourly',
+    });
+    expect(synthErrors(chart)).toEqual([
+      '[test/auth] ExternalSecret "stunner/stunner-auth": is missing key(s) password',
+      '[test/auth] ExternalSecret "stunner/stunner-auth": data.username names property "user" but no remoteKey is set: set remoteKey or give { key, property }',
+      '[test/auth] ExternalSecret "stunner/stunner-auth": refreshInterval "hourly" is not a Go duration (e.g. 1h, 15m)',
+    ]);
+  });
+});
+
+describe('ISecretSource', () => {
+  it('an existing Secret, and what the auth factories will ask of a source', () => {
+    const existing = existingSecret('turn', 'stunner', ['username', 'password']);
+    expect(existing.keys).toEqual(['password', 'username']);
+    expect(missingSecretKeys(existing, SecretKeys.TURN_STATIC)).toBeUndefined();
+    expect(missingSecretKeys(existing, SecretKeys.TLS)).toBe(
+      'Secret stunner/turn will not have key(s) tls.crt, tls.key (it has: password, username)',
+    );
+  });
+});
