@@ -1,0 +1,145 @@
+/**
+ * The multi-cluster layout: `dist/<cluster>/<chart>.k8s.yaml` for every cluster, and
+ * `dist/argocd/<chart>.k8s.yaml` with the Argo CD objects that sync them.
+ *
+ * cdk8s writes all charts of one App into that App's outdir, so the layout is one App per cluster
+ * (outdir `dist/<cluster>`) plus one App for Argo CD (outdir `dist/argocd`), synthesized in
+ * sequence. Each App validates and resolves on its own, and the same chart ids can repeat in every
+ * cluster.
+ */
+import * as path from 'node:path';
+import { App, type AppProps } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { clusterProblems, type IGitOpsCluster } from './cluster.js';
+
+export interface MultiClusterAppProps {
+  /** The clusters (or environments) to render, each into its own directory. */
+  readonly clusters: readonly IGitOpsCluster[];
+  /**
+   * Where to write, on this machine.
+   * @default $CDK8S_OUTDIR (set by `cdk8s synth`), else 'dist'
+   */
+  readonly outdir?: string;
+  /**
+   * The same directory as a path relative to the git repository root: what Argo CD objects name.
+   * Never derived from `outdir`, so an absolute or temporary outdir never reaches a manifest.
+   * @default 'dist'
+   */
+  readonly repoPath?: string;
+  /**
+   * The directory (under outdir) for the Argo CD objects.
+   * @default 'argocd'
+   */
+  readonly argocdDirectory?: string;
+  /**
+   * Props for every App (resolvers, output file extension, ...); `outdir` is set per App.
+   * @default {}
+   */
+  readonly appProps?: Omit<AppProps, 'outdir'>;
+}
+
+/** A chart factory: called once per cluster, with that cluster's App as scope. */
+export type ClusterChartFactory = (scope: Construct, cluster: IGitOpsCluster) => void;
+
+/** One cdk8s App per cluster plus one for Argo CD; `synth()` writes them all. */
+export class MultiClusterApp {
+  readonly clusters: readonly IGitOpsCluster[];
+  /** The App whose charts go to `<outdir>/argocd/`. */
+  readonly argocd: App;
+  /** Root of the layout on this machine. */
+  readonly outdir: string;
+  /** Root of the layout in the repository (e.g. `dist`). */
+  readonly repoPath: string;
+  readonly argocdDirectory: string;
+  readonly #apps = new Map<string, App>();
+
+  constructor(props: MultiClusterAppProps) {
+    this.clusters = [...props.clusters];
+    this.outdir = props.outdir ?? process.env.CDK8S_OUTDIR ?? 'dist';
+    this.repoPath = props.repoPath ?? 'dist';
+    this.argocdDirectory = props.argocdDirectory ?? 'argocd';
+    for (const c of this.clusters) {
+      if (!this.#apps.has(c.name)) {
+        this.#apps.set(c.name, new App({ ...props.appProps, outdir: path.join(this.outdir, c.name) }));
+      }
+    }
+    this.argocd = new App({ ...props.appProps, outdir: path.join(this.outdir, this.argocdDirectory) });
+    this.argocd.node.addValidation({ validate: () => this.#problems() });
+  }
+
+  /** The App of one cluster (its charts go to `<outdir>/<cluster>/`). */
+  appOf(cluster: IGitOpsCluster | string): App {
+    const name = typeof cluster === 'string' ? cluster : cluster.name;
+    const app = this.#apps.get(name);
+    if (!app)
+      throw new Error(
+        `MultiClusterApp: no cluster "${name}" (clusters: ${[...this.#apps.keys()].join(', ')})`,
+      );
+    return app;
+  }
+
+  /** Every cluster's App, in cluster order. */
+  get clusterApps(): readonly App[] {
+    return [...this.#apps.values()];
+  }
+
+  /** Calls `factory` once per cluster, with the cluster's App as scope. */
+  addCharts(factory: ClusterChartFactory): this {
+    for (const c of this.clusters) factory(this.appOf(c), c);
+    return this;
+  }
+
+  /** The repository path of a cluster's directory, e.g. `dist/prod` (for Application sources). */
+  repoPathOf(cluster: IGitOpsCluster | string): string {
+    return path.posix.join(this.repoPath, typeof cluster === 'string' ? cluster : cluster.name);
+  }
+
+  /** The repository path of the Argo CD directory, e.g. `dist/argocd` (the app-of-apps source). */
+  get argocdRepoPath(): string {
+    return path.posix.join(this.repoPath, this.argocdDirectory);
+  }
+
+  /**
+   * Validates every App first (so that nothing is written when anything is wrong), then writes
+   * each cluster's directory and the Argo CD directory.
+   */
+  synth(): void {
+    const problems: string[] = [];
+    for (const app of [...this.#apps.values(), this.argocd]) {
+      try {
+        app.synthYaml();
+      } catch (e) {
+        problems.push(e instanceof Error ? e.message : String(e));
+      }
+    }
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+    for (const app of this.#apps.values()) app.synth();
+    this.argocd.synth();
+  }
+
+  #problems(): string[] {
+    const problems = this.clusters.flatMap(clusterProblems);
+    const seen = new Set<string>();
+    for (const c of this.clusters) {
+      if (seen.has(c.name))
+        problems.push(`cluster "${c.name}" is given twice: each cluster needs its own directory`);
+      seen.add(c.name);
+      if (c.name === this.argocdDirectory) {
+        problems.push(`cluster "${c.name}" would share the directory of the Argo CD objects: rename it`);
+      }
+    }
+    if (this.clusters.length === 0) problems.push('no clusters: nothing would be rendered');
+    for (const [name, app] of this.#apps) {
+      if (app.charts.length === 0) {
+        problems.push(
+          `cluster "${name}" has no chart: Argo CD would sync an empty directory (and prune everything there)`,
+        );
+      }
+    }
+    const repo = this.repoPath;
+    if (repo.startsWith('/') || repo.split('/').includes('..')) {
+      problems.push(`repoPath "${repo}" must be relative to the repository root, inside it (e.g. "dist")`);
+    }
+    return problems.map((p) => `MultiClusterApp: ${p}`);
+  }
+}
