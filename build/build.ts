@@ -20,9 +20,9 @@ export const ENTRY_POINTS = {
 
 const LIB = join(REPO_ROOT, 'lib');
 
-function compile(): void {
+function compile(outDir: string): void {
   const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], {
     cwd: REPO_ROOT,
     stdio: 'inherit',
   });
