@@ -23,7 +23,7 @@ type Generator = IApplicationSet['spec']['generators'][number];
 
 /** What a generator contributes to the ApplicationSet. */
 export interface RenderedClusterGenerator {
-  readonly generators: Generator[];
+  readonly generators: readonly Record<string, unknown>[];
   /** Template expression for the cluster's name in an Application name. */
   readonly appNameSuffix: string;
   /** Template expression for the cluster directory. */
@@ -199,7 +199,7 @@ export class ArgoApplicationSet extends Construct {
       spec: {
         goTemplate: true,
         goTemplateOptions: ['missingkey=error'],
-        generators: rendered.generators,
+        generators: rendered.generators as Generator[],
         syncPolicy: { preserveResourcesOnDeletion: props.preserveResourcesOnDeletion ?? true },
         template: {
           metadata: { name: `${prefix}${rendered.appNameSuffix}` },

@@ -8,7 +8,6 @@ import { Ajv } from 'ajv';
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
-  ciphertextProblem,
   ExternalSecret,
   existingSecret,
   type ISecretSource,
@@ -17,6 +16,7 @@ import {
   SecretKeys,
   SecretStoreRef,
 } from '../../constructs/gitops/index.js';
+import { ciphertextProblem } from '../../constructs/gitops/secrets.js';
 import { fakeCiphertext } from './fixtures.js';
 import { newChart, synthErrors } from './helpers.js';
 
