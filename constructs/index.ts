@@ -3,6 +3,7 @@
  * `/config` subpath (contract/index.ts); renderers and models here are internal.
  */
 export { type BundleRuntimeOptions, GatewayRuntime } from './gateway-runtime.js';
+export * from './gitops/index.js';
 export { IceAuthService, type IceAuthServiceProps } from './ice-auth-service.js';
 export type {
   K8sAffinity,
