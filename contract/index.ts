@@ -1,9 +1,14 @@
 /**
- * The contract between the runtime and the constructs: the dataplane config (schema, validator,
- * loader), the defaults both sides share, the pod layout, and what the runtime supports. It uses
- * no Node networking and no cdk8s; both sides import it, never each other.
+ * The contract between the runtime and the constructs, and the package's `/config` export: the
+ * dataplane config (types, validator, loader), the defaults both sides share, the pod layout,
+ * and what the runtime supports. It uses no Node networking and no cdk8s; both sides import it,
+ * never each other. The zod schemas stay internal: the published types need no zod.
  */
-export * from './config/index.js';
+export * from './config/endpoint.js';
+export * from './config/load.js';
+export * from './config/types.js';
+export * from './config/validate.js';
+export * from './defaults.js';
 export * from './ip-literal.js';
 export * from './pod-layout.js';
 export * from './support.js';

@@ -3,7 +3,7 @@
  * config at start, and the constructs fail synth on it, from this one list.
  */
 
-import type { StunnerConfig } from './config/schema.js';
+import type { StunnerConfig } from './config/types.js';
 import type { ConfigProblem } from './config/validate.js';
 
 export function unsupportedProblems(config: StunnerConfig): ConfigProblem[] {

@@ -2,5 +2,5 @@ export * from '../defaults.js';
 export { didYouMean } from './did-you-mean.js';
 export * from './endpoint.js';
 export * from './load.js';
-export * from './schema.js';
+export * from './types.js';
 export * from './validate.js';

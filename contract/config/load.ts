@@ -1,7 +1,7 @@
 /** Config documents as text: YAML or JSON in, canonical JSON out. */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import type { StunnerConfig } from './schema.js';
+import type { StunnerConfig } from './types.js';
 import { ConfigError, type ConfigResult, type ValidateOptions, validateConfig } from './validate.js';
 
 /** Parses YAML or JSON (JSON is YAML) and validates it. Syntax errors carry line and column. */

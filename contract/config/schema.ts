@@ -14,18 +14,17 @@ import {
   DEFAULT_REALM,
 } from '../defaults.js';
 
-export const API_VERSION = 'v1';
-export const LISTENER_PROTOCOLS = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'] as const;
-export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];
-export const CLUSTER_TYPES = ['STATIC', 'STRICT_DNS'] as const;
-export type ClusterType = (typeof CLUSTER_TYPES)[number];
-export const CLUSTER_PROTOCOLS = ['UDP', 'TCP'] as const;
-export type ClusterProtocol = (typeof CLUSTER_PROTOCOLS)[number];
-export const AUTH_TYPES = ['static', 'ephemeral'] as const;
-export type AuthType = (typeof AUTH_TYPES)[number];
-export const LOG_LEVELS = ['DISABLE', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export const OFFLOAD_ENGINES = ['None', 'XDP', 'TC', 'Auto'] as const;
+import {
+  API_VERSION,
+  AUTH_TYPES,
+  CLUSTER_PROTOCOLS,
+  CLUSTER_TYPES,
+  LISTENER_PROTOCOLS,
+  LOG_LEVELS,
+  OFFLOAD_ENGINES,
+  type StunnerConfig,
+  type StunnerConfigInput,
+} from './types.js';
 
 /** Matches a word in any letter case, without a regex flag, so the JSON Schema keeps it. */
 function anyCase(word: string): string {
@@ -205,14 +204,12 @@ export const StunnerConfigSchema = z
       'The stunnerd config: what a gateway listens on, how it authenticates, and where it may relay.',
   });
 
-/** A validated config with every default filled in: what the runtime serves and the constructs render. */
-export type StunnerConfig = z.output<typeof StunnerConfigSchema>;
-/** A config as written by hand: defaults optional, aliases allowed. */
-export type StunnerConfigInput = z.input<typeof StunnerConfigSchema>;
-export type AdminConfig = StunnerConfig['admin'];
-export type AuthConfig = StunnerConfig['auth'];
-export type ListenerConfig = StunnerConfig['listeners'][number];
-export type ClusterConfig = StunnerConfig['clusters'][number];
+// The published types (types.ts) and what the schema produces must be the same, both ways.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const outputMatches: Same<z.output<typeof StunnerConfigSchema>, StunnerConfig> = true;
+const inputAccepted: [StunnerConfigInput] extends [z.input<typeof StunnerConfigSchema>] ? true : false = true;
+void outputMatches;
+void inputAccepted;
 
 /** The fields each object in the config may carry, for did-you-mean hints. */
 export const KNOWN_FIELDS: ReadonlyMap<string, readonly string[]> = new Map([
@@ -224,12 +221,3 @@ export const KNOWN_FIELDS: ReadonlyMap<string, readonly string[]> = new Map([
   ['listeners[]', Object.keys(ListenerSchema.shape)],
   ['clusters[]', Object.keys(ClusterSchema.shape)],
 ]);
-
-export function isTlsProtocol(p: ListenerProtocol): boolean {
-  return p === 'TURN-TLS' || p === 'TURN-DTLS';
-}
-
-/** The transport a listener's socket uses, which is what must not collide on one port. */
-export function listenerTransport(p: ListenerProtocol): 'udp' | 'tcp' {
-  return p === 'TURN-UDP' || p === 'TURN-DTLS' ? 'udp' : 'tcp';
-}

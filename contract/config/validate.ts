@@ -9,15 +9,8 @@ import { ipFamily as isIP } from '../ip-literal.js';
 import { didYouMean } from './did-you-mean.js';
 import { isDnsName, parseEndpoint } from './endpoint.js';
 import { substituteEnv } from './env.js';
-import {
-  describe,
-  isTlsProtocol,
-  KNOWN_FIELDS,
-  type ListenerProtocol,
-  listenerTransport,
-  type StunnerConfig,
-  StunnerConfigSchema,
-} from './schema.js';
+import { describe, KNOWN_FIELDS, StunnerConfigSchema } from './schema.js';
+import { isTlsProtocol, type ListenerProtocol, listenerTransport, type StunnerConfig } from './types.js';
 import { convertV1alpha1, isObject, isV1alpha1 } from './v1alpha1.js';
 
 export interface ConfigProblem {

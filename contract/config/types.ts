@@ -1,0 +1,103 @@
+/**
+ * The dataplane config as plain types: what the runtime serves and the constructs render. They are
+ * written out here, rather than inferred from the zod schema, so that the published declarations
+ * need no zod; schema.ts checks at compile time that the schema produces exactly these types.
+ */
+
+export const API_VERSION = 'v1';
+export const LISTENER_PROTOCOLS = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'] as const;
+export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];
+export const CLUSTER_TYPES = ['STATIC', 'STRICT_DNS'] as const;
+export type ClusterType = (typeof CLUSTER_TYPES)[number];
+export const CLUSTER_PROTOCOLS = ['UDP', 'TCP'] as const;
+export type ClusterProtocol = (typeof CLUSTER_PROTOCOLS)[number];
+export const AUTH_TYPES = ['static', 'ephemeral'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+export const LOG_LEVELS = ['DISABLE', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const OFFLOAD_ENGINES = ['None', 'XDP', 'TC', 'Auto'] as const;
+export type OffloadEngine = (typeof OFFLOAD_ENGINES)[number];
+
+/** A validated config with every default filled in. */
+export interface StunnerConfig {
+  version: 'v1';
+  admin: AdminConfig;
+  auth: AuthConfig;
+  listeners: ListenerConfig[];
+  clusters: ClusterConfig[];
+}
+
+export interface AdminConfig {
+  /** Gateway name; the operator convention is `<namespace>/<gateway>`. */
+  name: string;
+  /** Log levels per scope, e.g. `all:INFO,turn:DEBUG`. */
+  loglevel: string;
+  /** Prometheus endpoint, e.g. `http://:8080/metrics`; empty disables metrics. */
+  metrics_endpoint: string;
+  /** Serves /live, /ready and /status; empty disables it. */
+  healthcheck_endpoint: string;
+  /** Allocations per username; 0 means no quota. */
+  user_quota: number;
+  /** Extension: global cap on concurrent allocations. */
+  max_allocations: number;
+  /** Extension: relay threads (honoured where dgram supports reusePort). */
+  threads: number;
+  /** Accepted for STUNner compatibility; this runtime has no kernel offload. */
+  offload_engine?: OffloadEngine | undefined;
+  offload_interfaces?: string[] | undefined;
+  license_config?: { key: string; hmac: string } | undefined;
+}
+
+export interface AuthConfig {
+  type: AuthType;
+  realm: string;
+  /** `username` and `password` for static auth, `secret` for ephemeral auth. */
+  credentials: { username?: string | undefined; password?: string | undefined; secret?: string | undefined };
+}
+
+export interface ListenerConfig {
+  name: string;
+  protocol: ListenerProtocol;
+  address: string;
+  port: number;
+  /** Address clients reach the listener at (informational). */
+  public_address?: string | undefined;
+  public_port?: number | undefined;
+  /** Extension (from v1alpha1): relay port range; absent means kernel-assigned ports. */
+  min_relay_port?: number | undefined;
+  max_relay_port?: number | undefined;
+  /** Base64-encoded PEM certificate (TURN-TLS, TURN-DTLS). */
+  cert?: string | undefined;
+  /** Base64-encoded PEM private key (TURN-TLS, TURN-DTLS). */
+  key?: string | undefined;
+  /** Names of the clusters this listener may relay to. */
+  routes: string[];
+}
+
+export interface ClusterConfig {
+  name: string;
+  type: ClusterType;
+  protocol: ClusterProtocol;
+  /** IP, IP/prefix or DNS name (STRICT_DNS), optionally followed by `:<lo-hi>` to limit peer ports. */
+  endpoints: string[];
+}
+
+type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+/** A config as written by hand: defaults optional (the validator also accepts aliases and any letter case). */
+export interface StunnerConfigInput {
+  version: 'v1';
+  admin?: Partial<AdminConfig> | undefined;
+  auth: Optional<AuthConfig, 'type' | 'realm'>;
+  listeners?: Optional<ListenerConfig, 'protocol' | 'address' | 'port' | 'routes'>[] | undefined;
+  clusters?: Optional<ClusterConfig, 'type' | 'protocol' | 'endpoints'>[] | undefined;
+}
+
+export function isTlsProtocol(p: ListenerProtocol): boolean {
+  return p === 'TURN-TLS' || p === 'TURN-DTLS';
+}
+
+/** The transport a listener's socket uses, which is what must not collide on one port. */
+export function listenerTransport(p: ListenerProtocol): 'udp' | 'tcp' {
+  return p === 'TURN-UDP' || p === 'TURN-DTLS' ? 'udp' : 'tcp';
+}
