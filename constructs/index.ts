@@ -2,6 +2,8 @@
  * The public construct API. The dataplane config contract and the pod layout are in the
  * `/config` subpath (contract/index.ts); renderers and models here are internal.
  */
+
+export type { GatewayListener, ListenerCertificate } from './gateway-listener.js';
 export { type BundleRuntimeOptions, GatewayRuntime } from './gateway-runtime.js';
 export * from './gitops/index.js';
 export { IceAuthService, type IceAuthServiceProps } from './ice-auth-service.js';
@@ -36,8 +38,6 @@ export {
 } from './monitoring.js';
 export {
   type GatewayAutoscaling,
-  type GatewayListener,
-  type ListenerCertificate,
   StunnerGateway,
   type StunnerGatewayProps,
 } from './stunner-gateway.js';

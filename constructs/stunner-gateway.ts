@@ -22,6 +22,7 @@ import { renderNetworkPolicy } from './gateway/network-policy.js';
 import { renderPodSpec } from './gateway/pod.js';
 import { renderService } from './gateway/service.js';
 import { credentialProblems, listenerProblems } from './gateway/validation.js';
+import type { GatewayListener } from './gateway-listener.js';
 import { GatewayRuntime } from './gateway-runtime.js';
 import type {
   K8sAffinity,
@@ -50,63 +51,7 @@ import { GatewayRegistry } from './registry.js';
 import { RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
 import { type RuntimePod, runtimePod } from './runtime-pod.js';
 import type { TurnAuth } from './turn-auth.js';
-import type { IMediaRoute, IStunnerGateway, ListenerProtocol, RoutePlan } from './types.js';
-
-/** One TURN listener: a Service port, and a socket of the runtime. */
-export interface GatewayListener {
-  /** Listener name: a DNS label (it names the Service port). Rendered as `ns/gateway/name`. */
-  readonly name: string;
-  /**
-   * @default 'TURN-UDP'
-   */
-  readonly protocol?: ListenerProtocol;
-  /**
-   * The port clients connect to: the Service port.
-   * @default 3478
-   */
-  readonly port?: number;
-  /**
-   * The port the runtime binds in the pod (the Service's targetPort).
-   * @default the same as `port`
-   */
-  readonly targetPort?: number;
-  /**
-   * NodePort, for NodePort and LoadBalancer Services.
-   * @default assigned by Kubernetes
-   */
-  readonly nodePort?: number;
-  /**
-   * Name of a `kubernetes.io/tls` Secret in the gateway's namespace; required for TURN-TLS and
-   * TURN-DTLS. Its certificate and key are injected into the config when the pod starts.
-   * @default none
-   */
-  readonly tlsSecret?: string;
-  /**
-   * Have cert-manager issue the listener's certificate (a cert-manager.io/v1 Certificate) into
-   * `tlsSecret`, which then defaults to `<gateway>-<listener>-tls`.
-   * @default none: bring your own Secret
-   */
-  readonly certificate?: ListenerCertificate;
-  /**
-   * Relay (allocation) port range in the pod; also narrows the NetworkPolicy.
-   * @default ports assigned by the kernel
-   */
-  readonly minRelayPort?: number;
-  /** @default ports assigned by the kernel */
-  readonly maxRelayPort?: number;
-}
-
-/** A certificate cert-manager issues for a TLS or DTLS listener. */
-export interface ListenerCertificate {
-  /** Name of the cert-manager Issuer or ClusterIssuer. */
-  readonly issuer: string;
-  /**
-   * @default 'ClusterIssuer'
-   */
-  readonly issuerKind?: 'Issuer' | 'ClusterIssuer';
-  /** DNS names clients use to reach the listener. */
-  readonly dnsNames: readonly string[];
-}
+import type { IMediaRoute, IStunnerGateway, RoutePlan } from './types.js';
 
 /** Horizontal Pod Autoscaler settings; replaces the fixed replica count. */
 export interface GatewayAutoscaling {

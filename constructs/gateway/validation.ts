@@ -1,8 +1,8 @@
 /** Synth-time checks of a gateway's props, each problem with where and why. */
 import { DEFAULT_PORT, type ListenerProtocol } from '../../contract/config/index.js';
 import { credentialWeakness } from '../credentials.js';
+import type { GatewayListener } from '../gateway-listener.js';
 import { dns1035Problem } from '../naming.js';
-import type { GatewayListener } from '../stunner-gateway.js';
 import type { TurnAuth } from '../turn-auth.js';
 
 const PROTOCOLS: readonly ListenerProtocol[] = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'];
