@@ -1,4 +1,5 @@
 /** A gateway's listeners as the user declares them. */
+import type { ISecretSource } from './gitops/secrets.js';
 import type { ListenerProtocol } from './types.js';
 
 /** One TURN listener: a Service port, and a socket of the runtime. */
@@ -25,11 +26,13 @@ export interface GatewayListener {
    */
   readonly nodePort?: number;
   /**
-   * Name of a `kubernetes.io/tls` Secret in the gateway's namespace; required for TURN-TLS and
-   * TURN-DTLS. Its certificate and key are injected into the config when the pod starts.
+   * The `kubernetes.io/tls` Secret in the gateway's namespace with the listener's certificate and
+   * key (`tls.crt`, `tls.key`); required for TURN-TLS and TURN-DTLS. The name of an existing
+   * Secret, or a `SealedSecret` / `ExternalSecret` (any ISecretSource), whose keys synth checks.
+   * They are injected into the config when the pod starts.
    * @default none
    */
-  readonly tlsSecret?: string;
+  readonly tlsSecret?: string | ISecretSource;
   /**
    * Have cert-manager issue the listener's certificate (a cert-manager.io/v1 Certificate) into
    * `tlsSecret`, which then defaults to `<gateway>-<listener>-tls`.

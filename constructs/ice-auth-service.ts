@@ -12,6 +12,7 @@ import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ICE_AUTH_PORT, DEFAULT_LOGLEVEL } from '../contract/defaults.js';
+import { SyncWave } from './gitops/sync.js';
 import { type K8sNetworkPolicyPeer, type K8sResourceRequirements, plainResources } from './k8s-types.js';
 import {
   chartNamespace,
@@ -157,9 +158,16 @@ export class IceAuthService extends Construct {
     return { name, namespace: this.namespace, labels: { ...this.#labels } };
   }
 
+  /** An ApiObject annotated with the documented sync wave of its kind (SyncWave.forKind). */
+  #object(id: string, props: ConstructorParameters<typeof ApiObject>[2]): ApiObject {
+    const o = new ApiObject(this, id, props);
+    SyncWave.applyByKind(o);
+    return o;
+  }
+
   #render(): void {
     const name = this.serviceName;
-    new ApiObject(this, 'ServiceAccount', {
+    this.#object('ServiceAccount', {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: this.#meta(name),
@@ -167,7 +175,7 @@ export class IceAuthService extends Construct {
     });
 
     if (this.#watchServices) {
-      new ApiObject(this, 'Role', {
+      this.#object('Role', {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
         metadata: this.#meta(name),
@@ -183,7 +191,7 @@ export class IceAuthService extends Construct {
           ],
         }),
       });
-      new ApiObject(this, 'RoleBinding', {
+      this.#object('RoleBinding', {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
         metadata: this.#meta(name),
@@ -192,7 +200,7 @@ export class IceAuthService extends Construct {
       });
     }
 
-    new ApiObject(this, 'Deployment', {
+    this.#object('Deployment', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: this.#meta(name),
@@ -205,7 +213,7 @@ export class IceAuthService extends Construct {
       }),
     });
 
-    new ApiObject(this, 'Service', {
+    this.#object('Service', {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: this.#meta(name),
@@ -218,7 +226,7 @@ export class IceAuthService extends Construct {
 
     if (this.#props.networkPolicy ?? true) {
       const apiCidrs = this.#props.kubernetesApiCidrs ?? ['0.0.0.0/0', '::/0'];
-      new ApiObject(this, 'NetworkPolicy', {
+      this.#object('NetworkPolicy', {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         metadata: this.#meta(name),

@@ -41,7 +41,7 @@ export {
   StunnerGateway,
   type StunnerGatewayProps,
 } from './stunner-gateway.js';
-export { TurnAuth } from './turn-auth.js';
+export { type SecretReference, TurnAuth } from './turn-auth.js';
 export type {
   IMediaRoute,
   IStunnerGateway,
@@ -50,3 +50,4 @@ export type {
   RoutePeer,
   RoutePlan,
 } from './types.js';
+export { WARNING_METADATA_TYPE, Warnings } from './warnings.js';

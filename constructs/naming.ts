@@ -28,11 +28,6 @@ export function chartNamespace(scope: IConstruct): string {
   return Chart.of(scope).namespace ?? 'default';
 }
 
-/** Argo CD applies lower waves first: namespace, then identity/config, then workloads. */
-export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
-export const WAVE_NAMESPACE = '-2';
-export const WAVE_CONFIG = '-1';
-
 export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';

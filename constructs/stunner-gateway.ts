@@ -3,7 +3,7 @@
  * renders while the cluster runs (dataplane config, Deployment, Service, ...) is rendered here at
  * synth time, so that the committed YAML is what runs.
  */
-import { ApiObject, Lazy } from 'cdk8s';
+import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
   DEFAULT_CLUSTER_DOMAIN,
@@ -24,6 +24,8 @@ import { renderService } from './gateway/service.js';
 import { credentialProblems, listenerProblems } from './gateway/validation.js';
 import type { GatewayListener } from './gateway-listener.js';
 import { GatewayRuntime } from './gateway-runtime.js';
+import { type ISecretSource, missingSecretKeys, SecretKeys } from './gitops/secrets.js';
+import { SyncWave } from './gitops/sync.js';
 import type {
   K8sAffinity,
   K8sResourceRequirements,
@@ -43,15 +45,13 @@ import {
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
   LABEL_NAME,
-  SYNC_WAVE,
-  WAVE_CONFIG,
-  WAVE_NAMESPACE,
 } from './naming.js';
-import { GatewayRegistry } from './registry.js';
+import { ArgoSyncRegistry, GatewayRegistry } from './registry.js';
 import { RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
 import { type RuntimePod, runtimePod } from './runtime-pod.js';
 import type { TurnAuth } from './turn-auth.js';
 import type { IMediaRoute, IStunnerGateway, RoutePlan } from './types.js';
+import { Warnings } from './warnings.js';
 
 /** Horizontal Pod Autoscaler settings; replaces the fixed replica count. */
 export interface GatewayAutoscaling {
@@ -87,9 +87,10 @@ export interface StunnerGatewayProps {
   readonly realm?: string;
   /**
    * How clients authenticate, and where the credentials come from:
-   * `TurnAuth.fromSecret(name)` or `TurnAuth.ephemeral(name)` (an existing Secret, e.g. from
-   * sealed-secrets or external-secrets: no credentials in git), or `TurnAuth.inline(...)` for
-   * demos (rendered into the Secret `<name>-auth`).
+   * `TurnAuth.fromSecret(secret)` or `TurnAuth.ephemeral(secret)`, where `secret` is the name of
+   * an existing Secret or a `SealedSecret` / `ExternalSecret` of the chart (no credentials in
+   * git), or `TurnAuth.inline(...)` for demos (rendered into the Secret `<name>-auth`; synth warns
+   * when Argo CD syncs the chart).
    * @default none: synth fails and asks for credentials
    */
   readonly auth?: TurnAuth;
@@ -346,6 +347,14 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     };
     this.#render();
     for (const l of props.listeners ?? []) this.addListener(l);
+    if (this.auth?.inlineCredentials !== undefined) {
+      // Inline credentials are in git once the chart is: fine for a demo, not under Argo CD.
+      ArgoSyncRegistry.of(this).whenSynced(Chart.of(this), (by) =>
+        Warnings.of(this).add(
+          `${this.auth!.factory} puts the TURN credentials into git (Secret ${this.namespace}/${this.credentialsSecretName}), and Argo CD syncs this chart (${by}); for anything but a demo use TurnAuth.${this.auth!.type === 'static' ? 'fromSecret' : 'ephemeral'}() with a SealedSecret or an ExternalSecret`,
+        ),
+      );
+    }
     // Last: routes waiting for this gateway's name attach now, to a complete gateway.
     GatewayRegistry.of(this).register(this);
     this.node.addValidation({ validate: () => this.#validate() });
@@ -358,12 +367,13 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       this.#listeners.push(listener);
       return this;
     }
-    const tlsSecret = listener.tlsSecret ?? `${this.gatewayName}-${listener.name}-tls`;
-    this.#listeners.push({ ...listener, tlsSecret });
-    new ApiObject(this, `Certificate-${listener.name}`, {
+    // With a certificate, tlsSecret is the Secret cert-manager writes (a source is refused in #validate).
+    const tlsSecret = secretNameOf(listener.tlsSecret) ?? `${this.gatewayName}-${listener.name}-tls`;
+    this.#listeners.push({ ...listener, tlsSecret: listener.tlsSecret ?? tlsSecret });
+    this.#object(this, `Certificate-${listener.name}`, {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
-      metadata: this.#meta(tlsSecret, { annotations: { [SYNC_WAVE]: WAVE_CONFIG } }),
+      metadata: this.#meta(tlsSecret),
       spec: {
         secretName: tlsSecret,
         dnsNames: [...c.dnsNames],
@@ -429,7 +439,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
         port: l.port ?? DEFAULT_PORT,
         targetPort: l.targetPort ?? l.port ?? DEFAULT_PORT,
         nodePort: l.nodePort,
-        tlsSecret: l.tlsSecret,
+        tlsSecret: secretNameOf(l.tlsSecret),
         minRelayPort: l.minRelayPort,
         maxRelayPort: l.maxRelayPort,
       })),
@@ -456,9 +466,10 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
           configMapName: this.configMapName,
           credentialsSecretName: this.credentialsSecretName,
           credentialKeys: this.auth?.secretKeys ?? ['username', 'password'],
-          tlsSecrets: this.#listeners.flatMap((l) =>
-            l.tlsSecret !== undefined ? [{ listener: l.name, secretName: l.tlsSecret }] : [],
-          ),
+          tlsSecrets: this.#listeners.flatMap((l) => {
+            const secretName = secretNameOf(l.tlsSecret);
+            return secretName !== undefined ? [{ listener: l.name, secretName }] : [];
+          }),
         },
       ],
       relayNodeFlags: true,
@@ -470,45 +481,53 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     return { name, namespace: this.namespace, labels: { ...this.#labels }, ...extra };
   }
 
+  /** An ApiObject annotated with the documented sync wave of its kind (SyncWave.forKind). */
+  #object(scope: Construct, id: string, props: ConstructorParameters<typeof ApiObject>[2]): ApiObject {
+    const o = new ApiObject(scope, id, props);
+    SyncWave.applyByKind(o);
+    return o;
+  }
+
+  /** The same, for a cluster-scoped kind (no namespace). */
+  #clusterObject(id: string, props: ConstructorParameters<typeof ApiObject>[2]): ApiObject {
+    const o = new ClusterScopedObject(this, id, props);
+    SyncWave.applyByKind(o);
+    return o;
+  }
+
   #render(): void {
     const ns = this.namespace;
     const p = this.#props;
-    const configWave = { annotations: { [SYNC_WAVE]: WAVE_CONFIG } };
     if (p.createNamespace) {
-      new ClusterScopedObject(this, 'Namespace', {
+      this.#clusterObject('Namespace', {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: {
-          name: ns,
-          labels: { ...this.#props.labels },
-          annotations: { [SYNC_WAVE]: WAVE_NAMESPACE },
-        },
+        metadata: { name: ns, labels: { ...this.#props.labels } },
       });
     }
-    new ApiObject(this, 'ServiceAccount', {
+    this.#object(this, 'ServiceAccount', {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
-      metadata: this.#meta(this.serviceAccountName, configWave),
+      metadata: this.#meta(this.serviceAccountName),
       automountServiceAccountToken: true,
     });
 
     const inline = this.auth?.inlineCredentials;
     if (inline !== undefined) {
-      new ApiObject(this, 'CredentialsSecret', {
+      this.#object(this, 'CredentialsSecret', {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: this.#meta(this.credentialsSecretName, configWave),
+        metadata: this.#meta(this.credentialsSecretName),
         type: 'Opaque',
         stringData: { ...inline },
       });
     }
 
-    new ApiObject(this, 'ConfigMap', {
+    this.#object(this, 'ConfigMap', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: this.#meta(this.configMapName, {
         annotations: {
-          [SYNC_WAVE]: WAVE_CONFIG,
           [ANNOTATION_INJECTED]: Lazy.any({ produce: () => this.#injectedDescription() }),
         },
       }),
@@ -527,7 +546,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       }
     }
 
-    new ApiObject(this, 'Deployment', {
+    this.#object(this, 'Deployment', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: this.#meta(this.gatewayName),
@@ -536,7 +555,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       }),
     });
 
-    new ApiObject(this, 'Service', {
+    this.#object(this, 'Service', {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: {
@@ -556,7 +575,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
 
     if (p.autoscaling) {
       const a = p.autoscaling;
-      new ApiObject(this, 'HorizontalPodAutoscaler', {
+      this.#object(this, 'HorizontalPodAutoscaler', {
         apiVersion: 'autoscaling/v2',
         kind: 'HorizontalPodAutoscaler',
         metadata: this.#meta(this.gatewayName),
@@ -586,7 +605,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
 
     const maxUnavailable = p.maxUnavailable ?? 1;
     if (maxUnavailable !== false) {
-      new ApiObject(this, 'PodDisruptionBudget', {
+      this.#object(this, 'PodDisruptionBudget', {
         apiVersion: 'policy/v1',
         kind: 'PodDisruptionBudget',
         metadata: this.#meta(this.gatewayName),
@@ -595,7 +614,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     }
 
     if (p.networkPolicy ?? true) {
-      new ApiObject(this, 'NetworkPolicy', {
+      this.#object(this, 'NetworkPolicy', {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         metadata: this.#meta(this.gatewayName),
@@ -621,18 +640,22 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     if (this.#nodeAddressDiscovery) this.#nodeReader();
 
     if (p.podMonitor) {
-      new StunnerPodMonitor(this, 'PodMonitor', {
-        namespace: ns,
-        name: this.gatewayName,
-        selectorLabels: this.selectorLabels,
-        labels: { ...this.#labels },
-      });
+      SyncWave.applyByKind(
+        new StunnerPodMonitor(this, 'PodMonitor', {
+          namespace: ns,
+          name: this.gatewayName,
+          selectorLabels: this.selectorLabels,
+          labels: { ...this.#labels },
+        }),
+      );
     }
     if (p.grafanaDashboard) {
-      new GrafanaDashboardConfigMap(this, 'GrafanaDashboard', {
-        namespace: ns,
-        name: `${this.gatewayName}-grafana-dashboard`,
-      });
+      SyncWave.applyByKind(
+        new GrafanaDashboardConfigMap(this, 'GrafanaDashboard', {
+          namespace: ns,
+          name: `${this.gatewayName}-grafana-dashboard`,
+        }),
+      );
     }
   }
 
@@ -669,14 +692,14 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
   /** Nodes are cluster-scoped: reading the node's ExternalIP needs a ClusterRole. */
   #nodeReader(): void {
     const name = `stunner:${this.namespace}:${this.gatewayName}:node-reader`;
-    const metadata = { name, labels: { ...this.#labels }, annotations: { [SYNC_WAVE]: WAVE_CONFIG } };
-    new ClusterScopedObject(this, 'NodeReaderClusterRole', {
+    const metadata = { name, labels: { ...this.#labels } };
+    this.#clusterObject('NodeReaderClusterRole', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
       metadata,
       rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
     });
-    new ClusterScopedObject(this, 'NodeReaderClusterRoleBinding', {
+    this.#clusterObject('NodeReaderClusterRoleBinding', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
       metadata,
@@ -691,19 +714,14 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     if (this.node.tryFindChild(id)) return;
     const scope = new Construct(this, id);
     const name = `${this.namespace}-${this.gatewayName}-watcher`;
-    const metadata = {
-      name,
-      namespace,
-      labels: { ...this.#labels },
-      annotations: { [SYNC_WAVE]: WAVE_CONFIG },
-    };
-    new ApiObject(scope, 'Role', {
+    const metadata = { name, namespace, labels: { ...this.#labels } };
+    this.#object(scope, 'Role', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata,
       rules: Lazy.any({ produce: () => [...rules, ...this.#endpointSliceRules(namespace)] }),
     });
-    new ApiObject(scope, 'RoleBinding', {
+    this.#object(scope, 'RoleBinding', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata,
@@ -727,8 +745,57 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     const parts = [`auth.credentials from Secret ${this.credentialsSecretName}`];
     const tls = this.#listeners.filter((l) => l.tlsSecret !== undefined);
     if (tls.length > 0)
-      parts.push(`cert/key of ${tls.map((l) => `listener ${l.name} from Secret ${l.tlsSecret}`).join(', ')}`);
+      parts.push(
+        `cert/key of ${tls.map((l) => `listener ${l.name} from Secret ${secretNameOf(l.tlsSecret)}`).join(', ')}`,
+      );
     return parts.join('; ');
+  }
+
+  /**
+   * The SealedSecrets and ExternalSecrets (ISecretSources) the auth and the TLS listeners name:
+   * each must produce the keys the pod mounts, in the gateway's namespace, in the same app.
+   */
+  #secretSourceProblems(): string[] {
+    const problems: string[] = [];
+    const check = (what: string, source: ISecretSource, keys: readonly string[], fix: string) => {
+      const missing = missingSecretKeys(source, keys);
+      if (missing) problems.push(`${what}: ${missing}, which the pod mounts; ${fix}`);
+      if (source.secretNamespace !== this.namespace)
+        problems.push(
+          `${what}: Secret ${source.secretNamespace}/${source.secretName} is in another namespace than the gateway ("${this.namespace}"); a pod can mount only its own namespace's Secrets`,
+        );
+      if (isConstruct(source) && source.node.root !== this.node.root)
+        problems.push(
+          `${what}: ${source.node.path} is rendered by another app (another cluster's directory): render the Secret where the gateway runs`,
+        );
+    };
+    const source = this.auth?.secretSource;
+    if (source !== undefined) {
+      const keys = this.auth!.type === 'static' ? SecretKeys.TURN_STATIC : SecretKeys.TURN_EPHEMERAL;
+      check(
+        `auth (${this.auth!.factory})`,
+        source,
+        keys,
+        `give it ${keys.join(' and ')} (static credentials need username and password, ephemeral ones the shared secret under "secret")`,
+      );
+    }
+    this.#listeners.forEach((l, i) => {
+      const at = `listener "${l.name}" (listeners[${i}]) tlsSecret`;
+      if (l.tlsSecret === undefined || typeof l.tlsSecret === 'string') return;
+      if (l.certificate !== undefined) {
+        problems.push(
+          `${at}: with a certificate, cert-manager writes the Secret; give tlsSecret as a name, or leave it out`,
+        );
+        return;
+      }
+      check(
+        at,
+        l.tlsSecret,
+        SecretKeys.TLS,
+        'a TLS Secret needs tls.crt and tls.key (type kubernetes.io/tls)',
+      );
+    });
+    return problems;
   }
 
   /** Pure: reads the gateway and its routes, creates nothing. */
@@ -756,6 +823,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     if (p.autoscaling && p.autoscaling.maxReplicas < (p.autoscaling.minReplicas ?? 1))
       problems.push('autoscaling.maxReplicas is below minReplicas');
     problems.push(...credentialProblems(this.auth, p.allowWeakCredentials ?? false));
+    problems.push(...this.#secretSourceProblems());
     problems.push(
       ...listenerProblems({
         listeners: this.#listeners,
@@ -772,4 +840,13 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     }
     return problems;
   }
+}
+
+/** The Secret name of a reference: the name itself, or the source's Secret. */
+function secretNameOf(secret: string | ISecretSource | undefined): string | undefined {
+  return typeof secret === 'string' ? secret : secret?.secretName;
+}
+
+function isConstruct(x: unknown): x is Construct {
+  return typeof x === 'object' && x !== null && Construct.isConstruct(x);
 }

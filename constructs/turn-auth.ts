@@ -1,36 +1,38 @@
 /**
  * How a gateway's clients authenticate (RFC 8489 long-term credentials): a fixed username and
  * password, or TURN REST API ephemeral credentials minted from a shared secret. Production
- * credentials come from an existing Secret (sealed-secrets, external-secrets, ...); inline
- * credentials are for demos: they are in your source, and the gateway renders them into a Secret.
+ * credentials come from a Secret that stays out of git: one that exists already (by name), or a
+ * SealedSecret or ExternalSecret the chart renders (an ISecretSource). Inline credentials are for
+ * demos: they are in your source, and the gateway renders them into a Secret.
  */
+import { type ISecretSource, SecretKeys } from './gitops/secrets.js';
 
-/** Secret keys of static credentials. */
-const STATIC_KEYS: readonly string[] = ['username', 'password'];
-/** Secret key of the TURN REST API shared secret. */
-const EPHEMERAL_KEYS: readonly string[] = ['secret'];
+/** A Secret by name (created out of band), or a construct that will produce it. */
+export type SecretReference = string | ISecretSource;
 
 export class TurnAuth {
   /**
-   * Static credentials from an existing Secret in the gateway's namespace, with the keys
-   * `username` and `password`.
+   * Static credentials from a Secret in the gateway's namespace with the keys `username` and
+   * `password`: the name of an existing Secret, or a `SealedSecret` / `ExternalSecret` (any
+   * ISecretSource), whose keys synth checks.
    */
-  static fromSecret(secretName: string): TurnAuth {
-    return new TurnAuth('static', secretName, undefined);
+  static fromSecret(secret: SecretReference): TurnAuth {
+    return new TurnAuth('static', secret, undefined);
   }
 
   /**
-   * Ephemeral (TURN REST API) credentials, minted from the shared secret under the key `secret` of
-   * an existing Secret in the gateway's namespace.
+   * Ephemeral (TURN REST API) credentials, minted from the shared secret under the key `secret`
+   * of a Secret in the gateway's namespace: the name of an existing Secret, or a `SealedSecret` /
+   * `ExternalSecret` (any ISecretSource), whose keys synth checks.
    */
-  static ephemeral(secretName: string): TurnAuth {
-    return new TurnAuth('ephemeral', secretName, undefined);
+  static ephemeral(secret: SecretReference): TurnAuth {
+    return new TurnAuth('ephemeral', secret, undefined);
   }
 
   /**
    * Static credentials given inline (demos only): the gateway renders them into the Secret
-   * `<gateway>-auth`. Default and guessable passwords fail synth unless the gateway sets
-   * `allowWeakCredentials`.
+   * `<gateway>-auth`, so they end up in git; synth warns when Argo CD syncs the chart. Default
+   * and guessable passwords fail synth unless the gateway sets `allowWeakCredentials`.
    */
   static inline(username: string, password: string): TurnAuth {
     return new TurnAuth('static', undefined, { username, password });
@@ -38,7 +40,7 @@ export class TurnAuth {
 
   /**
    * An ephemeral shared secret given inline (demos only): the gateway renders it into the Secret
-   * `<gateway>-auth`.
+   * `<gateway>-auth`, so it ends up in git; synth warns when Argo CD syncs the chart.
    */
   static inlineEphemeral(sharedSecret: string): TurnAuth {
     return new TurnAuth('ephemeral', undefined, { secret: sharedSecret });
@@ -46,8 +48,13 @@ export class TurnAuth {
 
   /** The dataplane `auth.type`. */
   readonly type: 'static' | 'ephemeral';
-  /** The existing Secret, or undefined for inline credentials (the gateway names their Secret). */
+  /** The Secret's name, or undefined for inline credentials (the gateway names their Secret). */
   readonly secretName: string | undefined;
+  /**
+   * The SealedSecret, ExternalSecret or other ISecretSource the Secret comes from, or undefined
+   * (an existing Secret by name, or inline credentials).
+   */
+  readonly secretSource: ISecretSource | undefined;
   /** The Secret's keys the pods mount: `username` and `password`, or `secret`. */
   readonly secretKeys: readonly string[];
   /** Inline credentials by Secret key (demos only), or undefined. */
@@ -55,12 +62,21 @@ export class TurnAuth {
 
   private constructor(
     type: 'static' | 'ephemeral',
-    secretName: string | undefined,
+    secret: SecretReference | undefined,
     inline: Record<string, string> | undefined,
   ) {
     this.type = type;
-    this.secretName = secretName;
-    this.secretKeys = type === 'static' ? STATIC_KEYS : EPHEMERAL_KEYS;
+    this.secretName = typeof secret === 'string' ? secret : secret?.secretName;
+    this.secretSource = typeof secret === 'string' ? undefined : secret;
+    // The pods mount the keys in this order: username, then password (unchanged from before).
+    this.secretKeys = type === 'static' ? ['username', 'password'] : [...SecretKeys.TURN_EPHEMERAL];
     this.inlineCredentials = inline;
+  }
+
+  /** Which factory made this, for messages (`TurnAuth.inline(...)`, ...). */
+  get factory(): string {
+    if (this.inlineCredentials !== undefined)
+      return this.type === 'static' ? 'TurnAuth.inline(...)' : 'TurnAuth.inlineEphemeral(...)';
+    return this.type === 'static' ? 'TurnAuth.fromSecret(...)' : 'TurnAuth.ephemeral(...)';
   }
 }

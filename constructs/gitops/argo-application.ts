@@ -1,7 +1,8 @@
 /** An Argo CD Application syncing one directory (or some files of it) of the git repository. */
 import type { IApplication } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
-import { ApiObject } from 'cdk8s';
-import { Construct } from 'constructs';
+import { ApiObject, App, Names } from 'cdk8s';
+import { Construct, type IConstruct } from 'constructs';
+import { ArgoSyncRegistry } from '../registry.js';
 import {
   ARGOCD_NAMESPACE,
   type ArgoObjectProps,
@@ -101,6 +102,11 @@ export class ArgoApplication extends Construct {
       },
     };
     this.apiObject = new ApiObject(this, 'Resource', manifest);
+    // The charts of this App are the files this Application syncs (those its include/exclude
+    // globs select): constructs that behave differently under Argo CD learn of it here.
+    ArgoSyncRegistry.of(this).register(`ArgoApplication "${this.name}"`, (chart) =>
+      syncsChartFile(chartFileName(chart), props.include, props.exclude),
+    );
 
     this.node.addValidation({
       validate: () => {
@@ -154,4 +160,34 @@ export class ArgoAppOfApps extends ArgoApplication {
       destinationNamespace: props.destinationNamespace ?? props.namespace ?? ARGOCD_NAMESPACE,
     });
   }
+}
+
+/** The file cdk8s writes a chart of an App to (`<chart>.k8s.yaml` for a chart without dependencies). */
+function chartFileName(chart: IConstruct): string {
+  return `${Names.toDnsLabel(chart)}${App.of(chart).outputFileExtension}`;
+}
+
+/** Whether an Application with these directory globs syncs `file`. */
+export function syncsChartFile(file: string, include?: string, exclude?: string): boolean {
+  if (include !== undefined && !globToRegExp(include).test(file)) return false;
+  return exclude === undefined || !globToRegExp(exclude).test(file);
+}
+
+/** A file glob as Argo CD's directory include/exclude take it: `*`, `?` and `{a,b}`. */
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  let depth = 0;
+  for (const ch of glob) {
+    if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else if (ch === '{') {
+      re += '(?:';
+      depth++;
+    } else if (ch === '}' && depth > 0) {
+      re += ')';
+      depth--;
+    } else if (ch === ',' && depth > 0) re += '|';
+    else re += ch.replace(/[.+^$()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}${')'.repeat(depth)}$`);
 }

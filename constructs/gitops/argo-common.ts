@@ -141,7 +141,7 @@ export function repoUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** `{ [SYNC_WAVE]: value }` when a wave is given. */
+/** `{ [SYNC_WAVE_ANNOTATION]: value }` when a wave is given. */
 export function waveAnnotations(wave?: SyncWave): Record<string, string> | undefined {
   return wave ? wave.annotation() : undefined;
 }

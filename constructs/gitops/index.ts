@@ -51,6 +51,7 @@ export {
 export {
   deriveSyncOptions,
   SYNC_OPTIONS_ANNOTATION,
+  SYNC_WAVE_ANNOTATION,
   SyncOption,
   type SyncOptionScope,
   SyncWave,

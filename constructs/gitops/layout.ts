@@ -10,6 +10,8 @@
 import * as path from 'node:path';
 import { App, type AppProps } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { ArgoSyncRegistry } from '../registry.js';
+import { Warnings } from '../warnings.js';
 import { clusterProblems, type IGitOpsCluster } from './cluster.js';
 
 export interface MultiClusterAppProps {
@@ -36,6 +38,12 @@ export interface MultiClusterAppProps {
    * @default {}
    */
   readonly appProps?: Omit<AppProps, 'outdir'>;
+  /**
+   * Called with each synth warning (`<cluster>: [construct path] message`), e.g. inline TURN
+   * credentials in a chart Argo CD syncs. Warnings never fail the synth.
+   * @default print each to stderr, prefixed with `Warning: `
+   */
+  readonly onWarning?: (warning: string) => void;
 }
 
 /** A chart factory: called once per cluster, with that cluster's App as scope. */
@@ -52,15 +60,22 @@ export class MultiClusterApp {
   readonly repoPath: string;
   readonly argocdDirectory: string;
   readonly #apps = new Map<string, App>();
+  readonly #onWarning: (warning: string) => void;
 
   constructor(props: MultiClusterAppProps) {
     this.clusters = [...props.clusters];
     this.outdir = props.outdir ?? process.env.CDK8S_OUTDIR ?? 'dist';
     this.repoPath = props.repoPath ?? 'dist';
     this.argocdDirectory = props.argocdDirectory ?? 'argocd';
+    this.#onWarning = props.onWarning ?? ((w) => console.error(`Warning: ${w}`));
     for (const c of this.clusters) {
       if (!this.#apps.has(c.name)) {
-        this.#apps.set(c.name, new App({ ...props.appProps, outdir: path.join(this.outdir, c.name) }));
+        const app = new App({ ...props.appProps, outdir: path.join(this.outdir, c.name) });
+        // Argo CD syncs the whole directory of every cluster: constructs that care ask the registry.
+        ArgoSyncRegistry.of(app).register(
+          `MultiClusterApp cluster "${c.name}": ${path.posix.join(this.repoPath, c.name)}/`,
+        );
+        this.#apps.set(c.name, app);
       }
     }
     this.argocd = new App({ ...props.appProps, outdir: path.join(this.outdir, this.argocdDirectory) });
@@ -100,10 +115,20 @@ export class MultiClusterApp {
   }
 
   /**
-   * Validates every App first (so that nothing is written when anything is wrong), then writes
-   * each cluster's directory and the Argo CD directory.
+   * The synth warnings of every App, `<cluster>: [construct path] message` (`argocd: ...` for the
+   * Argo CD App), in cluster order.
    */
-  synth(): void {
+  get warnings(): string[] {
+    const named: [string, App][] = [...this.#apps.entries(), [this.argocdDirectory, this.argocd]];
+    return named.flatMap(([name, app]) => Warnings.collect(app).map((w) => `${name}: ${w}`));
+  }
+
+  /**
+   * Validates every App first (so that nothing is written when anything is wrong), then writes
+   * each cluster's directory and the Argo CD directory, and reports the warnings (`onWarning`).
+   * Returns the warnings.
+   */
+  synth(): string[] {
     const problems: string[] = [];
     for (const app of [...this.#apps.values(), this.argocd]) {
       try {
@@ -115,6 +140,9 @@ export class MultiClusterApp {
     if (problems.length > 0) throw new Error(problems.join('\n'));
     for (const app of this.#apps.values()) app.synth();
     this.argocd.synth();
+    const warnings = this.warnings;
+    for (const w of warnings) this.#onWarning(w);
+    return warnings;
   }
 
   #problems(): string[] {

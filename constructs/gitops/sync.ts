@@ -4,7 +4,9 @@
  */
 import { ApiObject } from 'cdk8s';
 import type { IConstruct } from 'constructs';
-import { SYNC_WAVE } from '../naming.js';
+
+/** Per-resource Argo CD sync wave annotation: lower waves are applied first. */
+export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 
 /** Per-resource Argo CD sync options annotation. */
 export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
@@ -19,8 +21,8 @@ export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
  * 3. `GATEWAYS_AND_BACKENDS` (0, Argo CD's default wave): gateways, media servers, Services;
  * 4. `DEMOS_AND_SMOKE_TESTS` (1): demo applications and smoke tests.
  *
- * The numbers keep the meaning of `WAVE_NAMESPACE` (-2) and `WAVE_CONFIG` (-1) in naming.ts, and
- * anything without the annotation lands in wave 3.
+ * Every object the constructs of this library render carries its wave explicitly
+ * (`SyncWave.forKind`); an object without the annotation lands in wave 3 (Argo CD's default, 0).
  */
 export class SyncWave {
   static readonly NAMESPACES_AND_RBAC = new SyncWave(-2, 'namespaces and RBAC');
@@ -46,6 +48,16 @@ export class SyncWave {
     return SyncWave.GATEWAYS_AND_BACKENDS;
   }
 
+  /**
+   * Annotates every ApiObject under `scope` (an object, a construct, a chart) with the documented
+   * wave of its kind. Objects created later are not annotated: call it on each new object.
+   */
+  static applyByKind(scope: IConstruct): void {
+    for (const c of scope.node.findAll()) {
+      if (ApiObject.isApiObject(c)) SyncWave.forKind(c.kind, c.apiGroup).applyTo(c);
+    }
+  }
+
   /** The wave an annotation value means (no annotation: Argo CD's default, wave 0). */
   static parse(value: string | undefined): number {
     if (value === undefined || value === '') return 0;
@@ -68,13 +80,13 @@ export class SyncWave {
 
   /** `{ 'argocd.argoproj.io/sync-wave': value }`, to spread into metadata.annotations. */
   annotation(): Record<string, string> {
-    return { [SYNC_WAVE]: this.value };
+    return { [SYNC_WAVE_ANNOTATION]: this.value };
   }
 
   /** Annotates every ApiObject in `scope` (a chart, or one construct) with this wave. */
   applyTo(scope: IConstruct): void {
     for (const c of scope.node.findAll()) {
-      if (ApiObject.isApiObject(c)) c.metadata.addAnnotation(SYNC_WAVE, this.value);
+      if (ApiObject.isApiObject(c)) c.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, this.value);
     }
   }
 

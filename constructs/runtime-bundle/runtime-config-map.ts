@@ -6,7 +6,8 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { BOOTSTRAP_FILE, BUNDLE_FILE } from '../../contract/pod-layout.js';
-import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME, SYNC_WAVE, WAVE_CONFIG } from '../naming.js';
+import { SyncWave } from '../gitops/sync.js';
+import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import { appRegistry } from '../registry.js';
 import { type PackagedRuntime, packagedRuntime } from './packaged-runtime.js';
 
@@ -59,7 +60,7 @@ export class RuntimeConfigMap extends Construct {
           [LABEL_MANAGED_BY]: 'cdk8s',
         },
         annotations: {
-          [SYNC_WAVE]: WAVE_CONFIG,
+          ...SyncWave.CONFIG_AND_SECRETS.annotation(),
           // Client-side apply would copy the bundle into an annotation, over its 256 KiB limit.
           'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
         },

@@ -200,7 +200,10 @@ describe('StunnerGateway', () => {
     });
     const objects = synth(chart);
     const svc = find(objects, 'Service', 'udp-gateway');
-    expect(svc.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
+    expect(svc.metadata.annotations).toEqual({
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
+      'argocd.argoproj.io/sync-wave': '0', // gateways and backends
+    });
     expect(svc.spec.type).toBe('NodePort');
     expect(svc.spec.externalTrafficPolicy).toBe('Local');
     expect(svc.spec.sessionAffinity).toBe('None');
