@@ -1,11 +1,27 @@
-/** The app that `cdk8s synth` renders into dist/: one file per chart. */
-import { App, type AppProps } from 'cdk8s';
+/**
+ * The app that `npm run synth` renders into dist/: one directory per cluster
+ * (dist/<cluster>/<chart>.k8s.yaml) and dist/argocd/ with the Argo CD objects that sync them.
+ */
+import { MultiClusterApp, type MultiClusterAppProps } from '../constructs/index.js';
+import { ArgoCdChart } from './argocd-chart.js';
+import { CLUSTERS, EU_WEST } from './clusters.js';
 import { DirectCallChart } from './direct-call-chart.js';
 import { MediaGatewayChart } from './media-gateway-chart.js';
 
-export function createApp(props: AppProps = {}): App {
-  const app = new App(props);
-  new MediaGatewayChart(app, 'media-gateway');
-  new DirectCallChart(app, 'direct-call');
-  return app;
+/** Per-cluster props of the media gateway: the same chart class, each cluster's own values. */
+const MEDIA_GATEWAY = {
+  'eu-west': { secretStore: 'vault-eu', replicas: 2 },
+  'us-east': { secretStore: 'aws-secrets-manager', replicas: 1 },
+} as const;
+
+export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {}): MultiClusterApp {
+  const layout = new MultiClusterApp({ ...props, clusters: CLUSTERS });
+  layout.addCharts((scope, cluster) => {
+    const media = MEDIA_GATEWAY[cluster.name as keyof typeof MEDIA_GATEWAY];
+    new MediaGatewayChart(scope, 'media-gateway', { cluster, ...media });
+    // Direct calls run in one cluster only: a cluster may run charts the others do not.
+    if (cluster === EU_WEST) new DirectCallChart(scope, 'direct-call');
+  });
+  new ArgoCdChart(layout.argocd, 'argocd', { layout });
+  return layout;
 }

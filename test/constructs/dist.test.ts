@@ -1,24 +1,35 @@
 /**
  * The committed dist/ is what Argo CD applies: it must equal a fresh synth byte for byte, and
- * every object in it must pass offline schema validation and the Argo CD conventions.
+ * every object in it must pass offline schema validation and the Argo CD conventions. dist/ is
+ * the multi-cluster layout: dist/<cluster>/<chart>.k8s.yaml and dist/argocd/.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { createApp } from '../../charts-ts/app.js';
+import { createLayout } from '../../charts-ts/app.js';
 import { CLUSTER_SCOPED_KINDS } from '../../constructs/cluster-scoped.js';
+import { isSecretCrd, validateSecretCrd } from '../gitops/secret-schemas.js';
 import { type Manifest, validateManifest } from './helpers.js';
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist');
 const out = mkdtempSync(join(tmpdir(), 'cdk8s-synth-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+/** Every file under `dir`, recursively, relative with '/' separators, sorted. */
+function allFiles(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir).sort()) {
+    const rel = prefix ? `${prefix}/${e}` : e;
+    if (statSync(join(dir, e)).isDirectory()) out.push(...allFiles(join(dir, e), rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
 function files(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.k8s.yaml'))
-    .sort();
+  return allFiles(dir).filter((f) => f.endsWith('.k8s.yaml'));
 }
 
 /** Which objects differ, so that a stale dist/ says what changed (often: the runtime bundle). */
@@ -43,8 +54,9 @@ function load(file: string): Manifest[] {
 
 describe('dist/', () => {
   it('equals a fresh synth, byte for byte (run `npm run synth` and commit when this fails)', () => {
-    createApp({ outdir: out }).synth();
-    expect(files(DIST)).toEqual(files(out));
+    createLayout({ outdir: out, onWarning: () => {} }).synth();
+    // Every file, not only manifests: nothing in dist/ that a synth would not write.
+    expect(allFiles(DIST)).toEqual(allFiles(out));
     const stale: string[] = [];
     for (const f of files(out)) {
       const fresh = readFileSync(join(out, f));
@@ -54,15 +66,27 @@ describe('dist/', () => {
     expect(stale, 'dist/ is stale: run `npm run synth` and commit dist/').toEqual([]);
   });
 
-  it('holds one file per chart', () => {
-    expect(files(DIST)).toEqual(['direct-call.k8s.yaml', 'media-gateway.k8s.yaml']);
+  it('holds one directory per cluster with one file per chart, and the Argo CD objects', () => {
+    expect(allFiles(DIST)).toEqual([
+      'argocd/argocd.k8s.yaml',
+      'eu-west/direct-call.k8s.yaml',
+      'eu-west/media-gateway.k8s.yaml',
+      'us-east/media-gateway.k8s.yaml',
+    ]);
+  });
+
+  it('synthesizes without warnings (no inline credentials under Argo CD)', () => {
+    expect(createLayout({ outdir: join(out, 'warnings') }).warnings).toEqual([]);
   });
 
   for (const f of files(DIST)) {
     it(`${f}: every object passes schema validation`, () => {
       const objects = load(f);
-      expect(objects.length).toBeGreaterThan(5);
-      for (const o of objects) validateManifest(o);
+      expect(objects.length).toBeGreaterThan(f.startsWith('argocd/') ? 2 : 5);
+      for (const o of objects) {
+        if (isSecretCrd(o)) validateSecretCrd(o);
+        else validateManifest(o);
+      }
     });
 
     it(`${f}: follows the Argo CD conventions`, () => {

@@ -1,8 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { ArgoApplicationsChart } from '../../examples/argocd/chart.js';
 import { MediasoupChart } from '../../examples/mediasoup/chart.js';
 import { dataplaneConfig, find, maskRuntime, validateManifest } from './helpers.js';
 
@@ -39,22 +36,5 @@ describe('examples/mediasoup', () => {
 
   it('matches the snapshot', () => {
     expect(maskRuntime(objects)).toMatchSnapshot();
-  });
-});
-
-describe('examples/argocd', () => {
-  it('renders one schema-valid Application per committed chart file', () => {
-    const charts = readdirSync(join(import.meta.dirname, '..', '..', 'dist'))
-      .filter((f) => f.endsWith('.k8s.yaml'))
-      .map((f) => f.replace(/\.k8s\.yaml$/, ''))
-      .sort();
-    const chart = new ArgoApplicationsChart(Testing.app(), 'argocd', {
-      repoURL: 'https://git.example.org/platform/media-gitops.git',
-      charts,
-    });
-    const objects = Testing.synth(chart);
-    for (const o of objects) validateManifest(o);
-    expect(objects.map((o) => o.spec.source.directory.include)).toEqual(charts.map((c) => `${c}.k8s.yaml`));
-    expect(objects[0].spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
   });
 });

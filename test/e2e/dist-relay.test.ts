@@ -1,5 +1,5 @@
 /**
- * End to end, from the committed YAML: take dist/ as committed, extract a gateway's ConfigMaps
+ * End to end, from the committed YAML: take dist/eu-west/ as committed, extract a gateway's ConfigMaps
  * (dataplane config + bundled runtime), run the bundle exactly as the pod would (same command,
  * args, env and volume layout; the pod IP is a loopback address), and relay real traffic through
  * it with coturn's turnutils_uclient to a turnutils_peer.
@@ -18,7 +18,8 @@ import { freeUdpPort } from '../helpers/net.js';
 import { runUclient, startPeer } from '../helpers/uclient.js';
 import { until } from '../helpers/wait.js';
 
-const DIST = join(import.meta.dirname, '..', '..', 'dist');
+// The charts of cluster eu-west (the multi-cluster layout: dist/<cluster>/<chart>.k8s.yaml).
+const DIST = join(import.meta.dirname, '..', '..', 'dist', 'eu-west');
 const objects = parseAllDocuments(readFileSync(join(DIST, 'direct-call.k8s.yaml'), 'utf8')).map((d) =>
   d.toJS(),
 );
@@ -60,7 +61,8 @@ async function startPod(
   const ip = loopback();
   const dir = mkdtempSync(join(tmpdir(), `e2e-${deployment}-`));
   dirs.push(dir);
-  // The one thing dist/ does not hold: the credentials Secret, created out of band.
+  // The one thing dist/ does not hold: the credentials Secret (created out of band, or by the
+  // external-secrets operator from the committed ExternalSecret).
   const sandbox = materializePod(manifests, deployment, {
     dir,
     podIP: ip,
@@ -141,7 +143,7 @@ function uclient(
   );
 }
 
-describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () => {
+describe('committed dist/eu-west/media-gateway.k8s.yaml, run as its pod would run', () => {
   const media = parseAllDocuments(readFileSync(join(DIST, 'media-gateway.k8s.yaml'), 'utf8')).map((d) =>
     d.toJS(),
   );
@@ -192,7 +194,7 @@ describe('committed dist/media-gateway.k8s.yaml, run as its pod would run', () =
 });
 
 // One pod at a time: health and metrics bind every address of the pod (here: of this machine).
-describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => {
+describe('committed dist/eu-west/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => {
   let udp: RunningPod;
   beforeAll(async () => {
     udp = await startPod('udp-gateway');
@@ -253,7 +255,7 @@ describe('committed dist/direct-call.k8s.yaml: the TURN-UDP gateway pod', () => 
   });
 });
 
-describe('committed dist/direct-call.k8s.yaml: the TURN-TCP gateway pod', () => {
+describe('committed dist/eu-west/direct-call.k8s.yaml: the TURN-TCP gateway pod', () => {
   let tcp: RunningPod;
   beforeAll(async () => {
     tcp = await startPod('tcp-gateway');

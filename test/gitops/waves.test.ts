@@ -1,17 +1,19 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ApiObject, Testing } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   SYNC_OPTIONS_ANNOTATION,
+  SYNC_WAVE_ANNOTATION as SYNC_WAVE,
   SyncOption,
   SyncWave,
   syncOptionsAnnotation,
 } from '../../constructs/gitops/index.js';
-import { SYNC_WAVE, WAVE_CONFIG, WAVE_NAMESPACE } from '../../constructs/naming.js';
+import { apiGroupOf } from '../../constructs/gitops/sync.js';
+import { IceAuthService, StunnerGateway, TurnAuth } from '../../constructs/index.js';
 import { twoClusterApp } from './fixtures.js';
-import { loadYaml, newChart } from './helpers.js';
+import { listFiles, loadYaml, newChart } from './helpers.js';
 
 const out = mkdtempSync(path.join(tmpdir(), 'gitops-waves-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -29,9 +31,10 @@ describe('sync waves', () => {
     const numbers = SyncWave.ALL.map((w) => w.wave);
     expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
     expect(new Set(numbers).size).toBe(4);
-    // the existing constants keep their meaning; unannotated objects fall into "gateways and backends"
-    expect(SyncWave.NAMESPACES_AND_RBAC.value).toBe(WAVE_NAMESPACE);
-    expect(SyncWave.CONFIG_AND_SECRETS.value).toBe(WAVE_CONFIG);
+    // the numbers keep the meaning the gateway's annotations always had; unannotated objects
+    // fall into "gateways and backends"
+    expect(SyncWave.NAMESPACES_AND_RBAC.value).toBe('-2');
+    expect(SyncWave.CONFIG_AND_SECRETS.value).toBe('-1');
     expect(SyncWave.parse(undefined)).toBe(SyncWave.GATEWAYS_AND_BACKENDS.wave);
   });
 
@@ -69,19 +72,73 @@ describe('sync waves', () => {
     ]);
   });
 
-  it('the committed dist/ already puts namespaces before config and secrets before workloads', () => {
+  it('every object in the committed dist/ carries the documented wave of its kind, explicitly', () => {
     const dist = path.resolve('dist');
-    const files = readdirSync(dist).filter((f) => f.endsWith('.k8s.yaml'));
+    const files = listFiles(dist).filter((f) => f.endsWith('.k8s.yaml') && !f.startsWith('argocd/'));
     expect(files.length).toBeGreaterThan(0);
+    const seen = new Map<string, string>();
     for (const f of files) {
-      const objects = loadYaml(path.join(dist, f));
-      const waves = (kinds: string[]) => objects.filter((o) => kinds.includes(o.kind)).map(waveOf);
-      const namespaces = waves(['Namespace']);
-      const config = waves(['ConfigMap', 'Secret']);
-      const workloads = waves(['Deployment']);
-      for (const n of namespaces) for (const c of config) expect(n, f).toBeLessThan(c);
-      for (const c of config) for (const w of workloads) expect(c, f).toBeLessThan(w);
+      for (const o of loadYaml(path.join(dist, f))) {
+        const value = o.metadata.annotations?.[SYNC_WAVE];
+        const where = `${f}: ${o.kind} ${o.metadata.name}`;
+        expect(value, where).toBeDefined();
+        expect(Number(value), where).toBe(SyncWave.forKind(o.kind, apiGroupOf(o.apiVersion)).wave);
+        seen.set(o.kind, value);
+      }
     }
+    // the mapping, as the README documents it, for the kinds the charts render
+    expect(Object.fromEntries([...seen].sort())).toEqual({
+      ClusterRole: '-2',
+      ClusterRoleBinding: '-2',
+      ConfigMap: '-1',
+      Deployment: '0',
+      ExternalSecret: '-1',
+      Namespace: '-2',
+      NetworkPolicy: '-1',
+      PodDisruptionBudget: '0',
+      Role: '-2',
+      RoleBinding: '-2',
+      Service: '0',
+      ServiceAccount: '-2',
+    });
+  });
+
+  it('gateway options add objects in their documented waves too (Secret, Certificate, HPA, PodMonitor, dashboard)', () => {
+    const chart = newChart('stunner');
+    const gw = new StunnerGateway(chart, 'gw', {
+      auth: TurnAuth.inline('demo-user', 'a-long-demo-password-1234'),
+      listeners: [
+        {
+          name: 'tls',
+          protocol: 'TURN-TLS',
+          port: 443,
+          certificate: { issuer: 'letsencrypt', dnsNames: ['turn.example.com'] },
+        },
+      ],
+      autoscaling: { maxReplicas: 3 },
+      podMonitor: true,
+      grafanaDashboard: true,
+    });
+    new IceAuthService(chart, 'ice', { gateways: [gw] });
+    const objects = Testing.synth(chart);
+    const waves = Object.fromEntries(
+      objects.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.annotations?.[SYNC_WAVE]]),
+    );
+    expect(waves).toMatchObject({
+      'Secret/gw-auth': '-1',
+      'Certificate/gw-tls-tls': '-1',
+      'ConfigMap/stunnerd-runtime': '-1',
+      'ConfigMap/gw-grafana-dashboard': '-1',
+      'HorizontalPodAutoscaler/gw': '0',
+      'PodMonitor/gw': '0',
+      'ServiceAccount/stunner-auth': '-2',
+      'Role/stunner-auth': '-2',
+      'RoleBinding/stunner-auth': '-2',
+      'Deployment/stunner-auth': '0',
+      'Service/stunner-auth': '0',
+      'NetworkPolicy/stunner-auth': '-1',
+    });
+    for (const [key, wave] of Object.entries(waves)) expect(wave, key).toBeDefined();
   });
 
   it('SyncWave.applyTo annotates every object under a construct', () => {

@@ -84,9 +84,16 @@ function writeProject(dir: string, files: Record<string, string>): void {
 }
 
 /** The runtime digest of every gateway pod in a synthesized output directory. */
+/** The manifests under `outdir`, recursively (this repository's dist/ has one directory per cluster). */
+function manifests(outdir: string): string[] {
+  return readdirSync(outdir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.k8s.yaml'))
+    .sort();
+}
+
 function runtimeShas(outdir: string): string[] {
   const shas = new Set<string>();
-  for (const f of readdirSync(outdir).filter((f) => f.endsWith('.k8s.yaml'))) {
+  for (const f of manifests(outdir)) {
     for (const d of parseAllDocuments(readFileSync(join(outdir, f), 'utf8'))) {
       const o = d.toJS();
       const sha = o?.spec?.template?.metadata?.annotations?.[SHA_ANNOTATION];
@@ -97,7 +104,7 @@ function runtimeShas(outdir: string): string[] {
 }
 
 function runtimeConfigMap(outdir: string): string | undefined {
-  for (const f of readdirSync(outdir).filter((f) => f.endsWith('.k8s.yaml'))) {
+  for (const f of manifests(outdir)) {
     for (const d of parseAllDocuments(readFileSync(join(outdir, f), 'utf8'))) {
       const o = d.toJS();
       if (o?.kind === 'ConfigMap' && o.metadata?.name === 'stunnerd-runtime')

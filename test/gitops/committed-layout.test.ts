@@ -1,0 +1,133 @@
+/**
+ * The committed layout that charts-ts renders (dist/<cluster>/<chart>.k8s.yaml and dist/argocd/):
+ * each cluster's directory holds exactly its own objects, the Argo CD objects are the documented
+ * ones, and two synths of charts-ts are byte-identical to each other and to the committed dist/.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLayout } from '../../charts-ts/app.js';
+import { CLUSTERS } from '../../charts-ts/clusters.js';
+import { listFiles, loadYaml, validateArgo } from './helpers.js';
+
+const DIST = path.resolve('dist');
+const temps: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'gitops-committed-'));
+  temps.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
+const CLUSTER_FILES: Record<string, string[]> = {
+  'eu-west': ['direct-call.k8s.yaml', 'media-gateway.k8s.yaml'],
+  'us-east': ['media-gateway.k8s.yaml'],
+};
+
+describe('the committed multi-cluster layout', () => {
+  it('has one directory per GitOpsCluster of charts-ts, and dist/argocd', () => {
+    expect(CLUSTERS.map((c) => c.name)).toEqual(['eu-west', 'us-east']);
+    expect(listFiles(DIST)).toEqual([
+      'argocd/argocd.k8s.yaml',
+      ...Object.entries(CLUSTER_FILES).flatMap(([c, files]) => files.map((f) => `${c}/${f}`)),
+    ]);
+  });
+
+  it("each cluster's directory holds exactly its own objects: its address, its secret store, no Argo CD object", () => {
+    for (const cluster of CLUSTERS) {
+      const others = CLUSTERS.filter((c) => c !== cluster);
+      for (const f of CLUSTER_FILES[cluster.name]!) {
+        const file = path.join(DIST, cluster.name, f);
+        const text = readFileSync(file, 'utf8');
+        for (const other of others) {
+          expect(text, `${cluster.name}/${f}`).not.toContain(other.name);
+          for (const a of other.publicAddresses) expect(text, `${cluster.name}/${f}`).not.toContain(a);
+        }
+        const objects = loadYaml(file);
+        expect(objects.filter((o) => o.apiVersion.startsWith('argoproj.io/'))).toEqual([]);
+      }
+      const media = loadYaml(path.join(DIST, cluster.name, 'media-gateway.k8s.yaml'));
+      const config = media.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'udp-gateway-config');
+      const listeners = JSON.parse(config.data['stunnerd.conf']).listeners;
+      expect(listeners.map((l: { public_address?: string }) => l.public_address)).toEqual([
+        cluster.publicAddresses[0],
+      ]);
+      const external = media.find((o) => o.kind === 'ExternalSecret');
+      expect(external.metadata.name).toBe('stunner-auth');
+      expect(external.spec.data.map((d: { remoteRef: { key: string } }) => d.remoteRef.key)).toEqual([
+        `stunner/${cluster.name}/turn`,
+        `stunner/${cluster.name}/turn`,
+      ]);
+    }
+  });
+
+  it('dist/argocd holds the AppProject, the ApplicationSet (clusters by label × git directory) and the root', () => {
+    const objects = loadYaml(path.join(DIST, 'argocd', 'argocd.k8s.yaml'));
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'AppProject/stunner',
+      'ApplicationSet/stunner',
+      'Application/root',
+    ]);
+    for (const o of objects) validateArgo(o);
+    const [project, set, root] = objects;
+    expect(project.spec.destinations).toEqual(
+      CLUSTERS.flatMap((c) =>
+        ['direct-call', 'media', 'stunner'].map((namespace) => ({ namespace, server: c.destination.server })),
+      ),
+    );
+    expect(set.spec.generators[0].matrix.generators).toEqual([
+      { clusters: { selector: { matchLabels: { 'stunner.l7mp.io/gateway': 'true' } } } },
+      {
+        git: {
+          repoURL: 'https://git.example.com/media/stunner-gitops.git',
+          revision: 'main',
+          directories: [{ path: 'dist/{{.name}}' }],
+        },
+      },
+    ]);
+    expect(set.spec.template.spec.source.path).toBe('{{.path.path}}');
+    expect(set.spec.template.spec.syncPolicy.syncOptions).toEqual([
+      'FailOnSharedResource=true',
+      'SkipDryRunOnMissingResource=true', // the ExternalSecrets' CRD
+    ]);
+    expect(root.spec.source.path).toBe('dist/argocd');
+    expect(root.spec.project).toBe('default');
+  });
+
+  it('two synths of charts-ts are byte-identical to each other and to the committed dist/, without paths or dates', () => {
+    const a = tempDir();
+    const b = tempDir();
+    createLayout({ outdir: a }).synth();
+    createLayout({ outdir: b }).synth();
+    const files = listFiles(a);
+    expect(listFiles(b)).toEqual(files);
+    expect(listFiles(DIST)).toEqual(files);
+    for (const f of files) {
+      const text = readFileSync(path.join(a, f), 'utf8');
+      expect(readFileSync(path.join(b, f), 'utf8') === text, f).toBe(true);
+      expect(readFileSync(path.join(DIST, f), 'utf8') === text, `dist/${f} is stale: npm run synth`).toBe(
+        true,
+      );
+      // (not tmpdir(): the pods mount an emptyDir at /tmp)
+      for (const leak of [a, b, process.cwd()]) expect(text.includes(leak), f).toBe(false);
+      expect(text, f).not.toContain('creationTimestamp');
+      expect(text, f).not.toMatch(/\b(19|20)\d\d-[01]\d-[0-3]\dT/); // no timestamp
+    }
+  });
+
+  it('app.kubernetes.io/instance is only ever the gateway or service name, which never changes', () => {
+    for (const f of listFiles(DIST)) {
+      for (const o of loadYaml(path.join(DIST, f))) {
+        const instance = o.metadata.labels?.['app.kubernetes.io/instance'];
+        if (instance === undefined) continue;
+        expect(
+          ['udp-gateway', 'tcp-gateway', 'stunner-auth'],
+          `${f}: ${o.kind} ${o.metadata.name}`,
+        ).toContain(instance);
+      }
+    }
+  });
+});
