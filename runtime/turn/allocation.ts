@@ -5,12 +5,13 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
-import { ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
-import type { ClusterStats, Perimeter } from '../perimeter/perimeter.js';
-import type { ClientLink } from './client-link.js';
+import type { ClusterStats, Perimeter } from '../policy/perimeter.js';
+import { portAllowed } from '../policy/perimeter.js';
+import { ipv6ToBigInt } from '../stun/ip.js';
+import type { ClientLink } from '../transport/client-link.js';
+import { type DatagramHandler, onDatagram } from '../transport/udp/receive.js';
+import { UdpSender } from '../transport/udp/send.js';
 import type { ListenerStats } from './stats.js';
-import { type DatagramHandler, onDatagram } from './udp-receive.js';
-import { UdpSender } from './udp-send.js';
 
 const MAGIC_COOKIE = 0x2112a442;
 const DATA_INDICATION = 0x0017;

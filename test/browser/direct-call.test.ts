@@ -16,7 +16,7 @@ import { IceAuthService } from '../../constructs/ice-auth-service.js';
 import { MediaRoute } from '../../constructs/media-route.js';
 import { StunnerGateway } from '../../constructs/stunner-gateway.js';
 import { materializePod } from '../constructs/pod-sandbox.js';
-import { materializeAuthPod } from '../ice/auth-pod.js';
+import { materializeAuthPod } from '../runtime/ice/auth-pod.js';
 import { BrowserHarness } from './harness.js';
 
 const SECRET = randomBytes(24).toString('base64url');

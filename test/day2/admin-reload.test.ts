@@ -1,8 +1,8 @@
 /** Hot reload of the admin endpoints: health and metrics move to their new address and port. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../contract/config/index.js';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
+import { type Daemon, runDaemon } from '../../runtime/process/stunnerd.js';
 import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 
 const get = (port: number, path: string) =>

@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
+import { type Daemon, runDaemon } from '../../runtime/process/stunnerd.js';
 import { freePort } from '../helpers/net.js';
 import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';

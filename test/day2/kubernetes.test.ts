@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StunnerConfigInput } from '../../contract/config/index.js';
 import { parseConfig } from '../../contract/config/index.js';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { createLogger } from '../../runtime/log/logger.js';
+import { type Daemon, runDaemon } from '../../runtime/process/stunnerd.js';
 import { endpointSlice, K8sApiDouble, service } from '../helpers/k8s-api-double.js';
 import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../contract/config/index.js';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { STUNNER_METRICS } from '../../runtime/metrics/metrics.js';
+import { STUNNER_METRICS } from '../../runtime/process/metrics.js';
+import { type Daemon, runDaemon } from '../../runtime/process/stunnerd.js';
 import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';

@@ -13,10 +13,10 @@ import {
   stunnerDashboard,
 } from '../../constructs/monitoring.js';
 import { parseConfig } from '../../contract/config/index.js';
-import { metricsSourceOf } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { createMetrics, STUNNER_METRICS } from '../../runtime/metrics/metrics.js';
-import { Stunnerd } from '../../runtime/stunnerd.js';
+import { createMetrics, STUNNER_METRICS } from '../../runtime/process/metrics.js';
+import { metricsSourceOf } from '../../runtime/process/stunnerd.js';
+import { Stunnerd } from '../../runtime/relay/relay.js';
 
 async function exportedMetricNames(): Promise<Set<string>> {
   const stunnerd = new Stunnerd({

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../contract/config/index.js';
 import { createLogger, type Logger } from '../../runtime/log/logger.js';
-import { Stunnerd, type StunnerdOptions } from '../../runtime/stunnerd.js';
+import { Stunnerd, type StunnerdOptions } from '../../runtime/relay/relay.js';
 
 export const STUNNERD_BIN = fileURLToPath(new URL('../../bin/stunnerd.mjs', import.meta.url));
 

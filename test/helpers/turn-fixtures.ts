@@ -4,9 +4,9 @@
  */
 import { parseConfig, type StunnerConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { Perimeter } from '../../runtime/perimeter/perimeter.js';
+import { Perimeter } from '../../runtime/policy/perimeter.js';
+import type { ClientLink } from '../../runtime/transport/client-link.js';
 import type { ListenerContext } from '../../runtime/turn/allocation.js';
-import type { ClientLink } from '../../runtime/turn/client-link.js';
 import { ListenerStats } from '../../runtime/turn/stats.js';
 
 /** A parsed config whose one listener 'l' routes to one STATIC cluster 'c' of `endpoints`. */
