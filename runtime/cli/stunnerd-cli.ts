@@ -16,7 +16,7 @@ import {
 } from '../../contract/config/index.js';
 import { unsupportedProblems } from '../../contract/support.js';
 import { createLogger, parseLevelSpec } from '../log/logger.js';
-import type { Daemon } from '../process/stunnerd.js';
+import type { StunnerdProcess } from '../process/stunnerd.js';
 import { isRelayWorker, setRelayWorkerEntry } from '../relay/threads.js';
 
 const USAGE = `usage: stunnerd -c <config.yaml> [-l <loglevel>] [--grace-period <seconds>]
@@ -172,16 +172,16 @@ export async function main(argv: string[]): Promise<void> {
   // Day-2 operations (health/metrics servers, hot reload, Kubernetes watchers, SIGTERM drain,
   // exit codes) are composed in runtime/process/stunnerd.ts.
   const logger = createLogger(args.logLevel ?? config.admin.loglevel);
-  let daemon: Daemon;
+  let daemon: StunnerdProcess;
   try {
     // Loaded only for a valid config: the day-2 modules (Kubernetes client, metrics) are heavy,
     // and a bad config should fail fast.
-    const { runDaemon } = await import('../process/stunnerd.js');
+    const { runStunnerd } = await import('../process/stunnerd.js');
     // admin.threads > 1 (Node >= 22.12): relay threads start from the script this code is in (the
     // bundle), or in development from the launcher that registers the TypeScript loader.
     const self = fileURLToPath(import.meta.url);
     setRelayWorkerEntry(self.endsWith('.ts') ? process.argv[1] : self);
-    daemon = await runDaemon({
+    daemon = await runStunnerd({
       config,
       ...(args.configFile !== undefined ? { configFile: args.configFile } : {}),
       logger,
@@ -193,7 +193,7 @@ export async function main(argv: string[]): Promise<void> {
     fail((e as Error).message);
   }
   process.stdout.write(
-    `${new Date().toISOString()} stunnerd INFO stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.stunnerd.listenerPort(l.name)}`).join(' ')}\n`,
+    `${new Date().toISOString()} stunnerd INFO stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.relay.listenerPort(l.name)}`).join(' ')}\n`,
   );
   process.exit(await daemon.done);
 }

@@ -24,7 +24,7 @@ import {
   servicesOfClusters,
 } from './service-name.js';
 
-/** The part of the runtime endpoint discovery drives (Stunnerd implements it). */
+/** The part of the runtime endpoint discovery drives (relay/relay.ts implements it). */
 export interface EndpointSink {
   setDynamicEndpoints(cluster: string, ips: readonly string[] | undefined): void;
 }

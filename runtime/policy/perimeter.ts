@@ -11,23 +11,12 @@ import { networkInterfaces } from 'node:os';
 import type { ClusterConfig, StunnerConfig } from '../../contract/config/index.js';
 import { ANY_PORT_MAX, ANY_PORT_MIN, parseEndpoint } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
-import {
-  ipFamily,
-  ipv4ToInt,
-  ipv6ToBigInt,
-  isForbiddenV4,
-  isForbiddenV6,
-  v4Mask,
-  v6Mask,
-} from '../stun/ip.js';
+import { ipFamily, ipv4ToInt, ipv6ToBigInt, v4Mask, v6Mask } from '../stun/ip.js';
+import type { PeerPolicy, Admission as TurnAdmission } from '../turn/hooks.js';
+import { ClusterStats } from '../turn/stats.js';
 
-/** Plain numeric counters per cluster, bumped on the hot path and read at scrape time. */
-export class ClusterStats {
-  rxPackets = 0;
-  rxBytes = 0;
-  txPackets = 0;
-  txBytes = 0;
-}
+export { portAllowed } from '../turn/allocation.js';
+export { ClusterStats } from '../turn/stats.js';
 
 interface Rule {
   readonly family: 4 | 6;
@@ -61,14 +50,11 @@ export class ClusterState {
   constructor(readonly name: string) {}
 }
 
-/** Outcome of a permission check. `ranges` null means any port; else flat [lo, hi, lo, hi, ...]. */
-export interface Admission {
+/** Outcome of a permission check: turn/'s Admission, with the cluster and whether the peer is us. */
+export interface Admission extends TurnAdmission {
   readonly cluster: ClusterState;
-  readonly ranges: readonly number[] | null;
   /** The peer is one of the gateway's own addresses: its listener ports stay closed. */
   readonly ownIp: boolean;
-  /** Listener ports of the gateway that stay closed on this peer (null: none). */
-  readonly blockedPorts: readonly number[] | null;
 }
 
 export type DenyReason = 'no route to endpoint' | 'forbidden address' | 'invalid address';
@@ -122,7 +108,7 @@ function ruleFor(ip: string, prefix: number | undefined, portMin: number, portMa
   return undefined;
 }
 
-export class Perimeter {
+export class Perimeter implements PeerPolicy {
   /** Changes whenever the admitted sets change; permissions remember the generation they saw. */
   generation = 1;
   private readonly clusters = new Map<string, ClusterState>();
@@ -415,18 +401,15 @@ function matchRules(rules: readonly Rule[], fam: 4 | 6, v4: number, v6: bigint, 
   return any;
 }
 
-/** Is `port` allowed by an admission (ranges null = any; blocked = own listener ports)? Per datagram. */
-export function portAllowed(
-  ranges: readonly number[] | null,
-  blocked: readonly number[] | null,
-  port: number,
-): boolean {
-  if (blocked !== null) {
-    for (let i = 0; i < blocked.length; i++) if (blocked[i] === port) return false;
-  }
-  if (ranges === null) return true;
-  for (let i = 0; i < ranges.length; i += 2) {
-    if (port >= ranges[i]! && port <= ranges[i + 1]!) return true;
-  }
+/** 0.0.0.0/8, multicast 224.0.0.0/4 and limited broadcast: never relay targets. */
+export function isForbiddenV4(ip: number): boolean {
+  return ip >>> 24 === 0 || ip >>> 28 === 14 || ip === 0xffffffff;
+}
+
+/** Unspecified :: and multicast ff00::/8 (and their IPv4-mapped forms). */
+export function isForbiddenV6(ip: bigint): boolean {
+  if (ip === 0n) return true;
+  if (ip >> 120n === 0xffn) return true;
+  if (ip >> 32n === 0xffffn) return isForbiddenV4(Number(ip & 0xffffffffn));
   return false;
 }

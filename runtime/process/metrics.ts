@@ -5,8 +5,7 @@
  * never runs there. At scrape time the collect callbacks copy those counters into the metrics.
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { ClusterStats } from '../policy/perimeter.js';
-import type { ListenerStats } from '../turn/stats.js';
+import type { ClusterStats, ListenerStats } from '../turn/stats.js';
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {

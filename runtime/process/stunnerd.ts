@@ -1,7 +1,7 @@
 /**
  * The stunnerd process: serve a config, follow it as it changes, and operate day 2.
  *
- * Composition: load the config, start the relay (Stunnerd), then the health and metrics servers,
+ * Composition: load the config, start the relay (relay/), then the health and metrics servers,
  * the Kubernetes watchers (endpoint and public address discovery, in a pod) and the config file
  * watcher (hot reload). SIGTERM drains: readiness goes 503, new Allocates are refused, existing
  * allocations relay until they end or the grace period runs out; then everything stops, exit 0.
@@ -15,7 +15,7 @@ import type { KubeApiOptions } from '../cluster-watch/kube-config.js';
 import { shortListenerName } from '../cluster-watch/listener-name.js';
 import type { PublicAddress, PublicAddressWatcher } from '../cluster-watch/public-address.js';
 import { createLogger, type Logger, type ScopedLogger } from '../log/logger.js';
-import { Stunnerd } from '../relay/relay.js';
+import { ReconfigureError, Relay, type RelayChanges } from '../relay/relay.js';
 import { udpBatchStatus } from '../transport/native/udp-batch.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { AdminServer } from './health/admin-server.js';
@@ -44,7 +44,7 @@ export interface KubernetesWatchOptions extends KubeApiOptions {
   readonly maxBackoffMs?: number;
 }
 
-export interface DaemonOptions {
+export interface StunnerdProcessOptions {
   /** Config file to serve from (and to watch for hot reload). */
   readonly configFile?: string;
   /** Config to serve when there is no file (e.g. the one-line `turn://` form). */
@@ -75,8 +75,8 @@ export interface DaemonOptions {
   ) => void;
 }
 
-/** A running daemon. `done` resolves with the process exit code once everything has stopped. */
-export class Daemon {
+/** A running stunnerd process. `done` resolves with the process exit code once everything has stopped. */
+export class StunnerdProcess {
   readonly done: Promise<number>;
   private resolveDone!: (code: number) => void;
   private draining = false;
@@ -93,27 +93,27 @@ export class Daemon {
   private readonly metrics;
 
   constructor(
-    readonly stunnerd: Stunnerd,
+    readonly relay: Relay,
     private config: StunnerConfig,
     private readonly logger: Logger,
-    private readonly opts: DaemonOptions,
+    private readonly opts: StunnerdProcessOptions,
   ) {
     this.log = logger.scope('daemon');
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
-    this.metrics = createMetrics(metricsSourceOf(stunnerd));
+    this.metrics = createMetrics(metricsSourceOf(relay));
   }
 
   /** READY once serving, TERMINATING while draining. */
   state(): GatewayStatus {
     if (this.draining || this.stopping) return 'TERMINATING';
-    return this.stunnerd.status_;
+    return this.relay.status_;
   }
 
   /** The /status document. Credentials never appear in it. */
   status(): Record<string, unknown> {
-    const base = { ...(this.stunnerd.status() as Record<string, unknown>) };
+    const base = { ...(this.relay.status() as Record<string, unknown>) };
     return {
       ...base,
       admin: {
@@ -124,7 +124,7 @@ export class Daemon {
         metrics_endpoint: this.config.admin.metrics_endpoint,
       },
       auth: { type: this.config.auth.type, realm: this.config.auth.realm },
-      allocationCount: this.stunnerd.allocationCount(),
+      allocationCount: this.relay.allocationCount(),
       publicAddresses: this.publicAddresses(),
       ...(this.discovery && { dynamicEndpoints: this.discovery.snapshot() }),
       status: this.state(),
@@ -162,7 +162,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    await this.stunnerd.start();
+    await this.relay.start();
     this.log.info(`UDP batch I/O ${udpBatchStatus()}`);
     await this.startAdmin();
     await this.startKubernetes();
@@ -170,17 +170,22 @@ export class Daemon {
     if (this.opts.handleSignals ?? true) this.installSignals();
   }
 
-  /** Applies a new config in place (what hot reload does). Throws if the runtime rejects it. */
-  async reconfigure(next: StunnerConfig): Promise<void> {
+  /**
+   * Applies a new config in place (what hot reload does) and says what changed in the relay.
+   * Throws if the relay rejects it; when only some listeners could not bind, the rest of the config
+   * is applied here too before the error is rethrown.
+   */
+  async reconfigure(next: StunnerConfig): Promise<RelayChanges> {
     const prev = this.config;
-    let failure: unknown;
+    let failure: ReconfigureError | undefined;
+    let changes: RelayChanges;
     try {
-      await this.stunnerd.reconfigure(next);
+      changes = await this.relay.reconfigure(next);
     } catch (err) {
+      if (!(err instanceof ReconfigureError)) throw err;
       failure = err;
+      changes = err.changes;
     }
-    // A listener that fails to bind still leaves the rest of the new config applied.
-    if (this.stunnerd.config !== next) throw failure;
     this.config = next;
     this.discovery?.update(next.clusters);
     this.discovery?.reassert();
@@ -193,6 +198,7 @@ export class Daemon {
       await this.startAdmin();
     }
     if (failure !== undefined) throw failure;
+    return changes;
   }
 
   /**
@@ -203,15 +209,15 @@ export class Daemon {
     if (this.draining || this.stopping) return this.done;
     this.draining = true;
     const grace = this.opts.gracePeriodMs ?? gracePeriodFromEnv();
-    this.stunnerd.drain();
+    this.relay.drain();
     void this.configWatcher?.stop();
     this.log.info(
-      `draining: readiness 503, refusing new allocations; ${this.stunnerd.allocationCount()} active, grace period ${Math.round(grace / 1000)} s`,
+      `draining: readiness 503, refusing new allocations; ${this.relay.allocationCount()} active, grace period ${Math.round(grace / 1000)} s`,
     );
     const deadline = Date.now() + grace;
     const tick = () => {
       if (this.stopping) return;
-      const n = this.stunnerd.allocationCount();
+      const n = this.relay.allocationCount();
       if (n === 0) {
         this.log.info('drained: no allocations left');
         void this.shutdown(0);
@@ -241,7 +247,7 @@ export class Daemon {
       this.discovery?.stop();
       this.publicWatcher?.stop();
       try {
-        await this.stunnerd.stop();
+        await this.relay.stop();
       } catch (err) {
         this.log.error(`stopping the relay failed: ${(err as Error).message}`);
         code = code || 1;
@@ -345,7 +351,7 @@ export class Daemon {
       ...(k.maxBackoffMs !== undefined && { maxBackoffMs: k.maxBackoffMs }),
     };
     if (k.endpoints ?? true) {
-      this.discovery = new EndpointDiscovery({ kubeConfig, sink: this.stunnerd, log, ...backoff });
+      this.discovery = new EndpointDiscovery({ kubeConfig, sink: this.relay, log, ...backoff });
       this.discovery.update(this.config.clusters);
     }
     if (k.publicAddress ?? true) {
@@ -388,7 +394,9 @@ export class Daemon {
     this.configWatcher = new ConfigWatcher({
       file,
       log: this.logger.scope('reload'),
-      apply: (c) => this.reconfigure(c),
+      apply: async (c) => {
+        await this.reconfigure(c);
+      },
       initialText: this.initialText,
       ...(this.opts.configPollMs !== undefined && { pollMs: this.opts.configPollMs }),
     });
@@ -400,7 +408,7 @@ export class Daemon {
 }
 
 /** The runtime's plain counters, as the metrics read them at scrape time. */
-export function metricsSourceOf(s: Stunnerd): MetricsSource {
+export function metricsSourceOf(s: Relay): MetricsSource {
   return {
     allocationCount: () => s.allocationCount(),
     listeners: () => s.stats.listeners,
@@ -422,7 +430,7 @@ function gracePeriodFromEnv(): number {
  * Starts the daemon. Throws ConfigError for a bad config file (the CLI prints its problems and
  * exits 1) and any error of binding the listeners.
  */
-export async function runDaemon(opts: DaemonOptions): Promise<Daemon> {
+export async function runStunnerd(opts: StunnerdProcessOptions): Promise<StunnerdProcess> {
   let config = opts.config;
   let text: string | undefined;
   // The file wins over a config given with it: its text is also the watcher's starting point.
@@ -432,14 +440,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (!r.ok) throw new ConfigError(r.problems, opts.configFile);
     config = r.config;
   }
-  if (!config) throw new Error('runDaemon needs a config or a config file');
+  if (!config) throw new Error('runStunnerd needs a config or a config file');
   const logger = opts.logger ?? createLogger(opts.logLevelOverride ?? config.admin.loglevel);
-  const stunnerd = new Stunnerd({
+  const relay = new Relay({
     config,
     logger,
     ...(opts.logLevelOverride !== undefined && { logLevelOverride: opts.logLevelOverride }),
   });
-  const d = new Daemon(stunnerd, config, logger, opts);
+  const d = new StunnerdProcess(relay, config, logger, opts);
   d.initialText = text;
   try {
     await d.start();

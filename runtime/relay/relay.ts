@@ -1,34 +1,36 @@
 /**
- * The relay daemon as a library: listeners, perimeter, allocations and auth from one config, with
- * hot reconfiguration, dynamic endpoints, draining and plain numeric stats.
+ * The relay as a library: listeners (transport/), the TURN state machine (turn/) and policy
+ * (policy/) from one config, with start, reconfigure, dynamic endpoints, drain and stop, and plain
+ * numeric stats. With admin.threads > 1 the other relay threads (threads.ts) sit behind the same
+ * calls: each one runs a Relay of its own (worker.ts), and this one forwards every change to them.
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigError, type ListenerConfig, type StunnerConfig } from '../../contract/config/index.js';
 import { unsupportedProblems } from '../../contract/support.js';
 import { createLogger, type Logger, type ScopedLogger } from '../log/logger.js';
-import { type Authenticator, createAuthenticator, NonceIssuer } from '../policy/auth/index.js';
-import { type ClusterStats, ClusterStats as ClusterStatsImpl, Perimeter } from '../policy/perimeter.js';
+import { createAuthenticator, NonceIssuer } from '../policy/auth/index.js';
+import { Perimeter } from '../policy/perimeter.js';
+import { Quota } from '../policy/quota.js';
+import type { Listener } from '../transport/listener.js';
+import { sameSocket } from '../transport/listener.js';
 import { StreamListener } from '../transport/stream/listener.js';
 import { UdpListener } from '../transport/udp/listener.js';
-import { AllocationManager } from '../turn/allocation-table.js';
+import { udpRelayPorts } from '../transport/udp/relay-socket.js';
+import { AllocationTable } from '../turn/allocation-table.js';
+import type { Claimed, ClaimRemote } from '../turn/hooks.js';
 import { TurnServer } from '../turn/server.js';
-import { ListenerStats } from '../turn/stats.js';
+import { type ClusterStats, ListenerStats } from '../turn/stats.js';
 import {
-  type Claimed,
   effectiveThreads,
-  RelayWorker,
+  RelayThreads,
   relaySlice,
   relayWorkerEntry,
-  reusePortSupported,
-  WORKER_KIND,
-  type WorkerStats,
-  workerConfig,
+  singleThreadReason,
 } from './threads.js';
 
-export { ClusterStats } from '../policy/perimeter.js';
-export { ListenerStats } from '../turn/stats.js';
+export { ClusterStats, ListenerStats } from '../turn/stats.js';
 
-export interface StunnerdOptions {
+export interface RelayOptions {
   readonly config: StunnerConfig;
   /** @default a logger at the config's admin.loglevel, writing to stdout/stderr */
   readonly logger?: Logger;
@@ -47,7 +49,13 @@ export interface StunnerdOptions {
    */
   readonly workerEntry?: string;
   /** Internal (relay workers): bind UDP listeners with reusePort and run no threads of its own. */
-  readonly worker?: { readonly index: number; readonly count: number; readonly nonceSecret: Uint8Array };
+  readonly worker?: {
+    readonly index: number;
+    readonly count: number;
+    readonly nonceSecret: Uint8Array;
+    /** How to ask the other threads for a reservation. */
+    readonly claimRemote: ClaimRemote;
+  };
 }
 
 /** Counters read at scrape time. Every value is a plain number updated in place. */
@@ -60,48 +68,59 @@ export interface RuntimeStats {
   readonly allocationsTotal: number;
 }
 
-type Listener = UdpListener | StreamListener;
-
 export type RuntimeStatus = 'NOT-READY' | 'READY' | 'TERMINATING';
 
-/** Problems this runtime has with a valid config (features it does not implement). */
-function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
-  return (
-    a.protocol === b.protocol &&
-    a.address === b.address &&
-    a.port === b.port &&
-    (a.cert ?? '') === (b.cert ?? '') &&
-    (a.key ?? '') === (b.key ?? '')
-  );
+/** What a reconfiguration changed, by listener name. */
+export interface RelayChanges {
+  readonly opened: readonly string[];
+  readonly restarted: readonly string[];
+  readonly removed: readonly string[];
+  /** Listeners that kept their socket but got a new relay port range. */
+  readonly updated: readonly string[];
+  readonly realmChanged: boolean;
+  readonly logLevelChanged: boolean;
+  readonly quotaChanged: boolean;
 }
 
-export class Stunnerd {
-  config: StunnerConfig;
+/** A reconfiguration that was applied, except for listeners that could not bind (`changes` says what did). */
+export class ReconfigureError extends Error {
+  constructor(
+    message: string,
+    readonly changes: RelayChanges,
+  ) {
+    super(message);
+  }
+}
+
+export class Relay {
+  private current: StunnerConfig;
   readonly logger: Logger;
   private readonly log: ScopedLogger;
   private readonly perimeter: Perimeter;
-  private readonly manager: AllocationManager;
+  private readonly quota: Quota;
+  private readonly table: AllocationTable;
   private readonly turn: TurnServer;
   private readonly listeners = new Map<string, Listener>();
   private readonly listenerStats = new Map<string, ListenerStats>();
   private readonly logLevelOverride: string | undefined;
+  private readonly now: () => number;
   private state: RuntimeStatus = 'NOT-READY';
   private started = false;
   readonly stats: RuntimeStats;
-  /** Relay threads besides this one (admin.threads > 1 on Node >= 22.12). */
-  private readonly workers: RelayWorker[] = [];
-  private readonly threads: number;
+  /** Relay threads besides this one (admin.threads > 1 on Node >= 22.12), once started. */
+  private threads: RelayThreads | undefined;
+  private readonly threadCount_: number;
   private readonly threadIndex: number;
   private readonly nonceSecret: Buffer;
   private readonly workerEntry: string | undefined;
 
-  constructor(opts: StunnerdOptions) {
+  constructor(opts: RelayOptions) {
     const problems = unsupportedProblems(opts.config);
     if (problems.length > 0) throw new ConfigError(problems);
-    this.config = opts.config;
+    this.current = opts.config;
     this.logLevelOverride = opts.logLevelOverride;
     this.workerEntry = opts.worker ? undefined : (opts.workerEntry ?? relayWorkerEntry());
-    this.threads =
+    this.threadCount_ =
       opts.worker?.count ??
       (this.workerEntry === undefined ? 1 : effectiveThreads(opts.config.admin.threads));
     this.threadIndex = opts.worker?.index ?? 0;
@@ -109,34 +128,35 @@ export class Stunnerd {
     this.logger = opts.logger ?? createLogger(opts.logLevelOverride ?? opts.config.admin.loglevel);
     this.log = this.logger.scope('stunnerd');
     const requested = opts.config.admin.threads;
-    if (opts.worker === undefined && requested > 1 && this.threads === 1)
+    if (opts.worker === undefined && requested > 1 && this.threadCount_ === 1)
       this.log.warn(`admin.threads is ${requested}, but ${singleThreadReason()}: relaying on 1 thread`);
-    const now = opts.now ?? Date.now;
+    this.now = opts.now ?? Date.now;
     this.perimeter = new Perimeter({
       logger: this.logger.scope('perimeter'),
       ...(opts.resolve ? { resolve: opts.resolve } : {}),
       ...(opts.dnsIntervalMs ? { dnsIntervalMs: opts.dnsIntervalMs } : {}),
     });
     this.perimeter.load(opts.config);
-    this.manager = new AllocationManager({
+    this.quota = new Quota(quotaLimits(opts.config));
+    this.table = new AllocationTable({
       perimeter: this.perimeter,
+      quota: this.quota,
+      ports: udpRelayPorts,
       logger: this.logger.scope('turn'),
-      now,
-      userQuota: opts.config.admin.user_quota,
-      maxAllocations: opts.config.admin.max_allocations,
+      now: this.now,
+      claimRemote: opts.worker?.claimRemote ?? ((token) => this.claimFromThreads(token)),
     });
     this.turn = new TurnServer({
-      manager: this.manager,
+      table: this.table,
       logger: this.logger.scope('turn'),
       // One secret for every relay thread, so that a nonce is good on any of them.
-      nonces: new NonceIssuer({ now, secret: this.nonceSecret }),
-      authenticator: this.makeAuthenticator(opts.config, now),
+      nonces: new NonceIssuer({ now: this.now, secret: this.nonceSecret }),
+      credentials: createAuthenticator(opts.config.auth, this.now),
     });
     const self = this;
     this.stats = {
       get listeners(): ReadonlyMap<string, ListenerStats> {
-        if (self.workers.length === 0) return self.listenerStats;
-        return sumStats(self.listenerStats, self.workers, 'listeners', () => new ListenerStats());
+        return self.threads?.listenerStats(self.listenerStats) ?? self.listenerStats;
       },
       get clusters(): ReadonlyMap<string, ClusterStats> {
         const own = new Map<string, ClusterStats>();
@@ -144,23 +164,20 @@ export class Stunnerd {
           const c = self.perimeter.cluster(name);
           if (c) own.set(name, c.stats);
         }
-        if (self.workers.length === 0) return own;
-        return sumStats(own, self.workers, 'clusters', () => new ClusterStatsImpl());
+        return self.threads?.clusterStats(own) ?? own;
       },
       get allocationsActive(): number {
         return self.allocationCount();
       },
       get allocationsTotal(): number {
-        let n = self.manager.allocationsTotal;
-        for (const w of self.workers) n += w.stats?.allocationsTotal ?? 0;
-        return n;
+        return self.table.allocationsTotal + (self.threads?.allocationsTotal() ?? 0);
       },
     };
   }
 
-  private makeAuthenticator(config: StunnerConfig, now: () => number = this.manager.now): Authenticator {
-    // createAuthenticator's clock is unix ms, as ours.
-    return createAuthenticator(config.auth, now);
+  /** The config being served. */
+  get config(): StunnerConfig {
+    return this.current;
   }
 
   /** Binds every listener; rejects (with everything closed again) when one cannot bind. */
@@ -168,18 +185,38 @@ export class Stunnerd {
     if (this.started) return;
     this.started = true;
     try {
-      for (const l of this.config.listeners) await this.openListener(l);
-      if (this.threads > 1 && this.workerEntry !== undefined) await this.startWorkers();
+      for (const l of this.current.listeners) await this.openListener(l);
+      if (this.threadCount_ > 1 && this.workerEntry !== undefined) {
+        this.threads = new RelayThreads({
+          entry: this.workerEntry,
+          count: this.threadCount_,
+          config: this.current,
+          logLevel: this.logLevelOverride ?? this.current.admin.loglevel,
+          nonceSecret: new Uint8Array(this.nonceSecret),
+          log: this.log,
+          releaseOwn: (token) => this.releaseReservation(token),
+        });
+        await this.threads.start();
+      }
     } catch (e) {
       await this.stop();
       throw e;
     }
     await this.perimeter.start();
-    this.manager.start();
+    this.table.start();
     this.state = 'READY';
     this.log.info(
-      `serving ${this.config.listeners.length} listener(s): ${this.config.listeners.map((l) => `${l.name} ${l.protocol} ${l.address}:${l.port}`).join(', ') || 'none'}`,
+      `serving ${this.current.listeners.length} listener(s): ${this.current.listeners.map((l) => `${l.name} ${l.protocol} ${l.address}:${l.port}`).join(', ') || 'none'}`,
     );
+  }
+
+  private claimFromThreads(token: string): Promise<Claimed | undefined> {
+    return this.threads?.claim(token) ?? Promise.resolve(undefined);
+  }
+
+  /** Worker side of a claim: give up a reservation this thread holds. */
+  releaseReservation(token: string): Claimed | undefined {
+    return this.table.release(token);
   }
 
   private statsFor(name: string): ListenerStats {
@@ -191,64 +228,10 @@ export class Stunnerd {
     return s;
   }
 
-  private async startWorkers(): Promise<void> {
-    const level = this.logLevelOverride ?? this.config.admin.loglevel;
-    for (let i = 1; i < this.threads; i++) {
-      const w = new RelayWorker(
-        this.workerEntry!,
-        {
-          kind: WORKER_KIND,
-          index: i,
-          count: this.threads,
-          config: workerConfig(this.config, i, this.threads),
-          logLevel: level,
-          nonceSecret: new Uint8Array(this.nonceSecret),
-        },
-        (gone, code) => {
-          const at = this.workers.indexOf(gone);
-          if (at >= 0) this.workers.splice(at, 1);
-          if (this.state !== 'TERMINATING') this.log.error(`relay thread ${i} exited (${code})`);
-        },
-        (from, token) => this.claimFor(token, from),
-      );
-      this.workers.push(w);
-    }
-    this.manager.claimRemote = (token) => this.claimFor(token, undefined);
-    await Promise.all(this.workers.map((w) => w.started()));
-    this.log.info(`relaying on ${this.threads} threads (reusePort)`);
-  }
-
-  /**
-   * EVEN-PORT reservations across relay threads: the follow-up Allocate may land on another thread,
-   * which then asks the holder to release the port and binds it itself.
-   */
-  private async claimFor(token: string, from: RelayWorker | undefined): Promise<Claimed | undefined> {
-    if (from !== undefined) {
-      const own = this.manager.release(token);
-      if (own) return own;
-    }
-    for (const w of this.workers) {
-      if (w === from) continue;
-      const got = await w.release(token);
-      if (got) return got;
-    }
-    return undefined;
-  }
-
-  /** Worker side of claimFor: give up a reservation this thread holds. */
-  releaseReservation(token: string): Claimed | undefined {
-    return this.manager.release(token);
-  }
-
-  /** Worker side: how to ask the other threads for a reservation. */
-  setClaimRemote(fn: (token: string) => Promise<Claimed | undefined>): void {
-    this.manager.claimRemote = fn;
-  }
-
   /** This thread's view of a listener: UDP listeners relay from this thread's slice of the range. */
   private ownSlice(cfg: ListenerConfig): ListenerConfig {
-    if (this.threads <= 1 || cfg.protocol !== 'TURN-UDP' || this.workerEntry === undefined) return cfg;
-    const s = relaySlice(cfg.min_relay_port, cfg.max_relay_port, this.threadIndex, this.threads);
+    if (this.threadCount_ <= 1 || cfg.protocol !== 'TURN-UDP' || this.workerEntry === undefined) return cfg;
+    const s = relaySlice(cfg.min_relay_port, cfg.max_relay_port, this.threadIndex, this.threadCount_);
     return { ...cfg, min_relay_port: s.min, max_relay_port: s.max };
   }
 
@@ -257,11 +240,12 @@ export class Stunnerd {
     const stats = this.statsFor(cfg.name);
     const l: Listener =
       cfg.protocol === 'TURN-UDP'
-        ? new UdpListener(cfg, stats, this.turn, this.threads > 1)
-        : new StreamListener(cfg, stats, this.turn, this.manager, this.logger.scope('turn'));
+        ? new UdpListener(cfg, stats, this.turn, this.table, this.threadCount_ > 1)
+        : new StreamListener(cfg, stats, this.turn, this.table, this.logger.scope('turn'));
     try {
       await l.start();
     } catch (e) {
+      this.table.removeListener(l, 'listener failed');
       throw new Error(
         `listener ${cfg.name}: cannot bind ${cfg.protocol} ${cfg.address}:${cfg.port}: ${(e as Error).message}`,
       );
@@ -272,30 +256,42 @@ export class Stunnerd {
 
   private async closeListener(l: Listener, why: string): Promise<void> {
     this.listeners.delete(l.name);
-    this.manager.removeWhere((a) => a.listener === l, why);
+    this.table.removeListener(l, why);
     await l.close();
   }
 
   /**
-   * Applies a new config. Listeners restart only when their protocol, address, port, cert or key
-   * change, or when the realm changes; routes, credentials, log level and quotas apply in place and
-   * existing allocations survive. Throws (changing nothing) for an unsupported config.
+   * Applies a new config and says what changed. Listeners restart only when their protocol,
+   * address, port, cert or key change, or when the realm changes; routes, credentials, log level
+   * and quotas apply in place and existing allocations survive. Throws ConfigError (changing
+   * nothing) for an unsupported config, and ReconfigureError (with the rest applied) when a
+   * listener cannot bind.
    */
-  async reconfigure(config: StunnerConfig): Promise<void> {
+  async reconfigure(config: StunnerConfig): Promise<RelayChanges> {
     const problems = unsupportedProblems(config);
     if (problems.length > 0) throw new ConfigError(problems);
-    const old = this.config;
-    const authenticator = this.makeAuthenticator(config);
-    const realmChanged = old.auth.realm !== config.auth.realm;
-    if (this.logLevelOverride === undefined && old.admin.loglevel !== config.admin.loglevel) {
-      this.logger.setLevel(config.admin.loglevel);
-    }
-    this.config = config;
-    this.manager.userQuota = config.admin.user_quota;
-    this.manager.maxAllocations = config.admin.max_allocations;
-    this.turn.authenticator = authenticator;
+    const old = this.current;
+    const realmChanged = this.turn.reconfigure(createAuthenticator(config.auth, this.now));
+    const logLevelChanged =
+      this.logLevelOverride === undefined && old.admin.loglevel !== config.admin.loglevel;
+    if (logLevelChanged) this.logger.setLevel(config.admin.loglevel);
+    this.current = config;
+    const quotaChanged = this.quota.reconfigure(quotaLimits(config));
     this.perimeter.load(config);
-    if (!this.started) return;
+    const opened: string[] = [];
+    const restarted: string[] = [];
+    const removed: string[] = [];
+    const updated: string[] = [];
+    const changes: RelayChanges = {
+      opened,
+      restarted,
+      removed,
+      updated,
+      realmChanged,
+      logLevelChanged,
+      quotaChanged,
+    };
+    if (!this.started) return changes;
     const wanted = new Map(config.listeners.map((l) => [l.name, l]));
     const toOpen: ListenerConfig[] = [];
     for (const l of [...this.listeners.values()]) {
@@ -303,12 +299,13 @@ export class Stunnerd {
       if (next === undefined) {
         this.log.info(`listener ${l.name} removed`);
         await this.closeListener(l, 'listener removed');
+        removed.push(l.name);
       } else if (realmChanged || !sameSocket(l.config, next)) {
         this.log.info(`listener ${l.name} restarting: ${realmChanged ? 'realm changed' : 'socket changed'}`);
         await this.closeListener(l, 'listener restarted');
         toOpen.push(next);
-      } else {
-        l.update(this.ownSlice(next));
+      } else if (l.reconfigure(this.ownSlice(next))) {
+        updated.push(l.name);
       }
     }
     for (const l of config.listeners) {
@@ -316,8 +313,10 @@ export class Stunnerd {
     }
     const errors: string[] = [];
     for (const l of toOpen) {
+      const wasThere = old.listeners.some((o) => o.name === l.name);
       try {
         await this.openListener(l);
+        (wasThere ? restarted : opened).push(l.name);
       } catch (e) {
         errors.push((e as Error).message);
         this.log.error((e as Error).message);
@@ -335,31 +334,28 @@ export class Stunnerd {
         }
       }
     }
-    for (let i = 0; i < this.workers.length; i++) {
-      this.workers[i]!.post({ type: 'reconfigure', config: workerConfig(config, i + 1, this.threads) });
-    }
+    this.threads?.reconfigure(config);
     if (config.admin.threads !== old.admin.threads) {
       this.log.warn('admin.threads changes take effect at the next restart');
     }
     await this.perimeter.resolveAll();
     this.log.info('configuration applied');
-    if (errors.length > 0) throw new Error(errors.join('; '));
+    if (errors.length > 0) throw new ReconfigureError(errors.join('; '), changes);
+    return changes;
   }
 
   setDynamicEndpoints(cluster: string, ips: readonly string[] | undefined): void {
     this.perimeter.setDynamicEndpoints(cluster, ips);
-    for (const w of this.workers) w.post({ type: 'dynamic', cluster, ips });
+    this.threads?.setDynamicEndpoints(cluster, ips);
   }
 
   allocationCount(): number {
-    let n = this.manager.count;
-    for (const w of this.workers) n += w.stats?.allocations ?? 0;
-    return n;
+    return this.table.count + (this.threads?.allocations() ?? 0);
   }
 
   /** Relay threads in use (1 unless admin.threads > 1 on a Node with reusePort). */
   threadCount(): number {
-    return 1 + this.workers.length;
+    return 1 + (this.threads?.size ?? 0);
   }
 
   /** Bound port of a listener (after start), e.g. for configs using port 0 in tests. */
@@ -372,12 +368,13 @@ export class Stunnerd {
     return [...this.listeners.keys()];
   }
 
+  /** NOT-READY before start, READY while serving, TERMINATING once draining or stopped. */
   get status_(): RuntimeStatus {
     return this.state;
   }
 
   status(): object {
-    const c = this.config;
+    const c = this.current;
     return {
       admin: {
         name: c.admin.name,
@@ -405,55 +402,28 @@ export class Stunnerd {
 
   /** Stops taking new allocations (508 "Server Draining", so clients try elsewhere); existing ones keep relaying. */
   drain(): void {
-    this.manager.draining = true;
-    for (const w of this.workers) w.post({ type: 'drain' });
+    this.quota.drain();
+    this.threads?.drain();
     this.state = 'TERMINATING';
-    this.log.info(`draining: refusing new allocations, ${this.manager.count} active`);
+    this.log.info(`draining: refusing new allocations, ${this.table.count} active`);
   }
 
   get draining(): boolean {
-    return this.manager.draining;
+    return this.quota.draining;
   }
 
   /** Closes every listener, allocation and timer. */
   async stop(): Promise<void> {
     this.state = 'TERMINATING';
-    await Promise.all(this.workers.map((w) => w.stop()));
-    this.workers.length = 0;
-    this.manager.stop();
+    await this.threads?.stop();
+    this.threads = undefined;
+    this.table.stop();
     this.perimeter.stop();
     for (const l of [...this.listeners.values()]) await this.closeListener(l, 'server stopped');
     this.started = false;
   }
 }
 
-/** Why more relay threads than one cannot run here. */
-function singleThreadReason(): string {
-  return reusePortSupported()
-    ? 'this embedded runtime has no relay worker entry'
-    : `Node.js ${process.versions.node} ignores dgram's reusePort (relay threads need 22.12 or later)`;
-}
-
-/** This thread's counters plus the latest ones each relay thread reported (about once a second). */
-function sumStats<T extends object>(
-  own: ReadonlyMap<string, T>,
-  workers: readonly RelayWorker[],
-  kind: keyof Pick<WorkerStats, 'listeners' | 'clusters'>,
-  make: () => T,
-): Map<string, T> {
-  const out = new Map<string, T>();
-  const add = (name: string, src: object) => {
-    let t = out.get(name);
-    if (!t) {
-      t = make();
-      out.set(name, t);
-    }
-    const dst = t as Record<string, number>;
-    for (const [k, v] of Object.entries(src)) if (typeof v === 'number') dst[k] = (dst[k] ?? 0) + v;
-  };
-  for (const [name, s] of own) add(name, s);
-  for (const w of workers) {
-    for (const [name, s] of Object.entries(w.stats?.[kind] ?? {})) add(name, s);
-  }
-  return out;
+function quotaLimits(config: StunnerConfig): { userQuota: number; maxAllocations: number } {
+  return { userQuota: config.admin.user_quota, maxAllocations: config.admin.max_allocations };
 }

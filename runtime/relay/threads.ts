@@ -4,9 +4,16 @@
  * across them by 4-tuple (a flow sticks to one thread, so each thread owns its allocations).
  * Each thread relays from its own slice of the listener's relay port range. TCP/TLS listeners stay
  * on the main thread. Elsewhere (Node 20) one thread relays.
+ *
+ * The Relay (relay.ts) runs the same way on every thread; RelayThreads is the main thread's side
+ * of the others: it starts them, forwards every change to them (reconfigure, dynamic endpoints,
+ * drain, stop), brokers EVEN-PORT reservations between them and sums their counters.
  */
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { ListenerConfig, StunnerConfig } from '../../contract/config/index.js';
+import type { ScopedLogger } from '../log/logger.js';
+import type { Claimed } from '../turn/hooks.js';
+import { ClusterStats, ListenerStats } from '../turn/stats.js';
 
 export const WORKER_KIND = 'stunnerd-relay-worker';
 
@@ -14,7 +21,7 @@ let entry: string | undefined;
 
 /**
  * The script relay threads start from (it must hand a worker to runRelayWorker, as the stunnerd
- * CLI does). Set by the CLI; without it (e.g. Stunnerd embedded in a test) everything runs on one thread.
+ * CLI does). Set by the CLI; without it (e.g. a Relay embedded in a test) everything runs on one thread.
  */
 export function setRelayWorkerEntry(script: string | undefined): void {
   entry = script;
@@ -82,10 +89,7 @@ export type ToWorker =
   /** Answer to this worker's claim. */
   | { readonly type: 'claimed'; readonly id: number; readonly got: Claimed | undefined };
 
-export interface Claimed {
-  readonly port: number;
-  readonly family: 4 | 6;
-}
+export type { Claimed } from '../turn/hooks.js';
 
 export type FromWorker =
   | { readonly type: 'ready' }
@@ -192,4 +196,148 @@ export class RelayWorker {
     });
     return this.stopped;
   }
+}
+
+export interface RelayThreadsOptions {
+  /** Script the threads start from (it routes a worker to runRelayWorker). */
+  readonly entry: string;
+  /** Threads in all, this one included. */
+  readonly count: number;
+  readonly config: StunnerConfig;
+  readonly logLevel: string;
+  readonly nonceSecret: Uint8Array;
+  readonly log: ScopedLogger;
+  /** Releases a reservation this (main) thread holds, for a claim from a worker. */
+  readonly releaseOwn: (token: string) => Claimed | undefined;
+}
+
+/** The main thread's handle on the other relay threads. */
+export class RelayThreads {
+  private readonly workers: RelayWorker[] = [];
+  private stopping = false;
+
+  constructor(private readonly opts: RelayThreadsOptions) {}
+
+  /** Starts threads 1..count-1; resolves once every one serves. */
+  async start(): Promise<void> {
+    const o = this.opts;
+    for (let i = 1; i < o.count; i++) {
+      const w = new RelayWorker(
+        o.entry,
+        {
+          kind: WORKER_KIND,
+          index: i,
+          count: o.count,
+          config: workerConfig(o.config, i, o.count),
+          logLevel: o.logLevel,
+          nonceSecret: o.nonceSecret,
+        },
+        (gone, code) => {
+          const at = this.workers.indexOf(gone);
+          if (at >= 0) this.workers.splice(at, 1);
+          if (!this.stopping) o.log.error(`relay thread ${i} exited (${code})`);
+        },
+        (from, token) => this.claim(token, from),
+      );
+      this.workers.push(w);
+    }
+    await Promise.all(this.workers.map((w) => w.started()));
+    o.log.info(`relaying on ${o.count} threads (reusePort)`);
+  }
+
+  /** Threads running besides this one. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * EVEN-PORT reservations across relay threads: the follow-up Allocate may land on another thread,
+   * which then asks the holder to release the port and binds it itself. `from` undefined: the main
+   * thread asks.
+   */
+  async claim(token: string, from?: RelayWorker): Promise<Claimed | undefined> {
+    if (from !== undefined) {
+      const own = this.opts.releaseOwn(token);
+      if (own) return own;
+    }
+    for (const w of this.workers) {
+      if (w === from) continue;
+      const got = await w.release(token);
+      if (got) return got;
+    }
+    return undefined;
+  }
+
+  reconfigure(config: StunnerConfig): void {
+    for (let i = 0; i < this.workers.length; i++) {
+      this.workers[i]!.post({ type: 'reconfigure', config: workerConfig(config, i + 1, this.opts.count) });
+    }
+  }
+
+  setDynamicEndpoints(cluster: string, ips: readonly string[] | undefined): void {
+    for (const w of this.workers) w.post({ type: 'dynamic', cluster, ips });
+  }
+
+  drain(): void {
+    this.stopping = true;
+    for (const w of this.workers) w.post({ type: 'drain' });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.workers.map((w) => w.stop()));
+    this.workers.length = 0;
+  }
+
+  /** Allocations on the other threads, as last reported (about once a second). */
+  allocations(): number {
+    let n = 0;
+    for (const w of this.workers) n += w.stats?.allocations ?? 0;
+    return n;
+  }
+
+  allocationsTotal(): number {
+    let n = 0;
+    for (const w of this.workers) n += w.stats?.allocationsTotal ?? 0;
+    return n;
+  }
+
+  /** This thread's listener counters plus the latest ones each relay thread reported. */
+  listenerStats(own: ReadonlyMap<string, ListenerStats>): ReadonlyMap<string, ListenerStats> {
+    return this.sum(own, 'listeners', () => new ListenerStats());
+  }
+
+  clusterStats(own: ReadonlyMap<string, ClusterStats>): ReadonlyMap<string, ClusterStats> {
+    return this.sum(own, 'clusters', () => new ClusterStats());
+  }
+
+  private sum<T extends object>(
+    own: ReadonlyMap<string, T>,
+    kind: keyof Pick<WorkerStats, 'listeners' | 'clusters'>,
+    make: () => T,
+  ): ReadonlyMap<string, T> {
+    if (this.workers.length === 0) return own;
+    const out = new Map<string, T>();
+    const add = (name: string, src: object) => {
+      let t = out.get(name);
+      if (!t) {
+        t = make();
+        out.set(name, t);
+      }
+      const dst = t as Record<string, number>;
+      for (const [k, v] of Object.entries(src)) if (typeof v === 'number') dst[k] = (dst[k] ?? 0) + v;
+    };
+    for (const [name, s] of own) add(name, s);
+    for (const w of this.workers) {
+      for (const [name, s] of Object.entries(w.stats?.[kind] ?? {})) add(name, s);
+    }
+    return out;
+  }
+}
+
+/** Why more relay threads than one cannot run here. */
+export function singleThreadReason(): string {
+  return reusePortSupported()
+    ? 'this embedded runtime has no relay worker entry'
+    : `Node.js ${process.versions.node} ignores dgram's reusePort (relay threads need 22.12 or later)`;
 }

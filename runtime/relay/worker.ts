@@ -1,10 +1,10 @@
 /**
- * Body of a relay worker thread (see threads.ts): a Stunnerd serving the UDP listeners with
+ * Body of a relay worker thread (see threads.ts): a Relay serving the UDP listeners with
  * reusePort, steered by the main thread (reconfigure, dynamic endpoints, drain, stop) and
  * reporting its counters once a second.
  */
 import { createLogger } from '../log/logger.js';
-import { Stunnerd } from './relay.js';
+import { Relay } from './relay.js';
 import {
   type Claimed,
   type FromWorker,
@@ -14,7 +14,7 @@ import {
   workerPort,
 } from './threads.js';
 
-function snapshot(d: Stunnerd): WorkerStats {
+function snapshot(d: Relay): WorkerStats {
   const listeners: Record<string, Record<string, number>> = {};
   for (const [name, s] of d.stats.listeners) listeners[name] = { ...s };
   const clusters: Record<string, Record<string, number>> = {};
@@ -32,51 +32,49 @@ export async function runRelayWorker(): Promise<void> {
   const port = workerPort();
   const send = (m: FromWorker) => port.postMessage(m);
   const logger = createLogger(init.logLevel);
-  let daemon: Stunnerd;
+  let nextClaim = 1;
+  const claims = new Map<number, (got: Claimed | undefined) => void>();
+  const claimRemote = (token: string) =>
+    new Promise<Claimed | undefined>((resolve) => {
+      const id = nextClaim++;
+      const timer = setTimeout(() => {
+        claims.delete(id);
+        resolve(undefined);
+      }, 2000);
+      claims.set(id, (got) => {
+        clearTimeout(timer);
+        resolve(got);
+      });
+      send({ type: 'claim', id, token });
+    });
+  let relay: Relay;
   try {
-    daemon = new Stunnerd({
+    relay = new Relay({
       config: init.config,
       logger,
       logLevelOverride: init.logLevel,
-      worker: { index: init.index, count: init.count, nonceSecret: init.nonceSecret },
+      worker: { index: init.index, count: init.count, nonceSecret: init.nonceSecret, claimRemote },
     });
-    await daemon.start();
+    await relay.start();
   } catch (e) {
     send({ type: 'error', message: (e as Error).message });
     return;
   }
-  let nextClaim = 1;
-  const claims = new Map<number, (got: Claimed | undefined) => void>();
-  daemon.setClaimRemote(
-    (token) =>
-      new Promise((resolve) => {
-        const id = nextClaim++;
-        const timer = setTimeout(() => {
-          claims.delete(id);
-          resolve(undefined);
-        }, 2000);
-        claims.set(id, (got) => {
-          clearTimeout(timer);
-          resolve(got);
-        });
-        send({ type: 'claim', id, token });
-      }),
-  );
-  const timer = setInterval(() => send({ type: 'stats', stats: snapshot(daemon) }), 1000);
+  const timer = setInterval(() => send({ type: 'stats', stats: snapshot(relay) }), 1000);
   send({ type: 'ready' });
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'reconfigure':
-        daemon.reconfigure(m.config).catch((e: Error) => logger.scope('stunnerd').error(e.message));
+        relay.reconfigure(m.config).catch((e: Error) => logger.scope('stunnerd').error(e.message));
         break;
       case 'dynamic':
-        daemon.setDynamicEndpoints(m.cluster, m.ips);
+        relay.setDynamicEndpoints(m.cluster, m.ips);
         break;
       case 'drain':
-        daemon.drain();
+        relay.drain();
         break;
       case 'release':
-        send({ type: 'released', id: m.id, got: daemon.releaseReservation(m.token) });
+        send({ type: 'released', id: m.id, got: relay.releaseReservation(m.token) });
         break;
       case 'claimed':
         claims.get(m.id)?.(m.got);
@@ -84,7 +82,7 @@ export async function runRelayWorker(): Promise<void> {
         break;
       case 'stop':
         clearInterval(timer);
-        void daemon.stop().then(() => {
+        void relay.stop().then(() => {
           send({ type: 'stopped' });
           port.close();
         });

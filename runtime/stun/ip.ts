@@ -222,16 +222,3 @@ export function v4Mask(prefix: number): number {
 export function v6Mask(prefix: number): bigint {
   return prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
 }
-
-/** 0.0.0.0/8, multicast 224.0.0.0/4 and limited broadcast: never relay targets. */
-export function isForbiddenV4(ip: number): boolean {
-  return ip >>> 24 === 0 || ip >>> 28 === 14 || ip === 0xffffffff;
-}
-
-/** Unspecified :: and multicast ff00::/8 (and their IPv4-mapped forms). */
-export function isForbiddenV6(ip: bigint): boolean {
-  if (ip === 0n) return true;
-  if (ip >> 120n === 0xffn) return true;
-  if (ip >> 32n === 0xffffn) return isForbiddenV4(Number(ip & 0xffffffffn));
-  return false;
-}

@@ -1,30 +1,15 @@
 /**
  * Where answers and relayed data for one client go: a UDP 5-tuple on a listener socket, or a
  * TCP/TLS connection. Streams carry ChannelData padded to 4 bytes (RFC 8656 sec 12.5) and drop
- * data rather than buffer without bound when the client reads too slowly.
+ * data rather than buffer without bound when the client reads too slowly. These implement turn/'s
+ * ClientLink hook.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket as NetSocket } from 'node:net';
 import { ipv4ToInt } from '../stun/ip.js';
+import type { ClientLink } from '../turn/hooks.js';
 import type { ListenerStats } from '../turn/stats.js';
 import { senderFor, type UdpSender } from './udp/send.js';
-
-export interface ClientLink {
-  readonly transport: 'udp' | 'tcp' | 'tls';
-  readonly address: string;
-  readonly port: number;
-  readonly family: 4 | 6;
-  readonly stats: ListenerStats;
-  /** A STUN message (response or Data indication prefix + payload + padding). */
-  sendStun(buf: Buffer): void;
-  /**
-   * ChannelData: the 4-byte header for `channel` and buf[start..start+len) as the payload. The
-   * bytes may be transient (see udp-receive.ts): copy them if they must outlive the call.
-   */
-  sendChannelData(channel: number, buf: Buffer, start: number, len: number): void;
-  /** Data indication: header+attributes, payload, padding (0..3 bytes). */
-  sendParts(head: Buffer, payload: Buffer, pad: number): void;
-}
 
 const PAD = Buffer.alloc(4);
 

@@ -1,14 +1,28 @@
 /**
- * Allocation lifecycle: quotas, relay sockets, lifetimes and the single coarse timer that expires
- * allocations, permissions, channel bindings, port reservations and cached answers.
+ * The allocation table: the one owner of allocation state. It holds every allocation, the UDP
+ * 5-tuple index of each listener (client key -> allocation), the Allocates in flight, the answers
+ * cached for retransmitted requests, EVEN-PORT reservations and per-user counts, and runs the
+ * single coarse timer that expires allocations, permissions, channel bindings, reservations and
+ * cached answers. Listeners read their index through `clients()`; only this class writes it.
+ * Sockets come from the RelayPorts hook, peer admission from PeerPolicy, quotas from
+ * AllocationQuota (hooks.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { Socket as UdpSocket } from 'node:dgram';
 import { DEBUG, type ScopedLogger } from '../log/logger.js';
-import type { Perimeter } from '../policy/perimeter.js';
-import type { ClientLink } from '../transport/client-link.js';
-import { bindExact, bindRelay, closeQuietly, type RelayRequest } from '../transport/udp/relay-socket.js';
-import { Allocation, ChannelBinding, type ListenerContext, Permission, peerKeyOf } from './allocation.js';
+import { Allocation, ChannelBinding, Permission, peerKeyOf } from './allocation.js';
+import { TurnError } from './errors.js';
+import type {
+  Admission,
+  AllocationQuota,
+  Claimed,
+  ClaimRemote,
+  ClientLink,
+  ListenerContext,
+  PeerPolicy,
+  PeerSocket,
+  RelayPorts,
+  RelayRequest,
+} from './hooks.js';
 import { RetransmitCache } from './retransmit-cache.js';
 
 export const DEFAULT_ALLOCATION_LIFETIME_S = 600;
@@ -22,29 +36,22 @@ export const MAX_PERMISSIONS_PER_ALLOCATION = 256;
 export const MAX_CHANNELS_PER_ALLOCATION = 256;
 export const TICK_MS = 1000;
 
-export class AllocationError extends Error {
-  constructor(
-    readonly code: number,
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
-
-export interface AllocationManagerOptions {
-  readonly perimeter: Perimeter;
+export interface AllocationTableOptions {
+  readonly perimeter: PeerPolicy;
+  readonly quota: AllocationQuota;
+  readonly ports: RelayPorts;
   readonly logger: ScopedLogger;
   /** Clock in ms. @default Date.now */
   readonly now?: () => number;
-  /** Allocations per user; 0 = unlimited. @default 0 */
-  readonly userQuota?: number;
-  /** Global cap on allocations; 0 = unlimited. @default 10000 */
-  readonly maxAllocations?: number;
+  /** With several relay threads: asks the others for a reservation this thread does not hold. */
+  readonly claimRemote?: ClaimRemote;
 }
 
+/** Who asks for an allocation, and where it relays from. */
 export interface CreateRequest extends RelayRequest {
   readonly listener: ListenerContext;
   readonly link: ClientLink;
+  /** Key in the listener's UDP 5-tuple index; undefined for stream clients. */
   readonly clientKey: number | string | undefined;
   readonly user: string;
   readonly username: string;
@@ -56,40 +63,57 @@ export interface CreateRequest extends RelayRequest {
 }
 
 interface Reservation {
-  readonly socket: UdpSocket;
+  readonly socket: PeerSocket;
   readonly port: number;
   readonly family: 4 | 6;
   readonly expiresAt: number;
 }
 
-export class AllocationManager {
-  readonly all = new Set<Allocation>();
-  readonly cache = new RetransmitCache();
+/** A listener's part of the table: its UDP clients and its Allocates in flight. */
+interface ListenerIndex {
+  readonly clients: Map<number | string, Allocation>;
+  readonly pending: Set<number | string>;
+}
+
+export class AllocationTable {
   readonly now: () => number;
-  userQuota: number;
-  maxAllocations: number;
-  draining = false;
-  allocationsTotal = 0;
-  private pending = 0;
+  private readonly all = new Set<Allocation>();
+  private readonly indexes = new Map<ListenerContext, ListenerIndex>();
+  private readonly cache = new RetransmitCache();
+  private total = 0;
+  private creating = 0;
   private nextId = 1;
   private readonly userCounts = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
   private timer: NodeJS.Timeout | undefined;
   private readonly log: ScopedLogger;
-  private readonly perimeter: Perimeter;
-  /** Called when an allocation goes away (expiry, Refresh 0, connection close). */
-  onRemoved: ((a: Allocation) => void) | undefined;
+  private readonly perimeter: PeerPolicy;
+  private readonly quota: AllocationQuota;
+  private readonly ports: RelayPorts;
+  private readonly claimRemote: ClaimRemote | undefined;
 
-  constructor(opts: AllocationManagerOptions) {
+  constructor(opts: AllocationTableOptions) {
     this.perimeter = opts.perimeter;
+    this.quota = opts.quota;
+    this.ports = opts.ports;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.userQuota = opts.userQuota ?? 0;
-    this.maxAllocations = opts.maxAllocations ?? 10_000;
+    this.claimRemote = opts.claimRemote;
   }
 
+  /** Allocations now. */
   get count(): number {
     return this.all.size;
+  }
+
+  /** Allocations created since start. */
+  get allocationsTotal(): number {
+    return this.total;
+  }
+
+  /** True once draining: new Allocates get 508. */
+  get draining(): boolean {
+    return this.quota.draining;
   }
 
   /** Allocations a user holds now. */
@@ -97,66 +121,67 @@ export class AllocationManager {
     return this.userCounts.get(user) ?? 0;
   }
 
-  /** Quota and capacity check before any socket is bound; 0 when admitted. */
-  admit(user: string): 0 | 486 | 508 {
-    if (this.draining) return 508;
-    if (this.maxAllocations > 0 && this.all.size + this.pending >= this.maxAllocations) return 508;
-    if (this.userQuota > 0 && this.userCount(user) >= this.userQuota) return 486;
-    return 0;
+  private indexOf(listener: ListenerContext): ListenerIndex {
+    let ix = this.indexes.get(listener);
+    if (ix === undefined) {
+      ix = { clients: new Map(), pending: new Set() };
+      this.indexes.set(listener, ix);
+    }
+    return ix;
   }
 
-  /** Creates an allocation with a bound relay socket, or throws AllocationError. */
-  async create(req: CreateRequest): Promise<Allocation> {
-    const verdict = this.admit(req.user);
-    if (verdict === 486) throw new AllocationError(486, 'allocation quota reached');
-    if (verdict === 508) {
-      throw new AllocationError(508, this.draining ? 'server is draining' : 'allocation capacity reached');
-    }
+  /**
+   * A UDP listener's 5-tuple index (client key -> allocation), for its hot path to read. The map
+   * is live and stays the same object for the listener's life; only the table writes it.
+   */
+  clients(listener: ListenerContext): ReadonlyMap<number | string, Allocation> {
+    return this.indexOf(listener).clients;
+  }
+
+  /** Is an Allocate of this client (5-tuple or connection key) being served? Retransmissions wait. */
+  isPending(listener: ListenerContext, key: number | string): boolean {
+    return this.indexes.get(listener)?.pending.has(key) ?? false;
+  }
+
+  /** The answer cached for a retransmitted request, if still fresh. */
+  cachedAnswer(key: string): Buffer | undefined {
+    return this.cache.get(key, this.now());
+  }
+
+  /** Remembers an answer for retransmissions of the same request. */
+  cacheAnswer(key: string, answer: Buffer): void {
+    this.cache.set(key, answer, this.now());
+  }
+
+  /** Quota and capacity check before any socket is bound. */
+  admit(user: string): TurnError | undefined {
+    return this.quota.admit(user, this.userCount(user), this.all.size + this.creating);
+  }
+
+  /**
+   * Creates an allocation with a bound relay socket and indexes it; rejects with a TurnError.
+   * `pendingKey` marks the Allocate as in flight on its listener until this settles.
+   */
+  async create(req: CreateRequest, pendingKey?: number | string): Promise<Allocation> {
+    const refused = this.admit(req.user);
+    if (refused !== undefined) throw refused;
     // Count the user now so that concurrent Allocates cannot overshoot the quota.
-    this.pending++;
+    this.creating++;
     this.userCounts.set(req.user, this.userCount(req.user) + 1);
-    let socket: UdpSocket | undefined;
-    let port = 0;
+    const pending = pendingKey === undefined ? undefined : this.indexOf(req.listener).pending;
+    pending?.add(pendingKey!);
+    let socket: PeerSocket;
+    let port: number;
     let token: Buffer | undefined;
     try {
-      if (req.token !== undefined) {
-        const key = req.token.toString('hex');
-        const r = this.reservations.get(key);
-        if (r !== undefined && r.family === req.family) {
-          this.reservations.delete(key);
-          socket = r.socket;
-          port = r.port;
-        } else {
-          // Another relay thread may hold it: it releases the port and we bind it here.
-          const remote = r === undefined && this.claimRemote ? await this.claimRemote(key) : undefined;
-          socket =
-            remote !== undefined && remote.family === req.family
-              ? await bindExact(req.family, req.bindAddress, remote.port)
-              : undefined;
-          if (socket === undefined) throw new AllocationError(508, 'no such port reservation');
-          port = remote!.port;
-        }
-      } else {
-        const bound = await bindRelay(req);
-        if (!bound) throw new AllocationError(508, 'no relay port available');
-        socket = bound.socket;
-        port = bound.port;
-        if (bound.reserved) {
-          token = randomBytes(8);
-          this.reservations.set(token.toString('hex'), {
-            socket: bound.reserved.socket,
-            port: bound.reserved.port,
-            family: req.family,
-            expiresAt: this.now() + RESERVATION_LIFETIME_S * 1000,
-          });
-        }
-      }
+      ({ socket, port, token } = await this.bind(req));
     } catch (e) {
-      this.pending--;
       this.decUser(req.user);
       throw e;
+    } finally {
+      this.creating--;
+      pending?.delete(pendingKey!);
     }
-    this.pending--;
     const a = new Allocation(
       this.nextId++,
       req.listener,
@@ -173,19 +198,50 @@ export class AllocationManager {
     a.reservationToken = token;
     a.expiresAt = this.now() + req.lifetimeS * 1000;
     this.all.add(a);
-    this.allocationsTotal++;
+    this.total++;
     if (req.link.transport === 'udp') {
       // A UDP listener's "connections" are its allocations.
       req.listener.stats.connections++;
       req.listener.stats.connectionsTotal++;
     }
-    if (req.clientKey !== undefined) req.listener.allocations.set(req.clientKey, a);
+    if (req.clientKey !== undefined) this.indexOf(req.listener).clients.set(req.clientKey, a);
     if (this.log.level >= DEBUG) {
       this.log.debug(
         `allocation ${a.id} created: user ${req.user}, client ${req.link.transport}:${req.link.address}:${req.link.port}, relay ${req.relayAddress}:${port}, lifetime ${req.lifetimeS}s`,
       );
     }
     return a;
+  }
+
+  /** The relay socket of a new allocation: a reserved port (here or on another thread), or a fresh one. */
+  private async bind(req: CreateRequest): Promise<{ socket: PeerSocket; port: number; token?: Buffer }> {
+    if (req.token !== undefined) {
+      const key = req.token.toString('hex');
+      const r = this.reservations.get(key);
+      if (r !== undefined && r.family === req.family) {
+        this.reservations.delete(key);
+        return { socket: r.socket, port: r.port };
+      }
+      // Another relay thread may hold it: it releases the port and we bind it here.
+      const remote = r === undefined && this.claimRemote ? await this.claimRemote(key) : undefined;
+      const socket =
+        remote !== undefined && remote.family === req.family
+          ? await this.ports.bindExact(req.family, req.bindAddress, remote.port)
+          : undefined;
+      if (socket === undefined) throw new TurnError(508, 'no such port reservation');
+      return { socket, port: remote!.port };
+    }
+    const bound = await this.ports.bind(req);
+    if (!bound) throw new TurnError(508, 'no relay port available');
+    if (!bound.reserved) return { socket: bound.socket, port: bound.port };
+    const token = randomBytes(8);
+    this.reservations.set(token.toString('hex'), {
+      socket: bound.reserved.socket,
+      port: bound.reserved.port,
+      family: req.family,
+      expiresAt: this.now() + RESERVATION_LIFETIME_S * 1000,
+    });
+    return { socket: bound.socket, port: bound.port, token };
   }
 
   private decUser(user: string): void {
@@ -198,28 +254,39 @@ export class AllocationManager {
     a.expiresAt = this.now() + lifetimeS * 1000;
   }
 
-  /** Frees an allocation and its relay socket. Idempotent. */
+  /** Frees an allocation, its relay socket and its index entry. Idempotent. */
   remove(a: Allocation, why: string): void {
     if (!this.all.delete(a)) return;
     a.close();
+    if (a.clientKey !== undefined) {
+      const clients = this.indexes.get(a.listener)?.clients;
+      if (clients?.get(a.clientKey) === a) clients.delete(a.clientKey);
+    }
     this.decUser(a.user);
     if (a.link.transport === 'udp') a.listener.stats.connections--;
     if (this.log.level >= DEBUG) this.log.debug(`allocation ${a.id} removed: ${why}`);
-    this.onRemoved?.(a);
   }
 
-  /** Perimeter verdict for a peer of this allocation (no side effects). */
-  check(a: Allocation, address: string): ReturnType<Perimeter['check']> {
-    return this.perimeter.check(a.listener.name, address);
+  /** Removes every allocation of a listener and forgets its index (the listener closed). */
+  removeListener(listener: ListenerContext, why: string): void {
+    this.removeWhere((a) => a.listener === listener, why);
+    this.indexes.delete(listener);
+  }
+
+  /** Perimeter verdict for a peer of this allocation (no side effects); a 403 when denied. */
+  check(a: Allocation, address: string): Admission | TurnError {
+    const r = this.perimeter.check(a.listener.name, address);
+    return typeof r === 'string' ? new TurnError(403, r) : r;
   }
 
   /** Installs or refreshes a permission for a peer IP; the admission comes from the perimeter. */
-  permit(a: Allocation, ipKey: number | string, address: string, family: 4 | 6): Permission | string {
-    const r = this.perimeter.check(a.listener.name, address);
-    if (typeof r === 'string') return r;
+  permit(a: Allocation, ipKey: number | string, address: string, family: 4 | 6): Permission | TurnError {
+    const r = this.check(a, address);
+    if (r instanceof TurnError) return r;
     let p = a.permissions.get(ipKey);
     if (p === undefined) {
-      if (a.permissions.size >= MAX_PERMISSIONS_PER_ALLOCATION) return 'too many permissions';
+      if (a.permissions.size >= MAX_PERMISSIONS_PER_ALLOCATION)
+        return new TurnError(403, 'too many permissions');
       p = new Permission(ipKey, address, family, r.cluster.stats);
       a.permissions.set(ipKey, p);
     }
@@ -233,7 +300,7 @@ export class AllocationManager {
 
   /**
    * Binds or refreshes a channel (RFC 8656 sec 12.2): a number bound to another peer, or a peer bound
-   * to another number, is a 400. Returns the binding or an error reason.
+   * to another number, is a 400.
    */
   bindChannel(
     a: Allocation,
@@ -241,31 +308,34 @@ export class AllocationManager {
     ipKey: number | string,
     address: string,
     port: number,
-  ): ChannelBinding | string {
+  ): ChannelBinding | TurnError {
     const peerKey = peerKeyOf(ipKey, port);
     const byNumber = a.channels.get(number);
     const byPeer = a.channelsByPeer.get(peerKey);
     if (byNumber !== undefined && byNumber.peerKey !== peerKey) {
-      return `channel ${number.toString(16)} is bound to another peer`;
+      return new TurnError(400, `channel ${number.toString(16)} is bound to another peer`);
     }
     if (byPeer !== undefined && byPeer.number !== number) {
-      return `peer is bound to channel ${byPeer.number.toString(16)}`;
+      return new TurnError(400, `peer is bound to channel ${byPeer.number.toString(16)}`);
     }
     if (byNumber === undefined && a.cooldown.size > 0) {
       const cool = a.cooldown.get(number);
       if (cool !== undefined && cool.peerKey !== peerKey) {
-        return `channel ${number.toString(16)} was bound to another peer less than 5 minutes ago`;
+        return new TurnError(
+          400,
+          `channel ${number.toString(16)} was bound to another peer less than 5 minutes ago`,
+        );
       }
       for (const [n, c] of a.cooldown) {
         if (c.peerKey === peerKey && n !== number) {
-          return `peer was bound to channel ${n.toString(16)} less than 5 minutes ago`;
+          return new TurnError(400, `peer was bound to channel ${n.toString(16)} less than 5 minutes ago`);
         }
       }
       a.cooldown.delete(number);
     }
     let ch = byNumber;
     if (ch === undefined) {
-      if (a.channels.size >= MAX_CHANNELS_PER_ALLOCATION) return 'too many channels';
+      if (a.channels.size >= MAX_CHANNELS_PER_ALLOCATION) return new TurnError(400, 'too many channels');
       ch = new ChannelBinding(number, address, port, ipKey, peerKey);
       a.channels.set(number, ch);
       a.channelsByPeer.set(peerKey, ch);
@@ -295,7 +365,7 @@ export class AllocationManager {
     }
     for (const [k, r] of this.reservations) {
       if (r.expiresAt <= now) {
-        closeQuietly(r.socket);
+        r.socket.close();
         this.reservations.delete(k);
       }
     }
@@ -308,7 +378,7 @@ export class AllocationManager {
     this.timer.unref();
   }
 
-  /** Removes every allocation whose listener matches (or all), and stops the timer when asked. */
+  /** Removes every allocation that matches. */
   removeWhere(pred: (a: Allocation) => boolean, why: string): void {
     for (const a of [...this.all]) if (pred(a)) this.remove(a, why);
   }
@@ -317,20 +387,17 @@ export class AllocationManager {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.removeWhere(() => true, 'server stopped');
-    for (const r of this.reservations.values()) closeQuietly(r.socket);
+    for (const r of this.reservations.values()) r.socket.close();
     this.reservations.clear();
     this.cache.clear();
   }
 
-  /** Set with several relay threads: asks the others to release a reservation (token hex) for us. */
-  claimRemote: ((tokenHex: string) => Promise<{ port: number; family: 4 | 6 } | undefined>) | undefined;
-
   /** Gives up a reservation (closing its socket) so that another relay thread can bind the port. */
-  release(tokenHex: string): { port: number; family: 4 | 6 } | undefined {
+  release(tokenHex: string): Claimed | undefined {
     const r = this.reservations.get(tokenHex);
     if (r === undefined) return undefined;
     this.reservations.delete(tokenHex);
-    closeQuietly(r.socket);
+    r.socket.close();
     return { port: r.port, family: r.family };
   }
 

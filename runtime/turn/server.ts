@@ -1,14 +1,13 @@
 /**
  * The TURN control path (RFC 8656): Binding, Allocate, Refresh, CreatePermission, ChannelBind,
  * with the long-term credential mechanism (401 + REALM + NONCE, 438 stale nonce, 441 wrong
- * credentials) and a retransmission cache. The hot path (ChannelData, Send indications) lives in
- * the listeners and in Allocation.
+ * credentials) and a retransmission cache: one handler per method. State lives in the allocation
+ * table; this class owns none. The hot path (ChannelData, Send indications) lives in the
+ * listeners (transport/) and in Allocation. Failures are TurnErrors, answered by `respondError`.
  */
 
 import type { ListenerProtocol } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
-import type { Authenticator, NonceIssuer } from '../policy/auth/index.js';
-import { portAllowed } from '../policy/perimeter.js';
 import {
   Attr,
   CHANNEL_MAX,
@@ -34,14 +33,14 @@ import {
   verifyIntegrity,
 } from '../stun/index.js';
 import { ipv4ToInt } from '../stun/ip.js';
-import type { ClientLink } from '../transport/client-link.js';
-import type { Allocation, ListenerContext } from './allocation.js';
+import { type Allocation, portAllowed } from './allocation.js';
 import {
-  AllocationError,
-  type AllocationManager,
+  type AllocationTable,
   DEFAULT_ALLOCATION_LIFETIME_S,
   MAX_ALLOCATION_LIFETIME_S,
 } from './allocation-table.js';
+import { TurnError } from './errors.js';
+import type { ClientLink, CredentialStore, ListenerContext, Nonces } from './hooks.js';
 
 /** A listener as the control path sees it. */
 export interface TurnListener extends ListenerContext {
@@ -52,8 +51,6 @@ export interface TurnListener extends ListenerContext {
   relayBindAddress(family: 4 | 6): string | undefined;
   /** The relay address reported to clients for a family. */
   relayAddress(family: 4 | 6): string;
-  /** Clients whose Allocate is being served (bind in progress): retransmissions wait. */
-  readonly pendingAllocates: Set<number | string>;
   /** False once the listener has been closed. */
   isOpen(): boolean;
 }
@@ -62,14 +59,14 @@ export interface TurnListener extends ListenerContext {
 export interface RequestSource {
   readonly listener: TurnListener;
   readonly link: ClientLink;
-  /** 5-tuple key on a UDP listener; undefined for stream clients. */
-  readonly clientKey: number | string | undefined;
+  /** Key in the allocation table's client index: the 5-tuple on UDP, the connection on streams. */
+  readonly clientKey: number | string;
   /** Text key for nonces and the retransmission cache. */
   readonly textKey: string;
-  /** The allocation of this client, if any (stream clients keep it on the connection). */
+  /** The allocation of this client, if any (read from the allocation table's index). */
   allocation(): Allocation | undefined;
-  /** Stream clients: remember the allocation on the connection. */
-  adopt?(a: Allocation): void;
+  /** False once the client is gone (a closed connection); UDP clients have no such end. */
+  isOpen?(): boolean;
 }
 
 interface Credentials {
@@ -78,26 +75,35 @@ interface Credentials {
   readonly username: string;
 }
 
+type Respond = (b: StunMessageBuilder) => void;
+
 export interface TurnServerOptions {
-  readonly manager: AllocationManager;
+  readonly table: AllocationTable;
   readonly logger: ScopedLogger;
-  readonly nonces: NonceIssuer;
-  authenticator: Authenticator;
+  readonly nonces: Nonces;
+  readonly credentials: CredentialStore;
 }
 
 export class TurnServer {
-  authenticator: Authenticator;
-  private readonly manager: AllocationManager;
+  private credentials: CredentialStore;
+  private readonly table: AllocationTable;
   private readonly log: ScopedLogger;
-  private readonly nonces: NonceIssuer;
+  private readonly nonces: Nonces;
   /** Counters of dropped/failed input, for tests and debugging. */
   readonly dropped = { malformed: 0, badFingerprint: 0, notRequest: 0 };
 
   constructor(opts: TurnServerOptions) {
-    this.manager = opts.manager;
+    this.table = opts.table;
     this.log = opts.logger;
     this.nonces = opts.nonces;
-    this.authenticator = opts.authenticator;
+    this.credentials = opts.credentials;
+  }
+
+  /** New credentials (auth config changed); returns whether the realm changed. */
+  reconfigure(credentials: CredentialStore): boolean {
+    const realmChanged = credentials.realm !== this.credentials.realm;
+    this.credentials = credentials;
+    return realmChanged;
   }
 
   /** Handles one STUN message (not a Send indication on the fast path). Never throws. */
@@ -146,17 +152,16 @@ export class TurnServer {
       return;
     }
     const cacheKey = `${src.listener.name}|${src.textKey}|${msg.transactionKey()}`;
-    const now = this.manager.now();
-    const cached = this.manager.cache.get(cacheKey, now);
+    const cached = this.table.cachedAnswer(cacheKey);
     if (cached !== undefined) {
       src.link.sendStun(cached);
       return;
     }
     const creds = this.authenticate(src, msg, fingerprint);
     if (creds === undefined) return;
-    const respond = (b: StunMessageBuilder): void => {
+    const respond: Respond = (b) => {
       const out = b.build({ integrityKey: creds.key, fingerprint });
-      this.manager.cache.set(cacheKey, out, this.manager.now());
+      this.table.cacheAnswer(cacheKey, out);
       this.reply(src, out);
     };
     const unknown = msg.unknownRequired();
@@ -190,6 +195,17 @@ export class TurnServer {
     );
   }
 
+  /** The answer to a TurnError: a 400 carries its reason, 508 while draining says so, others the standard phrase. */
+  private errorFor(msg: StunMessage, e: TurnError): StunMessageBuilder {
+    const reason =
+      e.code === ErrorCode.BAD_REQUEST
+        ? e.reason
+        : e.code === ErrorCode.INSUFFICIENT_CAPACITY && this.table.draining
+          ? 'Server Draining'
+          : undefined;
+    return this.error(msg, e.code, reason);
+  }
+
   private success(msg: StunMessage): StunMessageBuilder {
     return new StunMessageBuilder(msg.method, MessageClass.SUCCESS, msg.transactionId());
   }
@@ -215,7 +231,7 @@ export class TurnServer {
 
   /** Long-term credentials (RFC 8489 sec 9.2). Answers and returns undefined on failure. */
   private authenticate(src: RequestSource, msg: StunMessage, fingerprint: boolean): Credentials | undefined {
-    const auth = this.authenticator;
+    const auth = this.credentials;
     const challenge = (code: number): void => {
       // Minimal answer to an unauthenticated request: code, realm, nonce; no reason text.
       const out = this.error(msg, code, '')
@@ -255,19 +271,13 @@ export class TurnServer {
     return { key: found.key, user: found.user, username };
   }
 
-  private allocate(
-    src: RequestSource,
-    msg: StunMessage,
-    creds: Credentials,
-    respond: (b: StunMessageBuilder) => void,
-  ): void {
+  private allocate(src: RequestSource, msg: StunMessage, creds: Credentials, respond: Respond): void {
     const listener = src.listener;
     if (src.allocation() !== undefined) {
       respond(this.error(msg, ErrorCode.ALLOCATION_MISMATCH));
       return;
     }
-    const pendingKey = src.clientKey ?? src.textKey;
-    if (listener.pendingAllocates.has(pendingKey)) return; // a retransmission: the answer is on its way
+    if (this.table.isPending(listener, src.clientKey)) return; // a retransmission: the answer is on its way
     const rt = msg.get(Attr.REQUESTED_TRANSPORT);
     const transport = rt === undefined ? undefined : decodeRequestedTransport(msg, rt);
     if (transport === undefined) {
@@ -296,7 +306,7 @@ export class TurnServer {
       token = msg.buf.subarray(tokenAttr.offset, tokenAttr.offset + 8);
     }
     // A reserved port carries its family; otherwise IPv4 unless the client asks (RFC 8656 sec 7.2).
-    let family: 4 | 6 = (token !== undefined ? this.manager.reservationFamily(token) : undefined) ?? 4;
+    let family: 4 | 6 = (token !== undefined ? this.table.reservationFamily(token) : undefined) ?? 4;
     if (famAttr !== undefined) {
       const f = decodeAddressFamily(msg, famAttr);
       if (f === undefined) {
@@ -322,44 +332,38 @@ export class TurnServer {
       reserveNext = r;
     }
     const lifetimeS = requestedLifetime(msg, true);
-    const verdict = this.manager.admit(creds.user);
-    if (verdict !== 0) {
-      respond(
-        this.error(
-          msg,
-          verdict === 486 ? ErrorCode.ALLOCATION_QUOTA_REACHED : ErrorCode.INSUFFICIENT_CAPACITY,
-          verdict === 486 ? undefined : this.manager.draining ? 'Server Draining' : undefined,
-        ),
-      );
+    const refused = this.table.admit(creds.user);
+    if (refused !== undefined) {
+      respond(this.errorFor(msg, refused));
       return;
     }
-    listener.pendingAllocates.add(pendingKey);
-    this.manager
-      .create({
-        listener,
-        link: src.link,
-        clientKey: src.clientKey,
-        user: creds.user,
-        username: creds.username,
-        relayAddress: listener.relayAddress(family),
-        lifetimeS,
-        family,
-        bindAddress,
-        minPort: listener.minRelayPort,
-        maxPort: listener.maxRelayPort,
-        even,
-        reserveNext,
-        token,
-      })
+    this.table
+      .create(
+        {
+          listener,
+          link: src.link,
+          clientKey: src.clientKey,
+          user: creds.user,
+          username: creds.username,
+          relayAddress: listener.relayAddress(family),
+          lifetimeS,
+          family,
+          bindAddress,
+          minPort: listener.minRelayPort,
+          maxPort: listener.maxRelayPort,
+          even,
+          reserveNext,
+          token,
+        },
+        src.clientKey,
+      )
       .then(
         (a) => {
-          listener.pendingAllocates.delete(pendingKey);
-          if (!listener.isOpen()) {
-            // The listener closed (restart, stop) while the relay socket was being bound.
-            this.manager.remove(a, 'listener closed');
+          if (!listener.isOpen() || src.isOpen?.() === false) {
+            // The listener or connection closed (restart, stop) while the relay socket was being bound.
+            this.table.remove(a, listener.isOpen() ? 'connection closed' : 'listener closed');
             return;
           }
-          src.adopt?.(a);
           const b = this.success(msg)
             .addXorAddress(Attr.XOR_RELAYED_ADDRESS, { family, address: a.relayAddress, port: a.relayPort })
             .addUint32(Attr.LIFETIME, lifetimeS)
@@ -372,18 +376,11 @@ export class TurnServer {
           respond(b);
         },
         (e: unknown) => {
-          listener.pendingAllocates.delete(pendingKey);
-          if (e instanceof AllocationError) {
+          if (e instanceof TurnError) {
             this.log.info(
-              `allocation refused for user ${creds.user} on listener ${listener.name}: ${e.message} (${e.code})`,
+              `allocation refused for user ${creds.user} on listener ${listener.name}: ${e.reason} (${e.code})`,
             );
-            respond(
-              this.error(
-                msg,
-                e.code,
-                e.code === 508 && this.manager.draining ? 'Server Draining' : undefined,
-              ),
-            );
+            respond(this.errorFor(msg, e));
           } else {
             this.log.error(`allocation failed on listener ${listener.name}: ${(e as Error).message}`);
             respond(this.error(msg, ErrorCode.SERVER_ERROR));
@@ -398,7 +395,7 @@ export class TurnServer {
     src: RequestSource,
     msg: StunMessage,
     creds: Credentials,
-    respond: (b: StunMessageBuilder) => void,
+    respond: Respond,
   ): Allocation | undefined {
     const a = src.allocation();
     if (a === undefined || a.closed) {
@@ -412,12 +409,7 @@ export class TurnServer {
     return a;
   }
 
-  private refresh(
-    src: RequestSource,
-    msg: StunMessage,
-    creds: Credentials,
-    respond: (b: StunMessageBuilder) => void,
-  ): void {
+  private refresh(src: RequestSource, msg: StunMessage, creds: Credentials, respond: Respond): void {
     const a = this.ownAllocation(src, msg, creds, respond);
     if (a === undefined) return;
     const famAttr = msg.get(Attr.REQUESTED_ADDRESS_FAMILY);
@@ -427,9 +419,9 @@ export class TurnServer {
     }
     const lifetimeS = requestedLifetime(msg, false);
     if (lifetimeS === 0) {
-      this.manager.remove(a, 'refreshed with lifetime 0');
+      this.table.remove(a, 'refreshed with lifetime 0');
     } else {
-      this.manager.refresh(a, lifetimeS);
+      this.table.refresh(a, lifetimeS);
     }
     respond(this.success(msg).addUint32(Attr.LIFETIME, lifetimeS));
   }
@@ -449,18 +441,13 @@ export class TurnServer {
     return out;
   }
 
-  private denied(src: RequestSource, a: Allocation, peer: TransportAddress, why: string): void {
+  private denied(src: RequestSource, a: Allocation, peer: TransportAddress, why: TurnError): void {
     this.log.info(
-      `permission denied on listener ${src.listener.name} for client ${src.link.transport}:${src.link.address}:${src.link.port} (user ${a.user}) to peer ${peer.address}:${peer.port}: ${why}`,
+      `permission denied on listener ${src.listener.name} for client ${src.link.transport}:${src.link.address}:${src.link.port} (user ${a.user}) to peer ${peer.address}:${peer.port}: ${why.reason}`,
     );
   }
 
-  private createPermission(
-    src: RequestSource,
-    msg: StunMessage,
-    creds: Credentials,
-    respond: (b: StunMessageBuilder) => void,
-  ): void {
+  private createPermission(src: RequestSource, msg: StunMessage, creds: Credentials, respond: Respond): void {
     const a = this.ownAllocation(src, msg, creds, respond);
     if (a === undefined) return;
     const peers = this.peers(msg);
@@ -476,30 +463,25 @@ export class TurnServer {
     }
     // All or nothing (RFC 8656 sec 10.2): check every peer before installing any.
     for (const p of peers) {
-      const r = this.manager.check(a, p.address);
-      if (typeof r === 'string') {
+      const r = this.table.check(a, p.address);
+      if (r instanceof TurnError) {
         this.denied(src, a, p, r);
-        respond(this.error(msg, ErrorCode.FORBIDDEN));
+        respond(this.errorFor(msg, r));
         return;
       }
     }
     for (const p of peers) {
-      const r = this.manager.permit(a, keyOf(p), p.address, p.family);
-      if (typeof r === 'string') {
+      const r = this.table.permit(a, keyOf(p), p.address, p.family);
+      if (r instanceof TurnError) {
         this.denied(src, a, p, r);
-        respond(this.error(msg, ErrorCode.FORBIDDEN));
+        respond(this.errorFor(msg, r));
         return;
       }
     }
     respond(this.success(msg));
   }
 
-  private channelBind(
-    src: RequestSource,
-    msg: StunMessage,
-    creds: Credentials,
-    respond: (b: StunMessageBuilder) => void,
-  ): void {
+  private channelBind(src: RequestSource, msg: StunMessage, creds: Credentials, respond: Respond): void {
     const a = this.ownAllocation(src, msg, creds, respond);
     if (a === undefined) return;
     const cn = msg.get(Attr.CHANNEL_NUMBER);
@@ -522,26 +504,27 @@ export class TurnServer {
       respond(this.error(msg, ErrorCode.BAD_REQUEST, 'peer port 0'));
       return;
     }
-    const r = this.manager.check(a, peer.address);
-    if (typeof r === 'string') {
+    const r = this.table.check(a, peer.address);
+    if (r instanceof TurnError) {
       this.denied(src, a, peer, r);
-      respond(this.error(msg, ErrorCode.FORBIDDEN));
+      respond(this.errorFor(msg, r));
       return;
     }
     if (!portAllowed(r.ranges, r.blockedPorts, peer.port)) {
-      this.denied(src, a, peer, 'no route to endpoint port');
-      respond(this.error(msg, ErrorCode.FORBIDDEN));
+      const denied = new TurnError(ErrorCode.FORBIDDEN, 'no route to endpoint port');
+      this.denied(src, a, peer, denied);
+      respond(this.errorFor(msg, denied));
       return;
     }
     const ipKey = keyOf(peer);
-    const ch = this.manager.bindChannel(a, number, ipKey, peer.address, peer.port);
-    if (typeof ch === 'string') {
-      respond(this.error(msg, ErrorCode.BAD_REQUEST, ch));
+    const ch = this.table.bindChannel(a, number, ipKey, peer.address, peer.port);
+    if (ch instanceof TurnError) {
+      respond(this.errorFor(msg, ch));
       return;
     }
-    const p = this.manager.permit(a, ipKey, peer.address, peer.family);
-    if (typeof p === 'string') {
-      respond(this.error(msg, ErrorCode.FORBIDDEN));
+    const p = this.table.permit(a, ipKey, peer.address, peer.family);
+    if (p instanceof TurnError) {
+      respond(this.errorFor(msg, p));
       return;
     }
     respond(this.success(msg));

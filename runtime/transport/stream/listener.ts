@@ -1,20 +1,21 @@
 /**
  * TURN-TCP and TURN-TLS listeners: STUN messages and ChannelData frames on a byte stream
- * (RFC 8656 sec 12.5). One allocation per connection; it goes away with the connection.
+ * (RFC 8656 sec 12.5). One allocation per connection, indexed in the allocation table by the
+ * connection's key; it goes away with the connection.
  * A framing error (garbage, oversize frame) closes the connection, never the listener.
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { ListenerConfig, ListenerProtocol } from '../../../contract/config/index.js';
+import type { ListenerConfig } from '../../../contract/config/index.js';
 import type { ScopedLogger } from '../../log/logger.js';
-import { StreamFramer } from '../../stun/index.js';
+import { SEND_INDICATION, StreamFramer } from '../../stun/index.js';
 import type { Allocation } from '../../turn/allocation.js';
-import type { AllocationManager } from '../../turn/allocation-table.js';
-import { relayChannelData, relaySendIndication, SEND_INDICATION } from '../../turn/fast-path.js';
-import type { RequestSource, TurnListener, TurnServer } from '../../turn/server.js';
+import type { AllocationTable } from '../../turn/allocation-table.js';
+import { relayChannelData, relaySendIndication } from '../../turn/fast-path.js';
+import type { RequestSource, TurnServer } from '../../turn/server.js';
 import type { ListenerStats } from '../../turn/stats.js';
 import { StreamClientLink } from '../client-link.js';
-import { type RelayAddressing, relayAddressing } from '../relay-address.js';
+import { Listener } from '../listener.js';
 
 /** Connections that have not sent a frame within this time are closed. */
 export const IDLE_HANDSHAKE_MS = 30_000;
@@ -24,11 +25,12 @@ export const MAX_CONNECTIONS = 20_000;
 let nextConnId = 1;
 
 class Connection implements RequestSource {
-  allocation_: Allocation | undefined;
   readonly link: StreamClientLink;
   readonly framer: StreamFramer;
-  readonly clientKey = undefined;
+  /** The connection is the client: its key in the allocation table is its text key. */
+  readonly clientKey: string;
   readonly textKey: string;
+  private readonly clients: ReadonlyMap<number | string, Allocation>;
 
   constructor(
     readonly listener: StreamListener,
@@ -40,21 +42,18 @@ class Connection implements RequestSource {
     const port = socket.remotePort ?? 0;
     this.link = new StreamClientLink(transport, socket, address, port, family, listener.stats);
     this.textKey = `${transport}:${address}:${port}#${nextConnId++}`;
+    this.clientKey = this.textKey;
+    this.clients = listener.table.clients(listener);
     this.framer = new StreamFramer(this.onFrame, this.onFramingError);
   }
 
   allocation(): Allocation | undefined {
-    const a = this.allocation_;
-    if (a?.closed) this.allocation_ = undefined;
-    return this.allocation_;
+    return this.clients.get(this.clientKey);
   }
 
-  adopt(a: Allocation): void {
-    if (this.socket.destroyed) {
-      this.listener.manager.remove(a, 'connection closed');
-      return;
-    }
-    this.allocation_ = a;
+  /** False once the connection is gone (an Allocate that completes later is undone). */
+  isOpen(): boolean {
+    return !this.socket.destroyed;
   }
 
   readonly onData = (chunk: Buffer): void => {
@@ -83,54 +82,27 @@ class Connection implements RequestSource {
   };
 
   closed(): void {
-    const a = this.allocation_;
-    this.allocation_ = undefined;
-    if (a !== undefined) this.listener.manager.remove(a, 'connection closed');
+    const a = this.allocation();
+    if (a !== undefined) this.listener.table.remove(a, 'connection closed');
   }
 }
 
-export class StreamListener implements TurnListener {
-  readonly allocations = new Map<number | string, Allocation>();
-  readonly pendingAllocates = new Set<number | string>();
-  readonly protocol: ListenerProtocol;
-  readonly name: string;
-  minRelayPort: number | undefined;
-  maxRelayPort: number | undefined;
-  private readonly addressing: RelayAddressing;
+export class StreamListener extends Listener {
   private netServer: Server | undefined;
   private readonly conns = new Set<Connection>();
 
   constructor(
-    public config: ListenerConfig,
-    readonly stats: ListenerStats,
+    config: ListenerConfig,
+    stats: ListenerStats,
     readonly turn: TurnServer,
-    readonly manager: AllocationManager,
+    readonly table: AllocationTable,
     readonly log: ScopedLogger,
   ) {
-    this.name = config.name;
-    this.protocol = config.protocol;
-    this.minRelayPort = config.min_relay_port;
-    this.maxRelayPort = config.max_relay_port;
-    this.addressing = relayAddressing(config.address);
-  }
-
-  /** Applies the parts of a new config that need no restart (relay port range). */
-  update(config: ListenerConfig): void {
-    this.config = config;
-    this.minRelayPort = config.min_relay_port;
-    this.maxRelayPort = config.max_relay_port;
+    super(config, stats);
   }
 
   isOpen(): boolean {
     return this.netServer !== undefined;
-  }
-
-  relayBindAddress(family: 4 | 6): string | undefined {
-    return this.addressing.bind(family);
-  }
-
-  relayAddress(family: 4 | 6): string {
-    return this.addressing.report(family);
   }
 
   async start(): Promise<void> {

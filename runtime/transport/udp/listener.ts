@@ -4,62 +4,43 @@
  * path), anything else is dropped. Clients are keyed by a number (ip32 * 65536 + port).
  */
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { ListenerConfig, ListenerProtocol } from '../../../contract/config/index.js';
+import type { ListenerConfig } from '../../../contract/config/index.js';
+import { SEND_INDICATION } from '../../stun/constants.js';
 import { intToIpv4 } from '../../stun/ip.js';
 import type { Allocation } from '../../turn/allocation.js';
-import { relayChannelData, relaySendIndication, SEND_INDICATION } from '../../turn/fast-path.js';
-import type { RequestSource, TurnListener, TurnServer } from '../../turn/server.js';
+import type { AllocationTable } from '../../turn/allocation-table.js';
+import { relayChannelData, relaySendIndication } from '../../turn/fast-path.js';
+import type { RequestSource, TurnServer } from '../../turn/server.js';
 import type { ListenerStats } from '../../turn/stats.js';
 import { UdpClientLink } from '../client-link.js';
-import { type RelayAddressing, relayAddressing } from '../relay-address.js';
+import { Listener } from '../listener.js';
 import { type DatagramHandler, durable, onDatagram } from './receive.js';
 import { literalSocket, raiseBuffers } from './relay-socket.js';
 
 export const LISTENER_BUFFER_BYTES = 4 << 20;
 
-export class UdpListener implements TurnListener {
-  readonly allocations = new Map<number | string, Allocation>();
-  readonly pendingAllocates = new Set<number | string>();
-  readonly protocol: ListenerProtocol = 'TURN-UDP';
-  readonly name: string;
-  minRelayPort: number | undefined;
-  maxRelayPort: number | undefined;
-  private readonly addressing: RelayAddressing;
+export class UdpListener extends Listener {
   private readonly family: 4 | 6;
   private socket: UdpSocket | undefined;
   private detach: (() => void) | undefined;
+  /** The allocation table's 5-tuple index of this listener: read here, written only there. */
+  private readonly allocations: ReadonlyMap<number | string, Allocation>;
 
   constructor(
-    public config: ListenerConfig,
-    readonly stats: ListenerStats,
+    config: ListenerConfig,
+    stats: ListenerStats,
     private readonly server: TurnServer,
+    table: AllocationTable,
     /** Share the port with other relay threads (SO_REUSEPORT; Node >= 22.12). */
     private readonly reusePort = false,
   ) {
-    this.name = config.name;
-    this.minRelayPort = config.min_relay_port;
-    this.maxRelayPort = config.max_relay_port;
-    this.addressing = relayAddressing(config.address);
+    super(config, stats);
     this.family = config.address.includes(':') ? 6 : 4;
-  }
-
-  /** Applies the parts of a new config that need no restart (relay port range). */
-  update(config: ListenerConfig): void {
-    this.config = config;
-    this.minRelayPort = config.min_relay_port;
-    this.maxRelayPort = config.max_relay_port;
+    this.allocations = table.clients(this);
   }
 
   isOpen(): boolean {
     return this.socket !== undefined;
-  }
-
-  relayBindAddress(family: 4 | 6): string | undefined {
-    return this.addressing.bind(family);
-  }
-
-  relayAddress(family: 4 | 6): string {
-    return this.addressing.report(family);
   }
 
   async start(): Promise<void> {

@@ -5,6 +5,15 @@
  * and larger kernel buffers.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type {
+  BoundRelay,
+  PeerDatagramHandler,
+  PeerSocket,
+  RelayPorts,
+  RelayRequest,
+} from '../../turn/hooks.js';
+import { onDatagram } from './receive.js';
+import { UdpSender } from './send.js';
 
 export const RELAY_BUFFER_BYTES = 1 << 18;
 const MAX_ATTEMPTS = 64;
@@ -68,11 +77,6 @@ function bindOne(family: 4 | 6, address: string, port: number): Promise<UdpSocke
   });
 }
 
-/** Binds exactly this port (e.g. one another relay thread just released). */
-export function bindExact(family: 4 | 6, address: string, port: number): Promise<UdpSocket | undefined> {
-  return bindOne(family, address, port);
-}
-
 export function closeQuietly(s: UdpSocket): void {
   try {
     s.close();
@@ -81,21 +85,29 @@ export function closeQuietly(s: UdpSocket): void {
   }
 }
 
-export interface RelayRequest {
-  readonly family: 4 | 6;
-  readonly bindAddress: string;
-  readonly minPort?: number | undefined;
-  readonly maxPort?: number | undefined;
-  readonly even: boolean;
-  /** Also reserve port + 1 (EVEN-PORT with the R bit). */
-  readonly reserveNext: boolean;
+/**
+ * A bound relay socket as turn/ uses it (the PeerSocket hook): sends bypass dgram (UdpSender),
+ * receives come straight from the UDP handle (onDatagram). One class, so the hot path's calls on
+ * it stay monomorphic.
+ */
+export class UdpPeerSocket extends UdpSender implements PeerSocket {
+  attach(handler: PeerDatagramHandler): () => void {
+    return onDatagram(this.socket, handler);
+  }
+
+  close(): void {
+    closeQuietly(this.socket);
+  }
 }
 
-export interface BoundRelay {
-  readonly socket: UdpSocket;
-  readonly port: number;
-  readonly reserved?: { readonly socket: UdpSocket; readonly port: number };
-}
+/** The RelayPorts hook of turn/: relay sockets bound by this module. */
+export const udpRelayPorts: RelayPorts = {
+  bind: bindRelay,
+  async bindExact(family, address, port) {
+    const s = await bindOne(family, address, port);
+    return s === undefined ? undefined : new UdpPeerSocket(s);
+  },
+};
 
 /** Binds a relay socket as requested; undefined when no port could be had. */
 export async function bindRelay(req: RelayRequest): Promise<BoundRelay | undefined> {
@@ -131,9 +143,13 @@ export async function bindRelay(req: RelayRequest): Promise<BoundRelay | undefin
         closeQuietly(s);
         continue;
       }
-      return { socket: s, port: got, reserved: { socket: r, port: got + 1 } };
+      return {
+        socket: new UdpPeerSocket(s),
+        port: got,
+        reserved: { socket: new UdpPeerSocket(r), port: got + 1 },
+      };
     }
-    return { socket: s, port: got };
+    return { socket: new UdpPeerSocket(s), port: got };
   }
   return undefined;
 }

@@ -1,29 +1,39 @@
 /**
- * Allocation manager with an injectable clock: lifetimes driven by the one coarse timer (tick),
+ * The allocation table with an injectable clock: lifetimes driven by the one coarse timer (tick),
  * quotas, channel rebinding rules, bounded permissions, relay port ranges and fd release.
  */
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../runtime/log/logger.js';
+import { Quota } from '../../../runtime/policy/quota.js';
 import { ipv4ToInt } from '../../../runtime/stun/ip.js';
+import { udpRelayPorts } from '../../../runtime/transport/udp/relay-socket.js';
 import type { Allocation } from '../../../runtime/turn/allocation.js';
 import {
-  AllocationError,
-  AllocationManager,
+  AllocationTable,
   CHANNEL_COOLDOWN_S,
   CHANNEL_LIFETIME_S,
   PERMISSION_LIFETIME_S,
 } from '../../../runtime/turn/allocation-table.js';
+import { TurnError } from '../../../runtime/turn/errors.js';
 import { freeUdpPort } from '../../helpers/net.js';
 import { listenerWithLink, routedPerimeter } from '../../helpers/turn-fixtures.js';
 
 const fds = () => readdirSync('/proc/self/fd').length;
+const reason = (r: object) => (r instanceof TurnError ? r.reason : '');
 
 function setup(opts: { userQuota?: number; maxAllocations?: number } = {}) {
   let now = 1_000_000;
   const logger = createLogger('all:WARN', () => {});
   const perimeter = routedPerimeter(['127.0.0.0/8']);
-  const m = new AllocationManager({ perimeter, logger: logger.scope('turn'), now: () => now, ...opts });
+  const quota = new Quota(opts);
+  const m = new AllocationTable({
+    perimeter,
+    quota,
+    ports: udpRelayPorts,
+    logger: logger.scope('turn'),
+    now: () => now,
+  });
   const { listener, link } = listenerWithLink();
   let key = 1;
   const create = (user = 'alice', extra: object = {}) =>
@@ -41,11 +51,11 @@ function setup(opts: { userQuota?: number; maxAllocations?: number } = {}) {
       reserveNext: false,
       ...extra,
     });
-  return { m, listener, create, advance: (s: number) => (now += s * 1000) };
+  return { m, quota, listener, create, advance: (s: number) => (now += s * 1000) };
 }
 
-describe('AllocationManager', () => {
-  const managers: AllocationManager[] = [];
+describe('AllocationTable', () => {
+  const managers: AllocationTable[] = [];
   afterEach(() => {
     for (const m of managers.splice(0)) m.stop();
   });
@@ -56,10 +66,10 @@ describe('AllocationManager', () => {
     managers.push(s.m);
     const a = await s.create();
     expect(fds()).toBe(base + 1);
-    expect(s.listener.allocations.get(1)).toBe(a);
+    expect(s.m.clients(s.listener).get(1)).toBe(a);
     const ip = ipv4ToInt('127.0.0.2');
-    expect(typeof s.m.permit(a, ip, '127.0.0.2', 4)).toBe('object');
-    expect(typeof s.m.bindChannel(a, 0x4000, ipv4ToInt('127.0.0.3'), '127.0.0.3', 9)).toBe('object');
+    expect(s.m.permit(a, ip, '127.0.0.2', 4)).not.toBeInstanceOf(TurnError);
+    expect(s.m.bindChannel(a, 0x4000, ipv4ToInt('127.0.0.3'), '127.0.0.3', 9)).not.toBeInstanceOf(TurnError);
     s.m.permit(a, ipv4ToInt('127.0.0.3'), '127.0.0.3', 4);
 
     s.advance(PERMISSION_LIFETIME_S - 1);
@@ -83,7 +93,7 @@ describe('AllocationManager', () => {
     s.m.tick();
     expect(s.m.count).toBe(0);
     expect(a.closed).toBe(true);
-    expect(s.listener.allocations.size).toBe(0);
+    expect(s.m.clients(s.listener).size).toBe(0);
     await new Promise((r) => setTimeout(r, 20));
     expect(fds()).toBe(base);
   });
@@ -93,26 +103,26 @@ describe('AllocationManager', () => {
     managers.push(s.m);
     const a = await s.create();
     const p1 = ipv4ToInt('127.0.0.5');
-    expect(typeof s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1000)).toBe('object');
+    expect(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1000)).not.toBeInstanceOf(TurnError);
     // Refresh of the same binding is fine.
-    expect(typeof s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1000)).toBe('object');
+    expect(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1000)).not.toBeInstanceOf(TurnError);
     // Same number, other peer; same peer, other number: both refused.
-    expect(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1001)).toMatch(/bound to another peer/);
-    expect(s.m.bindChannel(a, 0x4001, p1, '127.0.0.5', 1000)).toMatch(/bound to channel 4000/);
-    expect(typeof s.m.bindChannel(a, 0x4001, p1, '127.0.0.5', 1001)).toBe('object');
+    expect(reason(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1001))).toMatch(/bound to another peer/);
+    expect(reason(s.m.bindChannel(a, 0x4001, p1, '127.0.0.5', 1000))).toMatch(/bound to channel 4000/);
+    expect(s.m.bindChannel(a, 0x4001, p1, '127.0.0.5', 1001)).not.toBeInstanceOf(TurnError);
 
     // After expiry, 5 minutes of cooldown: the number and the peer stay paired.
     s.m.refresh(a, 3600);
     s.advance(CHANNEL_LIFETIME_S + 1);
     s.m.tick();
     expect(a.channels.size).toBe(0);
-    expect(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 2000)).toMatch(/less than 5 minutes ago/);
-    expect(s.m.bindChannel(a, 0x4002, p1, '127.0.0.5', 1000)).toMatch(/less than 5 minutes ago/);
-    expect(typeof s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1000)).toBe('object');
+    expect(reason(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 2000))).toMatch(/less than 5 minutes ago/);
+    expect(reason(s.m.bindChannel(a, 0x4002, p1, '127.0.0.5', 1000))).toMatch(/less than 5 minutes ago/);
+    expect(s.m.bindChannel(a, 0x4000, p1, '127.0.0.5', 1000)).not.toBeInstanceOf(TurnError);
     s.advance(CHANNEL_COOLDOWN_S + 1);
     s.m.tick();
     expect(a.cooldown.size).toBe(0);
-    expect(typeof s.m.bindChannel(a, 0x4002, p1, '127.0.0.5', 1001)).toBe('object');
+    expect(s.m.bindChannel(a, 0x4002, p1, '127.0.0.5', 1001)).not.toBeInstanceOf(TurnError);
   });
 
   it('caps allocations per user (486) and globally (508), counting in-flight ones', async () => {
@@ -125,11 +135,11 @@ describe('AllocationManager', () => {
     s.m.remove(a1!, 'test');
     expect(s.m.userCount('alice')).toBe(1);
     await s.create('alice');
-    s.m.draining = true;
-    s.m.maxAllocations = 0;
+    s.quota.drain();
+    s.quota.reconfigure({ userQuota: 2, maxAllocations: 0 });
     const e = await s.create('dave').catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(AllocationError);
-    expect((e as AllocationError).message).toMatch(/draining/);
+    expect(e).toBeInstanceOf(TurnError);
+    expect((e as TurnError).message).toMatch(/draining/);
   });
 
   it('binds relay ports from the listener range, even ports and reservations on request', async () => {
@@ -160,7 +170,7 @@ describe('AllocationManager', () => {
     let refused = 0;
     for (let i = 0; i < 300; i++) {
       const ip = `127.0.${1 + (i >> 8)}.${i & 255}`;
-      if (typeof s.m.permit(a, ipv4ToInt(ip), ip, 4) === 'string') refused++;
+      if (s.m.permit(a, ipv4ToInt(ip), ip, 4) instanceof TurnError) refused++;
     }
     expect(a.permissions.size).toBe(256);
     expect(refused).toBe(44);

@@ -16,6 +16,7 @@ import {
   StunMessageBuilder,
 } from '../../../runtime/stun/index.js';
 import { canonicalIpv6, ipv4ToInt } from '../../../runtime/stun/ip.js';
+import { UdpPeerSocket } from '../../../runtime/transport/udp/relay-socket.js';
 import { Allocation, ChannelBinding, Permission, peerKeyOf } from '../../../runtime/turn/allocation.js';
 import { relayChannelData, relaySendIndication } from '../../../runtime/turn/fast-path.js';
 import { listenerWithLink, routeConfig, routedPerimeter } from '../../helpers/turn-fixtures.js';
@@ -40,7 +41,7 @@ function setup(family: 4 | 6) {
     undefined,
     'u',
     'u',
-    relay as never,
+    new UdpPeerSocket(relay as never),
     '127.0.0.1',
     family,
     perimeter,
