@@ -9,11 +9,16 @@ import type { ScopedLogger } from '../log/logger.js';
 import { ListWatch } from './list-watch.js';
 import { shortListenerName } from './listener-name.js';
 
-export interface PublicAddress {
+/** A gateway's public address: what clients dial (also what the ICE auth service records). */
+export interface GatewayAddress {
   /** IP address or DNS name clients dial. */
   readonly address: string;
   /** Public port per listener, keyed by the short listener name (`udp` of `ns/gw/udp`). */
   readonly ports: ReadonlyMap<string, number>;
+}
+
+/** A public address as discovered, and where from. */
+export interface PublicAddress extends GatewayAddress {
   readonly source: 'LoadBalancer' | 'NodePort';
 }
 

@@ -72,30 +72,20 @@ export function createMetrics(
         }
       },
     });
-  counterPair(
-    'stunner_listener_packets_total',
-    'Packets received (rx) from and sent (tx) to clients per listener.',
-    () => source.listeners(),
-    'Packets',
-  );
-  counterPair(
-    'stunner_listener_bytes_total',
-    'Bytes received (rx) from and sent (tx) to clients per listener.',
-    () => source.listeners(),
-    'Bytes',
-  );
-  counterPair(
-    'stunner_cluster_packets_total',
-    'Packets received (rx) from and sent (tx) to peers per cluster.',
-    () => source.clusters(),
-    'Packets',
-  );
-  counterPair(
-    'stunner_cluster_bytes_total',
-    'Bytes received (rx) from and sent (tx) to peers per cluster.',
-    () => source.clusters(),
-    'Bytes',
-  );
+  const perSide = [
+    ['listener', 'clients per listener', () => source.listeners()],
+    ['cluster', 'peers per cluster', () => source.clusters()],
+  ] as const;
+  for (const [side, whom, entries] of perSide) {
+    for (const field of ['Packets', 'Bytes'] as const) {
+      counterPair(
+        `stunner_${side}_${field.toLowerCase()}_total`,
+        `${field} received (rx) from and sent (tx) to ${whom}.`,
+        entries,
+        field,
+      );
+    }
+  }
 
   new Gauge({
     name: 'stunner_listener_connections',

@@ -3,6 +3,7 @@
  * addresses (relay-address.ts). UDP (udp/listener.ts) and streams (stream/listener.ts) add the
  * socket and the framing.
  */
+import type { EventEmitter } from 'node:events';
 import type { ListenerConfig, ListenerProtocol } from '../../contract/config/index.js';
 import type { TurnListener } from '../turn/server.js';
 import type { ListenerStats } from '../turn/stats.js';
@@ -73,4 +74,16 @@ export function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
     (a.cert ?? '') === (b.cert ?? '') &&
     (a.key ?? '') === (b.key ?? '')
   );
+}
+
+/** Runs `bind` (a socket's bind or a server's listen, calling back once bound); rejects on its error. */
+export function bound(target: EventEmitter, bind: (done: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    target.once('error', onError);
+    bind(() => {
+      target.off('error', onError);
+      resolve();
+    });
+  });
 }

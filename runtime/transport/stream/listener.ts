@@ -15,7 +15,7 @@ import { relayChannelData, relaySendIndication } from '../../turn/fast-path.js';
 import type { RequestSource, TurnServer } from '../../turn/server.js';
 import type { ListenerStats } from '../../turn/stats.js';
 import { StreamClientLink } from '../client-link.js';
-import { Listener } from '../listener.js';
+import { bound, Listener } from '../listener.js';
 
 /** Connections that have not sent a frame within this time are closed. */
 export const IDLE_HANDSHAKE_MS = 30_000;
@@ -119,14 +119,9 @@ export class StreamListener extends Listener {
       srv = createNetServer({ noDelay: true }, onConnection);
     }
     srv.maxConnections = MAX_CONNECTIONS;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      srv.once('error', onError);
-      srv.listen({ port: this.config.port, host: this.config.address, exclusive: true }, () => {
-        srv.off('error', onError);
-        resolve();
-      });
-    });
+    await bound(srv, (done) =>
+      srv.listen({ port: this.config.port, host: this.config.address, exclusive: true }, done),
+    );
     srv.on('error', (e) => this.log.error(`listener ${this.name}: ${e.message}`));
     this.netServer = srv;
   }

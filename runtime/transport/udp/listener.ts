@@ -13,7 +13,7 @@ import { relayChannelData, relaySendIndication } from '../../turn/fast-path.js';
 import type { RequestSource, TurnServer } from '../../turn/server.js';
 import type { ListenerStats } from '../../turn/stats.js';
 import { UdpClientLink } from '../client-link.js';
-import { Listener } from '../listener.js';
+import { bound, Listener } from '../listener.js';
 import { type DatagramHandler, durable, onDatagram } from './receive.js';
 import { literalSocket, raiseBuffers } from './relay-socket.js';
 
@@ -45,14 +45,9 @@ export class UdpListener extends Listener {
 
   async start(): Promise<void> {
     const s = literalSocket(this.family, this.reusePort);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      s.once('error', onError);
-      s.bind({ port: this.config.port, address: this.config.address, exclusive: true }, () => {
-        s.off('error', onError);
-        resolve();
-      });
-    });
+    await bound(s, (done) =>
+      s.bind({ port: this.config.port, address: this.config.address, exclusive: true }, done),
+    );
     raiseBuffers(s, LISTENER_BUFFER_BYTES);
     this.detach = onDatagram(s, this.onMessage);
     this.socket = s;

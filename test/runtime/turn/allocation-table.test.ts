@@ -175,4 +175,43 @@ describe('AllocationTable', () => {
     expect(a.permissions.size).toBe(256);
     expect(refused).toBe(44);
   });
+
+  it('owns the 5-tuple index and the Allocates in flight: create indexes, remove and removeListener unindex', async () => {
+    const s = setup();
+    managers.push(s.m);
+    const index = s.m.clients(s.listener);
+    const pending = s.create('alice', { clientKey: 7 });
+    expect(s.m.isPending(s.listener, 7)).toBe(false); // only with a pending key
+    const a = await pending;
+    expect(index.get(7)).toBe(a);
+    const inFlight = s.m.create(
+      {
+        listener: s.listener,
+        link: a.link,
+        clientKey: 8,
+        user: 'bob',
+        username: 'bob',
+        relayAddress: '127.0.0.1',
+        lifetimeS: 600,
+        family: 4,
+        bindAddress: '127.0.0.1',
+        even: false,
+        reserveNext: false,
+      },
+      8,
+    );
+    expect(s.m.isPending(s.listener, 8)).toBe(true);
+    const b = await inFlight;
+    expect(s.m.isPending(s.listener, 8)).toBe(false);
+    expect(index.get(8)).toBe(b);
+    s.m.remove(a, 'test');
+    expect(index.has(7)).toBe(false);
+    expect(a.closed).toBe(true);
+    s.m.removeListener(s.listener, 'listener closed');
+    expect(index.size).toBe(0);
+    expect(s.m.count).toBe(0);
+    expect(s.m.cachedAnswer('k')).toBeUndefined();
+    s.m.cacheAnswer('k', Buffer.from('answer'));
+    expect(s.m.cachedAnswer('k')?.toString()).toBe('answer');
+  });
 });
