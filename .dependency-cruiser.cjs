@@ -6,7 +6,20 @@
  *   charts-ts/, examples/: use constructs/ (and contract/), never runtime/
  *   build/      packaging tools: may read everything, nothing imports them but tests and bench
  * and no import cycles anywhere.
+ *
+ * Inside runtime/, each folder is a layer and imports only the ones below it (rules runtime-*):
+ *   stun/, log/                 the codec and logging: the bottom, import nothing of the runtime
+ *   turn/                       TURN state, no sockets: stun/, log/ (what it needs from above comes
+ *                               in through the interfaces in turn/hooks.ts)
+ *   policy/    transport/       side by side, never each other: policy/ (auth, perimeter, quotas)
+ *                               and transport/ (UDP, streams, client links) implement turn/'s hooks
+ *   relay/                      the relay library: composes policy/, transport/ and turn/
+ *   cluster-watch/              Kubernetes watchers: log/ only (they report through callbacks)
+ *   process/                    the stunnerd process: relay/, cluster-watch/ and everything below
+ *   ice/                        the ICE auth service: cluster-watch/, policy/auth, log/; no relay
+ *   cli/, main.ts               entry points: anything
  */
+const below = (...layers) => `^runtime/(?!(${layers.join('|')})/)[^/]+/`;
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -52,6 +65,68 @@ module.exports = {
       severity: 'error',
       from: { path: '^(charts-ts|examples)/' },
       to: { path: '^(runtime|build|bench|test)/' },
+    },
+    {
+      name: 'runtime-stun-log-are-the-bottom',
+      comment: 'stun/ (the codec) and log/ import nothing else of the runtime.',
+      severity: 'error',
+      from: { path: '^runtime/(stun|log)/' },
+      to: { path: '^runtime/', pathNot: '^runtime/(stun|log)/' },
+    },
+    {
+      name: 'runtime-turn-is-below-policy-and-transport',
+      comment: 'turn/ is protocol state: it reaches policy and sockets only through turn/hooks.ts.',
+      severity: 'error',
+      from: { path: '^runtime/turn/' },
+      to: { path: below('turn', 'stun', 'log') },
+    },
+    {
+      name: 'runtime-policy-is-below-relay',
+      comment: 'policy/ implements turn/ hooks; it never touches transport/ or anything above.',
+      severity: 'error',
+      from: { path: '^runtime/policy/' },
+      to: { path: below('policy', 'turn', 'stun', 'log') },
+    },
+    {
+      name: 'runtime-transport-is-below-relay',
+      comment: 'transport/ moves bytes for turn/; it never touches policy/ or anything above.',
+      severity: 'error',
+      from: { path: '^runtime/transport/' },
+      to: { path: below('transport', 'turn', 'stun', 'log') },
+    },
+    {
+      name: 'runtime-relay-is-below-process',
+      comment: 'relay/ is the library: no process concerns (config files, watchers, health, signals).',
+      severity: 'error',
+      from: { path: '^runtime/relay/' },
+      to: { path: below('relay', 'policy', 'transport', 'turn', 'stun', 'log') },
+    },
+    {
+      name: 'runtime-cluster-watch-reports-by-callback',
+      comment: 'cluster-watch/ knows Kubernetes, not the relay: results go out through callbacks.',
+      severity: 'error',
+      from: { path: '^runtime/cluster-watch/' },
+      to: { path: below('cluster-watch', 'log') },
+    },
+    {
+      name: 'runtime-process-is-below-the-entry-points',
+      severity: 'error',
+      from: { path: '^runtime/process/' },
+      to: { path: '^runtime/(cli|ice)/|^runtime/main\\.ts$' },
+    },
+    {
+      name: 'runtime-ice-runs-without-the-relay',
+      comment: 'The ICE auth service is its own process: it shares auth and watchers, not the relay.',
+      severity: 'error',
+      from: { path: '^runtime/ice/' },
+      to: { path: below('ice', 'cluster-watch', 'policy/auth', 'stun', 'log') },
+    },
+    {
+      name: 'ice-client-has-no-sockets',
+      comment: 'The /ice-client module is imported by application servers on its own: fetch only.',
+      severity: 'error',
+      from: { path: '^runtime/ice/client\\.ts$' },
+      to: { path: '^(dgram|net|tls|http|https|worker_threads)$|^runtime/(?!ice/(ice-config|query)\\.ts$)' },
     },
     {
       name: 'library-needs-no-dev-dependencies',

@@ -7,10 +7,10 @@
 import type dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { udpBatch } from '../runtime/native/udp-batch.js';
-import { ipv4ToInt } from '../runtime/perimeter/ip.js';
-import { ipv4Fd, stateOf } from '../runtime/turn/udp-handle.js';
-import { onDatagram } from '../runtime/turn/udp-receive.js';
+import { ipv4ToInt } from '../runtime/stun/ip.js';
+import { udpBatch } from '../runtime/transport/native/udp-batch.js';
+import { ipv4Fd, stateOf } from '../runtime/transport/udp/handle.js';
+import { onDatagram } from '../runtime/transport/udp/receive.js';
 import { cpuMicros, fdCount, systemBusyMicros, threadCpuMicros } from './proc.js';
 import type { ServerHandle } from './servers.js';
 import { PASS, USER } from './servers.js';

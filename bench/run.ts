@@ -73,7 +73,7 @@ const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean; multiCore?: bo
   { key: 'pion', spec: pion },
   { key: 'coturn', spec: coturn },
   { key: 'node-turn', spec: nodeTurn },
-  // The same bundle on Node's dgram path: what the batched UDP I/O module (runtime/native) buys.
+  // The same bundle on Node's dgram path: what the batched UDP I/O module (runtime/transport/native) buys.
   {
     key: 'ours-dgram',
     spec: stunnerd({ label: 'ours, dgram path (STUNNERD_NATIVE=off)', env: { STUNNERD_NATIVE: 'off' } }),

@@ -10,7 +10,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync, type Message } from 'esbuild';
 import { gzipSync } from 'fflate';
-import { PREBUILT_FILE } from '../runtime/native/udp-batch.js';
+import { PREBUILT_FILE } from '../runtime/transport/native/udp-batch.js';
 
 /** The repository root: the bundle entry and esbuild's working directory are resolved from it. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,11 +84,13 @@ export function bundleRuntime(entry = RUNTIME_ENTRY): RuntimeBundle {
 }
 
 /**
- * The batched UDP I/O module (runtime/native), inlined as a base64 string literal: the runtime
+ * The batched UDP I/O module (runtime/transport/native), inlined as a base64 string literal: the runtime
  * writes it to its temp dir and loads it on linux-x64, so the pods need no image of their own.
  */
 function nativeModuleLiteral(): string {
-  return JSON.stringify(readFileSync(resolve(REPO_ROOT, 'runtime/native', PREBUILT_FILE)).toString('base64'));
+  return JSON.stringify(
+    readFileSync(resolve(REPO_ROOT, 'runtime/transport/native', PREBUILT_FILE)).toString('base64'),
+  );
 }
 
 function formatMessage(m: Message): string {

@@ -15,9 +15,9 @@ import {
   type StunnerConfig,
 } from '../../contract/config/index.js';
 import { unsupportedProblems } from '../../contract/support.js';
-import type { Daemon } from '../daemon.js';
 import { createLogger, parseLevelSpec } from '../log/logger.js';
-import { isRelayWorker, setRelayWorkerEntry } from '../turn/threads.js';
+import type { StunnerdProcess } from '../process/stunnerd.js';
+import { isRelayWorker, setRelayWorkerEntry } from '../relay/threads.js';
 
 const USAGE = `usage: stunnerd -c <config.yaml> [-l <loglevel>] [--grace-period <seconds>]
        stunnerd turn://<user>:<pass>@<address>:<port>[?transport=udp|tcp] [-l <loglevel>]
@@ -145,7 +145,7 @@ async function loadConfig(args: CliArgs): Promise<StunnerConfig> {
 export async function main(argv: string[]): Promise<void> {
   if (isRelayWorker()) {
     // A relay thread of admin.threads > 1, started from this same entry point.
-    const { runRelayWorker } = await import('../turn/relay-worker.js');
+    const { runRelayWorker } = await import('../relay/worker.js');
     await runRelayWorker();
     return;
   }
@@ -170,18 +170,18 @@ export async function main(argv: string[]): Promise<void> {
     fail(`cannot load config: ${err.message}`);
   }
   // Day-2 operations (health/metrics servers, hot reload, Kubernetes watchers, SIGTERM drain,
-  // exit codes) are composed in runtime/daemon.ts.
+  // exit codes) are composed in runtime/process/stunnerd.ts.
   const logger = createLogger(args.logLevel ?? config.admin.loglevel);
-  let daemon: Daemon;
+  let daemon: StunnerdProcess;
   try {
     // Loaded only for a valid config: the day-2 modules (Kubernetes client, metrics) are heavy,
     // and a bad config should fail fast.
-    const { runDaemon } = await import('../daemon.js');
+    const { runStunnerd } = await import('../process/stunnerd.js');
     // admin.threads > 1 (Node >= 22.12): relay threads start from the script this code is in (the
     // bundle), or in development from the launcher that registers the TypeScript loader.
     const self = fileURLToPath(import.meta.url);
     setRelayWorkerEntry(self.endsWith('.ts') ? process.argv[1] : self);
-    daemon = await runDaemon({
+    daemon = await runStunnerd({
       config,
       ...(args.configFile !== undefined ? { configFile: args.configFile } : {}),
       logger,
@@ -193,7 +193,7 @@ export async function main(argv: string[]): Promise<void> {
     fail((e as Error).message);
   }
   process.stdout.write(
-    `${new Date().toISOString()} stunnerd INFO stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.stunnerd.listenerPort(l.name)}`).join(' ')}\n`,
+    `${new Date().toISOString()} stunnerd INFO stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.relay.listenerPort(l.name)}`).join(' ')}\n`,
   );
   process.exit(await daemon.done);
 }

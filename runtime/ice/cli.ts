@@ -8,8 +8,8 @@
  * Prints one line containing `stunnerd auth ready` once it listens. SIGINT/SIGTERM stop it.
  */
 import { readFileSync } from 'node:fs';
+import { makeKubeConfig } from '../cluster-watch/kube-config.js';
 import { createLogger } from '../log/logger.js';
-import { makeKubeConfig } from '../watch/kube-config.js';
 import { ConfigFiles } from './config-files.js';
 import { DEFAULT_AUTH_PORT, IceAuthServer } from './server.js';
 import { GatewayServiceWatch } from './service-watch.js';

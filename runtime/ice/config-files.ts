@@ -14,7 +14,7 @@ import {
   validateConfig,
   validateConfigText,
 } from '../../contract/config/index.js';
-import type { IceLogger } from './log.js';
+import type { Log } from '../log/logger.js';
 
 /** Bounds: a config is a few KiB; a mount holds a handful of files. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -25,7 +25,7 @@ export interface ConfigFilesOptions {
   readonly paths: readonly string[];
   /** Called after every scan that changed the set of good configs. */
   readonly onChange?: (configs: ReadonlyMap<string, StunnerConfig>) => void;
-  readonly logger?: IceLogger;
+  readonly logger?: Log;
   /** @default 1000 */
   readonly pollIntervalMs?: number;
   /**

@@ -1,11 +1,11 @@
 /**
  * Credentials handed out with an ICE configuration: static ones are passed through, ephemeral
- * ones are minted per request with the TURN REST API scheme (runtime/auth has the helpers the
+ * ones are minted per request with the TURN REST API scheme (runtime/policy/auth has the helpers the
  * relay verifies with, so that both sides agree by construction).
  */
 
 import type { AuthConfig } from '../../contract/config/index.js';
-import { ephemeralPassword, ephemeralUsername } from '../auth/authenticator.js';
+import { ephemeralPassword, ephemeralUsername } from '../policy/auth/authenticator.js';
 
 export type CredentialResult =
   | { readonly ok: true; readonly username: string; readonly password: string }

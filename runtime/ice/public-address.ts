@@ -5,13 +5,10 @@
  */
 import { isIP } from 'node:net';
 import { isDnsName } from '../../contract/config/index.js';
+import type { GatewayAddress } from '../cluster-watch/public-address.js';
 
-export interface PublicAddress {
-  /** IP address or DNS name clients dial. */
-  readonly address: string;
-  /** Public port per listener (short listener name, e.g. `udp-listener`), e.g. a NodePort. */
-  readonly ports: ReadonlyMap<string, number>;
-}
+/** The address and per-listener ports of a gateway, as cluster-watch/ discovers them. */
+export type PublicAddress = GatewayAddress;
 
 export interface PublicAddressLookup {
   get(gateway: string): PublicAddress | undefined;

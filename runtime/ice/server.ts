@@ -12,13 +12,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StunnerConfig } from '../../contract/config/index.js';
+import { type Log, silentLog } from '../log/logger.js';
 import {
   buildIceServers,
   type IceConfiguration,
   type IceServer,
   type TurnCredentials,
 } from './ice-config.js';
-import { type IceLogger, silentLogger } from './log.js';
 import { PublicAddressBook } from './public-address.js';
 import { type IceQuery, MAX_QUERY_LENGTH, parseIceQuery } from './query.js';
 
@@ -26,20 +26,20 @@ export const DEFAULT_AUTH_PORT = 8088;
 const MAX_URL_LENGTH = MAX_QUERY_LENGTH + 64;
 
 export interface IceAuthServerOptions {
-  readonly logger?: IceLogger;
+  readonly logger?: Log;
   /** Clock in milliseconds, for ephemeral credentials. @default Date.now */
   readonly now?: () => number;
 }
 
 export class IceAuthServer {
   readonly publicAddresses = new PublicAddressBook();
-  readonly #log: IceLogger;
+  readonly #log: Log;
   readonly #now: () => number;
   #configs: readonly StunnerConfig[] = [];
   #server: Server | undefined;
 
   constructor(opts: IceAuthServerOptions = {}) {
-    this.#log = opts.logger ?? silentLogger;
+    this.#log = opts.logger ?? silentLog;
     this.#now = opts.now ?? Date.now;
   }
 

@@ -5,8 +5,8 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { StunnerConfig } from '../../contract/config/index.js';
+import { PublicAddressWatcher } from '../cluster-watch/public-address.js';
 import type { ScopedLogger } from '../log/logger.js';
-import { PublicAddressWatcher } from '../watch/public-address.js';
 
 export interface GatewayServiceWatchOptions {
   readonly kubeConfig: KubeConfig;

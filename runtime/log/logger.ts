@@ -13,14 +13,24 @@ export const INFO = 3;
 export const DEBUG = 4;
 export const TRACE = 5;
 
-export interface ScopedLogger {
-  readonly name: string;
-  /** Current numeric level of this scope (0 = disabled ... 5 = trace). */
-  level: number;
+/**
+ * The logging calls a component makes: the one logger interface of the runtime. A ScopedLogger is
+ * one; components that log only these (the ICE auth service) take a Log.
+ */
+export interface Log {
   error(msg: string): void;
   warn(msg: string): void;
   info(msg: string): void;
   debug(msg: string): void;
+}
+
+/** A Log that drops everything. */
+export const silentLog: Log = { error() {}, warn() {}, info() {}, debug() {} };
+
+export interface ScopedLogger extends Log {
+  readonly name: string;
+  /** Current numeric level of this scope (0 = disabled ... 5 = trace). */
+  level: number;
   trace(msg: string): void;
   enabled(level: Level): boolean;
 }

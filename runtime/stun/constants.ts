@@ -14,6 +14,10 @@ export const Method = {
   CREATE_PERMISSION: 0x008,
   CHANNEL_BIND: 0x009,
 } as const;
+/** Message types of the two indications the relay's hot path reads and writes. */
+export const SEND_INDICATION = 0x0016;
+export const DATA_INDICATION = 0x0017;
+
 export type MethodValue = (typeof Method)[keyof typeof Method];
 
 export const MessageClass = {

@@ -1,29 +1,16 @@
 /**
  * One TURN allocation: its relay socket, permissions and channel bindings, and the peer-to-client
  * half of the hot path. Lookups use numeric keys for IPv4 (uint32 address; address * 65536 + port
- * for a transport address); IPv6 uses canonical strings.
+ * for a transport address); IPv6 uses canonical strings. The relay socket and the perimeter come
+ * in through hooks (hooks.ts): no socket is opened here.
  */
 import { randomFillSync } from 'node:crypto';
-import type { Socket as UdpSocket } from 'node:dgram';
-import { ipv6ToBigInt, portAllowed } from '../perimeter/index.js';
-import type { ClusterStats, Perimeter } from '../perimeter/perimeter.js';
-import type { ClientLink } from './client-link.js';
-import type { ListenerStats } from './stats.js';
-import { type DatagramHandler, onDatagram } from './udp-receive.js';
-import { UdpSender } from './udp-send.js';
+import { Attr, DATA_INDICATION, MAGIC_COOKIE } from '../stun/constants.js';
+import { ipv6ToBigInt } from '../stun/ip.js';
+import type { ClientLink, ListenerContext, PeerDatagramHandler, PeerPolicy, PeerSocket } from './hooks.js';
+import type { ClusterStats } from './stats.js';
 
-const MAGIC_COOKIE = 0x2112a442;
-const DATA_INDICATION = 0x0017;
-const XOR_PEER_ADDRESS = 0x0012;
-const DATA = 0x0013;
-
-/** The part of a listener an allocation needs. */
-export interface ListenerContext {
-  readonly name: string;
-  readonly stats: ListenerStats;
-  /** Allocations by client 5-tuple key (UDP listeners); stream listeners keep theirs per connection. */
-  readonly allocations: Map<number | string, Allocation>;
-}
+export type { ListenerContext } from './hooks.js';
 
 export class Permission {
   expiresAt = 0;
@@ -77,26 +64,24 @@ export class Allocation {
   /** Bytes of transaction ID for Data indications: random prefix, counter in the last 4. */
   private readonly txid = randomTxidPrefix();
   private txCounter = 0;
-  private readonly sender: UdpSender;
   private readonly detach: () => void;
 
   constructor(
     readonly id: number,
     readonly listener: ListenerContext,
     readonly link: ClientLink,
-    /** Key in listener.allocations (UDP), or undefined for stream clients. */
+    /** Key in the allocation table's UDP 5-tuple index, or undefined for stream clients. */
     readonly clientKey: number | string | undefined,
     /** Quota identity (user id). */
     readonly user: string,
     /** USERNAME as sent: later requests must carry the same one (else 441). */
     readonly username: string,
-    readonly relay: UdpSocket,
+    readonly relay: PeerSocket,
     readonly relayAddress: string,
     readonly family: 4 | 6,
-    readonly perimeter: Perimeter,
+    readonly perimeter: PeerPolicy,
   ) {
-    this.sender = new UdpSender(relay);
-    this.detach = onDatagram(relay, this.onPeerMessage);
+    this.detach = relay.attach(this.onPeerMessage);
   }
 
   /** Re-checks a permission against the current perimeter; false (and removed) if no longer admitted. */
@@ -136,7 +121,7 @@ export class Allocation {
     c.txPackets++;
     c.txBytes += len;
     const ip = ch.ipKey;
-    this.sender.sendRange(buf, start, len, typeof ip === 'number' ? ip : -1, ch.port, ch.address);
+    this.relay.sendRange(buf, start, len, typeof ip === 'number' ? ip : -1, ch.port, ch.address);
   }
 
   /** Client -> peer from a Send indication. Hot path. */
@@ -149,13 +134,13 @@ export class Allocation {
     c.txPackets++;
     c.txBytes += len;
     const ip = perm.key;
-    this.sender.sendRange(buf, start, len, typeof ip === 'number' ? ip : -1, port, perm.address);
+    this.relay.sendRange(buf, start, len, typeof ip === 'number' ? ip : -1, port, perm.address);
   }
 
   /** Peer -> client. Hot path: one closure per allocation, none per packet. */
-  private readonly onPeerMessage: DatagramHandler = (buf, start, end, ip, port, rinfo): void => {
+  private readonly onPeerMessage: PeerDatagramHandler = (buf, start, end, ip, port, from): void => {
     // IPv4 peers are keyed by number; IPv6 ones (only on IPv6 relays, always with rinfo) by text.
-    const ipKey: number | string = ip >= 0 ? ip : rinfo!.address;
+    const ipKey: number | string = ip >= 0 ? ip : from!.address;
     const perm = this.permissions.get(ipKey);
     if (perm === undefined) return;
     if (perm.gen !== this.perimeter.generation && !this.revalidate(perm)) return;
@@ -185,7 +170,7 @@ export class Allocation {
     this.txCounter = (this.txCounter + 1) >>> 0;
     this.txid.writeUInt32BE(this.txCounter, 8);
     this.txid.copy(h, 8);
-    h.writeUInt16BE(XOR_PEER_ADDRESS, 20);
+    h.writeUInt16BE(Attr.XOR_PEER_ADDRESS, 20);
     h.writeUInt16BE(attrLen, 22);
     h[24] = 0;
     h[25] = v6 ? 2 : 1;
@@ -195,24 +180,17 @@ export class Allocation {
     } else {
       writeXorV6(address, h, 28);
     }
-    h.writeUInt16BE(DATA, 24 + attrLen);
+    h.writeUInt16BE(Attr.DATA, 24 + attrLen);
     h.writeUInt16BE(len, 26 + attrLen);
     this.link.sendParts(h, msg, pad);
   }
 
-  /** Releases the relay socket. Idempotent. */
+  /** Releases the relay socket. Idempotent. Only the allocation table calls it (it owns the indexes). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.detach();
-    try {
-      this.relay.close();
-    } catch {
-      // already closed
-    }
-    if (this.clientKey !== undefined && this.listener.allocations.get(this.clientKey) === this) {
-      this.listener.allocations.delete(this.clientKey);
-    }
+    this.relay.close();
     this.permissions.clear();
     this.channels.clear();
     this.channelsByPeer.clear();
@@ -244,4 +222,20 @@ function writeXorV6(address: string, h: Buffer, off: number): void {
     h[off + i] = Number(v & 0xffn) ^ h[4 + i]!;
     v >>= 8n;
   }
+}
+
+/** Is `port` allowed by an admission (ranges null = any; blocked = own listener ports)? Per datagram. */
+export function portAllowed(
+  ranges: readonly number[] | null,
+  blocked: readonly number[] | null,
+  port: number,
+): boolean {
+  if (blocked !== null) {
+    for (let i = 0; i < blocked.length; i++) if (blocked[i] === port) return false;
+  }
+  if (ranges === null) return true;
+  for (let i = 0; i < ranges.length; i += 2) {
+    if (port >= ranges[i]! && port <= ranges[i + 1]!) return true;
+  }
+  return false;
 }

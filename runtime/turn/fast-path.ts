@@ -2,14 +2,13 @@
  * Client-to-peer hot path helpers: ChannelData and Send indications, parsed in place without
  * allocating (no StunMessage, no attribute list, no strings for IPv4 peers).
  */
+import { Attr, MAGIC_COOKIE } from '../stun/constants.js';
 import type { Allocation } from './allocation.js';
 
-const MAGIC_COOKIE = 0x2112a442;
-export const SEND_INDICATION = 0x0016;
-const XOR_PEER_ADDRESS = 0x0012;
-const DATA = 0x0013;
-const DONT_FRAGMENT = 0x001a;
-const FINGERPRINT = 0x8028;
+export { SEND_INDICATION } from '../stun/constants.js';
+
+// The codec's numbers, read once into module constants for the per-attribute loop below.
+const { XOR_PEER_ADDRESS, DATA, DONT_FRAGMENT, FINGERPRINT } = Attr;
 
 /** ChannelData from a client: buf[start..end) holds one frame. */
 export function relayChannelData(a: Allocation, buf: Buffer, start: number, end: number): void {

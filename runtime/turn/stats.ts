@@ -1,4 +1,7 @@
-/** Plain numeric counters, bumped on the hot path and read at metrics scrape time. */
+/**
+ * Plain numeric counters, bumped on the hot path and read at metrics scrape time (process/metrics
+ * reads them; relay/ sums them across relay threads). Every field is a number updated in place.
+ */
 export class ListenerStats {
   /** Packets/bytes received from clients on this listener. */
   rxPackets = 0;
@@ -9,4 +12,12 @@ export class ListenerStats {
   /** Active connections: TCP/TLS connections, or allocations on a UDP listener. */
   connections = 0;
   connectionsTotal = 0;
+}
+
+/** Per cluster of peers. rx = received from peers, tx = sent to peers. */
+export class ClusterStats {
+  rxPackets = 0;
+  rxBytes = 0;
+  txPackets = 0;
+  txBytes = 0;
 }

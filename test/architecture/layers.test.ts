@@ -1,6 +1,7 @@
 /**
  * The layer rules (.dependency-cruiser.cjs) hold for the tree, and they are live: a planted
- * violation of each kind turns the check red.
+ * violation of each kind turns the check red (including runtime/'s own layers: a lower layer
+ * importing a higher one, transport/ importing policy/, and sockets in the ICE client).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,15 @@ describe('layers', () => {
       "import { g } from '../constructs/gateway.js';\nexport const u = g;\n",
     );
     write('charts-ts/main.ts', "import { relay } from '../runtime/relay.js';\nexport const m = relay;\n");
+    // Inside runtime/: a lower layer importing a higher one, and a sibling importing its sibling.
+    write('runtime/relay/relay.ts', 'export class Relay {}\n');
+    write('runtime/turn/server.ts', "import { Relay } from '../relay/relay.js';\nexport const s = Relay;\n");
+    write('runtime/transport/listener.ts', "import { q } from '../policy/quota.js';\nexport const l = q;\n");
+    write('runtime/policy/quota.ts', 'export const q = 1;\n');
+    write(
+      'runtime/ice/client.ts',
+      "import { createSocket } from 'node:dgram';\nexport const c = createSocket;\n",
+    );
     const r = cruise(planted, ['contract', 'runtime', 'constructs', 'charts-ts']);
     expect(r.status).not.toBe(0);
     for (const rule of [
@@ -68,6 +78,9 @@ describe('layers', () => {
       'constructs-never-import-runtime',
       'runtime-never-imports-constructs',
       'charts-use-the-library',
+      'runtime-turn-is-below-policy-and-transport',
+      'runtime-transport-is-below-relay',
+      'ice-client-has-no-sockets',
     ])
       expect(r.out, rule).toContain(rule);
   });

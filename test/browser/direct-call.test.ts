@@ -14,7 +14,7 @@ import { Chart, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../../constructs/index.js';
 import { materializePod } from '../constructs/pod-sandbox.js';
-import { materializeAuthPod } from '../ice/auth-pod.js';
+import { materializeAuthPod } from '../runtime/ice/auth-pod.js';
 import { BrowserHarness } from './harness.js';
 
 const SECRET = randomBytes(24).toString('base64url');

@@ -1,8 +1,8 @@
 /** Hot reload of the admin endpoints: health and metrics move to their new address and port. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../contract/config/index.js';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
+import { runStunnerd, type StunnerdProcess } from '../../runtime/process/stunnerd.js';
 import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 
 const get = (port: number, path: string) =>
@@ -12,7 +12,7 @@ const get = (port: number, path: string) =>
   );
 
 describe('admin endpoints across a reload', () => {
-  let daemon: Daemon | undefined;
+  let daemon: StunnerdProcess | undefined;
   afterAll(async () => {
     await daemon?.stop();
   });
@@ -29,7 +29,7 @@ describe('admin endpoints across a reload', () => {
         auth: { credentials: { username: 'u', password: 'p' } },
         listeners: [{ name: 'l', address: '127.0.0.1', port: turn }],
       });
-    daemon = await runDaemon({
+    daemon = await runStunnerd({
       config: config(a),
       logger: createLogger('all:ERROR', () => {}),
       handleSignals: false,
@@ -41,6 +41,6 @@ describe('admin endpoints across a reload', () => {
     expect(await get(b, '/ready')).toBe(200);
     expect(await get(b, '/metrics')).toBe(200);
     expect(await get(a, '/ready')).toBe('refused');
-    expect(daemon.stunnerd.listenerPort('l')).toBe(turn);
+    expect(daemon.relay.listenerPort('l')).toBe(turn);
   });
 });

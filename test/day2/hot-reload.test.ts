@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
+import { runStunnerd, type StunnerdProcess } from '../../runtime/process/stunnerd.js';
 import { freePort } from '../helpers/net.js';
 import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
@@ -26,7 +26,7 @@ interface Flow {
 describe('hot reload under relay load', () => {
   const lines: string[] = [];
   let dir: string;
-  let daemon: Daemon;
+  let daemon: StunnerdProcess;
   const logger = createLogger('all:INFO', (l) => lines.push(l));
   let portA: number;
   let portB: number;
@@ -105,7 +105,7 @@ describe('hot reload under relay load', () => {
     await writeFile(join(dir, '..2026_0', 'stunnerd.conf'), config({}));
     await symlink('..2026_0', join(dir, '..data'));
     await symlink('..data/stunnerd.conf', join(dir, 'stunnerd.conf'));
-    daemon = await runDaemon({
+    daemon = await runStunnerd({
       configFile: join(dir, 'stunnerd.conf'),
       logger,
       handleSignals: false,
@@ -162,7 +162,7 @@ describe('hot reload under relay load', () => {
     }
     expect(restarts()).toEqual([]);
     await allFlowsAlive(() => true, 'after the route change');
-    expect(daemon.stunnerd.allocationCount()).toBeGreaterThanOrEqual(flows.length);
+    expect(daemon.relay.allocationCount()).toBeGreaterThanOrEqual(flows.length);
   });
 
   it('credential change (plain write): new password works, old allocations keep relaying', async () => {
@@ -205,10 +205,10 @@ describe('hot reload under relay load', () => {
     await until('listener b restarted', () => restarts().length > 0, RELOAD_MS);
     expect(restarts()).toHaveLength(1);
     expect(restarts()[0]).toMatch(/listener media\/gw\/b restarting/);
-    expect(daemon.stunnerd.listenerPort('media/gw/b')).toBe(portB2);
+    expect(daemon.relay.listenerPort('media/gw/b')).toBe(portB2);
     // every allocation on the unchanged listener survived and relays
     await allFlowsAlive(onA, 'after the port change');
-    expect(daemon.stunnerd.allocationCount()).toBeGreaterThanOrEqual(countA());
+    expect(daemon.relay.allocationCount()).toBeGreaterThanOrEqual(countA());
     const moved = await openClient(portB2, 'two');
     try {
       await moved.allocate();
@@ -239,7 +239,7 @@ describe('hot reload under relay load', () => {
     const errs = lines.filter((l) => / ERROR /.test(l)).slice(errorsBefore);
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatch(/listeners\[1\]\.port: 70000 is not a valid port/);
-    expect(daemon.stunnerd.listenerPort('media/gw/b')).toBe(portB2);
+    expect(daemon.relay.listenerPort('media/gw/b')).toBe(portB2);
     await allFlowsAlive(onA, 'after the invalid config');
     const c = await openClient(portB2, 'two');
     try {

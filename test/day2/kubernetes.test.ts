@@ -1,5 +1,5 @@
 /**
- * Day 2 in a "cluster": the real runtime (runDaemon -> Stunnerd, real UDP sockets on loopback)
+ * Day 2 in a "cluster": the real runtime (runStunnerd -> Relay, real UDP sockets on loopback)
  * follows the Kubernetes API TEST DOUBLE. Perimeter changes are verified with real TURN
  * CreatePermission (success vs 403) and relayed ChannelData; public addresses via /status and
  * the ICE auth service's hook; API outages must never widen the perimeter.
@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StunnerConfigInput } from '../../contract/config/index.js';
 import { parseConfig } from '../../contract/config/index.js';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { IceAuthServer } from '../../runtime/ice/server.js';
 import { createLogger } from '../../runtime/log/logger.js';
+import { runStunnerd, type StunnerdProcess } from '../../runtime/process/stunnerd.js';
 import { endpointSlice, K8sApiDouble, service } from '../helpers/k8s-api-double.js';
 import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { TurnClient, TurnError, UdpPeer } from '../helpers/turn-client.js';
@@ -29,7 +29,7 @@ describe('day 2 with the Kubernetes API test double', () => {
   const api = new K8sApiDouble();
   const ice = new IceAuthServer();
   const lines: string[] = [];
-  let daemon: Daemon;
+  let daemon: StunnerdProcess;
   let turnPort: number;
   let healthPort: number;
   let client: TurnClient;
@@ -77,7 +77,7 @@ describe('day 2 with the Kubernetes API test double', () => {
         },
       ],
     };
-    daemon = await runDaemon({
+    daemon = await runStunnerd({
       config: parseConfig(input),
       logger: createLogger('all:INFO', (l) => lines.push(l)),
       handleSignals: false,

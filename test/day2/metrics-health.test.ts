@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../contract/config/index.js';
-import { type Daemon, runDaemon } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { STUNNER_METRICS } from '../../runtime/metrics/metrics.js';
+import { STUNNER_METRICS } from '../../runtime/process/metrics.js';
+import { runStunnerd, type StunnerdProcess } from '../../runtime/process/stunnerd.js';
 import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
@@ -23,7 +23,7 @@ function samples(text: string): Map<string, number> {
 }
 
 describe('metrics and health endpoints', () => {
-  let daemon: Daemon;
+  let daemon: StunnerdProcess;
   let turnPort: number;
   let adminPort: number;
   let metricsPort: number;
@@ -39,7 +39,7 @@ describe('metrics and health endpoints', () => {
     adminPort = await freeTcpPort();
     metricsPort = await freeTcpPort();
     peer = await UdpPeer.open();
-    daemon = await runDaemon({
+    daemon = await runStunnerd({
       config: parseConfig({
         version: 'v1',
         admin: {

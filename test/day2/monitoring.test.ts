@@ -13,13 +13,13 @@ import {
   stunnerDashboard,
 } from '../../constructs/monitoring.js';
 import { parseConfig } from '../../contract/config/index.js';
-import { metricsSourceOf } from '../../runtime/daemon.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { createMetrics, STUNNER_METRICS } from '../../runtime/metrics/metrics.js';
-import { Stunnerd } from '../../runtime/stunnerd.js';
+import { createMetrics, STUNNER_METRICS } from '../../runtime/process/metrics.js';
+import { metricsSourceOf } from '../../runtime/process/stunnerd.js';
+import { Relay } from '../../runtime/relay/relay.js';
 
 async function exportedMetricNames(): Promise<Set<string>> {
-  const stunnerd = new Stunnerd({
+  const stunnerd = new Relay({
     config: parseConfig({ version: 'v1', auth: { credentials: { username: 'u', password: 'p' } } }),
     logger: createLogger('all:ERROR', () => {}),
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../contract/config/index.js';
 import { createLogger, type Logger } from '../../runtime/log/logger.js';
-import { Stunnerd, type StunnerdOptions } from '../../runtime/stunnerd.js';
+import { Relay, type RelayOptions } from '../../runtime/relay/relay.js';
 
 export const STUNNERD_BIN = fileURLToPath(new URL('../../bin/stunnerd.mjs', import.meta.url));
 
@@ -102,23 +102,23 @@ export async function startStunnerd(
 }
 
 export interface InProcessStunnerd {
-  readonly daemon: Stunnerd;
+  readonly daemon: Relay;
   readonly logger: Logger;
   /** Log lines written so far. */
   readonly lines: string[];
   stop(): Promise<void>;
 }
 
-/** Runs the Stunnerd class in this process (config validated by the shared contract). */
+/** Runs the Relay class in this process (config validated by the shared contract). */
 export async function startStunnerdInProcess(
   config: object,
-  opts: Omit<StunnerdOptions, 'config' | 'logger'> & { logLevel?: string } = {},
+  opts: Omit<RelayOptions, 'config' | 'logger'> & { logLevel?: string } = {},
 ): Promise<InProcessStunnerd> {
   const lines: string[] = [];
   const logger = createLogger(opts.logLevel ?? 'all:INFO', (line) => {
     if (lines.length < 10_000) lines.push(line);
   });
-  const daemon = new Stunnerd({ ...opts, config: parseConfig(config), logger });
+  const daemon = new Relay({ ...opts, config: parseConfig(config), logger });
   await daemon.start();
   return { daemon, logger, lines, stop: () => daemon.stop() };
 }

@@ -4,9 +4,8 @@
  */
 import { parseConfig, type StunnerConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { Perimeter } from '../../runtime/perimeter/perimeter.js';
-import type { ListenerContext } from '../../runtime/turn/allocation.js';
-import type { ClientLink } from '../../runtime/turn/client-link.js';
+import { Perimeter } from '../../runtime/policy/perimeter.js';
+import type { ClientLink, ListenerContext } from '../../runtime/turn/hooks.js';
 import { ListenerStats } from '../../runtime/turn/stats.js';
 
 /** A parsed config whose one listener 'l' routes to one STATIC cluster 'c' of `endpoints`. */
@@ -50,5 +49,5 @@ export function listenerWithLink(out: Buffer[] = []): { listener: ListenerContex
     },
     sendParts: (h, p, pad) => out.push(Buffer.concat([h, p, Buffer.alloc(pad)])),
   };
-  return { listener: { name: 'l', stats, allocations: new Map() }, link };
+  return { listener: { name: 'l', stats }, link };
 }

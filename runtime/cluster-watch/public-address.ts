@@ -1,0 +1,153 @@
+/**
+ * Public address discovery: watch the gateway's own Service and report the address clients
+ * dial, in STUNner's order: load-balancer ingress IP (or hostname), else, where the Service
+ * exposes NodePorts and reading the Node is allowed, the node's ExternalIP with the NodePort.
+ */
+import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import { type ListenerConfig, listenerTransport } from '../../contract/config/index.js';
+import type { ScopedLogger } from '../log/logger.js';
+import { ListWatch } from './list-watch.js';
+import { shortListenerName } from './listener-name.js';
+
+/** A gateway's public address: what clients dial (also what the ICE auth service records). */
+export interface GatewayAddress {
+  /** IP address or DNS name clients dial. */
+  readonly address: string;
+  /** Public port per listener, keyed by the short listener name (`udp` of `ns/gw/udp`). */
+  readonly ports: ReadonlyMap<string, number>;
+}
+
+/** A public address as discovered, and where from. */
+export interface PublicAddress extends GatewayAddress {
+  readonly source: 'LoadBalancer' | 'NodePort';
+}
+
+export interface PublicAddressWatcherOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly namespace: string;
+  /** The gateway's Service name (named like the Gateway). */
+  readonly service: string;
+  /** The node this pod runs on, for the NodePort fallback. @default no NodePort fallback */
+  readonly nodeName?: string;
+  readonly log: ScopedLogger;
+  /** Called with every change, `undefined` when no public address is known. */
+  readonly onChange: (addr: PublicAddress | undefined) => void;
+  /** First reconnect delay. @default 250 */
+  readonly initialBackoffMs?: number;
+  /** Longest reconnect delay. @default 30000 */
+  readonly maxBackoffMs?: number;
+}
+
+export { shortListenerName } from './listener-name.js';
+
+export class PublicAddressWatcher {
+  private readonly service: ListWatch<V1Service>;
+  private readonly node: ListWatch<V1Node> | undefined;
+  private listeners: readonly ListenerConfig[] = [];
+  private current: PublicAddress | undefined;
+  private currentKey = '';
+
+  constructor(private readonly opts: PublicAddressWatcherOptions) {
+    const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    const common = {
+      kubeConfig: opts.kubeConfig,
+      log: opts.log,
+      onChange: () => this.recompute(),
+      ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
+      ...(opts.maxBackoffMs !== undefined && { maxBackoffMs: opts.maxBackoffMs }),
+    };
+    const svcSelector = `metadata.name=${opts.service}`;
+    this.service = new ListWatch<V1Service>({
+      ...common,
+      what: `gateway Service ${opts.namespace}/${opts.service}`,
+      path: `/api/v1/namespaces/${opts.namespace}/services`,
+      query: { fieldSelector: svcSelector },
+      list: () => core.listNamespacedService({ namespace: opts.namespace, fieldSelector: svcSelector }),
+    });
+    if (opts.nodeName) {
+      const nodeSelector = `metadata.name=${opts.nodeName}`;
+      this.node = new ListWatch<V1Node>({
+        ...common,
+        what: `Node ${opts.nodeName}`,
+        path: '/api/v1/nodes',
+        query: { fieldSelector: nodeSelector },
+        list: () => core.listNode({ fieldSelector: nodeSelector }),
+      });
+    }
+  }
+
+  start(listeners: readonly ListenerConfig[]): void {
+    this.listeners = listeners;
+    this.service.start();
+    this.node?.start();
+  }
+
+  /** Follows a new config's listeners (public ports are matched per listener). */
+  update(listeners: readonly ListenerConfig[]): void {
+    this.listeners = listeners;
+    this.recompute();
+  }
+
+  get(): PublicAddress | undefined {
+    return this.current;
+  }
+
+  stop(): void {
+    this.service.stop();
+    this.node?.stop();
+  }
+
+  private recompute(): void {
+    const svc = this.service.items()[0];
+    const next = svc ? this.compute(svc) : undefined;
+    const key = next ? `${next.source} ${next.address} ${[...next.ports].join(',')}` : '';
+    if (key === this.currentKey) return;
+    this.currentKey = key;
+    this.current = next;
+    if (next) {
+      this.opts.log.info(
+        `public address ${next.address} (${next.source}), ports ${[...next.ports].map(([l, p]) => `${l}=${p}`).join(' ')}`,
+      );
+    } else {
+      this.opts.log.info('no public address known');
+    }
+    this.opts.onChange(next);
+  }
+
+  private compute(svc: V1Service): PublicAddress | undefined {
+    const ingress = svc.status?.loadBalancer?.ingress?.find((i) => i.ip || i.hostname);
+    const address = ingress?.ip || ingress?.hostname;
+    if (address) {
+      return { address, ports: this.portsOf(svc, (p) => p.port), source: 'LoadBalancer' };
+    }
+    const type = svc.spec?.type;
+    if ((type === 'NodePort' || type === 'LoadBalancer') && this.node) {
+      const n = this.node.items()[0];
+      const ext = n?.status?.addresses?.find((a) => a.type === 'ExternalIP')?.address;
+      if (ext) {
+        const ports = this.portsOf(svc, (p) => p.nodePort);
+        if (ports.size > 0) return { address: ext, ports, source: 'NodePort' };
+      }
+    }
+    return undefined;
+  }
+
+  /** Maps each listener to its Service port: by port name, else by number and transport. */
+  private portsOf(
+    svc: V1Service,
+    pick: (p: { port: number; nodePort?: number }) => number | undefined,
+  ): Map<string, number> {
+    const out = new Map<string, number>();
+    const ports = svc.spec?.ports ?? [];
+    for (const l of this.listeners) {
+      const short = shortListenerName(l.name);
+      const proto = listenerTransport(l.protocol).toUpperCase();
+      const match =
+        ports.find((p) => p.name === short || p.name === l.name) ??
+        ports.find((p) => p.port === l.port && (p.protocol ?? 'TCP').toUpperCase() === proto);
+      const port = match ? pick(match) : undefined;
+      if (port) out.set(short, port);
+    }
+    return out;
+  }
+}

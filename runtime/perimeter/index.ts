@@ -1,2 +1,0 @@
-export * from './ip.js';
-export * from './perimeter.js';

@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getIceConfig, getTurnCredentials, IceConfigError } from '../../../runtime/ice/client.js';
+import { IceAuthServer } from '../../../runtime/ice/server.js';
+import { freeTcpPort } from '../../helpers/net.js';
+import { ephemeralGateway } from './fixtures.js';
+
+let http: Server | undefined;
+let ice: IceAuthServer | undefined;
+
+afterEach(async () => {
+  http?.closeAllConnections();
+  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+  http = undefined;
+  await ice?.close();
+  ice = undefined;
+});
+
+/** A scripted HTTP server: each request gets the next handler; the last one repeats. */
+async function scripted(...handlers: ((req: IncomingMessage, res: ServerResponse) => void)[]) {
+  const seen: string[] = [];
+  http = createServer((req, res) => {
+    seen.push(req.url ?? '');
+    handlers[Math.min(seen.length - 1, handlers.length - 1)]!(req, res);
+  });
+  await new Promise<void>((r) => http!.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, seen };
+}
+
+const json = (status: number, body: unknown) => (_req: IncomingMessage, res: ServerResponse) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+async function failure(p: Promise<unknown>): Promise<IceConfigError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(IceConfigError);
+    return e as IceConfigError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('getIceConfig against the real auth service', () => {
+  it('sends every option as a query parameter and returns the configuration', async () => {
+    ice = new IceAuthServer();
+    ice.setConfigs([ephemeralGateway()]);
+    const a = await ice.listen(0, '127.0.0.1');
+    const cfg = await getIceConfig({
+      url: `http://127.0.0.1:${a.port}`,
+      namespace: 'media',
+      gateway: 'udp-gw',
+      listener: 'udp',
+      username: 'dave',
+      ttl: 600,
+      iceTransportPolicy: 'relay',
+    });
+    expect(cfg.iceTransportPolicy).toBe('relay');
+    expect(cfg.iceServers).toHaveLength(1);
+    expect(cfg.iceServers[0]!.urls).toEqual(['turn:1.2.3.4:3478?transport=udp']);
+    expect(cfg.iceServers[0]!.username).toMatch(/^[0-9]+:dave$/);
+    const exp = Number(cfg.iceServers[0]!.username.split(':')[0]);
+    expect(Math.abs(exp - (Date.now() / 1000 + 600))).toBeLessThan(5);
+
+    const turn = await getTurnCredentials({ url: `http://127.0.0.1:${a.port}`, username: 'dave', ttl: 60 });
+    expect(turn.ttl).toBe(60);
+    expect(turn.uris).toHaveLength(2);
+  });
+
+  it('a 400 is final and carries the service message', async () => {
+    ice = new IceAuthServer();
+    ice.setConfigs([ephemeralGateway()]);
+    const a = await ice.listen(0, '127.0.0.1');
+    const e = await failure(getIceConfig({ url: `http://127.0.0.1:${a.port}`, ttl: 0, retries: 3 }));
+    expect(e.status).toBe(400);
+    expect(e.attempts).toBe(1);
+    expect(e.message).toMatch(/400 parameter "ttl" is 0/);
+  });
+
+  it('a 404 is final', async () => {
+    const s = await scripted(json(404, { status: 404, message: 'no listener matches namespace "x"' }));
+    const e = await failure(getIceConfig({ url: s.url, namespace: 'x', retries: 3, backoffMs: 1 }));
+    expect(e.status).toBe(404);
+    expect(e.message).toMatch(/no listener matches/);
+    expect(s.seen).toHaveLength(1);
+  });
+});
+
+describe('retries, backoff and timeouts', () => {
+  it('retries 500 and 503, then succeeds', async () => {
+    const ok = {
+      iceServers: [{ urls: ['turn:1.1.1.1:3478?transport=udp'], username: 'u', credential: 'c' }],
+      iceTransportPolicy: 'all',
+    };
+    const s = await scripted(
+      json(500, { message: 'no STUNner config is loaded' }),
+      json(503, {}),
+      json(200, ok),
+    );
+    const cfg = await getIceConfig({ url: s.url, retries: 3, backoffMs: 10 });
+    expect(cfg).toEqual(ok);
+    expect(s.seen).toHaveLength(3);
+    expect(s.seen[0]).toBe('/ice?service=turn');
+  });
+
+  it('gives up after the retries with the last status and message', async () => {
+    const s = await scripted(json(500, { status: 500, message: 'no STUNner config is loaded' }));
+    const e = await failure(getIceConfig({ url: s.url, retries: 2, backoffMs: 5 }));
+    expect(e.status).toBe(500);
+    expect(e.attempts).toBe(3);
+    expect(e.message).toMatch(/500 no STUNner config is loaded/);
+    expect(s.seen).toHaveLength(3);
+  });
+
+  it('times out a server that never answers, per attempt', async () => {
+    const s = await scripted(() => {
+      /* never answers */
+    });
+    const t0 = Date.now();
+    const e = await failure(getIceConfig({ url: s.url, timeoutMs: 150, retries: 1, backoffMs: 10 }));
+    expect(e.status).toBe(0);
+    expect(e.message).toMatch(/timed out after 150 ms/);
+    expect(e.attempts).toBe(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
+  it('retries a refused connection and reports it', async () => {
+    const port = await freeTcpPort();
+    const e = await failure(getIceConfig({ url: `http://127.0.0.1:${port}`, retries: 1, backoffMs: 5 }));
+    expect(e.status).toBe(0);
+    expect(e.attempts).toBe(2);
+    expect(e.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('recovers when the service comes up during the retries', async () => {
+    const port = await freeTcpPort();
+    setTimeout(() => {
+      ice = new IceAuthServer();
+      ice.setConfigs([ephemeralGateway()]);
+      void ice.listen(port, '127.0.0.1');
+    }, 150);
+    const cfg = await getIceConfig({ url: `http://127.0.0.1:${port}`, retries: 6, backoffMs: 100 });
+    expect(cfg.iceServers).toHaveLength(1);
+  });
+
+  it('refuses a malformed answer and bad options before sending', async () => {
+    const s = await scripted(json(200, { iceServers: 'nope' }));
+    expect((await failure(getIceConfig({ url: s.url }))).message).toBe('malformed /ice answer');
+    expect((await failure(getIceConfig({ url: 'not a url' }))).message).toMatch(/not a valid URL/);
+    expect((await failure(getIceConfig({ url: s.url, gateway: 'g' }))).message).toBe(
+      'gateway needs namespace too',
+    );
+    expect(s.seen).toHaveLength(1);
+  });
+});

@@ -1,0 +1,210 @@
+import { App, Chart, Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { GatewayRuntime, IceAuthService, StunnerGateway, TurnAuth } from '../../../constructs/index.js';
+
+type Obj = { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any };
+
+function setup(opts: { authNamespace?: string; watch?: boolean } = {}) {
+  const app = Testing.app();
+  const chart = new Chart(app, 'media', { namespace: 'stunner' });
+  const udp = new StunnerGateway(chart, 'udp-gateway', {
+    auth: TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789'),
+    listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: 3478 }],
+  });
+  const tls = new StunnerGateway(chart, 'tls-gateway', {
+    auth: TurnAuth.inline('alice', 'a-strong-password-0123456789'),
+    listeners: [{ name: 'tls-listener', protocol: 'TURN-TLS', port: 443, tlsSecret: 'turn-cert' }],
+  });
+  const auth = new IceAuthService(chart, 'auth', {
+    gateways: [udp],
+    ...(opts.authNamespace ? { namespace: opts.authNamespace } : {}),
+    ...(opts.watch === false ? { watchServices: false } : {}),
+  });
+  auth.addGateway(tls);
+  return { app, chart, auth, udp, tls };
+}
+
+function objects(chart: Chart): Obj[] {
+  return Testing.synth(chart) as Obj[];
+}
+
+/** The runtime ConfigMap the gateways mount. */
+const gatewayRuntime = (objs: Obj[]) =>
+  find(objs, 'Deployment', 'udp-gateway').spec.template.spec.volumes.find((v: any) => v.name === 'runtime')
+    .configMap.name;
+
+const find = (objs: Obj[], kind: string, name = 'stunner-auth') =>
+  objs.find((o) => o.kind === kind && o.metadata.name === name)!;
+
+describe('IceAuthService', () => {
+  it('renders a Deployment, Service, ServiceAccount, Role, RoleBinding and NetworkPolicy', () => {
+    const { chart, auth } = setup();
+    const objs = objects(chart);
+    for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'Role', 'RoleBinding', 'NetworkPolicy']) {
+      expect(find(objs, kind), kind).toBeDefined();
+      expect(find(objs, kind).metadata.namespace).toBe('stunner');
+    }
+    expect(find(objs, 'Service').spec).toMatchObject({
+      type: 'ClusterIP',
+      ports: [{ name: 'http', port: 8088, targetPort: 'http', protocol: 'TCP' }],
+    });
+    expect(auth.url).toBe('http://stunner-auth.stunner.svc.cluster.local:8088');
+  });
+
+  it('may read only the served gateways Services, nothing else', () => {
+    const { chart } = setup();
+    const role = find(objects(chart), 'Role');
+    expect(role.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['services'],
+        resourceNames: ['tls-gateway', 'udp-gateway'],
+        verbs: ['get', 'list', 'watch'],
+      },
+    ]);
+    const binding = find(objects(chart), 'RoleBinding');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'stunner-auth', namespace: 'stunner' },
+    ]);
+  });
+
+  it('mounts each gateway config and only the auth keys of its credentials Secret, never TLS keys', () => {
+    const { chart } = setup();
+    const objs = objects(chart);
+    const pod = find(objs, 'Deployment').spec.template.spec;
+    const vol = (n: string) => pod.volumes.find((v: any) => v.name === n);
+    expect(vol('config').projected.sources).toEqual([
+      {
+        configMap: {
+          name: 'udp-gateway-config',
+          items: [{ key: 'stunnerd.conf', path: 'udp-gateway/stunnerd.conf' }],
+        },
+      },
+      {
+        configMap: {
+          name: 'tls-gateway-config',
+          items: [{ key: 'stunnerd.conf', path: 'tls-gateway/stunnerd.conf' }],
+        },
+      },
+    ]);
+    expect(vol('secrets').projected.sources).toEqual([
+      { secret: { name: 'udp-gateway-auth', items: [{ key: 'secret', path: 'udp-gateway/auth/secret' }] } },
+      {
+        secret: {
+          name: 'tls-gateway-auth',
+          items: [
+            { key: 'username', path: 'tls-gateway/auth/username' },
+            { key: 'password', path: 'tls-gateway/auth/password' },
+          ],
+        },
+      },
+    ]);
+    expect(JSON.stringify(pod.volumes)).not.toContain('turn-cert');
+    expect(vol('runtime').configMap.name).toBe(gatewayRuntime(objs));
+    // The gateway pod's runtime digest: one source for both pods.
+    expect(find(objs, 'Deployment').spec.template.metadata.annotations).toEqual(
+      find(objs, 'Deployment', 'udp-gateway').spec.template.metadata.annotations,
+    );
+    const c = pod.containers[0];
+    expect(c.command).toEqual(['node', 'runtime/bootstrap.mjs']);
+    expect(c.args).toEqual([
+      '--run',
+      'run',
+      '--inject',
+      'config/udp-gateway/stunnerd.conf=secrets/udp-gateway',
+      '--inject',
+      'config/tls-gateway/stunnerd.conf=secrets/tls-gateway',
+      '--',
+      'auth',
+      '-c',
+      'config/udp-gateway/stunnerd.conf',
+      '-c',
+      'config/tls-gateway/stunnerd.conf',
+      '--port',
+      '8088',
+      '--log',
+      'all:INFO',
+      '--watch-services',
+    ]);
+  });
+
+  it('is hardened like the gateway', () => {
+    const { chart } = setup();
+    const pod = find(objects(chart), 'Deployment').spec.template.spec;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod.containers[0].readinessProbe.httpGet.path).toBe('/ready');
+    expect(pod.containers[0].resources.limits).toBeDefined();
+  });
+
+  it('without Service watching: no Role, no API token, no egress', () => {
+    const { chart } = setup({ watch: false });
+    const objs = objects(chart);
+    expect(objs.find((o) => o.kind === 'Role' && o.metadata.name === 'stunner-auth')).toBeUndefined();
+    const pod = find(objs, 'Deployment').spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers[0].args).not.toContain('--watch-services');
+    expect(find(objs, 'NetworkPolicy').spec.egress).toEqual([]);
+  });
+
+  it('lets only the given callers ask for credentials', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'media', { namespace: 'stunner' });
+    const gw = new StunnerGateway(chart, 'udp-gateway', {
+      auth: TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789'),
+      listeners: [{ name: 'udp-listener' }],
+    });
+    new IceAuthService(chart, 'auth', {
+      gateways: [gw],
+      allowFrom: [{ podSelector: { matchLabels: { app: 'app-server' } } }],
+    });
+    const np = find(objects(chart), 'NetworkPolicy');
+    expect(np.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { app: 'app-server' } } }],
+        ports: [{ protocol: 'TCP', port: 8088 }],
+      },
+    ]);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  });
+
+  it('refuses gateways of another namespace, and no gateways, with reasons', () => {
+    const { chart } = setup({ authNamespace: 'other' });
+    expect(() => objects(chart)).toThrow(
+      /gateway "stunner\/udp-gateway" is in another namespace than the auth service \("other"\)/,
+    );
+    const app = new App();
+    const lonely = new Chart(app, 'lonely');
+    new IceAuthService(lonely, 'auth');
+    expect(() => Testing.synth(lonely)).toThrow(/serves no gateway; pass gateways or call addGateway\(\)/);
+  });
+
+  it('uses the gateways image runtime, and refuses gateways with different runtimes', () => {
+    const chart = new Chart(Testing.app(), 'media', { namespace: 'stunner' });
+    const auth = TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789');
+    const a = new StunnerGateway(chart, 'a', {
+      auth,
+      runtime: GatewayRuntime.image('registry.example.org/stunnerd:1'),
+      listeners: [{ name: 'udp' }],
+    });
+    new IceAuthService(chart, 'auth', { gateways: [a] });
+    const pod = find(objects(chart), 'Deployment').spec.template.spec;
+    expect(pod.containers[0].image).toBe('registry.example.org/stunnerd:1');
+    expect(pod.volumes.map((v: any) => v.name)).toEqual(['config', 'secrets', 'run', 'tmp']);
+    const b = new StunnerGateway(chart, 'b', { auth, listeners: [{ name: 'udp' }] });
+    new IceAuthService(chart, 'auth2', { name: 'auth-two', gateways: [a, b] });
+    expect(() => objects(chart)).toThrow(
+      /gateway "b" runs a different runtime \(bundle docker\.io\/library\/node:[^)]+\) than "a" \(image registry\.example\.org\/stunnerd:1\)/,
+    );
+  });
+});

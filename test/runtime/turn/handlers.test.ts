@@ -1,0 +1,199 @@
+/**
+ * The TURN request handlers with a fake transport: no socket anywhere. A recording client link
+ * takes the answers, fake relay ports hand out relay sockets that record what they send, and the
+ * allocation table, policy hooks and server are the real ones. Covers the auth challenge, Allocate
+ * (and its retransmission), quotas, CreatePermission inside and outside the perimeter, ChannelBind
+ * and the relay through a fake relay socket, and Refresh to 0.
+ */
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../runtime/log/logger.js';
+import { createStaticAuthenticator, NonceIssuer } from '../../../runtime/policy/auth/index.js';
+import { Quota } from '../../../runtime/policy/quota.js';
+import {
+  Attr,
+  decodeErrorCode,
+  decodeString,
+  decodeXorAddress,
+  isParseError,
+  longTermKey,
+  MessageClass,
+  Method,
+  newTransactionId,
+  parseStunMessage,
+  type StunMessage,
+  StunMessageBuilder,
+  Transport,
+} from '../../../runtime/stun/index.js';
+import { AllocationTable } from '../../../runtime/turn/allocation-table.js';
+import { relayChannelData } from '../../../runtime/turn/fast-path.js';
+import type { PeerDatagramHandler, PeerSocket, RelayPorts } from '../../../runtime/turn/hooks.js';
+import { type RequestSource, type TurnListener, TurnServer } from '../../../runtime/turn/server.js';
+import { listenerWithLink, routedPerimeter } from '../../helpers/turn-fixtures.js';
+
+class FakePeerSocket implements PeerSocket {
+  readonly sent: { data: string; ip: number; port: number }[] = [];
+  handler: PeerDatagramHandler | undefined;
+  closed = false;
+  sendRange(buf: Buffer, start: number, len: number, ip: number, port: number): void {
+    this.sent.push({ data: buf.toString('utf8', start, start + len), ip, port });
+  }
+  attach(handler: PeerDatagramHandler): () => void {
+    this.handler = handler;
+    return () => {
+      this.handler = undefined;
+    };
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function setup(userQuota = 0) {
+  const out: Buffer[] = [];
+  const { listener: ctx, link } = listenerWithLink(out);
+  const sockets: FakePeerSocket[] = [];
+  let nextPort = 50_000;
+  const ports: RelayPorts = {
+    bind: async () => {
+      const socket = new FakePeerSocket();
+      sockets.push(socket);
+      return { socket, port: nextPort++ };
+    },
+    bindExact: async () => undefined,
+  };
+  const logger = createLogger('all:WARN', () => {});
+  const table = new AllocationTable({
+    perimeter: routedPerimeter(['127.0.0.0/8']),
+    quota: new Quota({ userQuota }),
+    ports,
+    logger: logger.scope('turn'),
+  });
+  const server = new TurnServer({
+    table,
+    logger: logger.scope('turn'),
+    nonces: new NonceIssuer({ secret: Buffer.alloc(32, 1) }),
+    credentials: createStaticAuthenticator('test.realm', new Map([['alice', 'secret']])),
+  });
+  const listener: TurnListener = {
+    ...ctx,
+    protocol: 'TURN-UDP',
+    minRelayPort: undefined,
+    maxRelayPort: undefined,
+    relayBindAddress: () => '127.0.0.1',
+    relayAddress: () => '127.0.0.1',
+    isOpen: () => true,
+  };
+  const src: RequestSource = {
+    listener,
+    link,
+    clientKey: 1,
+    textKey: 'udp:127.0.0.1:1',
+    allocation: () => table.clients(listener).get(1),
+  };
+  const key = longTermKey('alice', 'test.realm', 'secret');
+  let nonce = '';
+  /** Sends a request and returns the parsed answer (after the async Allocate settles). */
+  const request = async (
+    method: number,
+    add: (b: StunMessageBuilder) => void = () => {},
+    opts: { auth?: boolean; txid?: Buffer; from?: RequestSource } = {},
+  ): Promise<StunMessage> => {
+    const b = new StunMessageBuilder(method, MessageClass.REQUEST, opts.txid ?? newTransactionId());
+    add(b);
+    if (opts.auth ?? true) {
+      b.addString(Attr.USERNAME, 'alice').addString(Attr.REALM, 'test.realm').addString(Attr.NONCE, nonce);
+    }
+    const buf = b.build(
+      (opts.auth ?? true) ? { integrityKey: key, fingerprint: true } : { fingerprint: true },
+    );
+    const before = out.length;
+    server.handle(opts.from ?? src, buf, 0, buf.length);
+    for (let i = 0; i < 10 && out.length === before; i++) await new Promise((r) => setImmediate(r));
+    expect(out.length).toBe(before + 1);
+    const m = parseStunMessage(out.at(-1)!, 0, out.at(-1)!.length);
+    if (isParseError(m)) throw new Error(m.error);
+    const n = m.get(Attr.NONCE);
+    if (n !== undefined) nonce = decodeString(m, n) ?? nonce;
+    return m;
+  };
+  return { out, sockets, table, server, listener, src, request };
+}
+
+const code = (m: StunMessage) => {
+  const e = m.get(Attr.ERROR_CODE);
+  return e === undefined ? 0 : decodeErrorCode(m, e)!.code;
+};
+const allocate = (b: StunMessageBuilder) => b.addRequestedTransport(Transport.UDP);
+
+describe('TURN handlers over a fake transport', () => {
+  it('challenges, allocates once per retransmission and relays through the relay socket it was given', async () => {
+    const t = setup();
+    const challenge = await t.request(Method.ALLOCATE, allocate, { auth: false });
+    expect(code(challenge)).toBe(401);
+    const txid = newTransactionId();
+    const ok = await t.request(Method.ALLOCATE, allocate, { txid });
+    expect(ok.cls).toBe(MessageClass.SUCCESS);
+    expect(decodeXorAddress(ok, ok.get(Attr.XOR_RELAYED_ADDRESS)!)).toMatchObject({
+      address: '127.0.0.1',
+      port: 50_000,
+    });
+    // A retransmission gets the very same bytes, and no second allocation.
+    const first = t.out.at(-1)!;
+    await t.request(Method.ALLOCATE, allocate, { txid });
+    expect(t.out.at(-1)!.equals(first)).toBe(true);
+    expect(t.table.count).toBe(1);
+    // A new Allocate from the same client is a mismatch.
+    expect(code(await t.request(Method.ALLOCATE, allocate))).toBe(437);
+
+    const peer = { family: 4 as const, address: '127.0.0.2', port: 9000 };
+    const bind = await t.request(Method.CHANNEL_BIND, (b) =>
+      b.addChannelNumber(0x4000).addXorAddress(Attr.XOR_PEER_ADDRESS, peer),
+    );
+    expect(bind.cls).toBe(MessageClass.SUCCESS);
+    const frame = Buffer.from([0x40, 0x00, 0x00, 0x02, 0x68, 0x69]);
+    relayChannelData(t.src.allocation()!, frame, 0, frame.length);
+    expect(t.sockets[0]!.sent).toEqual([{ data: 'hi', ip: 0x7f000002, port: 9000 }]);
+    // Peer -> client: the relay socket's handler turns it into ChannelData on the client link.
+    t.sockets[0]!.handler!(Buffer.from('yo'), 0, 2, 0x7f000002, 9000, undefined);
+    expect(t.out.at(-1)!.toString('hex')).toBe(`40000002${Buffer.from('yo').toString('hex')}`);
+
+    const refresh = await t.request(Method.REFRESH, (b) => b.addUint32(Attr.LIFETIME, 0));
+    expect(refresh.cls).toBe(MessageClass.SUCCESS);
+    expect(t.table.count).toBe(0);
+    expect(t.sockets[0]!.closed).toBe(true);
+    expect(t.src.allocation()).toBeUndefined();
+  });
+
+  it('answers 403 outside the perimeter, all or nothing', async () => {
+    const t = setup();
+    await t.request(Method.ALLOCATE, allocate, { auth: false });
+    await t.request(Method.ALLOCATE, allocate);
+    const inside = { family: 4 as const, address: '127.0.0.9', port: 1 };
+    const outside = { family: 4 as const, address: '10.0.0.1', port: 1 };
+    const denied = await t.request(Method.CREATE_PERMISSION, (b) =>
+      b.addXorAddress(Attr.XOR_PEER_ADDRESS, inside).addXorAddress(Attr.XOR_PEER_ADDRESS, outside),
+    );
+    expect(code(denied)).toBe(403);
+    expect(t.src.allocation()!.permissions.size).toBe(0);
+    const ok = await t.request(Method.CREATE_PERMISSION, (b) =>
+      b.addXorAddress(Attr.XOR_PEER_ADDRESS, inside),
+    );
+    expect(ok.cls).toBe(MessageClass.SUCCESS);
+    expect(t.src.allocation()!.permissions.size).toBe(1);
+  });
+
+  it('turns the quota hook into 486 before any relay socket is bound', async () => {
+    const t = setup(1);
+    await t.request(Method.ALLOCATE, allocate, { auth: false });
+    await t.request(Method.ALLOCATE, allocate);
+    // Another client of the same user: over quota, and no relay socket was bound for it.
+    const other: RequestSource = {
+      ...t.src,
+      clientKey: 2,
+      allocation: () => t.table.clients(t.listener).get(2),
+    };
+    expect(code(await t.request(Method.ALLOCATE, allocate, { from: other }))).toBe(486);
+    expect(t.sockets.length).toBe(1);
+    expect(t.table.count).toBe(1);
+  });
+});
