@@ -1,7 +1,7 @@
 /**
  * Monitoring for StunnerGateway: a Prometheus-operator PodMonitor for the gateway pods' metrics
  * port, and a Grafana dashboard shipped in a ConfigMap (picked up by the Grafana sidecar).
- * Every dashboard query uses only metrics the runtime exports (runtime/metrics; tested).
+ * Every dashboard query uses only metrics the runtime exports (runtime/process/metrics.ts; tested).
  */
 
 import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';

@@ -1,32 +1,31 @@
 /**
- * The route perimeter: which peers a client on a given listener may reach. A peer is admitted only
- * if its IP lies inside a cluster that one of the listener's routes names. Matching is numeric
- * (uint32 prefixes for IPv4, bigints for IPv6) and happens at CreatePermission/ChannelBind time;
- * the result (allowed port ranges) is stored on the permission and checked per datagram.
- * A generation counter changes whenever the effective sets change, so that permissions granted
- * earlier are re-checked lazily on their next datagram.
+ * The route perimeter: which peers a client on a given listener may reach. This is its resolver
+ * half: it turns a config into the route table (route-match.ts decides from it, purely), resolves
+ * STRICT_DNS names on a timer, takes dynamic endpoints (EndpointSlice addresses) and finds the
+ * gateway's own addresses. A generation counter changes whenever the effective sets change, so
+ * that permissions granted earlier are re-checked lazily on their next datagram.
  */
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import type { ClusterConfig, StunnerConfig } from '../../contract/config/index.js';
-import { ANY_PORT_MAX, ANY_PORT_MIN, parseEndpoint } from '../../contract/config/index.js';
+import { parseEndpoint } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
-import { ipFamily, ipv4ToInt, ipv6ToBigInt, v4Mask, v6Mask } from '../stun/ip.js';
-import type { PeerPolicy, Admission as TurnAdmission } from '../turn/hooks.js';
+import { ipFamily, ipv4ToInt, ipv6ToBigInt } from '../stun/ip.js';
+import type { PeerPolicy } from '../turn/hooks.js';
 import { ClusterStats } from '../turn/stats.js';
+import {
+  type Admission as MatchAdmission,
+  type CheckResult as MatchResult,
+  matchPeer,
+  type RoutedCluster,
+  type RouteTable,
+  type Rule,
+  ruleFor,
+} from './route-match.js';
 
 export { portAllowed } from '../turn/allocation.js';
 export { ClusterStats } from '../turn/stats.js';
-
-interface Rule {
-  readonly family: 4 | 6;
-  readonly v4base: number;
-  readonly v4mask: number;
-  readonly v6base: bigint;
-  readonly v6mask: bigint;
-  readonly portMin: number;
-  readonly portMax: number;
-}
+export { type DenyReason, isForbiddenV4, isForbiddenV6 } from './route-match.js';
 
 interface DnsName {
   readonly name: string;
@@ -37,7 +36,7 @@ interface DnsName {
   failing: boolean;
 }
 
-export class ClusterState {
+export class ClusterState implements RoutedCluster {
   readonly stats = new ClusterStats();
   type: 'STATIC' | 'STRICT_DNS' = 'STATIC';
   /** Endpoints as configured. */
@@ -50,15 +49,8 @@ export class ClusterState {
   constructor(readonly name: string) {}
 }
 
-/** Outcome of a permission check: turn/'s Admission, with the cluster and whether the peer is us. */
-export interface Admission extends TurnAdmission {
-  readonly cluster: ClusterState;
-  /** The peer is one of the gateway's own addresses: its listener ports stay closed. */
-  readonly ownIp: boolean;
-}
-
-export type DenyReason = 'no route to endpoint' | 'forbidden address' | 'invalid address';
-export type CheckResult = Admission | DenyReason;
+export type Admission = MatchAdmission<ClusterState>;
+export type CheckResult = MatchResult<ClusterState>;
 
 export interface PerimeterOptions {
   readonly logger: ScopedLogger;
@@ -79,44 +71,18 @@ async function defaultResolve(name: string): Promise<string[]> {
   return r.map((a) => a.address);
 }
 
-function ruleFor(ip: string, prefix: number | undefined, portMin: number, portMax: number): Rule | undefined {
-  const fam = ipFamily(ip);
-  if (fam === 4) {
-    const mask = v4Mask(prefix ?? 32);
-    return {
-      family: 4,
-      v4base: (ipv4ToInt(ip) & mask) >>> 0,
-      v4mask: mask,
-      v6base: 0n,
-      v6mask: 0n,
-      portMin,
-      portMax,
-    };
-  }
-  if (fam === 6) {
-    const mask = v6Mask(prefix ?? 128);
-    return {
-      family: 6,
-      v4base: 0,
-      v4mask: 0,
-      v6base: ipv6ToBigInt(ip) & mask,
-      v6mask: mask,
-      portMin,
-      portMax,
-    };
-  }
-  return undefined;
-}
-
 export class Perimeter implements PeerPolicy {
   /** Changes whenever the admitted sets change; permissions remember the generation they saw. */
   generation = 1;
   private readonly clusters = new Map<string, ClusterState>();
-  private routes = new Map<string, ClusterState[]>();
-  private ownV4 = new Set<number>();
-  private ownV6 = new Set<bigint>();
-  private ownPorts = new Set<number>();
-  private wildcardListener = false;
+  /** What the matcher decides from; replaced as a whole on load(), its rule sets updated in place. */
+  private table: RouteTable<ClusterState> = {
+    routes: new Map(),
+    ownV4: new Set(),
+    ownV6: new Set(),
+    ownPorts: new Set(),
+    wildcardListener: false,
+  };
   private timer: NodeJS.Timeout | undefined;
   private resolving = false;
   private readonly log: ScopedLogger;
@@ -153,29 +119,32 @@ export class Perimeter implements PeerPolicy {
       }
       routes.set(l.name, list);
     }
-    this.routes = routes;
-    this.ownPorts = new Set(config.listeners.map((l) => l.port));
-    this.ownV4 = new Set();
-    this.ownV6 = new Set();
-    this.wildcardListener = false;
+    const ownV4 = new Set<number>();
+    const ownV6 = new Set<bigint>();
+    let wildcardListener = false;
     const own: string[] = [...(this.extraOwn ?? [])];
     for (const l of config.listeners) {
-      if (l.address === '0.0.0.0' || l.address === '::') this.wildcardListener = true;
+      if (l.address === '0.0.0.0' || l.address === '::') wildcardListener = true;
       else own.push(l.address);
     }
-    if (this.wildcardListener && this.extraOwn === undefined) {
+    if (wildcardListener && this.extraOwn === undefined) {
       for (const list of Object.values(networkInterfaces())) {
         for (const a of list ?? []) own.push(a.address.replace(/%.*$/, ''));
       }
     }
-    for (const a of own) this.addOwn(a);
+    for (const a of own) {
+      const f = ipFamily(a);
+      if (f === 4) ownV4.add(ipv4ToInt(a));
+      else if (f === 6) ownV6.add(ipv6ToBigInt(a));
+    }
+    this.table = {
+      routes,
+      ownV4,
+      ownV6,
+      ownPorts: new Set(config.listeners.map((l) => l.port)),
+      wildcardListener,
+    };
     this.generation++;
-  }
-
-  private addOwn(a: string): void {
-    const f = ipFamily(a);
-    if (f === 4) this.ownV4.add(ipv4ToInt(a));
-    else if (f === 6) this.ownV6.add(ipv6ToBigInt(a));
   }
 
   private loadCluster(st: ClusterState, c: ClusterConfig): void {
@@ -267,66 +236,19 @@ export class Perimeter implements PeerPolicy {
     }));
   }
 
-  /** Is this peer (an IP, as text) admitted for clients of this listener? */
+  /** Is this peer (an IP, as text) admitted for clients of this listener? (route-match.ts decides) */
   check(listener: string, ip: string): CheckResult {
-    const fam = ipFamily(ip);
-    if (fam === 0) return 'invalid address';
-    let v4 = 0;
-    let v6 = 0n;
-    if (fam === 4) {
-      v4 = ipv4ToInt(ip);
-      if (isForbiddenV4(v4)) return 'forbidden address';
-    } else {
-      v6 = ipv6ToBigInt(ip);
-      if (isForbiddenV6(v6)) return 'forbidden address';
-    }
-    const clusters = this.routes.get(listener);
-    if (!clusters) return 'no route to endpoint';
-    let first: ClusterState | undefined;
-    let ranges: number[] | null = [];
-    for (const st of clusters) {
-      const matched = matchRules(st.staticRules, fam, v4, v6, ranges);
-      const m2 = matchRules(st.dnsRules, fam, v4, v6, ranges);
-      const m3 = matchRules(st.dynamicRules, fam, v4, v6, ranges);
-      if (matched || m2 || m3) {
-        first ??= st;
-      }
-    }
-    if (!first) return 'no route to endpoint';
-    const ownIp = fam === 4 ? this.isOwnV4(v4) : this.ownV6.has(v6) || v6 === 1n;
-    let blockedPorts: number[] | null = null;
-    if (ownIp) {
-      // Listener ports on our own address open only for a route that names them in a port range.
-      blockedPorts = [];
-      for (const p of this.ownPorts) {
-        let explicit = false;
-        for (let i = 0; i < ranges.length; i += 2) {
-          if (p >= ranges[i]! && p <= ranges[i + 1]! && !(ranges[i] === 0 && ranges[i + 1] === 65535)) {
-            explicit = true;
-            break;
-          }
-        }
-        if (!explicit) blockedPorts.push(p);
-      }
-      if (blockedPorts.length === 0) blockedPorts = null;
-    }
-    for (let i = 0; i < ranges.length; i += 2) {
-      if (ranges[i] === ANY_PORT_MIN && ranges[i + 1] === ANY_PORT_MAX) {
-        ranges = null;
-        break;
-      }
-    }
-    return { cluster: first, ranges, ownIp, blockedPorts };
+    return matchPeer(this.table, listener, ip);
   }
 
-  private isOwnV4(v4: number): boolean {
-    if (this.ownV4.has(v4)) return true;
-    return this.wildcardListener && v4 >>> 24 === 127;
+  /** The table the matcher decides from (tests, /status). */
+  routeTable(): RouteTable<ClusterState> {
+    return this.table;
   }
 
   /** Is `port` a listener port of the gateway (closed on its own addresses by default)? */
   isOwnPort(port: number): boolean {
-    return this.ownPorts.has(port);
+    return this.table.ownPorts.has(port);
   }
 
   /** Starts periodic re-resolution of STRICT_DNS names; resolves once before returning. */
@@ -385,31 +307,4 @@ export class Perimeter implements PeerPolicy {
       if (timer) clearTimeout(timer);
     }
   }
-}
-
-/** Appends the port ranges of every matching rule; returns whether any matched. */
-function matchRules(rules: readonly Rule[], fam: 4 | 6, v4: number, v6: bigint, out: number[]): boolean {
-  let any = false;
-  for (const r of rules) {
-    if (r.family !== fam) continue;
-    const hit = fam === 4 ? (v4 & r.v4mask) >>> 0 === r.v4base : (v6 & r.v6mask) === r.v6base;
-    if (hit) {
-      any = true;
-      out.push(r.portMin, r.portMax);
-    }
-  }
-  return any;
-}
-
-/** 0.0.0.0/8, multicast 224.0.0.0/4 and limited broadcast: never relay targets. */
-export function isForbiddenV4(ip: number): boolean {
-  return ip >>> 24 === 0 || ip >>> 28 === 14 || ip === 0xffffffff;
-}
-
-/** Unspecified :: and multicast ff00::/8 (and their IPv4-mapped forms). */
-export function isForbiddenV6(ip: bigint): boolean {
-  if (ip === 0n) return true;
-  if (ip >> 120n === 0xffn) return true;
-  if (ip >> 32n === 0xffffn) return isForbiddenV4(Number(ip & 0xffffffffn));
-  return false;
 }

@@ -97,7 +97,7 @@ export interface Admission {
   readonly blockedPorts: readonly number[] | null;
 }
 
-/** The route perimeter (policy/perimeter.ts): which peers a client on a listener may reach. */
+/** The route perimeter (policy/perimeter.ts resolves, policy/route-match.ts decides): which peers a client on a listener may reach. */
 export interface PeerPolicy {
   /** Changes whenever the admitted sets change; permissions remember the generation they saw. */
   readonly generation: number;

@@ -12,7 +12,7 @@
  * (the relay threads of Node >= 22 each load this module) and checks every range it is given
  * against the buffer it points into.
  *
- * Build: npm run native (see runtime/native/build.ts); the result is committed under prebuilt/.
+ * Build: npm run native (see runtime/transport/native/build.ts); the result is committed under prebuilt/.
  */
 #define _GNU_SOURCE
 #include <errno.h>

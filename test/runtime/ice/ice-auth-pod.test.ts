@@ -101,7 +101,7 @@ describe('IceAuthService pod, reproduced locally', () => {
 
 describe('IceAuthService pod of the committed dist/eu-west/direct-call.k8s.yaml', () => {
   it('loads both gateway configs with the out-of-band Secret and mints from its shared secret', async () => {
-    const text = readFileSync(new URL('../../dist/eu-west/direct-call.k8s.yaml', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../../../dist/eu-west/direct-call.k8s.yaml', import.meta.url), 'utf8');
     const objs = parseAllDocuments(text).map((d) => d.toJS()) as Obj[];
     const deploy = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'stunner-auth');
     expect(deploy, 'dist/eu-west/direct-call.k8s.yaml has the stunner-auth Deployment').toBeDefined();

@@ -72,7 +72,13 @@ function setup(userQuota = 0) {
     table,
     logger: logger.scope('turn'),
     nonces: new NonceIssuer({ secret: Buffer.alloc(32, 1) }),
-    credentials: createStaticAuthenticator('test.realm', new Map([['alice', 'secret']])),
+    credentials: createStaticAuthenticator(
+      'test.realm',
+      new Map([
+        ['alice', 'secret'],
+        ['bob', 'secret'],
+      ]),
+    ),
   });
   const listener: TurnListener = {
     ...ctx,
@@ -96,15 +102,22 @@ function setup(userQuota = 0) {
   const request = async (
     method: number,
     add: (b: StunMessageBuilder) => void = () => {},
-    opts: { auth?: boolean; txid?: Buffer; from?: RequestSource } = {},
+    opts: { auth?: boolean; txid?: Buffer; from?: RequestSource; user?: string } = {},
   ): Promise<StunMessage> => {
     const b = new StunMessageBuilder(method, MessageClass.REQUEST, opts.txid ?? newTransactionId());
     add(b);
     if (opts.auth ?? true) {
-      b.addString(Attr.USERNAME, 'alice').addString(Attr.REALM, 'test.realm').addString(Attr.NONCE, nonce);
+      b.addString(Attr.USERNAME, opts.user ?? 'alice')
+        .addString(Attr.REALM, 'test.realm')
+        .addString(Attr.NONCE, nonce);
     }
     const buf = b.build(
-      (opts.auth ?? true) ? { integrityKey: key, fingerprint: true } : { fingerprint: true },
+      (opts.auth ?? true)
+        ? {
+            integrityKey: opts.user === undefined ? key : longTermKey(opts.user, 'test.realm', 'secret'),
+            fingerprint: true,
+          }
+        : { fingerprint: true },
     );
     const before = out.length;
     server.handle(opts.from ?? src, buf, 0, buf.length);
@@ -195,5 +208,25 @@ describe('TURN handlers over a fake transport', () => {
     expect(code(await t.request(Method.ALLOCATE, allocate, { from: other }))).toBe(486);
     expect(t.sockets.length).toBe(1);
     expect(t.table.count).toBe(1);
+  });
+
+  it('answers 437 to requests without an allocation and 441 to another username, per method', async () => {
+    const t = setup();
+    await t.request(Method.ALLOCATE, allocate, { auth: false });
+    const peer = { family: 4 as const, address: '127.0.0.2', port: 9000 };
+    const perMethod: [number, (b: StunMessageBuilder) => void][] = [
+      [Method.REFRESH, (b) => b.addUint32(Attr.LIFETIME, 600)],
+      [Method.CREATE_PERMISSION, (b) => b.addXorAddress(Attr.XOR_PEER_ADDRESS, peer)],
+      [Method.CHANNEL_BIND, (b) => b.addChannelNumber(0x4001).addXorAddress(Attr.XOR_PEER_ADDRESS, peer)],
+    ];
+    for (const [method, add] of perMethod) expect(code(await t.request(method, add))).toBe(437);
+    await t.request(Method.ALLOCATE, allocate);
+    for (const [method, add] of perMethod) {
+      expect(code(await t.request(method, add, { user: 'bob' }))).toBe(441);
+    }
+    expect(t.src.allocation()!.permissions.size).toBe(0);
+    for (const [method, add] of perMethod) {
+      expect((await t.request(method, add)).cls).toBe(MessageClass.SUCCESS);
+    }
   });
 });

@@ -1,0 +1,112 @@
+/**
+ * The pure route matcher (runtime/policy/route-match.ts), directly: a route table built by hand
+ * (no config, no DNS, no timers) and a table of peers, each with the verdict it must get.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  decidePeer,
+  matchPeer,
+  type RoutedCluster,
+  type RouteTable,
+  type Rule,
+  ruleFor,
+} from '../../../runtime/policy/route-match.js';
+import { ipv4ToInt, ipv6ToBigInt } from '../../../runtime/stun/ip.js';
+import { ClusterStats } from '../../../runtime/turn/stats.js';
+
+function rule(ip: string, prefix?: number, lo = 0, hi = 65535): Rule {
+  const r = ruleFor(ip, prefix, lo, hi);
+  if (!r) throw new Error(`no rule for ${ip}`);
+  return r;
+}
+
+function cluster(name: string, rules: { static?: Rule[]; dns?: Rule[]; dynamic?: Rule[] }): RoutedCluster {
+  return {
+    name,
+    stats: new ClusterStats(),
+    staticRules: rules.static ?? [],
+    dnsRules: rules.dns ?? [],
+    dynamicRules: rules.dynamic ?? [],
+  };
+}
+
+const media = cluster('media', {
+  static: [rule('10.1.0.0', 16, 5000, 5010), rule('2001:db8::', 32)],
+  dns: [rule('10.7.0.1', undefined, 9000, 9100)],
+  dynamic: [rule('10.9.9.9')],
+});
+const self = cluster('self', { static: [rule('10.0.0.1'), rule('10.0.0.1', 32, 3478, 3478)] });
+const anyV4 = cluster('any', { static: [rule('0.0.0.0', 0), rule('::', 0)] });
+
+const table: RouteTable = {
+  routes: new Map([
+    ['l1', [media, self]],
+    ['l2', []],
+    ['any', [anyV4]],
+  ]),
+  ownV4: new Set([ipv4ToInt('10.0.0.1')]),
+  ownV6: new Set([ipv6ToBigInt('fd00::1')]),
+  ownPorts: new Set([3478, 3479]),
+  wildcardListener: false,
+};
+
+type Verdict = 'admit' | string;
+const rows: [listener: string, ip: string, port: number, verdict: Verdict][] = [
+  ['l1', '10.1.2.3', 5000, 'admit'],
+  ['l1', '10.1.2.3', 5010, 'admit'],
+  ['l1', '10.1.2.3', 4999, 'no route to endpoint port'],
+  ['l1', '10.1.2.3', 5011, 'no route to endpoint port'],
+  ['l1', '10.2.0.1', 5000, 'no route to endpoint'],
+  ['l1', '2001:db8::7', 1, 'admit'],
+  ['l1', '2001:db9::7', 1, 'no route to endpoint'],
+  ['l1', '10.7.0.1', 9000, 'admit'],
+  ['l1', '10.7.0.1', 9101, 'no route to endpoint port'],
+  ['l1', '10.9.9.9', 12345, 'admit'],
+  ['l1', '10.9.9.8', 12345, 'no route to endpoint'],
+  // The gateway itself: relay ports open, listener ports only where a route names them.
+  ['l1', '10.0.0.1', 40000, 'admit'],
+  ['l1', '10.0.0.1', 3478, 'admit'],
+  ['l1', '10.0.0.1', 3479, 'no route to endpoint port'],
+  ['l2', '10.1.2.3', 5000, 'no route to endpoint'],
+  ['nope', '10.1.2.3', 5000, 'no route to endpoint'],
+  ['l1', 'not-an-ip', 1, 'invalid address'],
+  ['any', '8.8.8.8', 53, 'admit'],
+  ['any', '0.0.0.0', 1, 'forbidden address'],
+  ['any', '0.1.2.3', 1, 'forbidden address'],
+  ['any', '224.0.0.1', 1, 'forbidden address'],
+  ['any', '239.255.255.250', 1900, 'forbidden address'],
+  ['any', '255.255.255.255', 1, 'forbidden address'],
+  ['any', '::', 1, 'forbidden address'],
+  ['any', 'ff02::1', 1, 'forbidden address'],
+];
+
+describe('route matcher', () => {
+  it.each(rows)('%s: %s port %i -> %s', (listener, ip, port, verdict) => {
+    const r = decidePeer(table, listener, ip, port);
+    expect(typeof r === 'string' ? r : 'admit').toBe(verdict);
+  });
+
+  it('reports the first matching cluster, the port ranges of every match, and own-ness', () => {
+    const a = matchPeer(table, 'l1', '10.1.2.3');
+    if (typeof a === 'string') throw new Error(a);
+    expect(a.cluster.name).toBe('media');
+    expect(a.ranges).toEqual([5000, 5010]);
+    expect(a.ownIp).toBe(false);
+    const own = matchPeer(table, 'l1', '10.0.0.1');
+    if (typeof own === 'string') throw new Error(own);
+    expect(own.cluster.name).toBe('self');
+    expect(own.ownIp).toBe(true);
+    expect(own.ranges).toBeNull();
+    expect(own.blockedPorts).toEqual([3479]);
+  });
+
+  it('counts 127.0.0.0/8 as the gateway itself behind a wildcard listener', () => {
+    const lo = cluster('lo', { static: [rule('127.0.0.0', 8)] });
+    const t: RouteTable = { ...table, routes: new Map([['l', [lo]]]), wildcardListener: true };
+    const a = matchPeer(t, 'l', '127.0.0.2');
+    if (typeof a === 'string') throw new Error(a);
+    expect(a.ownIp).toBe(true);
+    expect(decidePeer(t, 'l', '127.0.0.2', 3478)).toBe('no route to endpoint port');
+    expect(matchPeer({ ...t, wildcardListener: false }, 'l', '127.0.0.2')).toMatchObject({ ownIp: false });
+  });
+});
