@@ -4,6 +4,8 @@
  *   runtime/    the relay process: imports contract/ only
  *   constructs/ the cdk8s library: imports contract/ only
  *   charts-ts/, examples/: use constructs/ (and contract/), never runtime/
+ *   demo-servers/ our demo servers: contract/ and the ICE client only; the constructs read their
+ *               built bytes (lib/assets/demos/), never their code
  *   build/      packaging tools: may read everything, nothing imports them but tests and bench
  * and no import cycles anywhere.
  *
@@ -35,7 +37,7 @@ module.exports = {
       comment: 'contract/ is the bottom layer: both sides import it, it imports neither.',
       severity: 'error',
       from: { path: '^contract/' },
-      to: { path: '^(runtime|constructs|build|charts-ts|examples|bench|test|bin)/' },
+      to: { path: '^(runtime|constructs|build|charts-ts|examples|bench|test|bin|demo-servers)/' },
     },
     {
       name: 'contract-has-no-networking',
@@ -50,21 +52,32 @@ module.exports = {
       name: 'runtime-never-imports-constructs',
       severity: 'error',
       from: { path: '^runtime/' },
-      to: { path: '^(constructs|build|charts-ts|examples|bench|test)/' },
+      to: { path: '^(constructs|build|charts-ts|examples|bench|test|demo-servers)/' },
     },
     {
       name: 'constructs-never-import-runtime',
       comment: 'Synth must never load relay code.',
       severity: 'error',
       from: { path: '^constructs/' },
-      to: { path: '^(runtime|build|charts-ts|examples|bench|test)/' },
+      to: { path: '^(runtime|build|charts-ts|examples|bench|test|demo-servers)/' },
+    },
+    {
+      name: 'demo-servers-use-contract-and-ice-client',
+      comment:
+        'Demo servers are bundled apart from the relay: contract/ and npm packages, plus one narrow exception, the ICE client (runtime/ice/client.ts, the public `stunner-gitops/ice-client` module an application server uses).',
+      severity: 'error',
+      from: { path: '^demo-servers/' },
+      to: {
+        path: '^(runtime|constructs|build|charts-ts|examples|bench|test|bin)/',
+        pathNot: '^runtime/ice/client\\.ts$',
+      },
     },
     {
       name: 'charts-use-the-library',
       comment: 'Charts and examples are written as a user writes them: constructs and contract only.',
       severity: 'error',
       from: { path: '^(charts-ts|examples)/' },
-      to: { path: '^(runtime|build|bench|test)/' },
+      to: { path: '^(runtime|build|bench|test|demo-servers)/' },
     },
     {
       name: 'runtime-stun-log-are-the-bottom',

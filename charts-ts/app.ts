@@ -5,6 +5,7 @@
 import { MultiClusterApp, type MultiClusterAppProps } from '../constructs/index.js';
 import { ArgoCdChart } from './argocd-chart.js';
 import { CLUSTERS, EU_WEST } from './clusters.js';
+import { JanusChart, SimpleTunnelChart } from './demo-charts.js';
 import { DirectCallChart } from './direct-call-chart.js';
 import { MediaGatewayChart } from './media-gateway-chart.js';
 
@@ -19,8 +20,12 @@ export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {})
   layout.addCharts((scope, cluster) => {
     const media = MEDIA_GATEWAY[cluster.name as keyof typeof MEDIA_GATEWAY];
     new MediaGatewayChart(scope, 'media-gateway', { cluster, ...media });
-    // Direct calls run in one cluster only: a cluster may run charts the others do not.
-    if (cluster === EU_WEST) new DirectCallChart(scope, 'direct-call');
+    // The demos run in one cluster only: a cluster may run charts the others do not.
+    if (cluster === EU_WEST) {
+      new DirectCallChart(scope, 'direct-call');
+      new SimpleTunnelChart(scope, 'simple-tunnel');
+      new JanusChart(scope, 'janus');
+    }
   });
   new ArgoCdChart(layout.argocd, 'argocd', { layout });
   return layout;

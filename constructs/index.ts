@@ -3,6 +3,7 @@
  * `/config` subpath (contract/index.ts); renderers and models here are internal.
  */
 
+export * from './demos/index.js';
 export type { GatewayListener, ListenerCertificate } from './gateway-listener.js';
 export { type BundleRuntimeOptions, GatewayRuntime } from './gateway-runtime.js';
 export * from './gitops/index.js';

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing, from Debian's packages:
 # coturn's test clients, Chromium, openssl, iproute2 (network namespaces), gcc and libc headers
-# (the UDP module check). Uses sudo when not root. `npm run test:all` runs this, then `npm test`.
+# (the UDP module check), and Janus (the JanusDemo's media server). Uses sudo when not root.
+# `npm run test:all` runs this, then `npm test`.
 set -euo pipefail
 
 # command or file that proves a package is there -> Debian package
@@ -13,6 +14,7 @@ declare -A PEERS=(
   [gcc]=gcc
   [/usr/include/stdio.h]=libc6-dev
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
+  [janus]=janus
 )
 
 missing=()

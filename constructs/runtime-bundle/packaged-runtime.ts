@@ -45,7 +45,7 @@ export function packagedRuntime(): PackagedRuntime {
 }
 
 /** The directory of this package's package.json, from the source tree or from any build of it. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
     const pkg = join(dir, 'package.json');

@@ -16,6 +16,7 @@ const FOLDERS = [
   'contract',
   'runtime',
   'constructs',
+  'demo-servers',
   'build',
   'charts-ts',
   'examples',
@@ -69,7 +70,20 @@ describe('layers', () => {
       'runtime/ice/client.ts',
       "import { createSocket } from 'node:dgram';\nexport const c = createSocket;\n",
     );
-    const r = cruise(planted, ['contract', 'runtime', 'constructs', 'charts-ts']);
+    // A demo server may use the ICE client, but no other runtime module and no construct; the
+    // constructs read the demo servers' built bytes, never their code.
+    write(
+      'demo-servers/app/main.ts',
+      [
+        "import { c } from '../../runtime/ice/client.js';",
+        "import { relay } from '../../runtime/relay.js';",
+        "import { g } from '../../constructs/gateway.js';",
+        'export const a = [c, relay, g];',
+        '',
+      ].join('\n'),
+    );
+    write('constructs/demo.ts', "import { a } from '../demo-servers/app/main.js';\nexport const d = a;\n");
+    const r = cruise(planted, ['contract', 'runtime', 'constructs', 'charts-ts', 'demo-servers']);
     expect(r.status).not.toBe(0);
     for (const rule of [
       'no-cycles',
@@ -81,7 +95,15 @@ describe('layers', () => {
       'runtime-turn-is-below-policy-and-transport',
       'runtime-transport-is-below-relay',
       'ice-client-has-no-sockets',
+      'demo-servers-use-contract-and-ice-client',
     ])
       expect(r.out, rule).toContain(rule);
+    // the demo server's two forbidden imports, not the ICE client; and the construct's import of it
+    const demo = r.out.split('\n').filter((l) => l.includes('demo-servers-use-contract-and-ice-client'));
+    expect(demo.join('\n')).not.toContain('runtime/ice/client.ts');
+    expect(demo).toHaveLength(2);
+    expect(r.out).toMatch(
+      /constructs-never-import-runtime: constructs\/demo\.ts → demo-servers\/app\/main\.ts/,
+    );
   });
 });

@@ -70,7 +70,9 @@ describe('dist/', () => {
     expect(allFiles(DIST)).toEqual([
       'argocd/argocd.k8s.yaml',
       'eu-west/direct-call.k8s.yaml',
+      'eu-west/janus.k8s.yaml',
       'eu-west/media-gateway.k8s.yaml',
+      'eu-west/simple-tunnel.k8s.yaml',
       'us-east/media-gateway.k8s.yaml',
     ]);
   });

@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 const CLUSTER_FILES: Record<string, string[]> = {
-  'eu-west': ['direct-call.k8s.yaml', 'media-gateway.k8s.yaml'],
+  'eu-west': ['direct-call.k8s.yaml', 'janus.k8s.yaml', 'media-gateway.k8s.yaml', 'simple-tunnel.k8s.yaml'],
   'us-east': ['media-gateway.k8s.yaml'],
 };
 
@@ -75,7 +75,10 @@ describe('the committed multi-cluster layout', () => {
     const [project, set, root] = objects;
     expect(project.spec.destinations).toEqual(
       CLUSTERS.flatMap((c) =>
-        ['direct-call', 'media', 'stunner'].map((namespace) => ({ namespace, server: c.destination.server })),
+        ['direct-call', 'janus', 'media', 'simple-tunnel', 'stunner'].map((namespace) => ({
+          namespace,
+          server: c.destination.server,
+        })),
       ),
     );
     expect(set.spec.generators[0].matrix.generators).toEqual([
@@ -118,13 +121,13 @@ describe('the committed multi-cluster layout', () => {
     }
   });
 
-  it('app.kubernetes.io/instance is only ever the gateway or service name, which never changes', () => {
+  it('app.kubernetes.io/instance is only ever the gateway, service or demo server name, which never changes', () => {
     for (const f of listFiles(DIST)) {
       for (const o of loadYaml(path.join(DIST, f))) {
         const instance = o.metadata.labels?.['app.kubernetes.io/instance'];
         if (instance === undefined) continue;
         expect(
-          ['udp-gateway', 'tcp-gateway', 'stunner-auth'],
+          ['udp-gateway', 'tcp-gateway', 'stunner-auth', 'udp-greeter', 'direct-call', 'janus-echo', 'janus'],
           `${f}: ${o.kind} ${o.metadata.name}`,
         ).toContain(instance);
       }

@@ -1,0 +1,165 @@
+/**
+ * DirectOne2OneCall: STUNner's headless deployment model, a direct one-to-one video call. Two
+ * gateways (TURN-UDP and TURN-TCP), a headless route (clients relay to each other through the
+ * gateways' pods), the ICE auth service, and our signaling application server, which serves the
+ * page and, on each `register`, returns a relay-only ICE configuration from the auth service
+ * (refreshed before the credentials expire).
+ */
+import { Construct } from 'constructs';
+import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
+import type { GatewayRuntime } from '../gateway-runtime.js';
+import { IceAuthService } from '../ice-auth-service.js';
+import { MediaRoute } from '../media-route.js';
+import { chartNamespace, dns1035Problem } from '../naming.js';
+import { StunnerGateway } from '../stunner-gateway.js';
+import { TurnAuth } from '../turn-auth.js';
+import { DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
+
+export interface DirectOne2OneCallProps {
+  /**
+   * Namespace of every object.
+   * @default the chart's namespace, or "default"
+   */
+  readonly namespace?: string;
+  /**
+   * Render the Namespace (with the TURN-UDP gateway).
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * TURN credentials of both gateways; the ICE auth service mints them for the pages.
+   * @default TurnAuth.ephemeral('stunner-auth-secret'): a Secret you create, key `secret`
+   */
+  readonly auth?: TurnAuth;
+  /**
+   * TURN port of both gateways' Services (one UDP, one TCP).
+   * @default 3478
+   */
+  readonly port?: number;
+  /**
+   * Address clients reach both gateways at, when it is known up front.
+   * @default discovered at run time from each gateway's load balancer
+   */
+  readonly publicAddress?: string;
+  /**
+   * Service type of both gateways.
+   * @default 'LoadBalancer'
+   */
+  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  /**
+   * Name of the application server's Deployment and Service.
+   * @default 'direct-call'
+   */
+  readonly appName?: string;
+  /**
+   * Port of the application server's Service (the page and the WebSocket).
+   * @default 80
+   */
+  readonly appPort?: number;
+  /**
+   * Service type of the application server. The page needs a secure context for the camera:
+   * open it through `kubectl port-forward` (http://localhost) or put it behind HTTPS.
+   * @default 'ClusterIP'
+   */
+  readonly appServiceType?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  /**
+   * Image that runs the application server bundle: a mirror of the pinned stock Node.js image.
+   * @default the pinned stock Node.js image (NODE_IMAGE)
+   */
+  readonly appImage?: string;
+  /**
+   * Lifetime of the TURN credentials the server asks for, in seconds; it asks again at 80%.
+   * @default 3600
+   */
+  readonly iceTtlSeconds?: number;
+  /**
+   * `/ice` filter: only this gateway's ICE servers (`udp-gateway` or `tcp-gateway`).
+   * @default both gateways
+   */
+  readonly iceGateway?: 'udp-gateway' | 'tcp-gateway';
+  /**
+   * @default GatewayRuntime.bundle()
+   */
+  readonly runtime?: GatewayRuntime;
+}
+
+export class DirectOne2OneCall extends Construct {
+  readonly namespace: string;
+  readonly udpGateway: StunnerGateway;
+  readonly tcpGateway: StunnerGateway;
+  readonly route: MediaRoute;
+  readonly iceAuth: IceAuthService;
+  readonly app: DemoServer;
+  readonly #props: DirectOne2OneCallProps;
+
+  constructor(scope: Construct, id: string, props: DirectOne2OneCallProps = {}) {
+    super(scope, id);
+    this.#props = props;
+    this.namespace = props.namespace ?? chartNamespace(this);
+    const common = {
+      namespace: this.namespace,
+      auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
+      ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
+      ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
+      ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
+    };
+    const port = props.port ?? 3478;
+    this.udpGateway = new StunnerGateway(this, 'UdpGateway', {
+      ...common,
+      name: 'udp-gateway',
+      createNamespace: props.createNamespace ?? true,
+      listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port }],
+    });
+    this.tcpGateway = new StunnerGateway(this, 'TcpGateway', {
+      ...common,
+      name: 'tcp-gateway',
+      listeners: [{ name: 'tcp-listener', protocol: 'TURN-TCP', port }],
+    });
+    // Headless: the peers are the clients' relay addresses, i.e. the gateways' own pods.
+    this.route = new MediaRoute(this, 'Route', {
+      name: 'stunner-headless',
+      namespace: this.namespace,
+      parents: [this.udpGateway, this.tcpGateway],
+      headless: true,
+    });
+    this.iceAuth = new IceAuthService(this, 'IceAuth', {
+      namespace: this.namespace,
+      gateways: [this.udpGateway, this.tcpGateway],
+    });
+    const appPort = props.appPort ?? 80;
+    const listener = { 'udp-gateway': 'udp-listener', 'tcp-gateway': 'tcp-listener' } as const;
+    this.app = new DemoServer(this, 'App', {
+      server: 'direct-call',
+      name: props.appName ?? 'direct-call',
+      namespace: this.namespace,
+      ports: [{ name: 'http', port: appPort, containerPort: DEMO_DEFAULTS.webPort, protocol: 'TCP' }],
+      env: {
+        [DemoEnv.PORT]: String(DEMO_DEFAULTS.webPort),
+        [DemoEnv.ICE_AUTH_URL]: this.iceAuth.url,
+        [DemoEnv.ICE_NAMESPACE]: this.namespace,
+        ...(props.iceGateway !== undefined
+          ? { [DemoEnv.ICE_GATEWAY]: props.iceGateway, [DemoEnv.ICE_LISTENER]: listener[props.iceGateway] }
+          : {}),
+        [DemoEnv.ICE_TRANSPORT_POLICY]: 'relay',
+        [DemoEnv.ICE_TTL_SECONDS]: String(props.iceTtlSeconds ?? DEMO_DEFAULTS.iceTtlSeconds),
+      },
+      httpProbePort: 'http',
+      serviceType: props.appServiceType ?? 'ClusterIP',
+      image: props.appImage ?? DEMO_NODE_IMAGE,
+    });
+    this.node.addValidation({ validate: () => this.#validate() });
+  }
+
+  /** Pure: reads the props. */
+  #validate(): string[] {
+    const problems: string[] = [];
+    const p = portProblem('appPort', this.#props.appPort ?? 80);
+    if (p) problems.push(p);
+    const n = dns1035Problem(this.app.name);
+    if (n) problems.push(`appName ${n}`);
+    const ttl = this.#props.iceTtlSeconds ?? DEMO_DEFAULTS.iceTtlSeconds;
+    if (!Number.isInteger(ttl) || ttl < 60 || ttl > 86400)
+      problems.push(`iceTtlSeconds ${ttl} must be a whole number of seconds from 60 to 86400`);
+    return problems;
+  }
+}

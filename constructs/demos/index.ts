@@ -1,0 +1,4 @@
+/** The demos: each composes StunnerGateway and MediaRoute (and IceAuthService) with our demo servers. */
+export { DirectOne2OneCall, type DirectOne2OneCallProps } from './direct-one2one-call.js';
+export { DEFAULT_JANUS_IMAGE, JanusDemo, type JanusDemoProps } from './janus-demo.js';
+export { SimpleTunnel, type SimpleTunnelProps } from './simple-tunnel.js';

@@ -1,0 +1,334 @@
+/**
+ * JanusDemo: STUNner's media-plane deployment model with a real media server. Janus (an image you
+ * choose) runs the EchoTest plugin with a fixed RTP port range; a TURN-UDP gateway's route admits
+ * exactly that range on the Janus pods; the ICE auth service mints relay-only configurations; and
+ * our page server serves the echo-test page and forwards its Janus API calls to Janus's HTTP API
+ * through an ordinary Service. Only media crosses the gateway.
+ */
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
+import type { GatewayRuntime } from '../gateway-runtime.js';
+import { SyncWave } from '../gitops/sync.js';
+import { IceAuthService } from '../ice-auth-service.js';
+import { MediaRoute } from '../media-route.js';
+import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { StunnerGateway } from '../stunner-gateway.js';
+import { TurnAuth } from '../turn-auth.js';
+import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
+
+/** A public Janus image name. Not pinned by us: pick one you trust and pin its digest. */
+export const DEFAULT_JANUS_IMAGE = 'docker.io/canyan/janus-gateway:latest';
+
+/** Janus's config folder, relative to the container's working directory (`/janus`). */
+export const JANUS_CONFIG_DIR = 'config';
+export const JANUS_WORKDIR = '/janus';
+
+export interface JanusDemoProps {
+  /**
+   * Namespace of every object.
+   * @default the chart's namespace, or "default"
+   */
+  readonly namespace?: string;
+  /**
+   * Render the Namespace (with the gateway).
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * TURN credentials of the gateway; the ICE auth service mints them for the page.
+   * @default TurnAuth.ephemeral('stunner-auth-secret'): a Secret you create, key `secret`
+   */
+  readonly auth?: TurnAuth;
+  /**
+   * TURN-UDP port of the gateway's Service.
+   * @default 3478
+   */
+  readonly port?: number;
+  /**
+   * Address clients reach the gateway at, when it is known up front.
+   * @default discovered at run time from the load balancer
+   */
+  readonly publicAddress?: string;
+  /**
+   * @default 'LoadBalancer'
+   */
+  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  /**
+   * The Janus image. The default is a public name, not a pinned release: choose an image (Janus
+   * 1.x with the EchoTest plugin and the HTTP transport) and pin it by digest.
+   * @default 'docker.io/canyan/janus-gateway:latest'
+   */
+  readonly janusImage?: string;
+  /**
+   * The Janus executable in that image (found on its PATH unless absolute).
+   * @default 'janus'
+   */
+  readonly janusCommand?: string;
+  /**
+   * Janus's RTP (and ICE) port range: the route admits exactly this range on the Janus pods.
+   * @default { min: 20000, max: 20099 }
+   */
+  readonly rtpPorts?: { readonly min: number; readonly max: number };
+  /**
+   * Port of Janus's HTTP API (its ordinary Service; the page server calls it).
+   * @default 8089 (apart from the ICE auth service's 8088)
+   */
+  readonly janusHttpPort?: number;
+  /**
+   * Interface Janus gathers ICE candidates on: the pod's network interface.
+   * @default 'eth0'
+   */
+  readonly janusInterface?: string;
+  /**
+   * Port of the page server's Service.
+   * @default 80
+   */
+  readonly pagePort?: number;
+  /**
+   * Image that runs the page server bundle: a mirror of the pinned stock Node.js image.
+   * @default the pinned stock Node.js image (NODE_IMAGE)
+   */
+  readonly pageImage?: string;
+  /**
+   * @default GatewayRuntime.bundle()
+   */
+  readonly runtime?: GatewayRuntime;
+}
+
+export class JanusDemo extends Construct {
+  readonly namespace: string;
+  readonly gateway: StunnerGateway;
+  readonly route: MediaRoute;
+  readonly iceAuth: IceAuthService;
+  readonly page: DemoServer;
+  /** Janus's Deployment and HTTP Service. */
+  readonly janusName = 'janus';
+  /** The headless Service whose pods (Janus's) the route admits. */
+  readonly janusMediaServiceName = 'janus-media';
+  readonly rtpPorts: { readonly min: number; readonly max: number };
+  readonly janusHttpPort: number;
+  readonly #props: JanusDemoProps;
+
+  constructor(scope: Construct, id: string, props: JanusDemoProps = {}) {
+    super(scope, id);
+    this.#props = props;
+    this.namespace = props.namespace ?? chartNamespace(this);
+    this.rtpPorts = props.rtpPorts ?? { min: 20000, max: 20099 };
+    this.janusHttpPort = props.janusHttpPort ?? DEMO_DEFAULTS.janusHttpPort;
+    this.gateway = new StunnerGateway(this, 'Gateway', {
+      name: 'udp-gateway',
+      namespace: this.namespace,
+      createNamespace: props.createNamespace ?? true,
+      auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
+      listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
+      ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
+      ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
+      ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
+    });
+    const selector = { [LABEL_NAME]: 'janus', [LABEL_INSTANCE]: this.janusName };
+    this.#renderJanus(selector);
+    this.route = new MediaRoute(this, 'Route', {
+      name: 'janus-media',
+      namespace: this.namespace,
+      parents: [this.gateway],
+    }).addService(
+      { name: this.janusMediaServiceName, namespace: this.namespace, selector },
+      { port: this.rtpPorts.min, endPort: this.rtpPorts.max },
+    );
+    this.iceAuth = new IceAuthService(this, 'IceAuth', {
+      namespace: this.namespace,
+      gateways: [this.gateway],
+    });
+    this.page = new DemoServer(this, 'Page', {
+      server: 'janus-echo',
+      name: 'janus-echo',
+      namespace: this.namespace,
+      ports: [
+        { name: 'http', port: props.pagePort ?? 80, containerPort: DEMO_DEFAULTS.webPort, protocol: 'TCP' },
+      ],
+      env: {
+        [DemoEnv.PORT]: String(DEMO_DEFAULTS.webPort),
+        [DemoEnv.ICE_AUTH_URL]: this.iceAuth.url,
+        [DemoEnv.ICE_NAMESPACE]: this.namespace,
+        [DemoEnv.ICE_GATEWAY]: this.gateway.gatewayName,
+        [DemoEnv.ICE_LISTENER]: 'udp-listener',
+        [DemoEnv.ICE_TRANSPORT_POLICY]: 'relay',
+        [DemoEnv.JANUS_URL]: `http://${this.janusName}.${this.namespace}.svc.${this.gateway.clusterDomain}:${this.janusHttpPort}/janus`,
+      },
+      httpProbePort: 'http',
+      serviceType: 'ClusterIP',
+      image: props.pageImage ?? DEMO_NODE_IMAGE,
+    });
+    this.node.addValidation({ validate: () => this.#validate() });
+  }
+
+  /** Janus's config files (jcfg): only the EchoTest plugin and the HTTP transport, the RTP range. */
+  janusConfig(): Record<string, string> {
+    const iface = this.#props.janusInterface ?? 'eth0';
+    return {
+      'janus.jcfg': [
+        'general: {',
+        `  configs_folder = "${JANUS_CONFIG_DIR}"`,
+        '  debug_level = 4',
+        '  server_name = "stunner-gitops-janus"',
+        '}',
+        'media: {',
+        `  rtp_port_range = "${this.rtpPorts.min}-${this.rtpPorts.max}"`,
+        '}',
+        'nat: {',
+        '  # candidates on the pod network only; the gateway relays every browser to them',
+        `  ice_enforce_list = "${iface}"`,
+        '}',
+        'plugins: {',
+        `  disable = "${DISABLED_PLUGINS.join(',')}"`,
+        '}',
+        'transports: {',
+        `  disable = "${DISABLED_TRANSPORTS.join(',')}"`,
+        '}',
+        'loggers: {',
+        '  disable = "libjanus_jsonlog.so"',
+        '}',
+        '',
+      ].join('\n'),
+      'janus.transport.http.jcfg': [
+        'general: {',
+        '  base_path = "/janus"',
+        '  http = true',
+        `  port = ${this.janusHttpPort}`,
+        '  https = false',
+        '}',
+        'admin: {',
+        '  admin_http = false',
+        '}',
+        '',
+      ].join('\n'),
+      'janus.plugin.echotest.jcfg': 'general: {\n}\n',
+    };
+  }
+
+  #renderJanus(selector: Record<string, string>): void {
+    const labels = { ...selector, [LABEL_COMPONENT]: DEMO_COMPONENT, [LABEL_MANAGED_BY]: 'cdk8s' };
+    const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
+    const configMap = `${this.janusName}-config`;
+    SyncWave.CONFIG_AND_SECRETS.applyTo(
+      new ApiObject(this, 'JanusConfig', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: meta(configMap),
+        data: this.janusConfig(),
+      }),
+    );
+    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+      new ApiObject(this, 'Janus', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: meta(this.janusName),
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { ...selector } },
+          template: {
+            metadata: { labels: { ...labels } },
+            spec: {
+              enableServiceLinks: false,
+              automountServiceAccountToken: false,
+              securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+              containers: [
+                {
+                  name: 'janus',
+                  image: this.#props.janusImage ?? DEFAULT_JANUS_IMAGE,
+                  imagePullPolicy: 'IfNotPresent',
+                  workingDir: JANUS_WORKDIR,
+                  command: [this.#props.janusCommand ?? 'janus'],
+                  args: ['--configs-folder', JANUS_CONFIG_DIR, '--disable-colors'],
+                  ports: [
+                    { name: 'http', containerPort: this.janusHttpPort, protocol: 'TCP' },
+                    { name: 'rtp', containerPort: this.rtpPorts.min, protocol: 'UDP' },
+                  ],
+                  readinessProbe: {
+                    httpGet: { path: '/janus/info', port: 'http', scheme: 'HTTP' },
+                    periodSeconds: 10,
+                    timeoutSeconds: 2,
+                  },
+                  resources: {
+                    requests: { cpu: '100m', memory: '64Mi' },
+                    limits: { cpu: '1', memory: '512Mi' },
+                  },
+                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+                  volumeMounts: [
+                    { name: 'config', mountPath: `${JANUS_WORKDIR}/${JANUS_CONFIG_DIR}`, readOnly: true },
+                  ],
+                },
+              ],
+              volumes: [{ name: 'config', configMap: { name: configMap, defaultMode: 0o444 } }],
+            },
+          },
+        },
+      }),
+    );
+    // Signalling: an ordinary Service, reached by the page server only.
+    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+      new ApiObject(this, 'JanusService', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(this.janusName),
+        spec: {
+          type: 'ClusterIP',
+          selector: { ...selector },
+          ports: [{ name: 'http', port: this.janusHttpPort, targetPort: 'http', protocol: 'TCP' }],
+        },
+      }),
+    );
+    // Media: headless, so its name resolves to the Janus pods, which the route admits.
+    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+      new ApiObject(this, 'JanusMediaService', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(this.janusMediaServiceName),
+        spec: {
+          clusterIP: 'None',
+          selector: { ...selector },
+          ports: [{ name: 'rtp', port: this.rtpPorts.min, targetPort: 'rtp', protocol: 'UDP' }],
+        },
+      }),
+    );
+  }
+
+  /** Pure: reads the props. */
+  #validate(): string[] {
+    const problems: string[] = [];
+    const { min, max } = this.rtpPorts;
+    for (const [what, port] of [
+      ['rtpPorts.min', min],
+      ['rtpPorts.max', max],
+      ['janusHttpPort', this.janusHttpPort],
+      ['pagePort', this.#props.pagePort ?? 80],
+    ] as const) {
+      const p = portProblem(what, port);
+      if (p) problems.push(p);
+    }
+    if (min > max) problems.push(`rtpPorts.min ${min} is above rtpPorts.max ${max}`);
+    if (min <= this.janusHttpPort && this.janusHttpPort <= max)
+      problems.push(`janusHttpPort ${this.janusHttpPort} is inside the RTP range ${min}-${max}`);
+    const image = this.#props.janusImage;
+    if (image !== undefined && image.trim() === '') problems.push('janusImage is empty');
+    return problems;
+  }
+}
+
+const DISABLED_PLUGINS = [
+  'audiobridge',
+  'duktape',
+  'lua',
+  'nosip',
+  'recordplay',
+  'sip',
+  'streaming',
+  'textroom',
+  'videocall',
+  'videoroom',
+  'voicemail',
+].map((p) => `libjanus_${p}.so`);
+const DISABLED_TRANSPORTS = ['mqtt', 'nanomsg', 'pfunix', 'rabbitmq', 'websockets'].map(
+  (t) => `libjanus_${t}.so`,
+);
