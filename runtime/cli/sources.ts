@@ -981,6 +981,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
     const t = setTimeout(resolve, ms);
     signal.addEventListener(
       'abort',
