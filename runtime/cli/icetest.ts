@@ -504,11 +504,6 @@ export async function main(
     for (const f of cli.configFiles) configs.push(await loadDataplaneConfig(f, cli.options));
     if (cli.source !== undefined) {
       const reader = getGatewayReader();
-      if (reader === undefined) {
-        throw new TargetError(
-          `reading gateways from ${cli.source.kind} is not available in this build; use -c <dataplane config>`,
-        );
-      }
       configs.push(
         ...(await reader(cli.source, {
           ...(cli.options.secretFile !== undefined ? { secretFile: cli.options.secretFile } : {}),

@@ -2,7 +2,8 @@
  * Where a TURN client dials, and with which credentials, from what a user types:
  *   turn://user:pass@host:port?transport=udp|tcp, turns://user:pass@host:port
  *   file://<dataplane config>#<listener>    (address, port, transport and credentials from the file)
- *   k8s://<namespace>/<gateway>:<listener>  (through the gateway-source reader, when present)
+ *   file://<dist YAML>#<listener>           (through stunnerctl's gateway-source reader)
+ *   k8s://<namespace>/<gateway>:<listener>  (the same reader, from the kubeconfig's cluster)
  * Ephemeral (shared-secret) auth gets TURN REST credentials minted here, as the auth service does.
  */
 import { readFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import {
 } from '../../contract/config/index.js';
 import type { TurnTransport } from '../client/turn-client.js';
 import { ephemeralPassword, ephemeralUsername } from '../policy/auth/authenticator.js';
+import { type GatewayView, readGatewayConfigs, SourceError } from './sources.js';
 
 /** A problem with what the user gave: printed as one line, exit code 2. */
 export class TargetError extends Error {}
@@ -245,8 +247,10 @@ function parseTurnUri(raw: string): TurnTarget {
 }
 
 /**
- * Reads gateway configs from `file://` dist YAML or `k8s://`: the gateway-source reader of
- * `stunnerctl` (runtime/cli/sources.ts) does this; until it exists these forms are refused.
+ * Reads gateway configs from synthesized YAML (`file://` of dist/, `-f`), a runtime's /status, or
+ * a live cluster (`k8s://`, `--kubeconfig`): the gateway-source reader of stunnerctl
+ * (runtime/cli/sources.ts) does it; the public endpoints it resolved (config, load balancer,
+ * NodePort) become each listener's public_address/public_port.
  */
 export type GatewayReader = (
   source:
@@ -257,15 +261,48 @@ export type GatewayReader = (
   opts: { secretFile?: string; kubeconfig?: string; context?: string },
 ) => Promise<StunnerConfig[]>;
 
-let gatewayReader: GatewayReader | undefined;
+export const readGateways: GatewayReader = async (source, opts) => {
+  const secretFiles = opts.secretFile !== undefined ? [opts.secretFile] : [];
+  const kube = {
+    ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context !== undefined ? { context: opts.context } : {}),
+  };
+  let views: GatewayView[];
+  try {
+    views = await readGatewayConfigs(
+      source.kind === 'dist'
+        ? { kind: 'files', paths: [source.path], secretFiles }
+        : source.kind === 'url'
+          ? { kind: 'url', urls: [source.url] }
+          : source.kind === 'k8s'
+            ? { kind: 'cluster', ...kube, namespace: source.namespace, secretFiles }
+            : { kind: 'cluster', ...kube, secretFiles },
+    );
+  } catch (e) {
+    if (e instanceof SourceError) throw new TargetError(e.message);
+    throw e;
+  }
+  if (source.kind === 'k8s') {
+    views = views.filter((v) => v.namespace === source.namespace && v.name === source.gateway);
+    if (views.length === 0)
+      throw new TargetError(`no gateway ${source.namespace}/${source.gateway} in the cluster`);
+  }
+  return views.map((v) => {
+    const config = structuredClone(v.config);
+    for (const l of config.listeners) {
+      const pub = v.listeners.find((x) => x.fullName === l.name)?.public;
+      if (pub !== undefined) {
+        l.public_address = pub.address;
+        l.public_port = pub.port;
+      }
+    }
+    return config;
+  });
+};
 
-/** Installs the reader for dist YAML and live clusters (called by the CLI entry once available). */
-export function setGatewayReader(r: GatewayReader | undefined): void {
-  gatewayReader = r;
-}
-
-export function getGatewayReader(): GatewayReader | undefined {
-  return gatewayReader;
+/** The reader icetest and turncat use for dist YAML, URLs and clusters. */
+export function getGatewayReader(): GatewayReader {
+  return readGateways;
 }
 
 export interface ResolveOptions extends CredentialSource {
@@ -302,14 +339,9 @@ export async function resolveTurnTarget(raw: string, opts: ResolveOptions = {}):
 async function readWithReader(
   source: Parameters<GatewayReader>[0],
   opts: ResolveOptions,
-  raw: string,
+  _raw: string,
 ): Promise<StunnerConfig[]> {
-  if (gatewayReader === undefined) {
-    throw new TargetError(
-      `${raw}: reading ${source.kind === 'dist' ? 'synthesized Kubernetes YAML' : 'a live cluster'} is not available in this build; point file:// at a dataplane config`,
-    );
-  }
-  return gatewayReader(source, {
+  return readGateways(source, {
     ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
     ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
     ...(opts.context !== undefined ? { context: opts.context } : {}),

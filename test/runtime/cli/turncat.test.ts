@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveTurnTarget } from '../../../runtime/cli/turn-target.js';
 import { main } from '../../../runtime/cli/turncat.js';
 import { freePort, freeUdpPort } from '../../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../../helpers/stunnerd.js';
@@ -273,6 +274,31 @@ describe('turncat', () => {
     t.stdin.end();
     expect(await t.code).toBe(0);
   }, 20_000);
+
+  it('reads the committed dist/ (file://<dist YAML>#<listener>): public address, port, transport, and the Secret it names from --secret-file', async () => {
+    const dist = fileURLToPath(new URL('../../../dist/eu-west/media-gateway.k8s.yaml', import.meta.url));
+    const secret = join(dir, 'stunner-auth.yaml');
+    await writeFile(
+      secret,
+      'apiVersion: v1\nkind: Secret\nmetadata: { name: stunner-auth, namespace: stunner }\nstringData: { username: alice, password: wonderland }\n',
+    );
+    const target = await resolveTurnTarget(`file://${dist}#udp-listener`, { secretFile: secret });
+    expect(target).toEqual({
+      host: '198.51.100.10',
+      port: 3478,
+      transport: 'udp',
+      username: 'alice',
+      password: 'wonderland',
+      listener: 'stunner/udp-gateway/udp-listener',
+      realm: 'stunner.l7mp.io',
+    });
+    // Without the Secret: one line saying where the credentials come from and what to pass.
+    const t = runTurncat(['-', `file://${dist}#udp-listener`, peerUri()]);
+    expect(await t.code).toBe(2);
+    expect(t.stderr.text()).toMatch(
+      /^turncat: .*carries no username\/password .*--secret-file <secret\.yaml>\n$/,
+    );
+  });
 
   it('mints ephemeral credentials from a shared secret in --secret-file', async () => {
     const eph = await startStunnerdInProcess(
