@@ -19,6 +19,7 @@
  *   cluster-watch/              Kubernetes watchers: log/ only (they report through callbacks)
  *   process/                    the stunnerd process: relay/, cluster-watch/ and everything below
  *   ice/                        the ICE auth service: cluster-watch/, policy/auth, log/; no relay
+ *   client/                     the TURN client (turncat, icetest): stun/ only, no server parts
  *   cli/, main.ts               entry points: anything
  */
 const below = (...layers) => `^runtime/(?!(${layers.join('|')})/)[^/]+/`;
@@ -133,6 +134,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^runtime/ice/' },
       to: { path: below('ice', 'cluster-watch', 'policy/auth', 'stun', 'log') },
+    },
+    {
+      name: 'runtime-client-speaks-only-the-codec',
+      comment: 'client/ is the TURN client side: the codec, never the server it talks to.',
+      severity: 'error',
+      from: { path: '^runtime/client/' },
+      to: { path: below('client', 'stun') },
     },
     {
       name: 'ice-client-has-no-sockets',

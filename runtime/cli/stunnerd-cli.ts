@@ -15,7 +15,15 @@ import {
   type StunnerConfig,
 } from '../../contract/config/index.js';
 import { unsupportedProblems } from '../../contract/support.js';
-import { createLogger, parseLevelSpec } from '../log/logger.js';
+import {
+  createLogger,
+  defaultLogFormat,
+  formatLogLine,
+  type LogFormat,
+  parseLevelSpec,
+  parseLogFormat,
+  setDefaultLogFormat,
+} from '../log/logger.js';
 import type { StunnerdProcess } from '../process/stunnerd.js';
 import { isRelayWorker, setRelayWorkerEntry } from '../relay/threads.js';
 
@@ -23,6 +31,8 @@ const USAGE = `usage: stunnerd -c <config.yaml> [-l <loglevel>] [--grace-period 
        stunnerd turn://<user>:<pass>@<address>:<port>[?transport=udp|tcp] [-l <loglevel>]
   -c, --config <file>     STUNner v1 dataplane config (YAML or JSON)
   -l, --log <spec>        log levels, e.g. all:INFO,turn:DEBUG (overrides admin.loglevel)
+  --log-format text|json  log lines as text (default) or JSON objects (time, level, component,
+                          message, fields); also $STUNNERD_LOG_FORMAT
   --grace-period <s>      on SIGTERM, serve existing allocations at most this long (default 3600)
   -h, --help              this text`;
 
@@ -32,6 +42,7 @@ export interface CliArgs {
   readonly configFile?: string;
   readonly uri?: string;
   readonly logLevel?: string;
+  readonly logFormat?: LogFormat;
   readonly gracePeriodS: number;
   readonly help: boolean;
 }
@@ -40,6 +51,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let configFile: string | undefined;
   let uri: string | undefined;
   let logLevel: string | undefined;
+  let logFormat: LogFormat | undefined;
   let gracePeriodS = 3600;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -53,7 +65,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     else if (a.startsWith('--config=')) configFile = a.slice(9);
     else if (a === '-l' || a === '--log') logLevel = value();
     else if (a.startsWith('--log=')) logLevel = a.slice(6);
-    else if (a === '--grace-period') {
+    else if (a === '--log-format' || a.startsWith('--log-format=')) {
+      const v = a === '--log-format' ? value() : a.slice('--log-format='.length);
+      try {
+        logFormat = parseLogFormat(v);
+      } catch (e) {
+        throw new UsageError(`--log-format: ${(e as Error).message}`);
+      }
+    } else if (a === '--grace-period') {
       const v = value();
       if (!/^[0-9]+$/.test(v)) throw new UsageError(`--grace-period: "${v}" is not a number of seconds`);
       gracePeriodS = Number(v);
@@ -81,6 +100,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     ...(configFile !== undefined ? { configFile } : {}),
     ...(uri !== undefined ? { uri } : {}),
     ...(logLevel !== undefined ? { logLevel } : {}),
+    ...(logFormat !== undefined ? { logFormat } : {}),
   };
 }
 
@@ -160,6 +180,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  // Before any logger exists: relay threads inherit it through the environment.
+  if (args.logFormat !== undefined) setDefaultLogFormat(args.logFormat);
   let config: StunnerConfig;
   try {
     config = await loadConfig(args);
@@ -192,8 +214,14 @@ export async function main(argv: string[]): Promise<void> {
     if (e instanceof ConfigError) fail(`${e.source} is invalid:\n${formatProblems(e.problems)}`);
     fail((e as Error).message);
   }
+  // Printed whatever the log level: launchers wait for it.
   process.stdout.write(
-    `${new Date().toISOString()} stunnerd INFO stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.relay.listenerPort(l.name)}`).join(' ')}\n`,
+    `${formatLogLine(
+      defaultLogFormat(),
+      'INFO',
+      'stunnerd',
+      `stunnerd ready: ${config.listeners.map((l) => `${l.name}=${l.protocol}:${l.address}:${daemon.relay.listenerPort(l.name)}`).join(' ')}`,
+    )}\n`,
   );
   process.exit(await daemon.done);
 }

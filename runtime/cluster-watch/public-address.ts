@@ -29,6 +29,12 @@ export interface PublicAddressWatcherOptions {
   readonly service: string;
   /** The node this pod runs on, for the NodePort fallback. @default no NodePort fallback */
   readonly nodeName?: string;
+  /**
+   * NodePort fallback without a node of our own (the ICE auth service, which runs beside the
+   * gateways): the first node, by name, with an ExternalIP, as STUNner's operator picks it.
+   * Ignored when nodeName is given. @default false
+   */
+  readonly anyNode?: boolean;
   readonly log: ScopedLogger;
   /** Called with every change, `undefined` when no public address is known. */
   readonly onChange: (addr: PublicAddress | undefined) => void;
@@ -72,6 +78,14 @@ export class PublicAddressWatcher {
         path: '/api/v1/nodes',
         query: { fieldSelector: nodeSelector },
         list: () => core.listNode({ fieldSelector: nodeSelector }),
+      });
+    } else if (opts.anyNode) {
+      this.node = new ListWatch<V1Node>({
+        ...common,
+        what: 'Nodes',
+        path: '/api/v1/nodes',
+        query: {},
+        list: () => core.listNode({}),
       });
     }
   }
@@ -122,8 +136,7 @@ export class PublicAddressWatcher {
     }
     const type = svc.spec?.type;
     if ((type === 'NodePort' || type === 'LoadBalancer') && this.node) {
-      const n = this.node.items()[0];
-      const ext = n?.status?.addresses?.find((a) => a.type === 'ExternalIP')?.address;
+      const ext = firstExternalIp(this.node.items());
       if (ext) {
         const ports = this.portsOf(svc, (p) => p.nodePort);
         if (ports.size > 0) return { address: ext, ports, source: 'NodePort' };
@@ -150,4 +163,14 @@ export class PublicAddressWatcher {
     }
     return out;
   }
+}
+
+/** The ExternalIP of the first node (by name) that has one. */
+function firstExternalIp(nodes: readonly V1Node[]): string | undefined {
+  const sorted = [...nodes].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  for (const n of sorted) {
+    const ext = n.status?.addresses?.find((a) => a.type === 'ExternalIP' && a.address)?.address;
+    if (ext) return ext;
+  }
+  return undefined;
 }

@@ -9,7 +9,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { makeKubeConfig } from '../cluster-watch/kube-config.js';
-import { createLogger } from '../log/logger.js';
+import {
+  createLogger,
+  defaultLogFormat,
+  formatLogLine,
+  type LogFormat,
+  parseLogFormat,
+  setDefaultLogFormat,
+} from '../log/logger.js';
 import { ConfigFiles } from './config-files.js';
 import { DEFAULT_AUTH_PORT, IceAuthServer } from './server.js';
 import { GatewayServiceWatch } from './service-watch.js';
@@ -19,6 +26,12 @@ export const USAGE = `usage: stunnerd auth [options] [<config file or directory>
   -p, --port <port>            HTTP port (default ${DEFAULT_AUTH_PORT})
   -a, --address <address>      listen address (default all)
   -l, --log <spec>             log levels, e.g. all:INFO,ice:DEBUG (default all:INFO)
+      --log-format text|json   log lines as text (default) or JSON objects (time, level,
+                               component, message, fields); also $STUNNERD_LOG_FORMAT
+      --api-key-file <path>    require this TURN REST API key as the "key" parameter
+                               (the file's content, trimmed); without it "key" is ignored
+environment:
+  STUNNER_PUBLIC_ADDR          the host of every returned URI (a request's public-addr wins)
       --poll-interval <ms>     how often configs are re-read (default 1000)
       --public-address <ns/gateway>=<address>
                                public address of a gateway (repeatable); a config's
@@ -35,6 +48,8 @@ export interface AuthCliArgs {
   readonly port: number;
   readonly address: string | undefined;
   readonly log: string;
+  readonly logFormat: LogFormat | undefined;
+  readonly apiKeyFile: string | undefined;
   readonly pollIntervalMs: number;
   readonly publicAddresses: Map<string, string>;
   readonly watchServices: boolean;
@@ -50,6 +65,8 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   let port = DEFAULT_AUTH_PORT;
   let address: string | undefined;
   let log = 'all:INFO';
+  let logFormat: LogFormat | undefined;
+  let apiKeyFile: string | undefined;
   let pollIntervalMs = 1000;
   let help = false;
   let watchServices = false;
@@ -89,6 +106,12 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
       case '-l':
       case '--log':
         log = value();
+        break;
+      case '--log-format':
+        logFormat = parseLogFormat(value());
+        break;
+      case '--api-key-file':
+        apiKeyFile = value();
         break;
       case '--poll-interval': {
         const v = value();
@@ -131,6 +154,8 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
     port,
     address,
     log,
+    logFormat,
+    apiKeyFile,
     pollIntervalMs,
     publicAddresses,
     watchServices,
@@ -153,8 +178,30 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`stunnerd auth: ${(e as Error).message}\n${USAGE}\n`);
     process.exit(1);
   }
+  if (args.logFormat !== undefined) setDefaultLogFormat(args.logFormat);
   const log = createLogger(args.log).scope('ice');
-  const server = new IceAuthServer({ logger: log });
+  let server: IceAuthServer;
+  try {
+    const envAddress = process.env.STUNNER_PUBLIC_ADDR?.trim();
+    let apiKey: string | undefined;
+    if (args.apiKeyFile !== undefined) {
+      try {
+        apiKey = readFileSync(args.apiKeyFile, 'utf8').trim();
+      } catch (e) {
+        throw new Error(`--api-key-file: cannot read ${args.apiKeyFile}: ${(e as Error).message}`);
+      }
+      if (apiKey === '') throw new Error(`--api-key-file: ${args.apiKeyFile} is empty`);
+    }
+    server = new IceAuthServer({
+      logger: log,
+      ...(envAddress ? { publicAddress: envAddress } : {}),
+      ...(apiKey !== undefined ? { apiKey } : {}),
+    });
+  } catch (e) {
+    const m = (e as Error).message;
+    process.stderr.write(`stunnerd auth: ${m.startsWith('--') ? m : `STUNNER_PUBLIC_ADDR: ${m}`}\n`);
+    process.exit(1);
+  }
   try {
     for (const [gw, addr] of args.publicAddresses) server.setPublicAddress(gw, addr);
   } catch (e) {
@@ -198,7 +245,9 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`stunnerd auth: cannot listen on port ${args.port}: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  process.stdout.write(`stunnerd auth ready on ${bound.address}:${bound.port}\n`);
+  process.stdout.write(
+    `${formatLogLine(defaultLogFormat(), 'INFO', 'ice', `stunnerd auth ready on ${bound.address}:${bound.port}`)}\n`,
+  );
   const stop = () => {
     files.stop();
     services?.stop();

@@ -1,3 +1,6 @@
+import { isDnsName } from '../../contract/config/index.js';
+import { ipFamily } from '../../contract/ip-literal.js';
+
 /**
  * Query validation of the auth service. Every problem is a 400 with a message that names the
  * parameter and says why; sizes are bounded before anything else is looked at.
@@ -21,6 +24,10 @@ export interface IceQuery {
   readonly gateway: string | undefined;
   readonly listener: string | undefined;
   readonly iceTransportPolicy: IceTransportPolicy;
+  /** `key`: the TURN REST API's API key, when given (checked by the server if it has one). */
+  readonly key: string | undefined;
+  /** `public-addr` (or STUNner's older `public-ip`): overrides the host in every returned URI. */
+  readonly publicAddr: string | undefined;
 }
 
 export type QueryResult =
@@ -35,6 +42,9 @@ const KNOWN = new Set([
   'gateway',
   'listener',
   'iceTransportPolicy',
+  'key',
+  'public-addr',
+  'public-ip',
 ]);
 // Kubernetes object names (DNS-1123 labels/subdomains) and listener names as the operator writes them.
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i;
@@ -42,6 +52,11 @@ const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i;
 // ephemeral username, whose timestamp may sit in any ':'-separated position).
 const USER_ID = /^[^\x00-\x20\x7f:]+$/;
 const TTL = /^[0-9]{1,10}$/;
+
+/** An IP address or DNS name a client can dial (what `public-addr` and STUNNER_PUBLIC_ADDR take). */
+export function isHost(s: string): boolean {
+  return ipFamily(s) !== 0 || isDnsName(s);
+}
 
 function bad(message: string): QueryResult {
   return { ok: false, message };
@@ -108,9 +123,25 @@ export function parseIceQuery(rawQuery: string): QueryResult {
     );
   }
 
+  const key = seen.get('key');
+  if (key !== undefined && (key === '' || !/^[\x21-\x7e]+$/.test(key))) {
+    return bad('parameter "key" must be printable text without spaces');
+  }
+  if (seen.has('public-addr') && seen.has('public-ip')) {
+    return bad('give "public-addr" or "public-ip", not both');
+  }
+  const publicAddr = seen.get('public-addr') ?? seen.get('public-ip');
+  if (publicAddr !== undefined && !isHost(publicAddr)) {
+    return bad(
+      `parameter "${seen.has('public-addr') ? 'public-addr' : 'public-ip'}" is ${JSON.stringify(publicAddr)}; expected an IP address or a DNS name`,
+    );
+  }
+
   return {
     ok: true,
     query: {
+      key,
+      publicAddr,
       service: 'turn',
       username,
       ttl,

@@ -4,11 +4,15 @@
  *     -> {"iceServers":[{"urls":[...],"username":"...","credential":"..."}],"iceTransportPolicy":"all"}
  *   GET /?service=turn&username=&ttl=  -> {"username","password","ttl","uris"}  (TURN REST API)
  *   GET /live, GET /ready              -> probes (ready once a config is loaded)
- * Errors are JSON `{"status":N,"message":"..."}`: 400 bad query, 404 nothing matches, 500 no config.
+ * Errors are JSON `{"status":N,"message":"..."}`: 400 bad query, 401 API key missing or wrong
+ * (only when one is configured), 404 nothing matches, 500 no config.
+ * `public-addr` (or `public-ip`) in a query and STUNNER_PUBLIC_ADDR (`publicAddress`) override
+ * the host of the returned URIs, in that order, as in STUNner's auth service.
  *
  * Public addresses: a watcher calls `setPublicAddress('ns/gateway', address, ports)` whenever a
  * gateway's Service status changes; a static `public_address` in the config wins over it.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StunnerConfig } from '../../contract/config/index.js';
@@ -20,7 +24,7 @@ import {
   type TurnCredentials,
 } from './ice-config.js';
 import { PublicAddressBook } from './public-address.js';
-import { type IceQuery, MAX_QUERY_LENGTH, parseIceQuery } from './query.js';
+import { type IceQuery, isHost, MAX_QUERY_LENGTH, parseIceQuery } from './query.js';
 
 export const DEFAULT_AUTH_PORT = 8088;
 const MAX_URL_LENGTH = MAX_QUERY_LENGTH + 64;
@@ -29,18 +33,37 @@ export interface IceAuthServerOptions {
   readonly logger?: Log;
   /** Clock in milliseconds, for ephemeral credentials. @default Date.now */
   readonly now?: () => number;
+  /**
+   * STUNNER_PUBLIC_ADDR: the host of every returned URI, unless a request's `public-addr` says
+   * otherwise. @default none
+   */
+  readonly publicAddress?: string;
+  /**
+   * The TURN REST API key. When set, every /ice and / request must carry it as `key` (401
+   * otherwise; compared in constant time). Without it, `key` is accepted and ignored, as
+   * STUNner's service does. @default none
+   */
+  readonly apiKey?: string;
 }
 
 export class IceAuthServer {
   readonly publicAddresses = new PublicAddressBook();
   readonly #log: Log;
   readonly #now: () => number;
+  readonly #publicAddress: string | undefined;
+  readonly #apiKeyDigest: Buffer | undefined;
   #configs: readonly StunnerConfig[] = [];
   #server: Server | undefined;
 
   constructor(opts: IceAuthServerOptions = {}) {
     this.#log = opts.logger ?? silentLog;
     this.#now = opts.now ?? Date.now;
+    if (opts.publicAddress !== undefined && !isHost(opts.publicAddress)) {
+      throw new Error(`public address "${opts.publicAddress}" is neither an IP address nor a DNS name`);
+    }
+    this.#publicAddress = opts.publicAddress || undefined;
+    if (opts.apiKey !== undefined && opts.apiKey === '') throw new Error('the API key is empty');
+    this.#apiKeyDigest = opts.apiKey === undefined ? undefined : digest(opts.apiKey);
   }
 
   /** Replaces the configs answered from (e.g. from ConfigFiles' onChange). Order is kept. */
@@ -171,8 +194,24 @@ export class IceAuthServer {
   ): { ok: true; query: IceQuery; servers: IceServer[] } | { ok: false; status: number; message: string } {
     const parsed = parseIceQuery(rawQuery);
     if (!parsed.ok) return { ok: false, status: 400, message: parsed.message };
+    if (this.#apiKeyDigest !== undefined) {
+      const key = parsed.query.key;
+      // Digests have equal length, so the comparison takes the same time whatever was sent.
+      if (key === undefined || !timingSafeEqual(digest(key), this.#apiKeyDigest)) {
+        return {
+          ok: false,
+          status: 401,
+          message: key === undefined ? 'parameter "key" is required' : 'parameter "key" is not the API key',
+        };
+      }
+    }
     if (this.#configs.length === 0) return { ok: false, status: 500, message: 'no STUNner config is loaded' };
-    const r = buildIceServers(this.#configs, this.publicAddresses, parsed.query, this.#nowSeconds());
+    const r = buildIceServers(
+      this.#configs,
+      this.publicAddresses,
+      { ...parsed.query, envPublicAddr: this.#publicAddress },
+      this.#nowSeconds(),
+    );
     return r.ok ? { ok: true, query: parsed.query, servers: r.servers } : r;
   }
 
@@ -184,6 +223,10 @@ export class IceAuthServer {
   #nowSeconds(): number {
     return Math.floor(this.#now() / 1000);
   }
+}
+
+function digest(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

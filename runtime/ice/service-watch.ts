@@ -1,7 +1,9 @@
 /**
  * Follows the public address of every gateway the auth service answers for, by watching each
  * gateway's Service (named like the gateway, in its namespace: admin.name `ns/gateway`), and
- * hands it to the server's setPublicAddress hook. Watchers come and go with the configs.
+ * hands it to the server's setPublicAddress hook: the load balancer's ingress address, else (a
+ * NodePort Service, or a load balancer still pending) the first node's ExternalIP with the
+ * NodePorts, as STUNner does. Watchers come and go with the configs.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { StunnerConfig } from '../../contract/config/index.js';
@@ -61,6 +63,8 @@ export class GatewayServiceWatch {
         kubeConfig: this.#opts.kubeConfig,
         namespace,
         service,
+        // No node of its own: the NodePort fallback uses the first node with an ExternalIP.
+        anyNode: true,
         log: this.#opts.log,
         onChange: (a) => {
           try {

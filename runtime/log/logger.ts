@@ -1,5 +1,10 @@
 /**
- * Scoped, leveled single-line logging: `<iso-time> <scope> <LEVEL> <message>`.
+ * Scoped, leveled single-line logging, as text (the default): `<iso-time> <scope> <LEVEL> <message>
+ * [key=value ...]`, or as JSON (`--log-format json`): one object per line with `time`, `level`,
+ * `component` (the scope), `message` and, when a call gives any, `fields`. Both formats carry the
+ * same events. The format is a constructor argument; its default comes from STUNNERD_LOG_FORMAT,
+ * which the CLIs set for `--log-format` so that relay threads (which inherit the environment) log
+ * alike.
  * Level specs use STUNner's syntax, e.g. `all:INFO,turn:DEBUG`. Levels are resolved into plain
  * numbers per scope, so that `enabled()` is a field read on any path that asks.
  */
@@ -18,10 +23,64 @@ export const TRACE = 5;
  * one; components that log only these (the ICE auth service) take a Log.
  */
 export interface Log {
-  error(msg: string): void;
-  warn(msg: string): void;
-  info(msg: string): void;
-  debug(msg: string): void;
+  error(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  debug(msg: string, fields?: LogFields): void;
+}
+
+/** Structured context of a log event (JSON: under `fields`; text: appended as key=value). */
+export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+/** The environment variable that selects the default format (set by `--log-format`). */
+export const LOG_FORMAT_ENV = 'STUNNERD_LOG_FORMAT';
+
+/** Validates a `--log-format` value. */
+export function parseLogFormat(value: string): LogFormat {
+  const v = value.trim().toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) {
+    throw new Error(`"${value}" is not a log format; use ${LOG_FORMATS.join(' or ')}`);
+  }
+  return v as LogFormat;
+}
+
+/** The format of STUNNERD_LOG_FORMAT, else text. */
+export function defaultLogFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
+  const v = env[LOG_FORMAT_ENV];
+  return v !== undefined && (LOG_FORMATS as readonly string[]).includes(v.toLowerCase())
+    ? (v.toLowerCase() as LogFormat)
+    : 'text';
+}
+
+/** Makes `--log-format` the default of this process and the threads it starts. */
+export function setDefaultLogFormat(format: LogFormat): void {
+  process.env[LOG_FORMAT_ENV] = format;
+}
+
+function textValue(v: string | number | boolean | null | undefined): string {
+  if (typeof v === 'string' && /^[^\s"=]+$/.test(v)) return v;
+  return JSON.stringify(v ?? null);
+}
+
+/** One log line in the given format (also for lines printed regardless of level, like `ready`). */
+export function formatLogLine(
+  format: LogFormat,
+  level: Level,
+  component: string,
+  message: string,
+  fields?: LogFields,
+  time: Date = new Date(),
+): string {
+  const entries = fields === undefined ? [] : Object.entries(fields).filter(([, v]) => v !== undefined);
+  if (format === 'json') {
+    const o: Record<string, unknown> = { time: time.toISOString(), level, component, message };
+    if (entries.length > 0) o.fields = Object.fromEntries(entries);
+    return JSON.stringify(o);
+  }
+  const tail = entries.map(([k, v]) => ` ${k}=${textValue(v)}`).join('');
+  return `${time.toISOString()} ${component} ${level} ${message}${tail}`;
 }
 
 /** A Log that drops everything. */
@@ -31,7 +90,7 @@ export interface ScopedLogger extends Log {
   readonly name: string;
   /** Current numeric level of this scope (0 = disabled ... 5 = trace). */
   level: number;
-  trace(msg: string): void;
+  trace(msg: string, fields?: LogFields): void;
   enabled(level: Level): boolean;
 }
 
@@ -40,6 +99,7 @@ export interface Logger {
   /** Applies a new level spec to every scope, in place. Throws on a malformed spec. */
   setLevel(spec: string): void;
   readonly spec: string;
+  readonly format: LogFormat;
 }
 
 export type LogSink = (line: string, level: number) => void;
@@ -76,25 +136,26 @@ class Scope implements ScopedLogger {
   constructor(
     readonly name: string,
     private readonly sink: LogSink,
+    private readonly format: LogFormat,
   ) {}
-  private write(level: number, tag: string, msg: string): void {
+  private write(level: number, tag: Level, msg: string, fields: LogFields | undefined): void {
     if (level > this.level) return;
-    this.sink(`${new Date().toISOString()} ${this.name} ${tag} ${msg}`, level);
+    this.sink(formatLogLine(this.format, tag, this.name, msg, fields), level);
   }
-  error(msg: string): void {
-    this.write(ERROR, 'ERROR', msg);
+  error(msg: string, fields?: LogFields): void {
+    this.write(ERROR, 'ERROR', msg, fields);
   }
-  warn(msg: string): void {
-    this.write(WARN, 'WARN', msg);
+  warn(msg: string, fields?: LogFields): void {
+    this.write(WARN, 'WARN', msg, fields);
   }
-  info(msg: string): void {
-    this.write(INFO, 'INFO', msg);
+  info(msg: string, fields?: LogFields): void {
+    this.write(INFO, 'INFO', msg, fields);
   }
-  debug(msg: string): void {
-    this.write(DEBUG, 'DEBUG', msg);
+  debug(msg: string, fields?: LogFields): void {
+    this.write(DEBUG, 'DEBUG', msg, fields);
   }
-  trace(msg: string): void {
-    this.write(TRACE, 'TRACE', msg);
+  trace(msg: string, fields?: LogFields): void {
+    this.write(TRACE, 'TRACE', msg, fields);
   }
   enabled(level: Level): boolean {
     return LEVELS.indexOf(level) <= this.level;
@@ -110,6 +171,7 @@ class LoggerImpl implements Logger {
   constructor(
     spec: string,
     private readonly sink: LogSink,
+    readonly format: LogFormat,
   ) {
     this.spec = spec;
     this.setLevel(spec);
@@ -118,7 +180,7 @@ class LoggerImpl implements Logger {
   scope(name: string): ScopedLogger {
     let s = this.scopes.get(name);
     if (!s) {
-      s = new Scope(name, this.sink);
+      s = new Scope(name, this.sink, this.format);
       s.level = this.perScope.get(name) ?? this.all;
       this.scopes.set(name, s);
     }
@@ -134,6 +196,11 @@ class LoggerImpl implements Logger {
   }
 }
 
-export function createLogger(spec = 'all:INFO', sink: LogSink = defaultSink): Logger {
-  return new LoggerImpl(spec, sink);
+/** @param format text or json. @default STUNNERD_LOG_FORMAT, else text */
+export function createLogger(
+  spec = 'all:INFO',
+  sink: LogSink = defaultSink,
+  format: LogFormat = defaultLogFormat(),
+): Logger {
+  return new LoggerImpl(spec, sink, format);
 }

@@ -5,7 +5,12 @@
  * calls: each one runs a Relay of its own (worker.ts), and this one forwards every change to them.
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, type ListenerConfig, type StunnerConfig } from '../../contract/config/index.js';
+import {
+  ConfigError,
+  type ListenerConfig,
+  listenerTransport,
+  type StunnerConfig,
+} from '../../contract/config/index.js';
 import { unsupportedProblems } from '../../contract/support.js';
 import { createLogger, type Logger, type ScopedLogger } from '../log/logger.js';
 import { createAuthenticator, NonceIssuer } from '../policy/auth/index.js';
@@ -375,6 +380,14 @@ export class Relay {
 
   status(): object {
     const c = this.current;
+    const own = this.table.countByListener();
+    const stats = this.stats.listeners;
+    // UDP allocations live on every relay thread (a UDP listener's connections are its
+    // allocations, summed over threads); TCP and TLS listeners run on this thread only.
+    const allocationsOf = (l: ListenerConfig): number =>
+      listenerTransport(l.protocol) === 'udp'
+        ? (stats.get(l.name)?.connections ?? 0)
+        : (own.get(l.name) ?? 0);
     return {
       admin: {
         name: c.admin.name,
@@ -392,6 +405,7 @@ export class Relay {
         public_port: l.public_port,
         routes: l.routes,
         running: this.listeners.has(l.name),
+        allocations: allocationsOf(l),
       })),
       clusters: this.perimeter.describe(),
       allocationCount: this.allocationCount(),

@@ -106,6 +106,13 @@ export class AllocationTable {
     return this.all.size;
   }
 
+  /** Allocations now, per listener name (this thread's table). */
+  countByListener(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const a of this.all) out.set(a.listener.name, (out.get(a.listener.name) ?? 0) + 1);
+    return out;
+  }
+
   /** Allocations created since start. */
   get allocationsTotal(): number {
     return this.total;

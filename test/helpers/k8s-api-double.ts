@@ -2,7 +2,8 @@
  * TEST DOUBLE of the Kubernetes API server. NOT a real API server.
  *
  * A small node:http server that speaks just enough of the list/watch protocol for the in-pod
- * watchers: EndpointSlices (discovery.k8s.io/v1), Services and Nodes (core/v1). Lists return a
+ * watchers and the CLI: EndpointSlices (discovery.k8s.io/v1), Services, Nodes, ConfigMaps, Secrets
+ * and Pods (core/v1). Lists return a
  * resourceVersion; `?watch=true&resourceVersion=N` replays the events after N and then streams new
  * ones as chunked, newline-delimited JSON watch events. A too-old resourceVersion gets an ERROR
  * event with 410 Gone, like a compacted etcd. It checks the bearer token, and can simulate an
@@ -11,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-export type Kind = 'endpointslices' | 'services' | 'nodes';
+export type Kind = 'endpointslices' | 'services' | 'nodes' | 'configmaps' | 'secrets' | 'pods';
 
 export interface K8sObject {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string };
@@ -36,6 +37,9 @@ const API: Record<Kind, { apiVersion: string; kind: string }> = {
   endpointslices: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
   services: { apiVersion: 'v1', kind: 'Service' },
   nodes: { apiVersion: 'v1', kind: 'Node' },
+  configmaps: { apiVersion: 'v1', kind: 'ConfigMap' },
+  secrets: { apiVersion: 'v1', kind: 'Secret' },
+  pods: { apiVersion: 'v1', kind: 'Pod' },
 };
 
 export class K8sApiDouble {
@@ -251,8 +255,8 @@ function status(res: ServerResponse, code: number, reason: string): void {
 function parsePath(p: string): { kind: Kind; namespace?: string; name?: string } | undefined {
   let m = /^\/apis\/discovery\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?endpointslices(?:\/([^/]+))?$/.exec(p);
   if (m) return { kind: 'endpointslices', namespace: m[1], name: m[2] };
-  m = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?services(?:\/([^/]+))?$/.exec(p);
-  if (m) return { kind: 'services', namespace: m[1], name: m[2] };
+  m = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(services|configmaps|secrets|pods)(?:\/([^/]+))?$/.exec(p);
+  if (m) return { kind: m[2] as Kind, namespace: m[1], name: m[3] };
   m = /^\/api\/v1\/nodes(?:\/([^/]+))?$/.exec(p);
   if (m) return { kind: 'nodes', name: m[1] };
   return undefined;

@@ -1,0 +1,369 @@
+/**
+ * Where a TURN client dials, and with which credentials, from what a user types:
+ *   turn://user:pass@host:port?transport=udp|tcp, turns://user:pass@host:port
+ *   file://<dataplane config>#<listener>    (address, port, transport and credentials from the file)
+ *   file://<dist YAML>#<listener>           (through stunnerctl's gateway-source reader)
+ *   k8s://<namespace>/<gateway>:<listener>  (the same reader, from the kubeconfig's cluster)
+ * Ephemeral (shared-secret) auth gets TURN REST credentials minted here, as the auth service does.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import {
+  type AuthConfig,
+  formatProblems,
+  type ListenerConfig,
+  type StunnerConfig,
+  validateConfig,
+} from '../../contract/config/index.js';
+import type { TurnTransport } from '../client/turn-client.js';
+import { ephemeralPassword, ephemeralUsername } from '../policy/auth/authenticator.js';
+import { type GatewayView, readGatewayConfigs, SourceError } from './sources.js';
+
+/** A problem with what the user gave: printed as one line, exit code 2. */
+export class TargetError extends Error {}
+
+export interface TurnTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly transport: TurnTransport;
+  readonly username: string;
+  readonly password: string;
+  /** The listener's name, for messages (`ns/gateway/listener`, or host:port for a URI). */
+  readonly listener: string;
+  /** The realm the config names, when known (the server's answer is what counts). */
+  readonly realm?: string;
+}
+
+export interface CredentialSource {
+  /** A Kubernetes Secret (YAML/JSON, `data` base64 or `stringData`) or a flat YAML map with
+   *  `username`/`password` or `secret`, used when the config carries no credentials. */
+  readonly secretFile?: string;
+  /** User id folded into minted ephemeral usernames. @default 'turncat' */
+  readonly userId?: string;
+  /** Lifetime of minted ephemeral credentials in seconds. @default 3600 */
+  readonly ttl?: number;
+  /** Clock (ms), for tests. */
+  readonly now?: () => number;
+}
+
+function wildcard(address: string): boolean {
+  const a = address.trim();
+  return a === '' || a === '0.0.0.0' || a === '::' || a === '[::]' || a.includes('$');
+}
+
+/** Reads a Secret file into credential keys. */
+export async function readSecretFile(path: string): Promise<Record<string, string>> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new TargetError(`--secret-file ${path}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (typeof doc !== 'object' || doc === null) throw new TargetError(`--secret-file ${path}: not a map`);
+  const o = doc as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  if (o.kind === 'Secret') {
+    for (const [k, v] of Object.entries((o.data as Record<string, unknown>) ?? {})) {
+      if (typeof v === 'string') out[k] = Buffer.from(v, 'base64').toString('utf8');
+    }
+    for (const [k, v] of Object.entries((o.stringData as Record<string, unknown>) ?? {})) {
+      if (typeof v === 'string') out[k] = v;
+    }
+  } else {
+    for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Credentials for a gateway's auth: static ones as they are, ephemeral ones minted from the
+ * shared secret. Missing credentials come from the secret file.
+ */
+export async function credentialsFor(
+  auth: AuthConfig,
+  source: CredentialSource,
+  where: string,
+): Promise<{ username: string; password: string }> {
+  let c: AuthConfig['credentials'] = auth.credentials;
+  const missing =
+    auth.type === 'static' ? c.username === undefined || c.password === undefined : c.secret === undefined;
+  if (missing) {
+    if (source.secretFile === undefined) {
+      throw new TargetError(
+        `${where} carries no ${auth.type === 'static' ? 'username/password' : 'shared secret'} (they are injected from a Secret at start); pass --secret-file <secret.yaml>`,
+      );
+    }
+    c = { ...(await readSecretFile(source.secretFile)), ...stripUndefined(c) };
+  }
+  if (auth.type === 'static') {
+    if (c.username === undefined || c.password === undefined) {
+      throw new TargetError(`${where}: static auth needs username and password (none in the secret file)`);
+    }
+    return { username: c.username, password: c.password };
+  }
+  if (c.secret === undefined || c.secret === '') {
+    throw new TargetError(`${where}: ephemeral auth needs a shared secret (key "secret")`);
+  }
+  const nowS = Math.floor((source.now ?? Date.now)() / 1000);
+  const username = ephemeralUsername(source.userId ?? 'turncat', source.ttl ?? 3600, nowS);
+  return { username, password: ephemeralPassword(c.secret, username) };
+}
+
+function stripUndefined(c: AuthConfig['credentials']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Finds a listener by full (`ns/gw/name`) or short name; the only one when no name is given. */
+export function findListener(config: StunnerConfig, name: string | undefined, where: string): ListenerConfig {
+  const ls = config.listeners;
+  if (name === undefined || name === '') {
+    if (ls.length === 1) return ls[0]!;
+    throw new TargetError(
+      `${where} has ${ls.length} listeners; name one after '#': ${ls.map((l) => l.name).join(', ')}`,
+    );
+  }
+  const hit = ls.find((l) => l.name === name) ?? ls.find((l) => l.name.split('/').pop() === name);
+  if (hit === undefined) {
+    throw new TargetError(
+      `${where} has no listener "${name}"; it has: ${ls.map((l) => l.name).join(', ') || 'none'}`,
+    );
+  }
+  return hit;
+}
+
+/** Target of one listener of a loaded config: public address first, else a dialable listener address. */
+export async function targetOfListener(
+  config: StunnerConfig,
+  l: ListenerConfig,
+  source: CredentialSource,
+  opts: { where: string; host?: string } = { where: 'the config' },
+): Promise<TurnTarget> {
+  if (l.protocol === 'TURN-DTLS') {
+    throw new TargetError(`listener "${l.name}" is TURN-DTLS, which this client does not speak`);
+  }
+  let host = opts.host;
+  let port = l.port;
+  if (host === undefined) {
+    if (l.public_address !== undefined && !wildcard(l.public_address)) {
+      host = l.public_address;
+      port = l.public_port ?? l.port;
+    } else if (!wildcard(l.address)) {
+      host = l.address;
+    } else {
+      throw new TargetError(
+        `listener "${l.name}" has no public address yet and listens on ${l.address}; give the gateway's address`,
+      );
+    }
+  }
+  const transport: TurnTransport =
+    l.protocol === 'TURN-TLS' ? 'tls' : l.protocol === 'TURN-TCP' ? 'tcp' : 'udp';
+  const cred = await credentialsFor(config.auth, source, opts.where);
+  return { host, port, transport, ...cred, listener: l.name, realm: config.auth.realm };
+}
+
+/**
+ * Loads a dataplane config file for a CLI. `$VAR`s stay as they are (addresses like
+ * `$STUNNER_ADDR` describe the pod). Credentials injected at start (absent from the file) are
+ * merged in from `secretFile` before validation.
+ */
+export async function loadDataplaneConfig(
+  path: string,
+  source: CredentialSource = {},
+): Promise<StunnerConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new TargetError(`cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new TargetError(`${path} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const auth = (raw as { auth?: { credentials?: Record<string, unknown> } } | null)?.auth;
+  if (source.secretFile !== undefined && auth !== undefined && typeof auth === 'object') {
+    auth.credentials = { ...(await readSecretFile(source.secretFile)), ...(auth.credentials ?? {}) };
+  }
+  const r = validateConfig(raw, { env: {} });
+  if (!r.ok) {
+    const credentialsOnly = r.problems.every((p) => p.path.startsWith('auth.credentials'));
+    if (credentialsOnly && source.secretFile === undefined) {
+      throw new TargetError(
+        `${path} carries no ${r.problems.some((p) => p.path.endsWith('secret')) ? 'shared secret' : 'username/password'} (they are injected from a Secret at start); pass --secret-file <secret.yaml>`,
+      );
+    }
+    throw new TargetError(
+      `${path} is not a valid dataplane config: ${formatProblems(r.problems).split('\n')[0]!.trim()}`,
+    );
+  }
+  return r.config;
+}
+
+/** True when a YAML file holds Kubernetes objects (synthesized dist/) rather than one dataplane config. */
+export async function isKubernetesYaml(path: string): Promise<boolean> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return /^kind:\s/m.test(text) && /^apiVersion:\s/m.test(text);
+  } catch {
+    return false;
+  }
+}
+
+function parseTurnUri(raw: string): TurnTarget {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new TargetError(
+      `"${raw}" is not a valid TURN URI; use turn://user:pass@host:port?transport=udp|tcp`,
+    );
+  }
+  const tls = u.protocol === 'turns:';
+  const t = (u.searchParams.get('transport') ?? (tls ? 'tcp' : 'udp')).toLowerCase();
+  if (t !== 'udp' && t !== 'tcp') throw new TargetError(`transport "${t}" is not udp or tcp`);
+  if (tls && t === 'udp')
+    throw new TargetError('turns://...?transport=udp is TURN-DTLS, which this client does not speak');
+  const username = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  if (username === '' || password === '') {
+    throw new TargetError(`${u.protocol}// URI needs credentials: ${u.protocol}//user:pass@host:port`);
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') throw new TargetError(`"${raw}" names no host`);
+  const port = u.port === '' ? (tls ? 5349 : 3478) : Number(u.port);
+  return {
+    host,
+    port,
+    transport: tls ? 'tls' : t,
+    username,
+    password,
+    listener: `${host}:${port}`,
+  };
+}
+
+/**
+ * Reads gateway configs from synthesized YAML (`file://` of dist/, `-f`), a runtime's /status, or
+ * a live cluster (`k8s://`, `--kubeconfig`): the gateway-source reader of stunnerctl
+ * (runtime/cli/sources.ts) does it; the public endpoints it resolved (config, load balancer,
+ * NodePort) become each listener's public_address/public_port.
+ */
+export type GatewayReader = (
+  source:
+    | { kind: 'dist'; path: string }
+    | { kind: 'url'; url: string }
+    | { kind: 'cluster' }
+    | { kind: 'k8s'; namespace: string; gateway: string },
+  opts: { secretFile?: string; kubeconfig?: string; context?: string },
+) => Promise<StunnerConfig[]>;
+
+export const readGateways: GatewayReader = async (source, opts) => {
+  const secretFiles = opts.secretFile !== undefined ? [opts.secretFile] : [];
+  const kube = {
+    ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context !== undefined ? { context: opts.context } : {}),
+  };
+  let views: GatewayView[];
+  try {
+    views = await readGatewayConfigs(
+      source.kind === 'dist'
+        ? { kind: 'files', paths: [source.path], secretFiles }
+        : source.kind === 'url'
+          ? { kind: 'url', urls: [source.url] }
+          : source.kind === 'k8s'
+            ? { kind: 'cluster', ...kube, namespace: source.namespace, secretFiles }
+            : { kind: 'cluster', ...kube, secretFiles },
+    );
+  } catch (e) {
+    if (e instanceof SourceError) throw new TargetError(e.message);
+    throw e;
+  }
+  if (source.kind === 'k8s') {
+    views = views.filter((v) => v.namespace === source.namespace && v.name === source.gateway);
+    if (views.length === 0)
+      throw new TargetError(`no gateway ${source.namespace}/${source.gateway} in the cluster`);
+  }
+  return views.map((v) => {
+    const config = structuredClone(v.config);
+    for (const l of config.listeners) {
+      const pub = v.listeners.find((x) => x.fullName === l.name)?.public;
+      if (pub !== undefined) {
+        l.public_address = pub.address;
+        l.public_port = pub.port;
+      }
+    }
+    return config;
+  });
+};
+
+/** The reader icetest and turncat use for dist YAML, URLs and clusters. */
+export function getGatewayReader(): GatewayReader {
+  return readGateways;
+}
+
+export interface ResolveOptions extends CredentialSource {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}
+
+/** Resolves a server argument of turncat (or a --server of icetest) into a dial target. */
+export async function resolveTurnTarget(raw: string, opts: ResolveOptions = {}): Promise<TurnTarget> {
+  if (raw.startsWith('turn://') || raw.startsWith('turns://')) return parseTurnUri(raw);
+  if (raw.startsWith('file://')) {
+    const rest = raw.slice('file://'.length);
+    const hash = rest.lastIndexOf('#');
+    const path = hash < 0 ? rest : rest.slice(0, hash);
+    const name = hash < 0 ? undefined : rest.slice(hash + 1);
+    if (path === '') throw new TargetError('file:// needs a path: file://<config>#<listener>');
+    if (await isKubernetesYaml(path)) {
+      const configs = await readWithReader({ kind: 'dist', path }, opts, raw);
+      return pickFromConfigs(configs, name, path, opts);
+    }
+    const config = await loadDataplaneConfig(path, opts);
+    return targetOfListener(config, findListener(config, name, path), opts, { where: path });
+  }
+  if (raw.startsWith('k8s://')) {
+    const m = /^k8s:\/\/([^/]+)\/([^:]+)(?::(.+))?$/.exec(raw);
+    if (!m) throw new TargetError(`"${raw}" is not k8s://<namespace>/<gateway>:<listener>`);
+    const [, namespace, gateway, listener] = m as unknown as [string, string, string, string | undefined];
+    const configs = await readWithReader({ kind: 'k8s', namespace, gateway }, opts, raw);
+    return pickFromConfigs(configs, listener, `gateway ${namespace}/${gateway}`, opts);
+  }
+  throw new TargetError(`"${raw}" is not a server: use turn://, turns://, file:// or k8s://`);
+}
+
+async function readWithReader(
+  source: Parameters<GatewayReader>[0],
+  opts: ResolveOptions,
+  _raw: string,
+): Promise<StunnerConfig[]> {
+  return readGateways(source, {
+    ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
+    ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context !== undefined ? { context: opts.context } : {}),
+  });
+}
+
+async function pickFromConfigs(
+  configs: StunnerConfig[],
+  name: string | undefined,
+  where: string,
+  opts: CredentialSource,
+): Promise<TurnTarget> {
+  const all = configs.flatMap((c) => c.listeners.map((l) => ({ c, l })));
+  const short = (n: string) => n.split('/').pop();
+  const hits =
+    name === undefined
+      ? all
+      : all.filter(({ l }) => l.name === name || short(l.name) === name || l.name.endsWith(`/${name}`));
+  if (hits.length !== 1) {
+    throw new TargetError(
+      `${where}: ${hits.length === 0 ? `no listener "${name}"` : 'several listeners match; name one after # or :'}; listeners: ${all.map(({ l }) => l.name).join(', ') || 'none'}`,
+    );
+  }
+  return targetOfListener(hits[0]!.c, hits[0]!.l, opts, { where });
+}
