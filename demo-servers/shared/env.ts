@@ -1,7 +1,7 @@
 /** What every demo server needs: settings from the environment, a log line, a clean SIGTERM. */
 
-export function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
+export function envNumber(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) {

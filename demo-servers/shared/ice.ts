@@ -20,7 +20,7 @@ export function iceSourceFromEnv(env: NodeJS.ProcessEnv = process.env): IceSourc
   const url = env[DemoEnv.ICE_AUTH_URL];
   if (!url) throw new Error(`${DemoEnv.ICE_AUTH_URL} is not set: the ICE auth service's URL`);
   const opt = (name: string) => (env[name] ? env[name] : undefined);
-  const ttl = envNumber(DemoEnv.ICE_TTL_SECONDS, DEMO_DEFAULTS.iceTtlSeconds);
+  const ttl = envNumber(DemoEnv.ICE_TTL_SECONDS, DEMO_DEFAULTS.iceTtlSeconds, env);
   const policy = (opt(DemoEnv.ICE_TRANSPORT_POLICY) ?? 'relay') as IceTransportPolicy;
   const filters = {
     ...(opt(DemoEnv.ICE_NAMESPACE) ? { namespace: opt(DemoEnv.ICE_NAMESPACE) } : {}),
