@@ -9,6 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import type { ClusterConfig, StunnerConfig } from '../../contract/config/index.js';
 import { parseEndpoint } from '../../contract/config/index.js';
+import { DEFAULT_HEALTHCHECK_PORT, DEFAULT_METRICS_PORT } from '../../contract/defaults.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ipFamily, ipv4ToInt, ipv6ToBigInt } from '../stun/ip.js';
 import type { PeerPolicy } from '../turn/hooks.js';
@@ -16,6 +17,7 @@ import { ClusterStats } from '../turn/stats.js';
 import {
   type Admission as MatchAdmission,
   type CheckResult as MatchResult,
+  mappedV4,
   matchPeer,
   type RoutedCluster,
   type RouteTable,
@@ -66,6 +68,19 @@ const MAX_DNS_ADDRESSES = 64;
 const MAX_DYNAMIC_ADDRESSES = 4096;
 const DNS_TIMEOUT_MS = 2000;
 
+/** The ports of the health-check and metrics endpoints (`http://[addr][:port][/path]`), when on. */
+function adminPorts(config: StunnerConfig): Set<number> {
+  const out = new Set<number>();
+  const add = (url: string, fallback: number) => {
+    if (url === '') return;
+    const m = /^http:\/\/(?:\[[^\]]*\]|[^/:]*)(?::([0-9]{1,5}))?/.exec(url);
+    if (m) out.add(m[1] ? Number(m[1]) : fallback);
+  };
+  add(config.admin.healthcheck_endpoint, DEFAULT_HEALTHCHECK_PORT);
+  add(config.admin.metrics_endpoint, DEFAULT_METRICS_PORT);
+  return out;
+}
+
 async function defaultResolve(name: string): Promise<string[]> {
   const r = await lookup(name, { all: true, verbatim: true });
   return r.map((a) => a.address);
@@ -81,6 +96,7 @@ export class Perimeter implements PeerPolicy {
     ownV4: new Set(),
     ownV6: new Set(),
     ownPorts: new Set(),
+    adminPorts: new Set(),
     wildcardListener: false,
   };
   private timer: NodeJS.Timeout | undefined;
@@ -135,13 +151,19 @@ export class Perimeter implements PeerPolicy {
     for (const a of own) {
       const f = ipFamily(a);
       if (f === 4) ownV4.add(ipv4ToInt(a));
-      else if (f === 6) ownV6.add(ipv6ToBigInt(a));
+      else if (f === 6) {
+        const v6 = ipv6ToBigInt(a);
+        const v4 = mappedV4(v6);
+        if (v4 >= 0) ownV4.add(v4);
+        else ownV6.add(v6);
+      }
     }
     this.table = {
       routes,
       ownV4,
       ownV6,
       ownPorts: new Set(config.listeners.map((l) => l.port)),
+      adminPorts: adminPorts(config),
       wildcardListener,
     };
     this.generation++;

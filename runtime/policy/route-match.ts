@@ -21,6 +21,8 @@ export interface Rule {
   readonly v6mask: bigint;
   readonly portMin: number;
   readonly portMax: number;
+  /** Prefix length: a peer in a dangerous class is admitted only by a rule at least as narrow as the class. */
+  readonly prefix: number;
 }
 
 /** A cluster as the matcher sees it: its configured, resolved and dynamic endpoint rules. */
@@ -39,8 +41,10 @@ export interface RouteTable<C extends RoutedCluster = RoutedCluster> {
   /** The gateway's own addresses. */
   readonly ownV4: ReadonlySet<number>;
   readonly ownV6: ReadonlySet<bigint>;
-  /** The gateway's listener ports: closed on its own addresses unless a route names them. */
+  /** The gateway's listener ports: always closed on its own addresses, whatever the routes say. */
   readonly ownPorts: ReadonlySet<number>;
+  /** Its health and metrics ports: closed on its own addresses unless a route names them in a port range. */
+  readonly adminPorts: ReadonlySet<number>;
   /** A listener binds a wildcard address: all of 127.0.0.0/8 is the gateway's own. */
   readonly wildcardListener: boolean;
 }
@@ -60,6 +64,7 @@ export const EMPTY_ROUTE_TABLE: RouteTable = {
   ownV4: new Set(),
   ownV6: new Set(),
   ownPorts: new Set(),
+  adminPorts: new Set(),
   wildcardListener: false,
 };
 
@@ -81,6 +86,7 @@ export function ruleFor(
       v6mask: 0n,
       portMin,
       portMax,
+      prefix: prefix ?? 32,
     };
   }
   if (fam === 6) {
@@ -93,36 +99,51 @@ export function ruleFor(
       v6mask: mask,
       portMin,
       portMax,
+      prefix: prefix ?? 128,
     };
   }
   return undefined;
 }
 
-/** Is this peer IP (text) admitted for clients of this listener, and on which ports? */
+/**
+ * Is this peer IP (text) admitted for clients of this listener, and on which ports?
+ * IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) peers are judged as the IPv4
+ * address they carry. Unspecified, multicast and broadcast peers are never admitted. Loopback,
+ * link-local (cloud metadata included) and their IPv6, 6to4 and NAT64 forms are dangerous: only a
+ * rule at least as narrow as their class admits them, never an allow-any route. On the gateway's
+ * own addresses its listener ports are always closed, its health and metrics ports unless a route
+ * names them.
+ */
 export function matchPeer<C extends RoutedCluster>(
   table: RouteTable<C>,
   listener: string,
   ip: string,
 ): CheckResult<C> {
-  const fam = ipFamily(ip);
+  let fam = ipFamily(ip);
   if (fam === 0) return 'invalid address';
   let v4 = 0;
   let v6 = 0n;
   if (fam === 4) {
     v4 = ipv4ToInt(ip);
-    if (isForbiddenV4(v4)) return 'forbidden address';
   } else {
     v6 = ipv6ToBigInt(ip);
-    if (isForbiddenV6(v6)) return 'forbidden address';
+    const embedded = mappedV4(v6);
+    if (embedded >= 0) {
+      fam = 4;
+      v4 = embedded;
+    }
   }
+  if (fam === 4 ? isForbiddenV4(v4) : isForbiddenV6(v6)) return 'forbidden address';
   const clusters = table.routes.get(listener);
   if (!clusters) return 'no route to endpoint';
+  // A dangerous peer counts only rules at least as narrow as its class.
+  const minPrefix = fam === 4 ? v4DangerPrefix(v4) : v6DangerPrefix(v6);
   let first: C | undefined;
   let ranges: number[] | null = [];
   for (const st of clusters) {
-    const matched = matchRules(st.staticRules, fam, v4, v6, ranges);
-    const m2 = matchRules(st.dnsRules, fam, v4, v6, ranges);
-    const m3 = matchRules(st.dynamicRules, fam, v4, v6, ranges);
+    const matched = matchRules(st.staticRules, fam, v4, v6, minPrefix, ranges);
+    const m2 = matchRules(st.dnsRules, fam, v4, v6, minPrefix, ranges);
+    const m3 = matchRules(st.dynamicRules, fam, v4, v6, minPrefix, ranges);
     if (matched || m2 || m3) {
       first ??= st;
     }
@@ -131,9 +152,9 @@ export function matchPeer<C extends RoutedCluster>(
   const ownIp = fam === 4 ? isOwnV4(table, v4) : table.ownV6.has(v6) || v6 === 1n;
   let blockedPorts: number[] | null = null;
   if (ownIp) {
-    // Listener ports on our own address open only for a route that names them in a port range.
-    blockedPorts = [];
-    for (const p of table.ownPorts) {
+    // Listener ports on our own address never open; admin ports only for a route that names them.
+    blockedPorts = [...table.ownPorts];
+    for (const p of table.adminPorts) {
       let explicit = false;
       for (let i = 0; i < ranges.length; i += 2) {
         if (p >= ranges[i]! && p <= ranges[i + 1]! && !(ranges[i] === 0 && ranges[i + 1] === 65535)) {
@@ -141,7 +162,7 @@ export function matchPeer<C extends RoutedCluster>(
           break;
         }
       }
-      if (!explicit) blockedPorts.push(p);
+      if (!explicit && !table.ownPorts.has(p)) blockedPorts.push(p);
     }
     if (blockedPorts.length === 0) blockedPorts = null;
   }
@@ -171,11 +192,18 @@ function isOwnV4(table: RouteTable, v4: number): boolean {
   return table.wildcardListener && v4 >>> 24 === 127;
 }
 
-/** Appends the port ranges of every matching rule; returns whether any matched. */
-function matchRules(rules: readonly Rule[], fam: 4 | 6, v4: number, v6: bigint, out: number[]): boolean {
+/** Appends the port ranges of every matching rule at least `minPrefix` long; returns whether any matched. */
+function matchRules(
+  rules: readonly Rule[],
+  fam: 4 | 6,
+  v4: number,
+  v6: bigint,
+  minPrefix: number,
+  out: number[],
+): boolean {
   let any = false;
   for (const r of rules) {
-    if (r.family !== fam) continue;
+    if (r.family !== fam || r.prefix < minPrefix) continue;
     const hit = fam === 4 ? (v4 & r.v4mask) >>> 0 === r.v4base : (v6 & r.v6mask) === r.v6base;
     if (hit) {
       any = true;
@@ -185,15 +213,56 @@ function matchRules(rules: readonly Rule[], fam: 4 | 6, v4: number, v6: bigint, 
   return any;
 }
 
+/**
+ * The IPv4 address an IPv4-mapped (::ffff:0:0/96) or IPv4-compatible (::/96 but :: and ::1)
+ * IPv6 address carries, as a uint32; -1 for any other address.
+ */
+export function mappedV4(v6: bigint): number {
+  const high = v6 >> 32n;
+  if (high === 0xffffn || (high === 0n && v6 > 1n)) return Number(v6 & 0xffffffffn);
+  return -1;
+}
+
 /** 0.0.0.0/8, multicast 224.0.0.0/4 and limited broadcast: never relay targets. */
 export function isForbiddenV4(ip: number): boolean {
   return ip >>> 24 === 0 || ip >>> 28 === 14 || ip === 0xffffffff;
 }
 
-/** Unspecified :: and multicast ff00::/8 (and their IPv4-mapped forms). */
+/** Unspecified :: and multicast ff00::/8 (mapped forms are judged as IPv4 before this). */
 export function isForbiddenV6(ip: bigint): boolean {
-  if (ip === 0n) return true;
-  if (ip >> 120n === 0xffn) return true;
-  if (ip >> 32n === 0xffffn) return isForbiddenV4(Number(ip & 0xffffffffn));
-  return false;
+  return ip === 0n || ip >> 120n === 0xffn;
+}
+
+/**
+ * The prefix length of the dangerous class an IPv4 address is in (loopback 127.0.0.0/8: 8,
+ * link-local 169.254.0.0/16 with the cloud metadata address: 16, the forbidden ones: theirs), or
+ * 0 when it is in none.
+ */
+export function v4DangerPrefix(ip: number): number {
+  if (ip >>> 24 === 127 || ip >>> 24 === 0) return 8;
+  if (ip >>> 16 === 0xa9fe) return 16;
+  if (ip >>> 28 === 14) return 4;
+  if (ip === 0xffffffff) return 32;
+  return 0;
+}
+
+const FD00_EC2_254 = (0xfd00_0ec2n << 96n) | 0x254n;
+
+/**
+ * The same for IPv6: loopback ::1 and the AWS metadata address fd00:ec2::254 (128), link-local
+ * fe80::/10 (10), and the 6to4 (2002::/16) and NAT64 (64:ff9b::/96) forms of a dangerous IPv4
+ * address (their prefix plus the IPv4 class's).
+ */
+export function v6DangerPrefix(ip: bigint): number {
+  if (ip === 1n || ip === FD00_EC2_254) return 128;
+  if (ip >> 118n === 0x3fan) return 10;
+  if (ip >> 112n === 0x2002n) {
+    const p = v4DangerPrefix(Number((ip >> 80n) & 0xffffffffn));
+    return p > 0 ? 16 + p : 0;
+  }
+  if (ip >> 32n === 0x0064_ff9b_0000_0000_0000_0000n) {
+    const p = v4DangerPrefix(Number(ip & 0xffffffffn));
+    return p > 0 ? 96 + p : 0;
+  }
+  return 0;
 }

@@ -1,7 +1,7 @@
 /** The stunnerd CLI: bad configs print every problem and exit 1; the one-line turn:// form serves. */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../helpers/net.js';
@@ -88,9 +88,14 @@ describe('stunnerd CLI', () => {
     expect(d.stderr).toMatch(/uri\.username: is required/);
   });
 
-  it('serves the one-line turn:// form (UDP and TCP) and relays', async () => {
+  it('serves the one-line turn:// form (UDP and TCP) and relays, but not to loopback (issue 15)', async () => {
     const port = await freePort();
-    const peer = await UdpPeer.open(true);
+    const loopback = await UdpPeer.open(true);
+    // Allow-any admits no loopback peer; a peer on this host's LAN address (when it has one) relays.
+    const lan = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+    const peer = lan === undefined ? undefined : await UdpPeer.open(true, lan);
     for (const transport of ['udp', 'tcp'] as const) {
       const uri = `turn://alice:s3cret@127.0.0.1:${port}${transport === 'tcp' ? '?transport=tcp' : ''}`;
       const rt = await spawnStunnerd([uri, '-l', 'all:WARN,turn:INFO']);
@@ -104,15 +109,20 @@ describe('stunnerd CLI', () => {
           transport,
         });
         await c.allocate();
-        await c.createPermission(peer.address);
-        c.send(peer.address, Buffer.from(`via ${transport}`));
-        await c.waitReceived(1, 3000);
-        expect(c.received[0]!.data.toString()).toBe(`via ${transport}`);
+        await expect(c.createPermission(loopback.address)).rejects.toMatchObject({ code: 403 });
+        if (peer !== undefined) {
+          await c.createPermission(peer.address);
+          c.send(peer.address, Buffer.from(`via ${transport}`));
+          await c.waitReceived(1, 3000);
+          expect(c.received[0]!.data.toString()).toBe(`via ${transport}`);
+        }
         c.close();
       } finally {
         expect(await rt.stop('SIGINT')).toBe(0);
       }
     }
-    peer.close();
+    expect(loopback.got).toHaveLength(0);
+    loopback.close();
+    peer?.close();
   }, 60_000);
 });

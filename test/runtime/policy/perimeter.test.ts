@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../contract/config/index.js';
 import { createLogger } from '../../../runtime/log/logger.js';
 import { type Admission, Perimeter, portAllowed } from '../../../runtime/policy/perimeter.js';
+import { decidePeer } from '../../../runtime/policy/route-match.js';
 import { canonicalIpv6, intToIpv4, ipv4ToInt, ipv6ToBigInt } from '../../../runtime/stun/ip.js';
 
 function logSink() {
@@ -95,7 +96,7 @@ describe('Perimeter', () => {
     expect(b.ranges).toEqual([5000, 5010]);
   });
 
-  it("keeps the gateway's own listener ports closed unless a route names them", () => {
+  it("keeps the gateway's own listener ports closed, even when a route names them", () => {
     const { log } = logSink();
     const p = new Perimeter({ logger: log, ownAddresses: [] });
     // Headless: the gateway's own address is a route target, so clients may reach each other's relays.
@@ -105,10 +106,13 @@ describe('Perimeter', () => {
     expect(portAllowed(a.ranges, a.blockedPorts, 40000)).toBe(true);
     expect(portAllowed(a.ranges, a.blockedPorts, 3478)).toBe(false);
     expect(portAllowed(a.ranges, a.blockedPorts, 3479)).toBe(false);
-    p.load(config([{ name: 'c1', endpoints: ['10.0.0.1:<3478-3478>', '10.0.0.1'] }]));
+    expect(portAllowed(a.ranges, a.blockedPorts, 8086)).toBe(false);
+    p.load(config([{ name: 'c1', endpoints: ['10.0.0.1:<3478-3478>', '10.0.0.1:<8086-8086>', '10.0.0.1'] }]));
     const b = admitted(p.check('l1', '10.0.0.1'));
-    expect(portAllowed(b.ranges, b.blockedPorts, 3478)).toBe(true);
+    expect(portAllowed(b.ranges, b.blockedPorts, 3478)).toBe(false);
     expect(portAllowed(b.ranges, b.blockedPorts, 3479)).toBe(false);
+    // The health port opens for a route that names it.
+    expect(portAllowed(b.ranges, b.blockedPorts, 8086)).toBe(true);
   });
 
   it('re-resolves STRICT_DNS names, keeps the last good set on failure, and logs it', async () => {
@@ -181,5 +185,83 @@ describe('Perimeter', () => {
     await p.start();
     p.stop();
     expect(admitted(p.check('l1', '127.0.0.1')).cluster.name).toBe('c1');
+  });
+});
+
+/** Issue 15, holes 3 and 4: the gateway itself and the dangerous address classes. */
+describe('Perimeter: self and dangerous peers (issue 15)', () => {
+  function wildcard(endpoints: string[], ownAddresses = ['10.0.0.5']) {
+    const { log } = logSink();
+    const p = new Perimeter({ logger: log, ownAddresses });
+    p.load(
+      parseConfig({
+        version: 'v1',
+        admin: { healthcheck_endpoint: 'http://:8086', metrics_endpoint: 'http://:8080/metrics' },
+        auth: { credentials: { username: 'u', password: 'p' } },
+        listeners: [{ name: 'l', address: '::', port: 3478, routes: ['c'] }],
+        clusters: [{ name: 'c', endpoints }],
+      }),
+    );
+    return (ip: string, port: number) => {
+      const r = decidePeer(p.routeTable(), 'l', ip, port);
+      return typeof r === 'string' ? r : 'admit';
+    };
+  }
+
+  it('hole 3: never relays to its own listener in any form (IPv4, mapped, compatible, ::1, pod IP), even when routed', () => {
+    const own = ['127.0.0.1', '::ffff:127.0.0.1', '::127.0.0.1', '::1', '10.0.0.5', '::ffff:10.0.0.5'];
+    const allowAny = wildcard(['0.0.0.0/0', '::/0']);
+    const routed = wildcard([
+      '127.0.0.0/8:<3478-3478>',
+      '::1:<3478-3478>',
+      '10.0.0.5:<3478-3478>',
+      '::ffff:0:0/96:<3478-3478>',
+    ]);
+    for (const ip of own) {
+      expect(allowAny(ip, 3478), ip).not.toBe('admit');
+      expect(routed(ip, 3478), ip).not.toBe('admit');
+    }
+    // A ::/0 route does not admit IPv4 peers through their mapped form.
+    const v6only = wildcard(['::/0']);
+    expect(v6only('::ffff:8.8.8.8', 53)).toBe('no route to endpoint');
+    expect(v6only('2001:db8::1', 53)).toBe('admit');
+  });
+
+  it('hole 4: allow-any admits no loopback, link-local, metadata, unspecified, multicast, broadcast or own health port', () => {
+    const allowAny = wildcard(['0.0.0.0/0', '::/0']);
+    for (const ip of [
+      '127.0.0.1',
+      '127.1.2.3',
+      '169.254.169.254',
+      '169.254.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00:ec2::254',
+      'ff02::1',
+      '::ffff:169.254.169.254',
+      '::169.254.169.254',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b::7f00:1',
+      '2002:a9fe:a9fe::1',
+      '2002:7f00:1::1',
+    ]) {
+      expect(allowAny(ip, 40000), ip).not.toBe('admit');
+    }
+    expect(allowAny('10.0.0.5', 8086)).not.toBe('admit');
+    expect(allowAny('10.0.0.5', 8080)).not.toBe('admit');
+    expect(allowAny('10.0.0.5', 40000)).toBe('admit');
+    expect(allowAny('8.8.8.8', 53)).toBe('admit');
+    expect(allowAny('2001:db8::1', 53)).toBe('admit');
+    // An explicit, narrower route opens a class.
+    const explicit = wildcard(['169.254.169.254/32', 'fd00:ec2::254', '127.0.0.0/8']);
+    expect(explicit('169.254.169.254', 80)).toBe('admit');
+    expect(explicit('fd00:ec2::254', 80)).toBe('admit');
+    expect(explicit('127.0.0.2', 9000)).toBe('admit');
+    // Broader than the class: not explicit.
+    expect(wildcard(['128.0.0.0/1', '0.0.0.0/1'])('127.0.0.2', 9000)).not.toBe('admit');
   });
 });

@@ -35,7 +35,9 @@ const media = cluster('media', {
   dns: [rule('10.7.0.1', undefined, 9000, 9100)],
   dynamic: [rule('10.9.9.9')],
 });
-const self = cluster('self', { static: [rule('10.0.0.1'), rule('10.0.0.1', 32, 3478, 3478)] });
+const self = cluster('self', {
+  static: [rule('10.0.0.1'), rule('10.0.0.1', 32, 3478, 3478), rule('10.0.0.1', 32, 8086, 8086)],
+});
 const anyV4 = cluster('any', { static: [rule('0.0.0.0', 0), rule('::', 0)] });
 
 const table: RouteTable = {
@@ -47,6 +49,7 @@ const table: RouteTable = {
   ownV4: new Set([ipv4ToInt('10.0.0.1')]),
   ownV6: new Set([ipv6ToBigInt('fd00::1')]),
   ownPorts: new Set([3478, 3479]),
+  adminPorts: new Set([8086, 8080]),
   wildcardListener: false,
 };
 
@@ -63,10 +66,26 @@ const rows: [listener: string, ip: string, port: number, verdict: Verdict][] = [
   ['l1', '10.7.0.1', 9101, 'no route to endpoint port'],
   ['l1', '10.9.9.9', 12345, 'admit'],
   ['l1', '10.9.9.8', 12345, 'no route to endpoint'],
-  // The gateway itself: relay ports open, listener ports only where a route names them.
+  // The gateway itself: relay ports open, listener ports never (even named), admin ports where named.
   ['l1', '10.0.0.1', 40000, 'admit'],
-  ['l1', '10.0.0.1', 3478, 'admit'],
+  ['l1', '10.0.0.1', 3478, 'no route to endpoint port'],
   ['l1', '10.0.0.1', 3479, 'no route to endpoint port'],
+  ['l1', '10.0.0.1', 8086, 'admit'],
+  ['l1', '10.0.0.1', 8080, 'no route to endpoint port'],
+  // Mapped and compatible forms are judged as IPv4; dangerous classes need a narrow rule.
+  ['l1', '::ffff:10.1.2.3', 5000, 'admit'],
+  ['l1', '::10.1.2.3', 5000, 'admit'],
+  ['l1', '::ffff:10.0.0.1', 3478, 'no route to endpoint port'],
+  ['any', '::ffff:8.8.8.8', 53, 'admit'],
+  ['any', '127.0.0.1', 9, 'no route to endpoint'],
+  ['any', '169.254.169.254', 80, 'no route to endpoint'],
+  ['any', 'fd00:ec2::254', 80, 'no route to endpoint'],
+  ['any', 'fe80::1', 9, 'no route to endpoint'],
+  ['any', '::1', 9, 'no route to endpoint'],
+  ['any', '64:ff9b::a9fe:a9fe', 80, 'no route to endpoint'],
+  ['any', '64:ff9b::808:808', 53, 'admit'],
+  ['any', '2002:7f00:1::', 9, 'no route to endpoint'],
+  ['any', '::ffff:224.0.0.1', 9, 'forbidden address'],
   ['l2', '10.1.2.3', 5000, 'no route to endpoint'],
   ['nope', '10.1.2.3', 5000, 'no route to endpoint'],
   ['l1', 'not-an-ip', 1, 'invalid address'],
@@ -97,7 +116,7 @@ describe('route matcher', () => {
     expect(own.cluster.name).toBe('self');
     expect(own.ownIp).toBe(true);
     expect(own.ranges).toBeNull();
-    expect(own.blockedPorts).toEqual([3479]);
+    expect(own.blockedPorts).toEqual([3478, 3479, 8080]);
   });
 
   it('counts 127.0.0.0/8 as the gateway itself behind a wildcard listener', () => {
