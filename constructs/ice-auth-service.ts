@@ -11,12 +11,22 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_ICE_AUTH_PORT, DEFAULT_LOGLEVEL } from '../contract/defaults.js';
+import { isDnsName } from '../contract/config/endpoint.js';
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_ICE_AUTH_PORT,
+  DEFAULT_LOGLEVEL,
+  type LogFormat,
+} from '../contract/defaults.js';
+import { ipFamily } from '../contract/ip-literal.js';
+import { POD_WORKDIR } from '../contract/pod-layout.js';
+import { ClusterScopedObject } from './cluster-scoped.js';
 import { SyncWave } from './gitops/sync.js';
 import { type K8sNetworkPolicyPeer, type K8sResourceRequirements, plainResources } from './k8s-types.js';
 import {
   chartNamespace,
   dns1035Problem,
+  dns1123Problem,
   LABEL_COMPONENT,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
@@ -98,11 +108,37 @@ export interface IceAuthServiceProps {
    */
   readonly clusterDomain?: string;
   /**
+   * Log lines: `text`, or `json` (one object per line) for log pipelines.
+   * @default 'text'
+   */
+  readonly logFormat?: LogFormat;
+  /**
+   * Public address (IP or DNS name) to put in every answer's TURN URIs (`STUNNER_PUBLIC_ADDR`),
+   * e.g. the DNS name clients use; a request's `public-addr` parameter still overrides it.
+   * @default each gateway's own public address
+   */
+  readonly publicAddress?: string;
+  /**
+   * Require the TURN REST API key: a Secret in the service's namespace whose key `key` holds it;
+   * requests without `key=<that value>` get 401. STUNner's service accepts and ignores `key`.
+   * @default no key required
+   */
+  readonly apiKeySecret?: string;
+  /**
+   * When a gateway's Service has no load-balancer address, answer with a node's ExternalIP and the
+   * NodePort (STUNner's fallback). Reading Nodes needs a ClusterRole, which this renders.
+   * @default false: load-balancer and static addresses only
+   */
+  readonly nodeAddressDiscovery?: boolean;
+  /**
    * Extra labels on every object.
    * @default none
    */
   readonly labels?: Readonly<Record<string, string>>;
 }
+
+/** Where the API key Secret is mounted, relative to the container's working directory. */
+const API_KEY_DIR = 'api-key';
 
 export class IceAuthService extends Construct {
   /** The Service (and Deployment, ServiceAccount, Role). */
@@ -199,6 +235,7 @@ export class IceAuthService extends Construct {
         subjects: [{ kind: 'ServiceAccount', name, namespace: this.namespace }],
       });
     }
+    if (this.#watchServices && this.#props.nodeAddressDiscovery) this.#nodeReader();
 
     this.#object('Deployment', {
       apiVersion: 'apps/v1',
@@ -255,6 +292,29 @@ export class IceAuthService extends Construct {
     }
   }
 
+  /** Nodes are cluster-scoped: the NodePort fallback reads their ExternalIPs through a ClusterRole. */
+  #nodeReader(): void {
+    const name = `stunner:${this.namespace}:${this.serviceName}:node-reader`;
+    const metadata = { name, labels: { ...this.#labels } };
+    SyncWave.applyByKind(
+      new ClusterScopedObject(this, 'NodeReaderClusterRole', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata,
+        rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
+      }),
+    );
+    SyncWave.applyByKind(
+      new ClusterScopedObject(this, 'NodeReaderClusterRoleBinding', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ kind: 'ServiceAccount', name: this.serviceName, namespace: this.namespace }],
+      }),
+    );
+  }
+
   /** The runtime's layout in this pod: every gateway's config and credentials, in a directory named after it. */
   #layout(): RuntimePod | undefined {
     const first = this.#gateways[0];
@@ -290,6 +350,8 @@ export class IceAuthService extends Construct {
     const args = [...layout.bootstrapArgs, 'auth', ...layout.configPaths.flatMap((c) => ['-c', c])];
     args.push('--port', String(this.port), '--log', this.#props.logLevel ?? DEFAULT_LOGLEVEL);
     if (this.#watchServices) args.push('--watch-services');
+    if (this.#props.apiKeySecret !== undefined) args.push('--api-key-file', `${API_KEY_DIR}/key`);
+    if (this.#props.logFormat === 'json') args.push('--log-format', 'json');
     return args;
   }
 
@@ -314,11 +376,29 @@ export class IceAuthService extends Construct {
               ? plainResources(this.#props.resources)
               : DEFAULT_ICE_AUTH_RESOURCES,
           securityContext: containerSecurityContext(),
-          ...(layout !== undefined ? { volumeMounts: layout.volumeMounts } : {}),
+          ...(this.#props.publicAddress !== undefined
+            ? { env: [{ name: 'STUNNER_PUBLIC_ADDR', value: this.#props.publicAddress }] }
+            : {}),
+          ...(layout !== undefined
+            ? { volumeMounts: [...layout.volumeMounts, ...this.#apiKeyMounts()] }
+            : {}),
         },
       ],
-      ...(layout !== undefined ? { volumes: layout.volumes } : {}),
+      ...(layout !== undefined ? { volumes: [...layout.volumes, ...this.#apiKeyVolumes()] } : {}),
     };
+  }
+
+  #apiKeyMounts() {
+    if (this.#props.apiKeySecret === undefined) return [];
+    return [{ name: API_KEY_DIR, mountPath: `${POD_WORKDIR}/${API_KEY_DIR}`, readOnly: true }];
+  }
+
+  #apiKeyVolumes() {
+    const secretName = this.#props.apiKeySecret;
+    if (secretName === undefined) return [];
+    return [
+      { name: API_KEY_DIR, secret: { secretName, items: [{ key: 'key', path: 'key' }], defaultMode: 0o440 } },
+    ];
   }
 
   /** Pure: reads the service and its gateways, creates nothing. */
@@ -328,6 +408,16 @@ export class IceAuthService extends Construct {
     if (why) problems.push(`name ${why}`);
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)
       problems.push(`port ${this.port} is not a valid port`);
+    const key = this.#props.apiKeySecret;
+    if (key !== undefined) {
+      const bad = dns1123Problem(key);
+      if (bad) problems.push(`apiKeySecret ${bad}`);
+    }
+    const pub = this.#props.publicAddress;
+    if (pub !== undefined && ipFamily(pub) === 0 && !isDnsName(pub))
+      problems.push(`publicAddress "${pub}" is neither an IP address nor a DNS name`);
+    if (this.#props.nodeAddressDiscovery && !this.#watchServices)
+      problems.push("nodeAddressDiscovery needs watchServices: the fallback follows the gateways' Services");
     const replicas = this.#props.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 0)
       problems.push(`replicas ${replicas} is not a whole number of pods`);

@@ -13,6 +13,7 @@ import {
   DEFAULT_METRICS_PORT,
   DEFAULT_PORT,
   DEFAULT_REALM,
+  type LogFormat,
 } from '../contract/defaults.js';
 import { CONFIG_KEY } from '../contract/pod-layout.js';
 import { ClusterScopedObject } from './cluster-scoped.js';
@@ -124,6 +125,12 @@ export interface StunnerGatewayProps {
    * @default 'all:INFO'
    */
   readonly logLevel?: string;
+  /**
+   * Runtime log lines: `text`, or `json` (one object per line with time, level, component,
+   * message and fields) for log pipelines.
+   * @default 'text'
+   */
+  readonly logFormat?: LogFormat;
   /**
    * Allocations per user (0: unlimited).
    * @default 0
@@ -426,6 +433,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       realm: p.realm ?? DEFAULT_REALM,
       authType: this.auth?.type ?? 'static',
       logLevel: p.logLevel ?? DEFAULT_LOGLEVEL,
+      logFormat: p.logFormat ?? 'text',
       userQuota: p.userQuota ?? 0,
       maxAllocations: p.maxAllocations ?? DEFAULT_MAX_ALLOCATIONS,
       relayThreads: p.relayThreads ?? 1,

@@ -19,3 +19,7 @@ export const DEFAULT_ICE_AUTH_PORT = 8088;
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 /** Global allocation cap (our extension): bounds memory and file descriptors per gateway pod. */
 export const DEFAULT_MAX_ALLOCATIONS = 10_000;
+
+/** `stunnerd --log-format`: text lines (the default) or one JSON object per line. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -1,4 +1,5 @@
 /** The resolved view of a gateway that the renderers work from. */
+import type { LogFormat } from '../../contract/defaults.js';
 import type { ListenerProtocol, RoutePlan } from '../types.js';
 
 export interface ListenerModel {
@@ -20,6 +21,7 @@ export interface GatewayModel {
   readonly realm: string;
   readonly authType: 'static' | 'ephemeral';
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
   readonly userQuota: number;
   readonly maxAllocations: number;
   readonly relayThreads: number;

@@ -67,7 +67,11 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
         imagePullPolicy: o.imagePullPolicy,
         workingDir: layout.workingDir,
         command: layout.command,
-        args: [...layout.bootstrapArgs, ...layout.configPaths.flatMap((c) => ['-c', c])],
+        args: [
+          ...layout.bootstrapArgs,
+          ...layout.configPaths.flatMap((c) => ['-c', c]),
+          ...(m.logFormat === 'json' ? ['--log-format', 'json'] : []),
+        ],
         env: [
           fieldEnv('STUNNER_ADDR', 'status.podIP'),
           // The runtime's watcher reads its Service by this name (named like the gateway).

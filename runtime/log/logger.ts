@@ -8,7 +8,11 @@
  * Level specs use STUNner's syntax, e.g. `all:INFO,turn:DEBUG`. Levels are resolved into plain
  * numbers per scope, so that `enabled()` is a field read on any path that asks.
  */
-export const LEVELS = ['DISABLE', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
+import { LOG_LEVELS } from '../../contract/config/types.js';
+import { LOG_FORMATS, type LogFormat } from '../../contract/defaults.js';
+
+/** The config's log levels (contract/), most severe first. */
+export const LEVELS = LOG_LEVELS;
 export type Level = (typeof LEVELS)[number];
 
 export const DISABLE = 0;
@@ -32,8 +36,7 @@ export interface Log {
 /** Structured context of a log event (JSON: under `fields`; text: appended as key=value). */
 export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
-export const LOG_FORMATS = ['text', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+export { LOG_FORMATS, type LogFormat };
 /** The environment variable that selects the default format (set by `--log-format`). */
 export const LOG_FORMAT_ENV = 'STUNNERD_LOG_FORMAT';
 
@@ -54,9 +57,18 @@ export function defaultLogFormat(env: NodeJS.ProcessEnv = process.env): LogForma
     : 'text';
 }
 
-/** Makes `--log-format` the default of this process and the threads it starts. */
+/**
+ * Makes `--log-format` the default of this process and the threads it starts. In JSON mode, Node's
+ * own process warnings (deprecations from bundled dependencies) become JSON lines too, so that a
+ * log pipeline never meets a line it cannot parse.
+ */
 export function setDefaultLogFormat(format: LogFormat): void {
   process.env[LOG_FORMAT_ENV] = format;
+  if (format !== 'json') return;
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    process.stderr.write(`${formatLogLine('json', 'WARN', 'node', `${w.name}: ${w.message}`)}\n`);
+  });
 }
 
 function textValue(v: string | number | boolean | null | undefined): string {

@@ -51,6 +51,19 @@ export async function materializeAuthPod(
       for (const [k, val] of Object.entries<string>(cm.binaryData ?? {}))
         await put(k, Buffer.from(val, 'base64'));
     }
+    // A plain Secret volume (e.g. the API key): from the manifests or given out of band.
+    if (v.secret) {
+      const inManifests = objects.find((x) => x.kind === 'Secret' && x.metadata.name === v.secret.secretName);
+      const data: Record<string, string> | undefined =
+        inManifests?.stringData ?? secrets[v.secret.secretName];
+      if (data === undefined)
+        throw new Error(`Secret ${v.secret.secretName} is neither in the manifests nor given`);
+      for (const item of v.secret.items ?? Object.keys(data).map((k) => ({ key: k, path: k }))) {
+        if (data[item.key] === undefined)
+          throw new Error(`Secret ${v.secret.secretName} has no key ${item.key}`);
+        await put(item.path, Buffer.from(data[item.key]!));
+      }
+    }
     for (const src of v.projected?.sources ?? []) {
       if (src.configMap) {
         const cm = get('ConfigMap', src.configMap.name);

@@ -54,7 +54,7 @@ async function runAuthPod(p: AuthPod, extra: string[]): Promise<{ port: number; 
   return { port, out: () => out };
 }
 
-function synth(): Obj[] {
+function synth(auth: Partial<ConstructorParameters<typeof IceAuthService>[2]> = {}): Obj[] {
   const chart = new Chart(Testing.app(), 'pod', { namespace: 'stunner' });
   const udp = new StunnerGateway(chart, 'udp-gateway', {
     auth: TurnAuth.inlineEphemeral(SECRET),
@@ -68,7 +68,7 @@ function synth(): Obj[] {
   });
   // A headless route puts `$STUNNER_ADDR` endpoints into the configs: the auth pod must cope.
   new MediaRoute(chart, 'headless', { parents: [udp, tcp], headless: true });
-  new IceAuthService(chart, 'auth', { gateways: [udp, tcp], watchServices: false });
+  new IceAuthService(chart, 'auth', { gateways: [udp, tcp], watchServices: false, ...auth });
   return Testing.synth(chart) as Obj[];
 }
 
@@ -96,6 +96,57 @@ describe('IceAuthService pod, reproduced locally', () => {
     expect(tcp).toMatchObject({ username: 'alice', credential: 'a-strong-password-0123456789' });
     expect(udp!.username).toMatch(/^\d+:pod$/);
     expect(udp!.credential).toBe(createHmac('sha1', SECRET).update(udp!.username).digest('base64'));
+  });
+});
+
+describe('IceAuthService pod with an API key, a public address and JSON logs', () => {
+  it('requires the key, answers with the configured address and logs JSON lines', async () => {
+    const objs = synth({ apiKeySecret: 'ice-api-key', publicAddress: 'turn.example.com', logFormat: 'json' });
+    work = await mkdtemp(join(tmpdir(), 'ice-key-pod-'));
+    const apiKey = `key-${Math.random().toString(36).slice(2)}`;
+    const p = await materializeAuthPod(objs, 'stunner-auth', work, { 'ice-api-key': { key: apiKey } });
+    const env = Object.fromEntries(
+      (
+        objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'stunner-auth')!.spec.template.spec
+          .containers[0].env ?? []
+      ).map((e: { name: string; value: string }) => [e.name, e.value]),
+    );
+    const port = await freeTcpPort();
+    const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? String(port) : a));
+    let out = '';
+    let logs = '';
+    const c = spawn(p.command, [...args, '--address', '127.0.0.1'], {
+      cwd: p.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'], ...env },
+    });
+    child = c;
+    c.stdout!.on('data', (d) => {
+      out += d;
+      logs += d;
+    });
+    c.stderr!.on('data', (d) => (out += d));
+    const end = Date.now() + 20_000;
+    while (!out.includes('ready') && Date.now() < end && c.exitCode === null)
+      await new Promise((r) => setTimeout(r, 50));
+    const ice = (key?: string) =>
+      fetch(`http://127.0.0.1:${port}/ice?service=turn&username=pod${key ? `&key=${key}` : ''}`);
+    expect((await ice()).status, out).toBe(401);
+    expect((await ice('wrong')).status, out).toBe(401);
+    const ok = await ice(apiKey);
+    expect(ok.status, out).toBe(200);
+    const body = (await ok.json()) as { iceServers: { urls: string[] }[] };
+    expect(body.iceServers.flatMap((s) => s.urls)).toEqual([
+      'turn:turn.example.com:3478?transport=udp',
+      'turn:turn.example.com:443?transport=tcp',
+    ]);
+    // The service's own log lines (stdout) are JSON.
+    const lines = logs
+      .trim()
+      .split('\n')
+      .filter((l) => l.length > 0);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
   });
 });
 

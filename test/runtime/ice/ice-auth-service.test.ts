@@ -208,3 +208,69 @@ describe('IceAuthService', () => {
     );
   });
 });
+
+describe('IceAuthService parity options (issue 16)', () => {
+  function withOptions(props: ConstructorParameters<typeof IceAuthService>[2]) {
+    const app = Testing.app();
+    const chart = new Chart(app, 'media', { namespace: 'stunner' });
+    const gw = new StunnerGateway(chart, 'udp-gateway', {
+      auth: TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789'),
+      logFormat: 'json',
+      listeners: [{ name: 'udp-listener' }],
+    });
+    new IceAuthService(chart, 'auth', { gateways: [gw], ...props });
+    return chart;
+  }
+  const container = (objs: Obj[], name = 'stunner-auth') =>
+    find(objs, 'Deployment', name).spec.template.spec.containers[0];
+
+  it('passes the log format, the public address and the API key file to the service', () => {
+    const objs = objects(
+      withOptions({ logFormat: 'json', publicAddress: 'turn.example.com', apiKeySecret: 'ice-api-key' }),
+    );
+    const c = container(objs);
+    expect(c.args.slice(-4)).toEqual(['--api-key-file', 'api-key/key', '--log-format', 'json']);
+    expect(c.env).toEqual([{ name: 'STUNNER_PUBLIC_ADDR', value: 'turn.example.com' }]);
+    expect(c.volumeMounts).toContainEqual({
+      name: 'api-key',
+      mountPath: '/stunnerd/api-key',
+      readOnly: true,
+    });
+    const pod = find(objs, 'Deployment').spec.template.spec;
+    expect(pod.volumes).toContainEqual({
+      name: 'api-key',
+      secret: { secretName: 'ice-api-key', items: [{ key: 'key', path: 'key' }], defaultMode: 0o440 },
+    });
+    // The gateway's own runtime logs JSON too.
+    expect(container(objs, 'udp-gateway').args.slice(-2)).toEqual(['--log-format', 'json']);
+  });
+
+  it('renders nothing of these by default', () => {
+    const objs = objects(withOptions({}));
+    const c = container(objs);
+    expect(c.args).not.toContain('--log-format');
+    expect(c.args).not.toContain('--api-key-file');
+    expect(c.env).toBeUndefined();
+    expect(objs.filter((o) => o.kind === 'ClusterRole')).toHaveLength(1); // the gateway's own node reader
+  });
+
+  it('may read Nodes for the NodePort fallback, through its own ClusterRole', () => {
+    const objs = objects(withOptions({ nodeAddressDiscovery: true }));
+    const role = find(objs, 'ClusterRole', 'stunner:stunner:stunner-auth:node-reader');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]);
+    expect(role.metadata.namespace).toBeUndefined();
+    const binding = find(objs, 'ClusterRoleBinding', 'stunner:stunner:stunner-auth:node-reader');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'stunner-auth', namespace: 'stunner' },
+    ]);
+  });
+
+  it('says where and why an option is wrong', () => {
+    expect(() => objects(withOptions({ apiKeySecret: 'Bad_Name', publicAddress: 'not an address' }))).toThrow(
+      /apiKeySecret "Bad_Name" must be lowercase[\s\S]*publicAddress "not an address" is neither an IP address nor a DNS name/,
+    );
+    expect(() => objects(withOptions({ nodeAddressDiscovery: true, watchServices: false }))).toThrow(
+      /nodeAddressDiscovery needs watchServices/,
+    );
+  });
+});
