@@ -3,7 +3,6 @@
  *   lib/{constructs,contract,runtime/ice}/  ES modules and .d.ts, compiled by tsc
  *   lib/cjs/*.cjs                          the same public entry points for require()
  *   lib/assets/                            the prebuilt runtime (bundle, bootstrap, digest)
- *   lib/cli/stunnerctl.mjs                 the stunnerctl command (bin/stunnerctl.mjs), one ESM file
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
@@ -52,30 +51,6 @@ function commonJs(outDir: string): void {
   }
 }
 
-/**
- * stunnerctl as one ES module with its dependencies inside (the installed package has no
- * devDependencies such as @kubernetes/client-node), run by bin/stunnerctl.mjs.
- */
-function cliBundle(outDir: string): void {
-  buildSync({
-    entryPoints: [join(REPO_ROOT, 'runtime', 'cli', 'stunnerctl.ts')],
-    outfile: join(outDir, 'cli', 'stunnerctl.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minify: true,
-    keepNames: true,
-    legalComments: 'eof',
-    // Bundled CommonJS packages call require() for Node's built-ins.
-    banner: {
-      js: "import { createRequire as __stunnerctlRequire } from 'node:module'; const require = __stunnerctlRequire(import.meta.url);",
-    },
-    define: { 'process.env.NODE_ENV': '"production"' },
-    logLevel: 'warning',
-  });
-}
-
 /** Builds into lib.next/ and then swaps it in, so that a reader of lib/ never sees half a build. */
 export function build(): void {
   const next = `${LIB}.next`;
@@ -83,7 +58,6 @@ export function build(): void {
   rmSync(next, { recursive: true, force: true });
   compile(next);
   commonJs(next);
-  cliBundle(next);
   const { sha256, bytes } = writeAssets(join(next, 'assets'));
   rmSync(old, { recursive: true, force: true });
   if (existsSync(LIB)) renameSync(LIB, old);

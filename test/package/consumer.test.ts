@@ -262,6 +262,16 @@ describe.each([
     expect(runtimeConfigMap(outdir)).toBe(runtimeConfigMap(join(ROOT, 'dist')));
   });
 
+  it('installs the command-line tools, running the shipped runtime', () => {
+    const bin = (name: string) => join(dir, 'node_modules', '.bin', name);
+    expect(run(bin('stunnerd'), ['--help'], dir)).toMatch(/usage: stunnerd/);
+    expect(run(bin('turncat'), ['--help'], dir)).toMatch(/turncat/);
+    // The operator tool reads this repository's committed dist/ and draws its routes.
+    const graph = run(bin('stunnerctl'), ['graph', '-f', join(ROOT, 'dist')], dir);
+    expect(graph).toMatch(/^flowchart LR/);
+    expect(graph).toContain('cluster eu-west');
+  });
+
   it('typechecks with strict tsc, against the package’s declarations only', () => {
     run(join(dir, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', '.'], dir);
     // No public type may need a devDependency of ours, and synth needs no bundler (tsx brings
