@@ -16,6 +16,7 @@ import { createLogger, type Logger, type ScopedLogger } from '../log/logger.js';
 import { createAuthenticator, NonceIssuer } from '../policy/auth/index.js';
 import { Perimeter } from '../policy/perimeter.js';
 import { Quota } from '../policy/quota.js';
+import { relaySocketBudget } from '../transport/fd-limit.js';
 import type { Listener } from '../transport/listener.js';
 import { sameSocket } from '../transport/listener.js';
 import { StreamListener } from '../transport/stream/listener.js';
@@ -150,6 +151,8 @@ export class Relay {
       logger: this.logger.scope('turn'),
       now: this.now,
       claimRemote: opts.worker?.claimRemote ?? ((token) => this.claimFromThreads(token)),
+      // Every relay thread shares the process's descriptors.
+      socketBudget: Math.floor(relaySocketBudget() / this.threadCount_),
     });
     this.turn = new TurnServer({
       table: this.table,

@@ -45,6 +45,12 @@ export interface AllocationTableOptions {
   readonly now?: () => number;
   /** With several relay threads: asks the others for a reservation this thread does not hold. */
   readonly claimRemote?: ClaimRemote;
+  /**
+   * Relay sockets (allocations and reservations, bound or being bound) this table may hold: checked
+   * before a socket is opened, so that relaying can never take the process's last descriptors.
+   * @default unlimited
+   */
+  readonly socketBudget?: number;
 }
 
 /** Who asks for an allocation, and where it relays from. */
@@ -67,6 +73,9 @@ interface Reservation {
   readonly port: number;
   readonly family: 4 | 6;
   readonly expiresAt: number;
+  /** Who holds it: it counts toward this user's quota and this client address's bound. */
+  readonly user: string;
+  readonly client: string;
 }
 
 /** A listener's part of the table: its UDP clients and its Allocates in flight. */
@@ -85,6 +94,9 @@ export class AllocationTable {
   private nextId = 1;
   private readonly userCounts = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
+  /** Reservations per client address. */
+  private readonly clientReservations = new Map<string, number>();
+  private readonly socketBudget: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly log: ScopedLogger;
   private readonly perimeter: PeerPolicy;
@@ -99,6 +111,7 @@ export class AllocationTable {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.claimRemote = opts.claimRemote;
+    this.socketBudget = opts.socketBudget ?? Number.POSITIVE_INFINITY;
   }
 
   /** Allocations now. */
@@ -160,9 +173,25 @@ export class AllocationTable {
     this.cache.set(key, answer, this.now());
   }
 
-  /** Quota and capacity check before any socket is bound. */
-  admit(user: string): TurnError | undefined {
-    return this.quota.admit(user, this.userCount(user), this.all.size + this.creating);
+  /**
+   * How many quota slots an Allocate takes: 2 when it reserves the next port too, 0 when it takes
+   * over a reservation held here (the reservation's slot becomes the allocation's), else 1.
+   */
+  slotsFor(token: Buffer | undefined, reserveNext: boolean): number {
+    if (token !== undefined) return this.reservations.has(token.toString('hex')) ? 0 : 1;
+    return reserveNext ? 2 : 1;
+  }
+
+  /**
+   * Quota, capacity and descriptor check before any socket is bound. Reservations count like
+   * allocations, for their user and for the gateway; `sockets` is how many the request binds (2
+   * for EVEN-PORT with the R bit).
+   */
+  admit(user: string, sockets = 1): TurnError | undefined {
+    const held = this.all.size + this.creating + this.reservations.size;
+    if (held + sockets > this.socketBudget) return new TurnError(508, 'relay socket budget exhausted');
+    // A reserving Allocate must fit with both slots; one taking over a reservation fits in its slot.
+    return this.quota.admit(user, this.userCount(user) + sockets - 1, held + sockets - 1);
   }
 
   /**
@@ -170,7 +199,7 @@ export class AllocationTable {
    * `pendingKey` marks the Allocate as in flight on its listener until this settles.
    */
   async create(req: CreateRequest, pendingKey?: number | string): Promise<Allocation> {
-    const refused = this.admit(req.user);
+    const refused = this.admit(req.user, this.slotsFor(req.token, req.reserveNext));
     if (refused !== undefined) throw refused;
     // Count the user now so that concurrent Allocates cannot overshoot the quota.
     this.creating++;
@@ -226,7 +255,7 @@ export class AllocationTable {
       const key = req.token.toString('hex');
       const r = this.reservations.get(key);
       if (r !== undefined && r.family === req.family) {
-        this.reservations.delete(key);
+        this.forgetReservation(key, r);
         return { socket: r.socket, port: r.port };
       }
       // Another relay thread may hold it: it releases the port and we bind it here.
@@ -247,8 +276,21 @@ export class AllocationTable {
       port: bound.reserved.port,
       family: req.family,
       expiresAt: this.now() + RESERVATION_LIFETIME_S * 1000,
+      user: req.user,
+      client: req.link.address,
     });
+    this.userCounts.set(req.user, this.userCount(req.user) + 1);
+    this.clientReservations.set(req.link.address, (this.clientReservations.get(req.link.address) ?? 0) + 1);
     return { socket: bound.socket, port: bound.port, token };
+  }
+
+  /** Drops a reservation from the table and its counts (the caller closes or adopts its socket). */
+  private forgetReservation(key: string, r: Reservation): void {
+    this.reservations.delete(key);
+    this.decUser(r.user);
+    const n = (this.clientReservations.get(r.client) ?? 0) - 1;
+    if (n <= 0) this.clientReservations.delete(r.client);
+    else this.clientReservations.set(r.client, n);
   }
 
   private decUser(user: string): void {
@@ -270,6 +312,15 @@ export class AllocationTable {
       if (clients?.get(a.clientKey) === a) clients.delete(a.clientKey);
     }
     this.decUser(a.user);
+    // The port it reserved goes with it: nothing else will claim the pair.
+    if (a.reservationToken !== undefined) {
+      const key = a.reservationToken.toString('hex');
+      const r = this.reservations.get(key);
+      if (r !== undefined) {
+        this.forgetReservation(key, r);
+        r.socket.close();
+      }
+    }
     if (a.link.transport === 'udp') a.listener.stats.connections--;
     if (this.log.level >= DEBUG) this.log.debug(`allocation ${a.id} removed: ${why}`);
   }
@@ -373,7 +424,7 @@ export class AllocationTable {
     for (const [k, r] of this.reservations) {
       if (r.expiresAt <= now) {
         r.socket.close();
-        this.reservations.delete(k);
+        this.forgetReservation(k, r);
       }
     }
     this.cache.sweep(now);
@@ -394,8 +445,10 @@ export class AllocationTable {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.removeWhere(() => true, 'server stopped');
-    for (const r of this.reservations.values()) r.socket.close();
-    this.reservations.clear();
+    for (const [k, r] of [...this.reservations]) {
+      r.socket.close();
+      this.forgetReservation(k, r);
+    }
     this.cache.clear();
   }
 
@@ -403,7 +456,7 @@ export class AllocationTable {
   release(tokenHex: string): Claimed | undefined {
     const r = this.reservations.get(tokenHex);
     if (r === undefined) return undefined;
-    this.reservations.delete(tokenHex);
+    this.forgetReservation(tokenHex, r);
     r.socket.close();
     return { port: r.port, family: r.family };
   }

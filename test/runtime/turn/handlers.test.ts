@@ -48,23 +48,27 @@ class FakePeerSocket implements PeerSocket {
   }
 }
 
-function setup(userQuota = 0) {
+function setup(userQuota = 0, maxAllocations = 10_000) {
   const out: Buffer[] = [];
   const { listener: ctx, link } = listenerWithLink(out);
   const sockets: FakePeerSocket[] = [];
   let nextPort = 50_000;
   const ports: RelayPorts = {
-    bind: async () => {
+    bind: async (req) => {
       const socket = new FakePeerSocket();
       sockets.push(socket);
-      return { socket, port: nextPort++ };
+      if (!req.reserveNext) return { socket, port: nextPort++ };
+      const next = new FakePeerSocket();
+      sockets.push(next);
+      nextPort += 2;
+      return { socket, port: nextPort - 2, reserved: { socket: next, port: nextPort - 1 } };
     },
     bindExact: async () => undefined,
   };
   const logger = createLogger('all:WARN', () => {});
   const table = new AllocationTable({
     perimeter: routedPerimeter(['127.0.0.0/8']),
-    quota: new Quota({ userQuota }),
+    quota: new Quota({ userQuota, maxAllocations }),
     ports,
     logger: logger.scope('turn'),
   });
@@ -228,5 +232,37 @@ describe('TURN handlers over a fake transport', () => {
     for (const [method, add] of perMethod) {
       expect((await t.request(method, add)).cls).toBe(MessageClass.SUCCESS);
     }
+  });
+
+  it('hole 2: EVEN-PORT reservations count toward user_quota and max_allocations; Refresh(0) releases them (issue 15)', async () => {
+    const t = setup(5, 100);
+    await t.request(Method.ALLOCATE, allocate, { auth: false });
+    const evenR = (b: StunMessageBuilder) => {
+      allocate(b);
+      b.addBuffer(Attr.EVEN_PORT, Buffer.from([0x80]));
+    };
+    for (let i = 0; i < 50; i++) {
+      const a = await t.request(Method.ALLOCATE, evenR);
+      if (a.cls === MessageClass.SUCCESS)
+        await t.request(Method.REFRESH, (b) => b.addUint32(Attr.LIFETIME, 0));
+    }
+    const open = t.sockets.filter((s) => !s.closed).length;
+    expect(t.table.reservationCount).toBeLessThanOrEqual(1);
+    expect(open).toBeLessThanOrEqual(5);
+    // With one reservation outstanding, the user holds 1 + 1 of its 5: three more allocations, not four.
+    const evenOnce = await t.request(Method.ALLOCATE, evenR);
+    expect(evenOnce.cls).toBe(MessageClass.SUCCESS);
+    let admitted = 0;
+    for (let k = 2; k < 8; k++) {
+      const other: RequestSource = {
+        ...t.src,
+        clientKey: k,
+        allocation: () => t.table.clients(t.listener).get(k),
+      };
+      const r = await t.request(Method.ALLOCATE, allocate, { from: other });
+      if (r.cls === MessageClass.SUCCESS) admitted++;
+      else expect(code(r)).toBe(486);
+    }
+    expect(admitted).toBe(3);
   });
 });
