@@ -147,6 +147,12 @@ describe('npm pack', () => {
       'lib/assets/stunnerd.mjs.gz',
       'lib/assets/bootstrap.mjs',
       'lib/assets/runtime.json',
+      // the demo servers the demo constructs put in their ConfigMaps
+      'lib/assets/demos/demos.json',
+      'lib/assets/demos/bootstrap.mjs',
+      'lib/assets/demos/udp-greeter.mjs.gz',
+      'lib/assets/demos/direct-call.mjs.gz',
+      'lib/assets/demos/janus-echo.mjs.gz',
     ])
       expect(paths, needed).toContain(needed);
     const strays = paths.filter(
