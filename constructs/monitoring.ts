@@ -180,6 +180,10 @@ export function stunnerDashboard() {
             expr: `sum by (name) (rate(stunner_listener_connections_total{${SEL}}[${RATE}]))`,
             legendFormat: 'new/s {{name}}',
           },
+          {
+            expr: `sum by (name, reason) (rate(stunner_listener_connections_refused_total{${SEL}}[${RATE}]))`,
+            legendFormat: 'refused/s {{name}} {{reason}}',
+          },
         ],
         { x: w, y: 0, w, h },
       ),

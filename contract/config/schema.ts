@@ -19,6 +19,8 @@ import {
   AUTH_TYPES,
   CLUSTER_PROTOCOLS,
   CLUSTER_TYPES,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_NEW_CONNECTIONS_PER_IP,
   LISTENER_PROTOCOLS,
   LOG_LEVELS,
   OFFLOAD_ENGINES,
@@ -120,6 +122,18 @@ export const AdminSchema = z
       .describe('Allocations per username; 0 means no quota.'),
     /** Extension: global cap on concurrent allocations. */
     max_allocations: count('max allocations', 1_000_000).default(DEFAULT_MAX_ALLOCATIONS),
+    /** Extension: concurrent TCP/TLS connections from one client IP per listener; 0 = unlimited. */
+    max_connections_per_ip: count('max connections per IP', 1_000_000)
+      .default(DEFAULT_MAX_CONNECTIONS_PER_IP)
+      .describe(
+        'Extension: concurrent TCP/TLS connections one client IP may hold per listener; 0 means unlimited.',
+      ),
+    /** Extension: new TCP/TLS connections per second from one client IP per listener; 0 = unlimited. */
+    new_connections_per_ip: count('new connections per IP', 1_000_000)
+      .default(DEFAULT_NEW_CONNECTIONS_PER_IP)
+      .describe(
+        'Extension: new TCP/TLS connections per second one client IP may open per listener (bursts up to twice that); 0 means unlimited.',
+      ),
     /** Extension: relay worker threads (honoured where dgram supports reusePort). */
     threads: count('threads', 64).min(1, { error: 'threads must be at least 1' }).default(1),
     /** Accepted for STUNner compatibility; this runtime has no kernel offload. */

@@ -18,6 +18,11 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const OFFLOAD_ENGINES = ['None', 'XDP', 'TC', 'Auto'] as const;
 export type OffloadEngine = (typeof OFFLOAD_ENGINES)[number];
 
+/** Default of admin.max_connections_per_ip (extension): TCP/TLS connections one client IP may hold per listener. */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 100;
+/** Default of admin.new_connections_per_ip (extension): new TCP/TLS connections per second from one IP. */
+export const DEFAULT_NEW_CONNECTIONS_PER_IP = 20;
+
 /** A validated config with every default filled in. */
 export interface StunnerConfig {
   version: 'v1';
@@ -40,6 +45,10 @@ export interface AdminConfig {
   user_quota: number;
   /** Extension: global cap on concurrent allocations. */
   max_allocations: number;
+  /** Extension: concurrent TCP/TLS connections one client IP may hold per listener; 0 = unlimited. */
+  max_connections_per_ip: number;
+  /** Extension: new TCP/TLS connections per second one client IP may open per listener (bursts up to twice that); 0 = unlimited. */
+  new_connections_per_ip: number;
   /** Extension: relay threads (honoured where dgram supports reusePort). */
   threads: number;
   /** Accepted for STUNner compatibility; this runtime has no kernel offload. */

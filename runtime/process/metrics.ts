@@ -23,6 +23,7 @@ export const STUNNER_METRICS = [
   'stunner_listener_bytes_total',
   'stunner_listener_connections',
   'stunner_listener_connections_total',
+  'stunner_listener_connections_refused_total',
   'stunner_cluster_packets_total',
   'stunner_cluster_bytes_total',
 ] as const;
@@ -105,6 +106,27 @@ export function createMetrics(
     collect() {
       this.reset();
       for (const [n, s] of source.listeners()) this.inc({ name: n }, s.connectionsTotal);
+    },
+  });
+
+  // Slowloris defences (issue 15): stream connections refused at accept or closed at a deadline.
+  const refusals = [
+    ['per_ip_cap', 'refusedPerIpCap'],
+    ['per_ip_rate', 'refusedPerIpRate'],
+    ['listener_cap', 'refusedListenerCap'],
+    ['first_frame_deadline', 'closedFirstFrameDeadline'],
+    ['frame_deadline', 'closedFrameDeadline'],
+  ] as const;
+  new Counter({
+    name: 'stunner_listener_connections_refused_total',
+    help: 'TCP/TLS connections refused (per-IP cap or rate, listener cap) or closed at a deadline (first frame, partial frame), per listener and reason.',
+    labelNames: ['name', 'reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [n, s] of source.listeners()) {
+        for (const [reason, field] of refusals) this.inc({ name: n, reason }, s[field]);
+      }
     },
   });
 

@@ -16,10 +16,10 @@ import { createLogger, type Logger, type ScopedLogger } from '../log/logger.js';
 import { createAuthenticator, NonceIssuer } from '../policy/auth/index.js';
 import { Perimeter } from '../policy/perimeter.js';
 import { Quota } from '../policy/quota.js';
-import { relaySocketBudget } from '../transport/fd-limit.js';
+import { relaySocketBudget, streamConnectionBudget } from '../transport/fd-limit.js';
 import type { Listener } from '../transport/listener.js';
 import { sameSocket } from '../transport/listener.js';
-import { StreamListener } from '../transport/stream/listener.js';
+import { MAX_CONNECTIONS, StreamListener } from '../transport/stream/listener.js';
 import { UdpListener } from '../transport/udp/listener.js';
 import { udpRelayPorts } from '../transport/udp/relay-socket.js';
 import { AllocationTable } from '../turn/allocation-table.js';
@@ -48,6 +48,8 @@ export interface RelayOptions {
   readonly resolve?: (name: string) => Promise<string[]>;
   /** STRICT_DNS re-resolution interval. @default 5000 ms */
   readonly dnsIntervalMs?: number;
+  /** Stream deadlines (tests). @default FIRST_FRAME_MS and FRAME_MS of transport/stream/listener.ts */
+  readonly streamDeadlines?: { readonly firstFrameMs?: number; readonly frameMs?: number };
   /**
    * Script that starts relay worker threads when admin.threads > 1 on a Node with reusePort
    * (it must route a worker to runRelayWorker, as the stunnerd CLI does).
@@ -119,8 +121,10 @@ export class Relay {
   private readonly threadIndex: number;
   private readonly nonceSecret: Buffer;
   private readonly workerEntry: string | undefined;
+  private readonly streamDeadlines: { readonly firstFrameMs?: number; readonly frameMs?: number };
 
   constructor(opts: RelayOptions) {
+    this.streamDeadlines = opts.streamDeadlines ?? {};
     const problems = unsupportedProblems(opts.config);
     if (problems.length > 0) throw new ConfigError(problems);
     this.current = opts.config;
@@ -249,7 +253,10 @@ export class Relay {
     const l: Listener =
       cfg.protocol === 'TURN-UDP'
         ? new UdpListener(cfg, stats, this.turn, this.table, this.threadCount_ > 1)
-        : new StreamListener(cfg, stats, this.turn, this.table, this.logger.scope('turn'));
+        : new StreamListener(cfg, stats, this.turn, this.table, this.logger.scope('turn'), {
+            ...streamLimits(this.current),
+            ...this.streamDeadlines,
+          });
     try {
       await l.start();
     } catch (e) {
@@ -312,8 +319,9 @@ export class Relay {
         this.log.info(`listener ${l.name} restarting: ${realmChanged ? 'realm changed' : 'socket changed'}`);
         await this.closeListener(l, 'listener restarted');
         toOpen.push(next);
-      } else if (l.reconfigure(this.ownSlice(next))) {
-        updated.push(l.name);
+      } else {
+        if (l instanceof StreamListener) l.setLimits(streamLimits(config));
+        if (l.reconfigure(this.ownSlice(next))) updated.push(l.name);
       }
     }
     for (const l of config.listeners) {
@@ -443,4 +451,18 @@ export class Relay {
 
 function quotaLimits(config: StunnerConfig): { userQuota: number; maxAllocations: number } {
   return { userQuota: config.admin.user_quota, maxAllocations: config.admin.max_allocations };
+}
+
+/** Per-IP limits of the stream listeners; the listener cap stays below the descriptor limit. */
+function streamLimits(config: StunnerConfig): {
+  perIp: number;
+  ratePerIp: number;
+  maxConnections: number;
+} {
+  const streams = Math.max(1, config.listeners.filter((l) => l.protocol !== 'TURN-UDP').length);
+  return {
+    perIp: config.admin.max_connections_per_ip,
+    ratePerIp: config.admin.new_connections_per_ip,
+    maxConnections: Math.min(MAX_CONNECTIONS, Math.floor(streamConnectionBudget() / streams)),
+  };
 }

@@ -2,14 +2,17 @@
  * Splits a TCP/TLS byte stream into STUN messages and ChannelData frames (RFC 8656 sec 12.5).
  *
  * Frames wholly inside a received chunk are passed on as views of that chunk (no copy); only a
- * frame split across chunks is assembled into its own buffer, allocated once at its final size.
- * Memory per connection is bounded by maxFrame.
+ * frame split across chunks is assembled into its own buffer, which grows with the bytes actually
+ * received (doubling, up to the frame's size), never with the length a header announces: a peer
+ * that announces 64 KiB and trickles holds what it sent. Memory per connection is bounded by maxFrame.
  */
 
 import { CHANNEL_DATA_HEADER_LENGTH } from './channel-data.js';
 import { HEADER_LENGTH, MAGIC_COOKIE } from './constants.js';
 
 export const DEFAULT_MAX_FRAME = 65535 + 4;
+/** Smallest buffer for a frame split across chunks. */
+const MIN_PARTIAL = 256;
 
 export class StreamFramer {
   private readonly onFrame: (buf: Buffer, start: number, end: number) => void;
@@ -18,9 +21,13 @@ export class StreamFramer {
   /** Bytes of a frame header (< 8) carried over from the previous chunk; never more than one frame's. */
   private readonly head = Buffer.alloc(8);
   private headLen = 0;
-  /** A frame being assembled across chunks. */
+  /** A frame being assembled across chunks: its bytes so far, in a buffer that grows as they come. */
   private partial: Buffer | undefined;
   private partialLen = 0;
+  /** Padded size of the frame being assembled. */
+  private partialTotal = 0;
+  /** Frames delivered so far (a connection's deadlines watch it move). */
+  frames = 0;
   /** Length of the partial frame without stream padding. */
   private partialFrameEnd = 0;
   private stopped = false;
@@ -53,6 +60,22 @@ export class StreamFramer {
     return this.partial !== undefined ? this.partialLen : this.headLen;
   }
 
+  /** Bytes allocated for the incomplete frame (at most twice what arrived, at least 256). */
+  get reserved(): number {
+    return this.partial?.length ?? 0;
+  }
+
+  /** Starts assembling a frame of `total` padded bytes from src[from..to). */
+  private startPartial(total: number, src: Buffer, from: number, to: number): void {
+    const have = to - from;
+    const p = Buffer.allocUnsafe(Math.min(total, Math.max(MIN_PARTIAL, have * 2)));
+    src.copy(p, 0, from, to);
+    this.partial = p;
+    this.partialLen = have;
+    this.partialTotal = total;
+    this.partialFrameEnd = this.frameEnd;
+  }
+
   push(chunk: Buffer): void {
     if (this.stopped) return;
     const n = chunk.length;
@@ -74,27 +97,34 @@ export class StreamFramer {
       this.headLen = 0;
       if (total === hl) {
         // An empty ChannelData frame: nothing more to wait for.
+        this.frames++;
         this.onFrame(Buffer.from(this.head.subarray(0, hl)), 0, this.frameEnd);
         if (this.stopped) return;
       } else {
-        this.partial = Buffer.allocUnsafe(total);
-        this.head.copy(this.partial, 0, 0, hl);
-        this.partialLen = hl;
-        this.partialFrameEnd = this.frameEnd;
+        this.startPartial(total, this.head, 0, hl);
       }
     }
-    // 2. A frame body split across chunks: fill the buffer allocated at its final size.
+    // 2. A frame body split across chunks: grow its buffer as the bytes come.
     if (this.partial !== undefined) {
-      const p = this.partial;
-      const take = Math.min(p.length - this.partialLen, n - pos);
+      const take = Math.min(this.partialTotal - this.partialLen, n - pos);
+      let p = this.partial;
+      if (this.partialLen + take > p.length) {
+        const grown = Buffer.allocUnsafe(
+          Math.min(this.partialTotal, Math.max(p.length * 2, this.partialLen + take)),
+        );
+        p.copy(grown, 0, 0, this.partialLen);
+        p = grown;
+        this.partial = grown;
+      }
       chunk.copy(p, this.partialLen, pos, pos + take);
       this.partialLen += take;
       pos += take;
-      if (this.partialLen < p.length) {
+      if (this.partialLen < this.partialTotal) {
         this.offset += n;
         return;
       }
       this.partial = undefined;
+      this.frames++;
       this.onFrame(p, 0, this.partialFrameEnd);
       if (this.stopped) return;
     }
@@ -115,13 +145,10 @@ export class StreamFramer {
       const total = this.check(chunk, pos, avail, this.offset + pos);
       if (total < 0) return;
       if (total > avail) {
-        const p = Buffer.allocUnsafe(total);
-        chunk.copy(p, 0, pos, n);
-        this.partial = p;
-        this.partialLen = avail;
-        this.partialFrameEnd = this.frameEnd;
+        this.startPartial(total, chunk, pos, n);
         break;
       }
+      this.frames++;
       this.onFrame(chunk, pos, pos + this.frameEnd);
       if (this.stopped) return;
       pos += total;

@@ -12,6 +12,12 @@ export class ListenerStats {
   /** Active connections: TCP/TLS connections, or allocations on a UDP listener. */
   connections = 0;
   connectionsTotal = 0;
+  /** Stream connections refused or closed by the slowloris defences (issue 15), by reason. */
+  refusedPerIpCap = 0;
+  refusedPerIpRate = 0;
+  refusedListenerCap = 0;
+  closedFirstFrameDeadline = 0;
+  closedFrameDeadline = 0;
 }
 
 /** Per cluster of peers. rx = received from peers, tx = sent to peers. */

@@ -63,6 +63,8 @@ describe('STUNner documented shapes', () => {
         healthcheck_endpoint: 'http://0.0.0.0:8086',
         user_quota: 0,
         max_allocations: 10000,
+        max_connections_per_ip: 100,
+        new_connections_per_ip: 20,
         threads: 1,
       },
       auth: {

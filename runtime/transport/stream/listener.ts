@@ -17,10 +17,29 @@ import type { ListenerStats } from '../../turn/stats.js';
 import { StreamClientLink } from '../client-link.js';
 import { bound, Listener } from '../listener.js';
 
-/** Connections that have not sent a frame within this time are closed. */
-export const IDLE_HANDSHAKE_MS = 30_000;
-/** Bound on concurrent connections per listener. */
+/**
+ * A connection must deliver its first complete frame within this time of being accepted, however
+ * it trickles; without an allocation it is also closed after this long idle.
+ */
+export const FIRST_FRAME_MS = 10_000;
+/** A frame begun must be complete within this time; more bytes of it do not extend the deadline. */
+export const FRAME_MS = 5_000;
+/** Bound on concurrent connections per listener (lowered to the descriptor budget, see fd-limit.ts). */
 export const MAX_CONNECTIONS = 20_000;
+/** How often deadlines are checked: they are enforced to within this. */
+const SWEEP_MS = 500;
+
+/** Per-client-IP limits of a stream listener (admin.max_connections_per_ip, admin.new_connections_per_ip). */
+export interface StreamLimits {
+  /** Concurrent connections from one IP; 0 = unlimited. */
+  readonly perIp: number;
+  /** New connections per second from one IP (bursts up to twice that); 0 = unlimited. */
+  readonly ratePerIp: number;
+  /** Concurrent connections on the listener. */
+  readonly maxConnections: number;
+  readonly firstFrameMs: number;
+  readonly frameMs: number;
+}
 
 let nextConnId = 1;
 
@@ -31,6 +50,10 @@ class Connection implements RequestSource {
   readonly clientKey: string;
   readonly textKey: string;
   private readonly clients: ReadonlyMap<number | string, Allocation>;
+  /** Deadlines: when it was accepted, and when the frame now being assembled began (0: none). */
+  readonly acceptedAt = Date.now();
+  partialSince = 0;
+  sawFrame = false;
 
   constructor(
     readonly listener: StreamListener,
@@ -59,8 +82,24 @@ class Connection implements RequestSource {
   readonly onData = (chunk: Buffer): void => {
     const stats = this.listener.stats;
     stats.rxBytes += chunk.length;
-    this.framer.push(chunk);
+    const framer = this.framer;
+    const before = framer.frames;
+    framer.push(chunk);
+    // A frame deadline starts with the frame's first byte; trickling more of it does not move it.
+    if (framer.frames !== before) {
+      this.sawFrame = true;
+      this.partialSince = framer.buffered > 0 ? Date.now() : 0;
+    } else if (this.partialSince === 0 && framer.buffered > 0) {
+      this.partialSince = Date.now();
+    }
   };
+
+  /** Why the connection is past a deadline at `now`, or undefined. */
+  overdue(now: number, limits: StreamLimits): 'first frame' | 'partial frame' | undefined {
+    if (!this.sawFrame && now - this.acceptedAt > limits.firstFrameMs) return 'first frame';
+    if (this.partialSince !== 0 && now - this.partialSince > limits.frameMs) return 'partial frame';
+    return undefined;
+  }
 
   private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
     this.listener.stats.rxPackets++;
@@ -87,9 +126,19 @@ class Connection implements RequestSource {
   }
 }
 
+/** A token bucket per IP: `tokens` at time `at`. */
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
 export class StreamListener extends Listener {
   private netServer: Server | undefined;
   private readonly conns = new Set<Connection>();
+  private readonly perIp = new Map<string, number>();
+  private readonly buckets = new Map<string, Bucket>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private limits: StreamLimits;
 
   constructor(
     config: ListenerConfig,
@@ -97,8 +146,22 @@ export class StreamListener extends Listener {
     readonly turn: TurnServer,
     readonly table: AllocationTable,
     readonly log: ScopedLogger,
+    limits: Partial<StreamLimits> = {},
   ) {
     super(config, stats);
+    this.limits = {
+      perIp: limits.perIp ?? 0,
+      ratePerIp: limits.ratePerIp ?? 0,
+      maxConnections: limits.maxConnections ?? MAX_CONNECTIONS,
+      firstFrameMs: limits.firstFrameMs ?? FIRST_FRAME_MS,
+      frameMs: limits.frameMs ?? FRAME_MS,
+    };
+  }
+
+  /** New per-IP limits (admin config changed); connections already open stay. */
+  setLimits(limits: Partial<StreamLimits>): void {
+    this.limits = { ...this.limits, ...limits };
+    if (this.netServer) this.netServer.maxConnections = this.limits.maxConnections;
   }
 
   isOpen(): boolean {
@@ -118,12 +181,57 @@ export class StreamListener extends Listener {
     } else {
       srv = createNetServer({ noDelay: true }, onConnection);
     }
-    srv.maxConnections = MAX_CONNECTIONS;
+    srv.maxConnections = this.limits.maxConnections;
+    srv.on('drop', () => {
+      this.stats.refusedListenerCap++;
+    });
     await bound(srv, (done) =>
       srv.listen({ port: this.config.port, host: this.config.address, exclusive: true }, done),
     );
     srv.on('error', (e) => this.log.error(`listener ${this.name}: ${e.message}`));
     this.netServer = srv;
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Closes connections past a deadline and forgets idle rate buckets. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.conns) {
+      const why = c.overdue(now, this.limits);
+      if (why === undefined) continue;
+      if (why === 'first frame') this.stats.closedFirstFrameDeadline++;
+      else this.stats.closedFrameDeadline++;
+      this.log.debug(`closing ${c.textKey} on listener ${this.name}: no complete ${why} in time`);
+      c.socket.destroy();
+    }
+    for (const [ip, b] of this.buckets) if (now - b.at > 10_000) this.buckets.delete(ip);
+  }
+
+  /** Per-IP admission of a new connection: the cap and the rate; counts a refusal. */
+  private admitIp(ip: string): boolean {
+    const { perIp, ratePerIp } = this.limits;
+    if (perIp > 0 && (this.perIp.get(ip) ?? 0) >= perIp) {
+      this.stats.refusedPerIpCap++;
+      return false;
+    }
+    if (ratePerIp > 0) {
+      const now = Date.now();
+      const burst = ratePerIp * 2;
+      let b = this.buckets.get(ip);
+      if (b === undefined) {
+        b = { tokens: burst, at: now };
+        this.buckets.set(ip, b);
+      }
+      b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * ratePerIp);
+      b.at = now;
+      if (b.tokens < 1) {
+        this.stats.refusedPerIpRate++;
+        return false;
+      }
+      b.tokens -= 1;
+    }
+    return true;
   }
 
   get port(): number {
@@ -132,18 +240,27 @@ export class StreamListener extends Listener {
   }
 
   private accept(socket: Socket): void {
+    const ip = socket.remoteAddress ?? '';
+    if (!this.admitIp(ip)) {
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     socket.setNoDelay(true);
     const conn = new Connection(this, socket);
     this.conns.add(conn);
     this.stats.connections++;
     this.stats.connectionsTotal++;
-    socket.setTimeout(IDLE_HANDSHAKE_MS, () => {
+    socket.setTimeout(this.limits.firstFrameMs, () => {
       // Idle without an allocation: close. With one, the allocation lifetime governs.
       if (conn.allocation() === undefined) socket.destroy();
     });
     socket.on('data', conn.onData);
     socket.on('error', () => {});
     socket.once('close', () => {
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
       this.conns.delete(conn);
       this.stats.connections--;
       conn.closed();
@@ -154,6 +271,8 @@ export class StreamListener extends Listener {
   async close(): Promise<void> {
     const srv = this.netServer;
     this.netServer = undefined;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const c of this.conns) c.socket.destroy();
     if (!srv) return;
     await new Promise<void>((resolve) => srv.close(() => resolve()));
