@@ -101,8 +101,13 @@ async function gatewayPod(name: 'udp-gateway' | 'tcp-gateway', ip: string): Prom
 
 const mapHosts = canMapHosts();
 
-describe.skipIf(!mapHosts)('DirectOne2OneCall: the committed YAML, run as its pods, two browsers', () => {
+describe('DirectOne2OneCall: the committed YAML, run as its pods, two browsers', () => {
   beforeAll(async () => {
+    // A missing capability fails the run: a skipped check would pass for nothing.
+    if (!mapHosts)
+      throw new Error(
+        'these tests give each pod its cluster DNS names through its own /etc/hosts (unshare -m and a bind mount), which this machine refuses: run them as root or where user namespaces are allowed',
+      );
     await api.start();
     for (const [name, ip] of [
       ['udp-gateway', IP.udp],

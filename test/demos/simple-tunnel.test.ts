@@ -42,11 +42,16 @@ const hello = helloViaTurnClient;
 
 const mapHosts = canMapHosts();
 
-describe.skipIf(!mapHosts)('SimpleTunnel: the committed YAML, run as its pods', () => {
+describe('SimpleTunnel: the committed YAML, run as its pods', () => {
   let gateway: RunningPod;
   let greeter: RunningPod;
   const greeterPort = 9001;
   beforeAll(async () => {
+    // A missing capability fails the run: a skipped check would pass for nothing.
+    if (!mapHosts)
+      throw new Error(
+        'these tests give each pod its cluster DNS names through its own /etc/hosts (unshare -m and a bind mount), which this machine refuses: run them as root or where user namespaces are allowed',
+      );
     greeter = await startPod(objects, 'udp-greeter', { ready: 'udp-greeter ready' });
     gateway = await startPod(objects, 'udp-gateway', {
       secrets: { 'stunner-auth': { username: USER, password: PASSWORD } },
