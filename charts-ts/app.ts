@@ -4,7 +4,8 @@
  */
 import { MultiClusterApp, type MultiClusterAppProps } from '../constructs/index.js';
 import { ArgoCdChart } from './argocd-chart.js';
-import { CLUSTERS, EU_WEST } from './clusters.js';
+import { CloudRetroChart } from './cloudretro-chart.js';
+import { CLUSTERS, EU_WEST, US_EAST } from './clusters.js';
 import { JanusChart, SimpleTunnelChart } from './demo-charts.js';
 import { DirectCallChart } from './direct-call-chart.js';
 import { MediaGatewayChart } from './media-gateway-chart.js';
@@ -17,6 +18,7 @@ const MEDIA_GATEWAY = {
 
 export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {}): MultiClusterApp {
   const layout = new MultiClusterApp({ ...props, clusters: CLUSTERS });
+  let cloudRetro: CloudRetroChart | undefined; // eu-west's, the primary: rendered first
   layout.addCharts((scope, cluster) => {
     const media = MEDIA_GATEWAY[cluster.name as keyof typeof MEDIA_GATEWAY];
     new MediaGatewayChart(scope, 'media-gateway', { cluster, ...media });
@@ -25,7 +27,10 @@ export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {})
       new DirectCallChart(scope, 'direct-call');
       new SimpleTunnelChart(scope, 'simple-tunnel');
       new JanusChart(scope, 'janus');
+      cloudRetro = new CloudRetroChart(scope, 'cloudretro');
     }
+    // CloudRetro spans both: coordinator in eu-west, workers and a gateway in each.
+    if (cluster === US_EAST) new CloudRetroChart(scope, 'cloudretro', { primary: cloudRetro!.demo });
   });
   new ArgoCdChart(layout.argocd, 'argocd', { layout });
   return layout;

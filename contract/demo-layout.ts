@@ -9,7 +9,13 @@
  */
 
 /** The demo servers the package ships (lib/assets/demos/<name>.mjs.gz). */
-export const DEMO_SERVERS = ['udp-greeter', 'direct-call', 'janus-echo'] as const;
+export const DEMO_SERVERS = [
+  'udp-greeter',
+  'direct-call',
+  'janus-echo',
+  'cloudretro-ice',
+  'mediasoup-landing',
+] as const;
 export type DemoServerName = (typeof DEMO_SERVERS)[number];
 
 /** The container's working directory. */
@@ -51,6 +57,14 @@ export const DemoEnv = {
   ICE_TTL_SECONDS: 'ICE_TTL_SECONDS',
   /** janus-echo: base URL of Janus's HTTP API (its ordinary Service). */
   JANUS_URL: 'JANUS_URL',
+  /** cloudretro-ice: JSON list of the ICE auth services to ask, `[{url, namespace?, gateway?}]`. */
+  CLOUDRETRO_ICE_SOURCES: 'CLOUDRETRO_ICE_SOURCES',
+  /** cloudretro-ice: directory (relative to the working directory) it writes CloudRetro's config in. */
+  CLOUDRETRO_CONFIG_DIR: 'CLOUDRETRO_CONFIG_DIR',
+  /** cloudretro-ice: seconds between checks for a changed gateway address. */
+  CLOUDRETRO_ICE_POLL_SECONDS: 'CLOUDRETRO_ICE_POLL_SECONDS',
+  /** mediasoup-landing: the mediasoup client URL the browser is sent to. */
+  MEDIASOUP_URL: 'MEDIASOUP_URL',
 } as const;
 
 /** Defaults shared by the constructs and the servers. */
@@ -60,4 +74,10 @@ export const DEMO_DEFAULTS = {
   webPort: 8000,
   iceTtlSeconds: 3600,
   janusHttpPort: 8089,
+  /** cloudretro-ice: its status port (the coordinator's liveness probe asks it). */
+  cloudRetroIcePort: 8090,
+  cloudRetroIcePollSeconds: 30,
+  /** cloudretro-ice: CloudRetro's config file, and the same ICE servers as env assignments. */
+  cloudRetroConfigFile: 'config.yaml',
+  cloudRetroEnvFile: 'ice.env',
 } as const;

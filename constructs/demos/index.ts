@@ -1,4 +1,12 @@
 /** The demos: each composes StunnerGateway and MediaRoute (and IceAuthService) with our demo servers. */
+
+export {
+  CLOUDRETRO_PORTS,
+  CloudRetroDemo,
+  type CloudRetroDemoProps,
+  CloudRetroNames,
+  DEFAULT_CLOUDRETRO_IMAGE,
+} from './cloudretro-demo.js';
 export { DirectOne2OneCall, type DirectOne2OneCallProps } from './direct-one2one-call.js';
 export { DEFAULT_JANUS_IMAGE, JanusDemo, type JanusDemoProps } from './janus-demo.js';
 export { SimpleTunnel, type SimpleTunnelProps } from './simple-tunnel.js';
