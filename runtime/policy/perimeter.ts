@@ -15,6 +15,7 @@ import { ipFamily, ipv4ToInt, ipv6ToBigInt } from '../stun/ip.js';
 import type { PeerPolicy } from '../turn/hooks.js';
 import { ClusterStats } from '../turn/stats.js';
 import {
+  emptyRouteTable,
   type Admission as MatchAdmission,
   type CheckResult as MatchResult,
   mappedV4,
@@ -91,14 +92,7 @@ export class Perimeter implements PeerPolicy {
   generation = 1;
   private readonly clusters = new Map<string, ClusterState>();
   /** What the matcher decides from; replaced as a whole on load(), its rule sets updated in place. */
-  private table: RouteTable<ClusterState> = {
-    routes: new Map(),
-    ownV4: new Set(),
-    ownV6: new Set(),
-    ownPorts: new Set(),
-    adminPorts: new Set(),
-    wildcardListener: false,
-  };
+  private table: RouteTable<ClusterState> = emptyRouteTable();
   private timer: NodeJS.Timeout | undefined;
   private resolving = false;
   private readonly log: ScopedLogger;

@@ -59,14 +59,17 @@ export interface Admission<C extends RoutedCluster = RoutedCluster> extends Turn
 export type DenyReason = 'no route to endpoint' | 'forbidden address' | 'invalid address';
 export type CheckResult<C extends RoutedCluster = RoutedCluster> = Admission<C> | DenyReason;
 
-export const EMPTY_ROUTE_TABLE: RouteTable = {
-  routes: new Map(),
-  ownV4: new Set(),
-  ownV6: new Set(),
-  ownPorts: new Set(),
-  adminPorts: new Set(),
-  wildcardListener: false,
-};
+/** A table that admits nothing (before the first config). */
+export function emptyRouteTable<C extends RoutedCluster>(): RouteTable<C> {
+  return {
+    routes: new Map(),
+    ownV4: new Set(),
+    ownV6: new Set(),
+    ownPorts: new Set(),
+    adminPorts: new Set(),
+    wildcardListener: false,
+  };
+}
 
 /** The rule for an IP (prefix) endpoint with a port range; undefined when `ip` is no IP literal. */
 export function ruleFor(
