@@ -69,10 +69,12 @@ describe('dist/', () => {
   it('holds one directory per cluster with one file per chart, and the Argo CD objects', () => {
     expect(allFiles(DIST)).toEqual([
       'argocd/argocd.k8s.yaml',
+      'eu-west/cloudretro.k8s.yaml',
       'eu-west/direct-call.k8s.yaml',
       'eu-west/janus.k8s.yaml',
       'eu-west/media-gateway.k8s.yaml',
       'eu-west/simple-tunnel.k8s.yaml',
+      'us-east/cloudretro.k8s.yaml',
       'us-east/media-gateway.k8s.yaml',
     ]);
   });
