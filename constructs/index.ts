@@ -46,6 +46,7 @@ export { type SecretReference, TurnAuth } from './turn-auth.js';
 export type {
   IMediaRoute,
   IStunnerGateway,
+  ListenerPorts,
   ListenerProtocol,
   RouteCluster,
   RoutePeer,

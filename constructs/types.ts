@@ -26,6 +26,8 @@ export interface IStunnerGateway extends IConstruct {
   readonly selectorLabels: Readonly<Record<string, string>>;
   /** Names of the gateway's listeners, in order. */
   readonly listenerNames: readonly string[];
+  /** The gateway's listeners as declared (name, protocol, Service port, the pod's target port). */
+  readonly listeners: readonly ListenerPorts[];
   /** ConfigMap holding the dataplane config. */
   readonly configMapName: string;
   /** Secret the credentials come from (created by the gateway for inline credentials). */
@@ -38,6 +40,17 @@ export interface IStunnerGateway extends IConstruct {
   addRoute(route: IMediaRoute): void;
   /** Lets the gateway's watcher read EndpointSlices (backend pod IPs) in `namespace`. Idempotent. */
   watchNamespace(namespace: string): void;
+}
+
+/** What a gateway's listener exposes: `GatewayListener` is assignable (defaults as documented there). */
+export interface ListenerPorts {
+  readonly name: string;
+  /** @default 'TURN-UDP' */
+  readonly protocol?: ListenerProtocol;
+  /** The Service port. @default 3478 */
+  readonly port?: number;
+  /** The port the runtime binds in the pod. @default `port` */
+  readonly targetPort?: number;
 }
 
 /** A dataplane cluster a route renders: the peers one listener may relay to. */

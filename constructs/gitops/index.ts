@@ -49,6 +49,12 @@ export {
   SecretStoreRef,
 } from './secrets.js';
 export {
+  GatewaySmokeTest,
+  type GatewaySmokeTestProps,
+  HOOK_ANNOTATION,
+  HOOK_DELETE_POLICY_ANNOTATION,
+} from './smoke-test.js';
+export {
   deriveSyncOptions,
   SYNC_OPTIONS_ANNOTATION,
   SYNC_WAVE_ANNOTATION,

@@ -164,9 +164,11 @@ export async function targetOfListener(
 }
 
 /**
- * Loads a dataplane config file for a CLI. `$VAR`s stay as they are (addresses like
- * `$STUNNER_ADDR` describe the pod). Credentials injected at start (absent from the file) are
- * merged in from `secretFile` before validation.
+ * Loads a dataplane config file for a CLI. `$VAR`s expand from this process's environment, as
+ * stunnerd expands them: a headless route's `$STUNNER_ADDR` endpoint must expand to an address for
+ * the config to validate (the smoke-test Job sets it from the Downward API, like the gateway pod);
+ * an unset variable expands to "" (a listener address then reads as unknown). Credentials injected
+ * at start (absent from the file) are merged in from `secretFile` before validation.
  */
 export async function loadDataplaneConfig(
   path: string,
@@ -189,7 +191,7 @@ export async function loadDataplaneConfig(
   if (source.secretFile !== undefined && auth !== undefined && typeof auth === 'object') {
     auth.credentials = { ...(await readSecretFile(source.secretFile)), ...(auth.credentials ?? {}) };
   }
-  const r = validateConfig(raw, { env: {} });
+  const r = validateConfig(raw, { env: process.env });
   if (!r.ok) {
     const credentialsOnly = r.problems.every((p) => p.path.startsWith('auth.credentials'));
     if (credentialsOnly && source.secretFile === undefined) {

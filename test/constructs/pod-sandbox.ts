@@ -18,6 +18,8 @@ export interface SandboxOptions {
   readonly podIP: string;
   /** Contents of Secrets the manifests reference but do not contain (created out of band). */
   readonly secrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The workload's kind: a Deployment's pod, or a Job's (the PostSync smoke test). @default 'Deployment' */
+  readonly kind?: 'Deployment' | 'Job';
 }
 
 export interface Sandbox {
@@ -30,8 +32,9 @@ export interface Sandbox {
 }
 
 export function materializePod(objects: Manifest[], deployment: string, o: SandboxOptions): Sandbox {
-  const d = objects.find((x) => x.kind === 'Deployment' && x.metadata.name === deployment);
-  if (!d) throw new Error(`no Deployment ${deployment}`);
+  const kind = o.kind ?? 'Deployment';
+  const d = objects.find((x) => x.kind === kind && x.metadata.name === deployment);
+  if (!d) throw new Error(`no ${kind} ${deployment}`);
   const ns: string = d.metadata.namespace;
   const pod = d.spec.template.spec;
   const c = pod.containers[0];

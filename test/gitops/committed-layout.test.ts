@@ -121,13 +121,24 @@ describe('the committed multi-cluster layout', () => {
     }
   });
 
-  it('app.kubernetes.io/instance is only ever the gateway, service or demo server name, which never changes', () => {
+  it('app.kubernetes.io/instance is only ever the gateway, service, demo server or smoke test name, which never changes', () => {
     for (const f of listFiles(DIST)) {
       for (const o of loadYaml(path.join(DIST, f))) {
         const instance = o.metadata.labels?.['app.kubernetes.io/instance'];
         if (instance === undefined) continue;
         expect(
-          ['udp-gateway', 'tcp-gateway', 'stunner-auth', 'udp-greeter', 'direct-call', 'janus-echo', 'janus'],
+          [
+            ...[
+              'udp-gateway',
+              'tcp-gateway',
+              'stunner-auth',
+              'udp-greeter',
+              'direct-call',
+              'janus-echo',
+              'janus',
+            ],
+            ...['udp-gateway-smoke-test', 'tcp-gateway-smoke-test'],
+          ],
           `${f}: ${o.kind} ${o.metadata.name}`,
         ).toContain(instance);
       }
