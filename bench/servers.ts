@@ -142,7 +142,15 @@ export function ourRuntimeCommand(): { cmd: string; args: string[]; how: string 
 export function ourConfig(port: number, threads = 1): object {
   return {
     version: 'v1',
-    admin: { name: 'bench', loglevel: 'all:WARN', healthcheck_endpoint: '', metrics_endpoint: '', threads },
+    admin: {
+      name: 'bench',
+      loglevel: 'all:WARN',
+      healthcheck_endpoint: '',
+      metrics_endpoint: '',
+      threads,
+      // Every load client comes from one address: no per-client-IP allocation quota.
+      client_quota: 0,
+    },
     auth: { type: 'static', realm: REALM, credentials: { username: USER, password: PASS } },
     listeners: [{ name: 'bench-udp', protocol: 'TURN-UDP', address: '127.0.0.1', port, routes: ['echo'] }],
     clusters: [{ name: 'echo', type: 'STATIC', endpoints: ['127.0.0.1/32'] }],

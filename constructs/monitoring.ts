@@ -184,6 +184,10 @@ export function stunnerDashboard() {
             expr: `sum by (name, reason) (rate(stunner_listener_connections_refused_total{${SEL}}[${RATE}]))`,
             legendFormat: 'refused/s {{name}} {{reason}}',
           },
+          {
+            expr: `sum by (name, reason) (rate(stunner_auth_failures_total{${SEL}}[${RATE}]))`,
+            legendFormat: 'auth failures/s {{name}} {{reason}}',
+          },
         ],
         { x: w, y: 0, w, h },
       ),

@@ -6,6 +6,12 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
+  DEFAULT_AUTH_FAILURES_PER_IP,
+  DEFAULT_CLIENT_QUOTA,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_NEW_CONNECTIONS_PER_IP,
+} from '../contract/config/types.js';
+import {
   DEFAULT_CLUSTER_DOMAIN,
   DEFAULT_HEALTHCHECK_PORT,
   DEFAULT_LOGLEVEL,
@@ -132,7 +138,10 @@ export interface StunnerGatewayProps {
    */
   readonly logFormat?: LogFormat;
   /**
-   * Allocations per user (0: unlimited).
+   * Allocations per user (0: unlimited). With ephemeral (TURN REST) auth a user is the user id
+   * after the expiry (`<expiry>:<user-id>` counts as `<user-id>`), so the quota holds across
+   * credential refreshes; with static auth every client shares one username.
+   * Renders `admin.user_quota`.
    * @default 0
    */
   readonly userQuota?: number;
@@ -141,6 +150,31 @@ export interface StunnerGatewayProps {
    * @default 10000
    */
   readonly maxAllocations?: number;
+  /**
+   * Allocations one client IP address may hold per relay thread, EVEN-PORT reservations included
+   * (0: unlimited). Renders `admin.client_quota`.
+   * @default 200
+   */
+  readonly clientQuota?: number;
+  /**
+   * Concurrent TCP/TLS connections one client IP may hold per listener (0: unlimited).
+   * Renders `admin.max_connections_per_ip`.
+   * @default 100
+   */
+  readonly maxConnectionsPerIp?: number;
+  /**
+   * New TCP/TLS connections per second one client IP may open per listener, in bursts of up to
+   * twice that (0: unlimited). Renders `admin.new_connections_per_ip`.
+   * @default 20
+   */
+  readonly newConnectionsPerIp?: number;
+  /**
+   * Failed authentications one client IP may make within 10 s of its first failure; past that its
+   * TURN requests are dropped until those 10 s end, so a correct password is refused for at most
+   * 10 s (0: off). Renders `admin.auth_failures_per_ip`.
+   * @default 0
+   */
+  readonly authFailuresPerIp?: number;
   /**
    * Relay threads per pod (spread by the kernel with SO_REUSEPORT on Node >= 22.12, which the
    * default image has); more than one uses more than one core.
@@ -436,6 +470,10 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       logFormat: p.logFormat ?? 'text',
       userQuota: p.userQuota ?? 0,
       maxAllocations: p.maxAllocations ?? DEFAULT_MAX_ALLOCATIONS,
+      clientQuota: p.clientQuota ?? DEFAULT_CLIENT_QUOTA,
+      maxConnectionsPerIp: p.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP,
+      newConnectionsPerIp: p.newConnectionsPerIp ?? DEFAULT_NEW_CONNECTIONS_PER_IP,
+      authFailuresPerIp: p.authFailuresPerIp ?? DEFAULT_AUTH_FAILURES_PER_IP,
       relayThreads: p.relayThreads ?? 1,
       healthPort: this.#healthPort,
       metricsPort: this.#metricsPort,

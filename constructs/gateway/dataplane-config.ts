@@ -5,8 +5,6 @@
  */
 import {
   type ConfigProblem,
-  DEFAULT_MAX_CONNECTIONS_PER_IP,
-  DEFAULT_NEW_CONNECTIONS_PER_IP,
   type ListenerConfig,
   type StunnerConfig,
   stringifyConfig,
@@ -70,8 +68,10 @@ export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
       healthcheck_endpoint: `http://:${m.healthPort}`,
       user_quota: m.userQuota,
       max_allocations: m.maxAllocations,
-      max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
-      new_connections_per_ip: DEFAULT_NEW_CONNECTIONS_PER_IP,
+      client_quota: m.clientQuota,
+      auth_failures_per_ip: m.authFailuresPerIp,
+      max_connections_per_ip: m.maxConnectionsPerIp,
+      new_connections_per_ip: m.newConnectionsPerIp,
       threads: m.relayThreads,
     },
     auth: { type: m.authType, realm: m.realm, credentials: {} },

@@ -24,6 +24,10 @@ export interface GatewayModel {
   readonly logFormat: LogFormat;
   readonly userQuota: number;
   readonly maxAllocations: number;
+  readonly clientQuota: number;
+  readonly maxConnectionsPerIp: number;
+  readonly newConnectionsPerIp: number;
+  readonly authFailuresPerIp: number;
   readonly relayThreads: number;
   readonly healthPort: number;
   /** Undefined when metrics are off. */

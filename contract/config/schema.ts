@@ -16,9 +16,12 @@ import {
 
 import {
   API_VERSION,
+  AUTH_FAILURE_WINDOW_S,
   AUTH_TYPES,
   CLUSTER_PROTOCOLS,
   CLUSTER_TYPES,
+  DEFAULT_AUTH_FAILURES_PER_IP,
+  DEFAULT_CLIENT_QUOTA,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_NEW_CONNECTIONS_PER_IP,
   LISTENER_PROTOCOLS,
@@ -119,7 +122,21 @@ export const AdminSchema = z
       .describe('Serves /live, /ready and /status; empty disables it.'),
     user_quota: count('user quota', 1_000_000)
       .default(0)
-      .describe('Allocations per username; 0 means no quota.'),
+      .describe(
+        'Allocations per username; with ephemeral (TURN REST) auth the quota counts per user id, the username without its expiry field (<expiry>:<user-id> counts as <user-id>); 0 means no quota.',
+      ),
+    /** Extension: allocations per client IP, reservations included; 0 = unlimited. */
+    client_quota: count('client quota', 1_000_000)
+      .default(DEFAULT_CLIENT_QUOTA)
+      .describe(
+        'Extension: allocations one client IP address may hold at once, EVEN-PORT reservations included (per relay thread); 0 means unlimited.',
+      ),
+    /** Extension: per-IP failed-authentication limit; 0 = off. */
+    auth_failures_per_ip: count('auth failures per IP', 1_000_000)
+      .default(DEFAULT_AUTH_FAILURES_PER_IP)
+      .describe(
+        `Extension: failed authentications one client IP may make within ${AUTH_FAILURE_WINDOW_S} s of its first failure; past that its TURN requests are dropped until those ${AUTH_FAILURE_WINDOW_S} s end, so a correct password is refused for at most ${AUTH_FAILURE_WINDOW_S} s (per relay thread); 0 turns the limit off.`,
+      ),
     /** Extension: global cap on concurrent allocations. */
     max_allocations: count('max allocations', 1_000_000).default(DEFAULT_MAX_ALLOCATIONS),
     /** Extension: concurrent TCP/TLS connections from one client IP per listener; 0 = unlimited. */

@@ -23,6 +23,17 @@ export const DEFAULT_MAX_CONNECTIONS_PER_IP = 100;
 /** Default of admin.new_connections_per_ip (extension): new TCP/TLS connections per second from one IP. */
 export const DEFAULT_NEW_CONNECTIONS_PER_IP = 20;
 
+/** Default of admin.client_quota (extension): allocations (EVEN-PORT reservations included) one client IP may hold. */
+export const DEFAULT_CLIENT_QUOTA = 200;
+/** Default of admin.auth_failures_per_ip (extension): 0, the per-IP failed-authentication limit is off. */
+export const DEFAULT_AUTH_FAILURES_PER_IP = 0;
+/**
+ * The window of admin.auth_failures_per_ip, in seconds: failures are counted from an IP's first
+ * failure for this long; once the limit is reached, that IP's TURN requests are dropped until the
+ * window ends. A correct password is therefore never refused for longer than this.
+ */
+export const AUTH_FAILURE_WINDOW_S = 10;
+
 /** A validated config with every default filled in. */
 export interface StunnerConfig {
   version: 'v1';
@@ -41,8 +52,12 @@ export interface AdminConfig {
   metrics_endpoint: string;
   /** Serves /live, /ready and /status; empty disables it. */
   healthcheck_endpoint: string;
-  /** Allocations per username; 0 means no quota. */
+  /** Allocations per username (per user id for ephemeral auth: `<expiry>:<user-id>` counts as `<user-id>`); 0 means no quota. */
   user_quota: number;
+  /** Extension: allocations one client IP may hold, EVEN-PORT reservations included; 0 = unlimited. */
+  client_quota: number;
+  /** Extension: failed authentications one client IP may make in AUTH_FAILURE_WINDOW_S seconds before its requests are dropped for the rest of the window; 0 = off. */
+  auth_failures_per_ip: number;
   /** Extension: global cap on concurrent allocations. */
   max_allocations: number;
   /** Extension: concurrent TCP/TLS connections one client IP may hold per listener; 0 = unlimited. */

@@ -24,6 +24,7 @@ export const STUNNER_METRICS = [
   'stunner_listener_connections',
   'stunner_listener_connections_total',
   'stunner_listener_connections_refused_total',
+  'stunner_auth_failures_total',
   'stunner_cluster_packets_total',
   'stunner_cluster_bytes_total',
 ] as const;
@@ -126,6 +127,28 @@ export function createMetrics(
       this.reset();
       for (const [n, s] of source.listeners()) {
         for (const [reason, field] of refusals) this.inc({ name: n, reason }, s[field]);
+      }
+    },
+  });
+
+  // Failed authentications (issue 15), per listener and reason.
+  const authFailures = [
+    ['unknown_user', 'authFailedUnknownUser'],
+    ['bad_integrity', 'authFailedBadIntegrity'],
+    ['expired', 'authFailedExpired'],
+    ['malformed', 'authFailedMalformed'],
+    ['realm', 'authFailedRealm'],
+    ['rate_limited', 'authFailedRateLimited'],
+  ] as const;
+  new Counter({
+    name: 'stunner_auth_failures_total',
+    help: 'Failed authentications per listener and reason: unknown_user, bad_integrity (wrong password), expired (ephemeral), malformed username, realm (another realm than ours), rate_limited (dropped while the client IP is over admin.auth_failures_per_ip).',
+    labelNames: ['name', 'reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [n, s] of source.listeners()) {
+        for (const [reason, field] of authFailures) this.inc({ name: n, reason }, s[field]);
       }
     },
   });

@@ -13,9 +13,9 @@ import {
 } from '../../contract/config/index.js';
 import { unsupportedProblems } from '../../contract/support.js';
 import { createLogger, type Logger, type ScopedLogger } from '../log/logger.js';
-import { createAuthenticator, NonceIssuer } from '../policy/auth/index.js';
+import { authFailureLimit, createAuthenticator, NonceIssuer } from '../policy/auth/index.js';
 import { Perimeter } from '../policy/perimeter.js';
-import { Quota } from '../policy/quota.js';
+import { Quota, type QuotaLimits } from '../policy/quota.js';
 import { relaySocketBudget, streamConnectionBudget } from '../transport/fd-limit.js';
 import type { Listener } from '../transport/listener.js';
 import { sameSocket } from '../transport/listener.js';
@@ -164,6 +164,7 @@ export class Relay {
       // One secret for every relay thread, so that a nonce is good on any of them.
       nonces: new NonceIssuer({ now: this.now, secret: this.nonceSecret }),
       credentials: createAuthenticator(opts.config.auth, this.now),
+      authLimit: authFailureLimit(opts.config.admin.auth_failures_per_ip, this.now),
     });
     const self = this;
     this.stats = {
@@ -292,6 +293,8 @@ export class Relay {
     if (logLevelChanged) this.logger.setLevel(config.admin.loglevel);
     this.current = config;
     const quotaChanged = this.quota.reconfigure(quotaLimits(config));
+    if (config.admin.auth_failures_per_ip !== old.admin.auth_failures_per_ip)
+      this.turn.authLimit = authFailureLimit(config.admin.auth_failures_per_ip, this.now);
     this.perimeter.load(config);
     const opened: string[] = [];
     const restarted: string[] = [];
@@ -449,8 +452,12 @@ export class Relay {
   }
 }
 
-function quotaLimits(config: StunnerConfig): { userQuota: number; maxAllocations: number } {
-  return { userQuota: config.admin.user_quota, maxAllocations: config.admin.max_allocations };
+function quotaLimits(config: StunnerConfig): QuotaLimits {
+  return {
+    userQuota: config.admin.user_quota,
+    maxAllocations: config.admin.max_allocations,
+    clientQuota: config.admin.client_quota,
+  };
 }
 
 /** Per-IP limits of the stream listeners; the listener cap stays below the descriptor limit. */

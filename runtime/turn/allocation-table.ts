@@ -96,6 +96,8 @@ export class AllocationTable {
   private readonly reservations = new Map<string, Reservation>();
   /** Reservations per client address. */
   private readonly clientReservations = new Map<string, number>();
+  /** Allocations (being created too) and reservations per client address: admin.client_quota. */
+  private readonly clientCounts = new Map<string, number>();
   private readonly socketBudget: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly log: ScopedLogger;
@@ -187,11 +189,27 @@ export class AllocationTable {
    * allocations, for their user and for the gateway; `sockets` is how many the request binds (2
    * for EVEN-PORT with the R bit).
    */
-  admit(user: string, sockets = 1): TurnError | undefined {
+  admit(user: string, client: string, sockets = 1): TurnError | undefined {
     const held = this.all.size + this.creating + this.reservations.size;
     if (held + sockets > this.socketBudget) return new TurnError(508, 'relay socket budget exhausted');
     // A reserving Allocate must fit with both slots; one taking over a reservation fits in its slot.
-    return this.quota.admit(user, this.userCount(user) + sockets - 1, held + sockets - 1);
+    return this.quota.admit(
+      user,
+      this.userCount(user) + sockets - 1,
+      held + sockets - 1,
+      this.clientCount(client) + sockets - 1,
+    );
+  }
+
+  /** Allocations and reservations a client address holds now. */
+  clientCount(client: string): number {
+    return this.clientCounts.get(client) ?? 0;
+  }
+
+  private bump(map: Map<string, number>, key: string, by: number): void {
+    const n = (map.get(key) ?? 0) + by;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
   }
 
   /**
@@ -199,11 +217,12 @@ export class AllocationTable {
    * `pendingKey` marks the Allocate as in flight on its listener until this settles.
    */
   async create(req: CreateRequest, pendingKey?: number | string): Promise<Allocation> {
-    const refused = this.admit(req.user, this.slotsFor(req.token, req.reserveNext));
+    const refused = this.admit(req.user, req.link.address, this.slotsFor(req.token, req.reserveNext));
     if (refused !== undefined) throw refused;
-    // Count the user now so that concurrent Allocates cannot overshoot the quota.
+    // Count the user and client now so that concurrent Allocates cannot overshoot the quotas.
     this.creating++;
     this.userCounts.set(req.user, this.userCount(req.user) + 1);
+    this.bump(this.clientCounts, req.link.address, 1);
     const pending = pendingKey === undefined ? undefined : this.indexOf(req.listener).pending;
     pending?.add(pendingKey!);
     let socket: PeerSocket;
@@ -213,6 +232,7 @@ export class AllocationTable {
       ({ socket, port, token } = await this.bind(req));
     } catch (e) {
       this.decUser(req.user);
+      this.bump(this.clientCounts, req.link.address, -1);
       throw e;
     } finally {
       this.creating--;
@@ -280,6 +300,7 @@ export class AllocationTable {
       client: req.link.address,
     });
     this.userCounts.set(req.user, this.userCount(req.user) + 1);
+    this.bump(this.clientCounts, req.link.address, 1);
     this.clientReservations.set(req.link.address, (this.clientReservations.get(req.link.address) ?? 0) + 1);
     return { socket: bound.socket, port: bound.port, token };
   }
@@ -288,6 +309,7 @@ export class AllocationTable {
   private forgetReservation(key: string, r: Reservation): void {
     this.reservations.delete(key);
     this.decUser(r.user);
+    this.bump(this.clientCounts, r.client, -1);
     const n = (this.clientReservations.get(r.client) ?? 0) - 1;
     if (n <= 0) this.clientReservations.delete(r.client);
     else this.clientReservations.set(r.client, n);
@@ -312,6 +334,7 @@ export class AllocationTable {
       if (clients?.get(a.clientKey) === a) clients.delete(a.clientKey);
     }
     this.decUser(a.user);
+    this.bump(this.clientCounts, a.link.address, -1);
     // The port it reserved goes with it: nothing else will claim the pair.
     if (a.reservationToken !== undefined) {
       const key = a.reservationToken.toString('hex');

@@ -108,8 +108,11 @@ export interface PeerPolicy {
 /** Quotas and draining (policy/quota.ts): may `user` have one more allocation? */
 export interface AllocationQuota {
   readonly draining: boolean;
-  /** undefined when admitted; `active` counts allocations being created too. */
-  admit(user: string, userCount: number, active: number): TurnError | undefined;
+  /**
+   * undefined when admitted; `active` counts allocations being created too; `clientCount` is what
+   * the client's IP address holds (allocations and reservations).
+   */
+  admit(user: string, userCount: number, active: number, clientCount: number): TurnError | undefined;
 }
 
 export type KeyLookup =
@@ -120,6 +123,15 @@ export type KeyLookup =
 export interface CredentialStore {
   readonly realm: string;
   lookup(username: string): KeyLookup;
+}
+
+/**
+ * The per-client-IP failed-authentication limit (policy/auth/failure-limit.ts, admin.auth_failures_per_ip):
+ * `blocked` is asked before authenticating a request, `failed` after a failure.
+ */
+export interface AuthFailureLimit {
+  blocked(ip: string): boolean;
+  failed(ip: string): void;
 }
 
 /** Stateless nonces (policy/auth/nonce.ts). */

@@ -31,7 +31,7 @@ import {
 import { handleCreatePermission } from './handlers/create-permission.js';
 import { handleRefresh } from './handlers/refresh.js';
 import { handleSendIndication } from './handlers/send.js';
-import type { CredentialStore, Nonces } from './hooks.js';
+import type { AuthFailureLimit, CredentialStore, Nonces } from './hooks.js';
 
 export type { RequestSource, TurnListener } from './handlers/context.js';
 
@@ -40,6 +40,8 @@ export interface TurnServerOptions {
   readonly logger: ScopedLogger;
   readonly nonces: Nonces;
   readonly credentials: CredentialStore;
+  /** The per-IP failed-authentication limit (admin.auth_failures_per_ip); none when off. */
+  readonly authLimit?: AuthFailureLimit | undefined;
 }
 
 export class TurnServer implements HandlerContext {
@@ -47,6 +49,7 @@ export class TurnServer implements HandlerContext {
   readonly table: AllocationTable;
   readonly log: ScopedLogger;
   readonly nonces: Nonces;
+  authLimit: AuthFailureLimit | undefined;
   /** Counters of dropped/failed input, for tests and debugging. */
   readonly dropped = { malformed: 0, badFingerprint: 0, notRequest: 0 };
 
@@ -55,6 +58,7 @@ export class TurnServer implements HandlerContext {
     this.log = opts.logger;
     this.nonces = opts.nonces;
     this.store = opts.credentials;
+    this.authLimit = opts.authLimit;
   }
 
   /** The credential store in use (replaced by reconfigure()). */

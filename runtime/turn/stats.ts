@@ -18,6 +18,14 @@ export class ListenerStats {
   refusedListenerCap = 0;
   closedFirstFrameDeadline = 0;
   closedFrameDeadline = 0;
+  /** Failed authentications (issue 15), by reason: stunner_auth_failures_total{name,reason}. */
+  authFailedUnknownUser = 0;
+  authFailedBadIntegrity = 0;
+  authFailedExpired = 0;
+  authFailedMalformed = 0;
+  authFailedRealm = 0;
+  /** Requests dropped while their IP is over admin.auth_failures_per_ip. */
+  authFailedRateLimited = 0;
 }
 
 /** Per cluster of peers. rx = received from peers, tx = sent to peers. */

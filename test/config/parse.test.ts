@@ -62,6 +62,8 @@ describe('STUNner documented shapes', () => {
         metrics_endpoint: 'http://:8080/metrics',
         healthcheck_endpoint: 'http://0.0.0.0:8086',
         user_quota: 0,
+        client_quota: 200,
+        auth_failures_per_ip: 0,
         max_allocations: 10000,
         max_connections_per_ip: 100,
         new_connections_per_ip: 20,

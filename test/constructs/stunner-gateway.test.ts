@@ -86,6 +86,37 @@ describe('StunnerGateway', () => {
     });
   });
 
+  it('renders the per-client limits (issue 15) from props, with defaults, and refuses bad values', () => {
+    const defaults = dataplaneConfig(synth(gateway().chart), 'udp-gateway').admin;
+    expect(defaults).toMatchObject({
+      client_quota: 200,
+      auth_failures_per_ip: 0,
+      max_connections_per_ip: 100,
+      new_connections_per_ip: 20,
+    });
+    const set = dataplaneConfig(
+      synth(
+        gateway({ clientQuota: 50, authFailuresPerIp: 30, maxConnectionsPerIp: 10, newConnectionsPerIp: 5 })
+          .chart,
+      ),
+      'udp-gateway',
+    ).admin;
+    expect(set).toMatchObject({
+      client_quota: 50,
+      auth_failures_per_ip: 30,
+      max_connections_per_ip: 10,
+      new_connections_per_ip: 5,
+    });
+    for (const bad of [
+      { clientQuota: -1 },
+      { authFailuresPerIp: 1.5 },
+      { maxConnectionsPerIp: -3 },
+      { newConnectionsPerIp: 2_000_000 },
+    ]) {
+      expect(synthErrors(gateway(bad).chart).length, JSON.stringify(bad)).toBeGreaterThan(0);
+    }
+  });
+
   it('renders a config the runtime accepts on IPv4 and IPv6 pods, and without a pod address', () => {
     const config = dataplaneConfig(synth(gateway().chart), 'udp-gateway');
     config.auth.credentials = { ...STRONG };

@@ -72,7 +72,7 @@ export const handleAllocate: Handler = (ctx, src, msg, creds, respond) => {
     reserveNext = r;
   }
   const lifetimeS = requestedLifetime(msg, true);
-  const refused = table.admit(creds.user, table.slotsFor(token, reserveNext));
+  const refused = table.admit(creds.user, src.link.address, table.slotsFor(token, reserveNext));
   if (refused !== undefined) {
     respond(errorFor(ctx, msg, refused));
     return;

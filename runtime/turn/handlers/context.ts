@@ -23,7 +23,7 @@ import {
   MAX_ALLOCATION_LIFETIME_S,
 } from '../allocation-table.js';
 import type { TurnError } from '../errors.js';
-import type { ClientLink, CredentialStore, ListenerContext, Nonces } from '../hooks.js';
+import type { AuthFailureLimit, ClientLink, CredentialStore, ListenerContext, Nonces } from '../hooks.js';
 
 /** A listener as the control path sees it. */
 export interface TurnListener extends ListenerContext {
@@ -87,6 +87,8 @@ export interface HandlerContext {
   readonly nonces: Nonces;
   /** The current credential store (replaced on reconfiguration). */
   readonly credentials: CredentialStore;
+  /** The per-IP failed-authentication limit, when on. */
+  readonly authLimit: AuthFailureLimit | undefined;
 }
 
 export function reply(src: RequestSource, out: Buffer): void {
