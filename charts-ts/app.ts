@@ -9,6 +9,7 @@ import { CLUSTERS, EU_WEST, US_EAST } from './clusters.js';
 import { JanusChart, SimpleTunnelChart } from './demo-charts.js';
 import { DirectCallChart } from './direct-call-chart.js';
 import { MediaGatewayChart } from './media-gateway-chart.js';
+import { MediasoupChart } from './mediasoup-chart.js';
 
 /** Per-cluster props of the media gateway: the same chart class, each cluster's own values. */
 const MEDIA_GATEWAY = {
@@ -27,6 +28,7 @@ export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {})
       new DirectCallChart(scope, 'direct-call');
       new SimpleTunnelChart(scope, 'simple-tunnel');
       new JanusChart(scope, 'janus');
+      new MediasoupChart(scope, 'mediasoup');
       cloudRetro = new CloudRetroChart(scope, 'cloudretro');
     }
     // CloudRetro spans both: coordinator in eu-west, workers and a gateway in each.

@@ -9,4 +9,11 @@ export {
 } from './cloudretro-demo.js';
 export { DirectOne2OneCall, type DirectOne2OneCallProps } from './direct-one2one-call.js';
 export { DEFAULT_JANUS_IMAGE, JanusDemo, type JanusDemoProps } from './janus-demo.js';
+export {
+  DEFAULT_MEDIASOUP_IMAGE,
+  LETSENCRYPT_PRODUCTION,
+  MediasoupDemo,
+  type MediasoupDemoProps,
+  type MediasoupTlsProps,
+} from './mediasoup-demo.js';
 export { SimpleTunnel, type SimpleTunnelProps } from './simple-tunnel.js';

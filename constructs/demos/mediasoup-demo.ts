@@ -1,0 +1,444 @@
+/**
+ * MediasoupDemo: STUNner's mediasoup tutorial without a post-install step. The mediasoup demo
+ * server (an image you choose) announces its pod IP and listens on a fixed RTC port range; a
+ * TURN-UDP gateway's route admits exactly that range on the mediasoup pods; the ICE auth service
+ * mints ephemeral TURN credentials; and our landing server (demo-servers/mediasoup-landing) sends
+ * the browser to the mediasoup client with fresh ones, so that no password is in a URL anybody
+ * types or commits.
+ *
+ * Two hosts, one certificate: the browser opens `https://<host>/` (the landing server), which
+ * redirects (302, no-store) to `https://<appHost>/?enableIceServer=yes&iceServerHost=...`, the
+ * mediasoup app. The app must stay at `/` of a host of its own: its page is `/` and its client
+ * opens its WebSocket at `/` of the same host, so no path of that host can be the landing. Each
+ * host has its own Ingress (the app's backend speaks HTTPS, the landing's HTTP: nginx reads the
+ * backend protocol per Ingress), both with the TLS Secret of one cert-manager Certificate for both
+ * names, issued by a ClusterIssuer (ACME HTTP-01) that this construct renders on request.
+ */
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
+import { ClusterScopedObject } from '../cluster-scoped.js';
+import type { GatewayRuntime } from '../gateway-runtime.js';
+import { SyncWave } from '../gitops/sync.js';
+import { IceAuthService } from '../ice-auth-service.js';
+import { MediaRoute } from '../media-route.js';
+import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { StunnerGateway } from '../stunner-gateway.js';
+import { TurnAuth } from '../turn-auth.js';
+import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
+
+/**
+ * The image STUNner's mediasoup tutorial uses. A moving tag, not a pinned release: pin it (by
+ * digest) in your chart.
+ */
+export const DEFAULT_MEDIASOUP_IMAGE = 'docker.io/l7mp/mediasoup-demo-docker:latest';
+/** Let's Encrypt's production ACME directory. */
+export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
+
+export interface MediasoupTlsProps {
+  /**
+   * The cert-manager ClusterIssuer that issues the Certificate of both hosts.
+   * @default 'letsencrypt-prod'
+   */
+  readonly clusterIssuer?: string;
+  /**
+   * Render that ClusterIssuer (ACME, HTTP-01 through the Ingress class). Needs `email`. Leave it
+   * off when the cluster already has one (it is cluster-wide, and one repository should own it).
+   * @default false
+   */
+  readonly createClusterIssuer?: boolean;
+  /**
+   * The ACME account's e-mail address (expiry notices); required with `createClusterIssuer`.
+   * @default none
+   */
+  readonly email?: string;
+  /**
+   * ACME directory of the rendered ClusterIssuer.
+   * @default Let's Encrypt production
+   */
+  readonly acmeServer?: string;
+  /**
+   * The TLS Secret the Certificate writes and both Ingresses serve.
+   * @default 'mediasoup-tls'
+   */
+  readonly secretName?: string;
+}
+
+export interface MediasoupDemoProps {
+  /**
+   * The host browsers open (the landing server), e.g. `mediasoup-203.0.113.10.nip.io` with the
+   * ingress controller's address.
+   */
+  readonly host: string;
+  /**
+   * The mediasoup app's host; the landing redirects there.
+   * @default `app.<host>` (nip.io resolves it to the same address)
+   */
+  readonly appHost?: string;
+  /**
+   * IngressClass of both Ingresses (and of the rendered ClusterIssuer's HTTP-01 solver).
+   * @default 'nginx'
+   */
+  readonly ingressClass?: string;
+  /** @default see MediasoupTlsProps */
+  readonly tls?: MediasoupTlsProps;
+  /**
+   * Namespace of every namespaced object.
+   * @default the chart's namespace, or "default"
+   */
+  readonly namespace?: string;
+  /**
+   * Render the Namespace (with the gateway).
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * The mediasoup demo image: an HTTPS server on PROTOO_LISTEN_PORT that serves the client and its
+   * WebSocket, configured by MEDIASOUP_* variables.
+   * @default DEFAULT_MEDIASOUP_IMAGE (STUNner's tutorial's image; pin it)
+   */
+  readonly image?: string;
+  /**
+   * mediasoup's RTC port range: the route admits exactly this range on the mediasoup pods.
+   * @default { min: 40000, max: 49999 } (as in STUNner's tutorial)
+   */
+  readonly rtcPorts?: { readonly min: number; readonly max: number };
+  /**
+   * TURN credentials of the gateway. Ephemeral ones only: the landing server puts them in a URL.
+   * @default TurnAuth.ephemeral('stunner-auth-secret'): a Secret you create, key `secret`
+   */
+  readonly auth?: TurnAuth;
+  /**
+   * TURN-UDP port of the gateway's Service.
+   * @default 3478
+   */
+  readonly port?: number;
+  /**
+   * Address browsers reach the gateway at, when it is known up front.
+   * @default discovered at run time from the gateway's load balancer
+   */
+  readonly publicAddress?: string;
+  /**
+   * @default 'LoadBalancer'
+   */
+  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  /**
+   * Lifetime of the credentials in a redirect, in seconds: a call cannot outlive them (the
+   * gateway refuses the allocation's refreshes after that), and a leaked URL is worthless after.
+   * @default 3600
+   */
+  readonly iceTtlSeconds?: number;
+  /**
+   * Image that runs the landing server bundle: a mirror of the pinned stock Node.js image.
+   * @default the pinned stock Node.js image (NODE_IMAGE)
+   */
+  readonly landingImage?: string;
+  /**
+   * @default GatewayRuntime.bundle()
+   */
+  readonly runtime?: GatewayRuntime;
+}
+
+export class MediasoupDemo extends Construct {
+  readonly namespace: string;
+  readonly gateway: StunnerGateway;
+  readonly route: MediaRoute;
+  readonly iceAuth: IceAuthService;
+  readonly landing: DemoServer;
+  /** The mediasoup server's Deployment and its HTTPS Service (port 443). */
+  readonly serverName = 'mediasoup-server';
+  /** The headless Service whose pods (mediasoup's) the route admits. */
+  readonly mediaServiceName = 'mediasoup-media';
+  readonly rtcPorts: { readonly min: number; readonly max: number };
+  readonly host: string;
+  readonly appHost: string;
+  /** Where the landing sends browsers: `https://<appHost>/`. */
+  readonly appUrl: string;
+  readonly ingressClass: string;
+  readonly clusterIssuer: string;
+  readonly tlsSecretName: string;
+  readonly #props: MediasoupDemoProps;
+
+  constructor(scope: Construct, id: string, props: MediasoupDemoProps) {
+    super(scope, id);
+    this.#props = props;
+    this.namespace = props.namespace ?? chartNamespace(this);
+    this.rtcPorts = props.rtcPorts ?? { min: 40000, max: 49999 };
+    this.host = props.host ?? '';
+    this.appHost = props.appHost ?? `app.${this.host}`;
+    this.appUrl = `https://${this.appHost}/`;
+    this.ingressClass = props.ingressClass ?? 'nginx';
+    this.clusterIssuer = props.tls?.clusterIssuer ?? 'letsencrypt-prod';
+    this.tlsSecretName = props.tls?.secretName ?? 'mediasoup-tls';
+
+    this.gateway = new StunnerGateway(this, 'Gateway', {
+      name: 'udp-gateway',
+      namespace: this.namespace,
+      createNamespace: props.createNamespace ?? true,
+      auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
+      listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
+      ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
+      ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
+      ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
+    });
+    const selector = { [LABEL_NAME]: 'mediasoup', [LABEL_INSTANCE]: this.serverName };
+    this.#renderServer(selector);
+    this.route = new MediaRoute(this, 'Route', {
+      name: 'mediasoup-media',
+      namespace: this.namespace,
+      parents: [this.gateway],
+    }).addService(
+      { name: this.mediaServiceName, namespace: this.namespace, selector },
+      { port: this.rtcPorts.min, endPort: this.rtcPorts.max },
+    );
+    this.iceAuth = new IceAuthService(this, 'IceAuth', {
+      namespace: this.namespace,
+      gateways: [this.gateway],
+      // Its answers carry TURN credentials: only the landing server asks.
+      allowFrom: [{ podSelector: { matchLabels: demoSelector('mediasoup-landing', 'mediasoup-landing') } }],
+    });
+    this.landing = new DemoServer(this, 'Landing', {
+      server: 'mediasoup-landing',
+      name: 'mediasoup-landing',
+      namespace: this.namespace,
+      ports: [{ name: 'http', port: 80, containerPort: DEMO_DEFAULTS.webPort, protocol: 'TCP' }],
+      env: {
+        [DemoEnv.PORT]: String(DEMO_DEFAULTS.webPort),
+        [DemoEnv.ICE_AUTH_URL]: this.iceAuth.url,
+        [DemoEnv.ICE_NAMESPACE]: this.namespace,
+        [DemoEnv.ICE_GATEWAY]: this.gateway.gatewayName,
+        [DemoEnv.ICE_LISTENER]: 'udp-listener',
+        [DemoEnv.ICE_TRANSPORT_POLICY]: 'relay',
+        [DemoEnv.ICE_TTL_SECONDS]: String(props.iceTtlSeconds ?? 3600),
+        [DemoEnv.MEDIASOUP_URL]: this.appUrl,
+      },
+      httpProbePort: 'http',
+      serviceType: 'ClusterIP',
+      image: props.landingImage ?? DEMO_NODE_IMAGE,
+    });
+    this.#renderIngress();
+    this.node.addValidation({ validate: () => this.#validate() });
+  }
+
+  #labels(instance: string, name = 'mediasoup'): Record<string, string> {
+    return {
+      [LABEL_NAME]: name,
+      [LABEL_INSTANCE]: instance,
+      [LABEL_COMPONENT]: DEMO_COMPONENT,
+      [LABEL_MANAGED_BY]: 'cdk8s',
+    };
+  }
+
+  #renderServer(selector: Record<string, string>): void {
+    const labels = this.#labels(this.serverName);
+    const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
+    const podIP = { valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
+    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+      new ApiObject(this, 'Server', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: meta(this.serverName),
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { ...selector } },
+          template: {
+            metadata: { labels: { ...labels } },
+            spec: {
+              enableServiceLinks: false,
+              automountServiceAccountToken: false,
+              securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+              containers: [
+                {
+                  name: 'mediasoup',
+                  image: this.#props.image ?? DEFAULT_MEDIASOUP_IMAGE,
+                  imagePullPolicy: 'IfNotPresent',
+                  env: [
+                    { name: 'PROTOO_LISTEN_PORT', value: '443' },
+                    // The gateway relays to the pod inside the cluster: mediasoup announces and
+                    // listens on the pod IP, never on a public address.
+                    { name: 'MEDIASOUP_ANNOUNCED_IP', ...podIP },
+                    { name: 'MEDIASOUP_LISTEN_IP', ...podIP },
+                    { name: 'MEDIASOUP_MIN_PORT', value: String(this.rtcPorts.min) },
+                    { name: 'MEDIASOUP_MAX_PORT', value: String(this.rtcPorts.max) },
+                  ],
+                  ports: [
+                    { name: 'https', containerPort: 443, protocol: 'TCP' },
+                    { name: 'rtc', containerPort: this.rtcPorts.min, protocol: 'UDP' },
+                  ],
+                  readinessProbe: { tcpSocket: { port: 'https' }, periodSeconds: 10, timeoutSeconds: 2 },
+                  resources: {
+                    requests: { cpu: '200m', memory: '256Mi' },
+                    limits: { cpu: '2', memory: '1Gi' },
+                  },
+                  // The demo image binds 443 as root; only the privilege escalation is taken away.
+                  securityContext: { allowPrivilegeEscalation: false },
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+    // Signalling and the client: HTTPS, reached through the Ingress only.
+    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+      new ApiObject(this, 'ServerService', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(this.serverName),
+        spec: {
+          type: 'ClusterIP',
+          selector: { ...selector },
+          ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }],
+        },
+      }),
+    );
+    // Media: headless, so its name resolves to the mediasoup pods, which the route admits.
+    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+      new ApiObject(this, 'MediaService', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(this.mediaServiceName),
+        spec: {
+          clusterIP: 'None',
+          selector: { ...selector },
+          ports: [{ name: 'rtc', port: this.rtcPorts.min, targetPort: 'rtc', protocol: 'UDP' }],
+        },
+      }),
+    );
+  }
+
+  #renderIngress(): void {
+    const tls = this.#props.tls ?? {};
+    if (tls.createClusterIssuer) {
+      SyncWave.CONFIG_AND_SECRETS.applyTo(
+        new ClusterScopedObject(this, 'ClusterIssuer', {
+          apiVersion: 'cert-manager.io/v1',
+          kind: 'ClusterIssuer',
+          metadata: { name: this.clusterIssuer, labels: this.#labels(this.serverName) },
+          spec: {
+            acme: {
+              server: tls.acmeServer ?? LETSENCRYPT_PRODUCTION,
+              email: tls.email ?? '',
+              privateKeySecretRef: { name: `${this.clusterIssuer}-account-key` },
+              solvers: [{ http01: { ingress: { ingressClassName: this.ingressClass } } }],
+            },
+          },
+        }),
+      );
+    }
+    SyncWave.CONFIG_AND_SECRETS.applyTo(
+      new ApiObject(this, 'Certificate', {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: {
+          name: this.tlsSecretName,
+          namespace: this.namespace,
+          labels: this.#labels(this.serverName),
+        },
+        spec: {
+          secretName: this.tlsSecretName,
+          dnsNames: [this.host, this.appHost],
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: this.clusterIssuer },
+        },
+      }),
+    );
+    const ingress = (
+      id: string,
+      name: string,
+      host: string,
+      service: string,
+      port: string,
+      annotations: Record<string, string>,
+    ) =>
+      SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+        new ApiObject(this, id, {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: {
+            name,
+            namespace: this.namespace,
+            labels: this.#labels(name === this.serverName ? this.serverName : this.landing.name),
+            ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+          },
+          spec: {
+            ingressClassName: this.ingressClass,
+            tls: [{ hosts: [host], secretName: this.tlsSecretName }],
+            rules: [
+              {
+                host,
+                http: {
+                  paths: [
+                    {
+                      path: '/',
+                      pathType: 'Prefix',
+                      backend: { service: { name: service, port: { name: port } } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        }),
+      );
+    // The landing server: plain HTTP behind the controller's TLS.
+    ingress('LandingIngress', this.landing.name, this.host, this.landing.name, 'http', {});
+    // The app: its server speaks HTTPS (its own certificate) and WebSocket on the same port.
+    ingress(
+      'ServerIngress',
+      this.serverName,
+      this.appHost,
+      this.serverName,
+      'https',
+      this.ingressClass === 'nginx'
+        ? {
+            'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+            'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+            'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+          }
+        : {},
+    );
+  }
+
+  /** Pure: reads the props. */
+  #validate(): string[] {
+    const problems: string[] = [];
+    const { min, max } = this.rtcPorts;
+    for (const [what, port] of [
+      ['rtcPorts.min', min],
+      ['rtcPorts.max', max],
+    ] as const) {
+      const p = portProblem(what, port);
+      if (p) problems.push(p);
+    }
+    if (min > max) problems.push(`rtcPorts.min ${min} is above rtcPorts.max ${max}`);
+    if (min <= 443 && 443 <= max)
+      problems.push(`the RTC range ${min}-${max} holds 443, the server's HTTPS port`);
+    for (const [what, host] of [
+      ['host', this.#props.host],
+      ['appHost', this.appHost],
+    ] as const) {
+      if (host === undefined || host.trim() === '')
+        problems.push(`${what} is missing: the DNS name browsers open (e.g. mediasoup-<ingress-ip>.nip.io)`);
+      else if (!HOSTNAME.test(host)) problems.push(`${what} ${JSON.stringify(host)} is not a DNS name`);
+    }
+    if (this.#props.host && this.appHost === this.#props.host)
+      problems.push('appHost must differ from host: the app needs `/` of a host of its own');
+    const tls = this.#props.tls ?? {};
+    if (tls.createClusterIssuer && !(tls.email ?? '').includes('@'))
+      problems.push('tls.email is required with tls.createClusterIssuer: the ACME account e-mail');
+    const auth = this.#props.auth;
+    if (auth !== undefined && auth.type !== 'ephemeral')
+      problems.push(
+        'auth must be ephemeral: the landing server puts the credentials in a URL, so they must expire',
+      );
+    const ttl = this.#props.iceTtlSeconds ?? 3600;
+    if (!Number.isInteger(ttl) || ttl < 60 || ttl > 86400)
+      problems.push(`iceTtlSeconds ${ttl} must be a whole number of seconds from 60 to 86400`);
+    const image = this.#props.image;
+    if (image !== undefined && image.trim() === '') problems.push('image is empty');
+    return problems;
+  }
+}
+
+/** A DNS name (lower case, dots, no wildcard), as an Ingress rule's host must be. */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
