@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const TUTORIALS = ['simple-tunnel', 'direct-one2one-call', 'janus'];
+const TUTORIALS = ['simple-tunnel', 'direct-one2one-call', 'janus', 'mediasoup'];
 const SECTIONS = [
   '## What it deploys',
   '## Commands',
