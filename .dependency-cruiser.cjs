@@ -144,10 +144,11 @@ module.exports = {
     },
     {
       name: 'ice-client-has-no-sockets',
-      comment: 'The /ice-client module is imported by application servers on its own: fetch only.',
+      comment:
+        'The /ice-client module is imported by application servers on its own: fetch only, and its types from contract/ice-api.ts, so that its declarations need none of the service (its watcher types need @kubernetes/client-node).',
       severity: 'error',
       from: { path: '^runtime/ice/client\\.ts$' },
-      to: { path: '^(dgram|net|tls|http|https|worker_threads)$|^runtime/(?!ice/(ice-config|query)\\.ts$)' },
+      to: { path: '^(dgram|net|tls|http|https|worker_threads)$|^runtime/' },
     },
     {
       name: 'library-needs-no-dev-dependencies',

@@ -9,6 +9,7 @@ export * from './config/load.js';
 export * from './config/types.js';
 export * from './config/validate.js';
 export * from './defaults.js';
+export * from './ice-api.js';
 export * from './ip-literal.js';
 export * from './pod-layout.js';
 export * from './support.js';

@@ -9,8 +9,12 @@
  * other 4xx answers are final. Failures throw IceConfigError with the HTTP status (0 when no
  * answer came) and the service's message.
  */
-import type { IceConfiguration, IceServer, TurnCredentials } from './ice-config.js';
-import type { IceTransportPolicy } from './query.js';
+import type {
+  IceConfiguration,
+  IceServer,
+  IceTransportPolicy,
+  TurnCredentials,
+} from '../../contract/ice-api.js';
 
 export type { IceConfiguration, IceServer, IceTransportPolicy, TurnCredentials };
 

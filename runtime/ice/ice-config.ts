@@ -3,32 +3,14 @@
  * addresses: one ICE server entry per matching gateway, with its URIs and credentials.
  */
 import type { ListenerConfig, StunnerConfig } from '../../contract/config/index.js';
+import type { IceConfiguration, IceServer, TurnCredentials } from '../../contract/ice-api.js';
 import { credentialsFor } from './credentials.js';
 import { gatewayKeyOf, listenerIdentity, matchesFilter } from './gateways.js';
 import type { PublicAddressLookup } from './public-address.js';
-import { DEFAULT_TTL, type IceTransportPolicy } from './query.js';
+import { DEFAULT_TTL } from './query.js';
 import { formatTurnUri, isUnspecifiedAddress, turnUri } from './uri.js';
 
-/** One entry of RTCConfiguration.iceServers. */
-export interface IceServer {
-  readonly urls: string[];
-  readonly username: string;
-  readonly credential: string;
-}
-
-/** What GET /ice answers: usable verbatim as an RTCPeerConnection configuration. */
-export interface IceConfiguration {
-  readonly iceServers: IceServer[];
-  readonly iceTransportPolicy: IceTransportPolicy;
-}
-
-/** What GET /?service=turn answers (TURN REST API). */
-export interface TurnCredentials {
-  readonly username: string;
-  readonly password: string;
-  readonly ttl: number;
-  readonly uris: string[];
-}
+export type { IceConfiguration, IceServer, TurnCredentials };
 
 export type IceResult =
   | { readonly ok: true; readonly servers: IceServer[] }

@@ -6,8 +6,9 @@ import { ipFamily } from '../../contract/ip-literal.js';
  * parameter and says why; sizes are bounded before anything else is looked at.
  */
 
-export const ICE_TRANSPORT_POLICIES = ['all', 'relay', 'public'] as const;
-export type IceTransportPolicy = (typeof ICE_TRANSPORT_POLICIES)[number];
+import { ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from '../../contract/ice-api.js';
+
+export { ICE_TRANSPORT_POLICIES, type IceTransportPolicy };
 
 export const DEFAULT_TTL = 86_400;
 /** A year: longer-lived ephemeral credentials are static credentials in disguise. */

@@ -20,7 +20,7 @@ const SECTIONS = [
 ];
 
 /** The fenced blocks whose info string is `sh runnable`. */
-export function runnableBlocks(markdown: string): string[] {
+function runnableBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```sh runnable\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
