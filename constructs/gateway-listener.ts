@@ -40,11 +40,13 @@ export interface GatewayListener {
    */
   readonly certificate?: ListenerCertificate;
   /**
-   * Relay (allocation) port range in the pod; also narrows the NetworkPolicy.
-   * @default ports assigned by the kernel
+   * Relay (allocation) port range in the pod; also narrows the NetworkPolicy, and is what a
+   * headless route admits on the gateway pods.
+   * @default ports assigned by the kernel; 32768 (Linux's default ephemeral range, rendered
+   * explicitly) when a headless route attaches to the gateway
    */
   readonly minRelayPort?: number;
-  /** @default ports assigned by the kernel */
+  /** @default ports assigned by the kernel; 60999 when a headless route attaches to the gateway */
   readonly maxRelayPort?: number;
 }
 

@@ -6,10 +6,12 @@
 import { isIP } from 'node:net';
 import { ApiObject } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
+import { addressClassOf, NEVER_RELAYED } from '../contract/config/address-class.js';
 import type { K8sNetworkPolicyPort } from './k8s-types.js';
 import { chartNamespace, dns1123Problem } from './naming.js';
 import { GatewayRegistry } from './registry.js';
 import type { IMediaRoute, IStunnerGateway, RouteCluster, RoutePeer, RoutePlan } from './types.js';
+import { Warnings } from './warnings.js';
 
 /** A gateway this route attaches to, optionally narrowed to one listener. */
 export interface RouteParent {
@@ -172,7 +174,19 @@ export class MediaRoute extends Construct implements IMediaRoute {
   addBackend(backend: RouteBackend): this {
     this.#backends.push(backend);
     this.#grantWatch();
+    if ('cidrs' in backend) for (const c of backend.cidrs) this.#warnDangerous(c);
     return this;
+  }
+
+  /** A synth warning for a CIDR inside a class the perimeter treats as dangerous (issue 15). */
+  #warnDangerous(cidr: string): void {
+    const cls = addressClassOf(cidr);
+    if (cls === undefined) return;
+    Warnings.of(this).add(
+      NEVER_RELAYED.has(cls)
+        ? `CIDR ${cidr} is ${cls}: the gateway never relays to unspecified, multicast or broadcast addresses, whatever a route says, so this entry admits nothing`
+        : `CIDR ${cidr} is ${cls === 'metadata' ? 'a cloud metadata address' : cls}: an allow-any route never reaches it, but this explicit route lets clients relay to it; make sure that is intended`,
+    );
   }
 
   /** Allows relaying to a Service's pods (and ClusterIP). */
@@ -225,16 +239,18 @@ export class MediaRoute extends Construct implements IMediaRoute {
     const peers: RoutePeer[] = [];
     const domain = gateway.clusterDomain;
     if (this.#headless) {
-      // The gateway's own pod IP now; the other replicas' and gateways' pods via their Services.
-      dns.push('$STUNNER_ADDR');
+      // The gateway's own pod IP now; the other replicas' and gateways' pods via their Services;
+      // each on its relay port ranges only, never the listener, health or metrics ports.
+      const suffixes = (g: IStunnerGateway) => g.relayPortRanges.map(([lo, hi]) => `:<${lo}-${hi}>`);
+      for (const r of suffixes(gateway)) dns.push(`$STUNNER_ADDR${r}`);
       for (const g of this.#gateways()) {
-        dns.push(`${g.serviceName}.${g.namespace}.svc.${domain}`);
+        for (const r of suffixes(g)) dns.push(`${g.serviceName}.${g.namespace}.svc.${domain}${r}`);
         peers.push({
           peer: {
             namespaceSelector: nsSelector(g.namespace),
             podSelector: { matchLabels: { ...g.selectorLabels } },
           },
-          ports: [{ protocol: 'UDP' }],
+          ports: g.relayPortRanges.map(([port, endPort]) => ({ protocol: 'UDP', port, endPort })),
         });
       }
     }
@@ -264,7 +280,7 @@ export class MediaRoute extends Construct implements IMediaRoute {
       const name = dns.length > 0 ? `${this.clusterName}/static` : this.clusterName;
       clusters.push({ name, type: 'STATIC', protocol: 'UDP', endpoints: ips });
     }
-    return { clusters, listeners, peers };
+    return { clusters, listeners, peers, ...(this.#headless ? { relayLoop: true } : {}) };
   }
 
   /** A Service backend's name and namespace, and its selector (read from a construct's manifest when asked). */

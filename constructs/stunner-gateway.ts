@@ -19,6 +19,8 @@ import {
   DEFAULT_METRICS_PORT,
   DEFAULT_PORT,
   DEFAULT_REALM,
+  FALLBACK_RELAY_PORT_MAX,
+  FALLBACK_RELAY_PORT_MIN,
   type LogFormat,
 } from '../contract/defaults.js';
 import { CONFIG_KEY } from '../contract/pod-layout.js';
@@ -433,6 +435,23 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     return this.#listeners.map((l) => l.name);
   }
 
+  /**
+   * The UDP port ranges its pods relay from: each listener's minRelayPort-maxRelayPort, or
+   * 32768-60999 (Linux's default ephemeral range) for a listener without one, which the gateway
+   * then renders on that listener whenever a headless route attaches (see FALLBACK_RELAY_PORT_MIN).
+   */
+  get relayPortRanges(): (readonly [number, number])[] {
+    const out: (readonly [number, number])[] = [];
+    for (const l of this.#listeners) {
+      const r = [
+        l.minRelayPort ?? FALLBACK_RELAY_PORT_MIN,
+        l.maxRelayPort ?? FALLBACK_RELAY_PORT_MAX,
+      ] as const;
+      if (!out.some(([lo, hi]) => lo === r[0] && hi === r[1])) out.push(r);
+    }
+    return out;
+  }
+
   /** Attaches a route (MediaRoute does this for its parents): its plan is rendered here. */
   addRoute(route: IMediaRoute): void {
     if (!this.#routes.includes(route)) this.#routes.push(route);
@@ -461,6 +480,9 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
   /** Everything the renderers need, resolved. */
   #model(): GatewayModel {
     const p = this.#props;
+    const routes = this.#routePlans();
+    // A headless route admits only the relay ports: pin them where the kernel would pick them.
+    const pin = routes.some((r) => r.relayLoop === true);
     return {
       name: this.gatewayName,
       namespace: this.namespace,
@@ -486,10 +508,10 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
         targetPort: l.targetPort ?? l.port ?? DEFAULT_PORT,
         nodePort: l.nodePort,
         tlsSecret: secretNameOf(l.tlsSecret),
-        minRelayPort: l.minRelayPort,
-        maxRelayPort: l.maxRelayPort,
+        minRelayPort: l.minRelayPort ?? (pin ? FALLBACK_RELAY_PORT_MIN : undefined),
+        maxRelayPort: l.maxRelayPort ?? (pin ? FALLBACK_RELAY_PORT_MAX : undefined),
       })),
-      routes: this.#routePlans(),
+      routes,
       inlineCredentials: this.auth?.inlineCredentials,
     };
   }

@@ -28,6 +28,11 @@ export interface IStunnerGateway extends IConstruct {
   readonly listenerNames: readonly string[];
   /** The gateway's listeners as declared (name, protocol, Service port, the pod's target port). */
   readonly listeners: readonly ListenerPorts[];
+  /**
+   * The UDP port ranges its pods relay from, `[min, max]` each: every listener's minRelayPort to
+   * maxRelayPort, or 32768-60999 (FALLBACK_RELAY_PORT_MIN/MAX) for a listener without a range.
+   */
+  readonly relayPortRanges: readonly (readonly [number, number])[];
   /** ConfigMap holding the dataplane config. */
   readonly configMapName: string;
   /** Secret the credentials come from (created by the gateway for inline credentials). */
@@ -74,6 +79,12 @@ export interface RoutePlan {
   readonly listeners: readonly string[] | undefined;
   /** NetworkPolicy peers (and ports) the gateway pods exchange relayed media with. */
   readonly peers: readonly RoutePeer[];
+  /**
+   * The route relays between the gateway pods' own relay ports (headless): the gateway then
+   * renders the fallback relay range on listeners without one, so that the range the route admits
+   * and the ports the runtime allocates agree.
+   */
+  readonly relayLoop?: boolean;
 }
 
 /**

@@ -19,6 +19,15 @@ export const DEFAULT_ICE_AUTH_PORT = 8088;
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 /** Global allocation cap (our extension): bounds memory and file descriptors per gateway pod. */
 export const DEFAULT_MAX_ALLOCATIONS = 10_000;
+/**
+ * The relay port range of a listener that sets none, where a range must be known (a headless
+ * route admits only the gateway pods' relay ports): Linux's default ephemeral range
+ * (net.ipv4.ip_local_port_range, 32768-60999), the ports the kernel picks from when the runtime
+ * binds port 0. A gateway with a headless route renders this range on such listeners, so the
+ * runtime allocates in it whatever the node's sysctl says.
+ */
+export const FALLBACK_RELAY_PORT_MIN = 32_768;
+export const FALLBACK_RELAY_PORT_MAX = 60_999;
 
 /** `stunnerd --log-format`: text lines (the default) or one JSON object per line. */
 export const LOG_FORMATS = ['text', 'json'] as const;

@@ -44,7 +44,8 @@ export function parseEndpoint(raw: string, kind: 'STATIC' | 'STRICT_DNS'): Endpo
   } else if (/:<.*>$/.test(host)) {
     return `"${raw}" has a malformed port range, expected <host>:<lo-hi>`;
   }
-  if (kind === 'STRICT_DNS') {
+  // An IP literal in a STRICT_DNS cluster (e.g. `$STUNNER_ADDR` on an IPv6 pod) is taken as is.
+  if (kind === 'STRICT_DNS' && isIP(host.split('/')[0]!) === 0) {
     if (!isDnsName(host)) return `"${host}" is not a valid DNS name`;
     return { host, family: 0, prefix: undefined, portMin, portMax };
   }

@@ -1,4 +1,5 @@
 export * from '../defaults.js';
+export * from './address-class.js';
 export { didYouMean } from './did-you-mean.js';
 export * from './endpoint.js';
 export * from './load.js';

@@ -1,6 +1,13 @@
 import * as kplus from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
-import { MediaRoute, StunnerGateway, type StunnerGatewayProps, TurnAuth } from '../../constructs/index.js';
+import {
+  MediaRoute,
+  StunnerGateway,
+  type StunnerGatewayProps,
+  TurnAuth,
+  Warnings,
+} from '../../constructs/index.js';
+import { validateConfig } from '../../contract/config/index.js';
 import { dataplaneConfig, find, newChart, synth, synthErrors, validateManifest } from './helpers.js';
 
 const BASE: StunnerGatewayProps = { auth: TurnAuth.inline('media-user', 'Vq3-ajT9-pzL2-xw8') };
@@ -85,29 +92,49 @@ describe('MediaRoute', () => {
     ]);
   });
 
-  it('loops a headless route back to every parent gateway', () => {
+  it('loops a headless route back to every parent gateway, on their relay port ranges only (issue 15)', () => {
     const chart = newChart('stunner');
     const udp = new StunnerGateway(chart, 'udp-gateway', { ...BASE, listeners: [{ name: 'udp' }] });
     const tcp = new StunnerGateway(chart, 'tcp-gateway', {
       ...BASE,
-      listeners: [{ name: 'tcp', protocol: 'TURN-TCP' }],
+      listeners: [{ name: 'tcp', protocol: 'TURN-TCP', minRelayPort: 40000, maxRelayPort: 40999 }],
     });
     new MediaRoute(chart, 'stunner-headless', { parents: [udp, tcp], headless: true });
     const objects = synth(chart);
-    for (const gw of ['udp-gateway', 'tcp-gateway']) {
-      expect(dataplaneConfig(objects, gw).clusters).toEqual([
+    for (const [gw, own] of [
+      ['udp-gateway', '32768-60999'],
+      ['tcp-gateway', '40000-40999'],
+    ] as const) {
+      const config = dataplaneConfig(objects, gw);
+      expect(config.clusters).toEqual([
         {
           name: 'stunner/stunner-headless',
           type: 'STRICT_DNS',
           protocol: 'UDP',
           endpoints: [
-            '$STUNNER_ADDR',
-            'udp-gateway.stunner.svc.cluster.local',
-            'tcp-gateway.stunner.svc.cluster.local',
+            `$STUNNER_ADDR:<${own}>`,
+            'udp-gateway.stunner.svc.cluster.local:<32768-60999>',
+            'tcp-gateway.stunner.svc.cluster.local:<40000-40999>',
           ],
         },
       ]);
+      // The runtime allocates in the range the route admits: a listener without one gets the
+      // fallback (Linux's default ephemeral range) rendered explicitly.
+      const [lo, hi] = own.split('-').map(Number);
+      expect(config.listeners[0]).toMatchObject({ min_relay_port: lo, max_relay_port: hi });
+      // The runtime accepts it on IPv4 and IPv6 pods.
+      for (const addr of ['10.1.2.3', 'fd00:10:244::7']) {
+        const r = validateConfig(
+          { ...config, auth: { ...config.auth, credentials: { username: 'u', password: 'p' } } },
+          { env: { STUNNER_ADDR: addr } },
+        );
+        expect(r.ok ? [] : r.problems, addr).toEqual([]);
+      }
     }
+    // Without a headless route, a listener without a range still lets the kernel pick.
+    const plain = newChart('stunner');
+    new StunnerGateway(plain, 'udp-gateway', { ...BASE, listeners: [{ name: 'udp' }] });
+    expect(dataplaneConfig(synth(plain), 'udp-gateway').listeners[0]!.min_relay_port).toBeUndefined();
     const np = find(objects, 'NetworkPolicy', 'udp-gateway').spec;
     const toTcpPods = {
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'stunner' } },
@@ -118,8 +145,53 @@ describe('MediaRoute', () => {
         },
       },
     };
-    expect(np.egress).toContainEqual({ to: [toTcpPods], ports: [{ protocol: 'UDP' }] });
-    expect(np.ingress).toContainEqual({ from: [toTcpPods], ports: [{ protocol: 'UDP' }] });
+    // Out to the other gateway's relay ports; in from it to this one's relay ports.
+    expect(np.egress).toContainEqual({
+      to: [toTcpPods],
+      ports: [{ protocol: 'UDP', port: 40000, endPort: 40999 }],
+    });
+    expect(np.ingress).toContainEqual({
+      from: [toTcpPods],
+      ports: [{ protocol: 'UDP', port: 32768, endPort: 60999 }],
+    });
+  });
+
+  it('warns at synth about CIDRs in a dangerous class, and says which are never relayed (issue 15)', () => {
+    const { chart } = setup();
+    const route = new MediaRoute(chart, 'risky', {
+      backends: [
+        {
+          cidrs: [
+            '127.0.0.1',
+            '169.254.169.254/32',
+            'fd00:ec2::254',
+            '::ffff:127.0.0.1',
+            '2002:7f00:1::/48',
+            '224.0.0.1',
+            '255.255.255.255',
+            '::',
+            '10.0.0.0/8',
+            '0.0.0.0/0',
+            '::/0',
+            '126.0.0.0/7',
+          ],
+        },
+      ],
+    }).attachTo('udp-gateway');
+    const messages = Warnings.of(route).messages;
+    const about = (c: string) => messages.filter((m) => m.startsWith(`CIDR ${c} `));
+    for (const c of [
+      '127.0.0.1',
+      '169.254.169.254/32',
+      'fd00:ec2::254',
+      '::ffff:127.0.0.1',
+      '2002:7f00:1::/48',
+    ])
+      expect(about(c)[0], c).toMatch(/explicit route lets clients relay to it/);
+    for (const c of ['224.0.0.1', '255.255.255.255', '::']) expect(about(c)[0], c).toMatch(/never relays/);
+    expect(messages).toHaveLength(8);
+    // Warnings do not fail synth.
+    expect(synthErrors(chart)).toEqual([]);
   });
 
   it('attaches to one listener only when asked, by construct or by name', () => {
