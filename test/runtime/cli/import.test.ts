@@ -87,10 +87,11 @@ const EXPECTED: Record<string, Record<string, ReturnType<typeof essentials>>> = 
         {
           name: 'stunner/stunner-headless',
           type: 'STRICT_DNS',
+          // Narrower than the operator (issue 15): the gateways' relay port range only.
           endpoints: [
-            '$STUNNER_ADDR',
-            'udp-gateway.stunner.svc.cluster.local',
-            'tcp-gateway.stunner.svc.cluster.local',
+            '$STUNNER_ADDR:<32768-60999>',
+            'udp-gateway.stunner.svc.cluster.local:<32768-60999>',
+            'tcp-gateway.stunner.svc.cluster.local:<32768-60999>',
           ],
         },
       ],
@@ -109,10 +110,11 @@ const EXPECTED: Record<string, Record<string, ReturnType<typeof essentials>>> = 
         {
           name: 'stunner/stunner-headless',
           type: 'STRICT_DNS',
+          // Narrower than the operator (issue 15): the gateways' relay port range only.
           endpoints: [
-            '$STUNNER_ADDR',
-            'udp-gateway.stunner.svc.cluster.local',
-            'tcp-gateway.stunner.svc.cluster.local',
+            '$STUNNER_ADDR:<32768-60999>',
+            'udp-gateway.stunner.svc.cluster.local:<32768-60999>',
+            'tcp-gateway.stunner.svc.cluster.local:<32768-60999>',
           ],
         },
       ],
