@@ -4,13 +4,10 @@
  * gzipped deterministically, plus the small bootstrap that stock Node.js runs in the pod. The
  * constructs read the result from lib/assets/demos/ (constructs/runtime-bundle/packaged-demos.ts).
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildSync, type Message } from 'esbuild';
-import { gzipSync } from 'fflate';
 import { DEMO_BOOTSTRAP_FILE, DEMO_SERVERS, type DemoServerName } from '../contract/demo-layout.js';
-import { REPO_ROOT, RuntimeBundleError } from './runtime-bundle.js';
+import { bundleAndGzip, REPO_ROOT } from './runtime-bundle.js';
 
 /** The manifest next to the bundles: each demo's digest and sizes. */
 export const DEMO_MANIFEST_FILE = 'demos.json';
@@ -35,39 +32,13 @@ export function demoEntry(name: DemoServerName): string {
 
 /** Bundles and gzips one demo server. Throws RuntimeBundleError with esbuild's messages. */
 export function bundleDemo(name: DemoServerName): DemoBundle {
-  const entry = demoEntry(name);
-  let js: Uint8Array | undefined;
-  try {
-    const out = buildSync({
-      entryPoints: [resolve(REPO_ROOT, entry)],
-      absWorkingDir: REPO_ROOT,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      minify: true,
-      keepNames: true,
-      legalComments: 'eof',
-      charset: 'utf8',
-      banner: { js: BANNER },
-      // ws's optional native accelerators: absent, ws uses its JavaScript code.
-      external: ['bufferutil', 'utf-8-validate'],
-      define: { 'process.env.NODE_ENV': '"production"' },
-      write: false,
-      logLevel: 'silent',
-    });
-    js = out.outputFiles[0]?.contents;
-  } catch (e) {
-    const errors = (e as { errors?: Message[] }).errors;
-    const lines = Array.isArray(errors)
-      ? errors.map((m) => (m.location ? `${m.location.file}:${m.location.line}: ${m.text}` : m.text))
-      : [e instanceof Error ? e.message : String(e)];
-    throw new RuntimeBundleError(entry, lines);
-  }
-  if (js === undefined) throw new RuntimeBundleError(entry, ['esbuild produced no output']);
-  // Pure-JS deflate, mtime 0: the same bytes on every machine (as for the runtime).
-  const gzip = Buffer.from(gzipSync(js, { level: 9, mem: 12, mtime: 0 }));
-  return { name, gzip, rawBytes: js.byteLength, sha256: createHash('sha256').update(gzip).digest('hex') };
+  const { gzip, rawBytes, sha256 } = bundleAndGzip(demoEntry(name), {
+    banner: BANNER,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    // ws's optional native accelerators: absent, ws uses its JavaScript code.
+    external: ['bufferutil', 'utf-8-validate'],
+  });
+  return { name, gzip, rawBytes, sha256 };
 }
 
 /** Writes lib/assets/demos/: `<name>.mjs.gz` per demo server, the bootstrap and demos.json. */

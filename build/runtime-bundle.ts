@@ -49,6 +49,26 @@ export class RuntimeBundleError extends Error {
 
 /** Bundles and gzips the runtime from `entry` (relative to the repository root). Throws RuntimeBundleError. */
 export function bundleRuntime(entry = RUNTIME_ENTRY): RuntimeBundle {
+  return bundleAndGzip(entry, {
+    banner: BANNER,
+    define: { 'process.env.NODE_ENV': '"production"', __STUNNERD_UDP_BATCH__: nativeModuleLiteral() },
+  });
+}
+
+/** What differs between the programs we ship: the rest of the esbuild options is shared. */
+export interface ShippedBundleOptions {
+  /** The ESM banner (a `require` for bundled CommonJS dependencies). */
+  readonly banner: string;
+  readonly define: Record<string, string>;
+  readonly external?: readonly string[];
+}
+
+/**
+ * Bundles `entry` (relative to the repository root) into one minified ESM file for stock Node.js
+ * and gzips it deterministically: the runtime and the demo servers ship this way. Throws
+ * RuntimeBundleError with esbuild's messages.
+ */
+export function bundleAndGzip(entry: string, options: ShippedBundleOptions): RuntimeBundle {
   const abs = resolve(REPO_ROOT, entry);
   const shown = relative(REPO_ROOT, abs) || abs;
   let js: Uint8Array | undefined;
@@ -64,8 +84,9 @@ export function bundleRuntime(entry = RUNTIME_ENTRY): RuntimeBundle {
       keepNames: true,
       legalComments: 'eof',
       charset: 'utf8',
-      banner: { js: BANNER },
-      define: { 'process.env.NODE_ENV': '"production"', __STUNNERD_UDP_BATCH__: nativeModuleLiteral() },
+      banner: { js: options.banner },
+      ...(options.external !== undefined ? { external: [...options.external] } : {}),
+      define: options.define,
       write: false,
       logLevel: 'silent',
     });

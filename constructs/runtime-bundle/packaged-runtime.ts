@@ -28,20 +28,50 @@ let cached: PackagedRuntime | undefined;
 /** Reads the shipped runtime once per process. Throws with the fix when it was never built. */
 export function packagedRuntime(): PackagedRuntime {
   if (cached !== undefined) return cached;
-  const dir = join(packageRoot(), ASSETS_DIR);
-  const manifestPath = join(dir, MANIFEST_FILE);
-  if (!existsSync(manifestPath))
-    throw new Error(
-      `the prebuilt runtime is missing (${ASSETS_DIR}/${MANIFEST_FILE} in ${PACKAGE_NAME}); run \`npm run build\` in the ${PACKAGE_NAME} checkout, or install a packed release`,
-    );
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { sha256: string; rawBytes: number };
+  const asset = readPackagedAsset(
+    ASSETS_DIR,
+    MANIFEST_FILE,
+    (manifest: { sha256: string; rawBytes: number }) => manifest,
+    BUNDLE_FILE,
+    BOOTSTRAP_FILE,
+    `the prebuilt runtime is missing (${ASSETS_DIR}/${MANIFEST_FILE} in ${PACKAGE_NAME})`,
+  );
   cached = {
-    gzip: readFileSync(join(dir, BUNDLE_FILE)),
-    bootstrap: readFileSync(join(dir, BOOTSTRAP_FILE), 'utf8'),
-    sha256: manifest.sha256,
-    rawBytes: manifest.rawBytes,
+    gzip: asset.gzip,
+    bootstrap: asset.bootstrap,
+    sha256: asset.entry.sha256,
+    rawBytes: asset.entry.rawBytes,
   };
   return cached;
+}
+
+/**
+ * Reads one prebuilt program from `assetsDir` of this package: its entry in the manifest (picked
+ * from the parsed `manifestFile`, or undefined when the file or the entry is missing), its gzipped
+ * bundle and its bootstrap. Throws `missing` with the fix when the entry is missing.
+ */
+export function readPackagedAsset<M, E>(
+  assetsDir: string,
+  manifestFile: string,
+  pick: (manifest: M) => E | undefined,
+  bundleFile: string,
+  bootstrapFile: string,
+  missing: string,
+): { entry: E; gzip: Buffer; bootstrap: string } {
+  const dir = join(packageRoot(), assetsDir);
+  const manifestPath = join(dir, manifestFile);
+  const entry = existsSync(manifestPath)
+    ? pick(JSON.parse(readFileSync(manifestPath, 'utf8')) as M)
+    : undefined;
+  if (entry === undefined)
+    throw new Error(
+      `${missing}; run \`npm run build\` in the ${PACKAGE_NAME} checkout, or install a packed release`,
+    );
+  return {
+    entry,
+    gzip: readFileSync(join(dir, bundleFile)),
+    bootstrap: readFileSync(join(dir, bootstrapFile), 'utf8'),
+  };
 }
 
 /** The directory of this package's package.json, from the source tree or from any build of it. */
