@@ -13,6 +13,7 @@ import { MediaRoute } from '../media-route.js';
 import { chartNamespace, dns1035Problem } from '../naming.js';
 import { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
+import { demoGatewayOptions, demoIceEnv } from './demo-parts.js';
 import { DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
 export interface DirectOne2OneCallProps {
@@ -99,9 +100,7 @@ export class DirectOne2OneCall extends Construct {
     const common = {
       namespace: this.namespace,
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
-      ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
-      ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
-      ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
+      ...demoGatewayOptions(props),
     };
     const port = props.port ?? 3478;
     this.udpGateway = new StunnerGateway(this, 'UdpGateway', {
@@ -135,12 +134,13 @@ export class DirectOne2OneCall extends Construct {
       ports: [{ name: 'http', port: appPort, containerPort: DEMO_DEFAULTS.webPort, protocol: 'TCP' }],
       env: {
         [DemoEnv.PORT]: String(DEMO_DEFAULTS.webPort),
-        [DemoEnv.ICE_AUTH_URL]: this.iceAuth.url,
-        [DemoEnv.ICE_NAMESPACE]: this.namespace,
-        ...(props.iceGateway !== undefined
-          ? { [DemoEnv.ICE_GATEWAY]: props.iceGateway, [DemoEnv.ICE_LISTENER]: listener[props.iceGateway] }
-          : {}),
-        [DemoEnv.ICE_TRANSPORT_POLICY]: 'relay',
+        ...demoIceEnv(
+          this.iceAuth,
+          this.namespace,
+          props.iceGateway !== undefined
+            ? { gateway: props.iceGateway, listener: listener[props.iceGateway] }
+            : undefined,
+        ),
         [DemoEnv.ICE_TTL_SECONDS]: String(props.iceTtlSeconds ?? DEMO_DEFAULTS.iceTtlSeconds),
       },
       httpProbePort: 'http',

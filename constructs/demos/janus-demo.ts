@@ -13,8 +13,9 @@ import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
-import { StunnerGateway } from '../stunner-gateway.js';
+import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
+import { demoIceEnv, demoUdpGateway, renderMediaServer } from './demo-parts.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
 /** A public Janus image name. Not pinned by us: pick one you trust and pin its digest. */
@@ -116,15 +117,11 @@ export class JanusDemo extends Construct {
     this.namespace = props.namespace ?? chartNamespace(this);
     this.rtpPorts = props.rtpPorts ?? { min: 20000, max: 20099 };
     this.janusHttpPort = props.janusHttpPort ?? DEMO_DEFAULTS.janusHttpPort;
-    this.gateway = new StunnerGateway(this, 'Gateway', {
+    this.gateway = demoUdpGateway(this, {
+      ...props,
       name: 'udp-gateway',
       namespace: this.namespace,
-      createNamespace: props.createNamespace ?? true,
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
-      listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
-      ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
-      ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
-      ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
     });
     const selector = { [LABEL_NAME]: 'janus', [LABEL_INSTANCE]: this.janusName };
     this.#renderJanus(selector);
@@ -149,11 +146,10 @@ export class JanusDemo extends Construct {
       ],
       env: {
         [DemoEnv.PORT]: String(DEMO_DEFAULTS.webPort),
-        [DemoEnv.ICE_AUTH_URL]: this.iceAuth.url,
-        [DemoEnv.ICE_NAMESPACE]: this.namespace,
-        [DemoEnv.ICE_GATEWAY]: this.gateway.gatewayName,
-        [DemoEnv.ICE_LISTENER]: 'udp-listener',
-        [DemoEnv.ICE_TRANSPORT_POLICY]: 'relay',
+        ...demoIceEnv(this.iceAuth, this.namespace, {
+          gateway: this.gateway.gatewayName,
+          listener: 'udp-listener',
+        }),
         [DemoEnv.JANUS_URL]: `http://${this.janusName}.${this.namespace}.svc.${this.gateway.clusterDomain}:${this.janusHttpPort}/janus`,
       },
       httpProbePort: 'http',
@@ -219,79 +215,41 @@ export class JanusDemo extends Construct {
         data: this.janusConfig(),
       }),
     );
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-      new ApiObject(this, 'Janus', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: meta(this.janusName),
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { ...selector } },
-          template: {
-            metadata: { labels: { ...labels } },
-            spec: {
-              enableServiceLinks: false,
-              automountServiceAccountToken: false,
-              securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-              containers: [
-                {
-                  name: 'janus',
-                  image: this.#props.janusImage ?? DEFAULT_JANUS_IMAGE,
-                  imagePullPolicy: 'IfNotPresent',
-                  workingDir: JANUS_WORKDIR,
-                  command: [this.#props.janusCommand ?? 'janus'],
-                  args: ['--configs-folder', JANUS_CONFIG_DIR, '--disable-colors'],
-                  ports: [
-                    { name: 'http', containerPort: this.janusHttpPort, protocol: 'TCP' },
-                    { name: 'rtp', containerPort: this.rtpPorts.min, protocol: 'UDP' },
-                  ],
-                  readinessProbe: {
-                    httpGet: { path: '/janus/info', port: 'http', scheme: 'HTTP' },
-                    periodSeconds: 10,
-                    timeoutSeconds: 2,
-                  },
-                  resources: {
-                    requests: { cpu: '100m', memory: '64Mi' },
-                    limits: { cpu: '1', memory: '512Mi' },
-                  },
-                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-                  volumeMounts: [
-                    { name: 'config', mountPath: `${JANUS_WORKDIR}/${JANUS_CONFIG_DIR}`, readOnly: true },
-                  ],
-                },
-              ],
-              volumes: [{ name: 'config', configMap: { name: configMap, defaultMode: 0o444 } }],
-            },
-          },
+    renderMediaServer(this, {
+      namespace: this.namespace,
+      labels,
+      selector,
+      ids: { deployment: 'Janus', service: 'JanusService', mediaService: 'JanusMediaService' },
+      name: this.janusName,
+      mediaServiceName: this.janusMediaServiceName,
+      container: {
+        name: 'janus',
+        image: this.#props.janusImage ?? DEFAULT_JANUS_IMAGE,
+        imagePullPolicy: 'IfNotPresent',
+        workingDir: JANUS_WORKDIR,
+        command: [this.#props.janusCommand ?? 'janus'],
+        args: ['--configs-folder', JANUS_CONFIG_DIR, '--disable-colors'],
+        ports: [
+          { name: 'http', containerPort: this.janusHttpPort, protocol: 'TCP' },
+          { name: 'rtp', containerPort: this.rtpPorts.min, protocol: 'UDP' },
+        ],
+        readinessProbe: {
+          httpGet: { path: '/janus/info', port: 'http', scheme: 'HTTP' },
+          periodSeconds: 10,
+          timeoutSeconds: 2,
         },
-      }),
-    );
-    // Signalling: an ordinary Service, reached by the page server only.
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-      new ApiObject(this, 'JanusService', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: meta(this.janusName),
-        spec: {
-          type: 'ClusterIP',
-          selector: { ...selector },
-          ports: [{ name: 'http', port: this.janusHttpPort, targetPort: 'http', protocol: 'TCP' }],
+        resources: {
+          requests: { cpu: '100m', memory: '64Mi' },
+          limits: { cpu: '1', memory: '512Mi' },
         },
-      }),
-    );
-    // Media: headless, so its name resolves to the Janus pods, which the route admits.
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-      new ApiObject(this, 'JanusMediaService', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: meta(this.janusMediaServiceName),
-        spec: {
-          clusterIP: 'None',
-          selector: { ...selector },
-          ports: [{ name: 'rtp', port: this.rtpPorts.min, targetPort: 'rtp', protocol: 'UDP' }],
-        },
-      }),
-    );
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        volumeMounts: [{ name: 'config', mountPath: `${JANUS_WORKDIR}/${JANUS_CONFIG_DIR}`, readOnly: true }],
+      },
+      volumes: [{ name: 'config', configMap: { name: configMap, defaultMode: 0o444 } }],
+      // Signalling: reached by the page server only. Media: the route admits the Janus pods.
+      signalling: { name: 'http', port: this.janusHttpPort, protocol: 'TCP' },
+      media: { name: 'rtp', port: this.rtpPorts.min, protocol: 'UDP' },
+    });
   }
 
   /** Pure: reads the props. */

@@ -23,8 +23,9 @@ import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
-import { StunnerGateway } from '../stunner-gateway.js';
+import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
+import { demoIceEnv, demoUdpGateway, renderMediaServer } from './demo-parts.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
 
 /**
@@ -171,15 +172,11 @@ export class MediasoupDemo extends Construct {
     this.clusterIssuer = props.tls?.clusterIssuer ?? 'letsencrypt-prod';
     this.tlsSecretName = props.tls?.secretName ?? 'mediasoup-tls';
 
-    this.gateway = new StunnerGateway(this, 'Gateway', {
+    this.gateway = demoUdpGateway(this, {
+      ...props,
       name: 'udp-gateway',
       namespace: this.namespace,
-      createNamespace: props.createNamespace ?? true,
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
-      listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
-      ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
-      ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
-      ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
     });
     const selector = { [LABEL_NAME]: 'mediasoup', [LABEL_INSTANCE]: this.serverName };
     this.#renderServer(selector);
@@ -204,11 +201,10 @@ export class MediasoupDemo extends Construct {
       ports: [{ name: 'http', port: 80, containerPort: DEMO_DEFAULTS.webPort, protocol: 'TCP' }],
       env: {
         [DemoEnv.PORT]: String(DEMO_DEFAULTS.webPort),
-        [DemoEnv.ICE_AUTH_URL]: this.iceAuth.url,
-        [DemoEnv.ICE_NAMESPACE]: this.namespace,
-        [DemoEnv.ICE_GATEWAY]: this.gateway.gatewayName,
-        [DemoEnv.ICE_LISTENER]: 'udp-listener',
-        [DemoEnv.ICE_TRANSPORT_POLICY]: 'relay',
+        ...demoIceEnv(this.iceAuth, this.namespace, {
+          gateway: this.gateway.gatewayName,
+          listener: 'udp-listener',
+        }),
         [DemoEnv.ICE_TTL_SECONDS]: String(props.iceTtlSeconds ?? 3600),
         [DemoEnv.MEDIASOUP_URL]: this.appUrl,
       },
@@ -231,80 +227,44 @@ export class MediasoupDemo extends Construct {
 
   #renderServer(selector: Record<string, string>): void {
     const labels = this.#labels(this.serverName);
-    const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
     const podIP = { valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-      new ApiObject(this, 'Server', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: meta(this.serverName),
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { ...selector } },
-          template: {
-            metadata: { labels: { ...labels } },
-            spec: {
-              enableServiceLinks: false,
-              automountServiceAccountToken: false,
-              securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-              containers: [
-                {
-                  name: 'mediasoup',
-                  image: this.#props.image ?? DEFAULT_MEDIASOUP_IMAGE,
-                  imagePullPolicy: 'IfNotPresent',
-                  env: [
-                    { name: 'PROTOO_LISTEN_PORT', value: '443' },
-                    // The gateway relays to the pod inside the cluster: mediasoup announces and
-                    // listens on the pod IP, never on a public address.
-                    { name: 'MEDIASOUP_ANNOUNCED_IP', ...podIP },
-                    { name: 'MEDIASOUP_LISTEN_IP', ...podIP },
-                    { name: 'MEDIASOUP_MIN_PORT', value: String(this.rtcPorts.min) },
-                    { name: 'MEDIASOUP_MAX_PORT', value: String(this.rtcPorts.max) },
-                  ],
-                  ports: [
-                    { name: 'https', containerPort: 443, protocol: 'TCP' },
-                    { name: 'rtc', containerPort: this.rtcPorts.min, protocol: 'UDP' },
-                  ],
-                  readinessProbe: { tcpSocket: { port: 'https' }, periodSeconds: 10, timeoutSeconds: 2 },
-                  resources: {
-                    requests: { cpu: '200m', memory: '256Mi' },
-                    limits: { cpu: '2', memory: '1Gi' },
-                  },
-                  // The demo image binds 443 as root; only the privilege escalation is taken away.
-                  securityContext: { allowPrivilegeEscalation: false },
-                },
-              ],
-            },
-          },
+    renderMediaServer(this, {
+      namespace: this.namespace,
+      labels,
+      selector,
+      ids: { deployment: 'Server', service: 'ServerService', mediaService: 'MediaService' },
+      name: this.serverName,
+      mediaServiceName: this.mediaServiceName,
+      container: {
+        name: 'mediasoup',
+        image: this.#props.image ?? DEFAULT_MEDIASOUP_IMAGE,
+        imagePullPolicy: 'IfNotPresent',
+        env: [
+          { name: 'PROTOO_LISTEN_PORT', value: '443' },
+          // The gateway relays to the pod inside the cluster: mediasoup announces and
+          // listens on the pod IP, never on a public address.
+          { name: 'MEDIASOUP_ANNOUNCED_IP', ...podIP },
+          { name: 'MEDIASOUP_LISTEN_IP', ...podIP },
+          { name: 'MEDIASOUP_MIN_PORT', value: String(this.rtcPorts.min) },
+          { name: 'MEDIASOUP_MAX_PORT', value: String(this.rtcPorts.max) },
+        ],
+        ports: [
+          { name: 'https', containerPort: 443, protocol: 'TCP' },
+          { name: 'rtc', containerPort: this.rtcPorts.min, protocol: 'UDP' },
+        ],
+        readinessProbe: { tcpSocket: { port: 'https' }, periodSeconds: 10, timeoutSeconds: 2 },
+        resources: {
+          requests: { cpu: '200m', memory: '256Mi' },
+          limits: { cpu: '2', memory: '1Gi' },
         },
-      }),
-    );
-    // Signalling and the client: HTTPS, reached through the Ingress only.
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-      new ApiObject(this, 'ServerService', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: meta(this.serverName),
-        spec: {
-          type: 'ClusterIP',
-          selector: { ...selector },
-          ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }],
-        },
-      }),
-    );
-    // Media: headless, so its name resolves to the mediasoup pods, which the route admits.
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-      new ApiObject(this, 'MediaService', {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: meta(this.mediaServiceName),
-        spec: {
-          clusterIP: 'None',
-          selector: { ...selector },
-          ports: [{ name: 'rtc', port: this.rtcPorts.min, targetPort: 'rtc', protocol: 'UDP' }],
-        },
-      }),
-    );
+        // The demo image binds 443 as root; only the privilege escalation is taken away.
+        securityContext: { allowPrivilegeEscalation: false },
+      },
+      // Signalling and the client: HTTPS, reached through the Ingress only. Media: the route
+      // admits the mediasoup pods.
+      signalling: { name: 'https', port: 443, protocol: 'TCP' },
+      media: { name: 'rtc', port: this.rtcPorts.min, protocol: 'UDP' },
+    });
   }
 
   #renderIngress(): void {

@@ -9,8 +9,9 @@ import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, dns1035Problem } from '../naming.js';
-import { StunnerGateway } from '../stunner-gateway.js';
+import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
+import { demoUdpGateway } from './demo-parts.js';
 import { DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
 export interface SimpleTunnelProps {
@@ -88,15 +89,11 @@ export class SimpleTunnel extends Construct {
     this.#props = props;
     this.namespace = props.namespace ?? chartNamespace(this);
     this.greeterPort = props.greeterPort ?? DEMO_DEFAULTS.greeterPort;
-    this.gateway = new StunnerGateway(this, 'Gateway', {
+    this.gateway = demoUdpGateway(this, {
+      ...props,
       name: props.gatewayName ?? 'udp-gateway',
       namespace: this.namespace,
-      createNamespace: props.createNamespace ?? true,
       auth: props.auth ?? TurnAuth.fromSecret('stunner-auth'),
-      listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
-      ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
-      ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
-      ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
     });
     this.greeter = new DemoServer(this, 'Greeter', {
       server: 'udp-greeter',

@@ -1,0 +1,144 @@
+/**
+ * What several demos render alike: their TURN-UDP gateway, the ICE settings of a page server, and
+ * a media server (its Deployment, its signalling Service and the headless Service the route
+ * admits). Internal: the demo constructs use it.
+ */
+import { ApiObject } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { DemoEnv } from '../../contract/demo-layout.js';
+import type { GatewayRuntime } from '../gateway-runtime.js';
+import { SyncWave } from '../gitops/sync.js';
+import type { IceAuthService } from '../ice-auth-service.js';
+import { StunnerGateway } from '../stunner-gateway.js';
+import type { TurnAuth } from '../turn-auth.js';
+
+/** The gateway props a demo passes on as given. */
+export interface DemoGatewayProps {
+  readonly publicAddress?: string;
+  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly runtime?: GatewayRuntime;
+}
+
+/** Only the gateway props that are set. */
+export function demoGatewayOptions(props: DemoGatewayProps): DemoGatewayProps {
+  return {
+    ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
+    ...(props.serviceType !== undefined ? { serviceType: props.serviceType } : {}),
+    ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
+  };
+}
+
+export interface DemoUdpGatewayProps extends DemoGatewayProps {
+  readonly name: string;
+  readonly namespace: string;
+  readonly createNamespace?: boolean;
+  readonly auth: TurnAuth;
+  readonly port?: number;
+}
+
+/** A demo's one gateway: construct id `Gateway`, a TURN-UDP listener `udp-listener` (3478 unless set). */
+export function demoUdpGateway(scope: Construct, props: DemoUdpGatewayProps): StunnerGateway {
+  return new StunnerGateway(scope, 'Gateway', {
+    name: props.name,
+    namespace: props.namespace,
+    createNamespace: props.createNamespace ?? true,
+    auth: props.auth,
+    listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
+    ...demoGatewayOptions(props),
+  });
+}
+
+/**
+ * A page server's ICE settings: where the ICE auth service answers, for which namespace (and,
+ * when given, which gateway and listener), relay-only.
+ */
+export function demoIceEnv(
+  iceAuth: IceAuthService,
+  namespace: string,
+  only?: { readonly gateway: string; readonly listener: string },
+): Record<string, string> {
+  return {
+    [DemoEnv.ICE_AUTH_URL]: iceAuth.url,
+    [DemoEnv.ICE_NAMESPACE]: namespace,
+    ...(only !== undefined
+      ? { [DemoEnv.ICE_GATEWAY]: only.gateway, [DemoEnv.ICE_LISTENER]: only.listener }
+      : {}),
+    [DemoEnv.ICE_TRANSPORT_POLICY]: 'relay',
+  };
+}
+
+/** A port of a media server: the container's named port and the Service port on it. */
+export interface MediaServerPort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP';
+}
+
+export interface MediaServerProps {
+  readonly namespace: string;
+  /** Labels of every object and of the pods. */
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  /** Construct ids of the Deployment, the signalling Service and the media Service. */
+  readonly ids: { readonly deployment: string; readonly service: string; readonly mediaService: string };
+  /** Name of the Deployment and of the signalling Service. */
+  readonly name: string;
+  /** Name of the headless media Service. */
+  readonly mediaServiceName: string;
+  /** The one container. */
+  readonly container: Record<string, unknown>;
+  readonly volumes?: readonly Record<string, unknown>[];
+  /** The signalling port: an ordinary ClusterIP Service. */
+  readonly signalling: MediaServerPort;
+  /** The first media port: a headless Service, so its name resolves to the pods the route admits. */
+  readonly media: MediaServerPort;
+}
+
+/** A media server (an image of its own, one replica) with its signalling and headless media Services. */
+export function renderMediaServer(scope: Construct, props: MediaServerProps): void {
+  const { labels, selector } = props;
+  const meta = (name: string) => ({ name, namespace: props.namespace, labels: { ...labels } });
+  const servicePort = (p: MediaServerPort) => ({
+    name: p.name,
+    port: p.port,
+    targetPort: p.name,
+    protocol: p.protocol,
+  });
+  SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+    new ApiObject(scope, props.ids.deployment, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(props.name),
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { ...selector } },
+        template: {
+          metadata: { labels: { ...labels } },
+          spec: {
+            enableServiceLinks: false,
+            automountServiceAccountToken: false,
+            securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [props.container],
+            ...(props.volumes !== undefined ? { volumes: [...props.volumes] } : {}),
+          },
+        },
+      },
+    }),
+  );
+  SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+    new ApiObject(scope, props.ids.service, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(props.name),
+      spec: { type: 'ClusterIP', selector: { ...selector }, ports: [servicePort(props.signalling)] },
+    }),
+  );
+  SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
+    new ApiObject(scope, props.ids.mediaService, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(props.mediaServiceName),
+      spec: { clusterIP: 'None', selector: { ...selector }, ports: [servicePort(props.media)] },
+    }),
+  );
+}
