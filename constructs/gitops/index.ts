@@ -46,6 +46,7 @@ export {
   type SealedSecretProps,
   type SealingScope,
   SecretKeys,
+  type SecretSourceProps,
   SecretStoreRef,
 } from './secrets.js';
 export {

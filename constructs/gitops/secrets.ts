@@ -85,8 +85,9 @@ function commonProblems(
 /** How a sealed value is bound: kubeseal's `--scope`. */
 export type SealingScope = 'strict' | 'namespace-wide' | 'cluster-wide';
 
-export interface SealedSecretProps {
-  /** Name of the Secret (and of the SealedSecret). */
+/** What every secret source in git says about the Secret it makes. */
+export interface SecretSourceProps {
+  /** Name of the Secret (and of the object in git). */
   readonly name: string;
   /**
    * Namespace of the Secret.
@@ -94,25 +95,15 @@ export interface SealedSecretProps {
    */
   readonly namespace?: string;
   /**
-   * The Secret's keys and their kubeseal ciphertexts (`kubeseal --raw --name <name>
-   * --namespace <ns> --from-file=/dev/stdin`, or `encryptedData` of `kubeseal -o yaml`).
-   */
-  readonly encryptedData: Readonly<Record<string, string>>;
-  /**
    * The Secret's type.
    * @default 'Opaque' ('kubernetes.io/tls' needs tls.crt and tls.key)
    */
   readonly type?: string;
   /**
-   * Labels on the Secret the controller creates.
+   * Labels on the Secret.
    * @default none
    */
   readonly labels?: Readonly<Record<string, string>>;
-  /**
-   * The scope the values were sealed with. `strict` binds each value to this name and namespace.
-   * @default 'strict'
-   */
-  readonly scope?: SealingScope;
   /**
    * Keys that must be present (e.g. SecretKeys.TURN_STATIC); checked at synth.
    * @default none
@@ -123,6 +114,19 @@ export interface SealedSecretProps {
    * @default SyncWave.CONFIG_AND_SECRETS
    */
   readonly syncWave?: SyncWave;
+}
+
+export interface SealedSecretProps extends SecretSourceProps {
+  /**
+   * The Secret's keys and their kubeseal ciphertexts (`kubeseal --raw --name <name>
+   * --namespace <ns> --from-file=/dev/stdin`, or `encryptedData` of `kubeseal -o yaml`).
+   */
+  readonly encryptedData: Readonly<Record<string, string>>;
+  /**
+   * The scope the values were sealed with. `strict` binds each value to this name and namespace.
+   * @default 'strict'
+   */
+  readonly scope?: SealingScope;
 }
 
 /**
@@ -241,14 +245,7 @@ export interface RemoteRef {
   readonly version?: string;
 }
 
-export interface ExternalSecretProps {
-  /** Name of the Secret (and of the ExternalSecret). */
-  readonly name: string;
-  /**
-   * Namespace of the Secret.
-   * @default the chart's namespace
-   */
-  readonly namespace?: string;
+export interface ExternalSecretProps extends SecretSourceProps {
   /** The store to read from. */
   readonly store: SecretStoreRef;
   /**
@@ -262,34 +259,14 @@ export interface ExternalSecretProps {
    */
   readonly data: Readonly<Record<string, string | RemoteRef>>;
   /**
-   * The Secret's type.
-   * @default 'Opaque'
-   */
-  readonly type?: string;
-  /**
-   * Labels on the Secret.
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
-  /**
    * How often the operator re-reads the store: rotation in the store reaches the pods within it.
    * @default '1h'
    */
   readonly refreshInterval?: string;
   /**
-   * Keys that must be present (e.g. SecretKeys.TURN_EPHEMERAL); checked at synth.
-   * @default none
-   */
-  readonly requiredKeys?: readonly string[];
-  /**
    * @default 'external-secrets.io/v1'
    */
   readonly apiVersion?: ExternalSecretApiVersion;
-  /**
-   * Sync wave.
-   * @default SyncWave.CONFIG_AND_SECRETS
-   */
-  readonly syncWave?: SyncWave;
 }
 
 /**
