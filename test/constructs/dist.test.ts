@@ -73,6 +73,7 @@ describe('dist/', () => {
       'eu-west/direct-call.k8s.yaml',
       'eu-west/janus.k8s.yaml',
       'eu-west/media-gateway.k8s.yaml',
+      'eu-west/mediasoup.k8s.yaml',
       'eu-west/simple-tunnel.k8s.yaml',
       'us-east/cloudretro.k8s.yaml',
       'us-east/media-gateway.k8s.yaml',

@@ -10,18 +10,25 @@ describe('gateway sources: synthesized YAML', () => {
   it('reads every gateway of dist/, its cluster directory, public address and credential origin', async () => {
     const views = await readGatewayConfigs({ kind: 'files', paths: ['dist'] });
     expect(views.map((v) => `${v.cluster} ${v.namespace}/${v.name}`)).toEqual([
+      'eu-west cloudretro/udp-gateway',
       'eu-west direct-call/tcp-gateway',
       'eu-west direct-call/udp-gateway',
+      'eu-west janus/udp-gateway',
+      'eu-west mediasoup/udp-gateway',
+      'eu-west simple-tunnel/udp-gateway',
       'eu-west stunner/udp-gateway',
+      'us-east cloudretro/udp-gateway',
       'us-east stunner/udp-gateway',
     ]);
-    const eu = views[2]!;
+    const at = (id: string) => views.find((v) => `${v.cluster} ${v.namespace}/${v.name}` === id)!;
+    const eu = at('eu-west stunner/udp-gateway');
     expect(eu.listeners[0]!.public).toEqual({ address: '198.51.100.10', port: 3478, source: 'config' });
     expect(describeCredentials(eu)).toBe('from Secret stunner-auth (from ExternalSecret stunner-auth)');
-    expect(describeCredentials(views[0]!)).toBe('from Secret stunner-auth-secret');
-    expect(views[0]!.listeners[0]!.pending).toMatch(/load balancer/);
-    expect(views[0]!.config.listeners[0]!.address).toBe('$STUNNER_ADDR');
-    expect(views[0]!.service?.type).toBe('LoadBalancer');
+    const tcp = at('eu-west direct-call/tcp-gateway');
+    expect(describeCredentials(tcp)).toBe('from Secret stunner-auth-secret');
+    expect(tcp.listeners[0]!.pending).toMatch(/load balancer/);
+    expect(tcp.config.listeners[0]!.address).toBe('$STUNNER_ADDR');
+    expect(tcp.service?.type).toBe('LoadBalancer');
   });
 
   it('fills credentials from --secret-file and says so', async () => {
@@ -32,7 +39,11 @@ describe('gateway sources: synthesized YAML', () => {
       'apiVersion: v1\nkind: Secret\nmetadata: {name: stunner-auth, namespace: stunner}\nstringData: {username: alice, password: s3cr3t-pass}\n',
     );
     try {
-      const views = await readGatewayConfigs({ kind: 'files', paths: ['dist/us-east'], secretFiles: [file] });
+      const views = await readGatewayConfigs({
+        kind: 'files',
+        paths: ['dist/us-east/media-gateway.k8s.yaml'],
+        secretFiles: [file],
+      });
       expect(views).toHaveLength(1);
       expect(views[0]!.config.auth.credentials).toEqual({ username: 'alice', password: 's3cr3t-pass' });
       expect(describeCredentials(views[0]!)).toMatch(/read from --secret-file/);

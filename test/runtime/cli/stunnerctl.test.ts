@@ -85,6 +85,12 @@ describe('stunnerctl against the committed dist/', () => {
       'route stunner/media-plane',
       'Service media/media-server ports 10000-20000',
       'headless: pods of direct-call/udp-gateway, direct-call/tcp-gateway',
+      'route cloudretro/worker-udp-route',
+      'Service cloudretro/worker-ci-udp-svc ports 8443',
+      'route janus/janus-media',
+      'route mediasoup/mediasoup-media',
+      'Service mediasoup/mediasoup-media ports 40000-49999',
+      'route simple-tunnel/udp-greeter',
     ])
       expect(r.out).toContain(s);
     // docs/graph.md shows the same diagram
