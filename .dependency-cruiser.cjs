@@ -5,6 +5,7 @@
  *   constructs/ the cdk8s library: imports contract/ only
  *   charts-ts/, examples/: use constructs/ (and contract/), never runtime/
  *   build/      packaging tools: may read everything, nothing imports them but tests and bench
+ *   fuzz/       fuzz targets and their engine: runtime/ and contract/ only (tests import them)
  * and no import cycles anywhere.
  *
  * Inside runtime/, each folder is a layer and imports only the ones below it (rules runtime-*):
@@ -127,6 +128,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^runtime/ice/client\\.ts$' },
       to: { path: '^(dgram|net|tls|http|https|worker_threads)$|^runtime/(?!ice/(ice-config|query)\\.ts$)' },
+    },
+    {
+      name: 'fuzz-targets-test-the-code-itself',
+      comment: 'fuzz/ targets import the code under test (runtime/, contract/), never tests or tooling.',
+      severity: 'error',
+      from: { path: '^fuzz/' },
+      to: { path: '^(constructs|build|charts-ts|examples|bench|test|bin)/' },
     },
     {
       name: 'library-needs-no-dev-dependencies',
