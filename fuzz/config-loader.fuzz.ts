@@ -17,8 +17,8 @@ import {
   validateConfig,
   validateConfigText,
 } from '../contract/config/index.js';
-import { check, show } from './lib/check.js';
-import { FuzzInput } from './lib/input.js';
+import { check, show } from './engine/check.js';
+import { FuzzInput } from './engine/input.js';
 
 const ENV = { STUNNER_ADDR: '10.0.0.9', PORT: '3478', EMPTY: '' };
 

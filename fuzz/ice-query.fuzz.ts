@@ -17,8 +17,8 @@ import {
   MAX_TTL,
   parseIceQuery,
 } from '../runtime/ice/query.js';
-import { check, show } from './lib/check.js';
-import { FuzzInput } from './lib/input.js';
+import { check, show } from './engine/check.js';
+import { FuzzInput } from './engine/input.js';
 
 const PARAMS = [
   'service',

@@ -13,8 +13,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { TARGETS, type TargetName } from './lib/corpus.js';
-import { BUILD_DIR, ROOT } from './lib/instrument.js';
+import { TARGETS, type TargetName } from './engine/corpus.js';
+import { BUILD_DIR, ROOT } from './engine/instrument.js';
 
 interface Done {
   target: string;
@@ -56,7 +56,7 @@ function runTarget(
       [
         '--import',
         'tsx',
-        path.join(ROOT, 'fuzz/lib/child.ts'),
+        path.join(ROOT, 'fuzz/engine/child.ts'),
         target,
         String(runs),
         String(seconds),

@@ -12,8 +12,8 @@
  * may happen and every frame arrives whole).
  */
 import { HEADER_LENGTH, MAGIC_COOKIE, StreamFramer } from '../runtime/stun/index.js';
-import { check, show } from './lib/check.js';
-import { FuzzInput } from './lib/input.js';
+import { check, show } from './engine/check.js';
+import { FuzzInput } from './engine/input.js';
 
 const CD_HEADER = 4;
 

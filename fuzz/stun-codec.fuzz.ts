@@ -42,8 +42,8 @@ import {
   verifyFingerprint,
   verifyIntegrity,
 } from '../runtime/stun/index.js';
-import { check, show } from './lib/check.js';
-import { FuzzInput } from './lib/input.js';
+import { check, show } from './engine/check.js';
+import { FuzzInput } from './engine/input.js';
 
 const KEY = Buffer.from('fuzz-integrity-key');
 const OTHER_KEY = Buffer.from('another-key');

@@ -11,7 +11,7 @@ import {
   validateConfigText,
 } from '../../contract/config/index.js';
 import { fuzz } from '../../fuzz/config-loader.fuzz.js';
-import { committedCorpus } from '../../fuzz/lib/corpus.js';
+import { committedCorpus } from '../../fuzz/engine/corpus.js';
 import { fuzzTarget } from './harness.js';
 
 describe('fuzz: config loader', () => {

@@ -1,12 +1,12 @@
 /**
  * The bounded fuzzing run inside `npm test`: a target's committed corpus is replayed, then the
- * coverage-guided engine (fuzz/lib/engine.ts over Jazzer.js's instrumentation) runs it for a fixed
+ * coverage-guided engine (fuzz/engine/engine.ts over Jazzer.js's instrumentation) runs it for a fixed
  * number of inputs from a fixed seed, within a time cap. `npm run fuzz` is the long run.
  */
 import { expect, it } from 'vitest';
-import { committedCorpus, type TargetName } from '../../fuzz/lib/corpus.js';
-import { runEngine } from '../../fuzz/lib/engine.js';
-import { instrumentTarget } from '../../fuzz/lib/instrument.js';
+import { committedCorpus, type TargetName } from '../../fuzz/engine/corpus.js';
+import { runEngine } from '../../fuzz/engine/engine.js';
+import { instrumentTarget } from '../../fuzz/engine/instrument.js';
 
 export interface BoundedRun {
   /** Inputs to run (the corpus included). */

@@ -9,7 +9,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CORPUS_DIR, storeInput } from '../../fuzz/lib/corpus.js';
+import { CORPUS_DIR, storeInput } from '../../fuzz/engine/corpus.js';
 import { freePort } from '../helpers/net.js';
 import { prng } from '../helpers/prng.js';
 import { startStunnerdInProcess } from '../helpers/stunnerd.js';

