@@ -7,6 +7,7 @@
  *   demo-servers/ our demo servers: contract/ and the ICE client only; the constructs read their
  *               built bytes (lib/assets/demos/), never their code
  *   build/      packaging tools: may read everything, nothing imports them but tests and bench
+ *   fuzz/       fuzz targets and their engine: runtime/ and contract/ only (tests import them)
  * and no import cycles anywhere.
  *
  * Inside runtime/, each folder is a layer and imports only the ones below it (rules runtime-*):
@@ -149,6 +150,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^runtime/ice/client\\.ts$' },
       to: { path: '^(dgram|net|tls|http|https|worker_threads)$|^runtime/' },
+    },
+    {
+      name: 'fuzz-targets-test-the-code-itself',
+      comment: 'fuzz/ targets import the code under test (runtime/, contract/), never tests or tooling.',
+      severity: 'error',
+      from: { path: '^fuzz/' },
+      to: { path: '^(constructs|build|charts-ts|examples|bench|test|bin)/' },
     },
     {
       name: 'library-needs-no-dev-dependencies',

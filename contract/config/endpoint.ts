@@ -1,4 +1,5 @@
 import { ipFamily as isIP } from '../ip-literal.js';
+import { quote } from './quote.js';
 
 /** A cluster endpoint, parsed: an IP prefix or a DNS name, with an optional port range. */
 export interface Endpoint {
@@ -42,11 +43,11 @@ export function parseEndpoint(raw: string, kind: 'STATIC' | 'STRICT_DNS'): Endpo
     if (portMin > 65535 || portMax > 65535) return `port range <${range[2]}-${range[3]}> exceeds 65535`;
     if (portMin > portMax) return `port range <${range[2]}-${range[3]}> is empty (low > high)`;
   } else if (/:<.*>$/.test(host)) {
-    return `"${raw}" has a malformed port range, expected <host>:<lo-hi>`;
+    return `${quote(raw)} has a malformed port range, expected <host>:<lo-hi>`;
   }
   // An IP literal in a STRICT_DNS cluster (e.g. `$STUNNER_ADDR` on an IPv6 pod) is taken as is.
   if (kind === 'STRICT_DNS' && isIP(host.split('/')[0]!) === 0) {
-    if (!isDnsName(host)) return `"${host}" is not a valid DNS name`;
+    if (!isDnsName(host)) return `${quote(host)} is not a valid DNS name`;
     return { host, family: 0, prefix: undefined, portMin, portMax };
   }
   const slash = host.indexOf('/');
@@ -54,8 +55,8 @@ export function parseEndpoint(raw: string, kind: 'STATIC' | 'STRICT_DNS'): Endpo
   const family = isIP(addr);
   if (family === 0) {
     return isDnsName(addr)
-      ? `"${addr}" is a DNS name, which needs cluster type STRICT_DNS`
-      : `"${addr}" is not a valid IP address`;
+      ? `${quote(addr)} is a DNS name, which needs cluster type STRICT_DNS`
+      : `${quote(addr)} is not a valid IP address`;
   }
   const max = family === 4 ? 32 : 128;
   let prefix = max;

@@ -1,6 +1,7 @@
 /** Config documents as text: YAML or JSON in, canonical JSON out. */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
+import { firstLine } from './quote.js';
 import type { StunnerConfig } from './types.js';
 import { ConfigError, type ConfigResult, type ValidateOptions, validateConfig } from './validate.js';
 
@@ -10,11 +11,23 @@ export function validateConfigText(text: string, opts: ValidateOptions = {}): Co
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return { path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: e.message.split('\n')[0]! };
+      return { path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: firstLine(e.message) };
     });
     return { ok: false, problems, warnings: [] };
   }
-  return validateConfig(doc.toJS(), opts);
+  let input: unknown;
+  try {
+    // toJS resolves aliases: an alias to no anchor, or too many of them (a "billion laughs"
+    // document), throws here, and is a problem with the document like any syntax error
+    input = doc.toJS();
+  } catch (e) {
+    return {
+      ok: false,
+      problems: [{ path: '', message: firstLine(e instanceof Error ? e.message : String(e)) }],
+      warnings: [],
+    };
+  }
+  return validateConfig(input, opts);
 }
 
 export async function loadConfigFile(path: string, opts: ValidateOptions = {}): Promise<StunnerConfig> {

@@ -13,7 +13,7 @@ import {
   DEFAULT_PORT,
   DEFAULT_REALM,
 } from '../defaults.js';
-
+import { quote } from './quote.js';
 import {
   API_VERSION,
   AUTH_FAILURE_WINDOW_S,
@@ -52,7 +52,7 @@ function caseInsensitiveEnum<T extends string>(
   return z
     .string({ error: (iss) => `expected ${what} as a string, got ${describe(iss.input)}` })
     .regex(new RegExp(pattern), {
-      error: (iss) => `"${iss.input}" is not a valid ${what}; use one of ${accepted}`,
+      error: (iss) => `${quote(iss.input)} is not a valid ${what}; use one of ${accepted}`,
     })
     .transform((s) => table.get(s.toUpperCase()) as T);
 }

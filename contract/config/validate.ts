@@ -9,6 +9,7 @@ import { ipFamily as isIP } from '../ip-literal.js';
 import { didYouMean } from './did-you-mean.js';
 import { isDnsName, parseEndpoint } from './endpoint.js';
 import { substituteEnv } from './env.js';
+import { pathKey, quote } from './quote.js';
 import { describe, KNOWN_FIELDS, StunnerConfigSchema } from './schema.js';
 import { isTlsProtocol, type ListenerProtocol, listenerTransport, type StunnerConfig } from './types.js';
 import { convertV1alpha1, isObject, isV1alpha1 } from './v1alpha1.js';
@@ -87,7 +88,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
+    else out += out === '' ? pathKey(String(seg)) : `.${pathKey(String(seg))}`;
   }
   return out;
 }
@@ -99,7 +100,7 @@ function toProblems(issue: core.$ZodIssue): ConfigProblem[] {
     return issue.keys.map((key) => {
       const hint = didYouMean(key, known);
       return {
-        path: path === '' ? key : `${path}.${key}`,
+        path: path === '' ? pathKey(key) : `${path}.${pathKey(key)}`,
         message: `unknown field${hint ? `; did you mean "${hint}"?` : `; expected one of ${known.join(', ')}`}`,
       };
     });
@@ -156,7 +157,7 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
     if (typeof name === 'string' && name !== '') {
       const first = clusterNames.get(name);
       if (first !== undefined)
-        add(`clusters[${i}].name`, `duplicate cluster name "${name}" (also clusters[${first}])`);
+        add(`clusters[${i}].name`, `duplicate cluster name ${quote(name)} (also clusters[${first}])`);
       else clusterNames.set(name, i);
     }
     const type = typeof c['type'] === 'string' ? c['type'].toUpperCase() : 'STATIC';
@@ -178,7 +179,7 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
     if (name) {
       const first = names.get(name);
       if (first !== undefined)
-        add(`${at}.name`, `duplicate listener name "${name}" (also listeners[${first}])`);
+        add(`${at}.name`, `duplicate listener name ${quote(name)} (also listeners[${first}])`);
       else names.set(name, i);
     }
     const protocol = PROTOCOL_ALIASES.get(
@@ -187,11 +188,11 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
     const port = typeof l['port'] === 'number' ? l['port'] : 3478;
     const address = typeof l['address'] === 'string' && l['address'] !== '' ? l['address'] : '0.0.0.0';
     if (typeof l['address'] === 'string' && l['address'] !== '' && isIP(l['address']) === 0) {
-      add(`${at}.address`, `"${l['address']}" is not an IP address`);
+      add(`${at}.address`, `${quote(l['address'])} is not an IP address`);
     }
     const pub = l['public_address'];
     if (typeof pub === 'string' && pub !== '' && isIP(pub) === 0 && !isDnsName(pub)) {
-      add(`${at}.public_address`, `"${pub}" is neither an IP address nor a DNS name`);
+      add(`${at}.public_address`, `${quote(pub)} is neither an IP address nor a DNS name`);
     }
     if (protocol) {
       const socket = `${listenerTransport(protocol)}/${port}`;
@@ -229,7 +230,10 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
       l['routes'].forEach((r, j) => {
         if (typeof r !== 'string' || clusterNames.has(r)) return;
         const hint = didYouMean(r, [...clusterNames.keys()]);
-        add(`${at}.routes[${j}]`, `no cluster named "${r}"${hint ? `; did you mean "${hint}"?` : ''}`);
+        add(
+          `${at}.routes[${j}]`,
+          `no cluster named ${quote(r)}${hint ? `; did you mean ${quote(hint)}?` : ''}`,
+        );
       });
     }
   });

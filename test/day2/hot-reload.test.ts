@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { runStunnerd, type StunnerdProcess } from '../../runtime/process/stunnerd.js';
 import { freePort } from '../helpers/net.js';
@@ -252,4 +253,44 @@ describe('hot reload under relay load', () => {
       expect(f.client.count(f.channel)).toBeGreaterThan(f.sent * 0.95 - 5);
     }
   });
+  it('100 reloads under load (a route flipped each time; every 10th through the file, the rest applied directly): every datagram on the unchanged listener comes back', async () => {
+    const mine = flows.filter(onA);
+    // quiesce: stop the pump, let what is in flight arrive, and start counting from there
+    clearInterval(pump);
+    await new Promise((r) => setTimeout(r, 300));
+    const start = mine.map((f) => ({ sent: f.sent, got: f.client.count(f.channel) }));
+    pump = setInterval(() => {
+      for (const f of mine) f.client.channelData(f.channel, Buffer.from(`r${f.sent++}`));
+    }, 5);
+    const reloadsBefore = lines.filter((l) => /config reloaded/.test(l)).length;
+    let viaFile = 0;
+    const t0 = Date.now();
+    for (let i = 0; i < 100; i++) {
+      // the file's text must differ from its previous text (the watcher applies changed content)
+      const flip = i % 10 === 0 ? (i / 10) % 2 === 0 : i % 2 === 0;
+      const text = config({ extraRoute: flip, password: 'two', portB: portB2 });
+      if (i % 10 === 0) {
+        // the kubelet's path: file watch, debounce, validation, apply (about 150 ms each)
+        viaFile++;
+        await writeFile(join(dir, 'stunnerd.conf'), text);
+        await until(
+          `reload ${i + 1} applied`,
+          () => lines.filter((l) => /config reloaded/.test(l)).length >= reloadsBefore + viaFile,
+          RELOAD_MS,
+        );
+      } else {
+        // what the watcher calls once a file has been validated
+        await daemon.reconfigure(parseConfig(JSON.parse(text)));
+      }
+    }
+    const reloadMs = Date.now() - t0;
+    clearInterval(pump);
+    await new Promise((r) => setTimeout(r, 500));
+    const lost = mine.map((f, i) => f.sent - start[i]!.sent - (f.client.count(f.channel) - start[i]!.got));
+    const sent = mine.reduce((n, f, i) => n + f.sent - start[i]!.sent, 0);
+    console.log(`100 reloads in ${reloadMs} ms under ${sent} relayed round trips: lost ${lost.join(', ')}`);
+    expect(restarts()).toHaveLength(1); // still only b's port change from before
+    expect(lost).toEqual(mine.map(() => 0));
+    expect(sent).toBeGreaterThan(300);
+  }, 60_000);
 });

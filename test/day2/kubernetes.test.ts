@@ -177,6 +177,50 @@ describe('day 2 with the Kubernetes API test double', () => {
     });
   });
 
+  it('repeated outages (cut, clean watch end, compaction): probed every 50 ms, the perimeter never widens', async () => {
+    // a pod address per outage, never admitted before it: a permission left from an earlier
+    // cycle cannot blur what the outage itself admits
+    const hidden = ['127.0.0.8', '127.0.0.10', '127.0.0.11'];
+    const peers = await Promise.all(hidden.map((ip) => UdpPeer.open(true, ip)));
+    try {
+      const noticed = () => lines.filter((l) => /API unreachable/.test(l)).length;
+      let probes = 0;
+      for (const [cycle, how] of (['cut', 'end', 'compact'] as const).entries()) {
+        const ip = hidden[cycle]!;
+        const before = noticed();
+        if (how === 'end') api.endWatches();
+        api.setOutage(true);
+        await until(`outage ${cycle + 1} noticed`, () => noticed() > before, 3000);
+        // the cluster gains a pod while the runtime cannot see it
+        api.upsert('endpointslices', endpointSlice('media', 'backend', `hidden-${cycle}`, [{ ip }]));
+        const stopAt = Date.now() + 600;
+        while (Date.now() < stopAt) {
+          expect(await permits(client, ip), `outage ${cycle + 1}: ${ip} admitted`).toBe(false);
+          expect(await permits(client, '127.0.0.9')).toBe(false);
+          client.send({ family: 4, address: ip, port: peers[cycle]!.address.port }, Buffer.from('leak?'));
+          probes++;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(peers[cycle]!.got).toHaveLength(0);
+        if (how === 'compact') api.compact();
+        api.setOutage(false);
+        // the perimeter follows the cluster again once it can see it, and narrows again
+        await until(`after outage ${cycle + 1}: the new pod is admitted`, () => permits(client, ip), 3000);
+        api.remove('endpointslices', 'media', `hidden-${cycle}`);
+        await until(
+          `after outage ${cycle + 1}: the removed pod is refused`,
+          async () => !(await permits(client, ip)),
+          3000,
+        );
+      }
+      console.log(
+        `perimeter during 3 API outages: ${probes} probe rounds, 0 admitted, 0 datagrams to unknown pods`,
+      );
+    } finally {
+      for (const p of peers) p.close();
+    }
+  });
+
   it('public address updates reach /status and the ICE auth service', async () => {
     const ports = [{ name: 'udp-listener', port: 3478, protocol: 'UDP', nodePort: 31478 }];
     const loadBalancer = (ingress?: { ip?: string; hostname?: string }[]) =>

@@ -43,6 +43,8 @@ export interface ClientOptions {
   readonly realm?: string;
   readonly transport?: 'udp' | 'tcp' | 'tls';
   readonly timeoutMs?: number;
+  /** Source address (UDP and TCP), e.g. 127.0.0.2 to be another client host on loopback. @default 127.0.0.1 */
+  readonly localAddress?: string;
 }
 
 type Extra = (b: StunMessageBuilder) => void;
@@ -73,7 +75,7 @@ export class TurnClient {
     const t = this.opts.transport ?? 'udp';
     if (t === 'udp') {
       const s = createSocket('udp4');
-      await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+      await new Promise<void>((r) => s.bind(0, this.opts.localAddress ?? '127.0.0.1', r));
       s.on('message', (m) => this.onPacket(m, 0, m.length));
       this.udp = s;
       return;
@@ -85,7 +87,11 @@ export class TurnClient {
     const sock =
       t === 'tls'
         ? tlsConnect({ host: this.opts.host, port: this.opts.port, rejectUnauthorized: false })
-        : netConnect({ host: this.opts.host, port: this.opts.port });
+        : netConnect({
+            host: this.opts.host,
+            port: this.opts.port,
+            ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
+          });
     await new Promise<void>((resolve, reject) => {
       sock.once(t === 'tls' ? 'secureConnect' : 'connect', () => resolve());
       sock.once('error', reject);
