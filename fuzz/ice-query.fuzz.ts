@@ -117,6 +117,8 @@ export function fuzz(data: Buffer): void {
   if (q.namespace !== undefined) again.set('namespace', q.namespace);
   if (q.gateway !== undefined) again.set('gateway', q.gateway);
   if (q.listener !== undefined) again.set('listener', q.listener);
+  if (q.key !== undefined) again.set('key', q.key);
+  if (q.publicAddr !== undefined) again.set('public-addr', q.publicAddr);
   const r2 = parseIceQuery(again.toString());
   check(r2.ok && isDeepStrictEqual(r2.query, q), () => `round trip: ${show(raw)} -> ${show(r2)}`);
 }

@@ -13,8 +13,10 @@
  * The deadline waited for is the runtime's exported first-frame deadline when it exports one
  * (FIRST_FRAME_DEADLINE_MS or a similar name), else the 30 s of IDLE_HANDSHAKE_MS.
  */
+
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT_QUOTA } from '../../contract/config/types.js';
 import { ephemeralPassword, ephemeralUsername } from '../../runtime/policy/auth/authenticator.js';
 import { StreamFramer } from '../../runtime/stun/index.js';
 import * as streamListener from '../../runtime/transport/stream/listener.js';
@@ -70,7 +72,7 @@ async function open(port: number, n: number, first: Buffer): Promise<Held[]> {
   return out;
 }
 
-describe('slowloris (needs issue 15: first-frame and partial-frame deadlines, growing buffers, per-IP cap)', () => {
+describe('slowloris (issue 15: first-frame and partial-frame deadlines, growing buffers, per-IP cap)', () => {
   let g: Gateway;
 
   beforeAll(async () => {
@@ -147,7 +149,7 @@ describe('slowloris (needs issue 15: first-frame and partial-frame deadlines, gr
   );
 });
 
-describe('EVEN-PORT cycling (needs issue 15: reservations count toward the quotas)', () => {
+describe('EVEN-PORT cycling (issue 15: reservations count toward the quotas)', () => {
   let g: Gateway;
 
   beforeAll(async () => {
@@ -195,9 +197,10 @@ describe('EVEN-PORT cycling (needs issue 15: reservations count toward the quota
   }, 30_000);
 });
 
-describe('allocation exhaustion by one IP (needs issue 15: a per-client-IP quota by default)', () => {
+describe('allocation exhaustion by one IP (issue 15: a per-client-IP quota by default)', () => {
   let g: Gateway;
   const SECRET = 'ip-secret';
+  const MAX_ALLOCATIONS = DEFAULT_CLIENT_QUOTA + 100;
   const creds = (userid: string) => {
     const username = ephemeralUsername(userid, 3600);
     return { username, password: ephemeralPassword(SECRET, username) };
@@ -206,7 +209,8 @@ describe('allocation exhaustion by one IP (needs issue 15: a per-client-IP quota
   beforeAll(async () => {
     // no user_quota: every allocation below comes from its own ephemeral user, all from 127.0.0.1
     g = await startGateway({
-      admin: { max_allocations: 200 },
+      // Above the default per-client-IP quota (admin.client_quota), so that quota must act first.
+      admin: { max_allocations: MAX_ALLOCATIONS },
       auth: { type: 'ephemeral', realm: 'security', credentials: { secret: SECRET } },
     });
   });
@@ -219,7 +223,7 @@ describe('allocation exhaustion by one IP (needs issue 15: a per-client-IP quota
     const clients: TurnClient[] = [];
     const codes = new Map<number, number>();
     try {
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < MAX_ALLOCATIONS; i++) {
         const c = await TurnClient.open({ host: '127.0.0.1', port: g.udpPort, ...creds(`u${i}`) });
         clients.push(c);
         try {
@@ -244,9 +248,11 @@ describe('allocation exhaustion by one IP (needs issue 15: a per-client-IP quota
         otherCode = e instanceof TurnError ? e.code : -1;
       }
       console.log(
-        `one IP, 200 users: ${[...codes].map(([k, n]) => `${k || 'ok'}: ${n}`).join(', ')}; another host: ${otherCode || 'ok'}`,
+        `one IP, ${MAX_ALLOCATIONS} users: ${[...codes].map(([k, n]) => `${k || 'ok'}: ${n}`).join(', ')}; another host: ${otherCode || 'ok'}`,
       );
-      expect(codes.get(0) ?? 0).toBeLessThan(200);
+      // The per-client-IP quota stops it, with 486, well before the gateway's own cap.
+      expect(codes.get(0) ?? 0).toBe(DEFAULT_CLIENT_QUOTA);
+      expect(codes.get(486) ?? 0).toBe(MAX_ALLOCATIONS - DEFAULT_CLIENT_QUOTA);
       expect(otherCode).toBe(0);
     } finally {
       for (const c of clients) c.close();
@@ -254,7 +260,7 @@ describe('allocation exhaustion by one IP (needs issue 15: a per-client-IP quota
   }, 60_000);
 });
 
-describe('failed authentications (needs issue 15: counted in a metric)', () => {
+describe('failed authentications (issue 15: counted in a metric)', () => {
   let g: Gateway;
 
   beforeAll(async () => {
