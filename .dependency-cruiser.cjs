@@ -11,7 +11,8 @@
  * and no import cycles anywhere.
  *
  * Inside runtime/, each folder is a layer and imports only the ones below it (rules runtime-*):
- *   stun/, log/                 the codec and logging: the bottom, import nothing of the runtime
+ *   stun/, log/, args/          the codec, logging, the command lines' flag scanner: the bottom,
+ *                               import nothing of the runtime
  *   turn/                       TURN state, no sockets: stun/, log/ (what it needs from above comes
  *                               in through the interfaces in turn/hooks.ts)
  *   policy/    transport/       side by side, never each other: policy/ (auth, perimeter, quotas)
@@ -83,10 +84,10 @@ module.exports = {
     },
     {
       name: 'runtime-stun-log-are-the-bottom',
-      comment: 'stun/ (the codec) and log/ import nothing else of the runtime.',
+      comment: 'stun/ (the codec), log/ and args/ import nothing else of the runtime.',
       severity: 'error',
-      from: { path: '^runtime/(stun|log)/' },
-      to: { path: '^runtime/', pathNot: '^runtime/(stun|log)/' },
+      from: { path: '^runtime/(stun|log|args)/' },
+      to: { path: '^runtime/', pathNot: '^runtime/(stun|log|args)/' },
     },
     {
       name: 'runtime-turn-is-below-policy-and-transport',
@@ -134,7 +135,7 @@ module.exports = {
       comment: 'The ICE auth service is its own process: it shares auth and watchers, not the relay.',
       severity: 'error',
       from: { path: '^runtime/ice/' },
-      to: { path: below('ice', 'cluster-watch', 'policy/auth', 'stun', 'log') },
+      to: { path: below('ice', 'cluster-watch', 'policy/auth', 'stun', 'log', 'args') },
     },
     {
       name: 'runtime-client-speaks-only-the-codec',

@@ -11,6 +11,7 @@
  *   `runIceTest(options: IceTestOptions): Promise<IceTestReport>`.
  */
 import type { StunnerConfig } from '../../contract/config/index.js';
+import { parseCommandLine, scanFlags } from '../args/flags.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import { createLogger, type Log, silentLog } from '../log/logger.js';
 import type { TransportAddress } from '../stun/index.js';
@@ -380,20 +381,13 @@ export function parseIceTestArgs(argv: readonly string[]): IceTestCli | 'help' {
     }
     return Number(v);
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  let help = false;
+  scanFlags(argv, (flag, value, arg) => {
     switch (flag) {
       case '-h':
       case '--help':
-        return 'help';
+        help = true;
+        return 'stop';
       case '-c':
       case '--config':
         configFiles.push(value());
@@ -460,7 +454,8 @@ export function parseIceTestArgs(argv: readonly string[]): IceTestCli | 'help' {
           throw new Error(`only one gateway may be named (got "${gateway}" and "${arg}")`);
         gateway = arg;
     }
-  }
+  });
+  if (help) return 'help';
   if (source === undefined && kubeconfig !== undefined) source = { kind: 'cluster' };
   if (configFiles.length === 0 && source === undefined) {
     throw new Error('give a source: -c <dataplane config>, -f <dist/>, --url <status URL> or --kubeconfig');
@@ -487,18 +482,9 @@ export async function main(
   argv: string[],
   io: IceTestIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
-  let cli: IceTestCli;
-  try {
-    const parsed = parseIceTestArgs(argv);
-    if (parsed === 'help') {
-      io.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    cli = parsed;
-  } catch (e) {
-    io.stderr.write(`icetest: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const line = parseCommandLine('icetest', USAGE, () => parseIceTestArgs(argv), io);
+  if ('exit' in line) return line.exit;
+  const cli: IceTestCli = line.args;
   const configs: StunnerConfig[] = [];
   try {
     for (const f of cli.configFiles) configs.push(await loadDataplaneConfig(f, cli.options));

@@ -9,6 +9,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, createServer as netServer, type Server, type Socket } from 'node:net';
+import { parseCommandLine, scanFlags } from '../args/flags.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import { createLogger, type ScopedLogger } from '../log/logger.js';
 import type { TransportAddress } from '../stun/index.js';
@@ -81,55 +82,53 @@ export function parseTurncatArgs(argv: readonly string[]): TurncatArgs | 'help' 
   let timeoutMs = 5000;
   let lingerMs = 1000;
   let log = 'all:WARN';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--insecure':
-        insecure = true;
-        break;
-      case '--sni':
-        sni = value();
-        break;
-      case '--secret-file':
-        secretFile = value();
-        break;
-      case '--user-id':
-        userId = value();
-        if (!/^[^\s:]+$/.test(userId)) throw new UsageError('--user-id may not contain spaces or ":"');
-        break;
-      case '--kubeconfig':
-        kubeconfig = value();
-        break;
-      case '--context':
-        context = value();
-        break;
-      case '--timeout':
-        timeoutMs = parseMs(flag, value());
-        if (timeoutMs < 100) throw new UsageError('--timeout must be at least 100 ms');
-        break;
-      case '--linger':
-        lingerMs = parseMs(flag, value());
-        break;
-      case '-l':
-      case '--log':
-        log = value();
-        break;
-      default:
-        if (arg !== '-' && arg.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
-        pos.push(arg);
-    }
-  }
+  let help = false;
+  scanFlags(
+    argv,
+    (flag, value, arg) => {
+      switch (flag) {
+        case '-h':
+        case '--help':
+          help = true;
+          return 'stop';
+        case '--insecure':
+          insecure = true;
+          break;
+        case '--sni':
+          sni = value();
+          break;
+        case '--secret-file':
+          secretFile = value();
+          break;
+        case '--user-id':
+          userId = value();
+          if (!/^[^\s:]+$/.test(userId)) throw new UsageError('--user-id may not contain spaces or ":"');
+          break;
+        case '--kubeconfig':
+          kubeconfig = value();
+          break;
+        case '--context':
+          context = value();
+          break;
+        case '--timeout':
+          timeoutMs = parseMs(flag, value());
+          if (timeoutMs < 100) throw new UsageError('--timeout must be at least 100 ms');
+          break;
+        case '--linger':
+          lingerMs = parseMs(flag, value());
+          break;
+        case '-l':
+        case '--log':
+          log = value();
+          break;
+        default:
+          if (arg !== '-' && arg.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
+          pos.push(arg);
+      }
+    },
+    (m) => new UsageError(m),
+  );
+  if (help) return 'help';
   if (pos.length !== 3) {
     throw new UsageError(`expected <client> <server> <peer>, got ${pos.length} argument(s)`);
   }
@@ -408,18 +407,9 @@ export async function main(
   io: TurncatIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
   opts: { onReady?: (stop: () => Promise<void>) => void; signals?: boolean } = {},
 ): Promise<number> {
-  let args: TurncatArgs;
-  try {
-    const parsed = parseTurncatArgs(argv);
-    if (parsed === 'help') {
-      io.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    args = parsed;
-  } catch (e) {
-    io.stderr.write(`turncat: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const line = parseCommandLine('turncat', USAGE, () => parseTurncatArgs(argv), io);
+  if ('exit' in line) return line.exit;
+  const args: TurncatArgs = line.args;
   const log = createLogger(args.log, (line) => io.stderr.write(`${line}\n`)).scope('turncat');
   let target: TurnTarget;
   try {

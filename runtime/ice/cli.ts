@@ -8,6 +8,7 @@
  * Prints one line containing `stunnerd auth ready` once it listens. SIGINT/SIGTERM stop it.
  */
 import { readFileSync } from 'node:fs';
+import { scanFlags } from '../args/flags.js';
 import { makeKubeConfig } from '../cluster-watch/kube-config.js';
 import {
   createLogger,
@@ -72,16 +73,7 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   let watchServices = false;
   let kubeApiServer: string | undefined;
   let kubeTokenFile: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  scanFlags(argv, (flag, value, arg) => {
     switch (flag) {
       case '-h':
       case '--help':
@@ -142,7 +134,7 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
         if (arg.startsWith('-')) throw new Error(`unknown option ${flag}`);
         paths.push(arg);
     }
-  }
+  });
   if (paths.length === 0 && !help) throw new Error('no config given; pass a file or directory (-c <path>)');
   if (kubeApiServer !== undefined && !watchServices)
     throw new Error('--kube-api-server needs --watch-services');
