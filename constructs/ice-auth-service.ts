@@ -20,7 +20,6 @@ import {
 } from '../contract/defaults.js';
 import { ipFamily } from '../contract/ip-literal.js';
 import { POD_WORKDIR } from '../contract/pod-layout.js';
-import { ClusterScopedObject } from './cluster-scoped.js';
 import { SyncWave } from './gitops/sync.js';
 import { type K8sNetworkPolicyPeer, type K8sResourceRequirements, plainResources } from './k8s-types.js';
 import {
@@ -32,6 +31,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_NAME,
 } from './naming.js';
+import { nodeReaderRbac } from './node-reader.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
 import { type RuntimePod, runtimePod } from './runtime-pod.js';
 import type { IStunnerGateway } from './types.js';
@@ -235,7 +235,12 @@ export class IceAuthService extends Construct {
         subjects: [{ kind: 'ServiceAccount', name, namespace: this.namespace }],
       });
     }
-    if (this.#watchServices && this.#props.nodeAddressDiscovery) this.#nodeReader();
+    if (this.#watchServices && this.#props.nodeAddressDiscovery)
+      nodeReaderRbac(
+        this,
+        { namespace: this.namespace, name: this.serviceName, serviceAccountName: this.serviceName },
+        this.#labels,
+      );
 
     this.#object('Deployment', {
       apiVersion: 'apps/v1',
@@ -290,29 +295,6 @@ export class IceAuthService extends Construct {
         },
       });
     }
-  }
-
-  /** Nodes are cluster-scoped: the NodePort fallback reads their ExternalIPs through a ClusterRole. */
-  #nodeReader(): void {
-    const name = `stunner:${this.namespace}:${this.serviceName}:node-reader`;
-    const metadata = { name, labels: { ...this.#labels } };
-    SyncWave.applyByKind(
-      new ClusterScopedObject(this, 'NodeReaderClusterRole', {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata,
-        rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
-      }),
-    );
-    SyncWave.applyByKind(
-      new ClusterScopedObject(this, 'NodeReaderClusterRoleBinding', {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata,
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects: [{ kind: 'ServiceAccount', name: this.serviceName, namespace: this.namespace }],
-      }),
-    );
   }
 
   /** The runtime's layout in this pod: every gateway's config and credentials, in a directory named after it. */

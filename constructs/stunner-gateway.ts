@@ -55,6 +55,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_NAME,
 } from './naming.js';
+import { nodeReaderRbac } from './node-reader.js';
 import { ArgoSyncRegistry, GatewayRegistry } from './registry.js';
 import { RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
 import { type RuntimePod, runtimePod } from './runtime-pod.js';
@@ -705,7 +706,12 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
         verbs: ['get', 'list', 'watch'],
       },
     ]);
-    if (this.#nodeAddressDiscovery) this.#nodeReader();
+    if (this.#nodeAddressDiscovery)
+      nodeReaderRbac(
+        this,
+        { namespace: this.namespace, name: this.gatewayName, serviceAccountName: this.serviceAccountName },
+        this.#labels,
+      );
 
     if (p.podMonitor) {
       SyncWave.applyByKind(
@@ -755,25 +761,6 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
         }),
       },
     };
-  }
-
-  /** Nodes are cluster-scoped: reading the node's ExternalIP needs a ClusterRole. */
-  #nodeReader(): void {
-    const name = `stunner:${this.namespace}:${this.gatewayName}:node-reader`;
-    const metadata = { name, labels: { ...this.#labels } };
-    this.#clusterObject('NodeReaderClusterRole', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata,
-      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
-    });
-    this.#clusterObject('NodeReaderClusterRoleBinding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace }],
-    });
   }
 
   /** Role + RoleBinding for the in-pod watcher in one namespace; idempotent. */
