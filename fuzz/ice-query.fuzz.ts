@@ -10,6 +10,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import {
+  ICE_QUERY_PARAMS,
   ICE_TRANSPORT_POLICIES,
   type IceQuery,
   MAX_PARAM_LENGTH,
@@ -20,17 +21,8 @@ import {
 import { check, show } from './engine/check.js';
 import { FuzzInput } from './engine/input.js';
 
-const PARAMS = [
-  'service',
-  'username',
-  'ttl',
-  'namespace',
-  'gateway',
-  'listener',
-  'iceTransportPolicy',
-  'key',
-  'x',
-];
+// Every parameter the parser knows (so a new one is fuzzed too), and one it must ignore.
+const PARAMS = [...ICE_QUERY_PARAMS, 'x'];
 const VALUES = [
   'turn',
   'stun',

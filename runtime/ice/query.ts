@@ -35,7 +35,8 @@ export type QueryResult =
   | { readonly ok: true; readonly query: IceQuery }
   | { readonly ok: false; readonly message: string };
 
-const KNOWN = new Set([
+/** The parameters the service reads; any other is ignored, as STUNner's service does. */
+export const ICE_QUERY_PARAMS = [
   'service',
   'username',
   'ttl',
@@ -46,7 +47,8 @@ const KNOWN = new Set([
   'key',
   'public-addr',
   'public-ip',
-]);
+] as const;
+const KNOWN: ReadonlySet<string> = new Set(ICE_QUERY_PARAMS);
 // Kubernetes object names (DNS-1123 labels/subdomains) and listener names as the operator writes them.
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i;
 // A user id: printable, no ':' (a colon would let a client plant its own expiry into the
@@ -129,7 +131,7 @@ export function parseIceQuery(rawQuery: string): QueryResult {
     return bad('parameter "key" must be printable text without spaces');
   }
   if (seen.has('public-addr') && seen.has('public-ip')) {
-    return bad('give "public-addr" or "public-ip", not both');
+    return bad('parameter "public-ip" is the older name of "public-addr"; give one of them, not both');
   }
   const publicAddr = seen.get('public-addr') ?? seen.get('public-ip');
   if (publicAddr !== undefined && !isHost(publicAddr)) {
