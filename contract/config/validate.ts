@@ -93,8 +93,38 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/**
+ * A field whose value is a credential: a password, a secret or a private key, under any of
+ * these names or as the last word of a longer one (`license_config.hmac`, `api_key`).
+ */
+const CREDENTIAL_KEY = /(^|[_-])(password|passwd|secret|key|hmac|token|credentials?)$/i;
+
+export function isCredentialPath(path: readonly PropertyKey[]): boolean {
+  return path.some((seg) => typeof seg === 'string' && CREDENTIAL_KEY.test(seg));
+}
+
+/** The kind of a value, never the value itself: what a problem at a credential may say. */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return withArticle(typeof v);
+}
+
+function withArticle(word: string): string {
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
 function toProblems(issue: core.$ZodIssue): ConfigProblem[] {
   const path = formatPath(issue.path);
+  // A credential of the wrong type (`password: 12345`) must not be echoed into logs: the
+  // schema's messages quote the bad value, so these say only what kind of value was found.
+  if (issue.code !== 'unrecognized_keys' && isCredentialPath(issue.path)) {
+    if (issue.input === undefined) return [{ path, message: 'is required' }];
+    const expected =
+      issue.code === 'invalid_type' ? `expected ${withArticle(issue.expected)}, ` : 'is not valid; ';
+    return [{ path, message: `${expected}got ${kindOf(issue.input)} (value not shown)` }];
+  }
   if (issue.code === 'unrecognized_keys') {
     const known = KNOWN_FIELDS.get(path.replace(/\[\d+\]/g, '[]')) ?? [];
     return issue.keys.map((key) => {

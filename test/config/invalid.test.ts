@@ -220,7 +220,8 @@ const cases: Case[] = [
     'credentials not an object',
     (c) => (c.auth.credentials = 'user:pass'),
     'auth.credentials',
-    /expected an object, got "user:pass"/,
+    // the string is a credential: its kind is named, not its text
+    /^expected an object, got a string \(value not shown\)$/,
   ],
 ];
 
@@ -278,5 +279,50 @@ describe('invalid configs', () => {
       expect(() => validateConfig(v, { env: {} })).not.toThrow();
       expect(validateConfig(v, { env: {} }).ok).toBe(false);
     }
+  });
+});
+
+describe('credentials are never echoed in a problem', () => {
+  // `password: 12345` in YAML is a number: the type error named the value, and the relay's
+  // reload log and stunnerctl printed it.
+  const hostile: [where: string, mutate: (c: Record<string, any>) => void][] = [
+    ['password as a number', (c) => (c.auth.credentials.password = 12345)],
+    ['password as a boolean', (c) => (c.auth.credentials.password = true)],
+    ['password as a list', (c) => (c.auth.credentials.password = [12345])],
+    [
+      'secret as a number',
+      (c) => (c.auth = { type: 'ephemeral', realm: 'r', credentials: { secret: 12345 } }),
+    ],
+    ['credentials as a number', (c) => (c.auth.credentials = 12345)],
+    ['listener key as a number', (c) => Object.assign(c.listeners[0], { protocol: 'TURN-TLS', key: 12345 })],
+    ['license key and hmac', (c) => (c.admin.license_config = { key: 12345, hmac: 12345 })],
+  ];
+
+  it.each(hostile)('%s', (_name, mutate) => {
+    const c = base();
+    mutate(c);
+    const r = validateConfig(c, { env: {} });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.length).toBeGreaterThan(0);
+    const text = JSON.stringify(r.problems);
+    expect(text).not.toContain('12345');
+    expect(text).not.toContain('true');
+  });
+
+  it('says what kind of value was found, and where', () => {
+    const c = base();
+    c.auth.credentials.password = 12345;
+    const r = validateConfigText(`${JSON.stringify(c)}\n`, { env: {} });
+    expect(r.ok || r.problems).toEqual([
+      { path: 'auth.credentials.password', message: 'expected a string, got a number (value not shown)' },
+    ]);
+  });
+
+  it('a value outside the credentials is still quoted', () => {
+    const c = base();
+    c.auth.realm = 12345;
+    const r = validateConfig(c, { env: {} });
+    expect(r.ok || r.problems[0]!.message).toMatch(/got number 12345/);
   });
 });

@@ -75,6 +75,25 @@ describe('stunnerctl against the committed dist/', () => {
     }
   });
 
+  it('config: an invalid password written as a number is not echoed in the error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctl-'));
+    const file = join(dir, 'cm.yaml');
+    const cm = gatewayConfigMap('ns', 'gw', { secret: 's', nodePortOnly: false });
+    const data = cm['data'] as Record<string, string>;
+    const conf = JSON.parse(data['stunnerd.conf']!);
+    conf.auth.credentials = { username: 'u', password: 12345 };
+    data['stunnerd.conf'] = JSON.stringify(conf);
+    await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', ...cm }));
+    try {
+      const r = await run('config', '-f', file);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/auth\.credentials\.password: expected a string, got a number/);
+      expect(r.out + r.err).not.toContain('12345');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('graph: matches the golden Mermaid and names every route and backend', async () => {
     const r = await run('graph', '-f', 'dist');
     expect(r.code).toBe(0);

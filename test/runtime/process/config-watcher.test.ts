@@ -105,6 +105,18 @@ describe('ConfigWatcher', () => {
     expect(applied[0]?.auth.realm).toBe('four');
   });
 
+  it('a rejected reload does not echo a password written as a number', async () => {
+    const file = join(dir, 'stunnerd.conf');
+    await writeFile(file, cfg('one'));
+    const watcher = start(file, cfg('one'));
+    await writeFile(file, 'version: v1\nauth: {credentials: {username: u, password: 12345}, realm: r}\n');
+    await until(() => watcher.rejected === 1);
+    const errs = lines.filter((l) => / ERROR /.test(l));
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/auth\.credentials\.password: expected a string, got a number/);
+    expect(lines.join('\n')).not.toContain('12345');
+  });
+
   it('waits for a plain write to finish: a file caught truncated is not rejected', async () => {
     const file = join(dir, 'stunnerd.conf');
     await writeFile(file, cfg('one'));
