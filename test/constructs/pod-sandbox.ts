@@ -29,6 +29,8 @@ export interface Sandbox {
   readonly env: Record<string, string>;
   /** Where each volume landed, by volume name. */
   readonly mounts: Record<string, string>;
+  /** Mounts outside the working directory, which this sandbox did not materialize. */
+  readonly outside: readonly { readonly name: string; readonly mountPath: string }[];
 }
 
 export function materializePod(objects: Manifest[], deployment: string, o: SandboxOptions): Sandbox {
@@ -36,22 +38,41 @@ export function materializePod(objects: Manifest[], deployment: string, o: Sandb
   const d = objects.find((x) => x.kind === kind && x.metadata.name === deployment);
   if (!d) throw new Error(`no ${kind} ${deployment}`);
   const ns: string = d.metadata.namespace;
-  const pod = d.spec.template.spec;
-  const c = pod.containers[0];
-  const workdir: string = c.workingDir;
   const byName = (kind: string, name: string) =>
     objects.find((x) => x.kind === kind && x.metadata.name === name && x.metadata.namespace === ns);
+  return materializePodSpec(d.spec.template.spec, { name: `${deployment}-0`, namespace: ns }, byName, o);
+}
 
+/** An object a pod's volume names (ConfigMap or Secret), from the manifests or an apiserver. */
+export type VolumeSource = (kind: 'ConfigMap' | 'Secret', name: string) => Manifest | undefined;
+
+/**
+ * The same for a pod spec as it stands (a Deployment's template, or a Pod read from an
+ * apiserver), its ConfigMaps and Secrets found through `lookup`. Volumes outside the working
+ * directory are left to the caller (`Sandbox.outside`).
+ */
+export function materializePodSpec(
+  pod: any,
+  meta: { readonly name: string; readonly namespace: string; readonly nodeName?: string },
+  lookup: VolumeSource,
+  o: SandboxOptions,
+): Sandbox {
+  const c = pod.containers[0];
+  const workdir: string = c.workingDir;
   const mounts: Record<string, string> = {};
-  for (const m of c.volumeMounts) {
+  const outside: { name: string; mountPath: string }[] = [];
+  for (const m of c.volumeMounts ?? []) {
     const rel = relative(workdir, m.mountPath);
-    if (rel.startsWith('..')) continue; // outside the working directory (e.g. /tmp): the host's serves
+    if (rel.startsWith('..')) {
+      outside.push({ name: m.name, mountPath: m.mountPath });
+      continue; // outside the working directory (e.g. /tmp): the host's serves, or the caller's
+    }
     const target = join(o.dir, rel);
     mkdirSync(target, { recursive: true });
     mounts[m.name] = target;
     const v = pod.volumes.find((x: { name: string }) => x.name === m.name);
     if (v.configMap) {
-      const cm = byName('ConfigMap', v.configMap.name);
+      const cm = lookup('ConfigMap', v.configMap.name);
       if (!cm) throw new Error(`volume ${m.name}: no ConfigMap ${v.configMap.name} in the manifests`);
       for (const [k, val] of Object.entries<string>(cm.data ?? {})) writeFileSync(join(target, k), val);
       for (const [k, val] of Object.entries<string>(cm.binaryData ?? {}))
@@ -59,7 +80,8 @@ export function materializePod(objects: Manifest[], deployment: string, o: Sandb
     } else if (v.projected) {
       for (const src of v.projected.sources) {
         const s = src.secret;
-        const inManifests = byName('Secret', s.name);
+        if (!s) throw new Error(`volume ${m.name}: only Secret sources are supported in a projected volume`);
+        const inManifests = lookup('Secret', s.name);
         const data: Record<string, string> | undefined = inManifests
           ? { ...inManifests.stringData, ...decode(inManifests.data) }
           : o.secrets?.[s.name];
@@ -78,17 +100,26 @@ export function materializePod(objects: Manifest[], deployment: string, o: Sandb
 
   const fields: Record<string, string> = {
     'status.podIP': o.podIP,
-    'metadata.name': `${deployment}-0`,
-    'metadata.namespace': ns,
-    'spec.nodeName': 'node-1',
+    'metadata.name': meta.name,
+    'metadata.namespace': meta.namespace,
+    'spec.nodeName': meta.nodeName ?? 'node-1',
   };
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath]!;
+    else if (e.valueFrom?.secretKeyRef) {
+      const ref = e.valueFrom.secretKeyRef;
+      const sec = lookup('Secret', ref.name);
+      const data = sec ? { ...sec.stringData, ...decode(sec.data) } : o.secrets?.[ref.name];
+      const v = data?.[ref.key];
+      if (v === undefined && !ref.optional)
+        throw new Error(`env ${e.name}: Secret ${ref.name} has no key ${ref.key}`);
+      if (v !== undefined) env[e.name] = v;
+    }
   }
   const [command, ...rest] = [...c.command, ...(c.args ?? [])];
-  return { cwd: o.dir, command: imageCommand(c.image, command), args: rest, env, mounts };
+  return { cwd: o.dir, command: imageCommand(c.image, command), args: rest, env, mounts, outside };
 }
 
 /**
