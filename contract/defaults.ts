@@ -16,6 +16,17 @@ export const DEFAULT_METRICS_PORT = 8080;
 export const DEFAULT_METRICS_PATH = '/metrics';
 /** The ICE auth service's HTTP port (`GET /ice`), STUNner's. */
 export const DEFAULT_ICE_AUTH_PORT = 8088;
+/**
+ * The ICE auth service's longest credential lifetime (`stunnerd auth --max-ttl`, IceAuthService
+ * `maxTtl`): longer `ttl` requests get this. One day, STUNner's default `ttl`.
+ */
+export const DEFAULT_ICE_AUTH_MAX_TTL = 86_400;
+/**
+ * Connections one client IP may hold open to the ICE auth service (`--max-connections-per-ip`,
+ * IceAuthService `maxConnectionsPerIp`); more are closed at accept, so that one client cannot
+ * starve the others or the kubelet's probes.
+ */
+export const DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP = 64;
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 /** Global allocation cap (our extension): bounds memory and file descriptors per gateway pod. */
 export const DEFAULT_MAX_ALLOCATIONS = 10_000;

@@ -4,10 +4,15 @@
  *   stunnerd auth [-c <file|dir>]... [<file|dir>]... [-p 8088] [-a <address>] [-l all:INFO]
  *                 [--poll-interval 1000] [--public-address <ns/gateway>=<address>]...
  *                 [--watch-services [--kube-api-server <url> [--kube-token-file <path>]]]
+ *                 [--max-ttl 86400] [--max-connections-per-ip 64]
  *
  * Prints one line containing `stunnerd auth ready` once it listens. SIGINT/SIGTERM stop it.
  */
 import { readFileSync } from 'node:fs';
+import {
+  DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_ICE_AUTH_MAX_TTL,
+} from '../../contract/defaults.js';
 import { scanFlags } from '../args/flags.js';
 import { makeKubeConfig } from '../cluster-watch/kube-config.js';
 import {
@@ -19,7 +24,8 @@ import {
   setDefaultLogFormat,
 } from '../log/logger.js';
 import { ConfigFiles } from './config-files.js';
-import { DEFAULT_AUTH_PORT, IceAuthServer } from './server.js';
+import { MAX_TTL } from './query.js';
+import { DEFAULT_AUTH_PORT, IceAuthServer, MAX_CONNECTIONS } from './server.js';
 import { GatewayServiceWatch } from './service-watch.js';
 
 export const USAGE = `usage: stunnerd auth [options] [<config file or directory>...]
@@ -31,8 +37,11 @@ export const USAGE = `usage: stunnerd auth [options] [<config file or directory>
                                component, message, fields); also $STUNNERD_LOG_FORMAT
       --api-key-file <path>    require this TURN REST API key as the "key" parameter
                                (the file's content, trimmed); without it "key" is ignored
-environment:
-  STUNNER_PUBLIC_ADDR          the host of every returned URI (a request's public-addr wins)
+      --max-ttl <seconds>      longest credential lifetime; a longer "ttl" gets this
+                               (default ${DEFAULT_ICE_AUTH_MAX_TTL}, at most ${MAX_TTL})
+      --max-connections-per-ip <n>
+                               connections one client IP may hold; more are closed at
+                               accept (default ${DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP}, at most ${MAX_CONNECTIONS})
       --poll-interval <ms>     how often configs are re-read (default 1000)
       --public-address <ns/gateway>=<address>
                                public address of a gateway (repeatable); a config's
@@ -42,7 +51,9 @@ environment:
       --kube-api-server <url>  API server for --watch-services (default: in-cluster),
                                e.g. http://127.0.0.1:8001 of kubectl proxy
       --kube-token-file <path> bearer token for --kube-api-server
-  -h, --help                   this text`;
+  -h, --help                   this text
+environment:
+  STUNNER_PUBLIC_ADDR          the host of every returned URI (a request's public-addr wins)`;
 
 export interface AuthCliArgs {
   readonly paths: string[];
@@ -52,6 +63,8 @@ export interface AuthCliArgs {
   readonly logFormat: LogFormat | undefined;
   readonly apiKeyFile: string | undefined;
   readonly pollIntervalMs: number;
+  readonly maxTtl: number;
+  readonly maxConnectionsPerIp: number;
   readonly publicAddresses: Map<string, string>;
   readonly watchServices: boolean;
   readonly kubeApiServer: string | undefined;
@@ -69,6 +82,8 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   let logFormat: LogFormat | undefined;
   let apiKeyFile: string | undefined;
   let pollIntervalMs = 1000;
+  let maxTtl = DEFAULT_ICE_AUTH_MAX_TTL;
+  let maxConnectionsPerIp = DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP;
   let help = false;
   let watchServices = false;
   let kubeApiServer: string | undefined;
@@ -113,6 +128,22 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
         }
         break;
       }
+      case '--max-ttl': {
+        const v = value();
+        maxTtl = Number(v);
+        if (!/^[0-9]{1,10}$/.test(v) || maxTtl < 1 || maxTtl > MAX_TTL)
+          throw new Error(`${flag}: "${v}" is not valid; expected whole seconds from 1 to ${MAX_TTL}`);
+        break;
+      }
+      case '--max-connections-per-ip': {
+        const v = value();
+        maxConnectionsPerIp = Number(v);
+        if (!/^[0-9]{1,10}$/.test(v) || maxConnectionsPerIp < 1 || maxConnectionsPerIp > MAX_CONNECTIONS)
+          throw new Error(
+            `${flag}: "${v}" is not valid; expected a whole number from 1 to ${MAX_CONNECTIONS}`,
+          );
+        break;
+      }
       case '--public-address': {
         const v = value();
         const at = v.indexOf('=');
@@ -149,6 +180,8 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
     logFormat,
     apiKeyFile,
     pollIntervalMs,
+    maxTtl,
+    maxConnectionsPerIp,
     publicAddresses,
     watchServices,
     kubeApiServer,
@@ -186,6 +219,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     server = new IceAuthServer({
       logger: log,
+      maxTtl: args.maxTtl,
+      maxConnectionsPerIp: args.maxConnectionsPerIp,
       ...(envAddress ? { publicAddress: envAddress } : {}),
       ...(apiKey !== undefined ? { apiKey } : {}),
     });

@@ -8,14 +8,25 @@
  * (only when one is configured), 404 nothing matches, 500 no config.
  * `public-addr` (or `public-ip`) in a query and STUNNER_PUBLIC_ADDR (`publicAddress`) override
  * the host of the returned URIs, in that order, as in STUNner's auth service.
+ * A `ttl` above `maxTtl` (default one day) is lowered to it: the answer says the lifetime granted
+ * (the username's expiry; `ttl` in the TURN REST answer).
+ *
+ * Hostile clients: one client IP may hold `maxConnectionsPerIp` connections (more are closed at
+ * accept), and every connection must deliver a complete request head within REQUEST_DEADLINE_MS
+ * of its accept or of its previous answer, else it is closed. So half-sent requests cannot starve
+ * other callers or the kubelet's probes, which share the port.
  *
  * Public addresses: a watcher calls `setPublicAddress('ns/gateway', address, ports)` whenever a
  * gateway's Service status changes; a static `public_address` in the config wins over it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { StunnerConfig } from '../../contract/config/index.js';
+import {
+  DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_ICE_AUTH_MAX_TTL,
+} from '../../contract/defaults.js';
 import { type Log, silentLog } from '../log/logger.js';
 import {
   buildIceServers,
@@ -24,10 +35,17 @@ import {
   type TurnCredentials,
 } from './ice-config.js';
 import { PublicAddressBook } from './public-address.js';
-import { type IceQuery, isHost, MAX_QUERY_LENGTH, parseIceQuery } from './query.js';
+import { type IceQuery, isHost, MAX_QUERY_LENGTH, MAX_TTL, parseIceQuery } from './query.js';
 
 export const DEFAULT_AUTH_PORT = 8088;
 const MAX_URL_LENGTH = MAX_QUERY_LENGTH + 64;
+/**
+ * A connection's time to deliver a complete request head, from its accept or from the previous
+ * answer on it (keep-alive). Callers and probes send their few hundred bytes at once.
+ */
+export const REQUEST_DEADLINE_MS = 5_000;
+/** Connections of all clients together. */
+export const MAX_CONNECTIONS = 1024;
 
 export interface IceAuthServerOptions {
   readonly logger?: Log;
@@ -44,6 +62,26 @@ export interface IceAuthServerOptions {
    * STUNner's service does. @default none
    */
   readonly apiKey?: string;
+  /**
+   * Longest credential lifetime in seconds; a longer `ttl` is lowered to it (1 to 31536000).
+   * @default 86400 (one day)
+   */
+  readonly maxTtl?: number;
+  /**
+   * Connections one client IP may hold open; more are closed at accept.
+   * @default 64
+   */
+  readonly maxConnectionsPerIp?: number;
+}
+
+/** What the connection guard has done so far. */
+export interface ConnectionStats {
+  /** Connections open now. */
+  readonly open: number;
+  /** Closed at accept: their IP held maxConnectionsPerIp already. */
+  readonly refusedPerIp: number;
+  /** Closed because no complete request head came within REQUEST_DEADLINE_MS. */
+  readonly deadlineClosed: number;
 }
 
 export class IceAuthServer {
@@ -52,6 +90,15 @@ export class IceAuthServer {
   readonly #now: () => number;
   readonly #publicAddress: string | undefined;
   readonly #apiKeyDigest: Buffer | undefined;
+  readonly #maxTtl: number;
+  readonly #maxPerIp: number;
+  /** Open connections per client IP; an entry lives only while its IP has one. */
+  readonly #perIp = new Map<string, number>();
+  /** The deadline of each connection waiting for a request head. */
+  readonly #deadlines = new Map<Socket, NodeJS.Timeout>();
+  #open = 0;
+  #refusedPerIp = 0;
+  #deadlineClosed = 0;
   #configs: readonly StunnerConfig[] = [];
   #server: Server | undefined;
 
@@ -64,6 +111,23 @@ export class IceAuthServer {
     this.#publicAddress = opts.publicAddress || undefined;
     if (opts.apiKey !== undefined && opts.apiKey === '') throw new Error('the API key is empty');
     this.#apiKeyDigest = opts.apiKey === undefined ? undefined : digest(opts.apiKey);
+    const maxTtl = opts.maxTtl ?? DEFAULT_ICE_AUTH_MAX_TTL;
+    if (!Number.isInteger(maxTtl) || maxTtl < 1 || maxTtl > MAX_TTL)
+      throw new Error(`max TTL ${maxTtl} is not a whole number of seconds from 1 to ${MAX_TTL}`);
+    this.#maxTtl = maxTtl;
+    const perIp = opts.maxConnectionsPerIp ?? DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP;
+    if (!Number.isInteger(perIp) || perIp < 1 || perIp > MAX_CONNECTIONS)
+      throw new Error(`max connections per IP ${perIp} is not a whole number from 1 to ${MAX_CONNECTIONS}`);
+    this.#maxPerIp = perIp;
+  }
+
+  /** The longest credential lifetime granted, in seconds. */
+  get maxTtl(): number {
+    return this.#maxTtl;
+  }
+
+  connectionStats(): ConnectionStats {
+    return { open: this.#open, refusedPerIp: this.#refusedPerIp, deadlineClosed: this.#deadlineClosed };
   }
 
   /** Replaces the configs answered from (e.g. from ConfigFiles' onChange). Order is kept. */
@@ -100,11 +164,26 @@ export class IceAuthServer {
   /** Starts listening. @default port 8088 on all addresses. */
   async listen(port = DEFAULT_AUTH_PORT, host?: string): Promise<AddressInfo> {
     const server = createServer(
-      { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000 },
+      {
+        maxHeaderSize: 8192,
+        requestTimeout: 10_000,
+        // Backstops of #arm's deadline, which fires first: Node checks these two only every
+        // connectionsCheckingInterval (30 s by default).
+        headersTimeout: REQUEST_DEADLINE_MS + 1_000,
+        connectionsCheckingInterval: 1_000,
+      },
       this.handle,
     );
-    server.keepAliveTimeout = 5_000;
-    server.maxConnections = 1024;
+    server.keepAliveTimeout = REQUEST_DEADLINE_MS;
+    server.maxConnections = MAX_CONNECTIONS;
+    server.on('connection', (socket: Socket) => this.#accept(socket));
+    // Before the handler: it may answer synchronously.
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      // A complete head arrived: the handler answers at once. Once answered, the next request
+      // on this connection gets a fresh deadline (a trickled body or an idle keep-alive ends there).
+      this.#disarm(req.socket);
+      res.once('finish', () => this.#arm(req.socket));
+    });
     server.on('clientError', (_e, socket) => {
       if (socket.writable)
         socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -127,6 +206,52 @@ export class IceAuthServer {
     if (s === undefined) return;
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const t of this.#deadlines.values()) clearTimeout(t);
+    this.#deadlines.clear();
+  }
+
+  /** Counts the connection against its IP (closing it over the cap) and starts its deadline. */
+  #accept(socket: Socket): void {
+    const ip = clientIp(socket.remoteAddress);
+    const held = this.#perIp.get(ip) ?? 0;
+    if (held >= this.#maxPerIp) {
+      this.#refusedPerIp++;
+      if (this.#refusedPerIp === 1 || this.#refusedPerIp % 1000 === 0)
+        this.#log.warn(
+          `${ip} holds ${held} connections (the per-IP cap); closed another (${this.#refusedPerIp} so far)`,
+        );
+      socket.destroy();
+      return;
+    }
+    this.#perIp.set(ip, held + 1);
+    this.#open++;
+    socket.once('close', () => {
+      this.#open--;
+      this.#disarm(socket);
+      const n = (this.#perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.#perIp.delete(ip);
+      else this.#perIp.set(ip, n);
+    });
+    this.#arm(socket);
+  }
+
+  #arm(socket: Socket): void {
+    if (socket.destroyed) return;
+    this.#disarm(socket);
+    const t = setTimeout(() => {
+      this.#deadlines.delete(socket);
+      this.#deadlineClosed++;
+      socket.destroy();
+    }, REQUEST_DEADLINE_MS);
+    t.unref();
+    this.#deadlines.set(socket, t);
+  }
+
+  #disarm(socket: Socket): void {
+    const t = this.#deadlines.get(socket);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.#deadlines.delete(socket);
   }
 
   #route(req: IncomingMessage, res: ServerResponse): void {
@@ -206,13 +331,16 @@ export class IceAuthServer {
       }
     }
     if (this.#configs.length === 0) return { ok: false, status: 500, message: 'no STUNner config is loaded' };
+    // Longer lifetimes are lowered, not refused: STUNner's clients ask for any ttl, and the
+    // answer says what was granted.
+    const query = { ...parsed.query, ttl: Math.min(parsed.query.ttl, this.#maxTtl) };
     const r = buildIceServers(
       this.#configs,
       this.publicAddresses,
-      { ...parsed.query, envPublicAddr: this.#publicAddress },
+      { ...query, envPublicAddr: this.#publicAddress },
       this.#nowSeconds(),
     );
-    return r.ok ? { ok: true, query: parsed.query, servers: r.servers } : r;
+    return r.ok ? { ok: true, query, servers: r.servers } : r;
   }
 
   #fail(res: ServerResponse, status: number, message: string): void {
@@ -223,6 +351,12 @@ export class IceAuthServer {
   #nowSeconds(): number {
     return Math.floor(this.#now() / 1000);
   }
+}
+
+/** The client's IP, IPv4-mapped IPv6 addresses as IPv4 (one host, one count). */
+function clientIp(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function digest(key: string): Buffer {

@@ -56,6 +56,17 @@ describe('stunnerd auth argument parsing', () => {
     expect(() => parseAuthArgs(['-c', 'x', '--bogus'])).toThrow('unknown option --bogus');
     expect(() => parseAuthArgs(['-c'])).toThrow('-c needs a value');
     expect(() => parseAuthArgs(['x', '--public-address', 'nope'])).toThrow(/<namespace\/gateway>=<address>/);
+    expect(() => parseAuthArgs(['x', '--max-ttl', '0'])).toThrow('--max-ttl: "0" is not valid');
+    expect(() => parseAuthArgs(['x', '--max-ttl', '31536001'])).toThrow(/from 1 to 31536000/);
+    expect(() => parseAuthArgs(['x', '--max-connections-per-ip', '0'])).toThrow(/from 1 to 1024/);
+  });
+
+  it('caps the credential lifetime at one day and a client IP at 64 connections unless told', () => {
+    expect(parseAuthArgs(['x'])).toMatchObject({ maxTtl: 86400, maxConnectionsPerIp: 64 });
+    expect(parseAuthArgs(['x', '--max-ttl', '600', '--max-connections-per-ip=8'])).toMatchObject({
+      maxTtl: 600,
+      maxConnectionsPerIp: 8,
+    });
   });
 });
 

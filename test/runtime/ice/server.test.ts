@@ -1,12 +1,21 @@
 import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StunnerConfig } from '../../../contract/config/index.js';
 import { ConfigFiles } from '../../../runtime/ice/config-files.js';
-import { IceAuthServer } from '../../../runtime/ice/server.js';
-import { until } from '../../helpers/wait.js';
+import { IceAuthServer, REQUEST_DEADLINE_MS } from '../../../runtime/ice/server.js';
+import { createAuthenticator } from '../../../runtime/policy/auth/authenticator.js';
+import { sleep, until } from '../../helpers/wait.js';
 import { ephemeralGateway, staticTlsGateway } from './fixtures.js';
+import { expectRelayAccepts, expectRestCredential } from './rest-credential.js';
+
+const NOW_MS = 1_800_000_000_000;
+const NOW = NOW_MS / 1000;
+/** The fixture gateway's shared secret, as the test knows it (not read back from the server). */
+const SECRET = 'my-shared-secret';
 
 let dir: string;
 let server: IceAuthServer;
@@ -22,11 +31,31 @@ async function get(
   return { status: res.status, body: text === '' ? undefined : JSON.parse(text), headers: res.headers };
 }
 
-async function startWith(configs: StunnerConfig[]): Promise<void> {
-  server = new IceAuthServer({ now: () => 1_800_000_000_000 });
+async function startWith(
+  configs: StunnerConfig[],
+  opts: ConstructorParameters<typeof IceAuthServer>[0] = {},
+): Promise<void> {
+  server = new IceAuthServer({ now: () => NOW_MS, ...opts });
   server.setConfigs(configs);
   const a = await server.listen(0, '127.0.0.1');
   base = `http://127.0.0.1:${a.port}`;
+}
+
+/** GET `path` from `localAddress` on a fresh connection: the status, 0 when none came within 1 s. */
+function fetchFrom(localAddress: string, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const u = new URL(base);
+    const req = request(
+      { host: u.hostname, port: Number(u.port), path, localAddress, agent: false, timeout: 1000 },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+    req.end();
+  });
 }
 
 beforeEach(async () => {
@@ -56,6 +85,8 @@ describe('GET /ice', () => {
       ],
       iceTransportPolicy: 'relay',
     });
+    expectRestCredential(r.body.iceServers[0], { secret: SECRET, user: 'bob', expiry: NOW + 3600 });
+    expectRelayAccepts(r.body.iceServers[0], ephemeralGateway().auth, NOW_MS);
   });
 
   it('defaults iceTransportPolicy to all and ttl to 86400', async () => {
@@ -63,6 +94,45 @@ describe('GET /ice', () => {
     const r = await get('/ice?service=turn');
     expect(r.body.iceTransportPolicy).toBe('all');
     expect(r.body.iceServers[0].username).toBe(`${1_800_000_000 + 86400}:`);
+    expectRestCredential(r.body.iceServers[0], { secret: SECRET, user: '', expiry: NOW + 86400 });
+    expectRelayAccepts(r.body.iceServers[0], ephemeralGateway().auth, NOW_MS);
+  });
+
+  it('lowers a ttl above the cap to the cap (default one day): a year-long credential is not minted', async () => {
+    await startWith([ephemeralGateway()]);
+    expect(server.maxTtl).toBe(86400);
+    const r = await get(`/ice?service=turn&username=eve&ttl=${365 * 86400}`);
+    expect(r.status).toBe(200);
+    expectRestCredential(r.body.iceServers[0], { secret: SECRET, user: 'eve', expiry: NOW + 86400 });
+    // The relay takes it to the end of the granted day, and not a second longer.
+    expectRelayAccepts(r.body.iceServers[0], ephemeralGateway().auth, NOW_MS + 86_400_000);
+    const after = createAuthenticator(ephemeralGateway().auth, () => NOW_MS + 86_401_000);
+    expect(after.lookup(r.body.iceServers[0].username)).toEqual({ ok: false, reason: 'expired' });
+    const day = await get(`/?service=turn&username=eve&ttl=${365 * 86400}`);
+    expect(day.body.ttl).toBe(86400);
+    expectRestCredential(
+      { username: day.body.username, credential: day.body.password },
+      { secret: SECRET, user: 'eve', expiry: NOW + 86400 },
+    );
+  });
+
+  it('a configured maxTtl caps the requested and the default ttl, and leaves shorter ones', async () => {
+    await startWith([ephemeralGateway()], { maxTtl: 600 });
+    for (const [q, ttl] of [
+      ['&ttl=7200', 600],
+      ['', 600],
+      ['&ttl=60', 60],
+      ['&ttl=600', 600],
+    ] as const) {
+      const r = await get(`/?service=turn&username=u${q}`);
+      expect(r.body.ttl, q).toBe(ttl);
+      expectRestCredential(
+        { username: r.body.username, credential: r.body.password },
+        { secret: SECRET, user: 'u', expiry: NOW + ttl },
+      );
+    }
+    for (const bad of [0, 1.5, 365 * 86400 + 1])
+      expect(() => new IceAuthServer({ maxTtl: bad }), String(bad)).toThrow(/max TTL/);
   });
 
   it('400 with a JSON message for a bad query', async () => {
@@ -99,6 +169,7 @@ describe('GET /ice', () => {
     expect(r.body.iceServers).toEqual([
       { urls: ['turns:turn.example.com:443?transport=tcp'], username: 'user1', credential: 'pass$1' },
     ]);
+    expectRelayAccepts(r.body.iceServers[0], staticTlsGateway().auth, NOW_MS);
     expect(() => server.setPublicAddress('games/tls-gw', 'not an address!')).toThrow(/neither an IP address/);
   });
 });
@@ -114,6 +185,9 @@ describe('GET / (TURN REST API)', () => {
       ttl: 120,
       uris: ['turn:1.2.3.4:3478?transport=udp', 'turn:1.2.3.4:3478?transport=tcp'],
     });
+    const c = { username: r.body.username, credential: r.body.password };
+    expectRestCredential(c, { secret: SECRET, user: 'carol', expiry: NOW + 120 });
+    expectRelayAccepts(c, ephemeralGateway().auth, NOW_MS);
   });
 
   it('400 without service=turn', async () => {
@@ -144,6 +218,45 @@ describe('hardening', () => {
     expect(JSON.parse(text)).toEqual({ status: 500, message: 'internal error' });
     expect(text).not.toMatch(/TypeError|\bat\b|\.ts/);
   });
+
+  it('closes connections over the per-IP cap at accept; other IPs and freed slots are served', async () => {
+    await startWith([ephemeralGateway()], { maxConnectionsPerIp: 2 });
+    const port = Number(new URL(base).port);
+    const open = (localAddress: string) =>
+      new Promise<{ socket: Socket; closed: Promise<void> }>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port, localAddress });
+        socket.on('error', () => {});
+        const closed = new Promise<void>((r) => socket.once('close', () => r()));
+        socket.once('connect', () => resolve({ socket, closed }));
+      });
+    const a = await open('127.0.0.1');
+    const b = await open('127.0.0.1');
+    const c = await open('127.0.0.1');
+    await c.closed; // the third from one IP
+    await until('the server to count the refusal', () => server.connectionStats().refusedPerIp === 1);
+    const other = await fetchFrom('127.0.0.2', '/live');
+    expect(other).toBe(200);
+    a.socket.destroy();
+    await until('the freed slot', () => server.connectionStats().open === 1);
+    expect(await fetchFrom('127.0.0.1', '/live')).toBe(200);
+    b.socket.destroy();
+    expect(() => new IceAuthServer({ maxConnectionsPerIp: 0 })).toThrow(/per IP/);
+  });
+
+  it('closes a connection that sends no complete request head within the deadline', async () => {
+    await startWith([ephemeralGateway()]);
+    const port = Number(new URL(base).port);
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => {});
+    const opened = Date.now();
+    const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now() - opened)));
+    socket.write('GET /ice?service=turn HTTP/1.1\r\nHost: x\r\n');
+    const held = await Promise.race([closed, sleep(REQUEST_DEADLINE_MS + 2000).then(() => -1)]);
+    socket.destroy();
+    expect(held).toBeGreaterThanOrEqual(REQUEST_DEADLINE_MS - 100);
+    expect(held).toBeLessThan(REQUEST_DEADLINE_MS + 1000);
+    expect(server.connectionStats().deadlineClosed).toBe(1);
+  }, 15_000);
 
   it('probes: /live always, /ready once a config is loaded', async () => {
     await startWith([]);
