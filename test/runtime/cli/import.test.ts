@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Testing } from 'cdk8s';
+import tsApi from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importStunnerYaml } from '../../../runtime/cli/import.js';
 import { main } from '../../../runtime/cli/stunnerctl.js';
@@ -299,4 +300,161 @@ describe('stunnerctl import: what cannot be mapped', () => {
     const bad = await run('kind: [unclosed');
     expect(bad.code).toBe(1);
   });
+});
+
+describe('stunnerctl import: hostile file names and YAML cannot write code', () => {
+  // Each payload tries to leave a string literal or a comment and call INJECTEDn().
+  const PAYLOADS = [
+    '\nglobalThis.INJECTED1(); //',
+    '*/ globalThis.INJECTED2(); /*',
+    '"); globalThis.INJECTED3(); ("',
+    '\\"); globalThis.INJECTED4(); //',
+    '\u2028globalThis.INJECTED5(); //',
+    '\u2029globalThis.INJECTED6(); //',
+    '`${globalThis.INJECTED7()}`',
+    "'); globalThis.INJECTED8(); ('",
+    '\r\u0085\u202eglobalThis.INJECTED9(); //',
+  ];
+  const p = (i: number) => PAYLOADS[i % PAYLOADS.length]!;
+  const doc = (o: unknown) => JSON.stringify(o);
+  const gw = (ns: string, name: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: {
+      name,
+      namespace: ns,
+      annotations: {
+        [`example.com/${p(3)}`]: p(4),
+        // an own __proto__ key, as YAML parses it (a literal key here would set the prototype)
+        ...JSON.parse(`{"__proto__": ${JSON.stringify(p(5))}}`),
+        'stunner.l7mp.io/service-type': 'NodePort',
+      },
+    },
+    spec: {
+      gatewayClassName: 'cls',
+      addresses: [{ type: 'IPAddress', value: p(6) }],
+      listeners: [{ name: p(7), port: 3478, protocol: 'TURN-UDP' }],
+      ...extra,
+    },
+  });
+  const yaml = [
+    doc({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GatewayClass',
+      metadata: { name: 'cls' },
+      spec: {
+        controllerName: 'stunner.l7mp.io/gateway-operator',
+        parametersRef: { name: 'cfg', namespace: p(0) },
+      },
+    }),
+    doc({
+      apiVersion: 'stunner.l7mp.io/v1',
+      kind: 'GatewayConfig',
+      metadata: { name: 'cfg', namespace: p(0) },
+      spec: { realm: p(1), logLevel: p(2), authType: 'static', userName: p(3), password: p(8) },
+    }),
+    doc(gw(p(0), p(1))),
+    doc({
+      apiVersion: 'stunner.l7mp.io/v1',
+      kind: 'GatewayConfig',
+      metadata: { name: 'eph', namespace: 'e' },
+      spec: { authType: 'ephemeral', sharedSecret: p(2) },
+    }),
+    doc({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GatewayClass',
+      metadata: { name: 'cls2' },
+      spec: {
+        controllerName: 'stunner.l7mp.io/gateway-operator',
+        parametersRef: { name: 'eph', namespace: 'e' },
+      },
+    }),
+    doc({ ...gw('e', p(5)), spec: { ...gw('e', p(5)).spec, gatewayClassName: 'cls2' } }),
+    doc({
+      apiVersion: 'stunner.l7mp.io/v1',
+      kind: 'StaticService',
+      metadata: { name: 'st', namespace: p(0) },
+      spec: { prefixes: [p(4), p(6)] },
+    }),
+    doc({
+      apiVersion: 'stunner.l7mp.io/v1',
+      kind: 'UDPRoute',
+      metadata: { name: p(2), namespace: p(0) },
+      spec: {
+        parentRefs: [{ name: p(1), sectionName: p(7) }],
+        rules: [
+          {
+            backendRefs: [
+              { name: p(8), namespace: p(3) },
+              { group: 'stunner.l7mp.io', kind: 'StaticService', name: 'st' },
+            ],
+          },
+        ],
+      },
+    }),
+  ].join('\n---\n');
+  // A real file whose path holds a newline and `*/`.
+  const dir = join(TMP, 'a\nglobalThis.INJECTED0();\n*');
+  const file = join(dir, 'x\u2028globalThis.INJECTED10(); \u2028.yaml');
+
+  /** Every identifier of the chart, and every string literal's value. */
+  function walk(source: string) {
+    const sf = tsApi.createSourceFile('chart.ts', source, tsApi.ScriptTarget.Latest, true);
+    const ids = new Set<string>();
+    const strings = new Set<string>();
+    const visit = (n: import('typescript').Node) => {
+      if (tsApi.isIdentifier(n)) ids.add(n.text);
+      if (tsApi.isStringLiteral(n)) strings.add(n.text);
+      tsApi.forEachChild(n, visit);
+    };
+    visit(sf);
+    return { sf, ids, strings };
+  }
+
+  it('escapes every string: the chart typechecks, holds each value exactly, and calls nothing injected', async () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, yaml);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['import', file], { out: (s) => out.push(s), err: (s) => err.push(s) });
+    const source = out.join('');
+    expect(code, err.join('')).toBe(0);
+    // printable ASCII and newlines only: no line separator, bidi control or C1 character
+    expect(source).toMatch(/^[\x20-\x7e\n]*$/);
+    const { sf, ids, strings } = walk(source);
+    // (variable names are camel-cased from the names, so they may spell INJECTED, but are declared)
+    expect([...ids].filter((i) => i === 'globalThis' || /^INJECTED\d+$/.test(i))).toEqual([]);
+    expect(sf.statements.map((s) => tsApi.SyntaxKind[s.kind])).toEqual([
+      'ImportDeclaration',
+      'ImportDeclaration',
+      'ImportDeclaration',
+      'ClassDeclaration',
+    ]);
+    for (const v of PAYLOADS) expect(strings, JSON.stringify(v)).toContain(v);
+    // the file name stays inside the first line's comment, as a string literal
+    const [first, second] = source.split('\n');
+    expect(first).toMatch(/^\/\/ Generated by `stunnerctl import` from ".*"\.$/);
+    expect(first).not.toContain('*/');
+    expect(second).toMatch(/^\/\/ STUNner Gateway API objects/);
+    expect(JSON.parse(first!.slice(first!.indexOf('"'), -1))).toBe(file);
+    // the same source inside a block comment stays one comment
+    expect(walk(`/* ${source} */`).sf.statements).toHaveLength(0);
+
+    const tscDir = join(TMP, 'tsc-hostile');
+    mkdirSync(tscDir, { recursive: true });
+    writeFileSync(join(tscDir, 'hostile.ts'), source);
+    writeFileSync(
+      join(tscDir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(REPO, 'tsconfig.json'),
+        compilerOptions: { noEmit: true, paths: { 'stunner-gitops': [join(REPO, 'constructs/index.ts')] } },
+        include: ['*.ts'],
+      }),
+    );
+    const r = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', tscDir], {
+      encoding: 'utf8',
+    });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 120_000);
 });
