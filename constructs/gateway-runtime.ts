@@ -10,7 +10,7 @@ export interface BundleRuntimeOptions {
   /**
    * The Node.js image that runs the bundle, e.g. a mirror of the pinned one. It must run as uid
    * 1000 and have the same Node.js release.
-   * @default the pinned stock image, docker.io/library/node:22.12.0-bookworm-slim
+   * @default the stock image pinned by tag and digest, IMAGES.node (contract/images.ts)
    */
   readonly image?: string;
 }

@@ -35,6 +35,7 @@ import type { GatewayListener } from './gateway-listener.js';
 import { GatewayRuntime } from './gateway-runtime.js';
 import { type ISecretSource, missingSecretKeys, SecretKeys } from './gitops/secrets.js';
 import { SyncWave } from './gitops/sync.js';
+import { warnUnpinnedImage } from './image-pin.js';
 import type {
   K8sAffinity,
   K8sResourceRequirements,
@@ -372,6 +373,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     this.clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     this.auth = props.auth;
     this.runtime = props.runtime ?? GatewayRuntime.bundle();
+    warnUnpinnedImage(this, 'the runtime image (GatewayRuntime)', this.runtime.image);
     this.#serviceType = props.serviceType ?? 'LoadBalancer';
     this.#nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.#serviceType !== 'ClusterIP';
 

@@ -10,6 +10,7 @@ export * from './config/types.js';
 export * from './config/validate.js';
 export * from './defaults.js';
 export * from './ice-api.js';
+export * from './images.js';
 export * from './ip-literal.js';
 export * from './pod-layout.js';
 export * from './support.js';

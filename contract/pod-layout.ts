@@ -4,6 +4,8 @@
  * same volumes under a temporary directory and running the same command there.
  */
 
+import { IMAGES, imageRef } from './images.js';
+
 /** File names inside the runtime ConfigMap (and the image's runtime directory). */
 export const BOOTSTRAP_FILE = 'bootstrap.mjs';
 export const BUNDLE_FILE = 'stunnerd.mjs.gz';
@@ -22,10 +24,11 @@ export const RUN_DIR = 'run';
 export const CONFIG_KEY = 'stunnerd.conf';
 
 /**
- * Stock Node.js image that runs the bundle: pinned tag, Debian slim (glibc), Node >= 22.12 so that
- * dgram honours reusePort when several relay threads are configured. Runs as uid/gid 1000 (`node`).
+ * Stock Node.js image that runs the bundle, pinned by tag and digest (contract/images.ts): Debian
+ * slim (glibc), Node >= 22.12 so that dgram honours reusePort when several relay threads are
+ * configured. Runs as uid/gid 1000 (`node`).
  */
-export const NODE_IMAGE = 'docker.io/library/node:22.12.0-bookworm-slim';
+export const NODE_IMAGE = imageRef(IMAGES.node);
 export const RUNTIME_UID = 1000;
 
 /**

@@ -32,10 +32,12 @@ import {
   DemoEnv,
   demoCommand,
 } from '../../contract/demo-layout.js';
+import { IMAGES, imageRef } from '../../contract/images.js';
 import { RUNTIME_UID } from '../../contract/pod-layout.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
+import { warnUnpinnedImage } from '../image-pin.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import { containerSecurityContext } from '../pod-security.js';
@@ -44,8 +46,11 @@ import { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
 import { ANNOTATION_DEMO_SHA, DEMO_COMPONENT, DEMO_NODE_IMAGE, portProblem } from './demo-server.js';
 
-/** The CloudRetro image of STUNner's demo (coordinator and worker in one image). */
-export const DEFAULT_CLOUDRETRO_IMAGE = 'docker.io/valniae/snekyrepo:crdi';
+/**
+ * The CloudRetro image of STUNner's demo (coordinator and worker in one image; contract/images.ts).
+ * No published digest was found: synth warns until you pin one (image).
+ */
+export const DEFAULT_CLOUDRETRO_IMAGE = imageRef(IMAGES.cloudretro);
 
 /** The objects' names, as in STUNner's CloudRetro manifests. */
 export const CloudRetroNames = {
@@ -176,6 +181,7 @@ export class CloudRetroDemo extends Construct {
     this.iceServersFrom = props.primary?.iceServersFrom ?? props.iceServersFrom ?? 'ice-auth-service';
     this.publicAddress = props.publicAddress;
     const image = props.image ?? DEFAULT_CLOUDRETRO_IMAGE;
+    warnUnpinnedImage(this, 'image', image);
 
     this.gateway = new StunnerGateway(this, 'Gateway', {
       name: CloudRetroNames.gateway,
@@ -367,6 +373,7 @@ export class CloudRetroDemo extends Construct {
       timeoutSeconds: 2,
       failureThreshold,
     });
+    warnUnpinnedImage(this, 'iceStepImage', this.#props.iceStepImage ?? DEMO_NODE_IMAGE);
     const step: IContainer = {
       name: CloudRetroNames.iceStep,
       image: this.#props.iceStepImage ?? DEMO_NODE_IMAGE,

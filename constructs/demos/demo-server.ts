@@ -18,6 +18,7 @@ import {
 } from '../../contract/demo-layout.js';
 import { NODE_IMAGE } from '../../contract/pod-layout.js';
 import { SyncWave } from '../gitops/sync.js';
+import { warnUnpinnedImage } from '../image-pin.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import { containerSecurityContext, podSecurityContext } from '../pod-security.js';
 import { type PackagedDemo, packagedDemo } from '../runtime-bundle/packaged-demos.js';
@@ -66,6 +67,7 @@ export class DemoServer extends Construct {
 
   constructor(scope: Construct, id: string, props: DemoServerProps) {
     super(scope, id);
+    warnUnpinnedImage(this, `the ${props.name} server's image prop`, props.image);
     this.name = props.name;
     this.namespace = props.namespace;
     this.configMapName = `${props.name}-server`;

@@ -8,9 +8,11 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
+import { IMAGES, imageRef } from '../../contract/images.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
+import { warnUnpinnedImage } from '../image-pin.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
@@ -18,8 +20,11 @@ import { TurnAuth } from '../turn-auth.js';
 import { demoIceEnv, demoUdpGateway, renderMediaServer } from './demo-parts.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
-/** A public Janus image name. Not pinned by us: pick one you trust and pin its digest. */
-export const DEFAULT_JANUS_IMAGE = 'docker.io/canyan/janus-gateway:latest';
+/**
+ * The Janus image of STUNner's Janus tutorial (contract/images.ts). Pinned by tag only: no published
+ * digest was found, so synth warns until you pin one (janusImage).
+ */
+export const DEFAULT_JANUS_IMAGE = imageRef(IMAGES.janus);
 
 /** Janus's config folder, relative to the container's working directory (`/janus`). */
 export const JANUS_CONFIG_DIR = 'config';
@@ -56,9 +61,9 @@ export interface JanusDemoProps {
    */
   readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
   /**
-   * The Janus image. The default is a public name, not a pinned release: choose an image (Janus
-   * 1.x with the EchoTest plugin and the HTTP transport) and pin it by digest.
-   * @default 'docker.io/canyan/janus-gateway:latest'
+   * The Janus image (Janus 1.x with the EchoTest plugin and the HTTP transport). Pin it by digest:
+   * synth warns on an image without one.
+   * @default DEFAULT_JANUS_IMAGE: STUNner's tutorial's l7mp/janus-gateway, tag v1.2.4 (contract/images.ts)
    */
   readonly janusImage?: string;
   /**
@@ -215,6 +220,7 @@ export class JanusDemo extends Construct {
         data: this.janusConfig(),
       }),
     );
+    warnUnpinnedImage(this, 'janusImage', this.#props.janusImage ?? DEFAULT_JANUS_IMAGE);
     renderMediaServer(this, {
       namespace: this.namespace,
       labels,

@@ -17,10 +17,12 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
+import { IMAGES, imageRef } from '../../contract/images.js';
 import { ClusterScopedObject } from '../cluster-scoped.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
+import { warnUnpinnedImage } from '../image-pin.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
@@ -29,10 +31,10 @@ import { demoIceEnv, demoUdpGateway, renderMediaServer } from './demo-parts.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
 
 /**
- * The image STUNner's mediasoup tutorial uses. A moving tag, not a pinned release: pin it (by
- * digest) in your chart.
+ * The image STUNner's mediasoup tutorial uses (contract/images.ts). A moving tag with no published
+ * digest: synth warns until you pin one (image).
  */
-export const DEFAULT_MEDIASOUP_IMAGE = 'docker.io/l7mp/mediasoup-demo-docker:latest';
+export const DEFAULT_MEDIASOUP_IMAGE = imageRef(IMAGES.mediasoup);
 /** Let's Encrypt's production ACME directory. */
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -228,6 +230,7 @@ export class MediasoupDemo extends Construct {
   #renderServer(selector: Record<string, string>): void {
     const labels = this.#labels(this.serverName);
     const podIP = { valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
+    warnUnpinnedImage(this, 'image', this.#props.image ?? DEFAULT_MEDIASOUP_IMAGE);
     renderMediaServer(this, {
       namespace: this.namespace,
       labels,
