@@ -5,6 +5,7 @@ import { getIceConfig, getTurnCredentials, IceConfigError } from '../../../runti
 import { IceAuthServer } from '../../../runtime/ice/server.js';
 import { freeTcpPort } from '../../helpers/net.js';
 import { ephemeralGateway } from './fixtures.js';
+import { expectRelayAccepts, expectRestCredential } from './rest-credential.js';
 
 let http: Server | undefined;
 let ice: IceAuthServer | undefined;
@@ -63,10 +64,17 @@ describe('getIceConfig against the real auth service', () => {
     expect(cfg.iceServers[0]!.username).toMatch(/^[0-9]+:dave$/);
     const exp = Number(cfg.iceServers[0]!.username.split(':')[0]);
     expect(Math.abs(exp - (Date.now() / 1000 + 600))).toBeLessThan(5);
+    expectRestCredential(cfg.iceServers[0]!, { secret: 'my-shared-secret', user: 'dave', expiry: exp });
+    expectRelayAccepts(cfg.iceServers[0]!, ephemeralGateway().auth, Date.now());
 
     const turn = await getTurnCredentials({ url: `http://127.0.0.1:${a.port}`, username: 'dave', ttl: 60 });
     expect(turn.ttl).toBe(60);
     expect(turn.uris).toHaveLength(2);
+    const c = { username: turn.username, credential: turn.password };
+    const turnExp = Number(turn.username.split(':')[0]);
+    expect(Math.abs(turnExp - (Date.now() / 1000 + 60))).toBeLessThan(5);
+    expectRestCredential(c, { secret: 'my-shared-secret', user: 'dave', expiry: turnExp });
+    expectRelayAccepts(c, ephemeralGateway().auth, Date.now());
   });
 
   it('a 400 is final and carries the service message', async () => {

@@ -5,7 +5,6 @@
  * with the gateway's public address and credentials minted from the gateway's shared secret.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,9 +14,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { POD_NODE } from '../../../bench/pod-node.js';
 import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../../../constructs/index.js';
+import { DEFAULT_REALM } from '../../../contract/defaults.js';
 import { validateManifest } from '../../constructs/helpers.js';
 import { freeTcpPort } from '../../helpers/net.js';
 import { type AuthPod, materializeAuthPod } from './auth-pod.js';
+import { expectMintedNow, expectRelayAccepts } from './rest-credential.js';
 
 type Obj = { kind: string; metadata: { name: string }; [k: string]: any };
 
@@ -94,8 +95,11 @@ describe('IceAuthService pod, reproduced locally', () => {
     ]);
     const [udp, tcp] = body.iceServers;
     expect(tcp).toMatchObject({ username: 'alice', credential: 'a-strong-password-0123456789' });
-    expect(udp!.username).toMatch(/^\d+:pod$/);
-    expect(udp!.credential).toBe(createHmac('sha1', SECRET).update(udp!.username).digest('base64'));
+    expectMintedNow(udp!, { secret: SECRET, user: 'pod', ttl: 300 });
+    const realm = DEFAULT_REALM; // the gateways' (no realm given)
+    expectRelayAccepts(udp!, { type: 'ephemeral', realm, credentials: { secret: SECRET } }, Date.now());
+    const alice = { username: 'alice', password: 'a-strong-password-0123456789' };
+    expectRelayAccepts(tcp!, { type: 'static', realm, credentials: alice }, Date.now());
   });
 });
 
@@ -173,7 +177,8 @@ describe('IceAuthService pod of the committed dist/eu-west/direct-call.k8s.yaml'
     expect(body.iceServers).toHaveLength(1);
     const s = body.iceServers[0]!;
     expect(s.urls).toEqual(['turn:198.51.100.7:3478?transport=udp']);
-    expect(s.credential).toBe(createHmac('sha1', secret).update(s.username).digest('base64'));
+    expectMintedNow(s, { secret, user: '', ttl: 86400 });
+    expectRelayAccepts(s, { type: 'ephemeral', realm: DEFAULT_REALM, credentials: { secret } }, Date.now());
 
     // The TCP gateway has no address yet (no load balancer here): a 404 that says so.
     const tcp = await fetch(

@@ -1,8 +1,8 @@
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { buildIceServers } from '../../../runtime/ice/ice-config.js';
 import { PublicAddressBook } from '../../../runtime/ice/public-address.js';
 import { config, ephemeralGateway, staticTlsGateway } from './fixtures.js';
+import { expectRelayAccepts, expectRestCredential } from './rest-credential.js';
 
 const NOW = 1_800_000_000;
 interface Filter {
@@ -47,8 +47,8 @@ describe('ICE servers from configs', () => {
     );
     if (!r.ok) throw new Error(r.message);
     const s = r.servers[0]!;
-    expect(s.username).toBe(`${NOW + 60}:alice`);
-    expect(s.credential).toBe(createHmac('sha1', 'my-shared-secret').update(s.username).digest('base64'));
+    expectRestCredential(s, { secret: 'my-shared-secret', user: 'alice', expiry: NOW + 60 });
+    expectRelayAccepts(s, ephemeralGateway().auth, NOW * 1000);
   });
 
   it('passes static credentials through', () => {
@@ -57,6 +57,7 @@ describe('ICE servers from configs', () => {
     const r = buildIceServers([staticTlsGateway()], book, { ...all, username: 'ignored' }, NOW);
     if (!r.ok) throw new Error(r.message);
     expect(r.servers[0]).toMatchObject({ username: 'user1', credential: 'pass$1' });
+    expectRelayAccepts(r.servers[0]!, staticTlsGateway().auth, NOW * 1000);
   });
 
   it('filters by namespace, gateway and listener', () => {

@@ -49,6 +49,20 @@ export function expectRestCredential(
   expect(c.credential).toBe(restPassword(want.secret, c.username));
 }
 
+/**
+ * For credentials minted on the real clock: the expiry is now + `ttl` (within 5 s), then
+ * expectRestCredential. Returns the expiry.
+ */
+export function expectMintedNow(
+  c: RestCredential,
+  want: { readonly secret: string; readonly user: string; readonly ttl: number },
+): number {
+  const expiry = Number(c.username.slice(0, c.username.indexOf(':')));
+  expect(Math.abs(expiry - (Date.now() / 1000 + want.ttl)), `expiry of ${c.username}`).toBeLessThan(5);
+  expectRestCredential(c, { secret: want.secret, user: want.user, expiry });
+  return expiry;
+}
+
 function attr(type: number, value: Buffer): Buffer {
   const head = Buffer.alloc(4);
   head.writeUInt16BE(type, 0);

@@ -12,6 +12,7 @@ import { IceAuthServer } from '../../../runtime/ice/server.js';
 import { freePort, freeUdpPort } from '../../helpers/net.js';
 import { type StunnerdProcess, startStunnerd } from '../../helpers/stunnerd.js';
 import { selfSignedCert } from '../../helpers/tls.js';
+import { allocateAt, expectMintedNow } from './rest-credential.js';
 import { startPeer, uclient } from './uclient.js';
 
 function gatewayConfig(name: string, port: number, auth: object) {
@@ -116,7 +117,11 @@ describe('/ice credentials against the runtime', () => {
     });
     expect(ice.iceServers).toHaveLength(1);
     const s = ice.iceServers[0]!;
+    expectMintedNow(s, { secret: SECRET, user: 'alice', ttl: 600 });
     expect(s.urls.map((u) => parseUri(u).tcp)).toEqual([false, true]);
+    // Our hand-encoded Allocate, signed with RFC 8489's MD5 key, as well as coturn's client.
+    const udp = parseUri(s.urls[0]!);
+    expect(await allocateAt(udp.host, udp.port, { username: s.username, password: s.credential })).toBe(200);
     for (const uri of s.urls) {
       const r = await relayWith(uri, s.username, s.credential);
       expect(r.code, r.output).toBe(0);
@@ -131,6 +136,8 @@ describe('/ice credentials against the runtime', () => {
     const ice = await getIceConfig({ url, namespace: 'media', gateway: 'static-gw', listener: 'udp' });
     const s = ice.iceServers[0]!;
     expect(s).toMatchObject({ username: 'alice', credential: PASSWORD });
+    const udp = parseUri(s.urls[0]!);
+    expect(await allocateAt(udp.host, udp.port, { username: s.username, password: s.credential })).toBe(200);
     const r = await relayWith(s.urls[0]!, s.username, s.credential);
     expect(r.code, r.output).toBe(0);
     expect(r.lost, r.output).toBe(0);
@@ -140,6 +147,7 @@ describe('/ice credentials against the runtime', () => {
     const ice = await getIceConfig({ url, namespace: 'media', gateway: 'tls-gw', username: 'tina' });
     const s = ice.iceServers[0]!;
     expect(s.urls).toEqual([expect.stringMatching(/^turns:127\.0\.0\.1:\d+\?transport=tcp$/)]);
+    expectMintedNow(s, { secret: SECRET, user: 'tina', ttl: 86400 });
     const r = await relayWith(s.urls[0]!, s.username, s.credential);
     expect(r.code, r.output).toBe(0);
     expect(r.lost, r.output).toBe(0);
@@ -150,6 +158,11 @@ describe('/ice credentials against the runtime', () => {
 
   it('TURN REST API answer relays too', async () => {
     const t = await getTurnCredentials({ url, namespace: 'media', gateway: 'ephemeral-gw', username: 'bob' });
+    expect(t.ttl).toBe(86400);
+    expectMintedNow(
+      { username: t.username, credential: t.password },
+      { secret: SECRET, user: 'bob', ttl: 86400 },
+    );
     const r = await relayWith(t.uris[0]!, t.username, t.password);
     expect(r.code, r.output).toBe(0);
     expect(r.lost, r.output).toBe(0);
@@ -158,9 +171,13 @@ describe('/ice credentials against the runtime', () => {
   it('a wrong password is refused', async () => {
     const ice = await getIceConfig({ url, namespace: 'media', gateway: 'ephemeral-gw', username: 'mallory' });
     const s = ice.iceServers[0]!;
+    expectMintedNow(s, { secret: SECRET, user: 'mallory', ttl: 86400 });
     const r = await relayWith(s.urls[0]!, s.username, `${s.credential.slice(0, -2)}AA`);
     expect(r.code).not.toBe(0);
     expect(r.output).toMatch(/Cannot complete Allocation/);
+    const udp = parseUri(s.urls[0]!);
+    const wrong = { username: s.username, password: `${s.credential.slice(0, -2)}AA` };
+    expect(await allocateAt(udp.host, udp.port, wrong)).toBe(401);
   });
 
   it('expired credentials are refused', async () => {
@@ -172,7 +189,7 @@ describe('/ice credentials against the runtime', () => {
       ttl: 1,
     });
     const s = ice.iceServers[0]!;
-    const expiry = Number(s.username.split(':')[0]);
+    const expiry = expectMintedNow(s, { secret: SECRET, user: 'late', ttl: 1 });
     // Wait until the expiry second has fully passed.
     await new Promise((r) => setTimeout(r, Math.max(0, (expiry + 1) * 1000 - Date.now() + 50)));
     const r = await relayWith(s.urls[0]!, s.username, s.credential);
