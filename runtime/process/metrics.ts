@@ -117,10 +117,11 @@ export function createMetrics(
     ['listener_cap', 'refusedListenerCap'],
     ['first_frame_deadline', 'closedFirstFrameDeadline'],
     ['frame_deadline', 'closedFrameDeadline'],
+    ['tls_error', 'closedTlsError'],
   ] as const;
   new Counter({
     name: 'stunner_listener_connections_refused_total',
-    help: 'TCP/TLS connections refused (per-IP cap or rate, listener cap) or closed at a deadline (first frame, partial frame), per listener and reason.',
+    help: 'TCP/TLS connections refused (per-IP cap or rate, listener cap), closed at a deadline (first frame, partial frame) or closed on a TLS error (failed handshake, renegotiation attempt), per listener and reason.',
     labelNames: ['name', 'reason'] as const,
     registers,
     collect() {

@@ -278,10 +278,10 @@ export class Relay {
 
   /**
    * Applies a new config and says what changed. Listeners restart only when their protocol,
-   * address, port, cert or key change, or when the realm changes; routes, credentials, log level
-   * and quotas apply in place and existing allocations survive. Throws ConfigError (changing
-   * nothing) for an unsupported config, and ReconfigureError (with the rest applied) when a
-   * listener cannot bind.
+   * address or port change, or when the realm changes; routes, credentials, log level, quotas and
+   * a TLS listener's cert and key apply in place and existing allocations survive. Throws
+   * ConfigError (changing nothing) for an unsupported config, and ReconfigureError (with the rest
+   * applied) when a listener cannot bind or refuses its new cert and key.
    */
   async reconfigure(config: StunnerConfig): Promise<RelayChanges> {
     const problems = unsupportedProblems(config);
@@ -312,6 +312,7 @@ export class Relay {
     if (!this.started) return changes;
     const wanted = new Map(config.listeners.map((l) => [l.name, l]));
     const toOpen: ListenerConfig[] = [];
+    const errors: string[] = [];
     for (const l of [...this.listeners.values()]) {
       const next = wanted.get(l.name);
       if (next === undefined) {
@@ -324,13 +325,18 @@ export class Relay {
         toOpen.push(next);
       } else {
         if (l instanceof StreamListener) l.setLimits(streamLimits(config));
-        if (l.reconfigure(this.ownSlice(next))) updated.push(l.name);
+        try {
+          if (l.reconfigure(this.ownSlice(next))) updated.push(l.name);
+        } catch (e) {
+          // e.g. a TLS cert and key that do not match: the listener keeps its previous pair.
+          errors.push((e as Error).message);
+          this.log.error((e as Error).message);
+        }
       }
     }
     for (const l of config.listeners) {
       if (!this.listeners.has(l.name) && !toOpen.includes(l)) toOpen.push(l);
     }
-    const errors: string[] = [];
     for (const l of toOpen) {
       const wasThere = old.listeners.some((o) => o.name === l.name);
       try {

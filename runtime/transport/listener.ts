@@ -38,8 +38,9 @@ export abstract class Listener implements TurnListener {
   }
 
   /**
-   * Applies the parts of a new config that need no restart (the relay port range); the socket
-   * parts (protocol, address, port, cert, key) need a new listener. Returns whether anything changed.
+   * Applies the parts of a new config that need no restart (the relay port range; a TLS listener
+   * also its cert and key); the socket parts (protocol, address, port) need a new listener.
+   * Returns whether anything changed.
    */
   reconfigure(config: ListenerConfig): boolean {
     const changed =
@@ -65,15 +66,12 @@ export abstract class Listener implements TurnListener {
   abstract close(): Promise<void>;
 }
 
-/** Do two listener configs need different sockets? */
+/**
+ * Do two listener configs need different sockets? A new TLS cert or key does not: the listener
+ * swaps it in place (reconfigure), and open connections stay.
+ */
 export function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
-  return (
-    a.protocol === b.protocol &&
-    a.address === b.address &&
-    a.port === b.port &&
-    (a.cert ?? '') === (b.cert ?? '') &&
-    (a.key ?? '') === (b.key ?? '')
-  );
+  return a.protocol === b.protocol && a.address === b.address && a.port === b.port;
 }
 
 /** Runs `bind` (a socket's bind or a server's listen, calling back once bound); rejects on its error. */

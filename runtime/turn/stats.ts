@@ -18,6 +18,8 @@ export class ListenerStats {
   refusedListenerCap = 0;
   closedFirstFrameDeadline = 0;
   closedFrameDeadline = 0;
+  /** TURN-TLS connections closed on a TLS error: a failed handshake, or a renegotiation attempt. */
+  closedTlsError = 0;
   /** Failed authentications (issue 15), by reason: stunner_auth_failures_total{name,reason}. */
   authFailedUnknownUser = 0;
   authFailedBadIntegrity = 0;

@@ -5,24 +5,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+/** The key type of a test certificate: ECDSA P-256 (the default) or RSA 2048. */
+export type CertKind = 'ec' | 'rsa';
+
 /**
- * A fresh self-signed P-256 certificate for localhost and 127.0.0.1 (valid one day), made by
- * openssl; cert and key as base64 PEM, the form a listener's `cert`/`key` take in the config.
+ * A fresh self-signed certificate for localhost and 127.0.0.1 (valid one day), made by openssl;
+ * cert and key as base64 PEM, the form a listener's `cert`/`key` take in the config. `cn` names
+ * the subject, so that a test can tell two certificates apart.
  */
-export async function selfSignedCert(): Promise<{ cert: string; key: string }> {
+export async function selfSignedCert(
+  kind: CertKind = 'ec',
+  cn = 'localhost',
+): Promise<{ cert: string; key: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'stunnerd-cert-'));
   try {
     const [keyPath, certPath] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    const keyArgs =
+      kind === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['-newkey', 'rsa:2048'];
     await promisify(execFile)('openssl', [
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
+      ...keyArgs,
       '-nodes',
       '-subj',
-      '/CN=localhost',
+      `/CN=${cn}`,
       '-addext',
       'subjectAltName=DNS:localhost,IP:127.0.0.1',
       '-days',

@@ -43,7 +43,7 @@ export interface ClientOptions {
   readonly realm?: string;
   readonly transport?: 'udp' | 'tcp' | 'tls';
   readonly timeoutMs?: number;
-  /** Source address (UDP and TCP), e.g. 127.0.0.2 to be another client host on loopback. @default 127.0.0.1 */
+  /** Source address (UDP, TCP and TLS), e.g. 127.0.0.2 to be another client host on loopback. @default 127.0.0.1 */
   readonly localAddress?: string;
 }
 
@@ -86,7 +86,12 @@ export class TurnClient {
     );
     const sock =
       t === 'tls'
-        ? tlsConnect({ host: this.opts.host, port: this.opts.port, rejectUnauthorized: false })
+        ? tlsConnect({
+            host: this.opts.host,
+            port: this.opts.port,
+            rejectUnauthorized: false,
+            ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
+          })
         : netConnect({
             host: this.opts.host,
             port: this.opts.port,

@@ -3,9 +3,14 @@
  * (RFC 8656 sec 12.5). One allocation per connection, indexed in the allocation table by the
  * connection's key; it goes away with the connection.
  * A framing error (garbage, oversize frame) closes the connection, never the listener.
+ *
+ * Both listen with a plain TCP server: the per-IP cap and rate and the first-frame deadline apply
+ * at TCP accept, before any TLS work. A TURN-TLS listener then hands each admitted socket to a
+ * TLS server that never listens itself (its 'connection' event), whose certificate can be swapped
+ * in place; a TLS error, in the handshake or after it (renegotiation), closes the connection.
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { ListenerConfig } from '../../../contract/config/index.js';
 import type { ScopedLogger } from '../../log/logger.js';
 import { SEND_INDICATION, StreamFramer } from '../../stun/index.js';
@@ -16,10 +21,12 @@ import type { RequestSource, TurnServer } from '../../turn/server.js';
 import type { ListenerStats } from '../../turn/stats.js';
 import { StreamClientLink } from '../client-link.js';
 import { bound, Listener } from '../listener.js';
+import { tlsServerOptions } from './tls.js';
 
 /**
- * A connection must deliver its first complete frame within this time of being accepted, however
- * it trickles; without an allocation it is also closed after this long idle.
+ * A connection must deliver its first complete frame within this time of being accepted at TCP
+ * level (a TLS handshake counts against it), however it trickles; without an allocation it is also
+ * closed after this long idle.
  */
 export const FIRST_FRAME_MS = 10_000;
 /** A frame begun must be complete within this time; more bytes of it do not extend the deadline. */
@@ -44,7 +51,10 @@ export interface StreamLimits {
 let nextConnId = 1;
 
 class Connection implements RequestSource {
-  readonly link: StreamClientLink;
+  /** Set once the connection carries frames: at accept (TCP), after the handshake (TLS). */
+  link!: StreamClientLink;
+  /** The socket frames travel on: the TCP socket, or its TLS socket once secure. */
+  socket: Socket;
   readonly framer: StreamFramer;
   /** The connection is the client: its key in the allocation table is its text key. */
   readonly clientKey: string;
@@ -55,19 +65,49 @@ class Connection implements RequestSource {
   partialSince = 0;
   sawFrame = false;
 
+  private readonly transport: 'tcp' | 'tls';
+  private readonly family: 4 | 6;
+  readonly address: string;
+  readonly port: number;
+
   constructor(
     readonly listener: StreamListener,
-    readonly socket: Socket,
+    /** The accepted TCP socket; closing it ends the connection, TLS or not. */
+    readonly tcp: Socket,
   ) {
-    const family = socket.remoteFamily === 'IPv6' ? 6 : 4;
-    const transport = listener.protocol === 'TURN-TLS' ? 'tls' : 'tcp';
-    const address = socket.remoteAddress ?? '';
-    const port = socket.remotePort ?? 0;
-    this.link = new StreamClientLink(transport, socket, address, port, family, listener.stats);
-    this.textKey = `${transport}:${address}:${port}#${nextConnId++}`;
+    this.socket = tcp;
+    this.family = tcp.remoteFamily === 'IPv6' ? 6 : 4;
+    this.transport = listener.protocol === 'TURN-TLS' ? 'tls' : 'tcp';
+    this.address = tcp.remoteAddress ?? '';
+    this.port = tcp.remotePort ?? 0;
+    this.textKey = `${this.transport}:${this.address}:${this.port}#${nextConnId++}`;
     this.clientKey = this.textKey;
     this.clients = listener.table.clients(listener);
     this.framer = new StreamFramer(this.onFrame, this.onFramingError);
+  }
+
+  /** Frames start flowing on `socket` (the TCP socket, or the TLS socket after its handshake). */
+  carry(socket: Socket, idleMs: number): void {
+    this.socket = socket;
+    this.link = new StreamClientLink(
+      this.transport,
+      socket,
+      this.address,
+      this.port,
+      this.family,
+      this.listener.stats,
+    );
+    socket.setTimeout(idleMs, () => {
+      // Idle without an allocation: close. With one, the allocation lifetime governs.
+      if (this.allocation() === undefined) this.destroy();
+    });
+    socket.on('data', this.onData);
+  }
+
+  /** Closes the connection: the TLS socket (if any) and the TCP socket under it. */
+  destroy(): void {
+    this.socket.destroy();
+    this.tcp.destroy();
   }
 
   allocation(): Allocation | undefined {
@@ -76,7 +116,7 @@ class Connection implements RequestSource {
 
   /** False once the connection is gone (an Allocate that completes later is undone). */
   isOpen(): boolean {
-    return !this.socket.destroyed;
+    return !this.socket.destroyed && !this.tcp.destroyed;
   }
 
   readonly onData = (chunk: Buffer): void => {
@@ -117,7 +157,7 @@ class Connection implements RequestSource {
 
   private readonly onFramingError = (reason: string): void => {
     this.listener.log.debug(`closing ${this.textKey} on listener ${this.listener.name}: ${reason}`);
-    this.socket.destroy();
+    this.destroy();
   };
 
   closed(): void {
@@ -134,6 +174,10 @@ interface Bucket {
 
 export class StreamListener extends Listener {
   private netServer: Server | undefined;
+  /** TURN-TLS: the TLS server the admitted TCP sockets are handed to; it never listens itself. */
+  private tlsServer: TlsServer | undefined;
+  /** TURN-TLS connections in their handshake, by the client's address and port. */
+  private readonly handshaking = new Map<string, Connection>();
   private readonly conns = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
@@ -156,6 +200,8 @@ export class StreamListener extends Listener {
       firstFrameMs: limits.firstFrameMs ?? FIRST_FRAME_MS,
       frameMs: limits.frameMs ?? FRAME_MS,
     };
+    // A cert and key that cannot serve fail here, before anything binds.
+    if (this.protocol === 'TURN-TLS') this.tlsServer = this.createTls(config);
   }
 
   /** New per-IP limits (admin config changed); connections already open stay. */
@@ -164,23 +210,54 @@ export class StreamListener extends Listener {
     if (this.netServer) this.netServer.maxConnections = this.limits.maxConnections;
   }
 
+  /**
+   * As Listener.reconfigure, and a TURN-TLS listener takes a new certificate and key in place:
+   * new connections get them, open connections keep theirs. A pair that cannot serve is refused
+   * (thrown) and the previous pair keeps serving; the rest of the config still applies.
+   */
+  override reconfigure(config: ListenerConfig): boolean {
+    const tls = this.tlsServer;
+    const newPair =
+      (config.cert ?? '') !== (this.config.cert ?? '') || (config.key ?? '') !== (this.config.key ?? '');
+    if (tls === undefined || !newPair) return super.reconfigure(config);
+    try {
+      tls.setSecureContext(tlsServerOptions(config));
+    } catch (e) {
+      super.reconfigure({ ...config, cert: this.config.cert, key: this.config.key });
+      throw new Error(
+        `listener ${this.name}: new TLS certificate refused, the previous one keeps serving: ${(e as Error).message}`,
+      );
+    }
+    super.reconfigure(config);
+    this.log.info(`listener ${this.name}: TLS certificate replaced; open connections keep theirs`);
+    return true;
+  }
+
   isOpen(): boolean {
     return this.netServer !== undefined;
   }
 
-  async start(): Promise<void> {
-    const onConnection = (socket: Socket) => this.accept(socket);
-    let srv: Server;
-    if (this.protocol === 'TURN-TLS') {
-      const cert = Buffer.from(this.config.cert ?? '', 'base64');
-      const key = Buffer.from(this.config.key ?? '', 'base64');
-      srv = createTlsServer({ cert, key, handshakeTimeout: 10_000 }, onConnection);
-      srv.on('tlsClientError', (e: Error) =>
-        this.log.debug(`TLS handshake failed on ${this.name}: ${e.message}`),
-      );
-    } else {
-      srv = createNetServer({ noDelay: true }, onConnection);
+  private createTls(config: ListenerConfig): TlsServer {
+    let options: ReturnType<typeof tlsServerOptions>;
+    try {
+      options = tlsServerOptions(config);
+    } catch (e) {
+      throw new Error(`listener ${config.name}: ${(e as Error).message}`);
     }
+    const tls = createTlsServer(options);
+    tls.on('secureConnection', (s: TLSSocket) => this.secured(s));
+    // A failed handshake (or its timeout) closes the connection; only then does it free its slot.
+    tls.on('tlsClientError', (e: Error, s: TLSSocket) => {
+      this.stats.closedTlsError++;
+      this.log.debug(`TLS handshake failed on ${this.name}: ${e.message}`);
+      s.destroy();
+    });
+    tls.on('error', (e) => this.log.error(`listener ${this.name}: ${e.message}`));
+    return tls;
+  }
+
+  async start(): Promise<void> {
+    const srv = createNetServer({ noDelay: true }, (socket: Socket) => this.accept(socket));
     srv.maxConnections = this.limits.maxConnections;
     srv.on('drop', () => {
       this.stats.refusedListenerCap++;
@@ -203,7 +280,7 @@ export class StreamListener extends Listener {
       if (why === 'first frame') this.stats.closedFirstFrameDeadline++;
       else this.stats.closedFrameDeadline++;
       this.log.debug(`closing ${c.textKey} on listener ${this.name}: no complete ${why} in time`);
-      c.socket.destroy();
+      c.destroy();
     }
     for (const [ip, b] of this.buckets) if (now - b.at > 10_000) this.buckets.delete(ip);
   }
@@ -239,7 +316,12 @@ export class StreamListener extends Listener {
     return a && typeof a === 'object' ? a.port : this.config.port;
   }
 
+  /**
+   * A TCP connection arrives: the per-IP limits apply and its deadlines start here, before any TLS
+   * work (each new connection is a handshake: the rate limit is the per-IP handshake rate).
+   */
   private accept(socket: Socket): void {
+    socket.on('error', () => {});
     const ip = socket.remoteAddress ?? '';
     if (!this.admitIp(ip)) {
       socket.destroy();
@@ -251,20 +333,43 @@ export class StreamListener extends Listener {
     this.conns.add(conn);
     this.stats.connections++;
     this.stats.connectionsTotal++;
-    socket.setTimeout(this.limits.firstFrameMs, () => {
-      // Idle without an allocation: close. With one, the allocation lifetime governs.
-      if (conn.allocation() === undefined) socket.destroy();
-    });
-    socket.on('data', conn.onData);
-    socket.on('error', () => {});
+    const hs = handshakeKey(conn.address, conn.port);
     socket.once('close', () => {
       const n = (this.perIp.get(ip) ?? 1) - 1;
       if (n <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, n);
+      if (this.handshaking.get(hs) === conn) this.handshaking.delete(hs);
       this.conns.delete(conn);
       this.stats.connections--;
+      conn.destroy();
       conn.closed();
     });
+    if (this.tlsServer === undefined) {
+      conn.carry(socket, this.limits.firstFrameMs);
+      return;
+    }
+    this.handshaking.set(hs, conn);
+    this.tlsServer.emit('connection', socket);
+  }
+
+  /** A TLS handshake completed: frames flow on the TLS socket; any later TLS error closes it. */
+  private secured(s: TLSSocket): void {
+    const hs = handshakeKey(s.remoteAddress ?? '', s.remotePort ?? 0);
+    const conn = this.handshaking.get(hs);
+    this.handshaking.delete(hs);
+    s.on('error', (e: Error) => {
+      // e.g. ERR_TLS_RENEGOTIATION_DISABLED: a client-initiated renegotiation.
+      if ((e as NodeJS.ErrnoException).syscall === undefined) this.stats.closedTlsError++;
+      this.log.debug(`TLS error on ${conn?.textKey ?? this.name}: ${e.message}`);
+      s.destroy();
+    });
+    if (conn === undefined || conn.tcp.destroyed) {
+      s.destroy();
+      return;
+    }
+    s.disableRenegotiation();
+    s.once('close', () => conn.tcp.destroy());
+    conn.carry(s, this.limits.firstFrameMs);
   }
 
   /** Closes the server and every connection (their allocations go with them). */
@@ -273,8 +378,12 @@ export class StreamListener extends Listener {
     this.netServer = undefined;
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
-    for (const c of this.conns) c.socket.destroy();
+    for (const c of this.conns) c.destroy();
     if (!srv) return;
     await new Promise<void>((resolve) => srv.close(() => resolve()));
   }
+}
+
+function handshakeKey(address: string, port: number): string {
+  return `${address}|${port}`;
 }
