@@ -7,6 +7,12 @@
  * It mounts no TLS keys, and may only read the gateways' Services (for their public addresses).
  * Pods can mount only ConfigMaps and Secrets of their own namespace, so the gateways it serves
  * must live in its namespace.
+ *
+ * Who may ask: its answers are TURN credentials, so its NetworkPolicy admits only the callers
+ * named (`allowFrom`, `allowClients()`); with none named, any source only when an API key is
+ * required (`apiKeySecret`), else none (the kubelet's probes come from the node, which a
+ * NetworkPolicy always admits). Any source without a key is `allowAnySource`, with a synth
+ * warning. Credentials live at most `maxTtl` (one day by default).
  */
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -14,8 +20,12 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { isDnsName } from '../contract/config/endpoint.js';
 import {
   DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_ICE_AUTH_MAX_TTL,
   DEFAULT_ICE_AUTH_PORT,
   DEFAULT_LOGLEVEL,
+  ICE_AUTH_MAX_CONNECTIONS,
+  ICE_AUTH_TTL_LIMIT,
   type LogFormat,
 } from '../contract/defaults.js';
 import { ipFamily } from '../contract/ip-literal.js';
@@ -35,6 +45,7 @@ import { nodeReaderRbac } from './node-reader.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
 import { type RuntimePod, runtimePod } from './runtime-pod.js';
 import type { IStunnerGateway } from './types.js';
+import { Warnings } from './warnings.js';
 
 const ICE_AUTH_APP = 'stunner-auth';
 
@@ -92,11 +103,29 @@ export interface IceAuthServiceProps {
    */
   readonly networkPolicy?: boolean;
   /**
-   * Who may ask for credentials: NetworkPolicy peers (e.g. the application servers' pods). The
-   * answers carry TURN credentials, so narrow this to the callers that need them.
-   * @default any pod or address that can reach the Service
+   * Who may ask for credentials: NetworkPolicy peers (e.g. the application servers' pods); more
+   * with allowClients().
+   * @default none named: only the kubelet's probes, or any source when `apiKeySecret` is set
    */
   readonly allowFrom?: readonly K8sNetworkPolicyPeer[];
+  /**
+   * Admit any pod or address that can reach the Service, without an API key: anyone there can
+   * mint TURN credentials. Synthesizes with a warning (none with `apiKeySecret`).
+   * @default false
+   */
+  readonly allowAnySource?: boolean;
+  /**
+   * Longest lifetime of a minted credential, in seconds: a longer `ttl` request gets this (the
+   * answer's expiry says so). At most a year.
+   * @default 86400 (one day, STUNner's default ttl)
+   */
+  readonly maxTtl?: number;
+  /**
+   * Connections one client IP may hold open; more are closed at accept. Every connection must
+   * send a complete request within 5 s.
+   * @default 64
+   */
+  readonly maxConnectionsPerIp?: number;
   /**
    * Where the Kubernetes API server is, for the NetworkPolicy egress rule.
    * @default any address, TCP ports 443 and 6443 only
@@ -121,6 +150,7 @@ export interface IceAuthServiceProps {
   /**
    * Require the TURN REST API key: a Secret in the service's namespace whose key `key` holds it;
    * requests without `key=<that value>` get 401. STUNner's service accepts and ignores `key`.
+   * With a key and no callers named, the NetworkPolicy admits any source: the key decides.
    * @default no key required
    */
   readonly apiKeySecret?: string;
@@ -151,6 +181,7 @@ export class IceAuthService extends Construct {
 
   readonly #props: IceAuthServiceProps;
   readonly #gateways: IStunnerGateway[] = [];
+  readonly #clients: K8sNetworkPolicyPeer[] = [];
   readonly #labels: Record<string, string>;
   readonly #watchServices: boolean;
   readonly #clusterDomain: string;
@@ -172,6 +203,10 @@ export class IceAuthService extends Construct {
     };
     for (const g of props.gateways ?? []) this.addGateway(g);
     this.#render();
+    if (props.allowAnySource && props.apiKeySecret === undefined && (props.networkPolicy ?? true))
+      Warnings.of(this).add(
+        `allowAnySource: any pod or address that reaches Service ${this.namespace}/${this.serviceName} can mint TURN credentials; name the callers (allowFrom, allowClients()) or require an API key (apiKeySecret)`,
+      );
     this.node.addValidation({ validate: () => this.#validate() });
   }
 
@@ -179,6 +214,20 @@ export class IceAuthService extends Construct {
   addGateway(gateway: IStunnerGateway): this {
     if (!this.#gateways.includes(gateway)) this.#gateways.push(gateway);
     return this;
+  }
+
+  /**
+   * Admits more callers to the NetworkPolicy, e.g. an application server's pods:
+   * `allowClients({ podSelector: { matchLabels: server.selectorLabels } })`.
+   */
+  allowClients(...peers: K8sNetworkPolicyPeer[]): this {
+    this.#clients.push(...peers);
+    return this;
+  }
+
+  /** The callers admitted by name (allowFrom, then allowClients()). */
+  get clients(): readonly K8sNetworkPolicyPeer[] {
+    return [...(this.#props.allowFrom ?? []), ...this.#clients];
   }
 
   get gateways(): readonly IStunnerGateway[] {
@@ -275,12 +324,7 @@ export class IceAuthService extends Construct {
         spec: {
           podSelector: { matchLabels: { ...this.selectorLabels } },
           policyTypes: ['Ingress', 'Egress'],
-          ingress: [
-            {
-              ...(this.#props.allowFrom !== undefined ? { from: [...this.#props.allowFrom] } : {}),
-              ports: [{ protocol: 'TCP', port: this.port }],
-            },
-          ],
+          ingress: Lazy.any({ produce: () => this.#ingress() }),
           egress: this.#watchServices
             ? [
                 {
@@ -295,6 +339,15 @@ export class IceAuthService extends Construct {
         },
       });
     }
+  }
+
+  /** Named callers; else any source with an API key or when opted in; else none (node traffic only). */
+  #ingress(): object[] {
+    const ports = [{ protocol: 'TCP', port: this.port }];
+    const clients = this.clients;
+    if (this.#props.allowAnySource) return [{ ports }];
+    if (clients.length > 0) return [{ from: clients.map((p) => JSON.parse(JSON.stringify(p))), ports }];
+    return this.#props.apiKeySecret !== undefined ? [{ ports }] : [];
   }
 
   /** The runtime's layout in this pod: every gateway's config and credentials, in a directory named after it. */
@@ -333,6 +386,9 @@ export class IceAuthService extends Construct {
     args.push('--port', String(this.port), '--log', this.#props.logLevel ?? DEFAULT_LOGLEVEL);
     if (this.#watchServices) args.push('--watch-services');
     if (this.#props.apiKeySecret !== undefined) args.push('--api-key-file', `${API_KEY_DIR}/key`);
+    if (this.#props.maxTtl !== undefined) args.push('--max-ttl', String(this.#props.maxTtl));
+    if (this.#props.maxConnectionsPerIp !== undefined)
+      args.push('--max-connections-per-ip', String(this.#props.maxConnectionsPerIp));
     if (this.#props.logFormat === 'json') args.push('--log-format', 'json');
     return args;
   }
@@ -400,6 +456,18 @@ export class IceAuthService extends Construct {
       problems.push(`publicAddress "${pub}" is neither an IP address nor a DNS name`);
     if (this.#props.nodeAddressDiscovery && !this.#watchServices)
       problems.push("nodeAddressDiscovery needs watchServices: the fallback follows the gateways' Services");
+    const maxTtl = this.#props.maxTtl ?? DEFAULT_ICE_AUTH_MAX_TTL;
+    if (!Number.isInteger(maxTtl) || maxTtl < 1 || maxTtl > ICE_AUTH_TTL_LIMIT)
+      problems.push(`maxTtl ${maxTtl} is not a whole number of seconds from 1 to ${ICE_AUTH_TTL_LIMIT}`);
+    const perIp = this.#props.maxConnectionsPerIp ?? DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP;
+    if (!Number.isInteger(perIp) || perIp < 1 || perIp > ICE_AUTH_MAX_CONNECTIONS)
+      problems.push(
+        `maxConnectionsPerIp ${perIp} is not a whole number from 1 to ${ICE_AUTH_MAX_CONNECTIONS}`,
+      );
+    if (this.#props.allowAnySource && this.clients.length > 0)
+      problems.push(
+        'allowAnySource admits every source, so the callers named by allowFrom or allowClients() would mean nothing; give one or the other',
+      );
     const replicas = this.#props.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 0)
       problems.push(`replicas ${replicas} is not a whole number of pods`);

@@ -21,6 +21,10 @@ export const DEFAULT_ICE_AUTH_PORT = 8088;
  * `maxTtl`): longer `ttl` requests get this. One day, STUNner's default `ttl`.
  */
 export const DEFAULT_ICE_AUTH_MAX_TTL = 86_400;
+/** The longest `ttl` (and `--max-ttl`) the ICE auth service takes: a year. */
+export const ICE_AUTH_TTL_LIMIT = 365 * 86_400;
+/** The ICE auth service's connections of all clients together (the highest per-IP cap). */
+export const ICE_AUTH_MAX_CONNECTIONS = 1024;
 /**
  * Connections one client IP may hold open to the ICE auth service (`--max-connections-per-ip`,
  * IceAuthService `maxConnectionsPerIp`); more are closed at accept, so that one client cannot

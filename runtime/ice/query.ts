@@ -1,4 +1,5 @@
 import { isDnsName } from '../../contract/config/index.js';
+import { ICE_AUTH_TTL_LIMIT } from '../../contract/defaults.js';
 import { ipFamily } from '../../contract/ip-literal.js';
 
 /**
@@ -11,8 +12,11 @@ import { ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from '../../contract/
 export { ICE_TRANSPORT_POLICIES, type IceTransportPolicy };
 
 export const DEFAULT_TTL = 86_400;
-/** A year: longer-lived ephemeral credentials are static credentials in disguise. */
-export const MAX_TTL = 365 * 86_400;
+/**
+ * A year: longer-lived ephemeral credentials are static credentials in disguise (a 400). The
+ * server lowers anything above its --max-ttl (default one day) to that.
+ */
+export const MAX_TTL = ICE_AUTH_TTL_LIMIT;
 export const MAX_QUERY_LENGTH = 2048;
 export const MAX_PARAM_LENGTH = 253;
 

@@ -26,6 +26,7 @@ import type { StunnerConfig } from '../../contract/config/index.js';
 import {
   DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
   DEFAULT_ICE_AUTH_MAX_TTL,
+  ICE_AUTH_MAX_CONNECTIONS,
 } from '../../contract/defaults.js';
 import { type Log, silentLog } from '../log/logger.js';
 import {
@@ -45,7 +46,7 @@ const MAX_URL_LENGTH = MAX_QUERY_LENGTH + 64;
  */
 export const REQUEST_DEADLINE_MS = 5_000;
 /** Connections of all clients together. */
-export const MAX_CONNECTIONS = 1024;
+export const MAX_CONNECTIONS = ICE_AUTH_MAX_CONNECTIONS;
 
 export interface IceAuthServerOptions {
   readonly logger?: Log;

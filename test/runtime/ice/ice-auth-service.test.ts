@@ -1,6 +1,13 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { GatewayRuntime, IceAuthService, StunnerGateway, TurnAuth } from '../../../constructs/index.js';
+import {
+  GatewayRuntime,
+  IceAuthService,
+  StunnerGateway,
+  TurnAuth,
+  Warnings,
+} from '../../../constructs/index.js';
+import { parseAuthArgs } from '../../../runtime/ice/cli.js';
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any };
 
@@ -22,6 +29,17 @@ function setup(opts: { authNamespace?: string; watch?: boolean } = {}) {
   });
   auth.addGateway(tls);
   return { app, chart, auth, udp, tls };
+}
+
+/** One ephemeral gateway and an auth service with `props`, in chart `media` (namespace stunner). */
+function withGateway(props: ConstructorParameters<typeof IceAuthService>[2]) {
+  const chart = new Chart(Testing.app(), 'media', { namespace: 'stunner' });
+  const gw = new StunnerGateway(chart, 'udp-gateway', {
+    auth: TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789'),
+    listeners: [{ name: 'udp-listener' }],
+  });
+  const auth = new IceAuthService(chart, 'auth', { gateways: [gw], ...props });
+  return { chart, auth };
 }
 
 function objects(chart: Chart): Obj[] {
@@ -164,18 +182,79 @@ describe('IceAuthService', () => {
       auth: TurnAuth.inlineEphemeral('a-strong-shared-secret-0123456789'),
       listeners: [{ name: 'udp-listener' }],
     });
-    new IceAuthService(chart, 'auth', {
+    const auth = new IceAuthService(chart, 'auth', {
       gateways: [gw],
       allowFrom: [{ podSelector: { matchLabels: { app: 'app-server' } } }],
     });
+    // Callers created after the service (they need its url) are named afterwards.
+    auth.allowClients({ podSelector: { matchLabels: { app: 'page' } } });
     const np = find(objects(chart), 'NetworkPolicy');
     expect(np.spec.ingress).toEqual([
       {
-        from: [{ podSelector: { matchLabels: { app: 'app-server' } } }],
+        from: [
+          { podSelector: { matchLabels: { app: 'app-server' } } },
+          { podSelector: { matchLabels: { app: 'page' } } },
+        ],
         ports: [{ protocol: 'TCP', port: 8088 }],
       },
     ]);
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(Warnings.collect(chart)).toEqual([]);
+  });
+
+  it('admits no caller by default: nobody can mint credentials until the chart names its callers', () => {
+    const { chart } = setup();
+    const np = find(objects(chart), 'NetworkPolicy');
+    // No ingress rule: only node traffic (the kubelet's probes), which a NetworkPolicy always admits.
+    expect(np.spec.ingress).toEqual([]);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(Warnings.collect(chart)).toEqual([]);
+  });
+
+  it('with an API key and no caller named, any source may ask (the key decides), without a warning', () => {
+    const { chart } = withGateway({ apiKeySecret: 'ice-api-key' });
+    expect(find(objects(chart), 'NetworkPolicy').spec.ingress).toEqual([
+      { ports: [{ protocol: 'TCP', port: 8088 }] },
+    ]);
+    expect(Warnings.collect(chart)).toEqual([]);
+  });
+
+  it('any source without a key only when opted in, with a synth warning', () => {
+    const { chart } = withGateway({ allowAnySource: true });
+    expect(find(objects(chart), 'NetworkPolicy').spec.ingress).toEqual([
+      { ports: [{ protocol: 'TCP', port: 8088 }] },
+    ]);
+    expect(Warnings.collect(chart)).toEqual([
+      '[media/auth] allowAnySource: any pod or address that reaches Service stunner/stunner-auth can mint TURN credentials; name the callers (allowFrom, allowClients()) or require an API key (apiKeySecret)',
+    ]);
+    const keyed = withGateway({ allowAnySource: true, apiKeySecret: 'ice-api-key' });
+    expect(Warnings.collect(keyed.chart)).toEqual([]);
+    const both = withGateway({ allowAnySource: true, allowFrom: [{ podSelector: {} }] });
+    expect(() => objects(both.chart)).toThrow(/allowAnySource admits every source/);
+  });
+
+  it('caps the credential lifetime and the connections per IP with flags the runtime reads', () => {
+    const runtimeArgs = (props: ConstructorParameters<typeof IceAuthService>[2]) => {
+      const args: string[] = find(objects(withGateway(props).chart), 'Deployment').spec.template.spec
+        .containers[0].args;
+      return { args, parsed: parseAuthArgs(args.slice(args.indexOf('auth') + 1)) };
+    };
+    const dflt = runtimeArgs({});
+    expect(dflt.args).not.toContain('--max-ttl');
+    expect(dflt.args).not.toContain('--max-connections-per-ip');
+    // The runtime's defaults are the construct's: one day, 64 connections.
+    expect(dflt.parsed).toMatchObject({ maxTtl: 86400, maxConnectionsPerIp: 64 });
+    const set = runtimeArgs({ maxTtl: 3600, maxConnectionsPerIp: 16 });
+    expect(set.args.join(' ')).toContain('--max-ttl 3600 --max-connections-per-ip 16');
+    expect(set.parsed).toMatchObject({ maxTtl: 3600, maxConnectionsPerIp: 16 });
+    for (const [props, msg] of [
+      [{ maxTtl: 0 }, /maxTtl 0 is not a whole number of seconds from 1 to 31536000/],
+      [{ maxTtl: 365 * 86400 + 1 }, /maxTtl 31536001/],
+      [{ maxTtl: 1.5 }, /maxTtl 1.5/],
+      [{ maxConnectionsPerIp: 0 }, /maxConnectionsPerIp 0 is not a whole number from 1 to 1024/],
+      [{ maxConnectionsPerIp: 2000 }, /maxConnectionsPerIp 2000/],
+    ] as const)
+      expect(() => objects(withGateway(props).chart), JSON.stringify(props)).toThrow(msg);
   });
 
   it('refuses gateways of another namespace, and no gateways, with reasons', () => {
