@@ -14,6 +14,7 @@ import type { StunnerConfig } from '../../contract/config/index.js';
 import { parseCommandLine, scanFlags } from '../args/flags.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import { createLogger, type Log, silentLog } from '../log/logger.js';
+import { printable, printableLines } from '../log/printable.js';
 import type { TransportAddress } from '../stun/index.js';
 import {
   type CredentialSource,
@@ -324,7 +325,12 @@ export async function runIceTest(o: IceTestOptions): Promise<IceTestReport> {
 }
 
 /** One line per listener. */
+/** One line per listener; names and messages may carry server text (REALM, reason, /status), so it is printable. */
 export function formatResult(r: ListenerResult): string {
+  return printable(resultText(r));
+}
+
+function resultText(r: ListenerResult): string {
   const head = `${r.listener} ${r.protocol} ${r.server}`.trim();
   const rtt =
     r.rttP50Ms !== undefined ? ` rtt p50 ${r.rttP50Ms.toFixed(2)} ms p99 ${r.rttP99Ms!.toFixed(2)} ms` : '';
@@ -499,12 +505,14 @@ export async function main(
       );
     }
   } catch (e) {
-    io.stderr.write(`icetest: ${(e as Error).message}\n`);
+    io.stderr.write(`icetest: ${printable((e as Error).message)}\n`);
     return e instanceof TargetError ? 2 : 1;
   }
-  const log = createLogger('all:WARN', (line) => io.stderr.write(`${line}\n`)).scope('icetest');
+  const log = createLogger('all:WARN', (line) => io.stderr.write(`${printableLines(line)}\n`)).scope(
+    'icetest',
+  );
   const report = await runIceTest({ ...cli.options, configs, log });
-  if (cli.output === 'json') io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (cli.output === 'json') io.stdout.write(`${printableLines(JSON.stringify(report, null, 2))}\n`);
   else for (const r of report.results) io.stdout.write(`${formatResult(r)}\n`);
   return report.ok ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 import { stringify as toYaml } from 'yaml';
 import { buildIceServers, type IceServer } from '../ice/ice-config.js';
 import { DEFAULT_TTL, ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from '../ice/query.js';
+import { printableLines } from '../log/printable.js';
 import { backendsOf, describeBackend, mermaidGraph } from './graph.js';
 import {
   describeCredentials,
@@ -58,7 +59,14 @@ const stdio: Io = {
   err: (s) => process.stderr.write(s),
 };
 
-export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io = stdio): Promise<number> {
+  // What stunnerctl prints carries text from servers (a runtime's /status, the cluster's objects):
+  // no control character but our own newlines reaches the terminal.
+  const io: Io = {
+    ...rawIo,
+    out: (s) => rawIo.out(printableLines(s)),
+    err: (s) => rawIo.err(printableLines(s)),
+  };
   const [cmd, ...args] = argv;
   try {
     if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {

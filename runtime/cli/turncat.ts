@@ -12,6 +12,7 @@ import { isIP, createServer as netServer, type Server, type Socket } from 'node:
 import { parseCommandLine, scanFlags } from '../args/flags.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import { createLogger, type ScopedLogger } from '../log/logger.js';
+import { printable, printableLines } from '../log/printable.js';
 import type { TransportAddress } from '../stun/index.js';
 import { resolveTurnTarget, TargetError, type TurnTarget } from './turn-target.js';
 
@@ -157,8 +158,16 @@ export function parseTurncatArgs(argv: readonly string[]): TurncatArgs | 'help' 
   };
 }
 
-/** One line saying what failed, naming the user and realm on 401 and the listener on 403. */
+/**
+ * One line saying what failed, naming the user and realm on 401 and the listener on 403. The
+ * REALM and reason come from the server: the line is printable (no escape sequence reaches the
+ * terminal, no newline forges a line).
+ */
 export function describeFailure(e: unknown, target: TurnTarget, peer: TransportAddress): string {
+  return printable(failureText(e, target, peer));
+}
+
+function failureText(e: unknown, target: TurnTarget, peer: TransportAddress): string {
   if (e instanceof TurnError) {
     if (e.code === 401) {
       return `authentication failed (401 ${e.reason || 'Unauthenticated'}): user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted by ${target.host}:${target.port}`;
@@ -252,7 +261,7 @@ export async function startTurncat(
     c.onRefreshError((e) => log.warn(`refresh failed: ${describeFailure(e, target, args.peer)}`));
     c.onClose((reason) => {
       if (reason !== 'closed') {
-        io.stderr.write(`turncat: ${reason}\n`);
+        io.stderr.write(`turncat: ${printable(reason)}\n`);
         resolveDone(1);
       }
     });
@@ -410,7 +419,7 @@ export async function main(
   const line = parseCommandLine('turncat', USAGE, () => parseTurncatArgs(argv), io);
   if ('exit' in line) return line.exit;
   const args: TurncatArgs = line.args;
-  const log = createLogger(args.log, (line) => io.stderr.write(`${line}\n`)).scope('turncat');
+  const log = createLogger(args.log, (line) => io.stderr.write(`${printableLines(line)}\n`)).scope('turncat');
   let target: TurnTarget;
   try {
     target = await resolveTurnTarget(args.server, {
@@ -420,7 +429,7 @@ export async function main(
       ...(args.context !== undefined ? { context: args.context } : {}),
     });
   } catch (e) {
-    io.stderr.write(`turncat: ${(e as Error).message}\n`);
+    io.stderr.write(`turncat: ${printable((e as Error).message)}\n`);
     return e instanceof TargetError ? 2 : 1;
   }
   log.info(
