@@ -65,6 +65,8 @@ export const DemoEnv = {
   CLOUDRETRO_ICE_POLL_SECONDS: 'CLOUDRETRO_ICE_POLL_SECONDS',
   /** mediasoup-landing: the mediasoup client URL the browser is sent to. */
   MEDIASOUP_URL: 'MEDIASOUP_URL',
+  /** direct-call: origins besides the page's own whose pages may open signaling (comma-separated). */
+  ALLOWED_ORIGINS: 'ALLOWED_ORIGINS',
 } as const;
 
 /** Defaults shared by the constructs and the servers. */

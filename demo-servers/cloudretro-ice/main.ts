@@ -16,9 +16,11 @@
  *   GET /live         200
  *   GET /coordinator  503 once after each rewrite, else 200
  *   GET /status       JSON: the servers' URLs, when written, the last error
+ *
+ * Its status server has the limits of every demo server (demo-servers/shared/http.ts).
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
   type CloudRetroIceServer,
@@ -29,6 +31,7 @@ import {
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { getIceConfig } from '../../runtime/ice/client.js';
 import { envNumber, log, onTerminate } from '../shared/env.js';
+import { createDemoServer } from '../shared/http.js';
 import { credentialExpiry } from '../shared/ice.js';
 
 interface Source {
@@ -150,7 +153,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(`${JSON.stringify(body)}\n`);
 }
 
-const http = createServer((req, res) => {
+const http = createDemoServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/live') return send(res, 200, { status: 'ok' });
   if (path === '/ready')

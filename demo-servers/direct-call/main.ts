@@ -13,11 +13,20 @@
  * and returns it in `registerResponse`; before the credentials in it expire, it asks again and
  * pushes the new one. Media never touches this server: the pages relay it to each other through
  * the gateways.
+ *
+ * Hostile clients: a WebSocket that breaks the protocol, or sends anything but a JSON object, is
+ * closed or answered with an error, never the process. One socket registers one name, which goes
+ * when the socket closes; at most MAX_USERS names are registered at once. The WebSocket accepts
+ * pages of its own origin only (the Origin's host is the request's Host), plus the origins listed
+ * in ALLOWED_ORIGINS (comma-separated, e.g. `https://call.example.com`), so that another site's
+ * page cannot open signaling (and get relay credentials) from a visitor's browser. A client that
+ * sends no Origin (not a browser) is accepted: Origin protects browsers, nothing else.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { envNumber, log, onTerminate } from '../shared/env.js';
+import { createDemoServer, sendText } from '../shared/http.js';
 import { type IceConfiguration, iceSourceFromEnv } from '../shared/ice.js';
 import { APP_JS, INDEX_HTML } from './page.js';
 
@@ -30,38 +39,101 @@ interface User {
   peer: string | undefined;
 }
 
+/** Names registered at once, over all sockets. */
+const MAX_USERS = 1000;
+/** A WebSocket message, in bytes (an SDP offer is a few KiB). */
+const MAX_MESSAGE_BYTES = 256 * 1024;
+/** What may wait unsent to one page before it is dropped as too slow. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 const ice = iceSourceFromEnv();
 const port = envNumber(DemoEnv.PORT, DEMO_DEFAULTS.webPort);
+const allowedOrigins = new Set(
+  (process.env[DemoEnv.ALLOWED_ORIGINS] ?? '')
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter((o) => o !== ''),
+);
 const users = new Map<string, User>();
+/** Sockets with a registration under way: one each. */
+const registering = new Set<WebSocket>();
 
-const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+const http = createDemoServer((req: IncomingMessage, res: ServerResponse) => {
   const path = (req.url ?? '/').split('?')[0];
-  if (path === '/live' || path === '/ready') return send(res, 200, 'text/plain', 'ok\n');
-  if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', APP_JS);
-  if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', INDEX_HTML);
-  send(res, 404, 'text/plain', 'not found\n');
+  if (path === '/live' || path === '/ready') return sendText(res, 200, 'ok\n');
+  if (path === '/app.js') return sendText(res, 200, APP_JS, 'text/javascript; charset=utf-8');
+  if (path === '/' || path === '/index.html')
+    return sendText(res, 200, INDEX_HTML, 'text/html; charset=utf-8');
+  sendText(res, 404, 'not found\n');
 });
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-  res.end(body);
+/** Whether a page of `origin` may open signaling with a server reached as `host`. */
+function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: ReadonlySet<string>,
+): boolean {
+  if (origin === undefined) return true;
+  if (allowed.has(origin)) return true;
+  try {
+    const u = new URL(origin);
+    return (
+      (u.protocol === 'http:' || u.protocol === 'https:') &&
+      host !== undefined &&
+      u.host === host.toLowerCase()
+    );
+  } catch {
+    return false;
+  }
 }
 
-const wss = new WebSocketServer({ server: http, path: '/ws', maxPayload: 256 * 1024 });
+const wss = new WebSocketServer({
+  server: http,
+  path: '/ws',
+  maxPayload: MAX_MESSAGE_BYTES,
+  verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) => {
+    const ok = originAllowed(origin || undefined, req.headers.host, allowedOrigins);
+    if (!ok) log(`refused a WebSocket from origin ${JSON.stringify(String(origin).slice(0, 100))}`);
+    return ok;
+  },
+});
+wss.on('error', (e) => log(`WebSocket server error: ${e.message}`));
 wss.on('connection', (ws) => {
   let me: User | undefined;
-  ws.on('message', (data) => {
-    let m: Record<string, unknown>;
+  let alive = true;
+  // A protocol violation (too large, bad UTF-8, unmasked, reserved bits or opcodes): ws closes the
+  // socket and reports it here; without a listener it would end the process.
+  ws.on('error', (e) => {
+    log(`closing a WebSocket: ${e.message}`);
+    ws.terminate();
+  });
+  ws.on('pong', () => {
+    alive = true;
+  });
+  // A page that vanished without a close is found within two pings.
+  const ping = setInterval(() => {
+    if (!alive) return ws.terminate();
+    alive = false;
+    ws.ping();
+  }, 30_000);
+  ping.unref();
+  ws.on('message', (data, isBinary) => {
+    let m: unknown;
     try {
-      m = JSON.parse(String(data)) as Record<string, unknown>;
+      m = isBinary ? undefined : JSON.parse(String(data));
     } catch {
-      return reply(ws, { id: 'error', message: 'not JSON' });
+      // answered below
     }
-    void handle(ws, m, me, (u) => {
+    if (typeof m !== 'object' || m === null || Array.isArray(m))
+      return reply(ws, { id: 'error', message: 'a message is a JSON object' });
+    const msg = m as Record<string, unknown>;
+    handle(ws, msg, me, (u) => {
       me = u;
-    }).catch((e: Error) => log(`error handling ${String(m['id'])}: ${e.message}`));
+    }).catch((e: unknown) => log(`error handling a message: ${(e as Error)?.message}`));
   });
   ws.on('close', () => {
+    clearInterval(ping);
+    registering.delete(ws);
     if (me === undefined) return;
     hangUp(me);
     clearTimeout(me.refresh);
@@ -80,8 +152,10 @@ async function handle(
   switch (m['id']) {
     case 'register': {
       const name = str('name').trim();
-      if (me !== undefined)
+      if (me !== undefined || registering.has(ws))
         return reply(ws, { id: 'registerResponse', response: 'rejected: already registered' });
+      if (users.size >= MAX_USERS)
+        return reply(ws, { id: 'registerResponse', response: 'rejected: the server is full' });
       if (!/^[\w.@-]{1,64}$/.test(name))
         return reply(ws, {
           id: 'registerResponse',
@@ -90,6 +164,7 @@ async function handle(
       if (users.has(name))
         return reply(ws, { id: 'registerResponse', response: `rejected: ${name} is taken` });
       let config: IceConfiguration;
+      registering.add(ws);
       try {
         config = await ice.fetch(name);
       } catch (e) {
@@ -98,8 +173,14 @@ async function handle(
           id: 'registerResponse',
           response: 'rejected: no ICE configuration (see the server log)',
         });
+      } finally {
+        registering.delete(ws);
       }
-      if (users.has(name) || ws.readyState !== ws.OPEN) return;
+      if (ws.readyState !== ws.OPEN) return;
+      if (users.has(name))
+        return reply(ws, { id: 'registerResponse', response: `rejected: ${name} is taken` });
+      if (users.size >= MAX_USERS)
+        return reply(ws, { id: 'registerResponse', response: 'rejected: the server is full' });
       const user: User = { name, ws, ice: config, refresh: undefined, peer: undefined };
       users.set(name, user);
       setMe(user);
@@ -172,7 +253,14 @@ function scheduleRefresh(user: User): void {
 }
 
 function reply(ws: WebSocket, m: object): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+  if (ws.readyState !== ws.OPEN) return;
+  // a page that does not read its messages is dropped, not buffered for without end
+  if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    log('dropping a WebSocket that does not read its messages');
+    ws.terminate();
+    return;
+  }
+  ws.send(JSON.stringify(m));
 }
 
 http.listen(port, () => log(`direct-call server ready on :${port}`));

@@ -5,10 +5,16 @@
  * (`enableIceServer`, `iceServerHost`, `iceServerPort`, `iceServerProto`, `iceServerUser`,
  * `iceServerPass`). So no long-lived password is ever in a URL: the ones in the redirect expire
  * after ICE_TTL_SECONDS. The browser's own query parameters (e.g. `roomId`) are passed on.
+ *
+ * The redirect's URL carries the TURN password (the mediasoup client reads it there): it may land
+ * in the browser's history and in proxies' logs, so keep ICE_TTL_SECONDS short. No request can
+ * stop the server (a URL it cannot parse gets 400), and at most MAX_PENDING credential requests
+ * wait on the ICE auth service at once (503 beyond).
  */
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { envNumber, log, onTerminate } from '../shared/env.js';
+import { createDemoServer, sendText } from '../shared/http.js';
 import { iceSourceFromEnv } from '../shared/ice.js';
 
 const ice = iceSourceFromEnv();
@@ -55,20 +61,27 @@ async function redirect(query: URLSearchParams, res: ServerResponse): Promise<vo
   throw new Error('the ICE auth service returned no TURN server with credentials');
 }
 
-function send(res: ServerResponse, status: number, body: string): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
-  res.end(body);
-}
+/** Credential requests waiting on the ICE auth service at once. */
+const MAX_PENDING = 64;
+let pending = 0;
 
-const http = createServer((req, res) => {
-  const u = new URL(req.url ?? '/', 'http://landing');
-  if (u.pathname === '/live' || u.pathname === '/ready') return send(res, 200, 'ok\n');
-  if (u.pathname !== '/') return send(res, 404, 'not found\n');
-  redirect(u.searchParams, res).catch((e: Error) => {
-    log(`cannot get TURN credentials: ${e.message}`);
-    send(res, 502, 'no TURN credentials from the ICE auth service (see the landing server log)\n');
-  });
+const http = createDemoServer((req, res) => {
+  let u: URL;
+  try {
+    u = new URL(req.url ?? '/', 'http://landing');
+  } catch {
+    return sendText(res, 400, 'bad request URL\n');
+  }
+  if (u.pathname === '/live' || u.pathname === '/ready') return sendText(res, 200, 'ok\n');
+  if (u.pathname !== '/') return sendText(res, 404, 'not found\n');
+  if (pending >= MAX_PENDING) return sendText(res, 503, 'busy, try again\n');
+  pending++;
+  redirect(u.searchParams, res)
+    .catch((e: Error) => {
+      log(`cannot get TURN credentials: ${e.message}`);
+      sendText(res, 502, 'no TURN credentials from the ICE auth service (see the landing server log)\n');
+    })
+    .finally(() => pending--);
 });
 
 http.listen(port, () => log(`mediasoup-landing ready on :${port}, redirecting to ${target}`));

@@ -11,14 +11,33 @@ const port = envNumber(DemoEnv.PORT, DEMO_DEFAULTS.greeterPort);
 const address = process.env[DemoEnv.POD_IP] || '0.0.0.0';
 const greeting = process.env[DemoEnv.GREETING] ?? DEMO_DEFAULTS.greeting;
 
+/** Log lines per second: a flood of datagrams must not become a flood of log lines. */
+const LOG_PER_SECOND = 20;
+let logged = 0;
+let quiet = 0;
+setInterval(() => {
+  if (quiet > 0) log(`(${quiet} more datagrams not logged)`);
+  logged = 0;
+  quiet = 0;
+}, 1000).unref();
+
 const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
 socket.on('message', (msg, from) => {
-  log(`greeting ${from.address}:${from.port} (${msg.length} bytes)`);
-  socket.send(Buffer.concat([Buffer.from(`${greeting} `), msg]), from.port, from.address);
+  if (logged++ < LOG_PER_SECOND) log(`greeting ${from.address}:${from.port} (${msg.length} bytes)`);
+  else quiet++;
+  // A failed send (e.g. a datagram too large once greeted) is that datagram's problem only: with a
+  // callback it is reported here instead of as the socket's 'error', which stops the server.
+  socket.send(Buffer.concat([Buffer.from(`${greeting} `), msg]), from.port, from.address, (e) => {
+    if (e && logged++ < LOG_PER_SECOND) log(`cannot answer ${from.address}:${from.port}: ${e.message}`);
+  });
 });
+let bound = false;
 socket.on('error', (e) => {
   log(`error: ${e.message}`);
-  process.exit(1);
+  if (!bound) process.exit(1);
 });
-socket.bind(port, address, () => log(`udp-greeter ready on ${address}:${port}`));
+socket.bind(port, address, () => {
+  bound = true;
+  log(`udp-greeter ready on ${address}:${port}`);
+});
 onTerminate(() => socket.close());

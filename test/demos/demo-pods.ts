@@ -57,6 +57,8 @@ export interface PodOptions {
   readonly hosts?: Record<string, string>;
   /** Appended to the container's args (e.g. a listen address the cluster gives by other means). */
   readonly extraArgs?: readonly string[];
+  /** Replaces or adds container env values (e.g. a free port, when tests run side by side). */
+  readonly env?: Record<string, string>;
   /** Output that says the pod is ready. */
   readonly ready: string | RegExp;
   readonly timeoutMs?: number;
@@ -87,7 +89,7 @@ export function startPod(objects: Manifest[], deployment: string, o: PodOptions)
     sandbox.command,
     [...sandbox.args, ...(o.extraArgs ?? [])],
     dir,
-    sandbox.env,
+    { ...sandbox.env, ...o.env },
     o,
     sandbox,
   );
@@ -103,7 +105,15 @@ export async function startAuthPod(
   const dir = mkdtempSync(join(tmpdir(), `demo-${deployment}-`));
   dirs.push(dir);
   const pod = await materializeAuthPod(objects, deployment, dir, o.secrets ?? {});
-  return run(deployment, ip, pod.command, [...pod.args, '--address', ip, ...(o.extraArgs ?? [])], dir, {}, o);
+  return run(
+    deployment,
+    ip,
+    pod.command,
+    [...pod.args, '--address', ip, ...(o.extraArgs ?? [])],
+    dir,
+    { ...o.env },
+    o,
+  );
 }
 
 async function run(
