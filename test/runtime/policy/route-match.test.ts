@@ -11,7 +11,7 @@ import {
   type Rule,
   ruleFor,
 } from '../../../runtime/policy/route-match.js';
-import { ipv4ToInt, ipv6ToBigInt } from '../../../runtime/stun/ip.js';
+import { intToIpv4, ipv4ToInt, ipv6ToBigInt } from '../../../runtime/stun/ip.js';
 import { ClusterStats } from '../../../runtime/turn/stats.js';
 
 function rule(ip: string, prefix?: number, lo = 0, hi = 65535): Rule {
@@ -99,10 +99,97 @@ const rows: [listener: string, ip: string, port: number, verdict: Verdict][] = [
   ['any', 'ff02::1', 1, 'forbidden address'],
 ];
 
+/**
+ * Every CIDR and port range of the table above, for its exact edges: the first and last address it
+ * admits (at the first and last port it admits), the address just outside it on each side, and the
+ * port just outside its range on each side. A route widened by one bit (/32 to /31) or a port range
+ * by one port fails here on its own row.
+ */
+const EDGES: { listener: string; cidr: string; ports?: [number, number]; at: number }[] = [
+  { listener: 'l1', cidr: '10.1.0.0/16', ports: [5000, 5010], at: 5000 },
+  { listener: 'l1', cidr: '2001:db8::/32', at: 1 },
+  { listener: 'l1', cidr: '10.7.0.1/32', ports: [9000, 9100], at: 9000 },
+  { listener: 'l1', cidr: '10.9.9.9/32', at: 12345 },
+  // the gateway itself: its relay ports, not its listener or admin ports (rows above)
+  { listener: 'l1', cidr: '10.0.0.1/32', at: 40000 },
+];
+
+function v6Text(n: bigint): string {
+  return Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
+}
+
+/** The first and last address of a CIDR, and the addresses just below and above it. */
+function cidrEdges(cidr: string): { first: string; last: string; below: string; above: string } {
+  const [ip, len] = cidr.split('/') as [string, string];
+  const prefix = Number(len);
+  if (!ip.includes(':')) {
+    const size = 2 ** (32 - prefix);
+    const first = ipv4ToInt(ip);
+    return {
+      first: intToIpv4(first),
+      last: intToIpv4(first + size - 1),
+      below: intToIpv4(first - 1),
+      above: intToIpv4(first + size),
+    };
+  }
+  const size = 1n << BigInt(128 - prefix);
+  const first = ipv6ToBigInt(ip);
+  return {
+    first: v6Text(first),
+    last: v6Text(first + size - 1n),
+    below: v6Text(first - 1n),
+    above: v6Text(first + size),
+  };
+}
+
+const edgeRows: [listener: string, ip: string, port: number, verdict: Verdict, what: string][] =
+  EDGES.flatMap(({ listener, cidr, ports, at }) => {
+    const e = cidrEdges(cidr);
+    const rows: [string, string, number, Verdict, string][] = [];
+    for (const [ip, which] of [
+      [e.first, 'first'],
+      [e.last, 'last'],
+    ] as const) {
+      for (const port of ports ?? [at]) rows.push([listener, ip, port, 'admit', `${cidr}: ${which} address`]);
+      if (ports) {
+        rows.push([
+          listener,
+          ip,
+          ports[0] - 1,
+          'no route to endpoint port',
+          `${cidr}: port below ${ports[0]}`,
+        ]);
+        rows.push([
+          listener,
+          ip,
+          ports[1] + 1,
+          'no route to endpoint port',
+          `${cidr}: port above ${ports[1]}`,
+        ]);
+      }
+    }
+    rows.push([listener, e.below, at, 'no route to endpoint', `${cidr}: the address below`]);
+    rows.push([listener, e.above, at, 'no route to endpoint', `${cidr}: the address above`]);
+    return rows;
+  });
+
 describe('route matcher', () => {
   it.each(rows)('%s: %s port %i -> %s', (listener, ip, port, verdict) => {
     const r = decidePeer(table, listener, ip, port);
     expect(typeof r === 'string' ? r : 'admit').toBe(verdict);
+  });
+
+  it.each(edgeRows)('edge: %s: %s port %i -> %s (%s)', (listener, ip, port, verdict) => {
+    const r = decidePeer(table, listener, ip, port);
+    expect(typeof r === 'string' ? r : 'admit').toBe(verdict);
+  });
+
+  it('holds the edges of every CIDR and port range of the table', () => {
+    const cidrs = [media, self].flatMap((c) => [...c.staticRules, ...c.dnsRules, ...c.dynamicRules]).length;
+    // media: 2 static, 1 DNS, 1 dynamic; self: one address (its three rules share it)
+    expect(cidrs).toBe(7);
+    expect(EDGES).toHaveLength(5);
+    expect(edgeRows.length).toBeGreaterThanOrEqual(EDGES.length * 4);
   });
 
   it('reports the first matching cluster, the port ranges of every match, and own-ness', () => {
