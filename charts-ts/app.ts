@@ -3,7 +3,7 @@
  * (dist/<cluster>/<chart>.k8s.yaml) and dist/argocd/ with the Argo CD objects that sync them.
  */
 import { MultiClusterApp, type MultiClusterAppProps } from '../constructs/index.js';
-import { ArgoCdChart } from './argocd-chart.js';
+import { ArgoCdChart, ArgoCdProjectsChart, PROJECTS_CHART } from './argocd-chart.js';
 import { CloudRetroChart } from './cloudretro-chart.js';
 import { CLUSTERS, EU_WEST, US_EAST } from './clusters.js';
 import { JanusChart, SimpleTunnelChart } from './demo-charts.js';
@@ -34,6 +34,7 @@ export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {})
     // CloudRetro spans both: coordinator in eu-west, workers and a gateway in each.
     if (cluster === US_EAST) new CloudRetroChart(scope, 'cloudretro', { primary: cloudRetro!.demo });
   });
-  new ArgoCdChart(layout.argocd, 'argocd', { layout });
+  const argocd = new ArgoCdChart(layout.argocd, 'argocd', { layout });
+  new ArgoCdProjectsChart(layout.argocd, PROJECTS_CHART, { layout, argocd });
   return layout;
 }

@@ -1,7 +1,9 @@
 /**
- * The Argo CD objects that sync the clusters (dist/argocd/): an AppProject limited to the
- * clusters, namespaces and kinds the cluster charts render, an ApplicationSet with one
- * Application per labelled cluster that has a directory in git, and the app-of-apps root.
+ * The Argo CD objects that sync the clusters (dist/argocd/): an ApplicationSet with one Application
+ * per labelled cluster that has a directory in git, and the app-of-apps root; and, in a file of
+ * their own (projects.k8s.yaml), the two AppProjects that bound them. The root syncs every file of
+ * dist/argocd/ but that one: the projects are applied by an Argo CD admin, never from git, so that
+ * a commit cannot widen them (docs/gitops.md, "Trust model").
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
@@ -9,24 +11,40 @@ import {
   ArgoApplicationSet,
   ArgoAppOfApps,
   ArgoProject,
+  ClusterDestination,
   ClusterGenerator,
   deriveSyncOptions,
+  type IArgoProject,
   type MultiClusterApp,
   resourceKindsOf,
   SyncOption,
 } from '../constructs/index.js';
 import { GATEWAY_CLUSTER_LABEL, REPO_URL } from './clusters.js';
 
+/** The chart id of the AppProjects: its file, `projects.k8s.yaml`, is the one the root leaves out. */
+export const PROJECTS_CHART = 'projects';
+
 export interface ArgoCdChartProps extends ChartProps {
   /** The layout whose clusters this chart syncs. */
   readonly layout: MultiClusterApp;
 }
 
-export class ArgoCdChart extends Chart {
-  constructor(scope: Construct, id: string, props: ArgoCdChartProps) {
+export interface ArgoCdProjectsChartProps extends ArgoCdChartProps {
+  /** The chart with the root and the ApplicationSet: the root project allows exactly its kinds. */
+  readonly argocd: Construct;
+}
+
+/** The AppProjects, applied by hand (`kubectl apply -n argocd -f dist/argocd/projects.k8s.yaml`). */
+export class ArgoCdProjectsChart extends Chart {
+  /** The clusters' Applications: only the kinds, namespaces and cluster-scoped names they render. */
+  readonly stunner: ArgoProject;
+  /** The root's: Applications and ApplicationSets in Argo CD's namespace, nothing cluster-scoped. */
+  readonly root: ArgoProject;
+
+  constructor(scope: Construct, id: string, props: ArgoCdProjectsChartProps) {
     super(scope, id, { namespace: 'argocd', ...props });
     const { layout } = props;
-    const project = new ArgoProject(this, 'project', {
+    this.stunner = new ArgoProject(this, 'project', {
       name: 'stunner',
       description: 'STUNner gateways of every cluster, rendered by charts-ts',
       sourceRepos: [REPO_URL],
@@ -34,8 +52,23 @@ export class ArgoCdChart extends Chart {
         layout.clusters,
         resourceKindsOf(...layout.clusterApps).namespaces,
       ),
-      kindsFrom: layout.clusterApps, // exactly the kinds the charts render
+      kindsFrom: layout.clusterApps, // exactly the kinds (and cluster-scoped names) the charts render
     });
+    this.root = new ArgoProject(this, 'root-project', {
+      name: 'stunner-root',
+      description: 'The app-of-apps root of the stunner project: its Applications and ApplicationSets only',
+      sourceRepos: [REPO_URL],
+      destinations: [{ destination: ClusterDestination.inCluster(), namespace: 'argocd' }],
+      kindsFrom: [props.argocd],
+    });
+  }
+}
+
+export class ArgoCdChart extends Chart {
+  constructor(scope: Construct, id: string, props: ArgoCdChartProps & { readonly project?: IArgoProject }) {
+    super(scope, id, { namespace: 'argocd', ...props });
+    const { layout } = props;
+    const project = props.project ?? ArgoProject.fromName('stunner');
     new ArgoApplicationSet(this, 'stunner', {
       generator: ClusterGenerator.matchingLabels(GATEWAY_CLUSTER_LABEL),
       repoURL: REPO_URL,
@@ -43,7 +76,13 @@ export class ArgoCdChart extends Chart {
       project,
       syncOptions: [...deriveSyncOptions(...layout.clusterApps), SyncOption.FAIL_ON_SHARED_RESOURCE],
     });
-    // The root syncs Argo CD objects into Argo CD's own namespace: the `default` project, not `stunner`.
-    new ArgoAppOfApps(this, 'root', { repoURL: REPO_URL, path: layout.argocdRepoPath });
+    // The root syncs Argo CD objects into Argo CD's own namespace, in a project of its own that
+    // allows only those; the projects' file is applied by an admin, never synced.
+    new ArgoAppOfApps(this, 'root', {
+      repoURL: REPO_URL,
+      path: layout.argocdRepoPath,
+      project: ArgoProject.fromName('stunner-root'),
+      exclude: `${PROJECTS_CHART}.k8s.yaml`,
+    });
   }
 }

@@ -12,6 +12,8 @@ export const EU_WEST = new GitOpsCluster({
   labels: { ...GATEWAY_CLUSTER_LABEL, region: 'eu' },
   destination: ClusterDestination.byServer('https://eu-west.k8s.example.com:6443'),
   publicAddresses: ['198.51.100.10'],
+  // The control-plane nodes' subnet and port, as pods reach the API server: the only egress of the watchers.
+  kubernetesApi: { cidrs: ['10.10.0.0/28'], ports: [6443] },
 });
 
 export const US_EAST = new GitOpsCluster({
@@ -19,6 +21,7 @@ export const US_EAST = new GitOpsCluster({
   labels: { ...GATEWAY_CLUSTER_LABEL, region: 'us' },
   destination: ClusterDestination.byServer('https://us-east.k8s.example.com:6443'),
   publicAddresses: ['203.0.113.20'],
+  kubernetesApi: { cidrs: ['10.20.0.0/28'], ports: [6443] },
 });
 
 export const CLUSTERS = [EU_WEST, US_EAST];

@@ -31,6 +31,12 @@ export interface MediaGatewayChartProps extends ChartProps {
    * @default 1
    */
   readonly replicas?: number;
+  /**
+   * Labels of the media servers' pods behind the Service `media/media-server`: the gateway may
+   * relay to those pods only, not to every pod of the namespace.
+   * @default { app: 'media-server' }
+   */
+  readonly mediaServerSelector?: Readonly<Record<string, string>>;
 }
 
 export class MediaGatewayChart extends Chart {
@@ -63,7 +69,17 @@ export class MediaGatewayChart extends Chart {
     });
     this.route = new MediaRoute(this, 'media-plane', {
       parents: [this.gateway],
-      backends: [{ service: { name: 'media-server', namespace: 'media' }, port: 10000, endPort: 20000 }],
+      backends: [
+        {
+          service: {
+            name: 'media-server',
+            namespace: 'media',
+            selector: props.mediaServerSelector ?? { app: 'media-server' },
+          },
+          port: 10000,
+          endPort: 20000,
+        },
+      ],
     });
   }
 }

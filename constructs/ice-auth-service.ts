@@ -271,7 +271,7 @@ export class IceAuthService extends Construct {
               apiGroups: [''],
               resources: ['services'],
               resourceNames: this.#gateways.map((g) => g.serviceName).sort(),
-              verbs: ['get', 'list', 'watch'],
+              verbs: ['list', 'watch'], // by metadata.name: the watch never GETs
             },
           ],
         }),

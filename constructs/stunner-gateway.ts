@@ -38,11 +38,14 @@ import { SyncWave } from './gitops/sync.js';
 import { warnUnpinnedImage } from './image-pin.js';
 import type {
   K8sAffinity,
+  K8sNetworkPolicyPeer,
   K8sResourceRequirements,
   K8sToleration,
   K8sTopologySpreadConstraint,
 } from './k8s-types.js';
-import { GrafanaDashboardConfigMap, StunnerPodMonitor } from './monitoring.js';
+import { type KubernetesApiEndpoint, kubernetesApiOf, kubernetesApiProblems } from './kubernetes-api.js';
+import { GrafanaDashboardConfigMap, METRICS_SCRAPER_PEER, StunnerPodMonitor } from './monitoring.js';
+import { DefaultDenyPolicy, type PodSecurityLevel, podSecurityLabels } from './namespace-security.js';
 import {
   ANNOTATION_INJECTED,
   chartNamespace,
@@ -56,7 +59,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_NAME,
 } from './naming.js';
-import { nodeReaderRbac } from './node-reader.js';
+import { nodeFallbackNeeded, nodeReaderRbac } from './node-reader.js';
 import { ArgoSyncRegistry, GatewayRegistry } from './registry.js';
 import { RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
 import { type RuntimePod, runtimePod } from './runtime-pod.js';
@@ -87,10 +90,23 @@ export interface StunnerGatewayProps {
    */
   readonly namespace?: string;
   /**
-   * Also synthesize the Namespace object.
+   * Also synthesize the Namespace object, labelled for Pod Security Admission (`podSecurity`),
+   * and a default-deny NetworkPolicy in it (`defaultDeny`).
    * @default false: the namespace must exist
    */
   readonly createNamespace?: boolean;
+  /**
+   * The Pod Security Standard the rendered Namespace enforces (audit and warn stay at
+   * `restricted`). `baseline` only for a namespace that also runs a third-party image needing it.
+   * @default 'restricted'
+   */
+  readonly podSecurity?: PodSecurityLevel;
+  /**
+   * With `createNamespace`, also render the namespace's default-deny NetworkPolicy (no ingress,
+   * egress only to the cluster DNS): every pod there then gets only what its own policy admits.
+   * @default true
+   */
+  readonly defaultDeny?: boolean;
   /**
    * TURN realm.
    * @default 'stunner.l7mp.io'
@@ -294,10 +310,30 @@ export interface StunnerGatewayProps {
    */
   readonly networkPolicy?: boolean;
   /**
-   * Where the Kubernetes API server is, for the NetworkPolicy egress rule of the watcher.
-   * @default any address, TCP ports 443 and 6443 only
+   * Where the Kubernetes API server is (its own addresses and port, as pods reach it after the
+   * `kubernetes` Service's DNAT), for the NetworkPolicy egress rule of the watcher.
+   * @default the app's (MultiClusterApp: the cluster's `kubernetesApi`), else
+   * DEFAULT_KUBERNETES_API: the private ranges 10/8, 172.16/12, 192.168/16 and fc00::/7, TCP 443
+   * and 6443
+   */
+  readonly kubernetesApi?: KubernetesApiEndpoint;
+  /**
+   * @deprecated use `kubernetesApi`; these CIDRs on TCP 443 and 6443.
+   * @default see `kubernetesApi`
    */
   readonly kubernetesApiCidrs?: readonly string[];
+  /**
+   * Who may scrape the metrics port (NetworkPolicy peers).
+   * @default pods of the namespace `monitoring` (METRICS_SCRAPER_NAMESPACE)
+   */
+  readonly metricsFrom?: readonly K8sNetworkPolicyPeer[];
+  /**
+   * Who may reach the health port (`/live`, `/ready`, `/status`). The kubelet's probes and
+   * `kubectl port-forward` are never subject to NetworkPolicy, so by default nobody else;
+   * with `exposeHealthCheckPort`, anyone (the load balancer's checks).
+   * @default none; anyone with exposeHealthCheckPort
+   */
+  readonly healthFrom?: readonly K8sNetworkPolicyPeer[];
   /**
    * Also synthesize a prometheus-operator PodMonitor for the metrics port.
    * @default false (it needs the prometheus-operator CRDs)
@@ -310,9 +346,11 @@ export interface StunnerGatewayProps {
   readonly grafanaDashboard?: boolean;
   /**
    * Public-address fallback to the node's ExternalIP plus the NodePort (STUNner's order: static
-   * address, load-balancer ingress, then this): the watcher may read Nodes (a ClusterRole) and
-   * the pod gets STUNNER_NODENAME.
-   * @default true for NodePort and LoadBalancer Services (both have NodePorts), false for ClusterIP
+   * address, load-balancer ingress, then this): the watcher may read every Node (a ClusterRole
+   * and its binding) and the pod gets STUNNER_NODENAME. A LoadBalancer gateway needs it only
+   * while its load balancer has no address (bare metal without one): turn it on there.
+   * @default true only for a NodePort Service without `publicAddress` (a static address wins
+   * over the fallback); false otherwise
    */
   readonly nodeAddressDiscovery?: boolean;
   /**
@@ -353,6 +391,10 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
   readonly auth: TurnAuth | undefined;
   /** What runs in the pods. */
   readonly runtime: GatewayRuntime;
+  /** The Service's type. */
+  readonly serviceType: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  /** The static public address, when given. */
+  readonly publicAddress: string | undefined;
 
   readonly #props: StunnerGatewayProps;
   readonly #listeners: GatewayListener[] = [];
@@ -375,7 +417,10 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     this.runtime = props.runtime ?? GatewayRuntime.bundle();
     warnUnpinnedImage(this, 'the runtime image (GatewayRuntime)', this.runtime.image);
     this.#serviceType = props.serviceType ?? 'LoadBalancer';
-    this.#nodeAddressDiscovery = props.nodeAddressDiscovery ?? this.#serviceType !== 'ClusterIP';
+    // Cluster-wide Node read only where the fallback can matter: a NodePort gateway without a static address.
+    this.serviceType = this.#serviceType;
+    this.publicAddress = props.publicAddress;
+    this.#nodeAddressDiscovery = props.nodeAddressDiscovery ?? nodeFallbackNeeded([this]);
 
     this.serviceName = name;
     this.serviceDnsName = `${name}.${this.namespace}.svc.${this.clusterDomain}`;
@@ -523,6 +568,16 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
     return this.#props.healthPort ?? DEFAULT_HEALTHCHECK_PORT;
   }
 
+  /** Where the API server is: the prop, the deprecated CIDRs prop, the app's, or the default. */
+  get #kubernetesApi(): KubernetesApiEndpoint {
+    const p = this.#props;
+    const legacy =
+      p.kubernetesApi === undefined && p.kubernetesApiCidrs !== undefined
+        ? { cidrs: p.kubernetesApiCidrs, ports: [443, 6443] }
+        : undefined;
+    return kubernetesApiOf(this, p.kubernetesApi ?? legacy);
+  }
+
   /** Undefined when metrics are off. */
   get #metricsPort(): number | undefined {
     return (this.#props.metrics ?? true) ? (this.#props.metricsPort ?? DEFAULT_METRICS_PORT) : undefined;
@@ -573,8 +628,13 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       this.#clusterObject('Namespace', {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: { name: ns, labels: { ...this.#props.labels } },
+        metadata: {
+          name: ns,
+          labels: { ...this.#props.labels, ...podSecurityLabels(p.podSecurity ?? 'restricted') },
+        },
       });
+      if (p.defaultDeny ?? true)
+        new DefaultDenyPolicy(this, 'DefaultDeny', { namespace: ns, labels: p.labels });
     }
     this.#object(this, 'ServiceAccount', {
       apiVersion: 'v1',
@@ -693,7 +753,9 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
           produce: () =>
             renderNetworkPolicy(this.#model(), {
               selector: this.selectorLabels,
-              kubernetesApiCidrs: p.kubernetesApiCidrs,
+              kubernetesApi: this.#kubernetesApi,
+              metricsFrom: p.metricsFrom ?? [METRICS_SCRAPER_PEER],
+              healthFrom: p.healthFrom ?? (p.exposeHealthCheckPort ? undefined : []),
             }),
         }),
       });
@@ -705,7 +767,8 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
         apiGroups: [''],
         resources: ['services'],
         resourceNames: [this.serviceName],
-        verbs: ['get', 'list', 'watch'],
+        // The watcher lists and watches by metadata.name: it never GETs.
+        verbs: ['list', 'watch'],
       },
     ]);
     if (this.#nodeAddressDiscovery)
@@ -789,9 +852,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
 
   #endpointSliceRules(namespace: string): object[] {
     if (!this.#watchNamespaces.has(namespace)) return [];
-    return [
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-    ];
+    return [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] }];
   }
 
   #configText(): string {
@@ -875,6 +936,7 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
         'the runtime has no image; GatewayRuntime.image() needs one built from runtime/Dockerfile',
       );
     if (p.podMonitor && this.#metricsPort === undefined) problems.push('podMonitor needs metrics: true');
+    if (p.networkPolicy ?? true) problems.push(...kubernetesApiProblems(this.#kubernetesApi));
     if (p.externalTrafficPolicy !== undefined && this.#serviceType === 'ClusterIP')
       problems.push('externalTrafficPolicy needs serviceType NodePort or LoadBalancer');
     if (p.autoscaling && p.autoscaling.maxReplicas < (p.autoscaling.minReplicas ?? 1))

@@ -41,6 +41,10 @@ export interface IStunnerGateway extends IConstruct {
   readonly auth: TurnAuth | undefined;
   /** What runs in the gateway's pods. */
   readonly runtime: GatewayRuntime;
+  /** The gateway Service's type (the node-address fallback depends on it). */
+  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  /** The static public address, when given (it wins over any discovered address). */
+  readonly publicAddress?: string;
   /** Attaches a route: its plan is rendered into this gateway. Idempotent. */
   addRoute(route: IMediaRoute): void;
   /** Lets the gateway's watcher read EndpointSlices (backend pod IPs) in `namespace`. Idempotent. */

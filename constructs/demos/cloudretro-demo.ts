@@ -16,6 +16,11 @@
  *   Node.js image), asks each cluster's ICE auth service (`/ice`) and writes CloudRetro's config
  *   file and env file; the coordinator starts after the first one, and is restarted (its liveness
  *   probe asks the step) when the step rewrites them: a changed address, or credentials due.
+ *
+ * Pod security: the namespace enforces `baseline`, not `restricted`, because the CloudRetro image
+ * runs coordinator and worker as root (POD_SECURITY_EXCEPTIONS.cloudretro); they still get
+ * RuntimeDefault seccomp, no privilege escalation and no capabilities. Each workload has its own
+ * NetworkPolicy on top of the namespace's default deny.
  */
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -40,10 +45,16 @@ import { IceAuthService } from '../ice-auth-service.js';
 import { warnUnpinnedImage } from '../image-pin.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
-import { containerSecurityContext } from '../pod-security.js';
+import {
+  ANNOTATION_POD_SECURITY_EXCEPTION,
+  containerSecurityContext,
+  thirdPartyContainerSecurityContext,
+  thirdPartyPodSecurityContext,
+} from '../pod-security.js';
 import { type PackagedDemo, packagedDemo } from '../runtime-bundle/packaged-demos.js';
 import { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
+import { gatewayPeer, iceAuthEgress, podsPeer, relayEgress, renderDemoNetworkPolicy } from './demo-parts.js';
 import { ANNOTATION_DEMO_SHA, DEMO_COMPONENT, DEMO_NODE_IMAGE, portProblem } from './demo-server.js';
 
 /**
@@ -66,6 +77,13 @@ export const CloudRetroNames = {
 } as const;
 
 export const CLOUDRETRO_PORTS = { coordinator: 8000, worker: 9000, media: 8443 } as const;
+
+/** A worker runs the emulators and encodes the video: most of the demo's CPU. */
+const WORKER_RESOURCES = { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } };
+const COORDINATOR_RESOURCES = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};
 
 /** Where the coordinator reads the ICE step's files: `$HOME/.cr/` (CloudRetro's per-user config dir). */
 export const CLOUDRETRO_HOME = '/cloudretro';
@@ -187,6 +205,7 @@ export class CloudRetroDemo extends Construct {
       name: CloudRetroNames.gateway,
       namespace: this.namespace,
       createNamespace: props.createNamespace ?? true,
+      podSecurity: 'baseline',
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
       listeners: [{ name: CloudRetroNames.listener, protocol: 'TURN-UDP', port: props.port ?? 3478 }],
       ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
@@ -247,10 +266,31 @@ export class CloudRetroDemo extends Construct {
               { name: 'http', containerPort: CLOUDRETRO_PORTS.worker, protocol: 'TCP' },
               { name: 'media', containerPort: CLOUDRETRO_PORTS.media, protocol: 'UDP' },
             ],
-            securityContext: { allowPrivilegeEscalation: false },
+            resources: WORKER_RESOURCES,
+            securityContext: thirdPartyContainerSecurityContext(),
           },
         ],
       ),
+    });
+
+    // Workers: media from the gateway only; their HTTP port from anywhere (a load balancer's
+    // clients); they reach the coordinator (in this cluster's pods, or the primary's address) and
+    // send media to the gateway's relay.
+    renderDemoNetworkPolicy(this, 'WorkerNetworkPolicy', {
+      name: CloudRetroNames.worker,
+      namespace: this.namespace,
+      selector: workerLabels,
+      ingress: [
+        { peers: [gatewayPeer(this.gateway)], ports: [{ protocol: 'UDP', port: CLOUDRETRO_PORTS.media }] },
+        { ports: [{ protocol: 'TCP', port: CLOUDRETRO_PORTS.worker }] },
+      ],
+      egress: [
+        {
+          ...(this.isPrimary ? { peers: [podsPeer(this.#selector('coordinator'))] } : {}),
+          ports: [{ protocol: 'TCP', port: CLOUDRETRO_PORTS.coordinator }],
+        },
+        relayEgress(this.gateway),
+      ],
     });
 
     if (this.isPrimary) this.#coordinator(image);
@@ -308,9 +348,10 @@ export class CloudRetroDemo extends Construct {
       template: {
         metadata: {
           labels: { ...labels, [LABEL_COMPONENT]: DEMO_COMPONENT },
-          ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+          annotations: { ...annotations, [ANNOTATION_POD_SECURITY_EXCEPTION]: 'cloudretro' },
         },
         spec: {
+          securityContext: thirdPartyPodSecurityContext(),
           enableServiceLinks: false,
           automountServiceAccountToken: false,
           ...(initContainers.length > 0 ? { initContainers } : {}),
@@ -323,6 +364,23 @@ export class CloudRetroDemo extends Construct {
 
   #coordinator(image: string): void {
     const labels = this.#selector('coordinator');
+    // Browsers and the secondaries' workers through its load balancer; the ICE step asks this
+    // cluster's ICE auth service and, at their URLs' ports, the secondaries'.
+    renderDemoNetworkPolicy(this, 'CoordinatorNetworkPolicy', {
+      name: CloudRetroNames.coordinator,
+      namespace: this.namespace,
+      selector: labels,
+      ingress: [{ ports: [{ protocol: 'TCP', port: CLOUDRETRO_PORTS.coordinator }] }],
+      egress: () =>
+        this.iceAuth === undefined
+          ? []
+          : [
+              iceAuthEgress(this.iceAuth),
+              ...[...new Set(this.#secondaries.map((d) => urlPort(d.#props.iceAuthUrl)))]
+                .filter((p) => p !== undefined)
+                .map((port) => ({ ports: [{ protocol: 'TCP' as const, port }] })),
+            ],
+    });
     this.#object('CoordinatorService', 'Service', CloudRetroNames.coordinatorService, {
       spec: {
         type: 'LoadBalancer',
@@ -335,7 +393,8 @@ export class CloudRetroDemo extends Construct {
       image,
       imagePullPolicy: 'IfNotPresent',
       ports: [{ name: 'http', containerPort: CLOUDRETRO_PORTS.coordinator, protocol: 'TCP' }],
-      securityContext: { allowPrivilegeEscalation: false },
+      resources: COORDINATOR_RESOURCES,
+      securityContext: thirdPartyContainerSecurityContext(),
     };
     if (this.iceServersFrom === 'props') {
       this.#object('Coordinator', 'Deployment', CloudRetroNames.coordinator, {
@@ -517,5 +576,17 @@ export class CloudRetroDemo extends Construct {
       }
     }
     return problems;
+  }
+}
+
+/** The TCP port of a URL (its scheme's default when none is given), or undefined when unparsable. */
+function urlPort(url: string | undefined): number | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    if (u.port !== '') return Number(u.port);
+    return u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : undefined;
+  } catch {
+    return undefined;
   }
 }

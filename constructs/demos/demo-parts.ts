@@ -3,14 +3,22 @@
  * a media server (its Deployment, its signalling Service and the headless Service the route
  * admits). Internal: the demo constructs use it.
  */
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { DemoEnv } from '../../contract/demo-layout.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import type { IceAuthService } from '../ice-auth-service.js';
+import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
+import type { PodSecurityLevel } from '../namespace-security.js';
+import {
+  ANNOTATION_POD_SECURITY_EXCEPTION,
+  type PodSecurityException,
+  thirdPartyPodSecurityContext,
+} from '../pod-security.js';
 import { StunnerGateway } from '../stunner-gateway.js';
 import type { TurnAuth } from '../turn-auth.js';
+import type { IStunnerGateway } from '../types.js';
 
 /** The gateway props a demo passes on as given. */
 export interface DemoGatewayProps {
@@ -34,6 +42,8 @@ export interface DemoUdpGatewayProps extends DemoGatewayProps {
   readonly createNamespace?: boolean;
   readonly auth: TurnAuth;
   readonly port?: number;
+  /** The Pod Security Standard of the rendered Namespace. @default 'restricted' */
+  readonly podSecurity?: PodSecurityLevel;
 }
 
 /** A demo's one gateway: construct id `Gateway`, a TURN-UDP listener `udp-listener` (3478 unless set). */
@@ -44,6 +54,7 @@ export function demoUdpGateway(scope: Construct, props: DemoUdpGatewayProps): St
     createNamespace: props.createNamespace ?? true,
     auth: props.auth,
     listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
+    ...(props.podSecurity !== undefined ? { podSecurity: props.podSecurity } : {}),
     ...demoGatewayOptions(props),
   });
 }
@@ -92,6 +103,11 @@ export interface MediaServerProps {
   readonly signalling: MediaServerPort;
   /** The first media port: a headless Service, so its name resolves to the pods the route admits. */
   readonly media: MediaServerPort;
+  /** Why this third-party image runs under `baseline` (its namespace's level), not `restricted`. */
+  readonly podSecurityException: PodSecurityException;
+  /** Its NetworkPolicy: who reaches it, and what it reaches. */
+  readonly ingress: readonly DemoPolicyRule[];
+  readonly egress: readonly DemoPolicyRule[];
 }
 
 /** A media server (an image of its own, one replica) with its signalling and headless media Services. */
@@ -113,11 +129,14 @@ export function renderMediaServer(scope: Construct, props: MediaServerProps): vo
         replicas: 1,
         selector: { matchLabels: { ...selector } },
         template: {
-          metadata: { labels: { ...labels } },
+          metadata: {
+            labels: { ...labels },
+            annotations: { [ANNOTATION_POD_SECURITY_EXCEPTION]: props.podSecurityException },
+          },
           spec: {
             enableServiceLinks: false,
             automountServiceAccountToken: false,
-            securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: thirdPartyPodSecurityContext(),
             containers: [props.container],
             ...(props.volumes !== undefined ? { volumes: [...props.volumes] } : {}),
           },
@@ -141,4 +160,95 @@ export function renderMediaServer(scope: Construct, props: MediaServerProps): vo
       spec: { clusterIP: 'None', selector: { ...selector }, ports: [servicePort(props.media)] },
     }),
   );
+  renderDemoNetworkPolicy(scope, `${props.ids.deployment}NetworkPolicy`, {
+    name: props.name,
+    namespace: props.namespace,
+    selector,
+    labels,
+    ingress: props.ingress,
+    egress: props.egress,
+  });
 }
+
+/** One port of a NetworkPolicy rule. */
+export interface DemoPolicyPort {
+  readonly protocol: 'TCP' | 'UDP';
+  /** @default every port of the protocol */
+  readonly port?: number;
+  readonly endPort?: number;
+}
+
+/** A rule of a demo workload's NetworkPolicy: peers (none: any address) and ports. */
+export interface DemoPolicyRule {
+  readonly peers?: readonly K8sNetworkPolicyPeer[];
+  readonly ports: readonly DemoPolicyPort[];
+}
+
+export interface DemoNetworkPolicyProps {
+  readonly name: string;
+  readonly namespace: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly ingress: readonly DemoPolicyRule[];
+  /** A function is called at synth time (peers that are known only then). */
+  readonly egress: readonly DemoPolicyRule[] | (() => readonly DemoPolicyRule[]);
+}
+
+/**
+ * A demo workload's own NetworkPolicy, on top of its namespace's default deny: only these
+ * ingress and egress rules (DNS comes from the default deny).
+ */
+export function renderDemoNetworkPolicy(
+  scope: Construct,
+  id: string,
+  props: DemoNetworkPolicyProps,
+): ApiObject {
+  const rule = (key: 'from' | 'to', r: DemoPolicyRule) => ({
+    ...(r.peers !== undefined ? { [key]: r.peers.map((p) => JSON.parse(JSON.stringify(p))) } : {}),
+    ports: r.ports.map((p) => ({ ...p })),
+  });
+  const policy = new ApiObject(scope, id, {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: props.name, namespace: props.namespace, labels: { ...props.labels } },
+    spec: {
+      podSelector: { matchLabels: { ...props.selector } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: props.ingress.map((r) => rule('from', r)),
+      egress:
+        typeof props.egress === 'function'
+          ? Lazy.any({
+              produce: () => (props.egress as () => readonly DemoPolicyRule[])().map((r) => rule('to', r)),
+            })
+          : props.egress.map((r) => rule('to', r)),
+    },
+  });
+  SyncWave.applyByKind(policy);
+  return policy;
+}
+
+/** The pods of a selector in the policy's own namespace. */
+export function podsPeer(selector: Readonly<Record<string, string>>): K8sNetworkPolicyPeer {
+  return { podSelector: { matchLabels: { ...selector } } };
+}
+
+/** A gateway's pods (in its namespace, which is the demo's). */
+export function gatewayPeer(gateway: IStunnerGateway): K8sNetworkPolicyPeer {
+  return podsPeer(gateway.selectorLabels);
+}
+
+/** Egress to an ICE auth service's pods on its port. */
+export function iceAuthEgress(iceAuth: IceAuthService): DemoPolicyRule {
+  return { peers: [podsPeer(iceAuth.selectorLabels)], ports: [{ protocol: 'TCP', port: iceAuth.port }] };
+}
+
+/**
+ * A media server talking to the gateway's relay: UDP to the gateway pods (the relay addresses its
+ * ICE candidates name), on any port, since the relay ports are the kernel's unless pinned.
+ */
+export function relayEgress(gateway: IStunnerGateway): DemoPolicyRule {
+  return { peers: [gatewayPeer(gateway)], ports: [{ protocol: 'UDP' }] };
+}
+
+/** The namespace of the ingress controller whose pods may reach a demo's Ingress backends. */
+export const DEFAULT_INGRESS_CONTROLLER_NAMESPACE = 'ingress-nginx';

@@ -19,9 +19,11 @@ import {
 import { NODE_IMAGE } from '../../contract/pod-layout.js';
 import { SyncWave } from '../gitops/sync.js';
 import { warnUnpinnedImage } from '../image-pin.js';
+import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import { containerSecurityContext, podSecurityContext } from '../pod-security.js';
 import { type PackagedDemo, packagedDemo } from '../runtime-bundle/packaged-demos.js';
+import { type DemoPolicyRule, renderDemoNetworkPolicy } from './demo-parts.js';
 
 /** Pod template annotation: the demo bundle's digest, so that a new server rolls the pods. */
 export const ANNOTATION_DEMO_SHA = 'stunner.l7mp.io/demo-sha256';
@@ -49,6 +51,13 @@ export interface DemoServerProps {
   readonly serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   readonly image: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Who may reach its ports (its NetworkPolicy's ingress peers).
+   * @default anyone: a page browsers open (kubelet probes and port-forwards never need a rule)
+   */
+  readonly ingressFrom?: readonly K8sNetworkPolicyPeer[];
+  /** What it may reach, besides the cluster DNS (its namespace's default deny admits that). */
+  readonly egress: readonly DemoPolicyRule[];
 }
 
 /** Labels that select a demo server's pods. */
@@ -181,6 +190,20 @@ export class DemoServer extends Construct {
       },
     });
     SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(service);
+
+    renderDemoNetworkPolicy(this, 'NetworkPolicy', {
+      name: this.name,
+      namespace: this.namespace,
+      selector: this.selectorLabels,
+      labels,
+      ingress: [
+        {
+          ...(props.ingressFrom !== undefined ? { peers: props.ingressFrom } : {}),
+          ports: props.ports.map((p) => ({ protocol: p.protocol, port: p.containerPort })),
+        },
+      ],
+      egress: props.egress,
+    });
     this.node.addValidation({ validate: () => (this.#error !== undefined ? [this.#error] : []) });
   }
 }

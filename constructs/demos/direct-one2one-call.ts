@@ -13,7 +13,7 @@ import { MediaRoute } from '../media-route.js';
 import { chartNamespace, dns1035Problem } from '../naming.js';
 import { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
-import { demoGatewayOptions, demoIceEnv } from './demo-parts.js';
+import { demoGatewayOptions, demoIceEnv, iceAuthEgress } from './demo-parts.js';
 import { DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
 export interface DirectOne2OneCallProps {
@@ -146,6 +146,8 @@ export class DirectOne2OneCall extends Construct {
       httpProbePort: 'http',
       serviceType: props.appServiceType ?? 'ClusterIP',
       image: props.appImage ?? DEMO_NODE_IMAGE,
+      // Browsers open the page and its signaling WebSocket; it asks only the ICE auth service.
+      egress: [iceAuthEgress(this.iceAuth)],
     });
     this.node.addValidation({ validate: () => this.#validate() });
   }

@@ -4,6 +4,11 @@
  * exactly that range on the Janus pods; the ICE auth service mints relay-only configurations; and
  * our page server serves the echo-test page and forwards its Janus API calls to Janus's HTTP API
  * through an ordinary Service. Only media crosses the gateway.
+ *
+ * Pod security: the namespace enforces `baseline`, not `restricted`, because the Janus image runs
+ * as root (POD_SECURITY_EXCEPTIONS.janus); Janus still gets RuntimeDefault seccomp, no privilege
+ * escalation and no capabilities, and every other pod here is `restricted`. Each pod has its own
+ * NetworkPolicy on top of the namespace's default deny.
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -15,10 +20,19 @@ import { IceAuthService } from '../ice-auth-service.js';
 import { warnUnpinnedImage } from '../image-pin.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { thirdPartyContainerSecurityContext } from '../pod-security.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
-import { demoIceEnv, demoUdpGateway, renderMediaServer } from './demo-parts.js';
-import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
+import {
+  demoIceEnv,
+  demoUdpGateway,
+  gatewayPeer,
+  iceAuthEgress,
+  podsPeer,
+  relayEgress,
+  renderMediaServer,
+} from './demo-parts.js';
+import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
 
 /**
  * The Janus image of STUNner's Janus tutorial (contract/images.ts). Pinned by tag only: no published
@@ -127,6 +141,7 @@ export class JanusDemo extends Construct {
       name: 'udp-gateway',
       namespace: this.namespace,
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
+      podSecurity: 'baseline',
     });
     const selector = { [LABEL_NAME]: 'janus', [LABEL_INSTANCE]: this.janusName };
     this.#renderJanus(selector);
@@ -160,6 +175,11 @@ export class JanusDemo extends Construct {
       httpProbePort: 'http',
       serviceType: 'ClusterIP',
       image: props.pageImage ?? DEMO_NODE_IMAGE,
+      // Browsers open the page; it asks the ICE auth service and forwards to Janus's HTTP API.
+      egress: [
+        iceAuthEgress(this.iceAuth),
+        { peers: [podsPeer(selector)], ports: [{ protocol: 'TCP', port: this.janusHttpPort }] },
+      ],
     });
     this.node.addValidation({ validate: () => this.#validate() });
   }
@@ -248,13 +268,25 @@ export class JanusDemo extends Construct {
           requests: { cpu: '100m', memory: '64Mi' },
           limits: { cpu: '1', memory: '512Mi' },
         },
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        securityContext: thirdPartyContainerSecurityContext(),
         volumeMounts: [{ name: 'config', mountPath: `${JANUS_WORKDIR}/${JANUS_CONFIG_DIR}`, readOnly: true }],
       },
       volumes: [{ name: 'config', configMap: { name: configMap, defaultMode: 0o444 } }],
       // Signalling: reached by the page server only. Media: the route admits the Janus pods.
       signalling: { name: 'http', port: this.janusHttpPort, protocol: 'TCP' },
       media: { name: 'rtp', port: this.rtpPorts.min, protocol: 'UDP' },
+      podSecurityException: 'janus',
+      ingress: [
+        {
+          peers: [podsPeer(demoSelector('janus-echo', 'janus-echo'))],
+          ports: [{ protocol: 'TCP', port: this.janusHttpPort }],
+        },
+        {
+          peers: [gatewayPeer(this.gateway)],
+          ports: [{ protocol: 'UDP', port: this.rtpPorts.min, endPort: this.rtpPorts.max }],
+        },
+      ],
+      egress: [relayEgress(this.gateway)],
     });
   }
 

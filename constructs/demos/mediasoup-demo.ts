@@ -14,6 +14,12 @@
  * backend protocol per Ingress), both with the TLS Secret of one cert-manager Certificate for both
  * names, issued by a ClusterIssuer (ACME HTTP-01) that this construct renders on request.
  */
+/*
+ * Pod security: the namespace enforces `baseline`, not `restricted`, because the mediasoup demo
+ * image runs its server as root (POD_SECURITY_EXCEPTIONS.mediasoup); it still gets RuntimeDefault
+ * seccomp, no privilege escalation and no capability but NET_BIND_SERVICE (it binds 443), and
+ * every other pod here is `restricted`.
+ */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
@@ -23,11 +29,22 @@ import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
 import { warnUnpinnedImage } from '../image-pin.js';
+import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { thirdPartyContainerSecurityContext } from '../pod-security.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
-import { demoIceEnv, demoUdpGateway, renderMediaServer } from './demo-parts.js';
+import {
+  DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
+  demoIceEnv,
+  demoUdpGateway,
+  gatewayPeer,
+  iceAuthEgress,
+  relayEgress,
+  renderDemoNetworkPolicy,
+  renderMediaServer,
+} from './demo-parts.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
 
 /**
@@ -35,6 +52,9 @@ import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem 
  * digest: synth warns until you pin one (image).
  */
 export const DEFAULT_MEDIASOUP_IMAGE = imageRef(IMAGES.mediasoup);
+/** The label cert-manager puts on its HTTP-01 solver pods, and the port they answer on. */
+const ACME_SOLVER_LABEL = 'acme.cert-manager.io/http01-solver';
+const ACME_SOLVER_PORT = 8089;
 /** Let's Encrypt's production ACME directory. */
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -85,6 +105,12 @@ export interface MediasoupDemoProps {
   readonly ingressClass?: string;
   /** @default see MediasoupTlsProps */
   readonly tls?: MediasoupTlsProps;
+  /**
+   * The ingress controller's pods: the only peers that may reach the landing server and the
+   * mediasoup app (their NetworkPolicies).
+   * @default every pod of the namespace `ingress-nginx`
+   */
+  readonly ingressControllerPeers?: readonly K8sNetworkPolicyPeer[];
   /**
    * Namespace of every namespaced object.
    * @default the chart's namespace, or "default"
@@ -179,6 +205,7 @@ export class MediasoupDemo extends Construct {
       name: 'udp-gateway',
       namespace: this.namespace,
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
+      podSecurity: 'baseline',
     });
     const selector = { [LABEL_NAME]: 'mediasoup', [LABEL_INSTANCE]: this.serverName };
     this.#renderServer(selector);
@@ -213,9 +240,23 @@ export class MediasoupDemo extends Construct {
       httpProbePort: 'http',
       serviceType: 'ClusterIP',
       image: props.landingImage ?? DEMO_NODE_IMAGE,
+      ingressFrom: this.#ingressControllers,
+      egress: [iceAuthEgress(this.iceAuth)],
     });
     this.#renderIngress();
     this.node.addValidation({ validate: () => this.#validate() });
+  }
+
+  get #ingressControllers(): readonly K8sNetworkPolicyPeer[] {
+    return (
+      this.#props.ingressControllerPeers ?? [
+        {
+          namespaceSelector: {
+            matchLabels: { 'kubernetes.io/metadata.name': DEFAULT_INGRESS_CONTROLLER_NAMESPACE },
+          },
+        },
+      ]
+    );
   }
 
   #labels(instance: string, name = 'mediasoup'): Record<string, string> {
@@ -260,13 +301,25 @@ export class MediasoupDemo extends Construct {
           requests: { cpu: '200m', memory: '256Mi' },
           limits: { cpu: '2', memory: '1Gi' },
         },
-        // The demo image binds 443 as root; only the privilege escalation is taken away.
-        securityContext: { allowPrivilegeEscalation: false },
+        // The demo image binds 443 as root: of the capabilities, it keeps only that one.
+        securityContext: {
+          ...thirdPartyContainerSecurityContext(),
+          capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+        },
       },
       // Signalling and the client: HTTPS, reached through the Ingress only. Media: the route
       // admits the mediasoup pods.
       signalling: { name: 'https', port: 443, protocol: 'TCP' },
       media: { name: 'rtc', port: this.rtcPorts.min, protocol: 'UDP' },
+      podSecurityException: 'mediasoup',
+      ingress: [
+        { peers: this.#ingressControllers, ports: [{ protocol: 'TCP', port: 443 }] },
+        {
+          peers: [gatewayPeer(this.gateway)],
+          ports: [{ protocol: 'UDP', port: this.rtcPorts.min, endPort: this.rtcPorts.max }],
+        },
+      ],
+      egress: [relayEgress(this.gateway)],
     });
   }
 
@@ -289,6 +342,16 @@ export class MediasoupDemo extends Construct {
         }),
       );
     }
+    // cert-manager answers the HTTP-01 challenge from solver pods in this namespace: past the
+    // default deny, only the ingress controller reaches them, on the solver's port.
+    renderDemoNetworkPolicy(this, 'AcmeSolverNetworkPolicy', {
+      name: 'acme-http01-solver',
+      namespace: this.namespace,
+      selector: { [ACME_SOLVER_LABEL]: 'true' },
+      labels: this.#labels(this.serverName),
+      ingress: [{ peers: this.#ingressControllers, ports: [{ protocol: 'TCP', port: ACME_SOLVER_PORT }] }],
+      egress: [],
+    });
     SyncWave.CONFIG_AND_SECRETS.applyTo(
       new ApiObject(this, 'Certificate', {
         apiVersion: 'cert-manager.io/v1',

@@ -11,7 +11,7 @@ import { MediaRoute } from '../media-route.js';
 import { chartNamespace, dns1035Problem } from '../naming.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
-import { demoUdpGateway } from './demo-parts.js';
+import { demoUdpGateway, gatewayPeer } from './demo-parts.js';
 import { DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
 export interface SimpleTunnelProps {
@@ -106,6 +106,9 @@ export class SimpleTunnel extends Construct {
       },
       serviceType: 'ClusterIP',
       image: props.greeterImage ?? DEMO_NODE_IMAGE,
+      // Only the gateway relays to it (its answers are replies, which a NetworkPolicy admits).
+      ingressFrom: [gatewayPeer(this.gateway)],
+      egress: [],
     });
     // Only the greeter's pods (and ClusterIP), only its port.
     this.route = new MediaRoute(this, 'Route', {

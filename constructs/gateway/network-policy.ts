@@ -1,18 +1,27 @@
 /**
- * Deny by default around the gateway pods. Ingress: the listener, health and metrics ports, and
- * relayed media from routed peers (ICE checks may arrive before the relay has sent anything).
- * Egress: routed peers, DNS, and the Kubernetes API for the in-pod watcher.
+ * Deny by default around the gateway pods. Ingress: the listener ports; the metrics port from the
+ * scrapers only; the health port (`/live`, `/ready`, `/status`) from nobody unless asked (the
+ * kubelet's probes are never subject to NetworkPolicy), or from anywhere when the Service exposes
+ * it to a cloud load balancer's checks; relayed media from routed peers (ICE checks may arrive
+ * before the relay has sent anything). Egress: routed peers, DNS, and the Kubernetes API server's
+ * addresses and ports for the in-pod watcher.
  */
 import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule';
 import type { INetworkPolicyIngressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyIngressRule';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
 import type { INetworkPolicySpec } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicySpec';
+import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
+import { type KubernetesApiEndpoint, kubernetesApiEgress } from '../kubernetes-api.js';
 import { type GatewayModel, transportOf } from './model.js';
 
 export interface NetworkPolicyOptions {
   readonly selector: Readonly<Record<string, string>>;
-  readonly kubernetesApiCidrs: readonly string[] | undefined;
+  readonly kubernetesApi: KubernetesApiEndpoint;
+  /** Who may scrape the metrics port. */
+  readonly metricsFrom: readonly K8sNetworkPolicyPeer[];
+  /** Who may reach the health port; undefined: anyone (a load balancer's checks). */
+  readonly healthFrom: readonly K8sNetworkPolicyPeer[] | undefined;
 }
 
 export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): INetworkPolicySpec {
@@ -20,8 +29,6 @@ export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): I
     protocol: transportOf(l.protocol),
     port: l.targetPort,
   }));
-  const adminPorts: INetworkPolicyPort[] = [{ protocol: 'TCP', port: m.healthPort }];
-  if (m.metricsPort !== undefined) adminPorts.push({ protocol: 'TCP', port: m.metricsPort });
 
   // Relay sockets: the configured ranges if every listener has one, else any UDP port.
   const ranged = m.listeners.length > 0 && m.listeners.every((l) => l.minRelayPort !== undefined);
@@ -31,7 +38,11 @@ export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): I
 
   const ingress: INetworkPolicyIngressRule[] = [];
   if (listenerPorts.length > 0) ingress.push({ ports: dedupe(listenerPorts) });
-  ingress.push({ ports: adminPorts });
+  const health: INetworkPolicyPort[] = [{ protocol: 'TCP', port: m.healthPort }];
+  if (o.healthFrom === undefined) ingress.push({ ports: health });
+  else if (o.healthFrom.length > 0) ingress.push({ from: o.healthFrom.map(asPeer), ports: health });
+  if (m.metricsPort !== undefined && o.metricsFrom.length > 0)
+    ingress.push({ from: o.metricsFrom.map(asPeer), ports: [{ protocol: 'TCP', port: m.metricsPort }] });
   const egress: INetworkPolicyEgressRule[] = [
     {
       ports: [
@@ -39,13 +50,7 @@ export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): I
         { protocol: 'TCP', port: 53 },
       ],
     },
-    {
-      to: (o.kubernetesApiCidrs ?? ['0.0.0.0/0', '::/0']).map((cidr) => ({ ipBlock: { cidr } })),
-      ports: [
-        { protocol: 'TCP', port: 443 },
-        { protocol: 'TCP', port: 6443 },
-      ],
-    },
+    kubernetesApiEgress(o.kubernetesApi) as INetworkPolicyEgressRule,
   ];
 
   const seen = new Set<string>();
@@ -66,6 +71,11 @@ export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): I
     ingress,
     egress,
   };
+}
+
+/** Our structural peer type is the model's shape with readonly arrays. */
+function asPeer(p: K8sNetworkPolicyPeer): INetworkPolicyPeer {
+  return JSON.parse(JSON.stringify(p)) as INetworkPolicyPeer;
 }
 
 function dedupe(ports: INetworkPolicyPort[]): INetworkPolicyPort[] {

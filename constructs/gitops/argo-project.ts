@@ -16,6 +16,12 @@ import type { ClusterDestination, IGitOpsCluster } from './cluster.js';
 export interface ResourceKind {
   readonly group: string;
   readonly kind: string;
+  /**
+   * Only objects of this name (a glob; cluster-scoped kinds, on Argo CD releases that restrict
+   * cluster-scoped resources by name). Older releases ignore it and allow every name of the kind.
+   * @default every name
+   */
+  readonly name?: string;
 }
 
 /** A destination an AppProject allows: a cluster and a namespace (glob, e.g. `*`). */
@@ -28,6 +34,8 @@ export interface ProjectDestination {
 export interface ResourceKinds {
   /** Cluster-scoped kinds (Namespace, ClusterRole, ...), sorted. */
   readonly clusterResources: readonly ResourceKind[];
+  /** Every cluster-scoped object, by group, kind and name, sorted. */
+  readonly clusterObjects: readonly ResourceKind[];
   /** Namespaced kinds, sorted. */
   readonly namespaceResources: readonly ResourceKind[];
   /** Namespaces the namespaced objects live in, sorted. */
@@ -37,6 +45,7 @@ export interface ResourceKinds {
 /** The kinds and namespaces of every ApiObject under `scopes` (charts, apps, constructs). */
 export function resourceKindsOf(...scopes: IConstruct[]): ResourceKinds {
   const cluster = new Map<string, ResourceKind>();
+  const clusterObjects = new Map<string, ResourceKind>();
   const namespaced = new Map<string, ResourceKind>();
   const namespaces = new Set<string>();
   for (const scope of scopes) {
@@ -46,6 +55,8 @@ export function resourceKindsOf(...scopes: IConstruct[]): ResourceKinds {
       const key = `${group}/${c.kind}`;
       if (CLUSTER_SCOPED_KINDS.has(c.kind)) {
         cluster.set(key, { group, kind: c.kind });
+        const name = c.metadata.name;
+        if (name !== undefined) clusterObjects.set(`${key}/${name}`, { group, kind: c.kind, name });
       } else {
         namespaced.set(key, { group, kind: c.kind });
         if (c.metadata.namespace) namespaces.add(c.metadata.namespace);
@@ -56,6 +67,7 @@ export function resourceKindsOf(...scopes: IConstruct[]): ResourceKinds {
     [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k);
   return {
     clusterResources: sorted(cluster),
+    clusterObjects: sorted(clusterObjects),
     namespaceResources: sorted(namespaced),
     namespaces: [...namespaces].sort(),
   };
@@ -98,6 +110,13 @@ export interface ArgoProjectProps {
    * @default none
    */
   readonly kindsFrom?: readonly IConstruct[];
+  /**
+   * With `kindsFrom`, allow each cluster-scoped kind only under the names rendered (one whitelist
+   * entry per object, where Argo CD supports names), so that git cannot add another Namespace or
+   * ClusterRole of a whitelisted kind.
+   * @default true
+   */
+  readonly namedClusterResources?: boolean;
 }
 
 /** An Argo CD AppProject (argoproj.io/v1alpha1). */
@@ -129,7 +148,10 @@ export class ArgoProject extends Construct implements IArgoProject {
       const derived = props.kindsFrom ? resourceKindsOf(...props.kindsFrom) : undefined;
       const merge = (a: readonly ResourceKind[] = [], b: readonly ResourceKind[] = []) => {
         const m = new Map(
-          [...a, ...b].map((k) => [`${k.group}/${k.kind}`, { group: k.group, kind: k.kind }]),
+          [...a, ...b].map((k) => [
+            `${k.group}/${k.kind}/${k.name ?? ''}`,
+            { group: k.group, kind: k.kind, ...(k.name !== undefined ? { name: k.name } : {}) },
+          ]),
         );
         return [...m.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, k]) => k);
       };
@@ -137,7 +159,9 @@ export class ArgoProject extends Construct implements IArgoProject {
         props.namespaceResources === undefined && derived === undefined
           ? undefined
           : merge(props.namespaceResources, derived?.namespaceResources);
-      return { cluster: merge(props.clusterResources, derived?.clusterResources), namespaced };
+      const derivedCluster =
+        (props.namedClusterResources ?? true) ? derived?.clusterObjects : derived?.clusterResources;
+      return { cluster: merge(props.clusterResources, derivedCluster), namespaced };
     };
     const manifest: IAppProject = {
       apiVersion: 'argoproj.io/v1alpha1',

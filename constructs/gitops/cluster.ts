@@ -2,6 +2,7 @@
  * A cluster as a value: its name (also its directory under dist/), labels, where Argo CD deploys
  * to it, and the public addresses its clients reach it at.
  */
+import { type KubernetesApiEndpoint, kubernetesApiProblems } from '../kubernetes-api.js';
 import { dns1123Problem } from '../naming.js';
 
 /** The in-cluster API server URL Argo CD uses for the cluster it runs in. */
@@ -66,6 +67,8 @@ export interface IGitOpsCluster {
   readonly destination: ClusterDestination;
   /** Public IPs or DNS names of this cluster's gateways (for publicAddress, ICE URIs). */
   readonly publicAddresses: readonly string[];
+  /** Where pods reach this cluster's API server (NetworkPolicy egress of the watchers). */
+  readonly kubernetesApi?: KubernetesApiEndpoint;
 }
 
 export interface GitOpsClusterProps {
@@ -90,6 +93,12 @@ export interface GitOpsClusterProps {
    * @default [] (the gateways learn theirs from their Service status)
    */
   readonly publicAddresses?: readonly string[];
+  /**
+   * Where pods reach this cluster's API server (its own addresses and port): every gateway and ICE
+   * auth service of the cluster's charts egresses only there (MultiClusterApp passes it on).
+   * @default DEFAULT_KUBERNETES_API (the private address ranges, TCP 443 and 6443)
+   */
+  readonly kubernetesApi?: KubernetesApiEndpoint;
 }
 
 /** A cluster (or an environment: staging, production) that gets its own directory in dist/. */
@@ -103,12 +112,14 @@ export class GitOpsCluster implements IGitOpsCluster {
   readonly labels: Readonly<Record<string, string>>;
   readonly destination: ClusterDestination;
   readonly publicAddresses: readonly string[];
+  readonly kubernetesApi: KubernetesApiEndpoint | undefined;
 
   constructor(props: GitOpsClusterProps) {
     this.name = props.name;
     this.labels = { ...(props.labels ?? {}) };
     this.destination = props.destination ?? ClusterDestination.byName(props.name);
     this.publicAddresses = [...(props.publicAddresses ?? [])];
+    this.kubernetesApi = props.kubernetesApi;
   }
 
   toString(): string {
@@ -157,5 +168,6 @@ export function clusterProblems(cluster: IGitOpsCluster): string[] {
     const p = addressProblem(a);
     if (p) problems.push(`public address ${p}`);
   }
+  if (cluster.kubernetesApi !== undefined) problems.push(...kubernetesApiProblems(cluster.kubernetesApi));
   return problems.map((p) => `cluster "${cluster.name}": ${p}`);
 }

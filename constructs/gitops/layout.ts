@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import { App, type AppProps } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { KUBERNETES_API_CONTEXT } from '../kubernetes-api.js';
 import { ArgoSyncRegistry } from '../registry.js';
 import { Warnings } from '../warnings.js';
 import { clusterProblems, type IGitOpsCluster } from './cluster.js';
@@ -71,6 +72,8 @@ export class MultiClusterApp {
     for (const c of this.clusters) {
       if (!this.#apps.has(c.name)) {
         const app = new App({ ...props.appProps, outdir: path.join(this.outdir, c.name) });
+        // Every watcher of this cluster's charts egresses only to its API server.
+        if (c.kubernetesApi !== undefined) app.node.setContext(KUBERNETES_API_CONTEXT, c.kubernetesApi);
         // Argo CD syncs the whole directory of every cluster: constructs that care ask the registry.
         ArgoSyncRegistry.of(app).register(
           `MultiClusterApp cluster "${c.name}": ${path.posix.join(this.repoPath, c.name)}/`,

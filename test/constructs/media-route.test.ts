@@ -213,7 +213,7 @@ describe('MediaRoute', () => {
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['stunner', 'team-a', 'team-b']);
     for (const r of roles.filter((x) => x.metadata.namespace !== 'stunner'))
       expect(r.rules).toEqual([
-        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
       ]);
     const own = roles.find((r) => r.metadata.namespace === 'stunner');
     expect(own.rules).toEqual([
@@ -221,16 +221,13 @@ describe('MediaRoute', () => {
         apiGroups: [''],
         resources: ['services'],
         resourceNames: ['udp-gateway'],
-        verbs: ['get', 'list', 'watch'],
+        verbs: ['list', 'watch'],
       },
     ]);
     const binding = find(objects, 'RoleBinding', undefined, 'team-a');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'udp-gateway', namespace: 'stunner' }]);
-    // Cluster-wide, the watcher reads only Nodes (public-address fallback), never EndpointSlices.
-    const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole');
-    expect(clusterRoles.flatMap((r) => r.rules)).toEqual([
-      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
-    ]);
+    // Nothing cluster-wide: a LoadBalancer gateway does not read Nodes (issue 22).
+    expect(objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
   });
 
   it('renders a route defined before its gateway (found by name at synth)', () => {

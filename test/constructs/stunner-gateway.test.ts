@@ -49,13 +49,12 @@ describe('StunnerGateway', () => {
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).toEqual(
       [
-        'ClusterRole',
-        'ClusterRoleBinding',
         'ConfigMap',
         'ConfigMap',
         'Deployment',
         'HorizontalPodAutoscaler',
         'Namespace',
+        'NetworkPolicy', // the namespace's default deny
         'NetworkPolicy',
         'PodDisruptionBudget',
         'Role',
@@ -195,10 +194,6 @@ describe('StunnerGateway', () => {
       name: 'STUNNER_ADDR',
       valueFrom: { fieldRef: { fieldPath: 'status.podIP' } },
     });
-    expect(c.env).toContainEqual({
-      name: 'STUNNER_NODENAME',
-      valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } },
-    });
     expect(c.env).toContainEqual({ name: 'STUNNER_NAME', value: 'udp-gateway' });
     expect(pod.terminationGracePeriodSeconds).toBe(3600);
     expect(c.lifecycle.preStop.exec.command[0]).toBe('node');
@@ -245,10 +240,114 @@ describe('StunnerGateway', () => {
     const listener = dataplaneConfig(objects, 'udp-gateway').listeners[0];
     expect(listener.port).toBe(13478);
     expect(listener.public_port).toBe(30478);
-    // NodePort services may fall back to the node's address: the watcher may read Nodes.
+    // NodePort services may fall back to the node's address: the watcher may list and watch Nodes.
     const role = find(objects, 'ClusterRole');
     expect(role.metadata.namespace).toBeUndefined();
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }]);
+    expect(find(objects, 'ClusterRoleBinding').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'udp-gateway', namespace: 'stunner' },
+    ]);
+    expect(find(objects, 'Deployment', 'udp-gateway').spec.template.spec.containers[0].env).toContainEqual({
+      name: 'STUNNER_NODENAME',
+      valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } },
+    });
+  });
+
+  it('reads Nodes only where the NodePort fallback can matter (issue 22)', () => {
+    const nodeRead = (props: Parameters<typeof gateway>[0]) =>
+      synth(gateway(props).chart).filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')
+        .length;
+    expect(nodeRead({})).toBe(0); // a LoadBalancer: its own address comes first
+    expect(nodeRead({ serviceType: 'NodePort', publicAddress: '203.0.113.7' })).toBe(0); // static wins
+    expect(nodeRead({ serviceType: 'NodePort' })).toBe(2);
+    expect(nodeRead({ nodeAddressDiscovery: true })).toBe(2); // bare metal without a load balancer
+  });
+
+  it('admits metrics from the scrapers only and health from nobody but the kubelet; egresses to the API server only (issue 22)', () => {
+    const policy = (props: Parameters<typeof gateway>[0]) =>
+      find(synth(gateway(props).chart), 'NetworkPolicy', 'udp-gateway').spec;
+    const spec = policy({});
+    expect(spec.ingress).toEqual([
+      { ports: [{ protocol: 'UDP', port: 3478 }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
+    ]);
+    expect(spec.egress[1]).toEqual({
+      to: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'].map((cidr) => ({
+        ipBlock: { cidr },
+      })),
+      ports: [
+        { protocol: 'TCP', port: 443 },
+        { protocol: 'TCP', port: 6443 },
+      ],
+    });
+    const narrowed = policy({
+      kubernetesApi: { cidrs: ['10.1.0.5'], ports: [6443] },
+      metricsFrom: [{ podSelector: { matchLabels: { app: 'prometheus' } } }],
+      healthFrom: [{ podSelector: { matchLabels: { app: 'prober' } } }],
+    });
+    expect(narrowed.egress[1]).toEqual({
+      to: [{ ipBlock: { cidr: '10.1.0.5/32' } }],
+      ports: [{ protocol: 'TCP', port: 6443 }],
+    });
+    expect(narrowed.ingress.slice(1)).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { app: 'prober' } } }],
+        ports: [{ protocol: 'TCP', port: 8086 }],
+      },
+      {
+        from: [{ podSelector: { matchLabels: { app: 'prometheus' } } }],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
+    ]);
+    // A cloud load balancer's checks come from its own addresses: an exposed health port is open.
+    const exposed = policy({
+      exposeHealthCheckPort: true,
+      mixedProtocolLoadBalancer: true,
+    });
+    expect(exposed.ingress).toContainEqual({ ports: [{ protocol: 'TCP', port: 8086 }] });
+    const apiErrors = synthErrors(
+      gateway({ kubernetesApi: { cidrs: ['10.1.0.500'], ports: [] } }).chart,
+    ).join('\n');
+    expect(apiErrors).toMatch(/kubernetesApi.cidrs: "10.1.0.500" is not an IP address/);
+    expect(apiErrors).toMatch(/kubernetesApi.ports is empty/);
+  });
+
+  it('labels the Namespace it renders for Pod Security Admission and denies by default there (issue 22)', () => {
+    const objects = synth(gateway({ createNamespace: true }).chart);
+    expect(find(objects, 'Namespace').metadata.labels).toEqual({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
+    expect(find(objects, 'NetworkPolicy', 'default-deny').spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [],
+      egress: [
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    });
+    const baseline = synth(
+      gateway({ createNamespace: true, podSecurity: 'baseline', defaultDeny: false }).chart,
+    );
+    expect(find(baseline, 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBe(
+      'baseline',
+    );
+    expect(baseline.filter((o) => o.metadata.name === 'default-deny')).toEqual([]);
   });
 
   it('defaults to a LoadBalancer with ClientIP affinity, and writes a known public address', () => {
@@ -259,10 +358,6 @@ describe('StunnerGateway', () => {
     expect(svc.spec.sessionAffinity).toBe('ClientIP');
     expect(svc.spec.externalTrafficPolicy).toBeUndefined();
     expect(dataplaneConfig(objects, 'udp-gateway').listeners[0].public_address).toBe('turn.example.org');
-    // LoadBalancer Services have NodePorts too: the node-address fallback is on.
-    expect(find(objects, 'ClusterRoleBinding').subjects).toEqual([
-      { kind: 'ServiceAccount', name: 'udp-gateway', namespace: 'stunner' },
-    ]);
   });
 
   it('turns the node-address fallback off for ClusterIP: no Node access, no STUNNER_NODENAME', () => {
@@ -344,7 +439,7 @@ describe('StunnerGateway', () => {
   it('annotates for Argo CD: sync waves, server-side apply for the runtime', () => {
     const { chart } = gateway({ createNamespace: true });
     const objects = synth(chart);
-    expect(find(objects, 'Namespace').metadata).toEqual({
+    expect(find(objects, 'Namespace').metadata).toMatchObject({
       name: 'stunner',
       annotations: { 'argocd.argoproj.io/sync-wave': '-2' },
     });

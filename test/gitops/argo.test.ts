@@ -151,6 +151,14 @@ describe('ArgoProject', () => {
         { group: '', kind: 'Namespace' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
       ],
+      clusterObjects: [
+        { group: '', kind: 'Namespace', name: 'stunner' },
+        {
+          group: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: expect.stringMatching(/^media-cr-/),
+        },
+      ],
       namespaceResources: [
         { group: '', kind: 'Service' },
         { group: 'apps', kind: 'Deployment' },
@@ -182,9 +190,14 @@ describe('ArgoProject', () => {
         { server: 'https://prod.example.com', namespace: 'stunner' },
         { name: 'staging', namespace: 'stunner' },
       ],
+      // Each cluster-scoped kind under the rendered names only (issue 22): git cannot add another.
       clusterResourceWhitelist: [
-        { group: '', kind: 'Namespace' },
-        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: '', kind: 'Namespace', name: 'stunner' },
+        {
+          group: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: expect.stringMatching(/^media-cr-/),
+        },
       ],
       namespaceResourceWhitelist: [
         { group: '', kind: 'Service' },
@@ -192,6 +205,20 @@ describe('ArgoProject', () => {
         { group: 'monitoring.coreos.com', kind: 'PodMonitor' },
       ],
     });
+  });
+
+  it('allows whole kinds with namedClusterResources: false', () => {
+    const chart = newChart();
+    new ArgoProject(chart, 'stunner', {
+      sourceRepos: [REPO],
+      destinations: ArgoProject.destinationsFor([new GitOpsCluster({ name: 'prod' })], ['stunner']),
+      kindsFrom: [clusterChart()],
+      namedClusterResources: false,
+    });
+    expect(Testing.synth(chart)[0].spec.clusterResourceWhitelist).toEqual([
+      { group: '', kind: 'Namespace' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+    ]);
   });
 
   it('without kinds: no cluster-scoped kind, every namespaced kind', () => {

@@ -65,7 +65,9 @@ describe('MultiClusterApp', () => {
     for (const o of objects) validateArgo(o);
     const [project, set, root] = objects;
     // the project allows exactly the kinds the cluster charts render, and the derived sync option
-    expect(project.spec.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace' }]);
+    expect(project.spec.clusterResourceWhitelist).toEqual([
+      { group: '', kind: 'Namespace', name: 'stunner' },
+    ]);
     expect(project.spec.namespaceResourceWhitelist).toEqual([
       { group: '', kind: 'ConfigMap' },
       { group: '', kind: 'ServiceAccount' },
