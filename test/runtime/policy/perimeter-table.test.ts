@@ -28,11 +28,14 @@ const ROUTES: readonly Route[] = ['normal', 'allow-any', 'headless'];
 
 interface Peer {
   readonly ip: string;
-  /** 'sink' (the catch-all sink's port), or an own port. */
-  readonly port: 'sink' | 'listener' | 'health' | 'metrics';
+  /** 'sink' (the catch-all sink's port), an own port, or a port number (the headless range's edges). */
+  readonly port: 'sink' | 'listener' | 'health' | 'metrics' | number;
+  /** A public address: only the answers are checked, nothing is sent to it even when refused. */
+  readonly answersOnly?: boolean;
 }
 
 const at = (ip: string, port: Peer['port'] = 'sink'): Peer => ({ ip, port });
+const publicAt = (ip: string): Peer => ({ ip, port: 'sink', answersOnly: true });
 const ownV4 = (() => {
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
@@ -62,6 +65,25 @@ const PEERS: Peer[] = [
   at('127.0.0.1', 'health'),
   at('127.0.0.1', 'metrics'),
   ...(ownV4 ? [at(ownV4, 'listener'), at(ownV4, 'health')] : []),
+  // The exact edges of the normal route's CIDRs: 127.0.0.2/32 (127.0.0.1 above is the address
+  // below it) and 10.0.0.0/8; and of the headless route's port range, on both of its addresses.
+  at('127.0.0.3'),
+  at('10.0.0.0'),
+  at('10.255.255.255'),
+  publicAt('9.255.255.255'),
+  publicAt('11.0.0.0'),
+  // 127.0.0.1 and ::1 (single addresses, with the range) have their neighbours at a port in the range
+  at('127.0.0.0', RELAY_MIN),
+  at('::2', RELAY_MIN),
+  at('127.0.0.2', RELAY_MIN),
+  at('127.0.0.1', RELAY_MIN - 1),
+  at('127.0.0.1', RELAY_MIN),
+  at('127.0.0.1', RELAY_MAX),
+  at('127.0.0.1', RELAY_MAX + 1),
+  at('::1', RELAY_MIN - 1),
+  at('::1', RELAY_MIN),
+  at('::1', RELAY_MAX),
+  at('::1', RELAY_MAX + 1),
   // IPv6: loopback, unspecified, link-local, metadata, multicast
   at('::1'),
   at('::'),
@@ -99,7 +121,14 @@ const PEERS: Peer[] = [
 
 /** Peers (by IP) each route admits for some port, and the (IP, port) pairs it admits. */
 const ADMITTED_IPS: Record<Route, ReadonlySet<string>> = {
-  normal: new Set(['127.0.0.2', '::ffff:127.0.0.2', '10.0.0.1', '::ffff:10.0.0.1']),
+  normal: new Set([
+    '127.0.0.2',
+    '::ffff:127.0.0.2',
+    '10.0.0.1',
+    '::ffff:10.0.0.1',
+    '10.0.0.0',
+    '10.255.255.255',
+  ]),
   'allow-any': new Set([
     '10.0.0.1',
     '172.16.0.1',
@@ -112,13 +141,20 @@ const ADMITTED_IPS: Record<Route, ReadonlySet<string>> = {
     '64:ff9b::a00:1',
     'fc00::1',
     'fd12:3456::1',
+    '10.0.0.0',
+    '10.255.255.255',
+    '9.255.255.255',
+    '11.0.0.0',
     ...(ownV4 ? [ownV4] : []),
   ]),
   // The gateway's own address (127.0.0.1 here, in every form), on its relay ports only.
   headless: new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1', '::127.0.0.1']),
 };
 const admitsPort = (route: Route, p: Peer): boolean =>
-  ADMITTED_IPS[route].has(p.ip) && p.port === 'sink' && route !== 'headless';
+  ADMITTED_IPS[route].has(p.ip) &&
+  (route === 'headless'
+    ? typeof p.port === 'number' && p.port >= RELAY_MIN && p.port <= RELAY_MAX
+    : p.port === 'sink' || typeof p.port === 'number');
 
 const isV4 = (ip: string) => !ip.includes(':');
 
@@ -184,13 +220,15 @@ describe('perimeter table: 40+ peers x 3 routes x CreatePermission, ChannelBind,
   });
 
   const portOf = (p: Peer, route: Route): number =>
-    p.port === 'sink'
-      ? sinkPort
-      : p.port === 'listener'
-        ? ports[route]
-        : p.port === 'health'
-          ? health
-          : metrics;
+    typeof p.port === 'number'
+      ? p.port
+      : p.port === 'sink'
+        ? sinkPort
+        : p.port === 'listener'
+          ? ports[route]
+          : p.port === 'health'
+            ? health
+            : metrics;
   const codeOf = async (f: () => Promise<unknown>): Promise<number> => {
     try {
       await f();
@@ -228,8 +266,9 @@ describe('perimeter table: 40+ peers x 3 routes x CreatePermission, ChannelBind,
         const bind = await codeOf(() => c.channelBind(ch, peer));
         const wantBind = admitsPort(route, p) ? 0 : 403;
         if (bind !== wantBind) failures.push(`${label}: ChannelBind ${bind}, expected ${wantBind}`);
-        const loopbackControl = route === 'normal' && p.ip.endsWith('127.0.0.2');
+        const loopbackControl = route === 'normal' && p.ip.endsWith('127.0.0.2') && p.port === 'sink';
         if (admitsPort(route, p) && !loopbackControl) continue; // routed to a real network: send nothing
+        if (p.answersOnly) continue; // a public address: its answers are the check
         c.send(peer, Buffer.from(`send ${label}`));
         c.channelData(ch, Buffer.from(`channel ${label}`));
         if (loopbackControl) sent += 2;
