@@ -63,6 +63,52 @@ describe('Perimeter', () => {
     expect(p.check('l1', 'not-an-ip')).toBe('invalid address');
   });
 
+  it('holds the exact edges of every CIDR and port range it is given (as the config writes them)', () => {
+    const { log } = logSink();
+    const p = new Perimeter({ logger: log, ownAddresses: [] });
+    p.load(
+      config([
+        {
+          name: 'c1',
+          endpoints: ['192.168.1.0/24', '10.5.5.5', '10.5.5.16/30:<5000-5010>', 'fd00::/8', '2001:db8::5'],
+        },
+      ]),
+    );
+    // [address, admitted?] for the first and last address of each CIDR and the one outside each side
+    const addresses: [string, boolean][] = [
+      ['192.168.0.255', false],
+      ['192.168.1.0', true],
+      ['192.168.1.255', true],
+      ['192.168.2.0', false],
+      ['10.5.5.4', false],
+      ['10.5.5.5', true],
+      ['10.5.5.6', false],
+      ['10.5.5.15', false],
+      ['10.5.5.16', true],
+      ['10.5.5.19', true],
+      ['10.5.5.20', false],
+      ['fcff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', false],
+      ['fd00::', true],
+      ['fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', true],
+      ['fe00::', false],
+      ['2001:db8::4', false],
+      ['2001:db8::5', true],
+      ['2001:db8::6', false],
+    ];
+    for (const [ip, ok] of addresses) {
+      const r = p.check('l1', ip);
+      expect(typeof r === 'string' ? r : 'admit', ip).toBe(ok ? 'admit' : 'no route to endpoint');
+    }
+    // the port range's edges, at the first and last address of its CIDR
+    for (const ip of ['10.5.5.16', '10.5.5.19']) {
+      const a = admitted(p.check('l1', ip));
+      expect(
+        [4999, 5000, 5010, 5011].map((port) => portAllowed(a.ranges, a.blockedPorts, port)),
+        ip,
+      ).toEqual([false, true, true, false]);
+    }
+  });
+
   it('never admits 0.0.0.0/8, multicast or broadcast, even under 0.0.0.0/0', () => {
     const { log } = logSink();
     const p = new Perimeter({ logger: log, ownAddresses: [] });
