@@ -149,6 +149,8 @@ export class DirectOne2OneCall extends Construct {
       // Browsers open the page and its signaling WebSocket; it asks only the ICE auth service.
       egress: [iceAuthEgress(this.iceAuth)],
     });
+    // The page server is the auth service's one caller.
+    this.iceAuth.allowClients({ podSelector: { matchLabels: { ...this.app.selectorLabels } } });
     this.node.addValidation({ validate: () => this.#validate() });
   }
 

@@ -181,6 +181,8 @@ export class JanusDemo extends Construct {
         { peers: [podsPeer(selector)], ports: [{ protocol: 'TCP', port: this.janusHttpPort }] },
       ],
     });
+    // The page server is the auth service's one caller.
+    this.iceAuth.allowClients({ podSelector: { matchLabels: { ...this.page.selectorLabels } } });
     this.node.addValidation({ validate: () => this.#validate() });
   }
 

@@ -77,7 +77,8 @@ describe('IceAuthService', () => {
         apiGroups: [''],
         resources: ['services'],
         resourceNames: ['tls-gateway', 'udp-gateway'],
-        verbs: ['get', 'list', 'watch'],
+        // What the watcher calls (issue 22 D: no unused verbs).
+        verbs: ['list', 'watch'],
       },
     ]);
     const binding = find(objects(chart), 'RoleBinding');
@@ -330,13 +331,15 @@ describe('IceAuthService parity options (issue 16)', () => {
     expect(c.args).not.toContain('--log-format');
     expect(c.args).not.toContain('--api-key-file');
     expect(c.env).toBeUndefined();
-    expect(objs.filter((o) => o.kind === 'ClusterRole')).toHaveLength(1); // the gateway's own node reader
+    // No node reader: neither the service's (nodeAddressDiscovery) nor the gateway's (a static
+    // address or a load balancer needs none, issue 22 D).
+    expect(objs.filter((o) => o.kind === 'ClusterRole')).toHaveLength(0);
   });
 
   it('may read Nodes for the NodePort fallback, through its own ClusterRole', () => {
     const objs = objects(withOptions({ nodeAddressDiscovery: true }));
     const role = find(objs, 'ClusterRole', 'stunner:stunner:stunner-auth:node-reader');
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }]);
     expect(role.metadata.namespace).toBeUndefined();
     const binding = find(objs, 'ClusterRoleBinding', 'stunner:stunner:stunner-auth:node-reader');
     expect(binding.subjects).toEqual([
