@@ -21,6 +21,10 @@ export type {
   K8sTopologySpreadConstraint,
 } from './k8s-types.js';
 export {
+  DEFAULT_KUBERNETES_API,
+  type KubernetesApiEndpoint,
+} from './kubernetes-api.js';
+export {
   type BackendPorts,
   type IServiceConstruct,
   MediaRoute,
@@ -34,9 +38,17 @@ export {
 export {
   GrafanaDashboardConfigMap,
   type GrafanaDashboardProps,
+  METRICS_SCRAPER_NAMESPACE,
   StunnerPodMonitor,
   type StunnerPodMonitorProps,
 } from './monitoring.js';
+export {
+  DefaultDenyPolicy,
+  type DefaultDenyPolicyProps,
+  type PodSecurityLevel,
+  podSecurityLabels,
+} from './namespace-security.js';
+export { POD_SECURITY_EXCEPTIONS, type PodSecurityException } from './pod-security.js';
 export {
   type GatewayAutoscaling,
   StunnerGateway,

@@ -69,6 +69,7 @@ describe('dist/', () => {
   it('holds one directory per cluster with one file per chart, and the Argo CD objects', () => {
     expect(allFiles(DIST)).toEqual([
       'argocd/argocd.k8s.yaml',
+      'argocd/projects.k8s.yaml',
       'eu-west/cloudretro.k8s.yaml',
       'eu-west/direct-call.k8s.yaml',
       'eu-west/janus.k8s.yaml',

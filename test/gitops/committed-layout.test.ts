@@ -40,6 +40,7 @@ describe('the committed multi-cluster layout', () => {
     expect(CLUSTERS.map((c) => c.name)).toEqual(['eu-west', 'us-east']);
     expect(listFiles(DIST)).toEqual([
       'argocd/argocd.k8s.yaml',
+      'argocd/projects.k8s.yaml',
       ...Object.entries(CLUSTER_FILES).flatMap(([c, files]) => files.map((f) => `${c}/${f}`)),
     ]);
   });
@@ -75,15 +76,36 @@ describe('the committed multi-cluster layout', () => {
     }
   });
 
-  it('dist/argocd holds the AppProject, the ApplicationSet (clusters by label × git directory) and the root', () => {
+  it('dist/argocd holds the ApplicationSet (clusters by label × git directory) and the root; the AppProjects apart, which the root never syncs', () => {
     const objects = loadYaml(path.join(DIST, 'argocd', 'argocd.k8s.yaml'));
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
-      'AppProject/stunner',
       'ApplicationSet/stunner',
       'Application/root',
     ]);
-    for (const o of objects) validateArgo(o);
-    const [project, set, root] = objects;
+    const projects = loadYaml(path.join(DIST, 'argocd', 'projects.k8s.yaml'));
+    expect(projects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'AppProject/stunner',
+      'AppProject/stunner-root',
+    ]);
+    for (const o of [...objects, ...projects]) validateArgo(o);
+    const [set, root] = objects;
+    const [project, rootProject] = projects;
+    // Cluster-scoped: only the Namespaces the charts render, by name (issue 22).
+    expect(project.spec.clusterResourceWhitelist).toEqual(
+      ['cloudretro', 'direct-call', 'janus', 'mediasoup', 'simple-tunnel', 'stunner'].map((name) => ({
+        group: '',
+        kind: 'Namespace',
+        name,
+      })),
+    );
+    expect(rootProject.spec).toMatchObject({
+      clusterResourceWhitelist: [],
+      destinations: [{ server: 'https://kubernetes.default.svc', namespace: 'argocd' }],
+      namespaceResourceWhitelist: [
+        { group: 'argoproj.io', kind: 'Application' },
+        { group: 'argoproj.io', kind: 'ApplicationSet' },
+      ],
+    });
     expect(project.spec.destinations).toEqual(
       CLUSTERS.flatMap((c) =>
         ['cloudretro', 'direct-call', 'janus', 'media', 'mediasoup', 'simple-tunnel', 'stunner'].map(
@@ -110,7 +132,8 @@ describe('the committed multi-cluster layout', () => {
       'SkipDryRunOnMissingResource=true', // the ExternalSecrets' CRD
     ]);
     expect(root.spec.source.path).toBe('dist/argocd');
-    expect(root.spec.project).toBe('default');
+    expect(root.spec.source.directory).toEqual({ exclude: 'projects.k8s.yaml' });
+    expect(root.spec.project).toBe('stunner-root');
   });
 
   it('two synths of charts-ts are byte-identical to each other and to the committed dist/, without paths or dates', () => {
