@@ -19,7 +19,7 @@
  *
  * Its status server has the limits of every demo server (demo-servers/shared/http.ts).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -38,6 +38,20 @@ interface Source {
   readonly url: string;
   readonly namespace?: string;
   readonly gateway?: string;
+  /** A file holding the API key this service requires (another cluster's); read at each ask. */
+  readonly keyFile?: string;
+}
+
+/** The API key in `file`, read afresh (a rotated Secret is picked up); a missing key is an error. */
+function readKey(file: string): string {
+  let key: string;
+  try {
+    key = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new Error(`API key file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  if (key === '') throw new Error(`API key file ${file} is empty`);
+  return key;
 }
 
 function fail(why: string): never {
@@ -84,6 +98,7 @@ async function fetchAll(): Promise<{ servers: CloudRetroIceServer[]; expiry: num
       url: s.url,
       ...(s.namespace !== undefined ? { namespace: s.namespace } : {}),
       ...(s.gateway !== undefined ? { gateway: s.gateway } : {}),
+      ...(typeof s.keyFile === 'string' ? { key: readKey(s.keyFile) } : {}),
       username: 'cloudretro',
       ttl,
       iceTransportPolicy: 'all',

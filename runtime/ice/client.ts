@@ -33,6 +33,8 @@ export interface IceClientOptions {
   readonly ttl?: number;
   /** @default 'all' (the service's default) */
   readonly iceTransportPolicy?: IceTransportPolicy;
+  /** The TURN REST API key, for a service that requires one (`--api-key-file`). @default none */
+  readonly key?: string;
   /** Per-attempt timeout. @default 2000 ms */
   readonly timeoutMs?: number;
   /** Extra attempts after the first for retryable failures. @default 3 */
@@ -100,6 +102,7 @@ function buildUrl(opts: IceClientOptions, path: string): string {
   set('gateway', opts.gateway);
   set('listener', opts.listener);
   set('iceTransportPolicy', opts.iceTransportPolicy);
+  set('key', opts.key);
   return u.toString();
 }
 
@@ -107,12 +110,14 @@ const MAX_BODY = 1024 * 1024;
 
 async function request(opts: IceClientOptions, path: string): Promise<unknown> {
   const url = buildUrl(opts, path);
+  // What errors say: the URL without the API key (errors are logged and shown)
+  const shown = opts.key === undefined ? url : redactKey(url);
   const retries = Math.max(0, Math.floor(opts.retries ?? 3));
   const timeoutMs = opts.timeoutMs ?? 2000;
   const backoff = opts.backoffMs ?? 100;
   let last: IceConfigError | undefined;
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
-    if (opts.signal?.aborted) throw new IceConfigError('aborted', last?.status ?? 0, url, attempt - 1);
+    if (opts.signal?.aborted) throw new IceConfigError('aborted', last?.status ?? 0, shown, attempt - 1);
     if (attempt > 1) {
       const delay = Math.min(2000, backoff * 2 ** (attempt - 2));
       await sleep(delay / 2 + Math.random() * (delay / 2), opts.signal);
@@ -123,9 +128,9 @@ async function request(opts: IceClientOptions, path: string): Promise<unknown> {
     try {
       res = await fetch(url, { signal, headers: { accept: 'application/json' } });
     } catch (e) {
-      if (opts.signal?.aborted) throw new IceConfigError('aborted', 0, url, attempt);
+      if (opts.signal?.aborted) throw new IceConfigError('aborted', 0, shown, attempt);
       const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : networkReason(e);
-      last = new IceConfigError(`${url}: ${why}`, 0, url, attempt);
+      last = new IceConfigError(`${shown}: ${why}`, 0, shown, attempt);
       continue;
     }
     let text: string;
@@ -133,9 +138,9 @@ async function request(opts: IceClientOptions, path: string): Promise<unknown> {
       text = await readBounded(res, signal);
     } catch (e) {
       last = new IceConfigError(
-        `${url}: reading the answer failed: ${networkReason(e)}`,
+        `${shown}: reading the answer failed: ${networkReason(e)}`,
         res.status,
-        url,
+        shown,
         attempt,
       );
       continue;
@@ -144,18 +149,24 @@ async function request(opts: IceClientOptions, path: string): Promise<unknown> {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new IceConfigError(`${url}: answer is not JSON`, res.status, url, attempt);
+        throw new IceConfigError(`${shown}: answer is not JSON`, res.status, shown, attempt);
       }
     }
     last = new IceConfigError(
-      `${url}: ${res.status} ${serviceMessage(text, res.statusText)}`,
+      `${shown}: ${res.status} ${serviceMessage(text, res.statusText)}`,
       res.status,
-      url,
+      shown,
       attempt,
     );
     if (res.status < 500 && res.status !== 429) throw last;
   }
   throw last!;
+}
+
+function redactKey(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set('key', 'redacted');
+  return u.toString();
 }
 
 async function readBounded(res: Response, signal: AbortSignal): Promise<string> {

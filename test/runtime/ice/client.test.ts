@@ -87,6 +87,26 @@ describe('getIceConfig against the real auth service', () => {
     expect(e.message).toMatch(/400 parameter "ttl" is 0/);
   });
 
+  it('sends the API key to a service that requires one, and never names it in an error', async () => {
+    ice = new IceAuthServer({ apiKey: 'the-api-key-0123456789' });
+    ice.setConfigs([ephemeralGateway()]);
+    const a = await ice.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${a.port}`;
+    const cfg = await getIceConfig({ url, key: 'the-api-key-0123456789', username: 'dave' });
+    expect(cfg.iceServers).toHaveLength(1);
+    const none = await failure(getIceConfig({ url, username: 'dave', retries: 0 }));
+    expect(none.status).toBe(401);
+    const wrong = await failure(getIceConfig({ url, key: 'a-wrong-key-0123456789', retries: 0 }));
+    expect(wrong.status).toBe(401);
+    expect(`${wrong.message} ${wrong.url}`).not.toContain('a-wrong-key');
+    expect(wrong.message).toContain('key=redacted');
+    // a network failure says the URL too: without the key
+    const dead = await failure(
+      getIceConfig({ url: `http://127.0.0.1:${await freeTcpPort()}`, key: 'secret-key-x', retries: 0 }),
+    );
+    expect(`${dead.message} ${dead.url}`).not.toContain('secret-key-x');
+  });
+
   it('a 404 is final', async () => {
     const s = await scripted(json(404, { status: 404, message: 'no listener matches namespace "x"' }));
     const e = await failure(getIceConfig({ url: s.url, namespace: 'x', retries: 3, backoffMs: 1 }));
