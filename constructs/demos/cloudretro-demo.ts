@@ -9,13 +9,17 @@
  *
  * The coordinator hands the browsers its ICE servers: every cluster's gateway. Either
  * - `iceServersFrom: 'props'`: rendered at synth time as CloudRetro's environment variables from
- *   each gateway's `publicAddress` and static credentials (a Secret reference, or the inline
- *   values), or
+ *   each gateway's `publicAddress` and static credentials, always by Secret reference (inline
+ *   credentials go into a Secret rendered here, never into a plain env value), or
  * - `iceServersFrom: 'ice-auth-service'` (the default): our cloudretro-ice step, a native sidecar
  *   of the coordinator's pod (demo-servers/cloudretro-ice, shipped like the runtime on the stock
  *   Node.js image), asks each cluster's ICE auth service (`/ice`) and writes CloudRetro's config
  *   file and env file; the coordinator starts after the first one, and is restarted (its liveness
  *   probe asks the step) when the step rewrites them: a changed address, or credentials due.
+ *   A secondary's service, asked across clusters, answers only requests with the API key
+ *   (`iceApiKeySecret`), which only the step mounts. Give the secondaries an `https://`
+ *   `iceAuthUrl` where the path between clusters is not private: the key and the credentials
+ *   travel in it.
  *
  * Pod security: the namespace enforces `baseline`, not `restricted`, because the CloudRetro image
  * runs coordinator and worker as root (POD_SECURITY_EXCEPTIONS.cloudretro); they still get
@@ -26,7 +30,7 @@ import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
-import { cloudRetroIceEnv, cloudRetroIceVar } from '../../contract/cloudretro.js';
+import { cloudRetroIceVar } from '../../contract/cloudretro.js';
 import {
   DEMO_BOOTSTRAP_FILE,
   DEMO_BUNDLE_DIR,
@@ -90,6 +94,10 @@ export const CLOUDRETRO_HOME = '/cloudretro';
 const CONFIG_MOUNT = `${CLOUDRETRO_HOME}/.cr`;
 /** The same volume in the ICE step's container, relative to its working directory. */
 const STEP_CONFIG_DIR = 'cloudretro';
+/** The API key Secret in the ICE step's container, relative to its working directory. */
+const STEP_API_KEY_DIR = 'ice-api-key';
+/** The Secret (key `key`) a secondary's ICE auth service requires and the primary's step sends. */
+export const DEFAULT_CLOUDRETRO_ICE_API_KEY_SECRET = 'cloudretro-ice-api-key';
 
 export interface CloudRetroDemoProps {
   /**
@@ -170,6 +178,15 @@ export interface CloudRetroDemoProps {
    */
   readonly iceStepImage?: string;
   /**
+   * The API key that guards the secondaries' ICE auth services, which the primary's ICE step asks
+   * across clusters: a Secret (key `key`) of this name, with the same value, in the primary's and
+   * every secondary's namespace. A secondary's service answers only requests carrying it; the
+   * primary's own service admits only its coordinator's pods (NetworkPolicy). Set on the primary;
+   * the secondaries follow it.
+   * @default DEFAULT_CLOUDRETRO_ICE_API_KEY_SECRET ('cloudretro-ice-api-key'), used once there is a secondary
+   */
+  readonly iceApiKeySecret?: string;
+  /**
    * @default GatewayRuntime.bundle()
    */
   readonly runtime?: GatewayRuntime;
@@ -211,9 +228,15 @@ export class CloudRetroDemo extends Construct {
       ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
       ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
     });
+    // A secondary's ICE auth service is asked by the primary's ICE step from another cluster:
+    // only with the API key.
     this.iceAuth =
       this.iceServersFrom === 'ice-auth-service'
-        ? new IceAuthService(this, 'IceAuth', { namespace: this.namespace, gateways: [this.gateway] })
+        ? new IceAuthService(this, 'IceAuth', {
+            namespace: this.namespace,
+            gateways: [this.gateway],
+            ...(this.isPrimary ? {} : { apiKeySecret: this.iceApiKeySecret }),
+          })
         : undefined;
 
     // Workers: their media port only, through the gateway.
@@ -294,7 +317,10 @@ export class CloudRetroDemo extends Construct {
     });
 
     if (this.isPrimary) this.#coordinator(image);
-    else props.primary!.#secondaries.push(this);
+    else {
+      props.primary!.#secondaries.push(this);
+      props.primary!.#inlineCredentialsSecret(this, props.primary!.#secondaries.length);
+    }
     this.node.addValidation({ validate: () => this.#validate() });
   }
 
@@ -304,6 +330,11 @@ export class CloudRetroDemo extends Construct {
   }
 
   /** Every gateway the coordinator lists, this cluster's first. */
+  /** The API key Secret of the cross-cluster ICE requests: the primary's prop, or the default. */
+  get iceApiKeySecret(): string {
+    return (this.#props.primary ?? this).#props.iceApiKeySecret ?? DEFAULT_CLOUDRETRO_ICE_API_KEY_SECRET;
+  }
+
   get allDemos(): readonly CloudRetroDemo[] {
     return [this, ...this.#secondaries];
   }
@@ -356,7 +387,7 @@ export class CloudRetroDemo extends Construct {
           automountServiceAccountToken: false,
           ...(initContainers.length > 0 ? { initContainers } : {}),
           containers,
-          ...(volumes.length > 0 ? { volumes } : {}),
+          ...(Array.isArray(volumes) && volumes.length === 0 ? {} : { volumes }),
         },
       },
     };
@@ -397,6 +428,7 @@ export class CloudRetroDemo extends Construct {
       securityContext: thirdPartyContainerSecurityContext(),
     };
     if (this.iceServersFrom === 'props') {
+      this.#inlineCredentialsSecret(this, 0);
       this.#object('Coordinator', 'Deployment', CloudRetroNames.coordinator, {
         spec: this.#deploymentSpec(
           labels,
@@ -462,11 +494,16 @@ export class CloudRetroDemo extends Construct {
       livenessProbe: probe('/live', 3),
       resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '96Mi' } },
       securityContext: { ...containerSecurityContext(), runAsUser: RUNTIME_UID, runAsGroup: RUNTIME_UID },
-      volumeMounts: [
-        { name: 'ice-step', mountPath: `${DEMO_WORKDIR}/${DEMO_BUNDLE_DIR}`, readOnly: true },
-        { name: 'ice-step-run', mountPath: `${DEMO_WORKDIR}/${DEMO_RUN_DIR}` },
-        { name: 'cloudretro-config', mountPath: `${DEMO_WORKDIR}/${STEP_CONFIG_DIR}` },
-      ],
+      volumeMounts: Lazy.any({
+        produce: () => [
+          { name: 'ice-step', mountPath: `${DEMO_WORKDIR}/${DEMO_BUNDLE_DIR}`, readOnly: true },
+          { name: 'ice-step-run', mountPath: `${DEMO_WORKDIR}/${DEMO_RUN_DIR}` },
+          { name: 'cloudretro-config', mountPath: `${DEMO_WORKDIR}/${STEP_CONFIG_DIR}` },
+          ...(this.#secondaries.length > 0
+            ? [{ name: STEP_API_KEY_DIR, mountPath: `${DEMO_WORKDIR}/${STEP_API_KEY_DIR}`, readOnly: true }]
+            : []),
+        ],
+      }) as unknown as IContainer['volumeMounts'],
     };
     const envFile = `${CONFIG_MOUNT}/${DEMO_DEFAULTS.cloudRetroEnvFile}`;
     this.#object('Coordinator', 'Deployment', CloudRetroNames.coordinator, {
@@ -491,47 +528,78 @@ export class CloudRetroDemo extends Construct {
             volumeMounts: [{ name: 'cloudretro-config', mountPath: CONFIG_MOUNT, readOnly: true }],
           },
         ],
-        [
-          { name: 'ice-step', configMap: { name: cm, defaultMode: 0o444 } },
-          { name: 'ice-step-run', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-          { name: 'cloudretro-config', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-        ],
+        Lazy.any({
+          produce: () => [
+            { name: 'ice-step', configMap: { name: cm, defaultMode: 0o444 } },
+            { name: 'ice-step-run', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+            { name: 'cloudretro-config', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+            // the key the secondaries' ICE auth services require (only the step mounts it)
+            ...(this.#secondaries.length > 0
+              ? [
+                  {
+                    name: STEP_API_KEY_DIR,
+                    secret: {
+                      secretName: this.iceApiKeySecret,
+                      items: [{ key: 'key', path: 'key' }],
+                      // the pod has no fsGroup: readable by the step's user, and only the step mounts it
+                      defaultMode: 0o444,
+                    },
+                  },
+                ]
+              : []),
+          ],
+        }) as unknown as unknown[],
       ),
     });
   }
 
   /** The ICE auth services the step asks: this cluster's, then each secondary's. */
-  #iceSources(): { url: string; namespace: string; gateway: string }[] {
+  #iceSources(): { url: string; namespace: string; gateway: string; keyFile?: string }[] {
     return this.allDemos.map((d) => ({
       url: d === this ? this.iceAuth!.url : (d.#props.iceAuthUrl ?? '<iceAuthUrl>'),
       namespace: d.namespace,
       gateway: d.gateway.gatewayName,
+      // another cluster's service answers only with the API key
+      ...(d === this ? {} : { keyFile: `${STEP_API_KEY_DIR}/key` }),
     }));
   }
 
-  /** CloudRetro's ICE variables for every cluster's gateway, credentials from its Secret or inline. */
+  /** The Secret holding cluster `i`'s inline TURN credentials for the coordinator's variables. */
+  static inlineCredentialsSecretName(i: number): string {
+    return `${CloudRetroNames.coordinator}-turn-credentials-${i}`;
+  }
+
+  /**
+   * Props mode with inline credentials (TurnAuth.inline): the coordinator reads them from a Secret
+   * rendered here (in the primary's namespace), never from a plain env value.
+   */
+  #inlineCredentialsSecret(d: CloudRetroDemo, i: number): void {
+    const inline = d.gateway.auth?.inlineCredentials;
+    if (this.iceServersFrom !== 'props' || inline === undefined) return;
+    this.#object(`IceCredentials${i}`, 'Secret', CloudRetroDemo.inlineCredentialsSecretName(i), {
+      type: 'Opaque',
+      stringData: { username: inline['username'] ?? '', password: inline['password'] ?? '' },
+    });
+  }
+
+  /** CloudRetro's ICE variables for every cluster's gateway, credentials from its Secret or the one rendered for inline ones. */
   #propsIceEnv(): IEnvVar[] {
     const env: IEnvVar[] = [];
     let i = 0;
     for (const d of this.allDemos) {
       const auth = d.gateway.auth;
       const url = `turn:${d.publicAddress ?? '<publicAddress>'}:${d.#props.port ?? 3478}?transport=udp`;
-      const inline = auth?.inlineCredentials;
-      if (inline !== undefined) {
-        env.push(
-          ...cloudRetroIceEnv([
-            { urls: url, username: inline['username']!, credential: inline['password']! },
-          ]).map((e) => ({ ...e, name: e.name.replace(/_0_/, `_${i}_`) })),
-        );
-      } else {
-        const ref = (key: string) => ({ secretKeyRef: { name: d.gateway.credentialsSecretName, key } });
-        env.push(
-          { name: cloudRetroIceVar(i, 'URL'), value: url },
-          { name: cloudRetroIceVar(i, 'URLS'), value: url },
-          { name: cloudRetroIceVar(i, 'USERNAME'), valueFrom: ref('username') },
-          { name: cloudRetroIceVar(i, 'CREDENTIAL'), valueFrom: ref('password') },
-        );
-      }
+      const secret =
+        auth?.inlineCredentials !== undefined
+          ? CloudRetroDemo.inlineCredentialsSecretName(i)
+          : d.gateway.credentialsSecretName;
+      const ref = (key: string) => ({ secretKeyRef: { name: secret, key } });
+      env.push(
+        { name: cloudRetroIceVar(i, 'URL'), value: url },
+        { name: cloudRetroIceVar(i, 'URLS'), value: url },
+        { name: cloudRetroIceVar(i, 'USERNAME'), valueFrom: ref('username') },
+        { name: cloudRetroIceVar(i, 'CREDENTIAL'), valueFrom: ref('password') },
+      );
       i++;
     }
     return env;

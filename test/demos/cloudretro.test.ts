@@ -122,21 +122,33 @@ describe('CloudRetroDemo, one cluster', () => {
     ).toBeUndefined();
   });
 
-  it('ICE servers from props with inline credentials: the values themselves', () => {
+  it('ICE servers from props with inline credentials: a Secret rendered for them, referenced by the variables', () => {
     const c = chart();
     new CloudRetroDemo(c, 'demo', {
       iceServersFrom: 'props',
       publicAddress: '198.51.100.10',
       auth: TurnAuth.inline('cloudretro', 'a-strong-password-0123'),
     });
-    const coord = container(Testing.synth(c), 'coordinator-deployment', 'coordinator');
-    expect(parseCloudRetroIceEnv(envOf(coord))).toEqual([
-      {
-        urls: 'turn:198.51.100.10:3478?transport=udp',
-        username: 'cloudretro',
-        credential: 'a-strong-password-0123',
-      },
-    ]);
+    const objs = Testing.synth(c);
+    const coord = container(objs, 'coordinator-deployment', 'coordinator');
+    // no plain env value carries the password; the Deployment does not contain it at all
+    expect(JSON.stringify(find(objs, 'Deployment', 'coordinator-deployment'))).not.toContain(
+      'a-strong-password-0123',
+    );
+    const secret = find(objs, 'Secret', 'coordinator-deployment-turn-credentials-0');
+    validateManifest(secret);
+    expect(secret.stringData).toEqual({ username: 'cloudretro', password: 'a-strong-password-0123' });
+    const byName = Object.fromEntries(coord.env.map((e: Manifest) => [e.name, e]));
+    expect(byName['CLOUD_GAME_WEBRTC_ICESERVERS_0_URLS'].value).toBe('turn:198.51.100.10:3478?transport=udp');
+    for (const [v, key] of [
+      ['CLOUD_GAME_WEBRTC_ICESERVERS_0_USERNAME', 'username'],
+      ['CLOUD_GAME_WEBRTC_ICESERVERS_0_CREDENTIAL', 'password'],
+    ]) {
+      expect(byName[v!]).toEqual({
+        name: v,
+        valueFrom: { secretKeyRef: { name: 'coordinator-deployment-turn-credentials-0', key } },
+      });
+    }
   });
 
   it("ICE servers from the ICE auth service: a native sidecar asks this cluster's service; the coordinator reads its files", () => {
@@ -255,8 +267,28 @@ describe('CloudRetroDemo, two clusters', () => {
     const step = container(eu, 'coordinator-deployment', 'cloudretro-ice');
     expect(JSON.parse(envOf(step)['CLOUDRETRO_ICE_SOURCES']!)).toEqual([
       { url: `http://stunner-auth.${NS}.svc.cluster.local:8088`, namespace: NS, gateway: 'udp-gateway' },
-      { url: 'http://ice.us.internal:8088', namespace: NS, gateway: 'udp-gateway' },
+      {
+        url: 'http://ice.us.internal:8088',
+        namespace: NS,
+        gateway: 'udp-gateway',
+        keyFile: 'ice-api-key/key',
+      },
     ]);
+    // the other cluster's service requires the API key, which only the primary's step mounts
+    const usAuth = find(us, 'Deployment', 'stunner-auth').spec.template.spec;
+    expect(usAuth.containers[0].args.join(' ')).toContain('--api-key-file');
+    expect(usAuth.volumes.find((v: Manifest) => v.secret)?.secret.secretName).toBe('cloudretro-ice-api-key');
+    const euPod = find(eu, 'Deployment', 'coordinator-deployment').spec.template.spec;
+    const keyVolume = euPod.volumes.find((v: Manifest) => v.secret?.secretName === 'cloudretro-ice-api-key');
+    expect(keyVolume).toBeDefined();
+    expect(step.volumeMounts.find((m: Manifest) => m.name === keyVolume.name)).toMatchObject({
+      mountPath: expect.stringMatching(/\/ice-api-key$/),
+      readOnly: true,
+    });
+    expect(euPod.containers[0].volumeMounts.some((m: Manifest) => m.name === keyVolume.name)).toBe(false);
+    // this cluster's own service needs no key (its NetworkPolicy names its callers)
+    const euAuth = find(eu, 'Deployment', 'stunner-auth').spec.template.spec;
+    expect(euAuth.containers[0].args.join(' ')).not.toContain('--api-key-file');
   });
 
   it('a secondary needs the primary coordinatorAddress, and its iceAuthUrl in ICE auth service mode', () => {
