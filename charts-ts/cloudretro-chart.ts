@@ -12,6 +12,12 @@ import { CloudRetroDemo, TurnAuth } from '../constructs/index.js';
 export const CLOUDRETRO_COORDINATOR = 'cloudretro.eu-west.example.com';
 /** Where eu-west's ICE step reaches us-east's ICE auth service (an internal load balancer's name). */
 export const CLOUDRETRO_US_EAST_ICE_AUTH = 'http://stunner-auth.cloudretro.us-east.internal.example.com:8088';
+/**
+ * Where eu-west's ICE step comes from as us-east sees it: eu-west's egress addresses behind that
+ * internal load balancer (an example range: set your own). Only they may ask us-east's ICE auth
+ * service for credentials.
+ */
+export const CLOUDRETRO_EU_WEST_EGRESS_CIDR = '10.20.0.0/16';
 
 export interface CloudRetroChartProps extends ChartProps {
   /** The primary's demo: makes this chart the secondary. */
@@ -32,6 +38,7 @@ export class CloudRetroChart extends Chart {
             auth,
             primary: props.primary,
             iceAuthUrl: CLOUDRETRO_US_EAST_ICE_AUTH,
+            iceAuthClients: [{ ipBlock: { cidr: CLOUDRETRO_EU_WEST_EGRESS_CIDR } }],
           });
   }
 }

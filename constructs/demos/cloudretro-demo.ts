@@ -16,10 +16,10 @@
  *   Node.js image), asks each cluster's ICE auth service (`/ice`) and writes CloudRetro's config
  *   file and env file; the coordinator starts after the first one, and is restarted (its liveness
  *   probe asks the step) when the step rewrites them: a changed address, or credentials due.
- *   A secondary's service, asked across clusters, answers only requests with the API key
- *   (`iceApiKeySecret`), which only the step mounts. Give the secondaries an `https://`
- *   `iceAuthUrl` where the path between clusters is not private: the key and the credentials
- *   travel in it.
+ *   Its own cluster's service admits only the coordinator's pods; a secondary's, asked across
+ *   clusters, answers only requests with the API key (`iceApiKeySecret`), which only the step
+ *   mounts. Give the secondaries an `https://` `iceAuthUrl` where the path between clusters is
+ *   not private: the key and the credentials travel in it.
  *
  * Pod security: the namespace enforces `baseline`, not `restricted`, because the CloudRetro image
  * runs coordinator and worker as root (POD_SECURITY_EXCEPTIONS.cloudretro); they still get
@@ -47,6 +47,7 @@ import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
 import { warnUnpinnedImage } from '../image-pin.js';
+import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import { MediaRoute } from '../media-route.js';
 import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import {
@@ -167,6 +168,13 @@ export interface CloudRetroDemoProps {
    */
   readonly iceAuthUrl?: string;
   /**
+   * Who may ask this cluster's ICE auth service, besides a primary's own coordinator. On a
+   * secondary: where the primary's ICE step comes from as this cluster sees it (e.g. the primary
+   * cluster's egress CIDR, behind the internal load balancer of `iceAuthUrl`).
+   * @default a primary: its coordinator only; a secondary: any source that has the API key
+   */
+  readonly iceAuthClients?: readonly K8sNetworkPolicyPeer[];
+  /**
    * The workers' public address (`CLOUD_GAME_WORKER_NETWORK_PUBLICADDRESS`): what browsers reach
    * `worker-lb-svc` at.
    * @default not set
@@ -228,16 +236,20 @@ export class CloudRetroDemo extends Construct {
       ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
       ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
     });
-    // A secondary's ICE auth service is asked by the primary's ICE step from another cluster:
-    // only with the API key.
+    // Its one caller is the coordinator's ICE step: this cluster's coordinator pods, or the
+    // primary's from afar, with the API key (and from iceAuthClients only, when given).
     this.iceAuth =
       this.iceServersFrom === 'ice-auth-service'
         ? new IceAuthService(this, 'IceAuth', {
             namespace: this.namespace,
             gateways: [this.gateway],
+            ...(props.iceAuthClients !== undefined ? { allowFrom: props.iceAuthClients } : {}),
+            // a secondary's service is asked from another cluster: only with the API key
             ...(this.isPrimary ? {} : { apiKeySecret: this.iceApiKeySecret }),
           })
         : undefined;
+    if (this.isPrimary)
+      this.iceAuth?.allowClients({ podSelector: { matchLabels: this.#selector('coordinator') } });
 
     // Workers: their media port only, through the gateway.
     const workerLabels = this.#selector('worker');
