@@ -33,6 +33,12 @@ import { POD_WORKDIR } from '../contract/pod-layout.js';
 import { SyncWave } from './gitops/sync.js';
 import { type K8sNetworkPolicyPeer, type K8sResourceRequirements, plainResources } from './k8s-types.js';
 import {
+  type KubernetesApiEndpoint,
+  kubernetesApiEgress,
+  kubernetesApiOf,
+  kubernetesApiProblems,
+} from './kubernetes-api.js';
+import {
   chartNamespace,
   dns1035Problem,
   dns1123Problem,
@@ -127,8 +133,14 @@ export interface IceAuthServiceProps {
    */
   readonly maxConnectionsPerIp?: number;
   /**
-   * Where the Kubernetes API server is, for the NetworkPolicy egress rule.
-   * @default any address, TCP ports 443 and 6443 only
+   * Where the Kubernetes API server is, for the NetworkPolicy egress rule (its own addresses and
+   * ports, as pods reach it after the `kubernetes` Service's DNAT).
+   * @default the cluster's (`GitOpsCluster.kubernetesApi`), else DEFAULT_KUBERNETES_API: the
+   * private ranges, TCP 443 and 6443
+   */
+  readonly kubernetesApi?: KubernetesApiEndpoint;
+  /**
+   * @deprecated use `kubernetesApi`; these CIDRs on TCP 443 and 6443.
    */
   readonly kubernetesApiCidrs?: readonly string[];
   /**
@@ -316,7 +328,13 @@ export class IceAuthService extends Construct {
     });
 
     if (this.#props.networkPolicy ?? true) {
-      const apiCidrs = this.#props.kubernetesApiCidrs ?? ['0.0.0.0/0', '::/0'];
+      const api = kubernetesApiOf(
+        this,
+        this.#props.kubernetesApi ??
+          (this.#props.kubernetesApiCidrs
+            ? { cidrs: this.#props.kubernetesApiCidrs, ports: [443, 6443] }
+            : undefined),
+      );
       this.#object('NetworkPolicy', {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
@@ -325,17 +343,7 @@ export class IceAuthService extends Construct {
           podSelector: { matchLabels: { ...this.selectorLabels } },
           policyTypes: ['Ingress', 'Egress'],
           ingress: Lazy.any({ produce: () => this.#ingress() }),
-          egress: this.#watchServices
-            ? [
-                {
-                  to: apiCidrs.map((cidr) => ({ ipBlock: { cidr } })),
-                  ports: [
-                    { protocol: 'TCP', port: 443 },
-                    { protocol: 'TCP', port: 6443 },
-                  ],
-                },
-              ]
-            : [],
+          egress: this.#watchServices ? [kubernetesApiEgress(api)] : [],
         },
       });
     }
@@ -454,6 +462,8 @@ export class IceAuthService extends Construct {
     const pub = this.#props.publicAddress;
     if (pub !== undefined && ipFamily(pub) === 0 && !isDnsName(pub))
       problems.push(`publicAddress "${pub}" is neither an IP address nor a DNS name`);
+    if (this.#props.kubernetesApi !== undefined)
+      problems.push(...kubernetesApiProblems(this.#props.kubernetesApi));
     if (this.#props.nodeAddressDiscovery && !this.#watchServices)
       problems.push("nodeAddressDiscovery needs watchServices: the fallback follows the gateways' Services");
     const maxTtl = this.#props.maxTtl ?? DEFAULT_ICE_AUTH_MAX_TTL;

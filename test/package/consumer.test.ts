@@ -66,7 +66,10 @@ export class MediaChart extends Chart {
     });
     media.selectLabel('app', 'media-server');
     new MediaRoute(this, 'media', { parents: [gateway] }).addService(media, { port: 10000, endPort: 20000 });
-    new IceAuthService(this, 'ice-auth', { gateways: [gateway] });
+    new IceAuthService(this, 'ice-auth', {
+      gateways: [gateway],
+      allowFrom: [{ podSelector: { matchLabels: { app: 'webrtc-server' } } }],
+    });
   }
 }
 
