@@ -29,12 +29,11 @@ fi
 
 start=$(date +%s)
 echo "control plane: building kube-apiserver, kube-controller-manager, kubectl and etcd (first run: about 15-25 minutes on 2 cores)"
-# -trimpath and no symbol tables: smaller binaries; CGO off: no C toolchain needed for these.
-export CGO_ENABLED=0
+# -trimpath and no symbol tables: smaller binaries.
 (cd build/cluster && go build -trimpath -ldflags "-s -w" -o "../../$OUT/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kubectl)
-(cd build/etcd && go build -trimpath -ldflags "-s -w" -o "../../$OUT/etcd" .)
+(cd build/etcd && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "../../$OUT/etcd" .)
 echo "$want" > "$STAMP"
 echo "control plane: built in $(( $(date +%s) - start )) s"

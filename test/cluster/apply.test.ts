@@ -6,6 +6,7 @@
  * the chart asks Argo CD for server-side apply; an unknown field is rejected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANNOTATION_POD_SECURITY_EXCEPTION } from '../../constructs/pod-security.js';
 import { until } from '../helpers/wait.js';
 import { applyInOrder, FIELD_MANAGER, installCrds } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
@@ -24,6 +25,8 @@ for (const cluster of ['eu-west', 'us-east']) {
       // pods are bound and given an address, so the controllers see them run; no process starts
       kubelet = await startKubelet(cp, { policy: () => 'ready' });
       objs = loadCluster(cluster);
+      // the media servers' namespace belongs to the user's media app, which the gateway's route names
+      cp.kubectlOk(['create', 'namespace', 'media']);
     });
     afterAll(async () => {
       await kubelet?.stop();
@@ -43,7 +46,24 @@ for (const cluster of ['eu-west', 'us-east']) {
           input: toYaml(objs.filter((o) => o.phase === 'Sync').map((o) => o.obj)),
         },
       );
-      expect(r.stderr).toBe('');
+      // the one warning allowed: `restricted` is warned about (not enforced) for the third-party
+      // pods that carry a documented exception, in their `baseline` namespaces
+      const excepted = new Set<string>(
+        objs
+          .filter((o) => o.obj.spec?.template?.metadata?.annotations?.[ANNOTATION_POD_SECURITY_EXCEPTION])
+          .flatMap((o) => o.obj.spec.template.spec.containers.map((c: { name: string }) => c.name)),
+      );
+      const unexpected = r.stderr
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .filter((l) => {
+          const m =
+            /^Warning: would violate PodSecurity "restricted:latest": .*\(pods? or containers? "([^"]+)"/.exec(
+              l,
+            );
+          return !m || !excepted.has(m[1]!);
+        });
+      expect(unexpected).toEqual([]);
       expect(r.stdout).toBe('');
       expect(r.status).toBe(0);
     });
@@ -121,6 +141,8 @@ describe('what the apiserver refuses', () => {
     planted.spec.template.spec.containers[0].bogusField = true;
     const failures = applyInOrder(cp, [{ ...d, obj: planted }]);
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatch(/unknown field "spec.template.spec.containers\[0\].bogusField"/);
+    expect(failures[0]).toMatch(
+      /\.spec\.template\.spec\.containers\[name="stunnerd"\]\.bogusField: field not declared in schema/,
+    );
   });
 });

@@ -251,7 +251,6 @@ export async function startControlPlane(name: string, octet: number): Promise<Co
         `--cluster-signing-key-file=${pki.caKey}`,
         // no kubelet heartbeats here, and no pod CIDRs to hand out
         '--controllers=*,-nodelifecycle,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
-        '--concurrent-endpoint-slice-syncs=5',
         '--endpointslice-updates-batch-period=0s',
         '--v=1',
       ]),

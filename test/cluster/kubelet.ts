@@ -84,27 +84,35 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
       },
     },
   });
-  const node = await core.readNode({ name: nodeName });
-  node.status = {
-    addresses: [
-      { type: 'InternalIP', address: cp.net.nodeIP },
-      { type: 'ExternalIP', address: o.externalIP ?? '203.0.113.10' },
-      { type: 'Hostname', address: nodeName },
-    ],
-    conditions: [
-      {
-        type: 'Ready',
-        status: 'True',
-        reason: 'KubeletReady',
-        message: 'stand-in',
-        lastHeartbeatTime: new Date(),
-        lastTransitionTime: new Date(),
-      },
-    ],
-    capacity: { cpu: '2', memory: '24Gi', pods: '110' },
-    allocatable: { cpu: '2', memory: '24Gi', pods: '110' },
-  };
-  await core.replaceNodeStatus({ name: nodeName, body: node });
+  // the ttl controller annotates new Nodes: retry on a conflict
+  for (let attempt = 0; ; attempt++) {
+    const node = await core.readNode({ name: nodeName });
+    node.status = {
+      addresses: [
+        { type: 'InternalIP', address: cp.net.nodeIP },
+        { type: 'ExternalIP', address: o.externalIP ?? '203.0.113.10' },
+        { type: 'Hostname', address: nodeName },
+      ],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'stand-in',
+          lastHeartbeatTime: new Date(),
+          lastTransitionTime: new Date(),
+        },
+      ],
+      capacity: { cpu: '2', memory: '24Gi', pods: '110' },
+      allocatable: { cpu: '2', memory: '24Gi', pods: '110' },
+    };
+    try {
+      await core.replaceNodeStatus({ name: nodeName, body: node });
+      break;
+    } catch (e) {
+      if (attempt >= 10) throw e;
+    }
+  }
 
   const setStatus = async (p: V1Pod, t: Tracked, phase: string, ready: boolean, exitCode?: number) => {
     for (let attempt = 0; attempt < 5; attempt++) {

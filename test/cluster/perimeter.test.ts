@@ -1,0 +1,129 @@
+/**
+ * The perimeter follows the real controllers (issue 23): the committed simple-tunnel chart runs on
+ * a real apiserver, its gateway pod is the committed bundle run by the kubelet stand-in with its
+ * ServiceAccount's own token (TokenRequest, bound to the pod), and the route's backend is a
+ * Deployment whose EndpointSlices the real endpointslice controller writes. Scaling the backend
+ * 1 -> 3 -> 1 must open the relay to the new pods and close it to the removed ones.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TurnClient, TurnError } from '../helpers/turn-client.js';
+import { until } from '../helpers/wait.js';
+import { applyInOrder, installCrds } from './apply.js';
+import { type ControlPlane, startControlPlane } from './control-plane.js';
+import { loadCluster } from './dist.js';
+import { type Kubelet, startKubelet } from './kubelet.js';
+
+const NS = 'simple-tunnel';
+const USER = 'user-1';
+const PASS = 'pass-1';
+/** How soon the relay must follow a change of the backend's pods. */
+const FOLLOW_MS = 10_000;
+
+describe('the perimeter follows the real endpointslice controller', () => {
+  let cp: ControlPlane;
+  let kubelet: Kubelet;
+  let client: TurnClient;
+
+  const podIPs = (app: string) =>
+    [...kubelet.ips.entries()]
+      .filter(([k]) => k.startsWith(`${NS}/${app}-`))
+      .map(([, ip]) => ip)
+      .sort();
+
+  const admits = async (ip: string): Promise<boolean> => {
+    try {
+      await client.createPermission(ip);
+      return true;
+    } catch (e) {
+      if (e instanceof TurnError && e.code === 403) return false;
+      throw e;
+    }
+  };
+
+  beforeAll(async () => {
+    cp = await startControlPlane('perimeter', 204);
+    installCrds(cp);
+    kubelet = await startKubelet(cp, {
+      policy: (p) => (p.metadata?.labels?.['app.kubernetes.io/name'] === 'stunner-gateway' ? 'run' : 'ready'),
+    });
+    const objs = loadCluster('eu-west', ['simple-tunnel.k8s.yaml']);
+    expect(
+      applyInOrder(
+        cp,
+        objs.filter((o) => o.obj.kind === 'Namespace'),
+      ),
+    ).toEqual([]);
+    // the static credentials, created out of band as the chart's docs say
+    cp.kubectlOk([
+      '-n',
+      NS,
+      'create',
+      'secret',
+      'generic',
+      'stunner-auth',
+      `--from-literal=username=${USER}`,
+      `--from-literal=password=${PASS}`,
+    ]);
+    expect(
+      applyInOrder(
+        cp,
+        objs.filter((o) => o.obj.kind !== 'Namespace'),
+      ),
+    ).toEqual([]);
+    cp.kubectlOk([
+      '-n',
+      NS,
+      'wait',
+      '--for=condition=Available',
+      '--timeout=90s',
+      'deployment/udp-gateway',
+      'deployment/udp-greeter',
+    ]);
+    const [gw] = podIPs('udp-gateway');
+    expect(gw, 'the gateway pod has an address').toBeDefined();
+    client = await TurnClient.open({
+      host: gw!,
+      port: 3478,
+      username: USER,
+      password: PASS,
+      localAddress: cp.net.hostIP,
+    });
+    await client.allocate();
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await kubelet?.stop();
+    await cp?.stop();
+  });
+
+  it('admits the backend pods the controller lists, and nothing else', async () => {
+    const [greeter] = podIPs('udp-greeter');
+    expect(greeter).toBeDefined();
+    await until('the relay admits the backend pod', () => admits(greeter!), FOLLOW_MS);
+    // an address in the pods' network that no route names
+    expect(await admits(cp.net.nodeIP)).toBe(false);
+  });
+
+  it(`scaling the backend 1 -> 3 -> 1: new pods admitted and removed pods refused within ${FOLLOW_MS / 1000} s`, async () => {
+    const before = podIPs('udp-greeter');
+    expect(before).toHaveLength(1);
+    cp.kubectlOk(['-n', NS, 'scale', 'deployment/udp-greeter', '--replicas=3']);
+    await until('3 backend pods with addresses', () => podIPs('udp-greeter').length === 3, 30_000);
+    const added = podIPs('udp-greeter').filter((ip) => !before.includes(ip));
+    expect(added).toHaveLength(2);
+    const t0 = Date.now();
+    for (const ip of added) await until(`the relay admits new pod ${ip}`, () => admits(ip), FOLLOW_MS);
+    const upMs = Date.now() - t0;
+
+    cp.kubectlOk(['-n', NS, 'scale', 'deployment/udp-greeter', '--replicas=1']);
+    await until('1 backend pod left', () => podIPs('udp-greeter').length === 1, 60_000);
+    const removed = [...before, ...added].filter((ip) => !podIPs('udp-greeter').includes(ip));
+    expect(removed).toHaveLength(2);
+    const t1 = Date.now();
+    for (const ip of removed)
+      await until(`the relay refuses removed pod ${ip}`, async () => !(await admits(ip)), FOLLOW_MS);
+    const downMs = Date.now() - t1;
+    console.log(`perimeter followed scale-up in ${upMs} ms, scale-down in ${downMs} ms`);
+  });
+});
