@@ -48,7 +48,7 @@ export {
   type PodSecurityLevel,
   podSecurityLabels,
 } from './namespace-security.js';
-export { POD_SECURITY_EXCEPTIONS, type PodSecurityException } from './pod-security.js';
+export { POD_SECURITY_EXCEPTIONS, type PodSecurityException } from './pod-security-exceptions.js';
 export {
   type GatewayAutoscaling,
   StunnerGateway,

@@ -46,27 +46,11 @@ export function healthProbes(port: string): Pick<IContainer, 'livenessProbe' | '
   };
 }
 
-/**
- * Pod template annotation of a third-party pod that cannot be `restricted`: the id of its entry
- * in POD_SECURITY_EXCEPTIONS. Its namespace enforces `baseline`; the manifest audit checks both.
- */
-export const ANNOTATION_POD_SECURITY_EXCEPTION = 'stunner.l7mp.io/pod-security-exception';
-
-/**
- * Every third-party image we render that needs more than `restricted`, and why. Each runs with
- * RuntimeDefault seccomp, no privilege escalation and every capability dropped; what they keep is
- * their image's root user (and, for some, a writable root filesystem).
- */
-export const POD_SECURITY_EXCEPTIONS = {
-  janus:
-    'the Janus image runs Janus as root; it is not verified under another UID or on a read-only root filesystem, so runAsNonRoot and readOnlyRootFilesystem stay off (baseline)',
-  mediasoup:
-    "STUNner's mediasoup demo image runs its server as root and binds 443; it is not verified under another UID or on a read-only root filesystem, so runAsNonRoot and readOnlyRootFilesystem stay off (baseline)",
-  cloudretro:
-    'the CloudRetro image runs coordinator and worker as root; they are not verified under another UID or on a read-only root filesystem (the worker keeps emulator state under its home), so runAsNonRoot and readOnlyRootFilesystem stay off (baseline)',
-} as const;
-
-export type PodSecurityException = keyof typeof POD_SECURITY_EXCEPTIONS;
+export {
+  ANNOTATION_POD_SECURITY_EXCEPTION,
+  POD_SECURITY_EXCEPTIONS,
+  type PodSecurityException,
+} from './pod-security-exceptions.js';
 
 /** What `baseline` leaves a third-party pod that runs as root: the rest of `restricted`. */
 export function thirdPartyPodSecurityContext(): IPodSecurityContext {

@@ -11,11 +11,8 @@ import { SyncWave } from '../gitops/sync.js';
 import type { IceAuthService } from '../ice-auth-service.js';
 import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import type { PodSecurityLevel } from '../namespace-security.js';
-import {
-  ANNOTATION_POD_SECURITY_EXCEPTION,
-  type PodSecurityException,
-  thirdPartyPodSecurityContext,
-} from '../pod-security.js';
+import { thirdPartyPodSecurityContext } from '../pod-security.js';
+import { ANNOTATION_POD_SECURITY_EXCEPTION, type PodSecurityException } from '../pod-security-exceptions.js';
 import { StunnerGateway } from '../stunner-gateway.js';
 import type { TurnAuth } from '../turn-auth.js';
 import type { IStunnerGateway } from '../types.js';

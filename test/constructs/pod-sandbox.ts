@@ -93,6 +93,23 @@ export function materializePodSpec(
           writeFileSync(join(target, item.path), data[item.key]!);
         }
       }
+    } else if (v.secret) {
+      const sec = lookup('Secret', v.secret.secretName);
+      const data: Record<string, string> | undefined = sec
+        ? { ...sec.stringData, ...decode(sec.data) }
+        : o.secrets?.[v.secret.secretName];
+      if (!data)
+        throw new Error(
+          `volume ${m.name}: Secret ${v.secret.secretName} is neither in the manifests nor given`,
+        );
+      const items: { key: string; path: string }[] =
+        v.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      for (const item of items) {
+        if (data[item.key] === undefined)
+          throw new Error(`Secret ${v.secret.secretName} has no key ${item.key}`);
+        mkdirSync(dirname(join(target, item.path)), { recursive: true });
+        writeFileSync(join(target, item.path), data[item.key]!);
+      }
     } else if (!v.emptyDir) {
       throw new Error(`volume ${m.name}: unsupported volume type`);
     }

@@ -102,8 +102,6 @@ describe('sync waves', () => {
     // the mapping, as the README documents it, for the kinds the charts render
     expect(Object.fromEntries([...seen].sort())).toEqual({
       Certificate: '-1',
-      ClusterRole: '-2',
-      ClusterRoleBinding: '-2',
       ConfigMap: '-1',
       Deployment: '0',
       ExternalSecret: '-1',

@@ -186,6 +186,8 @@ beforeAll(async () => {
   await start('cloudretro-ice', async () => {
     const pod = await startPod(sidecarAsPod(freshChart('eu-west', 'cloudretro')), 'coordinator-deployment', {
       env: { CLOUDRETRO_ICE_SOURCES: JSON.stringify([{ url: authUrl }]) },
+      // the secondary's API key, created out of band as the tutorial says
+      secrets: { 'cloudretro-ice-api-key': { key: 'robustness-test-key' } },
       ready: 'cloudretro-ice ready',
     });
     return target('cloudretro-ice', pod, 8090, {
