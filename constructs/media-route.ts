@@ -213,17 +213,25 @@ export class MediaRoute extends Construct implements IMediaRoute {
   }
 
   /** Namespaces whose EndpointSlices the gateways' watchers read for this route. */
-  #watchNamespaces(): string[] {
-    const set = new Set<string>();
-    if (this.#headless) for (const g of this.#gateways()) set.add(g.namespace);
-    for (const b of this.#backends) if (!('cidrs' in b)) set.add(this.#service(b.service, false).namespace);
-    return [...set].sort();
+  #watchNamespaces(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    const add = (ns: string, name: string) => out.set(ns, [...(out.get(ns) ?? []), name]);
+    if (this.#headless) for (const g of this.#gateways()) add(g.namespace, g.serviceName);
+    for (const b of this.#backends)
+      if (!('cidrs' in b)) {
+        const svc = this.#service(b.service, false);
+        add(svc.namespace, svc.name);
+      }
+    return out;
   }
 
-  /** Tells every bound gateway which namespaces its watcher must read (idempotent on its side). */
+  /**
+   * Tells every bound gateway which namespaces' EndpointSlices and which Services its watcher must
+   * read (idempotent on its side).
+   */
   #grantWatch(): void {
     const namespaces = this.#watchNamespaces();
-    for (const g of this.#gateways()) for (const ns of namespaces) g.watchNamespace(ns);
+    for (const g of this.#gateways()) for (const [ns, services] of namespaces) g.watchNamespace(ns, services);
   }
 
   /** What this route renders into `gateway`, or undefined when it does not attach to it. */

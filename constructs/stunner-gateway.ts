@@ -400,6 +400,8 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
   readonly #listeners: GatewayListener[] = [];
   readonly #routes: IMediaRoute[] = [];
   readonly #watchNamespaces = new Set<string>();
+  /** Backend Services the watcher reads (their ClusterIPs are peers too), by namespace. */
+  readonly #watchServices = new Map<string, Set<string>>();
   readonly #labels: Record<string, string>;
   readonly #bundleProblems: string[] = [];
   readonly #serviceType: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
@@ -509,7 +511,10 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
    * Lets the in-pod watcher read EndpointSlices in `namespace` (a Role and RoleBinding there, or a
    * rule in the gateway's own Role). Routes call this for their Service backends' namespaces.
    */
-  watchNamespace(namespace: string): void {
+  watchNamespace(namespace: string, services: readonly string[] = []): void {
+    const names = this.#watchServices.get(namespace) ?? new Set<string>();
+    this.#watchServices.set(namespace, names);
+    for (const s of services) names.add(s);
     if (this.#watchNamespaces.has(namespace)) return;
     this.#watchNamespaces.add(namespace);
     if (namespace !== this.namespace) this.#watcherRole(namespace, []);
@@ -761,16 +766,9 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       });
     }
 
-    // The watcher reads its own Service (public address) in the gateway's namespace.
-    this.#watcherRole(ns, [
-      {
-        apiGroups: [''],
-        resources: ['services'],
-        resourceNames: [this.serviceName],
-        // The watcher lists and watches by metadata.name: it never GETs.
-        verbs: ['list', 'watch'],
-      },
-    ]);
+    // The watcher reads its own Service (public address) in the gateway's namespace; the backend
+    // Services of its routes are added per namespace in #watcherRole.
+    this.#watcherRole(ns, []);
     if (this.#nodeAddressDiscovery)
       nodeReaderRbac(
         this,
@@ -839,7 +837,9 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata,
-      rules: Lazy.any({ produce: () => [...rules, ...this.#endpointSliceRules(namespace)] }),
+      rules: Lazy.any({
+        produce: () => [...rules, ...this.#serviceRules(namespace), ...this.#endpointSliceRules(namespace)],
+      }),
     });
     this.#object(scope, 'RoleBinding', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -848,6 +848,22 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace }],
     });
+  }
+
+  /** Services the watcher reads in `namespace`, by name: its own, and its routes' backends. */
+  #serviceRules(namespace: string): object[] {
+    const names = new Set(this.#watchServices.get(namespace) ?? []);
+    if (namespace === this.namespace) names.add(this.serviceName);
+    if (names.size === 0) return [];
+    // The watcher lists and watches by metadata.name: it never GETs.
+    return [
+      {
+        apiGroups: [''],
+        resources: ['services'],
+        resourceNames: [...names].sort(),
+        verbs: ['list', 'watch'],
+      },
+    ];
   }
 
   #endpointSliceRules(namespace: string): object[] {

@@ -48,7 +48,7 @@ export interface IStunnerGateway extends IConstruct {
   /** Attaches a route: its plan is rendered into this gateway. Idempotent. */
   addRoute(route: IMediaRoute): void;
   /** Lets the gateway's watcher read EndpointSlices (backend pod IPs) in `namespace`. Idempotent. */
-  watchNamespace(namespace: string): void;
+  watchNamespace(namespace: string, services?: readonly string[]): void;
 }
 
 /** What a gateway's listener exposes: `GatewayListener` is assignable (defaults as documented there). */

@@ -70,15 +70,32 @@ describe('the perimeter follows the real endpointslice controller', () => {
         objs.filter((o) => o.obj.kind !== 'Namespace'),
       ),
     ).toEqual([]);
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'wait',
-      '--for=condition=Available',
-      '--timeout=90s',
-      'deployment/udp-gateway',
-      'deployment/udp-greeter',
-    ]);
+    // poll, never `kubectl wait`: a blocking child would stall the kubelet stand-in in this process
+    const available = (name: string) => {
+      const r = cp.kubectl([
+        '-n',
+        NS,
+        'get',
+        'deployment',
+        name,
+        '-o',
+        'jsonpath={.status.availableReplicas}',
+      ]);
+      return r.status === 0 && Number(r.stdout || 0) >= 1;
+    };
+    await until(
+      'the gateway and the backend available',
+      () => available('udp-gateway') && available('udp-greeter'),
+      60_000,
+    ).catch((e) => {
+      const pods = [...kubelet.running.values()].map(
+        (p) => `--- ${p.name} (${p.ip})\n${p.output().slice(-3000)}`,
+      );
+      const state = cp.kubectl(['get', 'pods,events', '-A', '-o', 'wide']).stdout;
+      throw new Error(
+        `${(e as Error).message}\nkubelet: ${kubelet.errors.join('\n')}\n${pods.join('\n')}\n${state}`,
+      );
+    });
     const [gw] = podIPs('udp-gateway');
     expect(gw, 'the gateway pod has an address').toBeDefined();
     client = await TurnClient.open({
@@ -103,6 +120,9 @@ describe('the perimeter follows the real endpointslice controller', () => {
     await until('the relay admits the backend pod', () => admits(greeter!), FOLLOW_MS);
     // an address in the pods' network that no route names
     expect(await admits(cp.net.nodeIP)).toBe(false);
+    // the rendered RBAC is enough: the watcher was refused nothing
+    const gw = [...kubelet.running.values()].find((p) => p.name.startsWith('udp-gateway-'));
+    expect(gw?.output()).not.toMatch(/forbidden|403/i);
   });
 
   it(`scaling the backend 1 -> 3 -> 1: new pods admitted and removed pods refused within ${FOLLOW_MS / 1000} s`, async () => {

@@ -203,7 +203,7 @@ describe('MediaRoute', () => {
     expect(config.listeners.map((l: { routes: string[] }) => l.routes)).toEqual([[], ['stunner/only-alt']]);
   });
 
-  it('grants EndpointSlice reads in each backend namespace, and nothing cluster-wide', () => {
+  it('grants EndpointSlice reads and the backend Service by name in each backend namespace, and nothing cluster-wide', () => {
     const { chart, gw } = setup();
     new MediaRoute(chart, 'r', { parents: [gw] })
       .addService({ name: 'a', namespace: 'team-a' })
@@ -211,8 +211,15 @@ describe('MediaRoute', () => {
     const objects = synth(chart);
     const roles = objects.filter((o) => o.kind === 'Role');
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['stunner', 'team-a', 'team-b']);
+    // the watcher also reads each backend Service (its ClusterIP is a peer): by name only
     for (const r of roles.filter((x) => x.metadata.namespace !== 'stunner'))
       expect(r.rules).toEqual([
+        {
+          apiGroups: [''],
+          resources: ['services'],
+          resourceNames: [r.metadata.namespace === 'team-a' ? 'a' : 'b'],
+          verbs: ['list', 'watch'],
+        },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
       ]);
     const own = roles.find((r) => r.metadata.namespace === 'stunner');
