@@ -393,6 +393,7 @@ export class IceAuthService extends Construct {
     const args = [...layout.bootstrapArgs, 'auth', ...layout.configPaths.flatMap((c) => ['-c', c])];
     args.push('--port', String(this.port), '--log', this.#props.logLevel ?? DEFAULT_LOGLEVEL);
     if (this.#watchServices) args.push('--watch-services');
+    if (this.#watchServices && this.#props.nodeAddressDiscovery) args.push('--node-address-fallback');
     if (this.#props.apiKeySecret !== undefined) args.push('--api-key-file', `${API_KEY_DIR}/key`);
     if (this.#props.maxTtl !== undefined) args.push('--max-ttl', String(this.#props.maxTtl));
     if (this.#props.maxConnectionsPerIp !== undefined)

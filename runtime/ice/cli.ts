@@ -48,6 +48,9 @@ export const USAGE = `usage: stunnerd auth [options] [<config file or directory>
                                public_address wins over it
       --watch-services         follow each gateway's public address from its Service
                                (namespace/name from admin.name) via the Kubernetes API
+      --node-address-fallback  with --watch-services: when a Service has no load-balancer
+                               address, answer with a node's ExternalIP and the NodePort
+                               (reads Nodes: needs cluster-wide Node read)
       --kube-api-server <url>  API server for --watch-services (default: in-cluster),
                                e.g. http://127.0.0.1:8001 of kubectl proxy
       --kube-token-file <path> bearer token for --kube-api-server
@@ -67,6 +70,8 @@ export interface AuthCliArgs {
   readonly maxConnectionsPerIp: number;
   readonly publicAddresses: Map<string, string>;
   readonly watchServices: boolean;
+  /** Read Nodes for the NodePort fallback (needs the Node-reader ClusterRole). */
+  readonly nodeAddressFallback: boolean;
   readonly kubeApiServer: string | undefined;
   readonly kubeTokenFile: string | undefined;
   readonly help: boolean;
@@ -86,6 +91,7 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   let maxConnectionsPerIp = DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP;
   let help = false;
   let watchServices = false;
+  let nodeAddressFallback = false;
   let kubeApiServer: string | undefined;
   let kubeTokenFile: string | undefined;
   scanFlags(argv, (flag, value, arg) => {
@@ -155,6 +161,9 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
       case '--watch-services':
         watchServices = true;
         break;
+      case '--node-address-fallback':
+        nodeAddressFallback = true;
+        break;
       case '--kube-api-server':
         kubeApiServer = value();
         break;
@@ -169,6 +178,8 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   if (paths.length === 0 && !help) throw new Error('no config given; pass a file or directory (-c <path>)');
   if (kubeApiServer !== undefined && !watchServices)
     throw new Error('--kube-api-server needs --watch-services');
+  if (nodeAddressFallback && !watchServices)
+    throw new Error('--node-address-fallback needs --watch-services');
   if (kubeTokenFile !== undefined && kubeApiServer === undefined) {
     throw new Error('--kube-token-file needs --kube-api-server');
   }
@@ -184,6 +195,7 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
     maxConnectionsPerIp,
     publicAddresses,
     watchServices,
+    nodeAddressFallback,
     kubeApiServer,
     kubeTokenFile,
     help,
@@ -247,6 +259,7 @@ export async function main(argv: string[]): Promise<void> {
         kubeConfig,
         log: createLogger(args.log).scope('watch'),
         setPublicAddress: (gw, addr, ports) => server.setPublicAddress(gw, addr, ports),
+        nodeFallback: args.nodeAddressFallback,
       });
     } catch (e) {
       process.stderr.write(`stunnerd auth: --watch-services: ${(e as Error).message}\n`);

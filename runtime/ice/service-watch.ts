@@ -19,6 +19,12 @@ export interface GatewayServiceWatchOptions {
     address: string | undefined,
     ports?: ReadonlyMap<string, number>,
   ) => void;
+  /**
+   * Read Nodes for the NodePort fallback (a node's ExternalIP). Off, no Node is read, so the
+   * service needs no cluster-wide Node read.
+   * @default false
+   */
+  readonly nodeFallback?: boolean;
   /** @default 250 */
   readonly initialBackoffMs?: number;
   /** @default 30000 */
@@ -64,7 +70,7 @@ export class GatewayServiceWatch {
         namespace,
         service,
         // No node of its own: the NodePort fallback uses the first node with an ExternalIP.
-        anyNode: true,
+        anyNode: this.#opts.nodeFallback ?? false,
         log: this.#opts.log,
         onChange: (a) => {
           try {

@@ -195,12 +195,18 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
           v.configMap.name!,
           await core.readNamespacedConfigMap({ name: v.configMap.name!, namespace: ns }),
         );
-      for (const s of v.projected?.sources ?? [])
+      for (const s of v.projected?.sources ?? []) {
+        if (s.configMap)
+          cms.set(
+            s.configMap.name!,
+            await core.readNamespacedConfigMap({ name: s.configMap.name!, namespace: ns }),
+          );
         if (s.secret)
           secrets.set(
             s.secret.name!,
             await core.readNamespacedSecret({ name: s.secret.name!, namespace: ns }),
           );
+      }
     }
     for (const c of p.spec?.containers ?? [])
       for (const e of c.env ?? [])

@@ -79,8 +79,24 @@ export function materializePodSpec(
         writeFileSync(join(target, k), Buffer.from(val, 'base64'));
     } else if (v.projected) {
       for (const src of v.projected.sources) {
+        if (src.configMap) {
+          const cm = lookup('ConfigMap', src.configMap.name);
+          if (!cm) throw new Error(`volume ${m.name}: no ConfigMap ${src.configMap.name} in the manifests`);
+          const items: { key: string; path: string }[] =
+            src.configMap.items ?? Object.keys(cm.data ?? {}).map((key) => ({ key, path: key }));
+          for (const item of items) {
+            const val = cm.data?.[item.key];
+            if (val === undefined) throw new Error(`ConfigMap ${src.configMap.name} has no key ${item.key}`);
+            mkdirSync(dirname(join(target, item.path)), { recursive: true });
+            writeFileSync(join(target, item.path), val);
+          }
+          continue;
+        }
         const s = src.secret;
-        if (!s) throw new Error(`volume ${m.name}: only Secret sources are supported in a projected volume`);
+        if (!s)
+          throw new Error(
+            `volume ${m.name}: only Secret and ConfigMap sources are supported in a projected volume`,
+          );
         const inManifests = lookup('Secret', s.name);
         const data: Record<string, string> | undefined = inManifests
           ? { ...inManifests.stringData, ...decode(inManifests.data) }

@@ -341,6 +341,11 @@ describe('IceAuthService parity options (issue 16)', () => {
     const role = find(objs, 'ClusterRole', 'stunner:stunner:stunner-auth:node-reader');
     expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }]);
     expect(role.metadata.namespace).toBeUndefined();
+    // the runtime reads Nodes only when told to, so a service without the ClusterRole never gets a 403
+    const args = (o: ReturnType<typeof objects>) =>
+      find(o, 'Deployment', 'stunner-auth').spec.template.spec.containers[0].args as string[];
+    expect(args(objs)).toContain('--node-address-fallback');
+    expect(args(objects(withOptions({})))).not.toContain('--node-address-fallback');
     const binding = find(objs, 'ClusterRoleBinding', 'stunner:stunner:stunner-auth:node-reader');
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'stunner-auth', namespace: 'stunner' },

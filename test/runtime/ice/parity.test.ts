@@ -206,6 +206,7 @@ describe('auth service: NodePort fallback through the gateway Service watch', ()
       kubeConfig: makeKubeConfig({ server: api.url, token: api.token }),
       log: createLogger('all:ERROR').scope('watch'),
       setPublicAddress: (g, a, p) => server.setPublicAddress(g, a, p),
+      nodeFallback: true,
       initialBackoffMs: 50,
       maxBackoffMs: 200,
     });
