@@ -47,6 +47,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_NAME,
 } from './naming.js';
+import { NetworkPolicyObject } from './network-policy-object.js';
 import { nodeReaderRbac } from './node-reader.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
 import { type RuntimePod, runtimePod } from './runtime-pod.js';
@@ -257,7 +258,10 @@ export class IceAuthService extends Construct {
 
   /** An ApiObject annotated with the documented sync wave of its kind (SyncWave.forKind). */
   #object(id: string, props: ConstructorParameters<typeof ApiObject>[2]): ApiObject {
-    const o = new ApiObject(this, id, props);
+    const o =
+      props.kind === 'NetworkPolicy'
+        ? new NetworkPolicyObject(this, id, props)
+        : new ApiObject(this, id, props);
     SyncWave.applyByKind(o);
     return o;
   }

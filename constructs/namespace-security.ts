@@ -3,11 +3,11 @@
  * third-party image in it needs `baseline`; audit and warn stay at `restricted`), and a
  * default-deny NetworkPolicy, so that every pod there gets only what its own policy admits.
  */
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { SyncWave } from './gitops/sync.js';
 import type { K8sNetworkPolicyPeer } from './k8s-types.js';
 import { chartNamespace, LABEL_MANAGED_BY } from './naming.js';
+import { NetworkPolicyObject } from './network-policy-object.js';
 
 /** The Pod Security Standard a namespace enforces. */
 export type PodSecurityLevel = 'restricted' | 'baseline';
@@ -73,7 +73,7 @@ export class DefaultDenyPolicy extends Construct {
     this.policyName = props.name ?? DEFAULT_DENY_POLICY;
     const dnsPeers = props.dnsPeers ?? [KUBE_DNS_PEER];
     SyncWave.applyByKind(
-      new ApiObject(this, 'Resource', {
+      new NetworkPolicyObject(this, 'Resource', {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         metadata: {

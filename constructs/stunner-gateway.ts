@@ -59,6 +59,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_NAME,
 } from './naming.js';
+import { NetworkPolicyObject } from './network-policy-object.js';
 import { nodeFallbackNeeded, nodeReaderRbac } from './node-reader.js';
 import { ArgoSyncRegistry, GatewayRegistry } from './registry.js';
 import { RuntimeConfigMap } from './runtime-bundle/runtime-config-map.js';
@@ -614,7 +615,10 @@ export class StunnerGateway extends Construct implements IStunnerGateway {
 
   /** An ApiObject annotated with the documented sync wave of its kind (SyncWave.forKind). */
   #object(scope: Construct, id: string, props: ConstructorParameters<typeof ApiObject>[2]): ApiObject {
-    const o = new ApiObject(scope, id, props);
+    const o =
+      props.kind === 'NetworkPolicy'
+        ? new NetworkPolicyObject(scope, id, props)
+        : new ApiObject(scope, id, props);
     SyncWave.applyByKind(o);
     return o;
   }

@@ -11,6 +11,7 @@ import { SyncWave } from '../gitops/sync.js';
 import type { IceAuthService } from '../ice-auth-service.js';
 import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import type { PodSecurityLevel } from '../namespace-security.js';
+import { NetworkPolicyObject } from '../network-policy-object.js';
 import { thirdPartyPodSecurityContext } from '../pod-security.js';
 import { ANNOTATION_POD_SECURITY_EXCEPTION, type PodSecurityException } from '../pod-security-exceptions.js';
 import { StunnerGateway } from '../stunner-gateway.js';
@@ -204,7 +205,7 @@ export function renderDemoNetworkPolicy(
     ...(r.peers !== undefined ? { [key]: r.peers.map((p) => JSON.parse(JSON.stringify(p))) } : {}),
     ports: r.ports.map((p) => ({ ...p })),
   });
-  const policy = new ApiObject(scope, id, {
+  const policy = new NetworkPolicyObject(scope, id, {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: props.name, namespace: props.namespace, labels: { ...props.labels } },

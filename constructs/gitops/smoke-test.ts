@@ -20,6 +20,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { ipFamily } from '../../contract/ip-literal.js';
 import { type K8sResourceRequirements, plainResources } from '../k8s-types.js';
 import { dns1035Problem, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { NetworkPolicyObject } from '../network-policy-object.js';
 import { containerSecurityContext, podSecurityContext } from '../pod-security.js';
 import { type RuntimePod, runtimePod } from '../runtime-pod.js';
 import type { IStunnerGateway, ListenerPorts } from '../types.js';
@@ -196,7 +197,7 @@ export class GatewaySmokeTest extends Construct {
 
     if (this.#props.networkPolicy ?? true) {
       SyncWave.applyByKind(
-        new ApiObject(this, 'NetworkPolicy', {
+        new NetworkPolicyObject(this, 'NetworkPolicy', {
           apiVersion: 'networking.k8s.io/v1',
           kind: 'NetworkPolicy',
           metadata: this.#meta(),

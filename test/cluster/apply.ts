@@ -34,3 +34,43 @@ export function applyInOrder(cp: ControlPlane, objs: readonly DistObject[]): str
   }
   return failures;
 }
+
+/**
+ * One committed chart synced into `cp` as a first Argo CD sync would: its Namespace, then the
+ * Secrets the chart's docs say to create out of band, then every Sync-phase object in order.
+ * Returns the chart's objects (its hooks among them, not applied); throws on any refusal.
+ */
+export function syncChart(
+  cp: ControlPlane,
+  objs: readonly DistObject[],
+  namespace: string,
+  secrets: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): void {
+  const fail = (what: string, failures: string[]) => {
+    if (failures.length > 0) throw new Error(`${what}: ${failures.join('\n')}`);
+  };
+  fail(
+    'Namespace',
+    applyInOrder(
+      cp,
+      objs.filter((o) => o.obj.kind === 'Namespace'),
+    ),
+  );
+  for (const [name, data] of Object.entries(secrets))
+    cp.kubectlOk([
+      '-n',
+      namespace,
+      'create',
+      'secret',
+      'generic',
+      name,
+      ...Object.entries(data).map(([k, v]) => `--from-literal=${k}=${v}`),
+    ]);
+  fail(
+    'sync',
+    applyInOrder(
+      cp,
+      objs.filter((o) => o.phase === 'Sync' && o.obj.kind !== 'Namespace'),
+    ),
+  );
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TurnClient, TurnError } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
-import { applyInOrder, installCrds } from './apply.js';
+import { installCrds, syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { loadCluster } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
@@ -50,29 +50,8 @@ describe('the perimeter follows the real endpointslice controller', () => {
       policy: (p) => (p.metadata?.labels?.['app.kubernetes.io/name'] === 'stunner-gateway' ? 'run' : 'ready'),
     });
     const objs = loadCluster('eu-west', ['simple-tunnel.k8s.yaml']);
-    expect(
-      applyInOrder(
-        cp,
-        objs.filter((o) => o.obj.kind === 'Namespace'),
-      ),
-    ).toEqual([]);
-    // the static credentials, created out of band as the chart's docs say
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'create',
-      'secret',
-      'generic',
-      'stunner-auth',
-      `--from-literal=username=${USER}`,
-      `--from-literal=password=${PASS}`,
-    ]);
-    expect(
-      applyInOrder(
-        cp,
-        objs.filter((o) => o.obj.kind !== 'Namespace'),
-      ),
-    ).toEqual([]);
+    // the Secrets the chart's docs say to create out of band
+    syncChart(cp, objs, NS, { 'stunner-auth': { username: USER, password: PASS } });
     // poll, never `kubectl wait`: a blocking child would stall the kubelet stand-in in this process
     const available = (name: string) => {
       const r = cp.kubectl([

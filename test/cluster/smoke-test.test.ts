@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/wait.js';
-import { applyInOrder, installCrds } from './apply.js';
+import { applyInOrder, installCrds, syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { type DistObject, loadCluster, toYaml } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
@@ -90,28 +90,8 @@ describe('the PostSync smoke-test Job', () => {
           : 'ready',
     });
     objs = loadCluster('eu-west', ['direct-call.k8s.yaml']);
-    expect(
-      applyInOrder(
-        cp,
-        objs.filter((o) => o.obj.kind === 'Namespace'),
-      ),
-    ).toEqual([]);
     // the shared secret of the ephemeral credentials, created out of band as the chart's docs say
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'create',
-      'secret',
-      'generic',
-      'stunner-auth-secret',
-      '--from-literal=secret=smoke-secret-1',
-    ]);
-    expect(
-      applyInOrder(
-        cp,
-        objs.filter((o) => o.phase === 'Sync' && o.obj.kind !== 'Namespace'),
-      ),
-    ).toEqual([]);
+    syncChart(cp, objs, NS, { 'stunner-auth-secret': { secret: 'smoke-secret-1' } });
     await until('the gateway available', gatewayServing, 60_000);
   });
 

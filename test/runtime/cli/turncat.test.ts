@@ -205,6 +205,9 @@ describe('turncat', () => {
         b.writeUInt32BE(i, 0);
         app.send(b, local, '127.0.0.1');
         if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+        // a window of 100 in flight: a busy machine delays the processes, and the kernel drops what
+        // overflows a socket buffer meanwhile, which is not what this test is about
+        if (i - seen.size > 100) await until('the echoes to catch up', () => i - seen.size <= 50, 10_000);
       }
       await until('1,000 echoes', () => seen.size === 1000, 15_000);
       expect(relay.daemon.allocationCount()).toBe(1);
