@@ -85,14 +85,17 @@ function startProc(net: ClusterNet, name: string, bin: string, args: readonly st
   return p;
 }
 
-async function stopProc(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => p.child.once('exit', () => r()));
-  p.child.kill(signal);
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+/** Signals a child and waits for its exit, with SIGKILL after `graceMs`; at once if it is gone. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await gone;
   clearTimeout(t);
 }
+
+const stopProc = (p: Proc, signal: NodeJS.Signals = 'SIGTERM') => stopChild(p.child, signal, 5000);
 
 function kubeconfigYaml(
   server: string,

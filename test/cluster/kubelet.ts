@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
 import { materializePodSpec } from '../constructs/pod-sandbox.js';
-import type { ControlPlane } from './control-plane.js';
+import { type ControlPlane, stopChild } from './control-plane.js';
 
 export type PodMode = 'run' | 'ready' | 'pending';
 
@@ -183,12 +183,10 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
     const ns = p.metadata!.namespace!;
     const name = p.metadata!.name!;
     const dir = mkdtempSync(join(tmpdir(), `pod-${name}-`));
-    const lookup = (kind: 'ConfigMap' | 'Secret', n: string) => {
-      // synchronous lookups are read ahead below
-      return (kind === 'ConfigMap' ? cms : secrets).get(n);
-    };
+    // the sandbox looks objects up synchronously: read every one the pod names first
     const cms = new Map<string, ReturnType<typeof JSON.parse>>();
     const secrets = new Map<string, ReturnType<typeof JSON.parse>>();
+    const lookup = (kind: 'ConfigMap' | 'Secret', n: string) => (kind === 'ConfigMap' ? cms : secrets).get(n);
     for (const v of p.spec?.volumes ?? []) {
       if (v.configMap)
         cms.set(
@@ -315,14 +313,12 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
   const finishDelete = async (p: V1Pod, t: Tracked) => {
     t.deleting = true;
     const proc = t.proc;
-    if (proc && proc.exited === undefined) {
-      const grace = Math.min(p.metadata?.deletionGracePeriodSeconds ?? 30, 30) * 1000;
-      const gone = new Promise<void>((r) => proc.child.once('exit', () => r()));
-      proc.child.kill('SIGTERM');
-      const timer = setTimeout(() => proc.child.kill('SIGKILL'), grace);
-      await gone;
-      clearTimeout(timer);
-    }
+    if (proc)
+      await stopChild(
+        proc.child,
+        'SIGTERM',
+        Math.min(p.metadata?.deletionGracePeriodSeconds ?? 30, 30) * 1000,
+      );
     if (proc) rmSync(proc.dir, { recursive: true, force: true });
     running.delete(key(p));
     if (t.ip) cp.net.release(t.ip);
@@ -424,11 +420,7 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
       clearInterval(timer);
       for (const [, t] of tracked) {
         const proc = t.proc;
-        if (proc && proc.exited === undefined) {
-          const gone = new Promise<void>((r) => proc.child.once('exit', () => r()));
-          proc.child.kill('SIGKILL');
-          await gone;
-        }
+        if (proc) await stopChild(proc.child, 'SIGKILL', 0);
         if (proc) rmSync(proc.dir, { recursive: true, force: true });
       }
     },

@@ -19,6 +19,7 @@ import { K8sApiDouble, service } from '../helpers/k8s-api-double.js';
 import {
   canMapHosts,
   cleanUpPods,
+  cloudretroSidecarAsPod,
   loopback,
   type RunningPod,
   startAuthPod,
@@ -43,19 +44,6 @@ function synth(): Manifest[] {
     icePollSeconds: 1,
   });
   return Testing.synth(chart);
-}
-
-/** The coordinator's pod with only its cloudretro-ice sidecar: that container is what runs here. */
-function stepAsPod(objs: Manifest[]): Manifest[] {
-  return objs.map((o) => {
-    if (o.kind !== 'Deployment' || o.metadata.name !== 'coordinator-deployment') return o;
-    const spec = o.spec.template.spec;
-    const sidecar = spec.initContainers.find((c: { name: string }) => c.name === 'cloudretro-ice');
-    return {
-      ...o,
-      spec: { ...o.spec, template: { ...o.spec.template, spec: { ...spec, containers: [sidecar] } } },
-    };
-  });
 }
 
 const lb = (ip: string) =>
@@ -123,7 +111,7 @@ describe.skipIf(!mapHosts)('cloudretro-ice, run as its container against a runni
       extraArgs: ['--kube-api-server', api.url, '--kube-token-file', token],
       ready: 'stunnerd auth ready',
     });
-    step = await startPod(stepAsPod(objects), 'coordinator-deployment', {
+    step = await startPod(cloudretroSidecarAsPod(objects), 'coordinator-deployment', {
       ip: IP.step,
       hosts: { [svc('stunner-auth', NS)]: IP.auth },
       ready: /wrote cloudretro\/ \(first config\)/,

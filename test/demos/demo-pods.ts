@@ -176,3 +176,16 @@ async function run(
 export function svc(name: string, namespace: string): string {
   return `${name}.${namespace}.svc.cluster.local`;
 }
+
+/** CloudRetro's coordinator pod with only its cloudretro-ice sidecar: that container is what runs here. */
+export function cloudretroSidecarAsPod(objs: Manifest[]): Manifest[] {
+  return objs.map((o) => {
+    if (o.kind !== 'Deployment' || o.metadata.name !== 'coordinator-deployment') return o;
+    const spec = o.spec.template.spec;
+    const sidecar = spec.initContainers.find((c: { name: string }) => c.name === 'cloudretro-ice');
+    return {
+      ...o,
+      spec: { ...o.spec, template: { ...o.spec.template, spec: { ...spec, containers: [sidecar] } } },
+    };
+  });
+}

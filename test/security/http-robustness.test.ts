@@ -23,8 +23,14 @@ import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../constructs/helpers.js';
-import { cleanUpPods, loopback, type RunningPod, startAuthPod, startPod } from '../demos/demo-pods.js';
+import {
+  cleanUpPods,
+  cloudretroSidecarAsPod,
+  loopback,
+  type RunningPod,
+  startAuthPod,
+  startPod,
+} from '../demos/demo-pods.js';
 import { cleanUpFreshLayout, freshChart } from '../demos/fresh-layout.js';
 import { K8sApiDouble, service } from '../helpers/k8s-api-double.js';
 import { freeTcpPort } from '../helpers/net.js';
@@ -69,19 +75,6 @@ function target(
 ): Target {
   const alive = () => pod.child.exitCode === null && pod.child.signalCode === null;
   return { name, host: pod.ip, port, alive, ...o };
-}
-
-/** The coordinator's pod with only its cloudretro-ice sidecar: that container is what runs here. */
-function sidecarAsPod(objs: Manifest[]): Manifest[] {
-  return objs.map((o) => {
-    if (o.kind !== 'Deployment' || o.metadata.name !== 'coordinator-deployment') return o;
-    const spec = o.spec.template.spec;
-    const sidecar = spec.initContainers.find((c: { name: string }) => c.name === 'cloudretro-ice');
-    return {
-      ...o,
-      spec: { ...o.spec, template: { ...o.spec.template, spec: { ...spec, containers: [sidecar] } } },
-    };
-  });
 }
 
 /** A stand-in for Janus's HTTP API: a small JSON answer to anything. */
@@ -184,12 +177,16 @@ beforeAll(async () => {
     return target('mediasoup-landing', pod, port, { health: '/live', paths: ['/', '/live'] });
   });
   await start('cloudretro-ice', async () => {
-    const pod = await startPod(sidecarAsPod(freshChart('eu-west', 'cloudretro')), 'coordinator-deployment', {
-      env: { CLOUDRETRO_ICE_SOURCES: JSON.stringify([{ url: authUrl }]) },
-      // the secondary's API key, created out of band as the tutorial says
-      secrets: { 'cloudretro-ice-api-key': { key: 'robustness-test-key' } },
-      ready: 'cloudretro-ice ready',
-    });
+    const pod = await startPod(
+      cloudretroSidecarAsPod(freshChart('eu-west', 'cloudretro')),
+      'coordinator-deployment',
+      {
+        env: { CLOUDRETRO_ICE_SOURCES: JSON.stringify([{ url: authUrl }]) },
+        // the secondary's API key, created out of band as the tutorial says
+        secrets: { 'cloudretro-ice-api-key': { key: 'robustness-test-key' } },
+        ready: 'cloudretro-ice ready',
+      },
+    );
     return target('cloudretro-ice', pod, 8090, {
       health: '/live',
       paths: ['/status', '/ready', '/coordinator'],
