@@ -44,7 +44,10 @@ export function publicEndpoint(
   if (l.public_address !== undefined && !isUnspecifiedAddress(l.public_address)) {
     return { host: l.public_address, port };
   }
-  if (watched !== undefined) return { host: watched.address, port };
+  // A discovered address comes with the ports it is reached on (a node's address with the
+  // NodePort the apiserver allocated), as the gateway's own status reports it: a rendered
+  // public_port (the Service port, all a synth can know) pairs with a static public_address only.
+  if (watched !== undefined) return { host: watched.address, port: watched.ports.get(short) ?? port };
   if (!isUnspecifiedAddress(l.address)) return { host: l.address, port: l.public_port ?? l.port };
   return undefined;
 }

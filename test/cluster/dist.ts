@@ -72,15 +72,26 @@ export function distFiles(cluster: string): string[] {
 export function loadCluster(cluster: string, files = distFiles(cluster)): DistObject[] {
   const out: DistObject[] = [];
   for (const file of files) {
-    const docs = parseAllDocuments(readFileSync(join(DIST_ROOT, cluster, file), 'utf8'));
-    for (const d of docs) {
-      const obj = d.toJS();
-      if (!obj) continue;
-      const a = obj.metadata?.annotations ?? {};
-      const hook = a['argocd.argoproj.io/hook'] as string | undefined;
-      const phase = hook === 'PreSync' || hook === 'PostSync' ? hook : 'Sync';
-      out.push({ file, obj, phase, wave: Number(a['argocd.argoproj.io/sync-wave'] ?? 0) });
-    }
+    const text = readFileSync(join(DIST_ROOT, cluster, file), 'utf8');
+    out.push(
+      ...distObjects(
+        file,
+        parseAllDocuments(text).map((d) => d.toJS() as Obj),
+      ),
+    );
+  }
+  return sortForSync(out);
+}
+
+/** Objects of one chart (a dist/ file, or a chart a test synthesized in memory), in sync order. */
+export function distObjects(file: string, objs: readonly Obj[]): DistObject[] {
+  const out: DistObject[] = [];
+  for (const obj of objs) {
+    if (!obj) continue;
+    const a = obj.metadata?.annotations ?? {};
+    const hook = a['argocd.argoproj.io/hook'] as string | undefined;
+    const phase = hook === 'PreSync' || hook === 'PostSync' ? hook : 'Sync';
+    out.push({ file, obj, phase, wave: Number(a['argocd.argoproj.io/sync-wave'] ?? 0) });
   }
   return sortForSync(out);
 }

@@ -103,6 +103,36 @@ describe('ICE servers from configs', () => {
     ]);
   });
 
+  // As the constructs render a NodePort gateway: public_port is the Service port, all a synth knows;
+  // the nodePort is allocated by the apiserver (test/cluster/ice-auth-rbac.test.ts on a real one).
+  it("a watched node address comes with the watched NodePort, not the config's public_port", () => {
+    const nodePortGw = config({
+      version: 'v1',
+      admin: { name: 'media/np-gw' },
+      auth: { type: 'static', credentials: { username: 'u', password: 'p' } },
+      listeners: [
+        {
+          name: 'media/np-gw/udp',
+          protocol: 'TURN-UDP',
+          address: '$STUNNER_ADDR',
+          port: 3478,
+          public_port: 3478,
+        },
+      ],
+    });
+    const book = new PublicAddressBook();
+    book.set('media/np-gw', '203.0.113.10', new Map([['udp', 31478]]));
+    const r = buildIceServers([nodePortGw], book, all, NOW);
+    expect(r.ok && r.servers[0]!.urls).toEqual(['turn:203.0.113.10:31478?transport=udp']);
+    // a static public_address keeps its public_port
+    const pinned = config({
+      ...nodePortGw,
+      listeners: [{ ...nodePortGw.listeners[0]!, public_address: '198.51.100.9' }],
+    });
+    const r2 = buildIceServers([pinned], book, all, NOW);
+    expect(r2.ok && r2.servers[0]!.urls).toEqual(['turn:198.51.100.9:3478?transport=udp']);
+  });
+
   it('falls back to the listener address; an unspecified one yields a 404 that says why', () => {
     const local = config({
       version: 'v1',
