@@ -34,7 +34,8 @@ export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {})
     // CloudRetro spans both: coordinator in eu-west, workers and a gateway in each.
     if (cluster === US_EAST) new CloudRetroChart(scope, 'cloudretro', { primary: cloudRetro!.demo });
   });
-  const argocd = new ArgoCdChart(layout.argocd, 'argocd', { layout });
-  new ArgoCdProjectsChart(layout.argocd, PROJECTS_CHART, { layout, argocd });
+  // the projects first: the ApplicationSet is checked against the project it names
+  const projects = new ArgoCdProjectsChart(layout.argocd, PROJECTS_CHART, { layout });
+  projects.allowRootKindsOf(new ArgoCdChart(layout.argocd, 'argocd', { layout, project: projects.stunner }));
   return layout;
 }

@@ -20,6 +20,7 @@ import {
   SyncOption,
 } from '../constructs/index.js';
 import { GATEWAY_CLUSTER_LABEL, REPO_URL } from './clusters.js';
+import { MEDIA_GATEWAY_NAMESPACE } from './media-gateway-chart.js';
 
 /** The chart id of the AppProjects: its file, `projects.k8s.yaml`, is the one the root leaves out. */
 export const PROJECTS_CHART = 'projects';
@@ -29,10 +30,7 @@ export interface ArgoCdChartProps extends ChartProps {
   readonly layout: MultiClusterApp;
 }
 
-export interface ArgoCdProjectsChartProps extends ArgoCdChartProps {
-  /** The chart with the root and the ApplicationSet: the root project allows exactly its kinds. */
-  readonly argocd: Construct;
-}
+export type ArgoCdProjectsChartProps = ArgoCdChartProps;
 
 /** The AppProjects, applied by hand (`kubectl apply -n argocd -f dist/argocd/projects.k8s.yaml`). */
 export class ArgoCdProjectsChart extends Chart {
@@ -40,6 +38,7 @@ export class ArgoCdProjectsChart extends Chart {
   readonly stunner: ArgoProject;
   /** The root's: Applications and ApplicationSets in Argo CD's namespace, nothing cluster-scoped. */
   readonly root: ArgoProject;
+  private readonly rootKinds: Construct[] = [];
 
   constructor(scope: Construct, id: string, props: ArgoCdProjectsChartProps) {
     super(scope, id, { namespace: 'argocd', ...props });
@@ -59,8 +58,13 @@ export class ArgoCdProjectsChart extends Chart {
       description: 'The app-of-apps root of the stunner project: its Applications and ApplicationSets only',
       sourceRepos: [REPO_URL],
       destinations: [{ destination: ClusterDestination.inCluster(), namespace: 'argocd' }],
-      kindsFrom: [props.argocd],
+      kindsFrom: this.rootKinds, // read at synth: see allowRootKindsOf
     });
+  }
+
+  /** The root project allows exactly the kinds under `argocd` (the root and the ApplicationSet). */
+  allowRootKindsOf(argocd: Construct): void {
+    this.rootKinds.push(argocd);
   }
 }
 
@@ -70,6 +74,9 @@ export class ArgoCdChart extends Chart {
     const { layout } = props;
     const project = props.project ?? ArgoProject.fromName('stunner');
     new ArgoApplicationSet(this, 'stunner', {
+      // Argo CD checks an Application's own destination namespace against the project before any
+      // object's: every cluster runs the media gateway, so its namespace is allowed everywhere
+      destinationNamespace: MEDIA_GATEWAY_NAMESPACE,
       generator: ClusterGenerator.matchingLabels(GATEWAY_CLUSTER_LABEL),
       repoURL: REPO_URL,
       root: layout.repoPath,

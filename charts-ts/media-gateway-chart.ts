@@ -39,12 +39,15 @@ export interface MediaGatewayChartProps extends ChartProps {
   readonly mediaServerSelector?: Readonly<Record<string, string>>;
 }
 
+/** The media gateway's namespace: every cluster runs it. */
+export const MEDIA_GATEWAY_NAMESPACE = 'stunner';
+
 export class MediaGatewayChart extends Chart {
   readonly gateway: StunnerGateway;
   readonly route: MediaRoute;
 
   constructor(scope: Construct, id: string, props: MediaGatewayChartProps = {}) {
-    super(scope, id, { namespace: 'stunner', ...props });
+    super(scope, id, { namespace: MEDIA_GATEWAY_NAMESPACE, ...props });
     // No credentials in git: the Secret `stunner-auth` (username, password) comes from the
     // cluster's secret store, or exists already.
     const credentials =

@@ -9,6 +9,7 @@ import {
   ARGOCD_NAMESPACE,
   type ArgoObjectProps,
   type ArgoSyncPolicyProps,
+  destinationNamespaceProblem,
   metadataProblems,
   projectName,
   renderSyncPolicy,
@@ -226,6 +227,7 @@ export class ArgoApplicationSet extends Construct {
         const problems = [
           ...metadataProblems(this.name, this.namespace, props.labels),
           ...syncPolicyProblems(props),
+          ...[destinationNamespaceProblem(props)].filter((p): p is string => p !== undefined),
           ...rendered.problems,
         ];
         const url = repoUrlProblem(props.repoURL);

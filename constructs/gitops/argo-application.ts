@@ -7,6 +7,7 @@ import {
   ARGOCD_NAMESPACE,
   type ArgoObjectProps,
   type ArgoSyncPolicyProps,
+  destinationNamespaceProblem,
   metadataProblems,
   projectName,
   RESOURCES_FINALIZER,
@@ -113,6 +114,7 @@ export class ArgoApplication extends Construct {
         const problems = [
           ...metadataProblems(this.name, this.namespace, props.labels),
           ...syncPolicyProblems(props),
+          ...[destinationNamespaceProblem(props)].filter((p): p is string => p !== undefined),
           ...destination.problems(),
         ];
         const url = repoUrlProblem(props.repoURL);

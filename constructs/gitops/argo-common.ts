@@ -13,6 +13,32 @@ export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 export interface IArgoProject {
   /** The AppProject's metadata.name. */
   readonly projectName: string;
+  /**
+   * The namespaces its destinations allow (globs), when known: a project imported by name says
+   * nothing, and nothing is checked against it.
+   */
+  readonly destinationNamespaces?: readonly string[];
+}
+
+// Argo CD's destination namespace globs: `*` and `?`, `!` negation left to Argo CD
+const globToRegExp = (glob: string) =>
+  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
+/**
+ * Argo CD refuses an Application whose destination namespace (empty when unset) matches none of
+ * its project's destinations (InvalidSpecError), before it syncs anything; the objects' own
+ * namespaces are checked one by one afterwards.
+ */
+export function destinationNamespaceProblem(props: ArgoSyncPolicyProps & { readonly destinationNamespace?: string }): string | undefined {
+  const allowed = props.project?.destinationNamespaces;
+  if (allowed === undefined) return undefined;
+  const ns = props.destinationNamespace ?? '';
+  if (allowed.some((g) => !g.startsWith('!') && globToRegExp(g).test(ns))) return undefined;
+  return (
+    `destination namespace ${ns === '' ? '(unset)' : `"${ns}"`} matches none of project ` +
+    `"${props.project!.projectName}"'s destinations (${allowed.join(', ')}): Argo CD refuses the ` +
+    'Application (InvalidSpecError); set destinationNamespace to one of them'
+  );
 }
 
 /** Props of every Argo CD object construct. */

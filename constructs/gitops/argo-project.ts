@@ -139,10 +139,12 @@ export class ArgoProject extends Construct implements IArgoProject {
   readonly projectName: string;
   readonly namespace: string;
   readonly apiObject: ApiObject;
+  readonly destinationNamespaces: readonly string[];
 
   constructor(scope: Construct, id: string, props: ArgoProjectProps) {
     super(scope, id);
     this.projectName = props.name ?? id;
+    this.destinationNamespaces = [...new Set(props.destinations.map((d) => d.namespace))];
     this.namespace = props.namespace ?? ARGOCD_NAMESPACE;
     const whitelists = () => {
       const derived = props.kindsFrom ? resourceKindsOf(...props.kindsFrom) : undefined;

@@ -125,3 +125,41 @@ describe('ArgoApplicationSet', () => {
     ]);
   });
 });
+
+describe("an ApplicationSet's destination namespace against its project", () => {
+  const project = (chart: ReturnType<typeof newChart>, namespaces: string[]) =>
+    new ArgoProject(chart, 'project', {
+      name: 'stunner',
+      sourceRepos: [REPO],
+      destinations: ArgoProject.destinationsFor(CLUSTERS, namespaces),
+    });
+
+  it('is refused at synth when the project allows no empty namespace (Argo CD: InvalidSpecError)', () => {
+    const chart = newChart();
+    new ArgoApplicationSet(chart, 'stunner', {
+      generator: ClusterGenerator.matchingLabels({ 'stunner.l7mp.io/gateway': 'true' }),
+      repoURL: REPO,
+      project: project(chart, ['stunner', 'media']),
+    });
+    expect(synthErrors(chart).join('\n')).toMatch(
+      /destination namespace \(unset\) matches none of project "stunner"'s destinations \(stunner, media\).*set destinationNamespace/,
+    );
+  });
+
+  it('passes with a namespace the project allows, or with a project that allows every namespace', () => {
+    for (const [namespaces, destinationNamespace] of [
+      [['stunner', 'media'], 'stunner'],
+      [['*'], undefined],
+      [['stun*'], 'stunner'],
+    ] as const) {
+      const chart = newChart();
+      new ArgoApplicationSet(chart, 'stunner', {
+        generator: ClusterGenerator.matchingLabels({ 'stunner.l7mp.io/gateway': 'true' }),
+        repoURL: REPO,
+        project: project(chart, [...namespaces]),
+        ...(destinationNamespace && { destinationNamespace }),
+      });
+      expect(synthErrors(chart)).toEqual([]);
+    }
+  });
+});

@@ -109,6 +109,7 @@ export function twoClusterApp(outdir: string): MultiClusterApp {
     generator: ClusterGenerator.matchingLabels({ 'stunner.l7mp.io/gateway': 'true' }),
     repoURL: REPO,
     project,
+    destinationNamespace: 'stunner',
     syncOptions: deriveSyncOptions(...layout.clusterApps),
   });
   new ArgoAppOfApps(argo, 'root', { repoURL: REPO, path: layout.argocdRepoPath });
