@@ -7,7 +7,8 @@
  *   IP of its own in the cluster's network namespace, its ServiceAccount's token requested
  *   through TokenRequest and bound to the pod, mounted where client libraries look for it, and
  *   Ready taken from the pod's own readiness probe; or mark it `ready` with an IP and no process
- *   (a backend whose address is all a test needs); or leave it `pending`;
+ *   (a backend whose address is all a test needs); or leave it `pending` (asked again on every
+ *   pass, so a test can hold a pod until what it needs exists);
  * - when a pod is deleted, sends SIGTERM, waits for the grace period (at most 30 s here), then
  *   SIGKILL, and removes the pod as a kubelet does;
  * - a Job's pod that exits ends Succeeded or Failed, so the job controller can finish the Job.
@@ -34,6 +35,17 @@ export interface KubeletOptions {
   readonly extraArgs?: (pod: V1Pod) => readonly string[];
   /** The Node's ExternalIP, reported only (never sent to). @default '203.0.113.10' */
   readonly externalIP?: string;
+  /** Which container of a pod that is run (a sidecar among initContainers too). @default the first */
+  readonly container?: (pod: V1Pod) => string | undefined;
+  /**
+   * The argv to run instead of a container whose image cannot run here (a third-party demo
+   * image); the pod's env, IP, volumes and /etc/hosts stay as they are.
+   */
+  readonly standIn?: (pod: V1Pod) => readonly string[] | undefined;
+  /** Replaces or adds env values of a pod that is run. */
+  readonly env?: (pod: V1Pod) => Readonly<Record<string, string>>;
+  /** Names outside the cluster (name -> address) in the /etc/hosts of a pod that starts now. */
+  readonly extraHosts?: () => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
 }
 
 export interface RunningPodProc {
@@ -176,6 +188,7 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
       if (!svc || !ns || !ep) continue;
       lines.push(`${ep.addresses[0]} ${svc}.${ns}.svc.cluster.local ${svc}.${ns}.svc ${svc}.${ns}`);
     }
+    for (const [name, ip] of Object.entries((await o.extraHosts?.()) ?? {})) lines.push(`${ip} ${name}`);
     return `${lines.join('\n')}\n`;
   };
 
@@ -188,6 +201,11 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
     const secrets = new Map<string, ReturnType<typeof JSON.parse>>();
     const lookup = (kind: 'ConfigMap' | 'Secret', n: string) => (kind === 'ConfigMap' ? cms : secrets).get(n);
     for (const v of p.spec?.volumes ?? []) {
+      if (v.secret?.secretName)
+        secrets.set(
+          v.secret.secretName,
+          await core.readNamespacedSecret({ name: v.secret.secretName, namespace: ns }),
+        );
       if (v.configMap)
         cms.set(
           v.configMap.name!,
@@ -215,8 +233,17 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
           );
     // the service-account volume the admission plugin added is mounted by the kubelet, not the sandbox
     const saVolume = p.spec?.volumes?.find((v) => v.projected?.sources?.some((s) => s.serviceAccountToken));
+    const want = o.container?.(p);
+    const container = want
+      ? [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].find((c) => c.name === want)
+      : p.spec?.containers?.[0];
+    if (!container) throw new Error(`no container ${want}`);
     const spec = JSON.parse(
-      JSON.stringify({ ...p.spec, volumes: p.spec?.volumes?.filter((v) => v !== saVolume) }),
+      JSON.stringify({
+        ...p.spec,
+        containers: [container],
+        volumes: p.spec?.volumes?.filter((v) => v !== saVolume),
+      }),
     );
     for (const c of spec.containers)
       c.volumeMounts = (c.volumeMounts ?? []).filter((m: { name: string }) => m.name !== saVolume?.name);
@@ -255,9 +282,7 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
       '-c',
       setup,
       dir,
-      sandbox.command,
-      ...sandbox.args,
-      ...(o.extraArgs?.(p) ?? []),
+      ...(o.standIn?.(p) ?? [sandbox.command, ...sandbox.args, ...(o.extraArgs?.(p) ?? [])]),
     ];
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: dir,
@@ -266,6 +291,7 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
         KUBERNETES_SERVICE_HOST: cp.net.nodeIP,
         KUBERNETES_SERVICE_PORT: '6443',
         ...sandbox.env,
+        ...o.env?.(p),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -364,9 +390,12 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
             .catch((e) => errors.push(`binding ${k}: ${(e as Error).message}`));
           continue;
         }
-        if (!t) {
-          t = { mode: policy(p) };
-          tracked.set(k, t);
+        if (!t || (t.mode === 'pending' && !t.deleting)) {
+          if (t) t.mode = policy(p);
+          else {
+            t = { mode: policy(p) };
+            tracked.set(k, t);
+          }
           if (t.mode === 'pending') continue;
           t.ip = cp.net.allocate();
           ips.set(k, t.ip);

@@ -14,6 +14,8 @@ export interface ClusterNet {
   readonly hostIP: string;
   /** The namespace's own address: the apiserver listens here. */
   readonly nodeIP: string;
+  /** The pods' and the node's subnet, 10.<octet>.0.0/24. */
+  readonly subnet: string;
   /** A fresh address in the namespace, for a pod. */
   allocate(): string;
   /** Gives an address back (the pod was deleted). */
@@ -73,6 +75,7 @@ export function createClusterNet(octet: number): ClusterNet {
     ns,
     hostIP,
     nodeIP,
+    subnet: `10.${octet}.0.0/24`,
     allocate() {
       const last = free.pop();
       if (last === undefined) throw new Error(`cluster network ${ns}: no pod address left`);
@@ -95,4 +98,64 @@ export function createClusterNet(octet: number): ClusterNet {
       spawnSync('ip', ['link', 'del', host]);
     },
   };
+}
+
+/** A direct link between two clusters' namespaces (./netns.ts), as a private interconnect. */
+export interface ClusterLink {
+  /** `a`'s end of the link: the source address of `a`'s traffic to `b`. */
+  readonly aIP: string;
+  /** `b`'s end of the link. */
+  readonly bIP: string;
+  /** Removes the routes to each other's subnet (the link stays): no traffic passes. */
+  removeRoutes(): void;
+  /** Adds them (again). */
+  addRoutes(): void;
+  destroy(): void;
+}
+
+/**
+ * Joins two cluster namespaces with a veth pair of their own, `aIP`/30 in `a` and `bIP`/30 in `b`,
+ * and routes each one's subnet to the other through it; `a`'s traffic to `b` leaves from `aIP`.
+ * Nothing on this host changes: its forwarding stays off, so without these routes the two
+ * namespaces cannot reach each other (their default routes end at this host).
+ */
+export function linkClusterNets(
+  a: ClusterNet,
+  b: ClusterNet,
+  o: { readonly aIP: string; readonly bIP: string },
+): ClusterLink {
+  const tag = `${a.subnet.split('.')[1]}${b.subnet.split('.')[1]}`;
+  const aDev = `stl${tag}a${process.pid % 1000}`;
+  const bDev = `stl${tag}b${process.pid % 1000}`;
+  run(['ip', 'link', 'add', aDev, 'type', 'veth', 'peer', 'name', bDev]);
+  const link: ClusterLink = {
+    aIP: o.aIP,
+    bIP: o.bIP,
+    addRoutes() {
+      a.exec(['ip', 'route', 'replace', b.subnet, 'via', o.bIP, 'src', o.aIP]);
+      b.exec(['ip', 'route', 'replace', a.subnet, 'via', o.aIP]);
+    },
+    removeRoutes() {
+      spawnSync('ip', ['netns', 'exec', a.ns, 'ip', 'route', 'del', b.subnet]);
+      spawnSync('ip', ['netns', 'exec', b.ns, 'ip', 'route', 'del', a.subnet]);
+    },
+    destroy() {
+      // deleting one end of a veth deletes both; the namespaces may be gone already
+      spawnSync('ip', ['netns', 'exec', a.ns, 'ip', 'link', 'del', aDev]);
+      spawnSync('ip', ['link', 'del', aDev]);
+    },
+  };
+  try {
+    run(['ip', 'link', 'set', aDev, 'netns', a.ns]);
+    run(['ip', 'link', 'set', bDev, 'netns', b.ns]);
+    a.exec(['ip', 'addr', 'add', `${o.aIP}/30`, 'dev', aDev]);
+    a.exec(['ip', 'link', 'set', aDev, 'up']);
+    b.exec(['ip', 'addr', 'add', `${o.bIP}/30`, 'dev', bDev]);
+    b.exec(['ip', 'link', 'set', bDev, 'up']);
+    link.addRoutes();
+  } catch (e) {
+    link.destroy();
+    throw e;
+  }
+  return link;
 }
