@@ -21,6 +21,7 @@ names=(argocd-application-controller argocd-repo-server argocd-applicationset-co
 all_there=1
 [ -x "$OUT/argocd" ] || all_there=0
 for n in "${names[@]}"; do [ -L "$OUT/$n" ] || all_there=0; done
+[ -x "$OUT/git-verify-wrapper.sh" ] || all_there=0
 if [ "$all_there" = 1 ] && [ "$want" = "$have" ]; then
   echo "argocd: cached in $OUT"
   exit 0
@@ -42,5 +43,9 @@ pkg=github.com/argoproj/argo-cd/v3/common
   -ldflags "-s -w -X $pkg.version=${ver#v} -X $pkg.kubectlVersion=$kubectl" \
   -o "../../$OUT/argocd" github.com/argoproj/argo-cd/v3/cmd)
 for n in "${names[@]}"; do ln -sfn argocd "$OUT/$n"; done
+# The repo server runs this helper of Argo CD's on every manifest request (its images put it on
+# PATH): taken from the same module, never committed here.
+dir=$(cd build/argocd && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
+install -m 0755 "$dir/hack/git-verify-wrapper.sh" "$OUT/git-verify-wrapper.sh"
 echo "$want" > "$STAMP"
 echo "argocd: built in $(( $(date +%s) - start )) s"

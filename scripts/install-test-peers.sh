@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing, from Debian's packages:
 # coturn's test clients, Chromium, openssl, iproute2 (network namespaces), gcc and libc headers
-# (the UDP module check), and Janus (the JanusDemo's media server). Uses sudo when not root.
+# (the UDP module check), Janus (the JanusDemo's media server), and Redis and git (Argo CD's cache and repository). Uses sudo when not root.
 # `npm run test:all` runs this, then `npm test`.
 set -euo pipefail
 
@@ -15,6 +15,8 @@ declare -A PEERS=(
   [/usr/include/stdio.h]=libc6-dev
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
   [janus]=janus
+  [redis-server]=redis-server
+  [git]=git
 )
 
 missing=()

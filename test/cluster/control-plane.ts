@@ -126,9 +126,14 @@ current-context: test
 
 /**
  * Starts a control plane in its own network namespace 10.<octet>.0.0/24. Give each cluster of a
- * test run its own octet.
+ * test run its own octet. `serverNames` are extra DNS names in the apiserver's certificate (the
+ * name a cluster is registered under in Argo CD).
  */
-export async function startControlPlane(name: string, octet: number): Promise<ControlPlane> {
+export async function startControlPlane(
+  name: string,
+  octet: number,
+  o: { readonly serverNames?: readonly string[] } = {},
+): Promise<ControlPlane> {
   const missing = controlPlaneMissing();
   if (missing) throw new Error(missing);
   const started = Date.now();
@@ -141,7 +146,7 @@ export async function startControlPlane(name: string, octet: number): Promise<Co
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const pki = makePki(dir, [net.nodeIP]);
+    const pki = makePki(dir, [net.nodeIP], o.serverNames);
     const server = `https://${net.nodeIP}:${API_PORT}`;
     const admin = pki.client('admin', 'admin', ['system:masters']);
     const adminKubeconfig = join(dir, 'admin.kubeconfig');

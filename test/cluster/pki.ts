@@ -17,6 +17,8 @@ export interface Pki {
   readonly saPub: string;
   /** A client certificate and key for `cn` in `orgs`. */
   client(name: string, cn: string, orgs?: readonly string[]): { cert: string; key: string };
+  /** A serving certificate and key for these DNS names, signed by the same CA. */
+  serving(name: string, dnsNames: readonly string[]): { cert: string; key: string };
 }
 
 function openssl(args: readonly string[]): void {
@@ -29,7 +31,7 @@ function key(path: string): void {
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path]);
 }
 
-export function makePki(dir: string, serverIPs: readonly string[]): Pki {
+export function makePki(dir: string, serverIPs: readonly string[], serverNames: readonly string[] = []): Pki {
   const p = (f: string) => join(dir, f);
   key(p('ca.key'));
   openssl([
@@ -80,12 +82,11 @@ export function makePki(dir: string, serverIPs: readonly string[]): Pki {
     'DNS:localhost',
     'IP:127.0.0.1',
     ...serverIPs.map((ip) => `IP:${ip}`),
+    ...serverNames.map((n) => `DNS:${n}`),
   ].join(',');
-  const server = sign(
-    'apiserver',
-    '/CN=kube-apiserver',
-    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`,
-  );
+  const servingExt = (sans: string) =>
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`;
+  const server = sign('apiserver', '/CN=kube-apiserver', servingExt(san));
   // service-account tokens: an RSA pair, as the apiserver's default signing algorithm expects
   openssl(['genrsa', '-out', p('sa.key'), '2048']);
   openssl(['rsa', '-in', p('sa.key'), '-pubout', '-out', p('sa.pub')]);
@@ -104,6 +105,9 @@ export function makePki(dir: string, serverIPs: readonly string[]): Pki {
         subj,
         'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n',
       );
+    },
+    serving(name, dnsNames) {
+      return sign(name, `/CN=${dnsNames[0]}`, servingExt(dnsNames.map((n) => `DNS:${n}`).join(',')));
     },
   };
 }
