@@ -5,9 +5,13 @@
  * watchers and the CLI: EndpointSlices (discovery.k8s.io/v1), Services, Nodes, ConfigMaps, Secrets
  * and Pods (core/v1). Lists return a
  * resourceVersion; `?watch=true&resourceVersion=N` replays the events after N and then streams new
- * ones as chunked, newline-delimited JSON watch events. A too-old resourceVersion gets an ERROR
- * event with 410 Gone, like a compacted etcd. It checks the bearer token, and can simulate an
- * outage (every open connection is cut and new ones are reset) to test reconnect behaviour.
+ * ones as chunked, newline-delimited JSON watch events; a watch without a resourceVersion (or with
+ * 0) first sends the current objects as ADDED, as the apiserver does. A resourceVersion it no
+ * longer holds gets an ERROR event with 410 Gone (reason Expired), as the apiserver's watch cache
+ * answers one older than its window (after an apiserver restart, say). It checks the bearer
+ * token, and can simulate an outage (every open connection is cut and new ones are reset) to test
+ * reconnect behaviour. What of this the real apiserver also does, and which cluster test shows
+ * it: docs/testing-kubernetes.md.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -205,19 +209,35 @@ export class K8sApiDouble {
   ): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    const from = Number(q.get('resourceVersion') ?? this.rv);
-    if (from + 1 < this.compactedBefore) {
-      res.end(
-        `${JSON.stringify({
-          type: 'ERROR',
-          object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410 },
-        })}\n`,
-      );
-      return;
-    }
-    for (const ev of this.events) {
-      if (ev.rv > from && ev.kind === kind && inNamespace(ev.object, namespace) && match(ev.object)) {
-        send(res, ev);
+    const version = q.get('resourceVersion');
+    if (version === null || version === '' || version === '0') {
+      // "get state and start at most recent": the current objects, as the apiserver sends them
+      for (const o of this.objects.values())
+        if (o.kind === kind && inNamespace(o.obj, namespace) && match(o.obj))
+          send(res, { rv: this.rv, kind, type: 'ADDED', object: o.obj });
+    } else {
+      const from = Number(version);
+      if (from + 1 < this.compactedBefore) {
+        res.end(
+          `${JSON.stringify({
+            type: 'ERROR',
+            object: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Failure',
+              message: `too old resource version: ${from} (${this.compactedBefore - 1})`,
+              reason: 'Expired',
+              code: 410,
+            },
+          })}\n`,
+        );
+        return;
+      }
+      for (const ev of this.events) {
+        if (ev.rv > from && ev.kind === kind && inNamespace(ev.object, namespace) && match(ev.object)) {
+          send(res, ev);
+        }
       }
     }
     const w: OpenWatch = { kind, namespace, match, res };
