@@ -250,6 +250,7 @@ describe('CloudRetro across two real clusters', () => {
     usAuthClients = find(usObjs, 'NetworkPolicy', 'stunner-auth').spec.ingress[0].from[0].ipBlock.cidr;
 
     // one after the other: each start polls with blocking kubectl calls
+    const t0 = Date.now();
     eu = await startControlPlane('eu-west', 208);
     us = await startControlPlane('us-east', 209);
     // eu-west's end of the link stands for its egress address, in the range us-east's auth service admits
@@ -296,8 +297,10 @@ describe('CloudRetro across two real clusters', () => {
         return ip ? { [coordinatorAddress.split(':')[0]!]: ip } : {};
       },
     });
+    const t1 = Date.now();
     sync(us, usObjs);
     sync(eu, euObjs);
+    const t2 = Date.now();
     setLoadBalancer(us, 'udp-gateway', GATEWAY_LB.us);
     setLoadBalancer(eu, 'udp-gateway', GATEWAY_LB.eu);
     // a pod's /etc/hosts is written when it starts: each waits for the names it needs
@@ -338,6 +341,9 @@ describe('CloudRetro across two real clusters', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     known.coordinatorLB = endpoint.ip;
+    console.log(
+      `control planes and CRDs ${t1 - t0} ms; ${usObjs.length + euObjs.length} objects applied in ${t2 - t1} ms; pods on the paths ready ${Date.now() - t2} ms later`,
+    );
     await until('the worker running', () => pod(usKubelet, 'worker-deployment-') !== undefined, 30_000).catch(
       (e) => {
         throw explain(e);
