@@ -110,7 +110,11 @@ const apply = (cp: ControlPlane, objs: readonly Obj[]) =>
 function clusterSecret(c: ArgoCluster): Obj {
   // what `argocd cluster add` does in the target cluster: a ServiceAccount bound to cluster-admin
   apply(c.cp, [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'argocd-manager', namespace: 'kube-system' } },
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'argocd-manager', namespace: 'kube-system' },
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -156,7 +160,11 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: 'argocd-cm', namespace: ARGOCD_NS, labels: { ...partOf, 'app.kubernetes.io/name': 'argocd-cm' } },
+      metadata: {
+        name: 'argocd-cm',
+        namespace: ARGOCD_NS,
+        labels: { ...partOf, 'app.kubernetes.io/name': 'argocd-cm' },
+      },
       data: { 'timeout.reconciliation': `${resync}s` },
     },
     {
@@ -172,7 +180,13 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
     ...o.clusters.map(clusterSecret),
   ]);
   // the AppProjects: an admin applies them, they are never synced (docs/gitops.md)
-  cp.kubectlOk(['apply', '--server-side', '--field-manager=test-admin', '-f', join(DIST_ROOT, 'argocd', 'projects.k8s.yaml')]);
+  cp.kubectlOk([
+    'apply',
+    '--server-side',
+    '--field-manager=test-admin',
+    '-f',
+    join(DIST_ROOT, 'argocd', 'projects.k8s.yaml'),
+  ]);
 
   const hostsFile = join(o.dir, 'argocd-hosts');
   writeFileSync(
@@ -274,7 +288,8 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
       'the repo server to listen',
       async () => {
         const gone = exited();
-        if (gone) throw new Error(`${gone.name} exited ${gone.child.exitCode}: ${gone.log.join('').slice(-2000)}`);
+        if (gone)
+          throw new Error(`${gone.name} exited ${gone.child.exitCode}: ${gone.log.join('').slice(-2000)}`);
         return await new Promise<boolean>((resolve) => {
           const s = connect(18081, ip, () => {
             s.destroy();
@@ -298,7 +313,15 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
     app: (name) => get('applications.argoproj.io', name),
     appNames: () => ((get('applications.argoproj.io')?.items ?? []) as Obj[]).map((a) => a.metadata.name),
     refresh(name) {
-      cp.kubectl(['-n', ARGOCD_NS, 'annotate', '--overwrite', 'applications.argoproj.io', name, 'argocd.argoproj.io/refresh=hard']);
+      cp.kubectl([
+        '-n',
+        ARGOCD_NS,
+        'annotate',
+        '--overwrite',
+        'applications.argoproj.io',
+        name,
+        'argocd.argoproj.io/refresh=hard',
+      ]);
     },
     logs: () => procs.map((p) => `--- ${p.name}\n${p.log.join('').slice(-4000)}`).join('\n'),
     stop,
@@ -328,7 +351,9 @@ export async function untilApp(
     throw new Error(
       `${(e as Error).message}\nsync=${s?.sync?.status} health=${s?.health?.status} op=${s?.operationState?.phase}: ${s?.operationState?.message}\n` +
         `conditions=${JSON.stringify(s?.conditions ?? [])}\nresources not synced/healthy: ${JSON.stringify(
-          (s?.resources ?? []).filter((r: Obj) => r.status !== 'Synced' || (r.health && r.health.status !== 'Healthy')),
+          (s?.resources ?? []).filter(
+            (r: Obj) => r.status !== 'Synced' || (r.health && r.health.status !== 'Healthy'),
+          ),
         )}`,
     );
   });

@@ -10,7 +10,7 @@
  * off, because the stand-in sends no node heartbeats.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -27,6 +27,21 @@ export function controlPlaneMissing(): string | undefined {
     if (!existsSync(join(CLUSTER_BIN, b)))
       return `${b} is not built: run scripts/build-control-plane.sh (npm run test:cluster does)`;
   return undefined;
+}
+
+/** The fields of an audit.k8s.io/v1 Event the tests read. */
+export interface AuditEvent {
+  readonly verb: string;
+  readonly requestURI: string;
+  readonly user: { readonly username: string };
+  readonly objectRef?: {
+    readonly resource: string;
+    readonly namespace?: string;
+    readonly name?: string;
+    readonly apiGroup?: string;
+  };
+  readonly responseStatus?: { readonly code: number };
+  readonly stageTimestamp: string;
 }
 
 export interface KubectlResult {
@@ -59,6 +74,8 @@ export interface ControlPlane {
   /** Stops the apiserver (SIGKILL), for outage tests; `startApiserver` brings it back. */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
+  /** The audit log's events (writes only), oldest first; needs `{ audit: true }`. */
+  auditEvents(): AuditEvent[];
   /** How long the control plane took to become ready, in ms. */
   readonly startMs: number;
   stop(): Promise<void>;
@@ -132,7 +149,11 @@ current-context: test
 export async function startControlPlane(
   name: string,
   octet: number,
-  o: { readonly serverNames?: readonly string[] } = {},
+  o: {
+    readonly serverNames?: readonly string[];
+    /** Keep an audit log of every write (create, update, patch, delete): `auditEvents()`. */
+    readonly audit?: boolean;
+  } = {},
 ): Promise<ControlPlane> {
   const missing = controlPlaneMissing();
   if (missing) throw new Error(missing);
@@ -189,6 +210,24 @@ export async function startControlPlane(
       '--profiling=false',
       '--v=1',
     ];
+    const auditLog = join(dir, 'audit.log');
+    if (o.audit) {
+      // the apiserver's own record of writes, in the order it served them
+      writeFileSync(
+        join(dir, 'audit-policy.yaml'),
+        [
+          'apiVersion: audit.k8s.io/v1',
+          'kind: Policy',
+          'omitStages: [RequestReceived]',
+          'rules:',
+          '- level: Metadata',
+          '  verbs: [create, update, patch, delete]',
+          '- level: None',
+          '',
+        ].join('\n'),
+      );
+      apiArgs.push(`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${auditLog}`);
+    }
     const API = procs.push(startProc(net, 'kube-apiserver', 'kube-apiserver', apiArgs)) - 1;
 
     const cp: ControlPlane = {
@@ -238,6 +277,15 @@ export async function startControlPlane(
       async startApiserver() {
         procs[API] = startProc(net, 'kube-apiserver', 'kube-apiserver', apiArgs);
         await waitReady(cp, procs[API]!);
+      },
+      auditEvents() {
+        if (!o.audit)
+          throw new Error(`control plane ${name} keeps no audit log: start it with { audit: true }`);
+        if (!existsSync(auditLog)) return [];
+        return readFileSync(auditLog, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l));
       },
       async stop() {
         await cleanup();

@@ -11,14 +11,26 @@
  *   pass, so a test can hold a pod until what it needs exists);
  * - when a pod is deleted, sends SIGTERM, waits for the grace period (at most 30 s here), then
  *   SIGKILL, and removes the pod as a kubelet does;
- * - a Job's pod that exits ends Succeeded or Failed, so the job controller can finish the Job.
+ * - a Job's pod that exits ends Succeeded or Failed, so the job controller can finish the Job;
+ * - with `syncConfigMaps`, a changed ConfigMap reaches the running pods that mount it, each file
+ *   replaced by a rename as a kubelet's `..data` swap does (a kubelet takes up to its sync period,
+ *   about a minute; this one about a second).
  *
  * Cluster DNS: a pod's /etc/hosts (in a mount namespace of its own) maps every Service name to
  * the address of its first ready endpoint, since there is no kube-proxy to serve ClusterIPs.
  * KUBERNETES_SERVICE_HOST points at the apiserver itself for the same reason.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -44,6 +56,8 @@ export interface KubeletOptions {
   readonly standIn?: (pod: V1Pod) => readonly string[] | undefined;
   /** Replaces or adds env values of a pod that is run. */
   readonly env?: (pod: V1Pod) => Readonly<Record<string, string>>;
+  /** Whether a changed ConfigMap reaches running pods' volumes. @default false (mounted once) */
+  readonly syncConfigMaps?: boolean;
   /** Names outside the cluster (name -> address) in the /etc/hosts of a pod that starts now. */
   readonly extraHosts?: () => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
 }
@@ -70,12 +84,36 @@ export interface Kubelet {
 interface Tracked {
   mode: PodMode;
   ip?: string;
-  proc?: RunningPodProc & { dir: string; out: string[]; ready: boolean; exited?: number | null };
+  proc?: RunningPodProc & {
+    dir: string;
+    out: string[];
+    ready: boolean;
+    exited?: number | null;
+    /** Re-reads the pod's ConfigMaps and replaces the files that changed. */
+    syncConfigMaps: () => Promise<void>;
+  };
   deleting?: boolean;
   finished?: boolean;
 }
 
 const key = (p: V1Pod) => `${p.metadata!.namespace}/${p.metadata!.name}`;
+
+/** Every file under `from` that differs under `to` replaces it by a rename (dot-files are the stand-in's own). */
+function replaceChanged(from: string, to: string): void {
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
+    if (e.isDirectory()) {
+      if (existsSync(dst)) replaceChanged(src, dst);
+      continue;
+    }
+    const next = readFileSync(src);
+    if (existsSync(dst) && readFileSync(dst).equals(next)) continue;
+    writeFileSync(`${dst}.tmp`, next);
+    renameSync(`${dst}.tmp`, dst);
+  }
+}
 
 export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Promise<Kubelet> {
   const nodeName = o.nodeName ?? 'node-1';
@@ -303,6 +341,25 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     child.on('error', (e) => out.push(`spawn: ${e.message}`));
+    const versions = new Map([...cms].map(([n, cm]) => [n, cm.metadata?.resourceVersion]));
+    const syncConfigMaps = async () => {
+      let changed = false;
+      for (const n of cms.keys()) {
+        const cm = await core.readNamespacedConfigMap({ name: n, namespace: ns }).catch(() => undefined);
+        if (!cm || cm.metadata?.resourceVersion === versions.get(n)) continue;
+        cms.set(n, cm);
+        versions.set(n, cm.metadata?.resourceVersion);
+        changed = true;
+      }
+      if (!changed) return;
+      const fresh = mkdtempSync(join(tmpdir(), `pod-${name}-update-`));
+      try {
+        materializePodSpec(spec, { name, namespace: ns, nodeName }, lookup, { dir: fresh, podIP: t.ip! });
+        replaceChanged(fresh, dir);
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
+    };
     const proc: NonNullable<Tracked['proc']> = {
       namespace: ns,
       name,
@@ -312,6 +369,7 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
       out,
       ready: false,
       output: () => out.join(''),
+      syncConfigMaps,
     };
     t.proc = proc;
     running.set(key(p), proc);
@@ -363,6 +421,7 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
 
   let stopped = false;
   let busy = false;
+  let lastConfigSync = 0;
   const tick = async () => {
     if (busy || stopped) return;
     busy = true;
@@ -421,12 +480,14 @@ export async function startKubelet(cp: ControlPlane, o: KubeletOptions = {}): Pr
           await setStatus(p, t, proc.exited === 0 ? 'Succeeded' : 'Failed', false, proc.exited ?? 137);
           continue;
         }
+        if (o.syncConfigMaps && Date.now() - lastConfigSync > 1000) await proc.syncConfigMaps();
         const ready = await probe(p, t);
         if (ready !== proc.ready) {
           proc.ready = ready;
           await setStatus(p, t, 'Running', ready);
         }
       }
+      if (Date.now() - lastConfigSync > 1000) lastConfigSync = Date.now();
       for (const [k, t] of tracked)
         if (!seen.has(k) && !t.deleting)
           void finishDelete({ metadata: { namespace: k.split('/')[0], name: k.split('/')[1] } }, t);

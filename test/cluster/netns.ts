@@ -32,6 +32,30 @@ function run(args: readonly string[]): string {
   return r.stdout;
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A namespace of this octet left by a test run that was killed (its pid is gone) would take the
+ * host's route to 10.<octet>.0.0/24: its processes are killed and it is removed.
+ */
+function removeStale(octet: number): void {
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const m of (r.stdout ?? '').matchAll(new RegExp(`^stg${octet}-(\\d+)`, 'gm'))) {
+    if (alive(Number(m[1]))) continue;
+    const pids = spawnSync('ip', ['netns', 'pids', m[0]], { encoding: 'utf8' }).stdout ?? '';
+    for (const pid of pids.split('\n').filter(Boolean)) spawnSync('kill', ['-9', pid]);
+    spawnSync('ip', ['netns', 'del', m[0]]);
+    spawnSync('ip', ['link', 'del', `stg${octet}h${Number(m[1]) % 10000}`]);
+  }
+}
+
 /** Whether this machine lets the tests make network namespaces (root and iproute2). */
 export function canMakeNetns(): string | undefined {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
@@ -47,6 +71,7 @@ export function canMakeNetns(): string | undefined {
 export function createClusterNet(octet: number): ClusterNet {
   const why = canMakeNetns();
   if (why) throw new Error(`cannot make the cluster's network: ${why}`);
+  removeStale(octet);
   const ns = `stg${octet}-${process.pid}`;
   const host = `stg${octet}h${process.pid % 10000}`;
   const peer = `stg${octet}p${process.pid % 10000}`;

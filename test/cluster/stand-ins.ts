@@ -47,7 +47,9 @@ const patchStatus = (cp: ControlPlane, kind: string, o: Obj, status: Obj) =>
   ]);
 
 const ready = (reason: string) => ({
-  conditions: [{ type: 'Ready', status: 'True', reason, message: reason, lastTransitionTime: new Date().toISOString() }],
+  conditions: [
+    { type: 'Ready', status: 'True', reason, message: reason, lastTransitionTime: new Date().toISOString() },
+  ],
 });
 
 async function ensureSecret(
@@ -61,7 +63,13 @@ async function ensureSecret(
   await kubectl(
     cp,
     ['apply', '--server-side', '--field-manager=stand-in-operator', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', type, metadata: { name, namespace }, stringData: data }),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type,
+      metadata: { name, namespace },
+      stringData: data,
+    }),
   );
 }
 
@@ -89,7 +97,13 @@ export async function settleStatus(cp: ControlPlane, loadBalancerIP: string): Pr
   }
   for (const cert of await list(cp, 'certificates.cert-manager.io')) {
     if (cert.status?.conditions?.some((c: Obj) => c.type === 'Ready' && c.status === 'True')) continue;
-    await ensureSecret(cp, cert.metadata.namespace, cert.spec.secretName, { 'tls.crt': '', 'tls.key': '' }, 'kubernetes.io/tls');
+    await ensureSecret(
+      cp,
+      cert.metadata.namespace,
+      cert.spec.secretName,
+      { 'tls.crt': '', 'tls.key': '' },
+      'kubernetes.io/tls',
+    );
     await patchStatus(cp, 'certificates.cert-manager.io', cert, ready('Ready'));
     did.push(`Certificate ${cert.metadata.namespace}/${cert.metadata.name}`);
   }
