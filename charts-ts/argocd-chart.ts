@@ -81,7 +81,14 @@ export class ArgoCdChart extends Chart {
       repoURL: REPO_URL,
       root: layout.repoPath,
       project,
-      syncOptions: [...deriveSyncOptions(...layout.clusterApps), SyncOption.FAIL_ON_SHARED_RESOURCE],
+      // Server-side apply for every object: the apiserver then refuses a field its schema does not
+      // declare, where Argo CD's client-side apply only warns and drops it (the sync would succeed
+      // and stay OutOfSync); and no object carries a last-applied copy of itself.
+      syncOptions: [
+        ...deriveSyncOptions(...layout.clusterApps),
+        SyncOption.SERVER_SIDE_APPLY,
+        SyncOption.FAIL_ON_SHARED_RESOURCE,
+      ],
     });
     // The root syncs Argo CD objects into Argo CD's own namespace, in a project of its own that
     // allows only those; the projects' file is applied by an admin, never synced.

@@ -58,10 +58,40 @@ function firstWrites(events: readonly AuditEvent[]): Map<string, number> {
   events.forEach((e, i) => {
     if (e.user.username !== ARGOCD_USER || !e.objectRef?.name || e.responseStatus?.code !== 201) return;
     if (/[?&]dryRun=/.test(e.requestURI) || !['create', 'patch'].includes(e.verb)) return;
-    const k = `${e.objectRef.resource}/${e.objectRef.namespace ?? ''}/${e.objectRef.name}`;
+    // a Namespace's audit objectRef names itself as its namespace
+    const ns = e.objectRef.resource === 'namespaces' ? '' : (e.objectRef.namespace ?? '');
+    const k = `${e.objectRef.resource}/${ns}/${e.objectRef.name}`;
     if (!at.has(k)) at.set(k, i);
   });
   return at;
+}
+
+const yamlObjects = (text: string): Obj[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o && !o.metadata.annotations?.['argocd.argoproj.io/hook']);
+
+// the audit log names the resource (plural), as the API paths do
+const resourceOf = (o: Obj) => {
+  const k = o.kind.toLowerCase();
+  return k.endsWith('s') ? `${k}es` : k.endsWith('y') ? `${k.slice(0, -1)}ies` : `${k}s`;
+};
+
+/** How many of `objs` Argo CD created, and each pair created against the intended order. */
+function orderCheck(
+  events: readonly AuditEvent[],
+  objs: readonly Obj[],
+): { created: number; late: string[] } {
+  const at = firstWrites(events);
+  const written = objs
+    .map((o) => ({ o, i: at.get(`${resourceOf(o)}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) }))
+    .filter((x): x is { o: Obj; i: number } => x.i !== undefined);
+  const late: string[] = [];
+  const name = (o: Obj) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
+  for (const a of written)
+    for (const b of written)
+      if (intendedStage(a.o) < intendedStage(b.o) && a.i > b.i) late.push(`${name(a.o)} after ${name(b.o)}`);
+  return { created: written.length, late };
 }
 
 /** One file of the git working copy, edited as YAML documents and written back. */
@@ -186,31 +216,17 @@ describe('Argo CD syncs the committed dist/ from git', () => {
   }, 900_000);
 
   it('creates in the order of the waves: RBAC, then config and secrets, then gateways, then demos (the apiserver audit log)', () => {
-    const at = firstWrites(eu.auditEvents());
-    const objs = parseAllDocuments(
-      ['cloudretro', 'direct-call', 'janus', 'media-gateway', 'mediasoup', 'simple-tunnel']
-        .map((c) => readFileSync(join(DIST_ROOT, 'eu-west', `${c}.k8s.yaml`), 'utf8'))
-        .join('\n---\n'),
-    )
-      .map((d) => d.toJS() as Obj)
-      .filter((o) => o && !o.metadata.annotations?.['argocd.argoproj.io/hook']);
-    // the audit log names the resource (plural), as the API paths do
-    const resource = (o: Obj) => {
-      const k = o.kind.toLowerCase();
-      return k.endsWith('s') ? `${k}es` : k.endsWith('y') ? `${k.slice(0, -1)}ies` : `${k}s`;
-    };
-    const written = objs
-      .map((o) => ({ o, i: at.get(`${resource(o)}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) }))
-      .filter((x): x is { o: Obj; i: number } => x.i !== undefined);
+    const objs = [
+      'cloudretro',
+      'direct-call',
+      'janus',
+      'media-gateway',
+      'mediasoup',
+      'simple-tunnel',
+    ].flatMap((c) => yamlObjects(readFileSync(join(DIST_ROOT, 'eu-west', `${c}.k8s.yaml`), 'utf8')));
+    const { created, late } = orderCheck(eu.auditEvents(), objs);
     // every object but the namespace the test made beforehand was created by Argo CD
-    expect(written.length).toBe(objs.length - 1);
-    const late: string[] = [];
-    for (const a of written)
-      for (const b of written)
-        if (intendedStage(a.o) < intendedStage(b.o) && a.i > b.i)
-          late.push(
-            `${a.o.kind} ${a.o.metadata.namespace}/${a.o.metadata.name} after ${b.o.kind} ${b.o.metadata.namespace}/${b.o.metadata.name}`,
-          );
+    expect(created).toBe(objs.length - 1);
     expect(late.slice(0, 5)).toEqual([]);
   });
 
@@ -333,9 +349,10 @@ describe('Argo CD syncs the committed dist/ from git', () => {
     await untilApp(argo, EU_APP, synced, 'Synced and Healthy again', 120_000);
   }, 300_000);
 
-  it('syncs a commit with an unknown field with a warning and stays OutOfSync until a commit fixes it', async () => {
-    // Argo CD v3.6.2 asks the apiserver for no field validation, whose default is to warn and drop
-    // the field: such a typo does not fail the sync. npm test's schema check is what keeps it out of dist/.
+  it('fails the sync of a commit with an unknown field (server-side apply), and syncs the commit that fixes it', async () => {
+    // Server-side apply makes the apiserver refuse a field its schema does not declare; Argo CD's
+    // client-side apply would only warn and drop it (the ApplicationSet asks for ServerSideApply)
+    expect(appSet.spec.template.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
     const file = join(git.workdir, 'dist', 'eu-west', 'media-gateway.k8s.yaml');
     const original = readFileSync(file, 'utf8');
     editDist(git, join('eu-west', 'media-gateway.k8s.yaml'), (objs) =>
@@ -344,27 +361,24 @@ describe('Argo CD syncs the committed dist/ from git', () => {
       ),
     );
     try {
-      const op = (await commitAndSync('a typo in a Service')).status.operationState;
-      expect(op.phase).toBe('Succeeded');
-      const live = JSON.parse(eu.kubectlOk(['-n', 'stunner', 'get', 'service', 'udp-gateway', '-o', 'json']));
-      expect(live.spec.externalTrafficPolicyy).toBeUndefined();
-      const app = await untilApp(
-        argo,
-        EU_APP,
-        (a) => a.status?.sync?.status === 'OutOfSync',
-        'OutOfSync after the sync',
-        60_000,
-      );
+      // Argo CD v3 retries a failed automated sync 5 times (5 s, doubling): the verdict takes minutes
+      const op = (await commitAndSync('a typo in a Service', 840_000)).status.operationState;
+      expect(op.phase).toBe('Failed');
       expect(
-        app.status.resources.find((r: Obj) => r.kind === 'Service' && r.namespace === 'stunner'),
-      ).toMatchObject({ name: 'udp-gateway', status: 'OutOfSync' });
+        op.syncResult.resources.find((r: Obj) => r.kind === 'Service' && r.namespace === 'stunner'),
+      ).toMatchObject({
+        name: 'udp-gateway',
+        status: 'SyncFailed',
+        message: expect.stringMatching(/externalTrafficPolicyy: field not declared in schema/),
+      });
     } finally {
       writeFileSync(file, original);
     }
     await commitAndConverge('the typo fixed');
-  }, 900_000);
+  }, 1_200_000);
 
   it('fails the sync, naming the PostSync smoke test, when a commit removes the route media needs', async () => {
+    const started = Date.now();
     const file = join(git.workdir, 'dist', 'eu-west', 'direct-call.k8s.yaml');
     const original = readFileSync(file, 'utf8');
     editDist(git, join('eu-west', 'direct-call.k8s.yaml'), (objs) =>
@@ -376,7 +390,9 @@ describe('Argo CD syncs the committed dist/ from git', () => {
       }),
     );
     try {
-      const op = (await commitAndSync('the direct-call route removed')).status.operationState;
+      const op =
+        // Argo CD v3 retries a failed automated sync 5 times (5 s, doubling): the verdict takes minutes
+        (await commitAndSync('the direct-call route removed', 840_000)).status.operationState;
       expect(op.phase).toBe('Failed');
       // the result names the hook that failed, with the job controller's reason
       expect(op.syncResult.resources.find((r: Obj) => r.name === SMOKE_JOB)).toMatchObject({
@@ -384,11 +400,14 @@ describe('Argo CD syncs the committed dist/ from git', () => {
         hookPhase: 'Failed',
         message: expect.stringMatching(/backoff limit|deadline/),
       });
+      console.log(
+        `route removed: the sync ended Failed after ${Math.round((Date.now() - started) / 1000)} s`,
+      );
     } finally {
       writeFileSync(file, original);
     }
     await commitAndConverge('the route back');
-  }, 900_000);
+  }, 1_500_000);
 
   it('prunes a demo removed from git, and touches nothing it does not own', async () => {
     const uid = (ns: string, kind: string, name: string) =>
@@ -418,4 +437,28 @@ describe('Argo CD syncs the committed dist/ from git', () => {
     expect(kept.map(([ns, k, n]) => uid(ns, k, n))).toEqual(uids);
     await untilApp(argo, EU_APP, synced, 'Synced and Healthy after the prune', 120_000);
   }, 300_000);
+
+  it('shows a planted wrong wave: the demo re-added with its gateway Deployment in the RBAC wave', async () => {
+    const mark = eu.auditEvents().length;
+    const text = readFileSync(join(DIST_ROOT, 'eu-west', 'simple-tunnel.k8s.yaml'), 'utf8');
+    writeFileSync(join(git.workdir, 'dist', 'eu-west', 'simple-tunnel.k8s.yaml'), text);
+    editDist(git, join('eu-west', 'simple-tunnel.k8s.yaml'), (objs) =>
+      objs.map((o) =>
+        o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/name'] === 'stunner-gateway'
+          ? {
+              ...o,
+              metadata: {
+                ...o.metadata,
+                annotations: { ...o.metadata.annotations, 'argocd.argoproj.io/sync-wave': '-2' },
+              },
+            }
+          : o,
+      ),
+    );
+    await commitAndSync('simple-tunnel back, its gateway Deployment planted in wave -2');
+    const { created, late } = orderCheck(eu.auditEvents().slice(mark), yamlObjects(text));
+    expect(created).toBeGreaterThan(5);
+    // the check that passes on the committed waves names the planted object
+    expect(late.some((l) => /after Deployment simple-tunnel\/udp-gateway$/.test(l))).toBe(true);
+  }, 900_000);
 });

@@ -16,6 +16,7 @@ import { syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { type DistObject, distObjects, loadCluster, type Obj } from './dist.js';
 import { type Kubelet, type RunningPodProc, startKubelet } from './kubelet.js';
+import { setLoadBalancer } from './stand-ins.js';
 
 const FALLBACK_NS = 'node-fallback';
 const CALL_NS = 'direct-call';
@@ -229,18 +230,7 @@ describe("the ICE auth service's API access on a real apiserver", () => {
 
   describe("direct-call's rendered auth Role", () => {
     const setLoadBalancers = () => {
-      for (const [svc, ip] of Object.entries(CALL_LB))
-        cp.kubectlOk([
-          '-n',
-          CALL_NS,
-          'patch',
-          'service',
-          svc,
-          '--subresource=status',
-          '--type=merge',
-          '-p',
-          JSON.stringify({ status: { loadBalancer: { ingress: [{ ip }] } } }),
-        ]);
+      for (const [svc, ip] of Object.entries(CALL_LB)) setLoadBalancer(cp, CALL_NS, svc, ip);
     };
     const replaceRole = (rules: Rule[]) =>
       cp.kubectlOk(['replace', '-f', '-'], {

@@ -13,6 +13,7 @@ import { installCrds, syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { loadCluster } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
+import { setLoadBalancer } from './stand-ins.js';
 
 const NS = 'direct-call';
 const STUNNERCTL = join(import.meta.dirname, '..', '..', 'bin', 'stunnerctl.mjs');
@@ -26,18 +27,7 @@ describe('the ICE auth service follows the real apiserver', () => {
   let authIP: string;
 
   /** The cloud-controller stand-in: a LoadBalancer Service's address. */
-  const setLoadBalancer = (svc: string, ip: string) =>
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'patch',
-      'service',
-      svc,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ status: { loadBalancer: { ingress: [{ ip }] } } }),
-    ]);
+  const setLB = (svc: string, ip: string) => setLoadBalancer(cp, NS, svc, ip);
 
   const iceUrls = async (): Promise<string[]> => {
     const r = await fetch(`http://${authIP}:8088/ice?service=turn&username=cluster-test`, {
@@ -91,7 +81,7 @@ describe('the ICE auth service follows the real apiserver', () => {
   });
 
   it('answers with the load-balancer address the cloud stand-in sets, as does stunnerctl auth', async () => {
-    setLoadBalancer('udp-gateway', LB_1);
+    setLB('udp-gateway', LB_1);
     await until(`/ice names ${LB_1}`, async () => (await iceUrls()).some((u) => u.includes(LB_1)), 15_000);
     const auth = spawnSync(
       process.execPath,
@@ -111,7 +101,7 @@ describe('the ICE auth service follows the real apiserver', () => {
     expect(cp.kubectl(['get', 'ns'], { timeoutMs: 5000 }).status).not.toBe(0);
     for (let i = 0; i < 5; i++) expect((await iceUrls()).some((u) => u.includes(LB_1))).toBe(true);
     await cp.startApiserver();
-    setLoadBalancer('udp-gateway', LB_2);
+    setLB('udp-gateway', LB_2);
     await until(
       `/ice names ${LB_2} after the restart`,
       async () => (await iceUrls()).some((u) => u.includes(LB_2)),

@@ -11,6 +11,21 @@ import { sleep } from '../helpers/wait.js';
 import { CLUSTER_BIN, type ControlPlane } from './control-plane.js';
 import type { Obj } from './dist.js';
 
+/** The cloud's load-balancer controller, once: a LoadBalancer Service's address (reported, never sent to). */
+export function setLoadBalancer(cp: ControlPlane, namespace: string, service: string, ip: string): void {
+  cp.kubectlOk([
+    '-n',
+    namespace,
+    'patch',
+    'service',
+    service,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { loadBalancer: { ingress: [{ ip }] } } }),
+  ]);
+}
+
 export interface StandIns {
   stop(): Promise<void>;
 }

@@ -15,6 +15,7 @@ import { syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane, stopChild } from './control-plane.js';
 import { loadCluster } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
+import { setLoadBalancer } from './stand-ins.js';
 
 const NS = 'simple-tunnel';
 const USER = 'user-1';
@@ -151,17 +152,7 @@ describe('turncat and icetest against the real apiserver', () => {
     peerIP = [...kubelet.ips.entries()].find(([k]) => k.startsWith(`${NS}/udp-greeter-`))![1];
     // The cloud stand-in: there is no load balancer or kube-proxy here, so the address that reaches
     // the gateway, and the one its Service's status reports, is its pod's.
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'patch',
-      'service',
-      'udp-gateway',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: gatewayIP }] } } }),
-    ]);
+    setLoadBalancer(cp, NS, 'udp-gateway', gatewayIP);
     // The echo peer, on the backend pod's address (a pod marked ready, with no process of its own):
     // icetest counts only its own datagrams back, which the greeter would prefix with its greeting.
     const script = `const s=require('node:dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(${PEER_PORT},process.argv[1],()=>console.log('echo ready'))`;

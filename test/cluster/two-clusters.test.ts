@@ -26,6 +26,7 @@ import { type ControlPlane, startControlPlane, stopChild } from './control-plane
 import { type DistObject, loadCluster, type Obj } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
 import { type ClusterLink, linkClusterNets } from './netns.js';
+import { setLoadBalancer } from './stand-ins.js';
 
 const NS = 'cloudretro';
 const API_KEY = 'cloudretro-cross-cluster-key-0123456789';
@@ -139,18 +140,6 @@ describe('CloudRetro across two real clusters', () => {
   let usAuthClients: string; // the ipBlock us-east's auth service admits
 
   const pod = (k: Kubelet, prefix: string) => [...k.running.values()].find((p) => p.name.startsWith(prefix));
-  const setLoadBalancer = (cp: ControlPlane, svc: string, ip: string) =>
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'patch',
-      'service',
-      svc,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ status: { loadBalancer: { ingress: [{ ip }] } } }),
-    ]);
   const live = (ip: string, port: number, path: string) =>
     fetch(`http://${ip}:${port}${path}`, { signal: AbortSignal.timeout(1000) }).then(
       (r) => r.status === 200,
@@ -301,8 +290,8 @@ describe('CloudRetro across two real clusters', () => {
     sync(us, usObjs);
     sync(eu, euObjs);
     const t2 = Date.now();
-    setLoadBalancer(us, 'udp-gateway', GATEWAY_LB.us);
-    setLoadBalancer(eu, 'udp-gateway', GATEWAY_LB.eu);
+    setLoadBalancer(us, NS, 'udp-gateway', GATEWAY_LB.us);
+    setLoadBalancer(eu, NS, 'udp-gateway', GATEWAY_LB.eu);
     // a pod's /etc/hosts is written when it starts: each waits for the names it needs
     const usAuth = await readyEndpoint(us, 'stunner-auth');
     expect(await live(usAuth.ip, Number(usAuthUrl.port), '/live')).toBe(true);
@@ -322,7 +311,7 @@ describe('CloudRetro across two real clusters', () => {
     // the cloud stand-in: coordinator-lb-svc's address delivers to the endpoint the real
     // endpointslice controller lists for it (no kube-proxy here)
     const endpoint = await readyEndpoint(eu, 'coordinator-lb-svc');
-    setLoadBalancer(eu, 'coordinator-lb-svc', endpoint.ip);
+    setLoadBalancer(eu, NS, 'coordinator-lb-svc', endpoint.ip);
     const step = pod(euKubelet, 'coordinator-deployment-')!;
     expect(endpoint.ip).toBe(step.ip);
     coordinator = spawn(
