@@ -129,8 +129,10 @@ describe('the committed multi-cluster layout', () => {
     expect(set.spec.template.spec.source.path).toBe('{{.path.path}}');
     expect(set.spec.template.spec.syncPolicy.syncOptions).toEqual([
       'FailOnSharedResource=true',
+      'ServerSideApply=true', // the apiserver refuses unknown fields (Argo CD's client-side apply drops them)
       'SkipDryRunOnMissingResource=true', // the ExternalSecrets' CRD
     ]);
+    expect(set.spec.template.spec.destination.namespace).toBe('stunner');
     expect(root.spec.source.path).toBe('dist/argocd');
     expect(root.spec.source.directory).toEqual({ exclude: 'projects.k8s.yaml' });
     expect(root.spec.project).toBe('stunner-root');
