@@ -49,6 +49,8 @@ export interface ArgoCdOptions {
   /** Host name -> CA certificate file, for Argo CD's TLS data path. */
   readonly tlsCerts: Readonly<Record<string, string>>;
   readonly clusters: readonly ArgoCluster[];
+  /** The first of the ports its processes listen on (ten in a row). @default 18080 */
+  readonly portBase?: number;
   /** How often Argo CD looks at git and at each Application, in seconds. @default 10 */
   readonly resyncSeconds?: number;
 }
@@ -202,6 +204,17 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
   mkdirSync(sshDir, { recursive: true });
   writeFileSync(join(sshDir, 'ssh_known_hosts'), '');
   const ip = o.loopbackIP;
+  const b = o.portBase ?? 18080;
+  // the controller's metrics listen on every address: each run its own ports
+  const port = {
+    redis: b,
+    repo: b + 1,
+    controllerMetrics: b + 2,
+    repoMetrics: b + 4,
+    appsetMetrics: b + 5,
+    appsetProbe: b + 6,
+    appsetWebhook: b + 7,
+  };
   const env = {
     KUBECONFIG: cp.adminKubeconfig,
     // `https://kubernetes.default.svc` is this kubeconfig's cluster, as in-cluster it would be the pod's
@@ -217,13 +230,24 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
 
   const redis = spawn(
     'redis-server',
-    ['--bind', ip, '--port', '16379', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    [
+      '--bind',
+      ip,
+      '--port',
+      String(port.redis),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   procs.push({ name: 'redis', child: redis, log: [] });
   redis.on('error', () => {});
-  const redisAddr = `${ip}:16379`;
-  const repoAddr = `${ip}:18081`;
+  const redisAddr = `${ip}:${port.redis}`;
+  const repoAddr = `${ip}:${port.repo}`;
   try {
     procs.push(
       startIn(
@@ -233,9 +257,9 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
         join(ARGOCD_BIN, 'argocd-repo-server'),
         [
           `--address=${ip}`,
-          '--port=18081',
+          `--port=${port.repo}`,
           `--metrics-address=${ip}`,
-          '--metrics-port=18084',
+          `--metrics-port=${port.repoMetrics}`,
           '--disable-tls',
           // no mTLS between Argo CD's processes here (the default path is a mounted Secret)
           '--client-ca-path=',
@@ -259,7 +283,7 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
           `--app-resync=${resync}`,
           '--app-resync-jitter=0',
           '--self-heal-timeout-seconds=2',
-          '--metrics-port=18082',
+          `--metrics-port=${port.controllerMetrics}`,
           '--loglevel=info',
         ],
         env,
@@ -275,9 +299,9 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
           `--namespace=${ARGOCD_NS}`,
           `--argocd-repo-server=${repoAddr}`,
           '--repo-server-plaintext',
-          `--metrics-addr=${ip}:18085`,
-          `--probe-addr=${ip}:18086`,
-          `--webhook-addr=${ip}:18087`,
+          `--metrics-addr=${ip}:${port.appsetMetrics}`,
+          `--probe-addr=${ip}:${port.appsetProbe}`,
+          `--webhook-addr=${ip}:${port.appsetWebhook}`,
           '--loglevel=info',
         ],
         env,
@@ -291,7 +315,7 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
         if (gone)
           throw new Error(`${gone.name} exited ${gone.child.exitCode}: ${gone.log.join('').slice(-2000)}`);
         return await new Promise<boolean>((resolve) => {
-          const s = connect(18081, ip, () => {
+          const s = connect(port.repo, ip, () => {
             s.destroy();
             resolve(true);
           });
