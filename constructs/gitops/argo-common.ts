@@ -22,14 +22,21 @@ export interface IArgoProject {
 
 // Argo CD's destination namespace globs: `*` and `?`, `!` negation left to Argo CD
 const globToRegExp = (glob: string) =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 
 /**
  * Argo CD refuses an Application whose destination namespace (empty when unset) matches none of
  * its project's destinations (InvalidSpecError), before it syncs anything; the objects' own
  * namespaces are checked one by one afterwards.
  */
-export function destinationNamespaceProblem(props: ArgoSyncPolicyProps & { readonly destinationNamespace?: string }): string | undefined {
+export function destinationNamespaceProblem(
+  props: ArgoSyncPolicyProps & { readonly destinationNamespace?: string },
+): string | undefined {
   const allowed = props.project?.destinationNamespaces;
   if (allowed === undefined) return undefined;
   const ns = props.destinationNamespace ?? '';
