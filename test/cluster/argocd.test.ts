@@ -410,11 +410,16 @@ describe('Argo CD syncs the committed dist/ from git', () => {
         (await commitAndSync('the direct-call route removed', 840_000)).status.operationState;
       expect(op.phase).toBe('Failed');
       // the result names the hook that failed, with the job controller's reason
-      expect(op.syncResult.resources.find((r: Obj) => r.name === SMOKE_JOB)).toMatchObject({
+      expect(
+        op.syncResult.resources.find((r: Obj) => r.kind === 'Job' && r.name === SMOKE_JOB),
+      ).toMatchObject({
         hookType: 'PostSync',
         hookPhase: 'Failed',
         message: expect.stringMatching(/backoff limit|deadline/),
       });
+      // and for the right reason: the gateway refused the peer the route no longer admits
+      const hookPods = [...kubelets[0]!.running.values()].filter((p) => p.name.startsWith(SMOKE_JOB));
+      expect(hookPods.at(-1)?.output()).toMatch(/403/);
       console.log(
         `route removed: the sync ended Failed after ${Math.round((Date.now() - started) / 1000)} s`,
       );
