@@ -74,3 +74,17 @@ export function syncChart(
     ),
   );
 }
+
+/** Whether a Deployment has at least one available replica (poll it: never a blocking `kubectl wait`). */
+export function deploymentAvailable(cp: ControlPlane, namespace: string, name: string): boolean {
+  const r = cp.kubectl([
+    '-n',
+    namespace,
+    'get',
+    'deployment',
+    name,
+    '-o',
+    'jsonpath={.status.availableReplicas}',
+  ]);
+  return r.status === 0 && Number(r.stdout || 0) >= 1;
+}

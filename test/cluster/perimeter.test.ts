@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TurnClient, TurnError } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
-import { installCrds, syncChart } from './apply.js';
+import { deploymentAvailable, installCrds, syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { loadCluster } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
@@ -53,18 +53,7 @@ describe('the perimeter follows the real endpointslice controller', () => {
     // the Secrets the chart's docs say to create out of band
     syncChart(cp, objs, NS, { 'stunner-auth': { username: USER, password: PASS } });
     // poll, never `kubectl wait`: a blocking child would stall the kubelet stand-in in this process
-    const available = (name: string) => {
-      const r = cp.kubectl([
-        '-n',
-        NS,
-        'get',
-        'deployment',
-        name,
-        '-o',
-        'jsonpath={.status.availableReplicas}',
-      ]);
-      return r.status === 0 && Number(r.stdout || 0) >= 1;
-    };
+    const available = (name: string) => deploymentAvailable(cp, NS, name);
     await until(
       'the gateway and the backend available',
       () => available('udp-gateway') && available('udp-greeter'),

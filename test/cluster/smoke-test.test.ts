@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/wait.js';
-import { applyInOrder, installCrds, syncChart } from './apply.js';
+import { applyInOrder, deploymentAvailable, installCrds, syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { type DistObject, loadCluster, toYaml } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
@@ -65,18 +65,7 @@ describe('the PostSync smoke-test Job', () => {
     });
     return state!;
   };
-  const gatewayServing = () => {
-    const r = cp.kubectl([
-      '-n',
-      NS,
-      'get',
-      'deployment',
-      'udp-gateway',
-      '-o',
-      'jsonpath={.status.availableReplicas}',
-    ]);
-    return r.status === 0 && Number(r.stdout || 0) >= 1;
-  };
+  const gatewayServing = () => deploymentAvailable(cp, NS, 'udp-gateway');
 
   beforeAll(async () => {
     cp = await startControlPlane('smoke', 205);

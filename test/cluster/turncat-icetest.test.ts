@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TurnClient, TurnError } from '../helpers/turn-client.js';
 import { until } from '../helpers/wait.js';
-import { syncChart } from './apply.js';
+import { deploymentAvailable, syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane, stopChild } from './control-plane.js';
 import { loadCluster } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
@@ -128,18 +128,7 @@ describe('turncat and icetest against the real apiserver', () => {
     syncChart(cp, loadCluster('eu-west', ['simple-tunnel.k8s.yaml']), NS, {
       'stunner-auth': { username: USER, password: PASS },
     });
-    const available = (name: string) => {
-      const r = cp.kubectl([
-        '-n',
-        NS,
-        'get',
-        'deployment',
-        name,
-        '-o',
-        'jsonpath={.status.availableReplicas}',
-      ]);
-      return r.status === 0 && Number(r.stdout || 0) >= 1;
-    };
+    const available = (name: string) => deploymentAvailable(cp, NS, name);
     await until(
       'the gateway and the backend available',
       () => available('udp-gateway') && available('udp-greeter'),
