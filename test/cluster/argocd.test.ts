@@ -259,50 +259,53 @@ describe('Argo CD syncs the committed dist/ from git', () => {
       );
     expect(result.message).toMatch(/serverside-applied/);
     // the same object, client-side: its whole body would go into an annotation
-    const committed = parseAllDocuments(
+    const committed = yamlObjects(
       readFileSync(join(DIST_ROOT, 'eu-west', 'media-gateway.k8s.yaml'), 'utf8'),
-    )
-      .map((d) => d.toJS())
-      .find((o: Obj) => o.kind === 'ConfigMap' && o.metadata.name === 'stunnerd-runtime');
+    ).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'stunnerd-runtime');
     const csa = eu.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(committed) });
     expect(csa.status).not.toBe(0);
     expect(csa.stderr).toMatch(/Too long: may not be more than 262144 bytes/);
   });
 
-  // a sync waits for each wave's health in turn, and runs the smoke tests last: minutes on 2 cores
-  const commitAndSync = async (message: string, ms = 420_000): Promise<Obj> => {
+  /** Commits, asks Argo CD to look now, and waits until the Application at that revision is `want`. */
+  const commitAndWait = async (
+    message: string,
+    want: (app: Obj, rev: string) => boolean,
+    what: string,
+    ms: number,
+  ): Promise<Obj> => {
     const rev = git.commit(message);
     argo.refresh(EU_APP);
-    return untilApp(
-      argo,
-      EU_APP,
-      (a) =>
+    return untilApp(argo, EU_APP, (a) => want(a, rev), `${what} at ${rev.slice(0, 7)} (${message})`, ms);
+  };
+
+  // a sync waits for each wave's health in turn, and runs the smoke tests last: minutes on 2 cores
+  const commitAndSync = (message: string, ms = 420_000): Promise<Obj> =>
+    commitAndWait(
+      message,
+      (a, rev) =>
         a.status?.operationState?.syncResult?.revision === rev &&
         ['Succeeded', 'Failed', 'Error'].includes(a.status.operationState.phase),
-      `the sync of ${rev.slice(0, 7)} (${message}) to end`,
+      'the sync to end',
       ms,
     );
-  };
 
   /**
    * Commits and waits until the Application is Synced and Healthy at that revision. A commit that
    * only brings git back to what runs needs no sync operation: Argo CD starts none then.
    */
   const commitAndConverge = async (message: string, ms = 420_000): Promise<Obj> => {
-    const rev = git.commit(message);
-    argo.refresh(EU_APP);
-    const app = await untilApp(
-      argo,
-      EU_APP,
-      (a) =>
+    const app = await commitAndWait(
+      message,
+      (a, rev) =>
         a.status?.sync?.revision === rev &&
         synced(a) &&
         (a.status?.operationState?.syncResult?.revision !== rev ||
           a.status.operationState.phase !== 'Running'),
-      `Synced and Healthy at ${rev.slice(0, 7)} (${message})`,
+      'Synced and Healthy',
       ms,
     );
-    if (app.status.operationState?.syncResult?.revision === rev)
+    if (app.status.operationState?.syncResult?.revision === app.status.sync.revision)
       expect(app.status.operationState.phase).toBe('Succeeded');
     return app;
   };
@@ -368,12 +371,9 @@ describe('Argo CD syncs the committed dist/ from git', () => {
       ),
     );
     try {
-      const rev = git.commit('a typo in a Service');
-      argo.refresh(EU_APP);
-      const app = await untilApp(
-        argo,
-        EU_APP,
-        (a) =>
+      const app = await commitAndWait(
+        'a typo in a Service',
+        (a, rev) =>
           a.status?.sync?.revision === rev &&
           (a.status?.conditions ?? []).some((c: Obj) => c.type === 'ComparisonError'),
         'a ComparisonError for the typo',
@@ -384,7 +384,7 @@ describe('Argo CD syncs the committed dist/ from git', () => {
         /Service\/udp-gateway: .*\.spec\.externalTrafficPolicyy: field not declared in schema/,
       );
       // nothing of that commit was applied
-      expect(app.status.operationState?.syncResult?.revision).not.toBe(rev);
+      expect(app.status.operationState?.syncResult?.revision).not.toBe(app.status.sync.revision);
       expect(svc().metadata.resourceVersion).toBe(before);
     } finally {
       writeFileSync(file, original);

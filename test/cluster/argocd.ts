@@ -9,12 +9,11 @@
  * way a user gives a private CA: a file named after the host in Argo CD's TLS data path (what the
  * argocd-tls-certs-cm ConfigMap mounts).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { sleep, until } from '../helpers/wait.js';
-import { type ControlPlane, stopChild } from './control-plane.js';
+import { type ControlPlane, type LoggedProc, spawnLogged, stopChild } from './control-plane.js';
 import { DIST_ROOT, type Obj } from './dist.js';
 
 export const ARGOCD_BIN = join(import.meta.dirname, '..', '..', '.argocd-build', 'bin');
@@ -67,40 +66,22 @@ export interface ArgoCd {
   stop(): Promise<void>;
 }
 
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly log: string[];
-}
-
+/** An Argo CD process in a mount namespace of its own: /etc/hosts with the test's names, nothing else. */
 function startIn(
   logDir: string,
   hostsFile: string,
   name: string,
-  bin: string,
   args: readonly string[],
   env: Record<string, string>,
-): Proc {
-  // a mount namespace of its own: /etc/hosts with the test's names, nothing else changes
-  const child = spawn(
+): LoggedProc {
+  const bin = join(ARGOCD_BIN, `argocd-${name}`);
+  return spawnLogged(
+    name,
     'unshare',
     ['-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, bin, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+    // the whole log stays in the test's directory, for a failure's post-mortem
+    { env: { ...process.env, ...env }, logFile: join(logDir, `${name}.log`), tail: 600 },
   );
-  const p: Proc = { name, child, log: [] };
-  // the whole log stays in the test's directory, for a failure's post-mortem
-  const file = createWriteStream(join(logDir, `${name}.log`));
-  file.on('error', () => {});
-  const keep = (b: Buffer) => {
-    file.write(b);
-    p.log.push(b.toString());
-    if (p.log.length > 600) p.log.splice(0, 300);
-  };
-  child.on('exit', () => file.end());
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  child.on('error', (e) => p.log.push(`spawn error: ${e.message}`));
-  return p;
 }
 
 const apply = (cp: ControlPlane, objs: readonly Obj[]) =>
@@ -150,7 +131,7 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
   if (missing) throw new Error(missing);
   const cp = o.home;
   const resync = o.resyncSeconds ?? 10;
-  const procs: Proc[] = [];
+  const procs: LoggedProc[] = [];
   const stop = async () => {
     for (const p of [...procs].reverse()) await stopChild(p.child, 'SIGTERM', 5000);
   };
@@ -228,85 +209,61 @@ export async function startArgoCd(o: ArgoCdOptions): Promise<ArgoCd> {
     PATH: `${ARGOCD_BIN}:${process.env.PATH}`,
   };
 
-  const redis = spawn(
-    'redis-server',
-    [
-      '--bind',
-      ip,
-      '--port',
-      String(port.redis),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'no',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+  procs.push(
+    spawnLogged(
+      'redis',
+      'redis-server',
+      [
+        '--bind',
+        ip,
+        '--port',
+        String(port.redis),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+      ],
+      { logFile: join(o.dir, 'redis.log') },
+    ),
   );
-  procs.push({ name: 'redis', child: redis, log: [] });
-  redis.on('error', () => {});
   const redisAddr = `${ip}:${port.redis}`;
   const repoAddr = `${ip}:${port.repo}`;
+  const start = (name: string, args: readonly string[]) =>
+    procs.push(startIn(o.dir, hostsFile, name, args, env));
   try {
-    procs.push(
-      startIn(
-        o.dir,
-        hostsFile,
-        'repo-server',
-        join(ARGOCD_BIN, 'argocd-repo-server'),
-        [
-          `--address=${ip}`,
-          `--port=${port.repo}`,
-          `--metrics-address=${ip}`,
-          `--metrics-port=${port.repoMetrics}`,
-          '--disable-tls',
-          // no mTLS between Argo CD's processes here (the default path is a mounted Secret)
-          '--client-ca-path=',
-          `--redis=${redisAddr}`,
-          '--loglevel=info',
-        ],
-        env,
-      ),
-    );
-    procs.push(
-      startIn(
-        o.dir,
-        hostsFile,
-        'application-controller',
-        join(ARGOCD_BIN, 'argocd-application-controller'),
-        [
-          `--namespace=${ARGOCD_NS}`,
-          `--redis=${redisAddr}`,
-          `--repo-server=${repoAddr}`,
-          '--repo-server-plaintext',
-          `--app-resync=${resync}`,
-          '--app-resync-jitter=0',
-          '--self-heal-timeout-seconds=2',
-          `--metrics-port=${port.controllerMetrics}`,
-          '--loglevel=info',
-        ],
-        env,
-      ),
-    );
-    procs.push(
-      startIn(
-        o.dir,
-        hostsFile,
-        'applicationset-controller',
-        join(ARGOCD_BIN, 'argocd-applicationset-controller'),
-        [
-          `--namespace=${ARGOCD_NS}`,
-          `--argocd-repo-server=${repoAddr}`,
-          '--repo-server-plaintext',
-          `--metrics-addr=${ip}:${port.appsetMetrics}`,
-          `--probe-addr=${ip}:${port.appsetProbe}`,
-          `--webhook-addr=${ip}:${port.appsetWebhook}`,
-          '--loglevel=info',
-        ],
-        env,
-      ),
-    );
+    start('repo-server', [
+      `--address=${ip}`,
+      `--port=${port.repo}`,
+      `--metrics-address=${ip}`,
+      `--metrics-port=${port.repoMetrics}`,
+      '--disable-tls',
+      // no mTLS between Argo CD's processes here (the default path is a mounted Secret)
+      '--client-ca-path=',
+      `--redis=${redisAddr}`,
+      '--loglevel=info',
+    ]);
+    start('application-controller', [
+      `--namespace=${ARGOCD_NS}`,
+      `--redis=${redisAddr}`,
+      `--repo-server=${repoAddr}`,
+      '--repo-server-plaintext',
+      `--app-resync=${resync}`,
+      '--app-resync-jitter=0',
+      '--self-heal-timeout-seconds=2',
+      `--metrics-port=${port.controllerMetrics}`,
+      '--loglevel=info',
+    ]);
+    start('applicationset-controller', [
+      `--namespace=${ARGOCD_NS}`,
+      `--argocd-repo-server=${repoAddr}`,
+      '--repo-server-plaintext',
+      `--metrics-addr=${ip}:${port.appsetMetrics}`,
+      `--probe-addr=${ip}:${port.appsetProbe}`,
+      `--webhook-addr=${ip}:${port.appsetWebhook}`,
+      '--loglevel=info',
+    ]);
     const exited = () => procs.find((p) => p.child.exitCode !== null);
     await until(
       'the repo server to listen',

@@ -10,7 +10,15 @@
  * off, because the stand-in sends no node heartbeats.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -81,26 +89,40 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-interface Proc {
+/** A child process whose output is kept: its last chunks in memory, all of it in `logFile` if given. */
+export interface LoggedProc {
   readonly name: string;
-  child: ChildProcess;
-  log: string[];
+  readonly child: ChildProcess;
+  readonly log: string[];
 }
 
-function startProc(net: ClusterNet, name: string, bin: string, args: readonly string[]): Proc {
-  const child = spawn('ip', ['netns', 'exec', net.ns, join(CLUSTER_BIN, bin), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const p: Proc = { name, child, log: [] };
+export function spawnLogged(
+  name: string,
+  command: string,
+  args: readonly string[],
+  o: { readonly env?: NodeJS.ProcessEnv; readonly logFile?: string; readonly tail?: number } = {},
+): LoggedProc {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
+  const p: LoggedProc = { name, child, log: [] };
+  const tail = o.tail ?? 400;
+  const file = o.logFile ? createWriteStream(o.logFile) : undefined;
+  file?.on('error', () => {});
+  child.on('exit', () => file?.end());
   const keep = (b: Buffer) => {
+    file?.write(b);
     p.log.push(b.toString());
-    if (p.log.length > 400) p.log.splice(0, 200);
+    if (p.log.length > tail) p.log.splice(0, tail / 2);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   child.on('error', (e) => p.log.push(`spawn error: ${e.message}`));
   return p;
 }
+
+type Proc = LoggedProc;
+
+const startProc = (net: ClusterNet, name: string, bin: string, args: readonly string[]): Proc =>
+  spawnLogged(name, 'ip', ['netns', 'exec', net.ns, join(CLUSTER_BIN, bin), ...args]);
 
 /** Signals a child and waits for its exit, with SIGKILL after `graceMs`; at once if it is gone. */
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {

@@ -241,17 +241,20 @@ describe("the ICE auth service's API access on a real apiserver", () => {
         }),
       });
 
+    const untilBothNamed = (ip: string) =>
+      until(
+        '/ice names both load-balancer addresses',
+        async () => {
+          const a = await ice(ip);
+          return Object.values(CALL_LB).every((lb) => a.text.includes(lb));
+        },
+        15_000,
+      );
+
     it('is sufficient: nothing is refused and /ice names both gateways', async () => {
       setLoadBalancers();
       const p = authPods(CALL_NS).find((x) => x.name === serving.get(CALL_NS))!;
-      await until(
-        '/ice names both load-balancer addresses',
-        async () => {
-          const a = await ice(p.ip);
-          return Object.values(CALL_LB).every((ip) => a.text.includes(ip));
-        },
-        15_000,
-      ).catch((e) => {
+      await untilBothNamed(p.ip).catch((e) => {
         throw dump(e, p);
       });
       expect(p.output()).not.toMatch(REFUSED);
@@ -280,14 +283,7 @@ describe("the ICE auth service's API access on a real apiserver", () => {
 
     it('restored, a new auth pod is refused nothing', async () => {
       const p = await restartAuth(CALL_NS);
-      await until(
-        '/ice names both load-balancer addresses',
-        async () => {
-          const a = await ice(p.ip);
-          return Object.values(CALL_LB).every((ip) => a.text.includes(ip));
-        },
-        15_000,
-      );
+      await untilBothNamed(p.ip);
       expect(p.output()).not.toMatch(REFUSED);
     });
   });

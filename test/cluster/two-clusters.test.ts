@@ -21,7 +21,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/wait.js';
-import { applyInOrder, installCrds } from './apply.js';
+import { installCrds, syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane, stopChild } from './control-plane.js';
 import { type DistObject, loadCluster, type Obj } from './dist.js';
 import { type Kubelet, startKubelet } from './kubelet.js';
@@ -187,37 +187,11 @@ describe('CloudRetro across two real clusters', () => {
   const sync = (cp: ControlPlane, objs: DistObject[]) => {
     // the media servers' namespace belongs to the user's media app, which the gateway's route names
     cp.kubectlOk(['create', 'namespace', 'media']);
-    expect(
-      applyInOrder(
-        cp,
-        objs.filter((o) => o.obj.kind === 'Namespace'),
-      ),
-    ).toEqual([]);
     // created out of band, the same values in both clusters (examples/cloudretro/README.md)
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'create',
-      'secret',
-      'generic',
-      'stunner-auth-secret',
-      `--from-literal=secret=${TURN_SECRET}`,
-    ]);
-    cp.kubectlOk([
-      '-n',
-      NS,
-      'create',
-      'secret',
-      'generic',
-      'cloudretro-ice-api-key',
-      `--from-literal=key=${API_KEY}`,
-    ]);
-    expect(
-      applyInOrder(
-        cp,
-        objs.filter((o) => o.obj.kind !== 'Namespace'),
-      ),
-    ).toEqual([]);
+    syncChart(cp, objs, NS, {
+      'stunner-auth-secret': { secret: TURN_SECRET },
+      'cloudretro-ice-api-key': { key: API_KEY },
+    });
   };
 
   beforeAll(async () => {
@@ -331,7 +305,7 @@ describe('CloudRetro across two real clusters', () => {
     );
     known.coordinatorLB = endpoint.ip;
     console.log(
-      `control planes and CRDs ${t1 - t0} ms; ${usObjs.length + euObjs.length} objects applied in ${t2 - t1} ms; pods on the paths ready ${Date.now() - t2} ms later`,
+      `control planes and CRDs ${t1 - t0} ms; ${[...usObjs, ...euObjs].filter((o) => o.phase === 'Sync').length} objects applied (hooks are not) in ${t2 - t1} ms; pods on the paths ready ${Date.now() - t2} ms later`,
     );
     await until('the worker running', () => pod(usKubelet, 'worker-deployment-') !== undefined, 30_000).catch(
       (e) => {
