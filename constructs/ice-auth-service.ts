@@ -17,7 +17,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { isDnsName } from '../contract/config/endpoint.js';
+import { dns1035Problem, dns1123Problem, isDnsName, isPort } from '../contract/checks.js';
 import {
   DEFAULT_CLUSTER_DOMAIN,
   DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
@@ -29,6 +29,14 @@ import {
   type LogFormat,
 } from '../contract/defaults.js';
 import { ipFamily } from '../contract/ip-literal.js';
+import {
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  MANAGED_BY,
+} from '../contract/labels.js';
+import { RuntimeEnv } from '../contract/pod-env.js';
 import { POD_WORKDIR } from '../contract/pod-layout.js';
 import { SyncWave } from './gitops/sync.js';
 import { type K8sNetworkPolicyPeer, type K8sResourceRequirements, plainResources } from './k8s-types.js';
@@ -38,15 +46,7 @@ import {
   kubernetesApiOf,
   kubernetesApiProblems,
 } from './kubernetes-api.js';
-import {
-  chartNamespace,
-  dns1035Problem,
-  dns1123Problem,
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-} from './naming.js';
+import { chartNamespace } from './naming.js';
 import { NetworkPolicyObject } from './network-policy-object.js';
 import { nodeReaderRbac } from './node-reader.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
@@ -212,7 +212,7 @@ export class IceAuthService extends Construct {
       ...props.labels,
       ...this.selectorLabels,
       [LABEL_COMPONENT]: 'ice-auth',
-      [LABEL_MANAGED_BY]: 'cdk8s',
+      [LABEL_MANAGED_BY]: MANAGED_BY,
     };
     for (const g of props.gateways ?? []) this.addGateway(g);
     this.#render();
@@ -428,7 +428,7 @@ export class IceAuthService extends Construct {
               : DEFAULT_ICE_AUTH_RESOURCES,
           securityContext: containerSecurityContext(),
           ...(this.#props.publicAddress !== undefined
-            ? { env: [{ name: 'STUNNER_PUBLIC_ADDR', value: this.#props.publicAddress }] }
+            ? { env: [{ name: RuntimeEnv.PUBLIC_ADDR, value: this.#props.publicAddress }] }
             : {}),
           ...(layout !== undefined
             ? { volumeMounts: [...layout.volumeMounts, ...this.#apiKeyMounts()] }
@@ -457,8 +457,7 @@ export class IceAuthService extends Construct {
     const problems: string[] = [];
     const why = dns1035Problem(this.serviceName);
     if (why) problems.push(`name ${why}`);
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)
-      problems.push(`port ${this.port} is not a valid port`);
+    if (!isPort(this.port)) problems.push(`port ${this.port} is not a valid port`);
     const key = this.#props.apiKeySecret;
     if (key !== undefined) {
       const bad = dns1123Problem(key);

@@ -7,8 +7,9 @@
  * Resolution: a construct's own prop, else the app's context (MultiClusterApp sets it from each
  * cluster's `kubernetesApi`), else DEFAULT_KUBERNETES_API.
  */
-import { isIP } from 'node:net';
+
 import type { IConstruct } from 'constructs';
+import { asCidr, cidrProblem, isPort } from '../contract/checks.js';
 import type { K8sNetworkPolicyPeer } from './k8s-types.js';
 
 export interface KubernetesApiEndpoint {
@@ -54,20 +55,8 @@ export function kubernetesApiProblems(api: KubernetesApiEndpoint, what = 'kubern
   const problems: string[] = [];
   if (api.cidrs.length === 0) problems.push(`${what}.cidrs is empty: the watcher could not reach the API`);
   if (api.ports.length === 0) problems.push(`${what}.ports is empty: the watcher could not reach the API`);
-  for (const c of api.cidrs) {
-    const [addr, len, extra] = c.split('/');
-    const family = isIP(addr ?? '');
-    const max = family === 4 ? 32 : 128;
-    const badLen = len !== undefined && (!/^[0-9]{1,3}$/.test(len) || Number(len) > max);
-    if (family === 0 || extra !== undefined || badLen)
-      problems.push(`${what}.cidrs: "${c}" is not an IP address or CIDR prefix`);
-  }
-  for (const p of api.ports)
-    if (!Number.isInteger(p) || p < 1 || p > 65535) problems.push(`${what}.ports: ${p} is not a valid port`);
+  for (const c of api.cidrs)
+    if (cidrProblem(c)) problems.push(`${what}.cidrs: "${c}" is not an IP address or CIDR prefix`);
+  for (const p of api.ports) if (!isPort(p)) problems.push(`${what}.ports: ${p} is not a valid port`);
   return problems;
-}
-
-function asCidr(c: string): string {
-  if (c.includes('/')) return c;
-  return isIP(c) === 6 ? `${c}/128` : `${c}/32`;
 }

@@ -3,12 +3,15 @@
  * operator renders from a UDPRoute: one dataplane cluster per route, named `ns/route`, attached
  * to the routes list of the gateways' listeners.
  */
-import { isIP } from 'node:net';
+
 import { ApiObject } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
+import { asCidr, cidrProblem, dns1123Problem, isPort } from '../contract/checks.js';
 import { addressClassOf, NEVER_RELAYED } from '../contract/config/address-class.js';
+import { LABEL_NAMESPACE_NAME } from '../contract/labels.js';
+import { POD_ADDRESS } from '../contract/pod-env.js';
 import type { K8sNetworkPolicyPort } from './k8s-types.js';
-import { chartNamespace, dns1123Problem } from './naming.js';
+import { chartNamespace } from './naming.js';
 import { GatewayRegistry } from './registry.js';
 import type { IMediaRoute, IStunnerGateway, RouteCluster, RoutePeer, RoutePlan } from './types.js';
 import { Warnings } from './warnings.js';
@@ -119,7 +122,6 @@ interface BoundParent {
 }
 
 const ROUTE = Symbol.for('stunner-gitops.MediaRoute');
-const NAMESPACE_LABEL = 'kubernetes.io/metadata.name';
 
 export class MediaRoute extends Construct implements IMediaRoute {
   static isMediaRoute(x: unknown): x is MediaRoute {
@@ -250,7 +252,7 @@ export class MediaRoute extends Construct implements IMediaRoute {
       // The gateway's own pod IP now; the other replicas' and gateways' pods via their Services;
       // each on its relay port ranges only, never the listener, health or metrics ports.
       const suffixes = (g: IStunnerGateway) => g.relayPortRanges.map(([lo, hi]) => `:<${lo}-${hi}>`);
-      for (const r of suffixes(gateway)) dns.push(`$STUNNER_ADDR${r}`);
+      for (const r of suffixes(gateway)) dns.push(`${POD_ADDRESS}${r}`);
       for (const g of this.#gateways()) {
         for (const r of suffixes(g)) dns.push(`${g.serviceName}.${g.namespace}.svc.${domain}${r}`);
         peers.push({
@@ -368,7 +370,7 @@ function isParentSpec(p: IStunnerGateway | RouteParent): p is RouteParent {
 }
 
 function nsSelector(namespace: string) {
-  return { matchLabels: { [NAMESPACE_LABEL]: namespace } };
+  return { matchLabels: { [LABEL_NAMESPACE_NAME]: namespace } };
 }
 
 function rangeSuffix(b: BackendPorts): string {
@@ -384,28 +386,11 @@ function peerPorts(b: BackendPorts): K8sNetworkPolicyPort[] {
 }
 
 function portsProblem(b: BackendPorts): string | undefined {
-  const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
-  if (b.port !== undefined && !valid(b.port)) return `port ${b.port} is not a valid port`;
+  if (b.port !== undefined && !isPort(b.port)) return `port ${b.port} is not a valid port`;
   if (b.endPort !== undefined) {
     if (b.port === undefined) return 'endPort needs port (the low end of the range)';
-    if (!valid(b.endPort)) return `endPort ${b.endPort} is not a valid port`;
+    if (!isPort(b.endPort)) return `endPort ${b.endPort} is not a valid port`;
     if (b.endPort < b.port) return `endPort ${b.endPort} is below port ${b.port}`;
   }
   return undefined;
-}
-
-function cidrProblem(c: string): string | undefined {
-  const [addr, len, extra] = c.split('/');
-  const family = isIP(addr ?? '');
-  if (extra !== undefined || family === 0) return `"${c}" is not an IP address or CIDR prefix`;
-  if (len === undefined) return undefined;
-  const max = family === 4 ? 32 : 128;
-  if (!/^[0-9]{1,3}$/.test(len) || Number(len) > max)
-    return `"/${len}" is not a valid IPv${family} prefix length`;
-  return undefined;
-}
-
-function asCidr(c: string): string {
-  if (c.includes('/')) return c;
-  return isIP(c) === 6 ? `${c}/128` : `${c}/32`;
 }

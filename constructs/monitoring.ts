@@ -7,6 +7,7 @@
 import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { LABEL_NAMESPACE_NAME } from '../contract/labels.js';
 import type { K8sNetworkPolicyPeer } from './k8s-types.js';
 
 /** The namespace whose pods may scrape the gateways' metrics port by default (a Prometheus's). */
@@ -14,7 +15,7 @@ export const METRICS_SCRAPER_NAMESPACE = 'monitoring';
 
 /** The default scraper peer of the gateways' NetworkPolicy: every pod of METRICS_SCRAPER_NAMESPACE. */
 export const METRICS_SCRAPER_PEER: K8sNetworkPolicyPeer = {
-  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': METRICS_SCRAPER_NAMESPACE } },
+  namespaceSelector: { matchLabels: { [LABEL_NAMESPACE_NAME]: METRICS_SCRAPER_NAMESPACE } },
 };
 
 export interface StunnerPodMonitorProps {

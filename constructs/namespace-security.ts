@@ -4,9 +4,10 @@
  * default-deny NetworkPolicy, so that every pod there gets only what its own policy admits.
  */
 import { Construct } from 'constructs';
+import { LABEL_MANAGED_BY, LABEL_NAMESPACE_NAME, MANAGED_BY } from '../contract/labels.js';
 import { SyncWave } from './gitops/sync.js';
 import type { K8sNetworkPolicyPeer } from './k8s-types.js';
-import { chartNamespace, LABEL_MANAGED_BY } from './naming.js';
+import { chartNamespace } from './naming.js';
 import { NetworkPolicyObject } from './network-policy-object.js';
 
 /** The Pod Security Standard a namespace enforces. */
@@ -30,7 +31,7 @@ export const DEFAULT_DENY_POLICY = 'default-deny';
 
 /** The cluster DNS pods (kube-dns or CoreDNS, labelled `k8s-app: kube-dns` in `kube-system`). */
 export const KUBE_DNS_PEER: K8sNetworkPolicyPeer = {
-  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+  namespaceSelector: { matchLabels: { [LABEL_NAMESPACE_NAME]: 'kube-system' } },
   podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
 };
 
@@ -79,7 +80,7 @@ export class DefaultDenyPolicy extends Construct {
         metadata: {
           name: this.policyName,
           namespace: this.namespace,
-          labels: { ...props.labels, [LABEL_MANAGED_BY]: 'cdk8s' },
+          labels: { ...props.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
         },
         spec: {
           podSelector: {},

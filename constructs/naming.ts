@@ -1,43 +1,24 @@
-/** Names, labels and annotations shared by the constructs. */
+/** The namespace a construct renders into. */
 import { Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 
-const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Why `name` is not a DNS-1035 label (Service and port names), or undefined when it is. */
-export function dns1035Problem(name: string, maxLength = 63): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > maxLength) return `"${name}" is longer than ${maxLength} characters`;
-  if (!DNS_1035_LABEL.test(name))
-    return `"${name}" must be lowercase letters, digits and '-', start with a letter and end with a letter or digit`;
-  return undefined;
-}
-
-/** Why `name` is not a DNS-1123 label (namespaces), or undefined when it is. */
-export function dns1123Problem(name: string): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > 63) return `"${name}" is longer than 63 characters`;
-  if (!DNS_1123_LABEL.test(name))
-    return `"${name}" must be lowercase letters, digits and '-', and start and end with a letter or digit`;
-  return undefined;
-}
+// The names and checks themselves are the contract's. These re-exports serve the files that still
+// import them from here (constructs/stunner-gateway.ts, constructs/gateway/); import from
+// contract/labels.ts and contract/checks.ts instead.
+export { dns1035Problem, dns1123Problem } from '../contract/checks.js';
+export {
+  ANNOTATION_INJECTED,
+  ANNOTATION_RUNTIME_SHA,
+  GATEWAY_APP,
+  LABEL_COMPONENT,
+  LABEL_GATEWAY_NAME,
+  LABEL_GATEWAY_NAMESPACE,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+} from '../contract/labels.js';
 
 /** The namespace of a construct without one of its own: the chart's, else "default". */
 export function chartNamespace(scope: IConstruct): string {
   return Chart.of(scope).namespace ?? 'default';
 }
-
-export const LABEL_NAME = 'app.kubernetes.io/name';
-export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
-export const LABEL_COMPONENT = 'app.kubernetes.io/component';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-/** STUNner's own labels, so that its tooling (and muscle memory) finds our objects. */
-export const LABEL_GATEWAY_NAME = 'stunner.l7mp.io/related-gateway-name';
-export const LABEL_GATEWAY_NAMESPACE = 'stunner.l7mp.io/related-gateway-namespace';
-export const GATEWAY_APP = 'stunner-gateway';
-
-/** Pod template annotation: the runtime's digest, so that a new runtime rolls the pods. */
-export const ANNOTATION_RUNTIME_SHA = 'stunner.l7mp.io/runtime-sha256';
-/** ConfigMap annotation that tells a reviewer which fields the pod fills in from Secrets. */
-export const ANNOTATION_INJECTED = 'stunner.l7mp.io/injected-at-start';

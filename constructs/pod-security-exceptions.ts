@@ -3,11 +3,8 @@
  * it), kept apart from the pod-spec helpers so that its declarations need no Kubernetes models.
  */
 
-/**
- * Pod template annotation of a third-party pod that cannot be `restricted`: the id of its entry
- * in POD_SECURITY_EXCEPTIONS. Its namespace enforces `baseline`; the manifest audit checks both.
- */
-export const ANNOTATION_POD_SECURITY_EXCEPTION = 'stunner.l7mp.io/pod-security-exception';
+/** The annotation that names a pod's entry in POD_SECURITY_EXCEPTIONS. */
+export { ANNOTATION_POD_SECURITY_EXCEPTION } from '../contract/labels.js';
 
 /**
  * Every third-party image we render that needs more than `restricted`, and why. Each runs with

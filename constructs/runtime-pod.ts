@@ -7,6 +7,7 @@
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
+import { ANNOTATION_RUNTIME_SHA } from '../contract/labels.js';
 import {
   BOOTSTRAP_FILE,
   CONFIG_DIR,
@@ -17,8 +18,8 @@ import {
   RUNTIME_NODE_FLAGS,
   SECRETS_DIR,
 } from '../contract/pod-layout.js';
+import { TLS_KEYS } from '../contract/secret-keys.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
-import { ANNOTATION_RUNTIME_SHA } from './naming.js';
 import { packagedRuntime } from './runtime-bundle/packaged-runtime.js';
 import { RUNTIME_CONFIGMAP_NAME } from './runtime-bundle/runtime-config-map.js';
 
@@ -88,7 +89,7 @@ export function runtimePod(o: RuntimePodOptions): RuntimePod {
       secretSources.push({
         secret: {
           name: t.secretName,
-          items: ['tls.crt', 'tls.key'].map((k) => ({ key: k, path: `${prefix}tls/${t.listener}/${k}` })),
+          items: TLS_KEYS.map((k) => ({ key: k, path: `${prefix}tls/${t.listener}/${k}` })),
         },
       });
   });

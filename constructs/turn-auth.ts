@@ -5,7 +5,8 @@
  * SealedSecret or ExternalSecret the chart renders (an ISecretSource). Inline credentials are for
  * demos: they are in your source, and the gateway renders them into a Secret.
  */
-import { type ISecretSource, SecretKeys } from './gitops/secrets.js';
+import { EPHEMERAL_AUTH_KEYS, STATIC_AUTH_KEYS } from '../contract/secret-keys.js';
+import type { ISecretSource } from './gitops/secrets.js';
 
 /** A Secret by name (created out of band), or a construct that will produce it. */
 export type SecretReference = string | ISecretSource;
@@ -68,8 +69,7 @@ export class TurnAuth {
     this.type = type;
     this.secretName = typeof secret === 'string' ? secret : secret?.secretName;
     this.secretSource = typeof secret === 'string' ? undefined : secret;
-    // The pods mount the keys in this order: username, then password (unchanged from before).
-    this.secretKeys = type === 'static' ? ['username', 'password'] : [...SecretKeys.TURN_EPHEMERAL];
+    this.secretKeys = [...(type === 'static' ? STATIC_AUTH_KEYS : EPHEMERAL_AUTH_KEYS)];
     this.inlineCredentials = inline;
   }
 

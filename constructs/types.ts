@@ -4,12 +4,13 @@
  * and registers itself with `addRoute()`; a gateway asks each attached route for its plan.
  */
 import type { IConstruct } from 'constructs';
+import type { ListenerProtocol } from '../contract/config/types.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
 import type { K8sNetworkPolicyPeer, K8sNetworkPolicyPort } from './k8s-types.js';
 import type { TurnAuth } from './turn-auth.js';
 
-/** A TURN listener protocol. */
-export type ListenerProtocol = 'TURN-UDP' | 'TURN-TCP' | 'TURN-TLS' | 'TURN-DTLS';
+/** A TURN listener protocol (the dataplane config's). */
+export type { ListenerProtocol };
 
 /** What routes and the ICE auth service need from a gateway. */
 export interface IStunnerGateway extends IConstruct {

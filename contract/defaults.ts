@@ -7,6 +7,8 @@ export const DEFAULT_ADMIN_NAME = 'default-stunnerd';
 export const DEFAULT_REALM = 'stunner.l7mp.io';
 /** The TURN port, STUNner's and RFC 8656's. */
 export const DEFAULT_PORT = 3478;
+/** The TURN-over-TLS port (`turns:` URIs without a port), RFC 8656's. */
+export const DEFAULT_TLS_PORT = 5349;
 export const DEFAULT_LOGLEVEL = 'all:INFO';
 /** `/live`, `/ready`, `/status`. */
 export const DEFAULT_HEALTHCHECK_PORT = 8086;

@@ -38,12 +38,3 @@ export const RUNTIME_UID = 1000;
  * measured no throughput cost (docs/benchmarks).
  */
 export const RUNTIME_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=4', '--max-semi-space-size=4'];
-
-/** The container command, identical in bundle and image mode. */
-export function runtimeCommand(): { command: string[]; args: string[] } {
-  const config = `${CONFIG_DIR}/${CONFIG_KEY}`;
-  return {
-    command: ['node', ...RUNTIME_NODE_FLAGS, `${RUNTIME_DIR}/${BOOTSTRAP_FILE}`],
-    args: ['--run', RUN_DIR, '--inject', `${config}=${SECRETS_DIR}`, '--', '-c', config],
-  };
-}

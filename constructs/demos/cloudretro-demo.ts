@@ -31,6 +31,7 @@ import { Construct } from 'constructs';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import { cloudRetroIceVar } from '../../contract/cloudretro.js';
+import { DEFAULT_PORT } from '../../contract/defaults.js';
 import {
   DEMO_BOOTSTRAP_FILE,
   DEMO_BUNDLE_DIR,
@@ -42,6 +43,15 @@ import {
   demoCommand,
 } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
+import {
+  ANNOTATION_DEMO_SHA,
+  ANNOTATION_POD_SECURITY_EXCEPTION,
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  MANAGED_BY,
+} from '../../contract/labels.js';
 import { RUNTIME_UID } from '../../contract/pod-layout.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
@@ -49,9 +59,8 @@ import { IceAuthService } from '../ice-auth-service.js';
 import { warnUnpinnedImage } from '../image-pin.js';
 import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import { MediaRoute } from '../media-route.js';
-import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { chartNamespace } from '../naming.js';
 import {
-  ANNOTATION_POD_SECURITY_EXCEPTION,
   containerSecurityContext,
   thirdPartyContainerSecurityContext,
   thirdPartyPodSecurityContext,
@@ -60,7 +69,7 @@ import { type PackagedDemo, packagedDemo } from '../runtime-bundle/packaged-demo
 import { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
 import { gatewayPeer, iceAuthEgress, podsPeer, relayEgress, renderDemoNetworkPolicy } from './demo-parts.js';
-import { ANNOTATION_DEMO_SHA, DEMO_COMPONENT, DEMO_NODE_IMAGE, portProblem } from './demo-server.js';
+import { DEMO_COMPONENT, DEMO_NODE_IMAGE, portProblem } from './demo-server.js';
 
 /**
  * The CloudRetro image of STUNner's demo (coordinator and worker in one image; contract/images.ts).
@@ -232,7 +241,7 @@ export class CloudRetroDemo extends Construct {
       createNamespace: props.createNamespace ?? true,
       podSecurity: 'baseline',
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
-      listeners: [{ name: CloudRetroNames.listener, protocol: 'TURN-UDP', port: props.port ?? 3478 }],
+      listeners: [{ name: CloudRetroNames.listener, protocol: 'TURN-UDP', port: props.port ?? DEFAULT_PORT }],
       ...(props.publicAddress !== undefined ? { publicAddress: props.publicAddress } : {}),
       ...(props.runtime !== undefined ? { runtime: props.runtime } : {}),
     });
@@ -366,7 +375,7 @@ export class CloudRetroDemo extends Construct {
     const labels = {
       [LABEL_NAME]: 'cloudretro',
       [LABEL_COMPONENT]: DEMO_COMPONENT,
-      [LABEL_MANAGED_BY]: 'cdk8s',
+      [LABEL_MANAGED_BY]: MANAGED_BY,
     };
     const o = new ApiObject(this, id, {
       apiVersion: kind === 'Deployment' ? 'apps/v1' : 'v1',
@@ -600,7 +609,7 @@ export class CloudRetroDemo extends Construct {
     let i = 0;
     for (const d of this.allDemos) {
       const auth = d.gateway.auth;
-      const url = `turn:${d.publicAddress ?? '<publicAddress>'}:${d.#props.port ?? 3478}?transport=udp`;
+      const url = `turn:${d.publicAddress ?? '<publicAddress>'}:${d.#props.port ?? DEFAULT_PORT}?transport=udp`;
       const secret =
         auth?.inlineCredentials !== undefined
           ? CloudRetroDemo.inlineCredentialsSecretName(i)
@@ -620,7 +629,7 @@ export class CloudRetroDemo extends Construct {
   /** Pure: reads the props. */
   #validate(): string[] {
     const problems: string[] = [];
-    const p = portProblem('port', this.#props.port ?? 3478);
+    const p = portProblem('port', this.#props.port ?? DEFAULT_PORT);
     if (p) problems.push(p);
     if (this.#stepError !== undefined) problems.push(this.#stepError);
     if (!this.isPrimary) {

@@ -5,7 +5,9 @@
  */
 import { ApiObject, Lazy } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { DemoEnv } from '../../contract/demo-layout.js';
+import { ANNOTATION_POD_SECURITY_EXCEPTION } from '../../contract/labels.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import type { IceAuthService } from '../ice-auth-service.js';
@@ -13,7 +15,7 @@ import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import type { PodSecurityLevel } from '../namespace-security.js';
 import { NetworkPolicyObject } from '../network-policy-object.js';
 import { thirdPartyPodSecurityContext } from '../pod-security.js';
-import { ANNOTATION_POD_SECURITY_EXCEPTION, type PodSecurityException } from '../pod-security-exceptions.js';
+import type { PodSecurityException } from '../pod-security-exceptions.js';
 import { StunnerGateway } from '../stunner-gateway.js';
 import type { TurnAuth } from '../turn-auth.js';
 import type { IStunnerGateway } from '../types.js';
@@ -51,7 +53,7 @@ export function demoUdpGateway(scope: Construct, props: DemoUdpGatewayProps): St
     namespace: props.namespace,
     createNamespace: props.createNamespace ?? true,
     auth: props.auth,
-    listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? 3478 }],
+    listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: props.port ?? DEFAULT_PORT }],
     ...(props.podSecurity !== undefined ? { podSecurity: props.podSecurity } : {}),
     ...demoGatewayOptions(props),
   });

@@ -6,6 +6,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import { isPort } from '../../contract/checks.js';
 import {
   DEMO_BOOTSTRAP_FILE,
   DEMO_BUNDLE_DIR,
@@ -16,17 +17,22 @@ import {
   type DemoServerName,
   demoCommand,
 } from '../../contract/demo-layout.js';
+import {
+  ANNOTATION_DEMO_SHA,
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  MANAGED_BY,
+} from '../../contract/labels.js';
 import { NODE_IMAGE } from '../../contract/pod-layout.js';
 import { SyncWave } from '../gitops/sync.js';
 import { warnUnpinnedImage } from '../image-pin.js';
 import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
-import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import { containerSecurityContext, podSecurityContext } from '../pod-security.js';
 import { type PackagedDemo, packagedDemo } from '../runtime-bundle/packaged-demos.js';
 import { type DemoPolicyRule, renderDemoNetworkPolicy } from './demo-parts.js';
 
-/** Pod template annotation: the demo bundle's digest, so that a new server rolls the pods. */
-export const ANNOTATION_DEMO_SHA = 'stunner.l7mp.io/demo-sha256';
 /** The component label of every demo object (Deployments and Services sync in the demos wave). */
 export const DEMO_COMPONENT = 'demo';
 
@@ -90,7 +96,7 @@ export class DemoServer extends Construct {
       ...props.labels,
       ...this.selectorLabels,
       [LABEL_COMPONENT]: DEMO_COMPONENT,
-      [LABEL_MANAGED_BY]: 'cdk8s',
+      [LABEL_MANAGED_BY]: MANAGED_BY,
     };
     const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
 
@@ -213,7 +219,5 @@ export const DEMO_NODE_IMAGE = NODE_IMAGE;
 
 /** Problems with a port prop, for the demos' validations. */
 export function portProblem(what: string, port: number): string | undefined {
-  return Number.isInteger(port) && port >= 1 && port <= 65535
-    ? undefined
-    : `${what} ${port} is not a valid port`;
+  return isPort(port) ? undefined : `${what} ${port} is not a valid port`;
 }

@@ -6,11 +6,13 @@
  * (refreshed before the credentials expire).
  */
 import { Construct } from 'constructs';
+import { dns1035Problem } from '../../contract/checks.js';
+import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { IceAuthService } from '../ice-auth-service.js';
 import { MediaRoute } from '../media-route.js';
-import { chartNamespace, dns1035Problem } from '../naming.js';
+import { chartNamespace } from '../naming.js';
 import { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
 import { demoGatewayOptions, demoIceEnv, iceAuthEgress } from './demo-parts.js';
@@ -102,7 +104,7 @@ export class DirectOne2OneCall extends Construct {
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
       ...demoGatewayOptions(props),
     };
-    const port = props.port ?? 3478;
+    const port = props.port ?? DEFAULT_PORT;
     this.udpGateway = new StunnerGateway(this, 'UdpGateway', {
       ...common,
       name: 'udp-gateway',

@@ -14,12 +14,19 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
+import {
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  MANAGED_BY,
+} from '../../contract/labels.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
 import { IceAuthService } from '../ice-auth-service.js';
 import { warnUnpinnedImage } from '../image-pin.js';
 import { MediaRoute } from '../media-route.js';
-import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { chartNamespace } from '../naming.js';
 import { thirdPartyContainerSecurityContext } from '../pod-security.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
@@ -231,7 +238,7 @@ export class JanusDemo extends Construct {
   }
 
   #renderJanus(selector: Record<string, string>): void {
-    const labels = { ...selector, [LABEL_COMPONENT]: DEMO_COMPONENT, [LABEL_MANAGED_BY]: 'cdk8s' };
+    const labels = { ...selector, [LABEL_COMPONENT]: DEMO_COMPONENT, [LABEL_MANAGED_BY]: MANAGED_BY };
     const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
     const configMap = `${this.janusName}-config`;
     SyncWave.CONFIG_AND_SECRETS.applyTo(

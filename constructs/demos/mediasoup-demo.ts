@@ -24,6 +24,14 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
+import {
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  LABEL_NAMESPACE_NAME,
+  MANAGED_BY,
+} from '../../contract/labels.js';
 import { ClusterScopedObject } from '../cluster-scoped.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { SyncWave } from '../gitops/sync.js';
@@ -31,7 +39,7 @@ import { IceAuthService } from '../ice-auth-service.js';
 import { warnUnpinnedImage } from '../image-pin.js';
 import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
 import { MediaRoute } from '../media-route.js';
-import { chartNamespace, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
+import { chartNamespace } from '../naming.js';
 import { thirdPartyContainerSecurityContext } from '../pod-security.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
@@ -252,7 +260,7 @@ export class MediasoupDemo extends Construct {
       this.#props.ingressControllerPeers ?? [
         {
           namespaceSelector: {
-            matchLabels: { 'kubernetes.io/metadata.name': DEFAULT_INGRESS_CONTROLLER_NAMESPACE },
+            matchLabels: { [LABEL_NAMESPACE_NAME]: DEFAULT_INGRESS_CONTROLLER_NAMESPACE },
           },
         },
       ]
@@ -264,7 +272,7 @@ export class MediasoupDemo extends Construct {
       [LABEL_NAME]: name,
       [LABEL_INSTANCE]: instance,
       [LABEL_COMPONENT]: DEMO_COMPONENT,
-      [LABEL_MANAGED_BY]: 'cdk8s',
+      [LABEL_MANAGED_BY]: MANAGED_BY,
     };
   }
 

@@ -5,10 +5,11 @@
  * peer gets 403.
  */
 import { Construct } from 'constructs';
+import { dns1035Problem } from '../../contract/checks.js';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import type { GatewayRuntime } from '../gateway-runtime.js';
 import { MediaRoute } from '../media-route.js';
-import { chartNamespace, dns1035Problem } from '../naming.js';
+import { chartNamespace } from '../naming.js';
 import type { StunnerGateway } from '../stunner-gateway.js';
 import { TurnAuth } from '../turn-auth.js';
 import { demoUdpGateway, gatewayPeer } from './demo-parts.js';

@@ -1,5 +1,5 @@
 /** What Argo CD objects share: their metadata, sync policy props, project references and checks. */
-import { dns1123Problem } from '../naming.js';
+import { dns1123Problem } from '../../contract/checks.js';
 import { labelProblems } from './cluster.js';
 import { renderSyncOptions, type SyncOption, type SyncWave, syncOptionProblems } from './sync.js';
 

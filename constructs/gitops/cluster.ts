@@ -2,8 +2,9 @@
  * A cluster as a value: its name (also its directory under dist/), labels, where Argo CD deploys
  * to it, and the public addresses its clients reach it at.
  */
+
+import { dns1123Problem } from '../../contract/checks.js';
 import { type KubernetesApiEndpoint, kubernetesApiProblems } from '../kubernetes-api.js';
-import { dns1123Problem } from '../naming.js';
 
 /** The in-cluster API server URL Argo CD uses for the cluster it runs in. */
 export const IN_CLUSTER_SERVER = 'https://kubernetes.default.svc';

@@ -5,7 +5,14 @@
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { chartNamespace, dns1123Problem } from '../naming.js';
+import { dns1123Problem, isDns1123Subdomain } from '../../contract/checks.js';
+import {
+  EPHEMERAL_AUTH_KEYS,
+  STATIC_AUTH_KEYS,
+  TLS_KEYS,
+  TLS_SECRET_TYPE,
+} from '../../contract/secret-keys.js';
+import { chartNamespace } from '../naming.js';
 import { labelProblems } from './cluster.js';
 import { SyncWave } from './sync.js';
 
@@ -19,15 +26,19 @@ export interface ISecretSource {
   readonly keys: readonly string[];
 }
 
-/** The keys the gateway's Secrets need. */
+/** The keys the gateway's Secrets need (contract/secret-keys.ts), sorted as ISecretSource's keys are. */
 export const SecretKeys = {
   /** Static TURN credentials. */
-  TURN_STATIC: ['password', 'username'],
+  TURN_STATIC: sorted(STATIC_AUTH_KEYS),
   /** Ephemeral TURN credentials (TURN REST API shared secret). */
-  TURN_EPHEMERAL: ['secret'],
+  TURN_EPHEMERAL: sorted(EPHEMERAL_AUTH_KEYS),
   /** A TLS certificate and key (type kubernetes.io/tls). */
-  TLS: ['tls.crt', 'tls.key'],
+  TLS: sorted(TLS_KEYS),
 } as const satisfies Record<string, readonly string[]>;
+
+function sorted<K extends string>(keys: readonly K[]): readonly K[] {
+  return [...keys].sort();
+}
 
 /** A Secret created some other way (by hand, by cert-manager, by another tool). */
 export function existingSecret(
@@ -49,7 +60,6 @@ export function missingSecretKeys(source: ISecretSource, required: readonly stri
 }
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-const TLS_TYPE = 'kubernetes.io/tls';
 
 function commonProblems(
   name: string,
@@ -61,7 +71,7 @@ function commonProblems(
 ): string[] {
   const problems: string[] = [];
   const n = dns1123Problem(name);
-  if (n && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) problems.push(`name ${n}`);
+  if (n && !isDns1123Subdomain(name)) problems.push(`name ${n}`);
   const ns = dns1123Problem(namespace);
   if (ns) problems.push(`namespace ${ns}`);
   if (keys.length === 0) problems.push('has no keys: the Secret would be empty');
@@ -71,12 +81,12 @@ function commonProblems(
     }
   }
   if (labels) problems.push(...labelProblems(labels));
-  const required = [...(requiredKeys ?? []), ...(type === TLS_TYPE ? SecretKeys.TLS : [])];
+  const required = [...(requiredKeys ?? []), ...(type === TLS_SECRET_TYPE ? SecretKeys.TLS : [])];
   const missing = [...new Set(required)].filter((k) => !keys.includes(k));
   if (missing.length > 0) {
     problems.push(
       `is missing key(s) ${missing.join(', ')}` +
-        (type === TLS_TYPE ? ` (a ${TLS_TYPE} Secret needs tls.crt and tls.key)` : ''),
+        (type === TLS_SECRET_TYPE ? ` (a ${TLS_SECRET_TYPE} Secret needs tls.crt and tls.key)` : ''),
     );
   }
   return problems;

@@ -17,9 +17,18 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import { dns1035Problem, isPort } from '../../contract/checks.js';
+import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { ipFamily } from '../../contract/ip-literal.js';
+import {
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  MANAGED_BY,
+} from '../../contract/labels.js';
+import { RuntimeEnv } from '../../contract/pod-env.js';
 import { type K8sResourceRequirements, plainResources } from '../k8s-types.js';
-import { dns1035Problem, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import { NetworkPolicyObject } from '../network-policy-object.js';
 import { containerSecurityContext, podSecurityContext } from '../pod-security.js';
 import { type RuntimePod, runtimePod } from '../runtime-pod.js';
@@ -135,7 +144,7 @@ export class GatewaySmokeTest extends Construct {
       ...props.labels,
       ...this.podLabels,
       [LABEL_COMPONENT]: 'smoke-test',
-      [LABEL_MANAGED_BY]: 'cdk8s',
+      [LABEL_MANAGED_BY]: MANAGED_BY,
     };
     this.#render();
     this.node.addValidation({ validate: () => this.#validate() });
@@ -276,7 +285,7 @@ export class GatewaySmokeTest extends Construct {
           securityContext: containerSecurityContext(),
           // The config's `$STUNNER_ADDR` (a headless route's endpoint) expands as in the gateway
           // pod, so that the config validates; icetest dials `--address`, never this.
-          env: [{ name: 'STUNNER_ADDR', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+          env: [{ name: RuntimeEnv.ADDR, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
           volumeMounts: layout.volumeMounts,
         },
       ],
@@ -336,7 +345,7 @@ export class GatewaySmokeTest extends Construct {
       );
     }
     for (const l of this.testedListeners) {
-      const port = l.port ?? DEFAULT_LISTENER_PORT;
+      const port = l.port ?? DEFAULT_PORT;
       if (targetPortOf(l) !== port)
         problems.push(
           `listener "${l.name}": Service port ${port} differs from its targetPort ${targetPortOf(l)}; the smoke test dials the Service at the port the runtime binds, so make them equal or test another listener`,
@@ -368,15 +377,13 @@ export class GatewaySmokeTest extends Construct {
   }
 }
 
-const DEFAULT_LISTENER_PORT = 3478;
-
 function isTestable(l: ListenerPorts): boolean {
   const protocol = l.protocol ?? 'TURN-UDP';
   return protocol === 'TURN-UDP' || protocol === 'TURN-TCP';
 }
 
 function targetPortOf(l: ListenerPorts): number {
-  return l.targetPort ?? l.port ?? DEFAULT_LISTENER_PORT;
+  return l.targetPort ?? l.port ?? DEFAULT_PORT;
 }
 
 function isUdpPeer(peer: string): boolean {
@@ -384,7 +391,7 @@ function isUdpPeer(peer: string): boolean {
   if (!m) return false;
   const host = m[1] ?? m[2]!;
   const port = Number(m[3]);
-  return ipFamily(host) !== 0 && port >= 1 && port <= 65535;
+  return ipFamily(host) !== 0 && isPort(port);
 }
 
 function dedupe<T>(items: T[]): T[] {

@@ -5,9 +5,9 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
+import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY } from '../../contract/labels.js';
 import { BOOTSTRAP_FILE, BUNDLE_FILE } from '../../contract/pod-layout.js';
 import { SyncWave } from '../gitops/sync.js';
-import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME } from '../naming.js';
 import { appRegistry } from '../registry.js';
 import { type PackagedRuntime, packagedRuntime } from './packaged-runtime.js';
 
@@ -57,7 +57,7 @@ export class RuntimeConfigMap extends Construct {
         labels: {
           [LABEL_NAME]: RUNTIME_CONFIGMAP_NAME,
           [LABEL_COMPONENT]: 'runtime',
-          [LABEL_MANAGED_BY]: 'cdk8s',
+          [LABEL_MANAGED_BY]: MANAGED_BY,
         },
         annotations: {
           ...SyncWave.CONFIG_AND_SECRETS.annotation(),

@@ -1,3 +1,4 @@
+import { isDnsName, MAX_PORT, prefixLengthProblem } from '../checks.js';
 import { ipFamily as isIP } from '../ip-literal.js';
 import { quote } from './quote.js';
 
@@ -15,17 +16,10 @@ export interface Endpoint {
 
 /** Any port, when an endpoint carries no `:<lo-hi>` suffix. */
 export const ANY_PORT_MIN = 0;
-export const ANY_PORT_MAX = 65535;
+export const ANY_PORT_MAX = MAX_PORT;
 
 // STUNner's v1 syntax for a port range: `<host>:<lo-hi>`.
 const PORT_RANGE = /^(.*):<([0-9]+)-([0-9]+)>$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/i;
-
-export function isDnsName(s: string): boolean {
-  if (s.length === 0 || s.length > 253) return false;
-  const name = s.endsWith('.') ? s.slice(0, -1) : s;
-  return name.split('.').every((label) => DNS_LABEL.test(label));
-}
 
 /**
  * Parses one endpoint. Returns the reason as a string when it is malformed, so that callers can
@@ -40,7 +34,8 @@ export function parseEndpoint(raw: string, kind: 'STATIC' | 'STRICT_DNS'): Endpo
     host = range[1]!;
     portMin = Number(range[2]);
     portMax = Number(range[3]);
-    if (portMin > 65535 || portMax > 65535) return `port range <${range[2]}-${range[3]}> exceeds 65535`;
+    if (portMin > MAX_PORT || portMax > MAX_PORT)
+      return `port range <${range[2]}-${range[3]}> exceeds ${MAX_PORT}`;
     if (portMin > portMax) return `port range <${range[2]}-${range[3]}> is empty (low > high)`;
   } else if (/:<.*>$/.test(host)) {
     return `${quote(raw)} has a malformed port range, expected <host>:<lo-hi>`;
@@ -58,12 +53,11 @@ export function parseEndpoint(raw: string, kind: 'STATIC' | 'STRICT_DNS'): Endpo
       ? `${quote(addr)} is a DNS name, which needs cluster type STRICT_DNS`
       : `${quote(addr)} is not a valid IP address`;
   }
-  const max = family === 4 ? 32 : 128;
-  let prefix = max;
+  let prefix = family === 4 ? 32 : 128;
   if (slash >= 0) {
     const len = host.slice(slash + 1);
-    if (!/^[0-9]{1,3}$/.test(len) || Number(len) > max)
-      return `"/${len}" is not a valid IPv${family} prefix length`;
+    const why = prefixLengthProblem(len, family as 4 | 6);
+    if (why) return why;
     prefix = Number(len);
   }
   return { host: addr, family: family as 4 | 6, prefix, portMin, portMax };

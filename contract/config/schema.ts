@@ -5,6 +5,8 @@
  * the JSON Schema in docs/ are all derived from it, and constructs/ imports the types from here.
  */
 import { z } from 'zod';
+import { isAdminEndpoint } from '../admin-endpoint.js';
+import { MAX_PORT, MIN_PORT } from '../checks.js';
 import {
   DEFAULT_ADMIN_NAME,
   DEFAULT_HEALTHCHECK_ENDPOINT,
@@ -24,6 +26,7 @@ import {
   DEFAULT_CLIENT_QUOTA,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_NEW_CONNECTIONS_PER_IP,
+  LISTENER_PROTOCOL_ALIASES,
   LISTENER_PROTOCOLS,
   LOG_LEVELS,
   OFFLOAD_ENGINES,
@@ -74,8 +77,8 @@ const port = (what = 'port') =>
   z
     .number({ error: (iss) => `${describe(iss.input)} is not a valid ${what}` })
     .int({ error: (iss) => `${iss.input} is not a valid ${what}` })
-    .min(1, { error: (iss) => `${iss.input} is not a valid ${what}` })
-    .max(65535, { error: (iss) => `${iss.input} is not a valid ${what}` });
+    .min(MIN_PORT, { error: (iss) => `${iss.input} is not a valid ${what}` })
+    .max(MAX_PORT, { error: (iss) => `${iss.input} is not a valid ${what}` });
 
 const count = (what: string, max: number) =>
   z
@@ -84,20 +87,10 @@ const count = (what: string, max: number) =>
     .min(0, { error: (iss) => `${iss.input} is negative; ${what} must be 0 or more` })
     .max(max, { error: (iss) => `${iss.input} is too large; ${what} is at most ${max}` });
 
-// `http://[addr][:port][/path]`, with the scheme mandatory as in STUNner.
-const HTTP_ENDPOINT = /^http:\/\/(\[[0-9a-fA-F:.]+\]|[^/:\s[\]]*)(:([0-9]{1,5}))?(\/\S*)?$/;
 const httpEndpoint = (what: string) =>
-  str(what).refine(
-    (s) => {
-      if (s === '') return true;
-      const m = HTTP_ENDPOINT.exec(s);
-      return m !== null && (m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535));
-    },
-    {
-      error: (iss) =>
-        `${describe(iss.input)} is not a valid ${what}; expected http://[address][:port][/path]`,
-    },
-  );
+  str(what).refine(isAdminEndpoint, {
+    error: (iss) => `${describe(iss.input)} is not a valid ${what}; expected http://[address][:port][/path]`,
+  });
 
 const LOGLEVEL_ITEM = new RegExp(`^([A-Za-z0-9_*-]+:)?(${LOG_LEVELS.map(anyCase).join('|')})$`);
 const loglevel = str('log level').refine(
@@ -181,11 +174,9 @@ export const AuthSchema = z.strictObject({
 
 export const ListenerSchema = z.strictObject({
   name: str('listener name').min(1, { error: 'listener name must not be empty' }),
-  protocol: caseInsensitiveEnum(
-    LISTENER_PROTOCOLS,
-    { UDP: 'TURN-UDP', TCP: 'TURN-TCP', TLS: 'TURN-TLS', DTLS: 'TURN-DTLS' },
-    'listener protocol',
-  ).default('TURN-UDP'),
+  protocol: caseInsensitiveEnum(LISTENER_PROTOCOLS, LISTENER_PROTOCOL_ALIASES, 'listener protocol').default(
+    'TURN-UDP',
+  ),
   // `$STUNNER_ADDR` unset in a local run expands to "", which means every address.
   address: str('address')
     .transform((s) => (s === '' ? '0.0.0.0' : s))

@@ -7,6 +7,13 @@
 export const API_VERSION = 'v1';
 export const LISTENER_PROTOCOLS = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'] as const;
 export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];
+/** The short spellings the config also accepts (any letter case), as STUNner does. */
+export const LISTENER_PROTOCOL_ALIASES: Readonly<Record<string, ListenerProtocol>> = {
+  UDP: 'TURN-UDP',
+  TCP: 'TURN-TCP',
+  TLS: 'TURN-TLS',
+  DTLS: 'TURN-DTLS',
+};
 export const CLUSTER_TYPES = ['STATIC', 'STRICT_DNS'] as const;
 export type ClusterType = (typeof CLUSTER_TYPES)[number];
 export const CLUSTER_PROTOCOLS = ['UDP', 'TCP'] as const;
@@ -121,7 +128,23 @@ export function isTlsProtocol(p: ListenerProtocol): boolean {
   return p === 'TURN-TLS' || p === 'TURN-DTLS';
 }
 
+/** The protocol a listener name or alias stands for, in any letter case, or undefined. */
+export function listenerProtocolOf(s: string): ListenerProtocol | undefined {
+  const u = s.toUpperCase();
+  return LISTENER_PROTOCOLS.find((p) => p === u) ?? LISTENER_PROTOCOL_ALIASES[u];
+}
+
 /** The transport a listener's socket uses, which is what must not collide on one port. */
 export function listenerTransport(p: ListenerProtocol): 'udp' | 'tcp' {
   return p === 'TURN-UDP' || p === 'TURN-DTLS' ? 'udp' : 'tcp';
+}
+
+/** The listener's transport as a Service or NetworkPolicy port protocol. */
+export function listenerServiceProtocol(p: ListenerProtocol): 'UDP' | 'TCP' {
+  return listenerTransport(p) === 'udp' ? 'UDP' : 'TCP';
+}
+
+/** The URI scheme of a listener (RFC 7065): `turns` for TLS and DTLS, `turn` otherwise. */
+export function turnScheme(p: ListenerProtocol): 'turn' | 'turns' {
+  return isTlsProtocol(p) ? 'turns' : 'turn';
 }

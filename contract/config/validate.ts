@@ -5,13 +5,15 @@
  */
 
 import type { core } from 'zod';
+import { isDnsName } from '../checks.js';
+import { DEFAULT_PORT } from '../defaults.js';
 import { ipFamily as isIP } from '../ip-literal.js';
 import { didYouMean } from './did-you-mean.js';
-import { isDnsName, parseEndpoint } from './endpoint.js';
+import { parseEndpoint } from './endpoint.js';
 import { substituteEnv } from './env.js';
 import { pathKey, quote } from './quote.js';
 import { describe, KNOWN_FIELDS, StunnerConfigSchema } from './schema.js';
-import { isTlsProtocol, type ListenerProtocol, listenerTransport, type StunnerConfig } from './types.js';
+import { isTlsProtocol, listenerProtocolOf, listenerTransport, type StunnerConfig } from './types.js';
 import { convertV1alpha1, isObject, isV1alpha1 } from './v1alpha1.js';
 
 export interface ConfigProblem {
@@ -159,17 +161,6 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
   });
 }
 
-const PROTOCOL_ALIASES = new Map<string, ListenerProtocol>([
-  ['UDP', 'TURN-UDP'],
-  ['TCP', 'TURN-TCP'],
-  ['TLS', 'TURN-TLS'],
-  ['DTLS', 'TURN-DTLS'],
-  ['TURN-UDP', 'TURN-UDP'],
-  ['TURN-TCP', 'TURN-TCP'],
-  ['TURN-TLS', 'TURN-TLS'],
-  ['TURN-DTLS', 'TURN-DTLS'],
-]);
-
 /**
  * Checks that span fields. They read the raw object defensively, so that they still report
  * when the schema found problems elsewhere in the same document.
@@ -212,10 +203,8 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
         add(`${at}.name`, `duplicate listener name ${quote(name)} (also listeners[${first}])`);
       else names.set(name, i);
     }
-    const protocol = PROTOCOL_ALIASES.get(
-      typeof l['protocol'] === 'string' ? l['protocol'].toUpperCase() : 'TURN-UDP',
-    );
-    const port = typeof l['port'] === 'number' ? l['port'] : 3478;
+    const protocol = typeof l['protocol'] === 'string' ? listenerProtocolOf(l['protocol']) : 'TURN-UDP';
+    const port = typeof l['port'] === 'number' ? l['port'] : DEFAULT_PORT;
     const address = typeof l['address'] === 'string' && l['address'] !== '' ? l['address'] : '0.0.0.0';
     if (typeof l['address'] === 'string' && l['address'] !== '' && isIP(l['address']) === 0) {
       add(`${at}.address`, `${quote(l['address'])} is not an IP address`);

@@ -12,6 +12,7 @@
  * wait on the ICE auth service at once (503 beyond).
  */
 import type { ServerResponse } from 'node:http';
+import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { envNumber, log, onTerminate } from '../shared/env.js';
 import { createDemoServer, sendText } from '../shared/http.js';
@@ -32,7 +33,7 @@ let visits = 0;
 function parseTurnUrl(url: string): { host: string; port: string; proto: string } | undefined {
   const m = /^turns?:(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/.exec(url);
   if (!m) return undefined;
-  return { host: m[1]!, port: m[2] ?? '3478', proto: m[3] ?? 'udp' };
+  return { host: m[1]!, port: m[2] ?? String(DEFAULT_PORT), proto: m[3] ?? 'udp' };
 }
 
 async function redirect(query: URLSearchParams, res: ServerResponse): Promise<void> {

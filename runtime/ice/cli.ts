@@ -9,10 +9,13 @@
  * Prints one line containing `stunnerd auth ready` once it listens. SIGINT/SIGTERM stop it.
  */
 import { readFileSync } from 'node:fs';
+import { parsePort } from '../../contract/checks.js';
 import {
   DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
   DEFAULT_ICE_AUTH_MAX_TTL,
+  DEFAULT_ICE_AUTH_PORT,
 } from '../../contract/defaults.js';
+import { RuntimeEnv } from '../../contract/pod-env.js';
 import { scanFlags } from '../args/flags.js';
 import { makeKubeConfig } from '../cluster-watch/kube-config.js';
 import {
@@ -25,12 +28,12 @@ import {
 } from '../log/logger.js';
 import { ConfigFiles } from './config-files.js';
 import { MAX_TTL } from './query.js';
-import { DEFAULT_AUTH_PORT, IceAuthServer, MAX_CONNECTIONS } from './server.js';
+import { IceAuthServer, MAX_CONNECTIONS } from './server.js';
 import { GatewayServiceWatch } from './service-watch.js';
 
 export const USAGE = `usage: stunnerd auth [options] [<config file or directory>...]
   -c, --config <path>          dataplane config file, or a directory of them (repeatable)
-  -p, --port <port>            HTTP port (default ${DEFAULT_AUTH_PORT})
+  -p, --port <port>            HTTP port (default ${DEFAULT_ICE_AUTH_PORT})
   -a, --address <address>      listen address (default all)
   -l, --log <spec>             log levels, e.g. all:INFO,ice:DEBUG (default all:INFO)
       --log-format text|json   log lines as text (default) or JSON objects (time, level,
@@ -81,7 +84,7 @@ export interface AuthCliArgs {
 export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
   const paths: string[] = [];
   const publicAddresses = new Map<string, string>();
-  let port = DEFAULT_AUTH_PORT;
+  let port = DEFAULT_ICE_AUTH_PORT;
   let address: string | undefined;
   let log = 'all:INFO';
   let logFormat: LogFormat | undefined;
@@ -107,9 +110,9 @@ export function parseAuthArgs(argv: readonly string[]): AuthCliArgs {
       case '-p':
       case '--port': {
         const v = value();
-        port = Number(v);
-        if (!/^[0-9]+$/.test(v) || port < 1 || port > 65535)
-          throw new Error(`${flag}: "${v}" is not a valid port`);
+        const p = parsePort(v);
+        if (p === undefined) throw new Error(`${flag}: "${v}" is not a valid port`);
+        port = p;
         break;
       }
       case '-a':
@@ -219,7 +222,7 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger(args.log).scope('ice');
   let server: IceAuthServer;
   try {
-    const envAddress = process.env.STUNNER_PUBLIC_ADDR?.trim();
+    const envAddress = process.env[RuntimeEnv.PUBLIC_ADDR]?.trim();
     let apiKey: string | undefined;
     if (args.apiKeyFile !== undefined) {
       try {
@@ -238,7 +241,7 @@ export async function main(argv: string[]): Promise<void> {
     });
   } catch (e) {
     const m = (e as Error).message;
-    process.stderr.write(`stunnerd auth: ${m.startsWith('--') ? m : `STUNNER_PUBLIC_ADDR: ${m}`}\n`);
+    process.stderr.write(`stunnerd auth: ${m.startsWith('--') ? m : `${RuntimeEnv.PUBLIC_ADDR}: ${m}`}\n`);
     process.exit(1);
   }
   try {

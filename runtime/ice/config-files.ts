@@ -10,10 +10,13 @@ import { parseDocument } from 'yaml';
 import {
   type ConfigResult,
   formatProblems,
+  isTlsProtocol,
+  listenerProtocolOf,
   type StunnerConfig,
   validateConfig,
   validateConfigText,
 } from '../../contract/config/index.js';
+import { RUNTIME_ENV_PREFIX, RuntimeEnv } from '../../contract/pod-env.js';
 import type { Log } from '../log/logger.js';
 
 /** Bounds: a config is a few KiB; a mount holds a handful of files. */
@@ -45,16 +48,15 @@ const byPath = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: tru
 
 export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (!k.startsWith('STUNNER_')) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith(RUNTIME_ENV_PREFIX)) out[k] = v;
   // The gateway's pod address is unknown here: a wildcard, so that such listeners are never
   // advertised with a made-up address (they need a public address instead).
-  out['STUNNER_ADDR'] = '0.0.0.0';
+  out[RuntimeEnv.ADDR] = '0.0.0.0';
   return out;
 }
 
 // The auth service never terminates TLS, so it is not given the gateways' private keys: a TLS or
 // DTLS listener without cert/key gets a stand-in so that the rest of its config validates.
-const TLS_PROTOCOLS = new Set(['TURN-TLS', 'TURN-DTLS', 'TLS', 'DTLS']);
 const STAND_IN_PEM = Buffer.from('-----BEGIN STAND-IN-----\n-----END STAND-IN-----\n').toString('base64');
 
 /**
@@ -83,8 +85,9 @@ export function validateForAuth(text: string, env: NodeJS.ProcessEnv): ConfigRes
       if (l === null || typeof l !== 'object') continue;
       const listener = l as Record<string, unknown>;
       if ('routes' in listener) listener['routes'] = [];
-      const protocol = typeof listener['protocol'] === 'string' ? listener['protocol'].toUpperCase() : '';
-      if (!TLS_PROTOCOLS.has(protocol)) continue;
+      const protocol =
+        typeof listener['protocol'] === 'string' ? listenerProtocolOf(listener['protocol']) : undefined;
+      if (protocol === undefined || !isTlsProtocol(protocol)) continue;
       if (listener['cert'] === undefined || listener['cert'] === '') listener['cert'] = STAND_IN_PEM;
       if (listener['key'] === undefined || listener['key'] === '') listener['key'] = STAND_IN_PEM;
     }

@@ -9,5 +9,5 @@ export { ConfigFiles, type ConfigFilesOptions } from './config-files.js';
 export type { IceConfiguration, IceServer, TurnCredentials } from './ice-config.js';
 export { type PublicAddress, PublicAddressBook } from './public-address.js';
 export { DEFAULT_TTL, ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from './query.js';
-export { DEFAULT_AUTH_PORT, IceAuthServer, type IceAuthServerOptions } from './server.js';
+export { IceAuthServer, type IceAuthServerOptions } from './server.js';
 export { formatTurnUri, type TurnUri, turnUri } from './uri.js';

@@ -4,7 +4,7 @@
  * these, as an explicit address does in STUNner.
  */
 import { isIP } from 'node:net';
-import { isDnsName } from '../../contract/config/index.js';
+import { isDnsName, isPort } from '../../contract/checks.js';
 import type { GatewayAddress } from '../cluster-watch/public-address.js';
 
 /** The address and per-listener ports of a gateway, as cluster-watch/ discovers them. */
@@ -31,7 +31,7 @@ export class PublicAddressBook implements PublicAddressLookup {
       throw new Error(`public address of ${gateway}: "${address}" is neither an IP address nor a DNS name`);
     }
     for (const [listener, port] of ports) {
-      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      if (!isPort(port)) {
         throw new Error(`public port of ${gateway}/${listener}: ${port} is not a valid port`);
       }
     }

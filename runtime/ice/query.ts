@@ -1,4 +1,4 @@
-import { isDnsName } from '../../contract/config/index.js';
+import { isDnsName } from '../../contract/checks.js';
 import { ICE_AUTH_TTL_LIMIT } from '../../contract/defaults.js';
 import { ipFamily } from '../../contract/ip-literal.js';
 

@@ -26,6 +26,7 @@ import type { StunnerConfig } from '../../contract/config/index.js';
 import {
   DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
   DEFAULT_ICE_AUTH_MAX_TTL,
+  DEFAULT_ICE_AUTH_PORT,
   ICE_AUTH_MAX_CONNECTIONS,
 } from '../../contract/defaults.js';
 import { type Log, silentLog } from '../log/logger.js';
@@ -38,7 +39,6 @@ import {
 import { PublicAddressBook } from './public-address.js';
 import { type IceQuery, isHost, MAX_QUERY_LENGTH, MAX_TTL, parseIceQuery } from './query.js';
 
-export const DEFAULT_AUTH_PORT = 8088;
 const MAX_URL_LENGTH = MAX_QUERY_LENGTH + 64;
 /**
  * A connection's time to deliver a complete request head, from its accept or from the previous
@@ -163,7 +163,7 @@ export class IceAuthServer {
   };
 
   /** Starts listening. @default port 8088 on all addresses. */
-  async listen(port = DEFAULT_AUTH_PORT, host?: string): Promise<AddressInfo> {
+  async listen(port = DEFAULT_ICE_AUTH_PORT, host?: string): Promise<AddressInfo> {
     const server = createServer(
       {
         maxHeaderSize: 8192,

@@ -3,7 +3,7 @@
  * `turn:<host>:<port>?transport=udp|tcp`, and `turns:` for TLS (over TCP) and DTLS (over UDP).
  */
 import { isIP } from 'node:net';
-import { type ListenerProtocol, listenerTransport } from '../../contract/config/index.js';
+import { type ListenerProtocol, listenerTransport, turnScheme } from '../../contract/config/index.js';
 
 export type TurnScheme = 'turn' | 'turns';
 
@@ -14,10 +14,6 @@ export interface TurnUri {
   readonly transport: 'udp' | 'tcp';
 }
 
-export function schemeOf(protocol: ListenerProtocol): TurnScheme {
-  return protocol === 'TURN-TLS' || protocol === 'TURN-DTLS' ? 'turns' : 'turn';
-}
-
 /** An address that names no particular host, so that clients cannot dial it. */
 export function isUnspecifiedAddress(host: string): boolean {
   const h = host.trim();
@@ -25,7 +21,7 @@ export function isUnspecifiedAddress(host: string): boolean {
 }
 
 export function turnUri(protocol: ListenerProtocol, host: string, port: number): TurnUri {
-  return { scheme: schemeOf(protocol), host, port, transport: listenerTransport(protocol) };
+  return { scheme: turnScheme(protocol), host, port, transport: listenerTransport(protocol) };
 }
 
 /** Renders a URI; IPv6 literals get brackets as in RFC 3986 host syntax. */

@@ -7,9 +7,9 @@
  */
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
+import { healthcheckEndpointOf, metricsEndpointOf } from '../../contract/admin-endpoint.js';
 import type { ClusterConfig, StunnerConfig } from '../../contract/config/index.js';
 import { parseEndpoint } from '../../contract/config/index.js';
-import { DEFAULT_HEALTHCHECK_PORT, DEFAULT_METRICS_PORT } from '../../contract/defaults.js';
 import type { ScopedLogger } from '../log/logger.js';
 import { ipFamily, ipv4ToInt, ipv6ToBigInt } from '../stun/ip.js';
 import type { PeerPolicy } from '../turn/hooks.js';
@@ -69,16 +69,11 @@ const MAX_DNS_ADDRESSES = 64;
 const MAX_DYNAMIC_ADDRESSES = 4096;
 const DNS_TIMEOUT_MS = 2000;
 
-/** The ports of the health-check and metrics endpoints (`http://[addr][:port][/path]`), when on. */
+/** The ports of the health-check and metrics endpoints, when on. */
 function adminPorts(config: StunnerConfig): Set<number> {
   const out = new Set<number>();
-  const add = (url: string, fallback: number) => {
-    if (url === '') return;
-    const m = /^http:\/\/(?:\[[^\]]*\]|[^/:]*)(?::([0-9]{1,5}))?/.exec(url);
-    if (m) out.add(m[1] ? Number(m[1]) : fallback);
-  };
-  add(config.admin.healthcheck_endpoint, DEFAULT_HEALTHCHECK_PORT);
-  add(config.admin.metrics_endpoint, DEFAULT_METRICS_PORT);
+  for (const e of [healthcheckEndpointOf(config.admin), metricsEndpointOf(config.admin)])
+    if (e !== undefined) out.add(e.port);
   return out;
 }
 

@@ -17,7 +17,7 @@ export interface MetricsSource {
 }
 
 /** Every metric the runtime exports besides the process ones; the Grafana dashboard may use only these. */
-export const STUNNER_METRICS = [
+export const METRIC_NAMES = [
   'stunner_allocations_active',
   'stunner_listener_packets_total',
   'stunner_listener_bytes_total',

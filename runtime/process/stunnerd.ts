@@ -8,7 +8,13 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import {
+  type AdminEndpoint,
+  healthcheckEndpointOf,
+  metricsEndpointOf,
+} from '../../contract/admin-endpoint.js';
 import { ConfigError, type StunnerConfig, validateConfigText } from '../../contract/config/index.js';
+import { RuntimeEnv } from '../../contract/pod-env.js';
 import type { EndpointDiscovery } from '../cluster-watch/endpoint-discovery.js';
 import { inCluster } from '../cluster-watch/in-cluster.js';
 import type { KubeApiOptions } from '../cluster-watch/kube-config.js';
@@ -20,12 +26,10 @@ import { udpBatchStatus } from '../transport/native/udp-batch.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { AdminServer } from './health/admin-server.js';
 import { addHealthRoutes, type GatewayStatus } from './health/health.js';
-import { bindKey, type HttpEndpoint, parseHttpEndpoint } from './health/http-endpoint.js';
+import { bindKey } from './health/http-endpoint.js';
 import { createMetrics, type MetricsSource } from './metrics.js';
 
 export const DEFAULT_GRACE_PERIOD_MS = 3600_000;
-const DEFAULT_METRICS_PORT = 8080;
-const DEFAULT_HEALTH_PORT = 8086;
 
 export interface KubernetesWatchOptions extends KubeApiOptions {
   /** Namespace of the gateway. @default $STUNNER_NAMESPACE, else the `ns` of admin.name `ns/gateway` */
@@ -276,21 +280,15 @@ export class StunnerdProcess {
     }
   }
 
-  private metricsEndpoint(): HttpEndpoint | undefined {
-    return parseHttpEndpoint(this.config.admin.metrics_endpoint, {
-      port: DEFAULT_METRICS_PORT,
-      path: '/metrics',
-    });
+  private metricsEndpoint(): AdminEndpoint | undefined {
+    return metricsEndpointOf(this.config.admin);
   }
 
   private async startAdmin(): Promise<void> {
-    const health = parseHttpEndpoint(this.config.admin.healthcheck_endpoint, {
-      port: DEFAULT_HEALTH_PORT,
-      path: '/',
-    });
+    const health = healthcheckEndpointOf(this.config.admin);
     const metrics = this.metricsEndpoint();
     const servers = new Map<string, AdminServer>();
-    const serverFor = (e: HttpEndpoint) => {
+    const serverFor = (e: AdminEndpoint) => {
       let s = servers.get(bindKey(e));
       if (!s) {
         s = new AdminServer(e);
@@ -358,12 +356,12 @@ export class StunnerdProcess {
       const [nsOfName, gwOfName] = this.config.admin.name.includes('/')
         ? this.config.admin.name.split('/')
         : [];
-      const namespace = k.namespace ?? process.env.STUNNER_NAMESPACE ?? nsOfName;
-      const service = k.service ?? process.env.STUNNER_NAME ?? gwOfName;
-      const nodeName = k.nodeName ?? process.env.STUNNER_NODENAME;
+      const namespace = k.namespace ?? process.env[RuntimeEnv.NAMESPACE] ?? nsOfName;
+      const service = k.service ?? process.env[RuntimeEnv.NAME] ?? gwOfName;
+      const nodeName = k.nodeName ?? process.env[RuntimeEnv.NODENAME];
       if (!namespace || !service) {
         log.info(
-          'gateway Service unknown (set STUNNER_NAMESPACE/STUNNER_NAME); public address discovery off',
+          `gateway Service unknown (set ${RuntimeEnv.NAMESPACE}/${RuntimeEnv.NAME}); public address discovery off`,
         );
         return;
       }

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { RuntimeEnv } from '../../contract/pod-env.js';
 
 export interface RelayAddressing {
   bind(family: 4 | 6): string | undefined;
@@ -35,7 +36,7 @@ export function relayAddressing(
       report: () => listenerAddress,
     };
   }
-  const pod = env['STUNNER_ADDR'] ?? '';
+  const pod = env[RuntimeEnv.ADDR] ?? '';
   const reportFor = (f: 4 | 6): string => {
     if (isIP(pod) === f) return pod;
     return firstInterfaceAddress(f) ?? (f === 4 ? '127.0.0.1' : '::1');

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { STUNNER_METRICS } from '../../runtime/process/metrics.js';
+import { METRIC_NAMES } from '../../runtime/process/metrics.js';
 import { runStunnerd, type StunnerdProcess } from '../../runtime/process/stunnerd.js';
 import { freePort, freeTcpPort, httpGet } from '../helpers/net.js';
 import { TurnClient, UdpPeer } from '../helpers/turn-client.js';
@@ -67,7 +67,7 @@ describe('metrics and health endpoints', () => {
     const before = await scrape();
     expect(before.get('stunner_allocations_active')).toBe(0);
     const text = await (await httpGet(metricsPort, '/metrics')).text();
-    for (const m of STUNNER_METRICS) expect(text).toContain(`# TYPE ${m} `);
+    for (const m of METRIC_NAMES) expect(text).toContain(`# TYPE ${m} `);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
 
     client = await TurnClient.open({ host: '127.0.0.1', port: turnPort, username: 'user', password: 'pass' });

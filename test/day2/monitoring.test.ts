@@ -14,7 +14,7 @@ import {
 } from '../../constructs/monitoring.js';
 import { parseConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
-import { createMetrics, STUNNER_METRICS } from '../../runtime/process/metrics.js';
+import { createMetrics, METRIC_NAMES } from '../../runtime/process/metrics.js';
 import { metricsSourceOf } from '../../runtime/process/stunnerd.js';
 import { Relay } from '../../runtime/relay/relay.js';
 
@@ -43,7 +43,7 @@ describe('monitoring', () => {
 
   it('every dashboard query names only metrics the runtime exports, and uses all STUNner metrics', async () => {
     const exported = await exportedMetricNames();
-    for (const m of STUNNER_METRICS) expect(exported).toContain(m);
+    for (const m of METRIC_NAMES) expect(exported).toContain(m);
     const used = new Set<string>();
     const queries = dashboardQueries(stunnerDashboard());
     expect(queries.length).toBeGreaterThan(8);
@@ -55,7 +55,7 @@ describe('monitoring', () => {
         used.add(n);
       }
     }
-    for (const m of STUNNER_METRICS) expect(used, `dashboard never shows ${m}`).toContain(m);
+    for (const m of METRIC_NAMES) expect(used, `dashboard never shows ${m}`).toContain(m);
   });
 
   it('synthesizes a PodMonitor and a dashboard ConfigMap', () => {

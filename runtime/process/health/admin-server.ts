@@ -1,7 +1,7 @@
 /** A small HTTP server for the admin endpoints (health, status, metrics), routed by exact path. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpEndpoint } from './http-endpoint.js';
+import type { AdminEndpoint } from '../../../contract/admin-endpoint.js';
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -9,7 +9,7 @@ export class AdminServer {
   private readonly routes = new Map<string, AdminHandler>();
   private server: Server | undefined;
 
-  constructor(readonly endpoint: HttpEndpoint) {}
+  constructor(readonly endpoint: AdminEndpoint) {}
 
   route(path: string, handler: AdminHandler): this {
     this.routes.set(path, handler);
