@@ -33,7 +33,7 @@ export function cloudRetroIceVar(i: number, field: 'URL' | 'URLS' | 'USERNAME' |
 }
 
 /** The variables that configure `servers`, in order. */
-export function cloudRetroIceEnv(servers: readonly CloudRetroIceServer[]): { name: string; value: string }[] {
+function cloudRetroIceEnv(servers: readonly CloudRetroIceServer[]): { name: string; value: string }[] {
   return servers.flatMap((s, i) => [
     { name: cloudRetroIceVar(i, 'URL'), value: s.urls },
     { name: cloudRetroIceVar(i, 'URLS'), value: s.urls },

@@ -3,7 +3,7 @@
  * characters and quotes escaped (JSON's rules), and cut after QUOTE_MAX characters, so that one
  * problem is always one short line and a config value cannot forge lines of the error output.
  */
-export const QUOTE_MAX = 120;
+const QUOTE_MAX = 120;
 
 export function quote(value: unknown): string {
   const s = String(value);

@@ -101,7 +101,7 @@ const loglevel = str('log level').refine(
   },
 );
 
-export const AdminSchema = z
+const AdminSchema = z
   .strictObject({
     name: str('name')
       .default(DEFAULT_ADMIN_NAME)
@@ -153,7 +153,7 @@ export const AdminSchema = z
   })
   .meta({ description: 'Administrative settings of the gateway.' });
 
-export const CredentialsSchema = z
+const CredentialsSchema = z
   .strictObject({
     username: str('username').optional(),
     password: str('password').optional(),
@@ -161,7 +161,7 @@ export const CredentialsSchema = z
   })
   .meta({ description: 'username+password for static auth, secret for ephemeral auth.' });
 
-export const AuthSchema = z.strictObject({
+const AuthSchema = z.strictObject({
   type: caseInsensitiveEnum(AUTH_TYPES, { plaintext: 'static', longterm: 'ephemeral' }, 'auth type').default(
     'static',
   ),
@@ -172,7 +172,7 @@ export const AuthSchema = z.strictObject({
   credentials: CredentialsSchema,
 });
 
-export const ListenerSchema = z.strictObject({
+const ListenerSchema = z.strictObject({
   name: str('listener name').min(1, { error: 'listener name must not be empty' }),
   protocol: caseInsensitiveEnum(LISTENER_PROTOCOLS, LISTENER_PROTOCOL_ALIASES, 'listener protocol').default(
     'TURN-UDP',
@@ -197,7 +197,7 @@ export const ListenerSchema = z.strictObject({
     .describe('Names of the clusters this listener may relay to.'),
 });
 
-export const ClusterSchema = z.strictObject({
+const ClusterSchema = z.strictObject({
   name: str('cluster name').min(1, { error: 'cluster name must not be empty' }),
   type: caseInsensitiveEnum(CLUSTER_TYPES, {}, 'cluster type').default('STATIC'),
   protocol: caseInsensitiveEnum(CLUSTER_PROTOCOLS, {}, 'cluster protocol').default('UDP'),

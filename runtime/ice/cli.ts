@@ -59,7 +59,7 @@ export const USAGE = `usage: stunnerd auth [options] [<config file or directory>
       --kube-token-file <path> bearer token for --kube-api-server
   -h, --help                   this text
 environment:
-  STUNNER_PUBLIC_ADDR          the host of every returned URI (a request's public-addr wins)`;
+  ${RuntimeEnv.PUBLIC_ADDR}          the host of every returned URI (a request's public-addr wins)`;
 
 export interface AuthCliArgs {
   readonly paths: string[];
