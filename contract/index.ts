@@ -2,8 +2,8 @@
  * The contract between the runtime and the constructs, and the package's `/config` export: the
  * dataplane config (types, validator, loader), the defaults both sides share, the pod layout,
  * the labels, env names, Secret keys and syntax checks both sides use, and what the runtime
- * supports. It uses no Node networking and no cdk8s; both sides import it,
- * never each other. The zod schemas stay internal: the published types need no zod.
+ * supports. It uses no Node networking and no cdk8s; both sides import it, never each other. The
+ * zod schemas stay internal: the published types need no zod.
  */
 export * from './admin-endpoint.js';
 export * from './checks.js';
