@@ -8,8 +8,8 @@ import { filesOf } from './test/tiers.js';
 export default defineConfig({
   test: {
     include: filesOf('unit'),
-    // writes the runtime assets every synth reads (test/global-setup.ts)
-    globalSetup: ['test/global-setup.ts'],
+    // writes the runtime assets every synth reads; no pods here, so not their Node.js release
+    globalSetup: ['test/unit-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // vitest's default on two cores is one worker; files here mostly wait on loopback and timers
