@@ -315,6 +315,62 @@ describe('StunnerGateway', () => {
     expect(apiErrors).toMatch(/kubernetesApi.ports is empty/);
   });
 
+  it('egresses only to DNS, the API server and the routed peers on their ports: nothing wider', () => {
+    const { chart, gw } = gateway();
+    new MediaRoute(chart, 'media', {
+      parents: [gw],
+      backends: [
+        { service: { name: 'sfu', namespace: 'media', selector: { app: 'sfu' } }, port: 5000 },
+        { cidrs: ['198.51.100.0/24'], port: 10000, endPort: 10100 },
+      ],
+    });
+    const spec = find(synth(chart), 'NetworkPolicy', 'udp-gateway').spec;
+    // Egress is a policy type, so whatever no rule below admits is denied.
+    expect(spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(spec.egress).toEqual([
+      // the cluster DNS
+      {
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+      // the watcher's API server (DEFAULT_KUBERNETES_API)
+      {
+        to: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'].map((cidr) => ({
+          ipBlock: { cidr },
+        })),
+        ports: [
+          { protocol: 'TCP', port: 443 },
+          { protocol: 'TCP', port: 6443 },
+        ],
+      },
+      // the routed peers, each on its own ports only
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'media' } },
+            podSelector: { matchLabels: { app: 'sfu' } },
+          },
+        ],
+        ports: [{ protocol: 'UDP', port: 5000 }],
+      },
+      {
+        to: [{ ipBlock: { cidr: '198.51.100.0/24' } }],
+        ports: [{ protocol: 'UDP', port: 10000, endPort: 10100 }],
+      },
+    ]);
+    // No rule admits every port, and none every address.
+    for (const rule of spec.egress) {
+      expect(rule.ports?.length).toBeGreaterThan(0);
+      for (const peer of rule.to ?? []) expect(peer.ipBlock?.cidr ?? '').not.toMatch(/^(0\.0\.0\.0|::)\/0$/);
+    }
+    // Without routes: DNS and the API server only.
+    expect(find(synth(gateway().chart), 'NetworkPolicy', 'udp-gateway').spec.egress).toEqual(
+      spec.egress.slice(0, 2),
+    );
+  });
+
   it('labels the Namespace it renders for Pod Security Admission and denies by default there (issue 22)', () => {
     const objects = synth(gateway({ createNamespace: true }).chart);
     expect(find(objects, 'Namespace').metadata.labels).toEqual({

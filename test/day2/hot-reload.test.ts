@@ -96,6 +96,25 @@ describe('hot reload under relay load', () => {
     }
   }
 
+  /**
+   * Once the pump stops: every echo is back, or none has come for 200 ms (a datagram lost
+   * earlier never comes; the caller's count says so). Bounded by RELOAD_MS.
+   */
+  async function inFlightArrived(mine: Flow[]): Promise<void> {
+    const got = () => mine.reduce((n, f) => n + f.client.count(f.channel), 0);
+    let last = got();
+    let quietSince = Date.now();
+    await until(
+      'the echoes in flight',
+      () => {
+        const n = got();
+        if (n !== last) [last, quietSince] = [n, Date.now()];
+        return mine.every((f) => f.client.count(f.channel) >= f.sent) || Date.now() - quietSince >= 200;
+      },
+      RELOAD_MS,
+    );
+  }
+
   const restarts = () => lines.filter((l) => /listener \S+ restarting/.test(l));
 
   beforeAll(async () => {
@@ -201,7 +220,11 @@ describe('hot reload under relay load', () => {
   it('listener port change (remove + recreate): only that listener restarts', async () => {
     const countA = () => flows.filter(onA).length;
     await unlink(join(dir, 'stunnerd.conf'));
-    await new Promise((r) => setTimeout(r, 150));
+    await until(
+      'the removal seen',
+      () => lines.some((l) => /config file .* unreadable \(ENOENT\)/.test(l)),
+      RELOAD_MS,
+    );
     await writeFile(join(dir, 'stunnerd.conf'), config({ extraRoute: true, password: 'two', portB: portB2 }));
     await until('listener b restarted', () => restarts().length > 0, RELOAD_MS);
     expect(restarts()).toHaveLength(1);
@@ -257,7 +280,7 @@ describe('hot reload under relay load', () => {
     const mine = flows.filter(onA);
     // quiesce: stop the pump, let what is in flight arrive, and start counting from there
     clearInterval(pump);
-    await new Promise((r) => setTimeout(r, 300));
+    await inFlightArrived(mine);
     const start = mine.map((f) => ({ sent: f.sent, got: f.client.count(f.channel) }));
     pump = setInterval(() => {
       for (const f of mine) f.client.channelData(f.channel, Buffer.from(`r${f.sent++}`));
@@ -285,7 +308,7 @@ describe('hot reload under relay load', () => {
     }
     const reloadMs = Date.now() - t0;
     clearInterval(pump);
-    await new Promise((r) => setTimeout(r, 500));
+    await inFlightArrived(mine);
     const lost = mine.map((f, i) => f.sent - start[i]!.sent - (f.client.count(f.channel) - start[i]!.got));
     const sent = mine.reduce((n, f, i) => n + f.sent - start[i]!.sent, 0);
     console.log(`100 reloads in ${reloadMs} ms under ${sent} relayed round trips: lost ${lost.join(', ')}`);

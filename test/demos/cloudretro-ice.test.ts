@@ -99,8 +99,13 @@ function expectServer(s: CloudRetroIceServer | undefined, address: string): void
 
 const mapHosts = canMapHosts();
 
-describe.skipIf(!mapHosts)('cloudretro-ice, run as its container against a running ICE auth service', () => {
+describe('cloudretro-ice, run as its container against a running ICE auth service', () => {
   beforeAll(async () => {
+    // A missing capability fails the run: a skipped check would pass for nothing.
+    if (!mapHosts)
+      throw new Error(
+        'these tests give each pod its cluster DNS names through its own /etc/hosts (unshare -m and a bind mount), which this machine refuses: run them as root or where user namespaces are allowed',
+      );
     objects = synth();
     await api.start();
     api.upsert('services', lb('198.51.100.7'));

@@ -6,25 +6,31 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialExpiry, iceSourceFromEnv } from '../../demo-servers/shared/ice.js';
+import { IceAuthServer } from '../../runtime/ice/server.js';
+import { config as gatewayConfig } from '../runtime/ice/fixtures.js';
 
+// The real ICE auth service answers; the HTTP server in front of it only records the queries.
+const service = new IceAuthServer();
+service.setConfigs([
+  gatewayConfig({
+    version: 'v1',
+    admin: { name: 'direct-call/udp-gateway' },
+    auth: { type: 'ephemeral', realm: 'stunner.l7mp.io', credentials: { secret: 'a-shared-secret' } },
+    listeners: [
+      {
+        name: 'direct-call/udp-gateway/udp-listener',
+        protocol: 'TURN-UDP',
+        address: '$STUNNER_ADDR',
+        port: 3478,
+        public_address: '192.0.2.1',
+      },
+    ],
+  }),
+]);
 const queries: URLSearchParams[] = [];
 const server = createServer((req, res) => {
-  const q = new URL(req.url ?? '/', 'http://x').searchParams;
-  queries.push(q);
-  const expiry = Math.floor(Date.now() / 1000) + Number(q.get('ttl'));
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(
-    JSON.stringify({
-      iceServers: [
-        {
-          urls: ['turn:192.0.2.1:3478?transport=udp'],
-          username: `${expiry}:${q.get('username')}`,
-          credential: 'x',
-        },
-      ],
-      iceTransportPolicy: q.get('iceTransportPolicy'),
-    }),
-  );
+  queries.push(new URL(req.url ?? '/', 'http://x').searchParams);
+  service.handle(req, res);
 });
 let url = '';
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { EndpointDiscovery } from '../../../runtime/cluster-watch/endpoint-disco
 import { makeKubeConfig } from '../../../runtime/cluster-watch/kube-config.js';
 import { createLogger } from '../../../runtime/log/logger.js';
 import { endpointSlice, K8sApiDouble, service } from '../../helpers/k8s-api-double.js';
-import { until } from '../../helpers/wait.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 const lines: string[] = [];
 const log = createLogger('all:DEBUG', (l) => lines.push(l)).scope('watch');
@@ -97,7 +97,9 @@ describe('EndpointDiscovery', () => {
       endpointSlice('media', 'backend', 'backend-a', [{ ip: '10.0.0.2' }, { ip: '10.0.0.7' }]),
     );
     api.remove('endpointslices', 'media', 'backend-b');
-    await new Promise((r) => setTimeout(r, 600));
+    await until('the outage noticed', () => lines.some((l) => /API unreachable/.test(l)));
+    // a negative check: time for retries during the outage, which must report nothing
+    await sleep(300);
     expect(calls.length).toBe(before);
     expect(lines.some((l) => /API unreachable/.test(l))).toBe(true);
 
@@ -113,7 +115,8 @@ describe('EndpointDiscovery', () => {
     disco.update([cluster]);
     await until(() => last()?.length === 1);
     await until(() => api.openWatches('endpointslices') === 1);
-    await new Promise((r) => setTimeout(r, 1100));
+    // not an event to wait for: a watch counts as held (no relist) once open 1 s (list-watch.ts)
+    await sleep(1100);
     const lists = () =>
       api.requests.filter((r) => r.includes('endpointslices') && !r.includes('watch=')).length;
     expect(lists()).toBe(1);
@@ -123,7 +126,8 @@ describe('EndpointDiscovery', () => {
     api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-b', [{ ip: '10.0.0.2' }]));
     await until(() => last()?.length === 2, 1000);
 
-    await new Promise((r) => setTimeout(r, 1100));
+    // as above: the resumed watch must hold 1 s before it ends
+    await sleep(1100);
     api.compact();
     api.endWatches(); // the resumed watch now gets 410 Gone: relist
     await until(() => lists() === 2, 3000);
@@ -135,7 +139,9 @@ describe('EndpointDiscovery', () => {
   it('reports nothing before the first successful list', async () => {
     api.setOutage(true);
     disco.update([cluster]);
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the outage noticed', () => lines.some((l) => /API unreachable/.test(l)));
+    // a negative check: time for a report, which must not come before a successful list
+    await sleep(300);
     expect(calls).toEqual([]); // never synced: the runtime keeps its DNS view, nothing added
     api.setOutage(false);
     api.upsert('endpointslices', endpointSlice('media', 'backend', 'backend-a', [{ ip: '10.0.0.5' }]));

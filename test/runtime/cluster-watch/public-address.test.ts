@@ -5,7 +5,7 @@ import { makeKubeConfig } from '../../../runtime/cluster-watch/kube-config.js';
 import { type PublicAddress, PublicAddressWatcher } from '../../../runtime/cluster-watch/public-address.js';
 import { createLogger } from '../../../runtime/log/logger.js';
 import { K8sApiDouble, node, service } from '../../helpers/k8s-api-double.js';
-import { until } from '../../helpers/wait.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 const lines: string[] = [];
 const log = createLogger('all:WARN', (l) => lines.push(l)).scope('watch');
@@ -107,7 +107,11 @@ describe('PublicAddressWatcher', () => {
     gatewayService('NodePort');
     w.start(listeners);
     await until(() => api.requests.some((r) => r.startsWith('/api/v1/namespaces/stunner/services')));
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the refused Node read logged', () =>
+      lines.some((l) => /Node node-1: not allowed \(HTTP 403\)/.test(l)),
+    );
+    // a negative check: time for a fallback address, which must not appear
+    await sleep(100);
     expect(w.get()).toBeUndefined();
     expect(lines.some((l) => /Node node-1: not allowed \(HTTP 403\); check the watcher's RBAC/.test(l))).toBe(
       true,

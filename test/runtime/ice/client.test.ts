@@ -18,7 +18,19 @@ afterEach(async () => {
   ice = undefined;
 });
 
-/** A scripted HTTP server: each request gets the next handler; the last one repeats. */
+/**
+ * The real auth service's request handler behind a plain HTTP server that counts the requests
+ * (how many attempts the client made).
+ */
+async function counted(service: IceAuthServer) {
+  return scripted(service.handle);
+}
+
+/**
+ * A scripted HTTP stub, not the auth service: each request gets the next handler; the last one
+ * repeats. For the answers the real service gives only under faults (503 then 200, silence,
+ * malformed JSON).
+ */
 async function scripted(...handlers: ((req: IncomingMessage, res: ServerResponse) => void)[]) {
   const seen: string[] = [];
   http = createServer((req, res) => {
@@ -108,7 +120,9 @@ describe('getIceConfig against the real auth service', () => {
   });
 
   it('a 404 is final', async () => {
-    const s = await scripted(json(404, { status: 404, message: 'no listener matches namespace "x"' }));
+    const service = new IceAuthServer();
+    service.setConfigs([ephemeralGateway()]);
+    const s = await counted(service);
     const e = await failure(getIceConfig({ url: s.url, namespace: 'x', retries: 3, backoffMs: 1 }));
     expect(e.status).toBe(404);
     expect(e.message).toMatch(/no listener matches/);
@@ -117,7 +131,7 @@ describe('getIceConfig against the real auth service', () => {
 });
 
 describe('retries, backoff and timeouts', () => {
-  it('retries 500 and 503, then succeeds', async () => {
+  it('retries 500 and 503, then succeeds (a scripted stub plays the service)', async () => {
     const ok = {
       iceServers: [{ urls: ['turn:1.1.1.1:3478?transport=udp'], username: 'u', credential: 'c' }],
       iceTransportPolicy: 'all',
@@ -133,8 +147,8 @@ describe('retries, backoff and timeouts', () => {
     expect(s.seen[0]).toBe('/ice?service=turn');
   });
 
-  it('gives up after the retries with the last status and message', async () => {
-    const s = await scripted(json(500, { status: 500, message: 'no STUNner config is loaded' }));
+  it('gives up after the retries with the last status and message (the real service, no config loaded)', async () => {
+    const s = await counted(new IceAuthServer());
     const e = await failure(getIceConfig({ url: s.url, retries: 2, backoffMs: 5 }));
     expect(e.status).toBe(500);
     expect(e.attempts).toBe(3);
@@ -142,7 +156,7 @@ describe('retries, backoff and timeouts', () => {
     expect(s.seen).toHaveLength(3);
   });
 
-  it('times out a server that never answers, per attempt', async () => {
+  it('times out a server that never answers, per attempt (a scripted stub)', async () => {
     const s = await scripted(() => {
       /* never answers */
     });
@@ -163,7 +177,7 @@ describe('retries, backoff and timeouts', () => {
     expect(e.message).toMatch(/ECONNREFUSED/);
   });
 
-  it('recovers when the service comes up during the retries', async () => {
+  it('recovers when the real service comes up during the retries', async () => {
     const port = await freeTcpPort();
     setTimeout(() => {
       ice = new IceAuthServer();
@@ -174,7 +188,7 @@ describe('retries, backoff and timeouts', () => {
     expect(cfg.iceServers).toHaveLength(1);
   });
 
-  it('refuses a malformed answer and bad options before sending', async () => {
+  it('refuses a malformed answer (a scripted stub) and bad options before sending', async () => {
     const s = await scripted(json(200, { iceServers: 'nope' }));
     expect((await failure(getIceConfig({ url: s.url }))).message).toBe('malformed /ice answer');
     expect((await failure(getIceConfig({ url: 'not a url' }))).message).toMatch(/not a valid URL/);

@@ -20,6 +20,7 @@ import { Attr, type TransportAddress } from '../../../runtime/stun/index.js';
 import { freePort } from '../../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../../helpers/stunnerd.js';
 import { TurnClient, TurnError } from '../../helpers/turn-client.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 const RELAY_MIN = 21_000;
 const RELAY_MAX = 21_099;
@@ -273,7 +274,9 @@ describe('perimeter table: 40+ peers x 3 routes x CreatePermission, ChannelBind,
         c.channelData(ch, Buffer.from(`channel ${label}`));
         if (loopbackControl) sent += 2;
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await until('the positive control at the sink', () => sunk.length - sunkBefore >= sent);
+      // a negative check: time for anything the perimeter wrongly admitted to reach the sink
+      await sleep(300);
       expect(failures).toEqual([]);
       // Only the positive control (127.0.0.2 on the normal route, IPv4 and mapped) reached the sink.
       const got = sunk.slice(sunkBefore);
@@ -307,7 +310,11 @@ describe('perimeter table: 40+ peers x 3 routes x CreatePermission, ChannelBind,
             s.send(Buffer.from(`from ${s.address().address} to ${key}`), relay.port, t);
         }
       }
-      await new Promise((r) => setTimeout(r, 300));
+      const normalClient = allocs.get('normal/4')!.c;
+      const normalBefore = before[clients.indexOf(normalClient)]!;
+      await until('the control (127.0.0.2) relayed', () => normalClient.received.length > normalBefore);
+      // a negative check: time for what the other routes must drop to arrive
+      await sleep(300);
       const got = clients.map((c, i) =>
         c.received.slice(before[i]).map((x) => `${x.peer?.address ?? x.via}`),
       );

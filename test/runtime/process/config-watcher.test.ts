@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StunnerConfig } from '../../../contract/config/index.js';
 import { createLogger } from '../../../runtime/log/logger.js';
 import { ConfigWatcher } from '../../../runtime/process/config-watcher.js';
-import { until } from '../../helpers/wait.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 const cfg = (realm: string) =>
   JSON.stringify({ version: 'v1', auth: { realm, credentials: { username: 'u', password: 'p' } } });
@@ -71,7 +71,9 @@ describe('ConfigWatcher', () => {
     expect(applied[0]?.auth.realm).toBe('two');
 
     await unlink(file);
-    await new Promise((r) => setTimeout(r, 150));
+    await until('the missing file reported', () =>
+      lines.some((l) => / WARN config file .* unreadable \(ENOENT\)/.test(l)),
+    );
     expect(
       lines.some((l) => / WARN config file .* unreadable \(ENOENT\); keeping the running config/.test(l)),
     ).toBe(true);
@@ -80,7 +82,8 @@ describe('ConfigWatcher', () => {
     expect(applied[1]?.auth.realm).toBe('three');
 
     await writeFile(file, cfg('three')); // same content: nothing to do
-    await new Promise((r) => setTimeout(r, 150));
+    // a negative check: time for the watcher to see the write, which must apply nothing
+    await sleep(150);
     await watcher.settled();
     expect(applied.length).toBe(2);
   });
@@ -124,7 +127,8 @@ describe('ConfigWatcher', () => {
     // truncate, then write the new content later than the debounce and the poll: the watcher
     // sees the empty file in between
     await writeFile(file, '');
-    await new Promise((r) => setTimeout(r, 30));
+    // not a wait for an event: the gap (past the 5 ms debounce) in which the file is empty
+    await sleep(30);
     await writeFile(file, cfg('two'));
     await until(() => applied.length === 1, 2000);
     await w!.settled();

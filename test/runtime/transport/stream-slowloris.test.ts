@@ -9,8 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StreamFramer } from '../../../runtime/stun/index.js';
 import { freePort } from '../../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../../helpers/stunnerd.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, until } from '../../helpers/wait.js';
 
 async function open(port: number): Promise<Socket> {
   const s = connect({ host: '127.0.0.1', port });
@@ -94,7 +93,12 @@ describe('hole 1: slowloris (issue 15)', () => {
     const port = await start({ max_connections_per_ip: 3, new_connections_per_ip: 1000 });
     const socks: Socket[] = [];
     for (let i = 0; i < 5; i++) socks.push(await open(port));
-    await sleep(200);
+    await until(
+      'two connections refused and closed',
+      () =>
+        rt!.daemon.stats.listeners.get('tcp')!.refusedPerIpCap >= 2 &&
+        socks.filter((s) => s.destroyed).length >= 2,
+    );
     expect(socks.filter((s) => !s.destroyed)).toHaveLength(3);
     expect(rt!.daemon.stats.listeners.get('tcp')!.refusedPerIpCap).toBe(2);
     for (const s of socks) s.destroy();
@@ -106,7 +110,12 @@ describe('hole 1: slowloris (issue 15)', () => {
     );
     const burst: Socket[] = [];
     for (let i = 0; i < 8; i++) burst.push(await open(port));
-    await sleep(200);
+    await until(
+      'three connections of the burst refused and closed',
+      () =>
+        rt!.daemon.stats.listeners.get('tcp')!.refusedPerIpRate >= 3 &&
+        burst.filter((s) => s.destroyed).length >= 3,
+    );
     // A burst of twice the rate, then refusals.
     expect(burst.filter((s) => !s.destroyed).length).toBeLessThanOrEqual(5);
     expect(rt!.daemon.stats.listeners.get('tcp')!.refusedPerIpRate).toBeGreaterThanOrEqual(3);

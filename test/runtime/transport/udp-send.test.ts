@@ -12,6 +12,7 @@ import { stateOf } from '../../../runtime/transport/udp/handle.js';
 import { isTransient, onDatagram } from '../../../runtime/transport/udp/receive.js';
 import { UdpSender } from '../../../runtime/transport/udp/send.js';
 import { modulePath, runScript } from '../../helpers/child-script.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 function bound(type: 'udp4' | 'udp6', host: string): Promise<dgram.Socket> {
   return new Promise((resolve) => {
@@ -43,10 +44,11 @@ describe('UdpSender / onDatagram', () => {
       s.sendChannelData(0x7fff, Buffer.from('xdex'), 1, 2, ip, port, host);
       s.sendRange(Buffer.from('xxhelloxx'), 2, 5, ip, port, host);
       s.sendList([Buffer.from('a'), Buffer.from('b')], port, host);
-      await new Promise((r) => setTimeout(r, 100));
+      await until('the four datagrams', () => got.length >= 4);
       detach();
       s.sendRange(Buffer.from('late'), 0, 4, ip, port, host);
-      await new Promise((r) => setTimeout(r, 50));
+      // a negative check: time for the late datagram to arrive, which no handler may see
+      await sleep(50);
       const from = tx.address().port;
       expect(got).toEqual([
         `40010003616263@${from}`,
@@ -117,7 +119,8 @@ describe('UdpSender / onDatagram', () => {
         s.sendChannelData(ch, p, 0, p.length, 0x7f000001, rx.address().port, '127.0.0.1');
         if (i % 100 === 99) await new Promise((r) => setImmediate(r));
       }
-      await new Promise((r) => setTimeout(r, 300));
+      for (const end = Date.now() + 5000; ok + bad < 1000 && Date.now() < end; )
+        await new Promise((r) => setTimeout(r, 10));
       console.log(JSON.stringify({ ok, bad, direct: s.direct, native: s.native }));
       tx.close();
       rx.close();

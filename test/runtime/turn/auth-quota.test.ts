@@ -7,89 +7,42 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AUTH_FAILURE_WINDOW_S } from '../../../contract/config/index.js';
-import { createLogger } from '../../../runtime/log/logger.js';
 import {
   AuthFailureLimiter,
   createAuthenticator,
   createStaticAuthenticator,
   ephemeralPassword,
-  NonceIssuer,
 } from '../../../runtime/policy/auth/index.js';
 import { Quota } from '../../../runtime/policy/quota.js';
 import {
   Attr,
   decodeErrorCode,
   decodeString,
-  isParseError,
   longTermKey,
   MessageClass,
   Method,
   newTransactionId,
-  parseStunMessage,
   type StunMessage,
   StunMessageBuilder,
   Transport,
 } from '../../../runtime/stun/index.js';
-import { AllocationTable } from '../../../runtime/turn/allocation-table.js';
-import type { CredentialStore, PeerSocket, RelayPorts } from '../../../runtime/turn/hooks.js';
-import { type RequestSource, type TurnListener, TurnServer } from '../../../runtime/turn/server.js';
-import { listenerWithLink, routedPerimeter } from '../../helpers/turn-fixtures.js';
+import type { CredentialStore } from '../../../runtime/turn/hooks.js';
+import type { RequestSource } from '../../../runtime/turn/server.js';
+import { fakeTransport } from '../../helpers/fake-transport.js';
 
 const REALM = 'test.realm';
 
 function setup(
   opts: { quota?: Quota; credentials?: CredentialStore; limit?: number; now?: () => number } = {},
 ) {
-  const out: Buffer[] = [];
-  const { listener: ctx, link } = listenerWithLink(out);
-  let nextPort = 50_000;
-  const sock = (): PeerSocket => ({ sendRange() {}, attach: () => () => {}, close() {} });
-  const ports: RelayPorts = {
-    bind: async (req) => {
-      nextPort += 2;
-      return req.reserveNext
-        ? { socket: sock(), port: nextPort - 2, reserved: { socket: sock(), port: nextPort - 1 } }
-        : { socket: sock(), port: nextPort - 2 };
-    },
-    bindExact: async () => undefined,
-  };
-  const logger = createLogger('all:WARN', () => {});
   const now = opts.now ?? Date.now;
-  const table = new AllocationTable({
-    perimeter: routedPerimeter(['127.0.0.0/8']),
-    quota: opts.quota ?? new Quota({}),
-    ports,
-    logger: logger.scope('turn'),
-    now,
-  });
-  const server = new TurnServer({
-    table,
-    logger: logger.scope('turn'),
-    nonces: new NonceIssuer({ secret: Buffer.alloc(32, 1), now }),
+  const t = fakeTransport({
+    quota: opts.quota,
     credentials: opts.credentials ?? createStaticAuthenticator(REALM, new Map([['alice', 'secret']])),
     authLimit: opts.limit ? new AuthFailureLimiter(opts.limit, now) : undefined,
+    now,
   });
-  const listener: TurnListener = {
-    ...ctx,
-    protocol: 'TURN-UDP',
-    minRelayPort: undefined,
-    maxRelayPort: undefined,
-    relayBindAddress: () => '127.0.0.1',
-    relayAddress: () => '127.0.0.1',
-    isOpen: () => true,
-  };
-  let nextKey = 1;
-  /** A new client (5-tuple) from the same IP. */
-  const client = (): RequestSource => {
-    const k = nextKey++;
-    return {
-      listener,
-      link,
-      clientKey: k,
-      textKey: `udp:127.0.0.1:${k}`,
-      allocation: () => table.clients(listener).get(k),
-    };
-  };
+  const { table, server, listener, client } = t;
   const nonces = new Map<RequestSource, string>();
   /** Sends an Allocate (authenticated unless `auth` is false) and returns the answer, or undefined for none. */
   const allocate = async (
@@ -110,17 +63,13 @@ function setup(
         ? { integrityKey: longTermKey(user, REALM, a.password ?? 'secret'), fingerprint: true }
         : { fingerprint: true },
     );
-    const before = out.length;
-    server.handle(src, buf, 0, buf.length);
-    for (let i = 0; i < 10 && out.length === before; i++) await new Promise((r) => setImmediate(r));
-    if (out.length === before) return undefined;
-    const m = parseStunMessage(out.at(-1)!, 0, out.at(-1)!.length);
-    if (isParseError(m)) throw new Error(m.error);
+    const m = await t.deliver(src, buf);
+    if (m === undefined) return undefined;
     const n = m.get(Attr.NONCE);
     if (n !== undefined) nonces.set(src, decodeString(m, n)!);
     return m;
   };
-  return { table, server, listener, stats: ctx.stats, client, allocate };
+  return { table, server, listener, stats: t.stats, client, allocate };
 }
 
 const code = (m: StunMessage | undefined) => {

@@ -6,76 +6,28 @@
  * and the relay through a fake relay socket, and Refresh to 0.
  */
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../runtime/log/logger.js';
-import { createStaticAuthenticator, NonceIssuer } from '../../../runtime/policy/auth/index.js';
+import { createStaticAuthenticator } from '../../../runtime/policy/auth/index.js';
 import { Quota } from '../../../runtime/policy/quota.js';
 import {
   Attr,
   decodeErrorCode,
   decodeString,
   decodeXorAddress,
-  isParseError,
   longTermKey,
   MessageClass,
   Method,
   newTransactionId,
-  parseStunMessage,
   type StunMessage,
   StunMessageBuilder,
   Transport,
 } from '../../../runtime/stun/index.js';
-import { AllocationTable } from '../../../runtime/turn/allocation-table.js';
 import { relayChannelData } from '../../../runtime/turn/fast-path.js';
-import type { PeerDatagramHandler, PeerSocket, RelayPorts } from '../../../runtime/turn/hooks.js';
-import { type RequestSource, type TurnListener, TurnServer } from '../../../runtime/turn/server.js';
-import { listenerWithLink, routedPerimeter } from '../../helpers/turn-fixtures.js';
-
-class FakePeerSocket implements PeerSocket {
-  readonly sent: { data: string; ip: number; port: number }[] = [];
-  handler: PeerDatagramHandler | undefined;
-  closed = false;
-  sendRange(buf: Buffer, start: number, len: number, ip: number, port: number): void {
-    this.sent.push({ data: buf.toString('utf8', start, start + len), ip, port });
-  }
-  attach(handler: PeerDatagramHandler): () => void {
-    this.handler = handler;
-    return () => {
-      this.handler = undefined;
-    };
-  }
-  close(): void {
-    this.closed = true;
-  }
-}
+import type { RequestSource } from '../../../runtime/turn/server.js';
+import { fakeTransport } from '../../helpers/fake-transport.js';
 
 function setup(userQuota = 0, maxAllocations = 10_000) {
-  const out: Buffer[] = [];
-  const { listener: ctx, link } = listenerWithLink(out);
-  const sockets: FakePeerSocket[] = [];
-  let nextPort = 50_000;
-  const ports: RelayPorts = {
-    bind: async (req) => {
-      const socket = new FakePeerSocket();
-      sockets.push(socket);
-      if (!req.reserveNext) return { socket, port: nextPort++ };
-      const next = new FakePeerSocket();
-      sockets.push(next);
-      nextPort += 2;
-      return { socket, port: nextPort - 2, reserved: { socket: next, port: nextPort - 1 } };
-    },
-    bindExact: async () => undefined,
-  };
-  const logger = createLogger('all:WARN', () => {});
-  const table = new AllocationTable({
-    perimeter: routedPerimeter(['127.0.0.0/8']),
+  const t = fakeTransport({
     quota: new Quota({ userQuota, maxAllocations }),
-    ports,
-    logger: logger.scope('turn'),
-  });
-  const server = new TurnServer({
-    table,
-    logger: logger.scope('turn'),
-    nonces: new NonceIssuer({ secret: Buffer.alloc(32, 1) }),
     credentials: createStaticAuthenticator(
       'test.realm',
       new Map([
@@ -84,22 +36,8 @@ function setup(userQuota = 0, maxAllocations = 10_000) {
       ]),
     ),
   });
-  const listener: TurnListener = {
-    ...ctx,
-    protocol: 'TURN-UDP',
-    minRelayPort: undefined,
-    maxRelayPort: undefined,
-    relayBindAddress: () => '127.0.0.1',
-    relayAddress: () => '127.0.0.1',
-    isOpen: () => true,
-  };
-  const src: RequestSource = {
-    listener,
-    link,
-    clientKey: 1,
-    textKey: 'udp:127.0.0.1:1',
-    allocation: () => table.clients(listener).get(1),
-  };
+  const { out, sockets, table, server, listener } = t;
+  const src = t.client();
   const key = longTermKey('alice', 'test.realm', 'secret');
   let nonce = '';
   /** Sends a request and returns the parsed answer (after the async Allocate settles). */
@@ -124,11 +62,9 @@ function setup(userQuota = 0, maxAllocations = 10_000) {
         : { fingerprint: true },
     );
     const before = out.length;
-    server.handle(opts.from ?? src, buf, 0, buf.length);
-    for (let i = 0; i < 10 && out.length === before; i++) await new Promise((r) => setImmediate(r));
+    const answer = await t.deliver(opts.from ?? src, buf);
     expect(out.length).toBe(before + 1);
-    const m = parseStunMessage(out.at(-1)!, 0, out.at(-1)!.length);
-    if (isParseError(m)) throw new Error(m.error);
+    const m = answer!;
     const n = m.get(Attr.NONCE);
     if (n !== undefined) nonce = decodeString(m, n) ?? nonce;
     return m;

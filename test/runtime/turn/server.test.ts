@@ -20,7 +20,7 @@ import {
 import { freePort } from '../../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../../helpers/stunnerd.js';
 import { TurnClient, TurnError, UdpPeer } from '../../helpers/turn-client.js';
-import { sleep } from '../../helpers/wait.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
@@ -152,7 +152,7 @@ describe('TURN server (in process)', () => {
     expect(c.received.map((r) => r.data.length)).toEqual([1, 2, 3, 4, 5]);
     expect(rt.daemon.stats.listeners.get('tcp')!.connections).toBe(1);
     c.close();
-    await sleep(100);
+    await until('the closed connection frees its allocation', () => rt.daemon.allocationCount() === 0);
     expect(rt.daemon.allocationCount()).toBe(0);
   });
 
@@ -253,7 +253,7 @@ describe('TURN server (in process)', () => {
     const n = c.responses.length;
     await c.transact(req, txid);
     c.sendRaw(req);
-    await sleep(100);
+    await until('the retransmission answered', () => c.responses.length >= n + 2);
     expect(c.responses.length).toBe(n + 2);
     expect(c.responses[n + 1]!.equals(c.responses[n]!)).toBe(true);
   });
@@ -268,7 +268,7 @@ describe('TURN server (in process)', () => {
     expect(rt.daemon.allocationCount()).toBe(0);
     for (const c of cs.splice(0)) c.close();
     clients.length = 0;
-    await sleep(50);
+    await until('fds back to baseline', () => fdCount() <= base);
     expect(fdCount()).toBeLessThanOrEqual(base);
     const again = await client();
     await expectTurnError(again.refresh(0), 437);
@@ -297,6 +297,7 @@ describe('TURN server (in process)', () => {
     );
     expect(rt.daemon.allocationCount()).toBe(1);
     c.channelData(0x4010, Buffer.from('two'));
+    // a negative check: time for 'two' to arrive, which the new routes must stop
     await sleep(150);
     expect(p.got.length).toBe(1);
     await expectTurnError(c.createPermission(p.address), 403);
@@ -385,6 +386,7 @@ describe('TURN server (in process)', () => {
     const n = c.responses.length;
     c.sendRaw(bad);
     c.sendRaw(new StunMessageBuilder(Method.BINDING, MessageClass.SUCCESS, newTransactionId()).build());
+    // a negative check: time for an answer, which must not come
     await sleep(100);
     expect(c.responses.length).toBe(n);
     const res = await c.transact(good, txid);
