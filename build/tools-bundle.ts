@@ -18,9 +18,19 @@ const BANNER = [
   'const require = __toolsRequire(import.meta.url);',
 ].join('\n');
 
+/**
+ * The package's own dependencies stay imports: npm installs them next to lib/, and bundling them
+ * again would add their size to the tarball a second time (the pods' bundle already carries them).
+ */
+export const TOOLS_EXTERNAL: readonly string[] = ['yaml', 'zod'];
+
 /** Bundles the tools. Throws RuntimeBundleError with esbuild's messages. */
 export function bundleTools(): RuntimeBundle {
-  return bundleAndGzip(TOOLS_ENTRY, { banner: BANNER, define: { 'process.env.NODE_ENV': '"production"' } });
+  return bundleAndGzip(TOOLS_ENTRY, {
+    banner: BANNER,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    external: TOOLS_EXTERNAL,
+  });
 }
 
 /** Writes the tools bundle into `libDir` (lib/ or the build's lib.next/). */
