@@ -1,7 +1,9 @@
 /**
  * The layers, checked in `npm test` (test/architecture/layers.test.ts):
  *   contract/   the dataplane config contract, defaults, pod layout: imports nothing of ours
- *   runtime/    the relay process: imports contract/ only
+ *   runtime/    the relay, the watchers and the ICE auth service: imports contract/ only
+ *   tools/      the operator tools (stunnerctl, turncat, icetest, the TURN client): runtime/ and
+ *               contract/; nothing but tests, bench and the bins imports them (rules tools-*)
  *   constructs/ the cdk8s library: imports contract/ only
  *   charts-ts/, examples/: use constructs/ (and contract/), never runtime/
  *   demo-servers/ our demo servers: contract/ and the ICE client only; the constructs read their
@@ -21,8 +23,17 @@
  *   cluster-watch/              Kubernetes watchers: log/ only (they report through callbacks)
  *   process/                    the stunnerd process: relay/, cluster-watch/ and everything below
  *   ice/                        the ICE auth service: cluster-watch/, policy/auth, log/; no relay
- *   client/                     the TURN client (turncat, icetest): stun/ only, no server parts
- *   cli/, main.ts               entry points: anything
+ *   main.ts                     the entry point (the relay daemon, `stunnerd auth`): anything
+ *
+ * Inside tools/, the same (rules tools-*), so that the pods' bundle carries icetest and nothing else:
+ *   client/                     the TURN client: runtime/stun/ only, no server parts
+ *   target/                     where a client dials (a config's listener, credentials): client/
+ *   sources/                    gateways from files, a cluster or a URL: target/ (its reader type)
+ *   icetest/                    the gateway check: client/, target/; never sources/ or another tool
+ *   turncat/    stunnerctl/     the tunnel and the operator CLI: anything below (stunnerctl: icetest/)
+ *   pod-main.ts                 the pods' program: runtime/main.ts and icetest/ only
+ *   main.ts                     the tools' program (bin/stunnerctl.mjs, bin/turncat.mjs): anything
+ * No tool but pod-main.ts reaches the relay (runtime/{relay,transport,turn,process}/).
  */
 const below = (...layers) => `^runtime/(?!(${layers.join('|')})/)[^/]+/`;
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -40,7 +51,7 @@ module.exports = {
       comment: 'contract/ is the bottom layer: both sides import it, it imports neither.',
       severity: 'error',
       from: { path: '^contract/' },
-      to: { path: '^(runtime|constructs|build|charts-ts|examples|bench|test|bin|demo-servers)/' },
+      to: { path: '^(runtime|tools|constructs|build|charts-ts|examples|bench|test|bin|demo-servers)/' },
     },
     {
       name: 'contract-has-no-networking',
@@ -58,6 +69,20 @@ module.exports = {
       to: { path: '^(constructs|build|charts-ts|examples|bench|test|demo-servers)/' },
     },
     {
+      name: 'runtime-never-imports-tools',
+      comment: 'The tools are built on the runtime, never the other way: the pods run the runtime alone.',
+      severity: 'error',
+      from: { path: '^runtime/' },
+      to: { path: '^tools/' },
+    },
+    {
+      name: 'constructs-never-import-tools',
+      comment: 'Synth must never load the operator tools (they read clusters and write code).',
+      severity: 'error',
+      from: { path: '^constructs/' },
+      to: { path: '^tools/' },
+    },
+    {
       name: 'constructs-never-import-runtime',
       comment: 'Synth must never load relay code.',
       severity: 'error',
@@ -71,7 +96,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^demo-servers/' },
       to: {
-        path: '^(runtime|constructs|build|charts-ts|examples|bench|test|bin)/',
+        path: '^(runtime|tools|constructs|build|charts-ts|examples|bench|test|bin)/',
         pathNot: '^runtime/ice/client\\.ts$',
       },
     },
@@ -80,7 +105,7 @@ module.exports = {
       comment: 'Charts and examples are written as a user writes them: constructs and contract only.',
       severity: 'error',
       from: { path: '^(charts-ts|examples)/' },
-      to: { path: '^(runtime|build|bench|test|demo-servers)/' },
+      to: { path: '^(runtime|tools|build|bench|test|demo-servers)/' },
     },
     {
       name: 'runtime-stun-log-are-the-bottom',
@@ -128,7 +153,7 @@ module.exports = {
       name: 'runtime-process-is-below-the-entry-points',
       severity: 'error',
       from: { path: '^runtime/process/' },
-      to: { path: '^runtime/(cli|ice)/|^runtime/main\\.ts$' },
+      to: { path: '^runtime/ice/|^runtime/main\\.ts$' },
     },
     {
       name: 'runtime-ice-runs-without-the-relay',
@@ -138,11 +163,53 @@ module.exports = {
       to: { path: below('ice', 'cluster-watch', 'policy/auth', 'stun', 'log', 'args') },
     },
     {
-      name: 'runtime-client-speaks-only-the-codec',
+      name: 'tools-client-speaks-only-the-codec',
       comment: 'client/ is the TURN client side: the codec, never the server it talks to.',
       severity: 'error',
-      from: { path: '^runtime/client/' },
-      to: { path: below('client', 'stun') },
+      from: { path: '^tools/client/' },
+      to: { path: '^(runtime|tools)/', pathNot: '^(runtime/stun|tools/client)/' },
+    },
+    {
+      name: 'tools-target-reads-no-gateway-source',
+      comment: 'target/ turns a listener into a dial target; reading gateways is sources/, above it.',
+      severity: 'error',
+      from: { path: '^tools/target/' },
+      to: { path: '^tools/', pathNot: '^tools/(target|client)/' },
+    },
+    {
+      name: 'tools-sources-are-below-the-commands',
+      comment: 'sources/ reads gateways for every command: it knows none of them.',
+      severity: 'error',
+      from: { path: '^tools/sources/' },
+      to: { path: '^tools/', pathNot: '^tools/(sources|target|client)/' },
+    },
+    {
+      name: 'tools-icetest-rides-alone',
+      comment:
+        'The pods carry icetest (the smoke-test Job): it reads -c configs only, so it imports no gateway source and no other tool; stunnerctl hands it the reader.',
+      severity: 'error',
+      from: { path: '^tools/icetest/' },
+      to: { path: '^tools/', pathNot: '^tools/(icetest|target|client)/' },
+    },
+    {
+      name: 'tools-turncat-is-not-stunnerctl',
+      severity: 'error',
+      from: { path: '^tools/turncat/' },
+      to: { path: '^tools/(stunnerctl|icetest)/|^tools/[^/]+\\.ts$' },
+    },
+    {
+      name: 'tools-pod-main-carries-icetest-only',
+      comment: "The pods' program is the runtime plus icetest: no other tool in the pods' bundle.",
+      severity: 'error',
+      from: { path: '^tools/pod-main\\.ts$' },
+      to: { path: '^tools/', pathNot: '^tools/(icetest|target|client)/' },
+    },
+    {
+      name: 'tools-run-no-relay',
+      comment: 'The tools are clients: they share the codec, logging, auth and watchers, not the relay.',
+      severity: 'error',
+      from: { path: '^tools/', pathNot: '^tools/pod-main\\.ts$' },
+      to: { path: '^runtime/(relay|transport|turn|process)/|^runtime/main\\.ts$' },
     },
     {
       name: 'ice-client-has-no-sockets',
@@ -157,7 +224,7 @@ module.exports = {
       comment: 'fuzz/ targets import the code under test (runtime/, contract/), never tests or tooling.',
       severity: 'error',
       from: { path: '^fuzz/' },
-      to: { path: '^(constructs|build|charts-ts|examples|bench|test|bin)/' },
+      to: { path: '^(tools|constructs|build|charts-ts|examples|bench|test|bin)/' },
     },
     {
       name: 'library-needs-no-dev-dependencies',

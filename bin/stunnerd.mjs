@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// stunnerd. Installed from the package, it runs the prebuilt runtime the package ships (lib/assets,
-// the same bytes the gateway pods run), unpacked into a private directory under the temp dir. In
-// a source checkout it runs the TypeScript sources through tsx, so that it is never a stale build.
+// stunnerd: the relay, `stunnerd auth` and `stunnerd icetest -c`. Installed from the package, it
+// runs the prebuilt runtime the package ships (lib/assets, the same bytes the gateway pods run),
+// unpacked into a private directory under the temp dir. In a source checkout it runs the
+// TypeScript sources of the same program (tools/pod-main.ts) through tsx, so that it is never a
+// stale build. The operator tools are bin/stunnerctl.mjs and bin/turncat.mjs.
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const assets = join(root, 'lib', 'assets');
-if (!existsSync(join(root, 'runtime', 'main.ts'))) {
+if (!existsSync(join(root, 'tools', 'pod-main.ts'))) {
   const js = gunzipSync(readFileSync(join(assets, 'stunnerd.mjs.gz')));
   // A private directory: a file another user could replace must never be imported.
   const dir = join(tmpdir(), `stunner-gitops-${process.getuid?.() ?? 'user'}`);
@@ -31,5 +33,5 @@ if (!existsSync(join(root, 'runtime', 'main.ts'))) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../runtime/main.ts');
+  await import('../tools/pod-main.ts');
 }

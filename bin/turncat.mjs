@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// turncat: tunnels local traffic through a TURN gateway to a peer. It is a subcommand of the
-// runtime (`stunnerd turncat`), so it runs exactly what bin/stunnerd.mjs runs: the prebuilt bundle
-// the package ships when installed, the TypeScript sources through tsx in a source checkout.
-process.argv.splice(2, 0, 'turncat');
-await import('./stunnerd.mjs');
+// turncat: tunnels local traffic through a TURN gateway to a peer. Installed from the package, it
+// runs the prebuilt tools bundle the package ships (lib/tools/tools.mjs); in a source checkout it
+// runs the TypeScript sources through tsx, so that it is never a stale build.
+import { existsSync } from 'node:fs';
+
+const source = new URL('../tools/main.ts', import.meta.url);
+let tools;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  tools = await import(source.href);
+} else {
+  tools = await import('../lib/tools/tools.mjs');
+}
+process.exit(await tools.turncat(process.argv.slice(2)));

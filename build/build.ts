@@ -3,6 +3,7 @@
  *   lib/{constructs,contract,runtime/ice}/  ES modules and .d.ts, compiled by tsc
  *   lib/cjs/*.cjs                          the same public entry points for require()
  *   lib/assets/                            the prebuilt runtime (bundle, bootstrap, digest)
+ *   lib/tools/tools.mjs                    the operator tools (bin/stunnerctl.mjs, bin/turncat.mjs)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { writeAssets } from './assets.js';
 import { REPO_ROOT } from './runtime-bundle.js';
+import { writeTools } from './tools-bundle.js';
 
 /** The public entry points: package.json `exports` maps each subpath to these files. */
 export const ENTRY_POINTS = {
@@ -59,12 +61,13 @@ export function build(): void {
   compile(next);
   commonJs(next);
   const { sha256, bytes } = writeAssets(join(next, 'assets'));
+  const tools = writeTools(next);
   rmSync(old, { recursive: true, force: true });
   if (existsSync(LIB)) renameSync(LIB, old);
   renameSync(next, LIB);
   rmSync(old, { recursive: true, force: true });
   console.log(
-    `built lib/: ES modules, CommonJS entry points, runtime ${bytes} bytes gzipped (sha256 ${sha256})`,
+    `built lib/: ES modules, CommonJS entry points, runtime ${bytes} bytes gzipped (sha256 ${sha256}), tools ${tools.rawBytes} bytes (${tools.gzip.byteLength} gzipped)`,
   );
 }
 

@@ -1,6 +1,7 @@
 /**
- * Builds the runtime as it ships inside the manifests: runtime/main.ts bundled by esbuild into one
- * ESM file (with the batched UDP module inlined), gzipped deterministically, plus the bootstrap
+ * Builds the runtime as it ships inside the manifests: the pods' program (tools/pod-main.ts: the
+ * runtime and `stunnerd icetest`) bundled by esbuild into one ESM file (with the batched UDP module
+ * inlined), gzipped deterministically, plus the bootstrap
  * that stock Node.js runs in the pod. `npm run build` writes the result into lib/assets/, where
  * the constructs read it: a synth, here or in a consumer's project, never runs a bundler.
  */
@@ -14,8 +15,8 @@ import { PREBUILT_FILE } from '../runtime/transport/native/udp-batch.js';
 
 /** The repository root: the bundle entry and esbuild's working directory are resolved from it. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-/** The runtime's process entry, relative to the repository root. */
-export const RUNTIME_ENTRY = 'runtime/main.ts';
+/** The pods' program, relative to the repository root: runtime/main.ts plus `stunnerd icetest`. */
+export const RUNTIME_ENTRY = 'tools/pod-main.ts';
 /** The pod bootstrap, shipped as readable text next to the bundle. */
 export const BOOTSTRAP_SOURCE = 'runtime/bootstrap.mjs';
 

@@ -1,25 +1,14 @@
 /**
- * Process entry of the runtime, and the esbuild bundle entry. Subcommands dispatch to their own
- * modules so that each stays independent: `stunnerd auth ...` is the ICE auth service,
- * `stunnerd icetest ...` the end-to-end gateway check (what `stunnerctl icetest` and the smoke-test
- * Job run), `stunnerd turncat ...` the tunnel (what bin/turncat.mjs runs), `stunnerd ctl ...` the
- * operator tool (what bin/stunnerctl.mjs runs); anything else is the TURN relay daemon. The tools
- * ride in the runtime's one bundle, so an installed package ships one prebuilt program.
+ * Process entry of the runtime: `stunnerd auth ...` is the ICE auth service, anything else the
+ * TURN relay daemon (runtime/process/cli.ts). Each loads its own modules, so that neither pays
+ * for the other. The pods' bundle starts here through tools/pod-main.ts, which adds
+ * `stunnerd icetest` for the smoke-test Job; the operator tools are not part of the runtime.
  */
 const argv = process.argv.slice(2);
 if (argv[0] === 'auth') {
   const { main } = await import('./ice/cli.js');
   await main(argv.slice(1));
-} else if (argv[0] === 'icetest') {
-  const { main } = await import('./cli/icetest.js');
-  process.exit(await main(argv.slice(1)));
-} else if (argv[0] === 'ctl') {
-  const { main } = await import('./cli/stunnerctl.js');
-  process.exit(await main(argv.slice(1)));
-} else if (argv[0] === 'turncat') {
-  const { main } = await import('./cli/turncat.js');
-  process.exit(await main(argv.slice(1)));
 } else {
-  const { main } = await import('./cli/stunnerd-cli.js');
+  const { main } = await import('./process/cli.js');
   await main(argv);
 }

@@ -1,7 +1,9 @@
 /**
  * The layer rules (.dependency-cruiser.cjs) hold for the tree, and they are live: a planted
  * violation of each kind turns the check red (including runtime/'s own layers: a lower layer
- * importing a higher one, transport/ importing policy/, and sockets in the ICE client).
+ * importing a higher one, transport/ importing policy/, and sockets in the ICE client), and tools/'s
+ * (the runtime or a construct importing a tool, the pods' icetest reaching a gateway source or
+ * another tool, a tool reaching the relay).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ const CLI = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-
 const FOLDERS = [
   'contract',
   'runtime',
+  'tools',
   'constructs',
   'demo-servers',
   'build',
@@ -83,7 +86,27 @@ describe('layers', () => {
       ].join('\n'),
     );
     write('constructs/demo.ts', "import { a } from '../demo-servers/app/main.js';\nexport const d = a;\n");
-    const r = cruise(planted, ['contract', 'runtime', 'constructs', 'charts-ts', 'demo-servers']);
+    // tools/: above runtime/, apart from the constructs; the pods' program carries icetest only.
+    write('tools/stunnerctl/stunnerctl.ts', 'export const ctl = 1;\n');
+    write('tools/sources/files.ts', 'export const files = 1;\n');
+    write(
+      'runtime/uses-tool.ts',
+      "import { ctl } from '../tools/stunnerctl/stunnerctl.js';\nexport const t = ctl;\n",
+    );
+    write(
+      'constructs/uses-tool.ts',
+      "import { ctl } from '../tools/stunnerctl/stunnerctl.js';\nexport const t = ctl;\n",
+    );
+    write(
+      'tools/icetest/icetest.ts',
+      "import { files } from '../sources/files.js';\nimport { ctl } from '../stunnerctl/stunnerctl.js';\nexport const i = [files, ctl];\n",
+    );
+    write('tools/pod-main.ts', "import { ctl } from './stunnerctl/stunnerctl.js';\nexport const p = ctl;\n");
+    write(
+      'tools/client/turn-client.ts',
+      "import { Relay } from '../../runtime/relay/relay.js';\nexport const c = Relay;\n",
+    );
+    const r = cruise(planted, ['contract', 'runtime', 'tools', 'constructs', 'charts-ts', 'demo-servers']);
     expect(r.status).not.toBe(0);
     for (const rule of [
       'no-cycles',
@@ -96,8 +119,16 @@ describe('layers', () => {
       'runtime-transport-is-below-relay',
       'ice-client-has-no-sockets',
       'demo-servers-use-contract-and-ice-client',
+      'runtime-never-imports-tools',
+      'constructs-never-import-tools',
+      'tools-icetest-rides-alone',
+      'tools-pod-main-carries-icetest-only',
+      'tools-client-speaks-only-the-codec',
+      'tools-run-no-relay',
     ])
       expect(r.out, rule).toContain(rule);
+    // the pods' icetest: both its forbidden imports, the gateway source and the other tool
+    expect(r.out.split('\n').filter((l) => l.includes('tools-icetest-rides-alone'))).toHaveLength(2);
     // the demo server's two forbidden imports, not the ICE client; and the construct's import of it
     const demo = r.out.split('\n').filter((l) => l.includes('demo-servers-use-contract-and-ice-client'));
     expect(demo.join('\n')).not.toContain('runtime/ice/client.ts');

@@ -1,7 +1,7 @@
 /**
  * The command-line tools against a real apiserver (issue 23): the committed simple-tunnel gateway
  * runs (its own pod, its ServiceAccount's bound token), and `turncat k8s://...` and
- * `stunnerd icetest --kubeconfig` find it through the cluster as a user's kubeconfig shows it:
+ * `stunnerctl icetest --kubeconfig` find it through the cluster as a user's kubeconfig shows it:
  * the gateway's ConfigMap, its Service's load-balancer address, its credentials Secret. Both relay
  * datagrams to an echo peer in the cluster network, where the backend Service's pod is; both fail
  * once the gateway pod is stopped.
@@ -103,7 +103,7 @@ describe('turncat and icetest against the real apiserver', () => {
   const icetest = () =>
     runTool(
       [
-        join(BIN, 'stunnerd.mjs'),
+        join(BIN, 'stunnerctl.mjs'),
         'icetest',
         `${NS}/udp-gateway`,
         '--kubeconfig',
@@ -200,7 +200,7 @@ describe('turncat and icetest against the real apiserver', () => {
     expect(r.stdout).toBe(datagrams.join(''));
   });
 
-  it('stunnerd icetest with a kubeconfig finds the gateway and passes through it', async () => {
+  it('stunnerctl icetest with a kubeconfig finds the gateway and passes through it', async () => {
     const r = await icetest();
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as {

@@ -279,7 +279,7 @@ describe('RUNTIME_API_CALLS', () => {
         }
       }
     };
-    // runtime/cli runs on an operator's machine with their kubeconfig, never in a pod.
+    // tools/ (stunnerctl, turncat) runs on an operator's machine with their kubeconfig, never in a pod.
     for (const d of ['cluster-watch', 'ice', 'process']) walk(join(ROOT, 'runtime', d));
     const plural: Record<string, string> = {
       Service: 'services',

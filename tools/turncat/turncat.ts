@@ -9,12 +9,13 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, createServer as netServer, type Server, type Socket } from 'node:net';
-import { parseCommandLine, scanFlags } from '../args/flags.js';
+import { parseCommandLine, scanFlags } from '../../runtime/args/flags.js';
+import { createLogger, type ScopedLogger } from '../../runtime/log/logger.js';
+import { printable, printableLines } from '../../runtime/log/printable.js';
+import type { TransportAddress } from '../../runtime/stun/index.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
-import { createLogger, type ScopedLogger } from '../log/logger.js';
-import { printable, printableLines } from '../log/printable.js';
-import type { TransportAddress } from '../stun/index.js';
-import { resolveTurnTarget, TargetError, type TurnTarget } from './turn-target.js';
+import { parseUdpAddress, TargetError, type TurnTarget } from '../target/target.js';
+import { resolveTurnTarget } from './server.js';
 
 export const USAGE = `usage: turncat [options] <client> <server> <peer>
   <client>   -                   stdin/stdout
@@ -59,17 +60,6 @@ export class UsageError extends Error {}
 function parseMs(flag: string, v: string): number {
   if (!/^[0-9]{1,7}$/.test(v)) throw new UsageError(`${flag}: "${v}" is not a number of milliseconds`);
   return Number(v);
-}
-
-/** `udp://ip:port` (IPv6 in brackets) into an address; throws UsageError naming `what`. */
-export function parseUdpAddress(raw: string, what: string): TransportAddress {
-  const m = /^udp:\/\/(\[[^\]]+\]|[^:/]+):([0-9]{1,5})$/.exec(raw);
-  const ip = m?.[1]?.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(m?.[2]);
-  if (!m || ip === undefined || isIP(ip) === 0 || port < 1 || port > 65535) {
-    throw new UsageError(`${what} "${raw}" is not udp://<ip>:<port>`);
-  }
-  return { family: isIP(ip) === 6 ? 6 : 4, address: ip, port };
 }
 
 export function parseTurncatArgs(argv: readonly string[]): TurncatArgs | 'help' {

@@ -6,10 +6,9 @@
  * or runtime is not READY or unreachable; 3 `import`: some objects could not be mapped.
  */
 import { stringify as toYaml } from 'yaml';
-import { buildIceServers, type IceServer } from '../ice/ice-config.js';
-import { DEFAULT_TTL, ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from '../ice/query.js';
-import { printableLines } from '../log/printable.js';
-import { backendsOf, describeBackend, mermaidGraph } from './graph.js';
+import { buildIceServers, type IceServer } from '../../runtime/ice/ice-config.js';
+import { DEFAULT_TTL, ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from '../../runtime/ice/query.js';
+import { printableLines } from '../../runtime/log/printable.js';
 import {
   describeCredentials,
   fetchStatus,
@@ -20,7 +19,8 @@ import {
   SOURCE_USAGE,
   SourceError,
   watchGatewayConfigs,
-} from './sources.js';
+} from '../sources/index.js';
+import { backendsOf, describeBackend, mermaidGraph } from './graph.js';
 
 export const USAGE = `usage: stunnerctl <command> [flags]
 
@@ -76,7 +76,7 @@ export async function main(argv: readonly string[], rawIo: Io = stdio): Promise<
     if (args.includes('-h') || args.includes('--help')) {
       if (cmd === 'icetest') return await icetest(args);
       if (cmd === 'import') {
-        const { IMPORT_USAGE } = await import('./import.js');
+        const { IMPORT_USAGE } = await import('./import/index.js');
         io.out(`${IMPORT_USAGE}\n`);
       } else io.out(`${USAGE}\n`);
       return 0;
@@ -93,7 +93,7 @@ export async function main(argv: readonly string[], rawIo: Io = stdio): Promise<
       case 'icetest':
         return await icetest(args);
       case 'import': {
-        const { runImport } = await import('./import.js');
+        const { runImport } = await import('./import/index.js');
         return await runImport(args, io);
       }
       default:
@@ -112,9 +112,13 @@ export async function main(argv: readonly string[], rawIo: Io = stdio): Promise<
 }
 
 async function icetest(args: readonly string[]): Promise<number> {
-  // The other half of issue 16 owns icetest; loaded lazily so that the other commands never load it.
-  const mod = (await import('./icetest.js')) as { main: (argv: string[]) => Promise<number> };
-  return mod.main([...args]);
+  // Loaded lazily, so that the other commands never load it; with the gateway reader, so that
+  // icetest reads -f, --url and --kubeconfig here (the pods' `stunnerd icetest` reads -c only).
+  const [{ main }, { readGateways }] = await Promise.all([
+    import('../icetest/icetest.js'),
+    import('../sources/gateway-reader.js'),
+  ]);
+  return main([...args], undefined, readGateways);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ import {
   parseLogFormat,
   setDefaultLogFormat,
 } from '../log/logger.js';
-import type { StunnerdProcess } from '../process/stunnerd.js';
 import { isRelayWorker, setRelayWorkerEntry } from '../relay/threads.js';
+import type { StunnerdProcess } from './stunnerd.js';
 
 const USAGE = `usage: stunnerd -c <config.yaml> [-l <loglevel>] [--grace-period <seconds>]
        stunnerd turn://<user>:<pass>@<address>:<port>[?transport=udp|tcp] [-l <loglevel>]
@@ -198,7 +198,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     // Loaded only for a valid config: the day-2 modules (Kubernetes client, metrics) are heavy,
     // and a bad config should fail fast.
-    const { runStunnerd } = await import('../process/stunnerd.js');
+    const { runStunnerd } = await import('./stunnerd.js');
     // admin.threads > 1 (Node >= 22.12): relay threads start from the script this code is in (the
     // bundle), or in development from the launcher that registers the TypeScript loader.
     const self = fileURLToPath(import.meta.url);

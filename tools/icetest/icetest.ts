@@ -5,27 +5,27 @@
  * headless route: the gateway's own addresses are a backend); with `--peer udp://ip:port` the
  * packets go to that echo backend. A failure names the step: unreachable, 401, 403, no relay, loss.
  *
- * For the stunnerctl dispatcher (runtime/cli/stunnerctl*): call
- *   `export async function main(argv: string[]): Promise<number>`   (argv after `icetest`)
- * and for programs (the PostSync smoke-test Job runs `stunnerd icetest ...`, which calls main):
- *   `runIceTest(options: IceTestOptions): Promise<IceTestReport>`.
+ * For the command lines: `main(argv, io, reader)` (argv after `icetest`). `stunnerctl icetest`
+ * passes the gateway reader of tools/sources (-f, --url, --kubeconfig); the pods' `stunnerd
+ * icetest` (tools/pod-main.ts, what the PostSync smoke-test Job runs) passes none, and reads
+ * dataplane configs (-c) only, so that the pods' bundle carries no gateway source.
+ * For programs: `runIceTest(options: IceTestOptions): Promise<IceTestReport>`.
  */
 import type { StunnerConfig } from '../../contract/config/index.js';
-import { parseCommandLine, scanFlags } from '../args/flags.js';
+import { parseCommandLine, scanFlags } from '../../runtime/args/flags.js';
+import { createLogger, type Log, silentLog } from '../../runtime/log/logger.js';
+import { printable, printableLines } from '../../runtime/log/printable.js';
+import type { TransportAddress } from '../../runtime/stun/index.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
-import { createLogger, type Log, silentLog } from '../log/logger.js';
-import { printable, printableLines } from '../log/printable.js';
-import type { TransportAddress } from '../stun/index.js';
 import {
   type CredentialSource,
   type GatewayReader,
-  getGatewayReader,
   loadDataplaneConfig,
+  parseUdpAddress,
   TargetError,
   type TurnTarget,
   targetOfListener,
-} from './turn-target.js';
-import { parseUdpAddress } from './turncat.js';
+} from '../target/target.js';
 
 export type IceTestStep = 'unreachable' | '401' | '403' | 'no relay' | 'loss' | 'config';
 
@@ -483,10 +483,14 @@ export interface IceTestIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-/** The CLI. argv is what follows `icetest`. Returns the exit code. */
+/**
+ * The CLI. argv is what follows `icetest`; `reader` reads -f, --url and --kubeconfig (without it
+ * only -c is read). Returns the exit code.
+ */
 export async function main(
   argv: string[],
   io: IceTestIo = { stdout: process.stdout, stderr: process.stderr },
+  reader?: GatewayReader,
 ): Promise<number> {
   const line = parseCommandLine('icetest', USAGE, () => parseIceTestArgs(argv), io);
   if ('exit' in line) return line.exit;
@@ -495,7 +499,10 @@ export async function main(
   try {
     for (const f of cli.configFiles) configs.push(await loadDataplaneConfig(f, cli.options));
     if (cli.source !== undefined) {
-      const reader = getGatewayReader();
+      if (reader === undefined)
+        throw new TargetError(
+          'this icetest reads dataplane configs (-c) only; stunnerctl icetest reads -f, --url and --kubeconfig',
+        );
       configs.push(
         ...(await reader(cli.source, {
           ...(cli.options.secretFile !== undefined ? { secretFile: cli.options.secretFile } : {}),

@@ -7,11 +7,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../runtime/cli/stunnerctl.js';
+import { main } from '../../../tools/stunnerctl/stunnerctl.js';
 import { K8sApiDouble, service } from '../../helpers/k8s-api-double.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/net.js';
 import { type StunnerdProcess, startStunnerd } from '../../helpers/stunnerd.js';
-import { gatewayConfigMap, gatewayPod, kubeconfigFor } from './cluster-fixtures.js';
+import { gatewayConfigMap, gatewayPod, kubeconfigFor } from '../sources/cluster-fixtures.js';
 
 const GOLDEN = join(import.meta.dirname, 'golden');
 

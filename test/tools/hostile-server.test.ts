@@ -11,17 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main as icetest } from '../../../runtime/cli/icetest.js';
-import { main as stunnerctl } from '../../../runtime/cli/stunnerctl.js';
-import { main as turncat } from '../../../runtime/cli/turncat.js';
-import { printable, printableLines } from '../../../runtime/log/printable.js';
+import { printable, printableLines } from '../../runtime/log/printable.js';
 import {
   Attr,
   isParseError,
   MessageClass,
   parseStunMessage,
   StunMessageBuilder,
-} from '../../../runtime/stun/index.js';
+} from '../../runtime/stun/index.js';
+import { main as icetest } from '../../tools/icetest/icetest.js';
+import { main as stunnerctl } from '../../tools/stunnerctl/stunnerctl.js';
+import { main as turncat } from '../../tools/turncat/turncat.js';
 
 // an OSC title change ended by BEL, a CSI screen clear, a C1 CSI, DEL, and a forged line
 const REALM = 'evil\x1b]0;pwned\x07realm';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeCredentials, readGatewayConfigs, SourceError } from '../../../runtime/cli/sources.js';
+import { describeCredentials, readGatewayConfigs, SourceError } from '../../../tools/sources/index.js';
 import { K8sApiDouble, node, service } from '../../helpers/k8s-api-double.js';
 import { gatewayConfigMap, gatewayPod, kubeconfigFor } from './cluster-fixtures.js';
 

@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { Testing } from 'cdk8s';
 import tsApi from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { importStunnerYaml } from '../../../runtime/cli/import.js';
-import { main } from '../../../runtime/cli/stunnerctl.js';
+import { importStunnerYaml } from '../../../tools/stunnerctl/import/index.js';
+import { main } from '../../../tools/stunnerctl/stunnerctl.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const FIXTURES = join(import.meta.dirname, 'fixtures');

@@ -1,12 +1,12 @@
 /**
- * Where a TURN client dials, and with which credentials, from what a user types:
- *   turn://user:pass@host:port?transport=udp|tcp, turns://user:pass@host:port
- *   file://<dataplane config>#<listener>    (address, port, transport and credentials from the file)
- *   file://<dist YAML>#<listener>           (through stunnerctl's gateway-source reader)
- *   k8s://<namespace>/<gateway>:<listener>  (the same reader, from the kubeconfig's cluster)
- * Ephemeral (shared-secret) auth gets TURN REST credentials minted here, as the auth service does.
+ * Where a TURN client dials, and with which credentials: a listener of a dataplane config (its
+ * public address first), with the config's credentials or a Secret file's. Ephemeral
+ * (shared-secret) auth gets TURN REST credentials minted here, as the auth service does.
+ * Reading gateways from dist/, a cluster or a URL is tools/sources/'s; this folder only names the
+ * reader's type (GatewayReader), so that icetest can run without it (the pods' `stunnerd icetest`).
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import {
   type AuthConfig,
@@ -15,9 +15,9 @@ import {
   type StunnerConfig,
   validateConfig,
 } from '../../contract/config/index.js';
+import { ephemeralPassword, ephemeralUsername } from '../../runtime/policy/auth/authenticator.js';
+import type { TransportAddress } from '../../runtime/stun/index.js';
 import type { TurnTransport } from '../client/turn-client.js';
-import { ephemeralPassword, ephemeralUsername } from '../policy/auth/authenticator.js';
-import { type GatewayView, readGatewayConfigs, SourceError } from './sources.js';
 
 /** A problem with what the user gave: printed as one line, exit code 2. */
 export class TargetError extends Error {}
@@ -206,53 +206,11 @@ export async function loadDataplaneConfig(
   return r.config;
 }
 
-/** True when a YAML file holds Kubernetes objects (synthesized dist/) rather than one dataplane config. */
-export async function isKubernetesYaml(path: string): Promise<boolean> {
-  try {
-    const text = await readFile(path, 'utf8');
-    return /^kind:\s/m.test(text) && /^apiVersion:\s/m.test(text);
-  } catch {
-    return false;
-  }
-}
-
-function parseTurnUri(raw: string): TurnTarget {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new TargetError(
-      `"${raw}" is not a valid TURN URI; use turn://user:pass@host:port?transport=udp|tcp`,
-    );
-  }
-  const tls = u.protocol === 'turns:';
-  const t = (u.searchParams.get('transport') ?? (tls ? 'tcp' : 'udp')).toLowerCase();
-  if (t !== 'udp' && t !== 'tcp') throw new TargetError(`transport "${t}" is not udp or tcp`);
-  if (tls && t === 'udp')
-    throw new TargetError('turns://...?transport=udp is TURN-DTLS, which this client does not speak');
-  const username = decodeURIComponent(u.username);
-  const password = decodeURIComponent(u.password);
-  if (username === '' || password === '') {
-    throw new TargetError(`${u.protocol}// URI needs credentials: ${u.protocol}//user:pass@host:port`);
-  }
-  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '') throw new TargetError(`"${raw}" names no host`);
-  const port = u.port === '' ? (tls ? 5349 : 3478) : Number(u.port);
-  return {
-    host,
-    port,
-    transport: tls ? 'tls' : t,
-    username,
-    password,
-    listener: `${host}:${port}`,
-  };
-}
-
 /**
  * Reads gateway configs from synthesized YAML (`file://` of dist/, `-f`), a runtime's /status, or
- * a live cluster (`k8s://`, `--kubeconfig`): the gateway-source reader of stunnerctl
- * (runtime/cli/sources.ts) does it; the public endpoints it resolved (config, load balancer,
- * NodePort) become each listener's public_address/public_port.
+ * a live cluster (`k8s://`, `--kubeconfig`). tools/sources/gateway-reader.ts implements it: the
+ * public endpoints it resolved (config, load balancer, NodePort) become each listener's
+ * public_address/public_port.
  */
 export type GatewayReader = (
   source:
@@ -263,109 +221,13 @@ export type GatewayReader = (
   opts: { secretFile?: string; kubeconfig?: string; context?: string },
 ) => Promise<StunnerConfig[]>;
 
-export const readGateways: GatewayReader = async (source, opts) => {
-  const secretFiles = opts.secretFile !== undefined ? [opts.secretFile] : [];
-  const kube = {
-    ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.context !== undefined ? { context: opts.context } : {}),
-  };
-  let views: GatewayView[];
-  try {
-    views = await readGatewayConfigs(
-      source.kind === 'dist'
-        ? { kind: 'files', paths: [source.path], secretFiles }
-        : source.kind === 'url'
-          ? { kind: 'url', urls: [source.url] }
-          : source.kind === 'k8s'
-            ? { kind: 'cluster', ...kube, namespace: source.namespace, secretFiles }
-            : { kind: 'cluster', ...kube, secretFiles },
-    );
-  } catch (e) {
-    if (e instanceof SourceError) throw new TargetError(e.message);
-    throw e;
+/** `udp://ip:port` (IPv6 in brackets) into an address; throws TargetError naming `what`. */
+export function parseUdpAddress(raw: string, what: string): TransportAddress {
+  const m = /^udp:\/\/(\[[^\]]+\]|[^:/]+):([0-9]{1,5})$/.exec(raw);
+  const ip = m?.[1]?.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(m?.[2]);
+  if (!m || ip === undefined || isIP(ip) === 0 || port < 1 || port > 65535) {
+    throw new TargetError(`${what} "${raw}" is not udp://<ip>:<port>`);
   }
-  if (source.kind === 'k8s') {
-    views = views.filter((v) => v.namespace === source.namespace && v.name === source.gateway);
-    if (views.length === 0)
-      throw new TargetError(`no gateway ${source.namespace}/${source.gateway} in the cluster`);
-  }
-  return views.map((v) => {
-    const config = structuredClone(v.config);
-    for (const l of config.listeners) {
-      const pub = v.listeners.find((x) => x.fullName === l.name)?.public;
-      if (pub !== undefined) {
-        l.public_address = pub.address;
-        l.public_port = pub.port;
-      }
-    }
-    return config;
-  });
-};
-
-/** The reader icetest and turncat use for dist YAML, URLs and clusters. */
-export function getGatewayReader(): GatewayReader {
-  return readGateways;
-}
-
-export interface ResolveOptions extends CredentialSource {
-  readonly kubeconfig?: string;
-  readonly context?: string;
-}
-
-/** Resolves a server argument of turncat (or a --server of icetest) into a dial target. */
-export async function resolveTurnTarget(raw: string, opts: ResolveOptions = {}): Promise<TurnTarget> {
-  if (raw.startsWith('turn://') || raw.startsWith('turns://')) return parseTurnUri(raw);
-  if (raw.startsWith('file://')) {
-    const rest = raw.slice('file://'.length);
-    const hash = rest.lastIndexOf('#');
-    const path = hash < 0 ? rest : rest.slice(0, hash);
-    const name = hash < 0 ? undefined : rest.slice(hash + 1);
-    if (path === '') throw new TargetError('file:// needs a path: file://<config>#<listener>');
-    if (await isKubernetesYaml(path)) {
-      const configs = await readWithReader({ kind: 'dist', path }, opts, raw);
-      return pickFromConfigs(configs, name, path, opts);
-    }
-    const config = await loadDataplaneConfig(path, opts);
-    return targetOfListener(config, findListener(config, name, path), opts, { where: path });
-  }
-  if (raw.startsWith('k8s://')) {
-    const m = /^k8s:\/\/([^/]+)\/([^:]+)(?::(.+))?$/.exec(raw);
-    if (!m) throw new TargetError(`"${raw}" is not k8s://<namespace>/<gateway>:<listener>`);
-    const [, namespace, gateway, listener] = m as unknown as [string, string, string, string | undefined];
-    const configs = await readWithReader({ kind: 'k8s', namespace, gateway }, opts, raw);
-    return pickFromConfigs(configs, listener, `gateway ${namespace}/${gateway}`, opts);
-  }
-  throw new TargetError(`"${raw}" is not a server: use turn://, turns://, file:// or k8s://`);
-}
-
-async function readWithReader(
-  source: Parameters<GatewayReader>[0],
-  opts: ResolveOptions,
-  _raw: string,
-): Promise<StunnerConfig[]> {
-  return readGateways(source, {
-    ...(opts.secretFile !== undefined ? { secretFile: opts.secretFile } : {}),
-    ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.context !== undefined ? { context: opts.context } : {}),
-  });
-}
-
-async function pickFromConfigs(
-  configs: StunnerConfig[],
-  name: string | undefined,
-  where: string,
-  opts: CredentialSource,
-): Promise<TurnTarget> {
-  const all = configs.flatMap((c) => c.listeners.map((l) => ({ c, l })));
-  const short = (n: string) => n.split('/').pop();
-  const hits =
-    name === undefined
-      ? all
-      : all.filter(({ l }) => l.name === name || short(l.name) === name || l.name.endsWith(`/${name}`));
-  if (hits.length !== 1) {
-    throw new TargetError(
-      `${where}: ${hits.length === 0 ? `no listener "${name}"` : 'several listeners match; name one after # or :'}; listeners: ${all.map(({ l }) => l.name).join(', ') || 'none'}`,
-    );
-  }
-  return targetOfListener(hits[0]!.c, hits[0]!.l, opts, { where });
+  return { family: isIP(ip) === 6 ? 6 : 4, address: ip, port };
 }

@@ -5,7 +5,7 @@
  * cluster holding `$STUNNER_ADDR` is a headless route whose backends are the gateways' own pods.
  */
 import type { ClusterConfig } from '../../contract/config/index.js';
-import type { GatewayView } from './sources.js';
+import type { GatewayView } from '../sources/index.js';
 
 export type Backend =
   | { readonly kind: 'service'; readonly namespace: string; readonly name: string; readonly ports?: string }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../contract/config/index.js';
-import { main, runIceTest } from '../../../runtime/cli/icetest.js';
+import { main, runIceTest } from '../../../tools/icetest/icetest.js';
 import { freePort } from '../../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../../helpers/stunnerd.js';
 import { UdpPeer } from '../../helpers/turn-client.js';

@@ -28,7 +28,7 @@ import {
   type StunMessage,
   StunMessageBuilder,
   type TransportAddress,
-} from '../stun/index.js';
+} from '../../runtime/stun/index.js';
 
 export type TurnTransport = 'udp' | 'tcp' | 'tls';
 

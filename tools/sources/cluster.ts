@@ -1,0 +1,220 @@
+/**
+ * Gateways from a live cluster: the ConfigMaps labelled as the constructs label them, the gateway
+ * Service's status (public address, or a node's ExternalIP for NodePorts), the Secret when
+ * readable, and the gateway pods; watched through the ConfigMaps for `-w`.
+ */
+import { CoreV1Api, KubeConfig, type V1ConfigMap, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { StunnerConfig } from '../../contract/config/index.js';
+import { CONFIG_KEY } from '../../contract/pod-layout.js';
+import { ListWatch } from '../../runtime/cluster-watch/list-watch.js';
+import { createLogger } from '../../runtime/log/logger.js';
+import {
+  fillCredentials,
+  hasCredentials,
+  identity,
+  listenerViews,
+  parseConfigText,
+  serviceView,
+  sortViews,
+  toConfig,
+} from './gateway-view.js';
+import {
+  GATEWAY_LABEL_SELECTOR,
+  injectedSecret,
+  LABEL_INSTANCE,
+  lookupSecret,
+  type Obj,
+  type SecretValues,
+  secretValues,
+} from './manifest.js';
+import {
+  type CredentialOrigin,
+  type GatewaySource,
+  type GatewayView,
+  type PodView,
+  SourceError,
+} from './view.js';
+
+const DEFAULT_HEALTH_PORT = 8086;
+
+export function loadKubeConfig(source: { kubeconfig?: string; context?: string }): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (source.kubeconfig !== undefined) kc.loadFromFile(source.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (e) {
+    throw new SourceError(`kubeconfig: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (source.context !== undefined) {
+    if (!kc.getContexts().some((c) => c.name === source.context))
+      throw new SourceError(`kubeconfig has no context "${source.context}"`);
+    kc.setCurrentContext(source.context);
+  }
+  if (!kc.getCurrentCluster()) throw new SourceError('kubeconfig: no current cluster');
+  return kc;
+}
+
+export async function readCluster(
+  source: Extract<GatewaySource, { kind: 'cluster' }>,
+  secretFile: SecretValues,
+): Promise<GatewayView[]> {
+  const kc = loadKubeConfig(source);
+  const core = kc.makeApiClient(CoreV1Api);
+  const context = kc.getCurrentContext();
+  const ns = source.namespace;
+  const api = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (e) {
+      throw new SourceError(`cluster ${context}: ${what}: ${apiReason(e)}`);
+    }
+  };
+  const cms = await api('list gateway ConfigMaps', () =>
+    ns
+      ? core.listNamespacedConfigMap({ namespace: ns, labelSelector: GATEWAY_LABEL_SELECTOR })
+      : core.listConfigMapForAllNamespaces({ labelSelector: GATEWAY_LABEL_SELECTOR }),
+  );
+  const views: GatewayView[] = [];
+  for (const cm of cms.items) {
+    const text = cm.data?.[CONFIG_KEY];
+    if (text === undefined) continue;
+    const cmNs = cm.metadata?.namespace ?? 'default';
+    const where = `${context}/${cmNs}/${cm.metadata?.name}`;
+    const base = toConfig(parseConfigText(text, where).raw, where);
+    const config = base.config;
+    const [namespace, name] = identity(config, cm as Obj);
+    const svc = await core
+      .readNamespacedService({ namespace, name })
+      .catch(() => undefined as V1Service | undefined);
+    const service = svc ? serviceView(svc as unknown as Obj) : undefined;
+    const podList = await core
+      .listNamespacedPod({
+        namespace,
+        labelSelector: `app.kubernetes.io/name=stunner-gateway,${LABEL_INSTANCE}=${name}`,
+      })
+      .catch(() => undefined);
+    const pods = (podList?.items ?? []).map((p) => podView(p, config));
+    const ingress = svc?.status?.loadBalancer?.ingress?.find((i) => i.ip || i.hostname);
+    let nodeAddress: string | undefined;
+    if (!ingress && service && (service.type === 'NodePort' || service.type === 'LoadBalancer')) {
+      const nodeName = pods.find((p) => p.node)?.node;
+      if (nodeName) {
+        const node = await core.readNode({ name: nodeName }).catch(() => undefined);
+        nodeAddress = node?.status?.addresses?.find((a) => a.type === 'ExternalIP')?.address;
+      }
+    }
+    let credentials: CredentialOrigin = { kind: 'none' };
+    const named = injectedSecret(cm as Obj);
+    if (hasCredentials(config)) credentials = { kind: 'inline' };
+    else if (named) {
+      const fromFile = lookupSecret(secretFile, namespace, named);
+      if (fromFile) {
+        fillCredentials(config, fromFile);
+        credentials = { kind: 'secret', secret: named, readFrom: 'secret-file' };
+      } else {
+        try {
+          const s = await core.readNamespacedSecret({ namespace, name: named });
+          fillCredentials(config, secretValues(s as unknown as Obj));
+          credentials = { kind: 'secret', secret: named, readFrom: 'cluster' };
+        } catch (e) {
+          credentials = { kind: 'secret', secret: named, unreadable: apiReason(e) };
+        }
+      }
+    }
+    const ia = ingress?.ip || ingress?.hostname;
+    views.push({
+      namespace,
+      name,
+      cluster: context,
+      origin: where,
+      config,
+      listeners: listenerViews(config, service, {
+        ...(ia && { ingress: ia }),
+        ...(nodeAddress && { nodeAddress }),
+      }),
+      credentials,
+      ...(service && { service }),
+      pods,
+      warnings: base.warnings,
+    });
+  }
+  return sortViews(views);
+}
+
+function podView(p: V1Pod, config: StunnerConfig): PodView {
+  const ip = p.status?.podIP;
+  const port = healthPort(config);
+  return {
+    name: p.metadata?.name ?? '',
+    ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    ...(ip && { ip }),
+    ...(p.spec?.nodeName && { node: p.spec.nodeName }),
+    ...(p.status?.phase && { phase: p.status.phase }),
+    ...(ip && port !== undefined && { healthUrl: `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}` }),
+  };
+}
+
+/** The health port of admin.healthcheck_endpoint (absent: 8086; empty: disabled). */
+export function healthPort(config: StunnerConfig): number | undefined {
+  const ep = config.admin.healthcheck_endpoint;
+  if (ep === '') return undefined;
+  const m = /:(\d+)(?:\/|$)/.exec(ep.replace(/^[a-z]+:\/\//, ''));
+  return m ? Number(m[1]) : DEFAULT_HEALTH_PORT;
+}
+
+function apiReason(e: unknown): string {
+  const err = e as {
+    code?: number;
+    statusCode?: number;
+    body?: unknown;
+    message?: string;
+    cause?: { code?: string };
+  };
+  const code = err.code ?? err.statusCode;
+  if (typeof code === 'number') {
+    const reason =
+      code === 401
+        ? 'unauthorized'
+        : code === 403
+          ? 'forbidden'
+          : code === 404
+            ? 'not found'
+            : `HTTP ${code}`;
+    return `${reason} (${code})`;
+  }
+  return (err.cause?.code ?? err.message ?? String(e)).split('\n')[0]!;
+}
+
+/**
+ * Calls onChange now and whenever a gateway ConfigMap changes, until the signal aborts (Services
+ * and Secrets are re-read by the caller on each change).
+ */
+export async function watchCluster(
+  source: Extract<GatewaySource, { kind: 'cluster' }>,
+  onChange: () => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const kc = loadKubeConfig(source);
+  const core = kc.makeApiClient(CoreV1Api);
+  const ns = source.namespace;
+  const watch = new ListWatch<V1ConfigMap>({
+    what: 'gateway ConfigMaps',
+    kubeConfig: kc,
+    path: ns ? `/api/v1/namespaces/${ns}/configmaps` : '/api/v1/configmaps',
+    query: { labelSelector: GATEWAY_LABEL_SELECTOR },
+    list: () =>
+      ns
+        ? core.listNamespacedConfigMap({ namespace: ns, labelSelector: GATEWAY_LABEL_SELECTOR })
+        : core.listConfigMapForAllNamespaces({ labelSelector: GATEWAY_LABEL_SELECTOR }),
+    onChange,
+    log: createLogger('all:ERROR', (line) => process.stderr.write(`${line}\n`)).scope('watch'),
+    initialBackoffMs: 250,
+  });
+  onChange();
+  watch.start();
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  watch.stop();
+}
