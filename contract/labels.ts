@@ -67,10 +67,13 @@ export const GATEWAY_LABEL_SELECTOR = labelSelector({
 
 /**
  * STUNner's own API, as its gateway operator's objects spell it: what `stunnerctl import` reads.
- * The API group of GatewayConfig, StaticService and STUNner's UDPRoute.
+ * One object rather than `STUNNER_*` constants, so that code outside contract/ spells no `STUNNER_`.
  */
-export const STUNNER_API_GROUP = 'stunner.l7mp.io';
-/** The GatewayClass controller name of STUNner's operator. */
-export const STUNNER_GATEWAY_CONTROLLER = `${STUNNER_API_GROUP}/gateway-operator`;
-/** The prefix of STUNner's annotations on Gateways and Services. */
-export const STUNNER_ANNOTATION_PREFIX = `${STUNNER_API_GROUP}/`;
+export const StunnerApi = {
+  /** The API group of GatewayConfig, StaticService and STUNner's UDPRoute. */
+  GROUP: 'stunner.l7mp.io',
+  /** The GatewayClass controller name of STUNner's operator. */
+  GATEWAY_CONTROLLER: 'stunner.l7mp.io/gateway-operator',
+  /** The prefix of STUNner's annotations on Gateways and Services. */
+  ANNOTATION_PREFIX: 'stunner.l7mp.io/',
+} as const;

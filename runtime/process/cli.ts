@@ -14,6 +14,7 @@ import {
   parseConfig,
   type StunnerConfig,
 } from '../../contract/config/index.js';
+import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { unsupportedProblems } from '../../contract/support.js';
 import {
   createLogger,
@@ -139,7 +140,7 @@ export function configFromUri(uri: string): StunnerConfig {
           name: 'default-listener',
           protocol: transport === 'tcp' ? 'TURN-TCP' : 'TURN-UDP',
           address: host,
-          port: u.port === '' ? 3478 : Number(u.port),
+          port: u.port === '' ? DEFAULT_PORT : Number(u.port),
           routes: ['allow-any'],
         },
       ],

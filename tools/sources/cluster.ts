@@ -4,7 +4,9 @@
  * readable, and the gateway pods; watched through the ConfigMaps for `-w`.
  */
 import { CoreV1Api, KubeConfig, type V1ConfigMap, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { healthcheckEndpointOf } from '../../contract/admin-endpoint.js';
 import type { StunnerConfig } from '../../contract/config/index.js';
+import { GATEWAY_LABEL_SELECTOR, gatewaySelectorLabels, labelSelector } from '../../contract/labels.js';
 import { CONFIG_KEY } from '../../contract/pod-layout.js';
 import { ListWatch } from '../../runtime/cluster-watch/list-watch.js';
 import { createLogger } from '../../runtime/log/logger.js';
@@ -18,15 +20,7 @@ import {
   sortViews,
   toConfig,
 } from './gateway-view.js';
-import {
-  GATEWAY_LABEL_SELECTOR,
-  injectedSecret,
-  LABEL_INSTANCE,
-  lookupSecret,
-  type Obj,
-  type SecretValues,
-  secretValues,
-} from './manifest.js';
+import { injectedSecret, lookupSecret, type Obj, type SecretValues, secretValues } from './manifest.js';
 import {
   type CredentialOrigin,
   type GatewaySource,
@@ -34,8 +28,6 @@ import {
   type PodView,
   SourceError,
 } from './view.js';
-
-const DEFAULT_HEALTH_PORT = 8086;
 
 export function loadKubeConfig(source: { kubeconfig?: string; context?: string }): KubeConfig {
   const kc = new KubeConfig();
@@ -90,7 +82,7 @@ export async function readCluster(
     const podList = await core
       .listNamespacedPod({
         namespace,
-        labelSelector: `app.kubernetes.io/name=stunner-gateway,${LABEL_INSTANCE}=${name}`,
+        labelSelector: labelSelector(gatewaySelectorLabels(name)),
       })
       .catch(() => undefined);
     const pods = (podList?.items ?? []).map((p) => podView(p, config));
@@ -143,7 +135,7 @@ export async function readCluster(
 
 function podView(p: V1Pod, config: StunnerConfig): PodView {
   const ip = p.status?.podIP;
-  const port = healthPort(config);
+  const port = healthcheckEndpointOf(config.admin)?.port;
   return {
     name: p.metadata?.name ?? '',
     ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
@@ -152,14 +144,6 @@ function podView(p: V1Pod, config: StunnerConfig): PodView {
     ...(p.status?.phase && { phase: p.status.phase }),
     ...(ip && port !== undefined && { healthUrl: `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}` }),
   };
-}
-
-/** The health port of admin.healthcheck_endpoint (absent: 8086; empty: disabled). */
-export function healthPort(config: StunnerConfig): number | undefined {
-  const ep = config.admin.healthcheck_endpoint;
-  if (ep === '') return undefined;
-  const m = /:(\d+)(?:\/|$)/.exec(ep.replace(/^[a-z]+:\/\//, ''));
-  return m ? Number(m[1]) : DEFAULT_HEALTH_PORT;
 }
 
 function apiReason(e: unknown): string {

@@ -1,4 +1,5 @@
 /** The source flags every stunnerctl command shares: `-f`, `--kubeconfig`, `--context`, `-n`, `--url`, `--secret-file`. */
+import { DEFAULT_HEALTHCHECK_PORT } from '../../contract/defaults.js';
 import { type GatewaySource, SourceError } from './view.js';
 
 export const SOURCE_USAGE = `  -f, --filename <dir|file>  synthesized YAML (a dist/ directory is walked) or a dataplane config;
@@ -6,7 +7,7 @@ export const SOURCE_USAGE = `  -f, --filename <dir|file>  synthesized YAML (a di
   --kubeconfig <file>        read a live cluster (default: $KUBECONFIG, ~/.kube/config)
   --context <name>           kube context to use
   -n, --namespace <ns>       only this namespace (cluster source; also filters every source)
-  --url <url>                a running runtime's health endpoint (http://host:8086[/status]); may be repeated
+  --url <url>                a running runtime's health endpoint (http://host:${DEFAULT_HEALTHCHECK_PORT}[/status]); may be repeated
   --secret-file <file>       Secret manifests (YAML) that fill credentials the YAML only names`;
 
 export interface SourceArgs {

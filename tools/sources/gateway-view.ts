@@ -10,15 +10,11 @@ import {
   type StunnerConfig,
   validateConfig,
 } from '../../contract/config/index.js';
+import { LABEL_GATEWAY_NAME, LABEL_GATEWAY_NAMESPACE, LABEL_INSTANCE } from '../../contract/labels.js';
 import { CONFIG_KEY } from '../../contract/pod-layout.js';
+import { AUTH_KEYS } from '../../contract/secret-keys.js';
 import { shortListenerName } from '../../runtime/cluster-watch/listener-name.js';
-import {
-  isObject,
-  LABEL_GATEWAY_NAME,
-  LABEL_GATEWAY_NAMESPACE,
-  LABEL_INSTANCE,
-  type Obj,
-} from './manifest.js';
+import { isObject, type Obj } from './manifest.js';
 import { type GatewayView, type ListenerView, type ServiceView, SourceError } from './view.js';
 
 export function parseConfigText(text: string, where: string): { raw: unknown } {
@@ -57,7 +53,7 @@ export function toConfig(raw: unknown, where: string): { config: StunnerConfig; 
   }
   const config = structuredClone(r.config);
   config.auth.credentials = {};
-  for (const k of ['username', 'password', 'secret'] as const) {
+  for (const k of AUTH_KEYS) {
     if (typeof creds[k] === 'string' && creds[k] !== '') config.auth.credentials[k] = creds[k] as string;
   }
   // Put placeholders back where the config has them (validation saw stand-ins).
@@ -107,7 +103,7 @@ export function hasCredentials(c: StunnerConfig): boolean {
 }
 
 export function fillCredentials(c: StunnerConfig, values: Record<string, string>): void {
-  for (const k of ['username', 'password', 'secret'] as const) {
+  for (const k of AUTH_KEYS) {
     if (values[k] !== undefined) c.auth.credentials[k] = values[k];
   }
 }

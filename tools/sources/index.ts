@@ -27,9 +27,8 @@ import { readSecretFiles } from './manifest.js';
 import { readUrl } from './url.js';
 import type { GatewaySource, GatewayView } from './view.js';
 
-export { healthPort, loadKubeConfig } from './cluster.js';
+export { loadKubeConfig } from './cluster.js';
 export { parseSourceArgs, SOURCE_USAGE, type SourceArgs } from './flags.js';
-export { GATEWAY_LABEL_SELECTOR } from './manifest.js';
 export { fetchStatus, statusUrlOf } from './url.js';
 export * from './view.js';
 

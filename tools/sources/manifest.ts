@@ -1,18 +1,11 @@
 /**
- * Kubernetes objects as the YAML (or the API) gives them: the labels and annotations the
- * constructs put on a gateway, multi-document YAML, and Secret values.
+ * Kubernetes objects as the YAML (or the API) gives them: multi-document YAML, Secret values, and
+ * the Secret a gateway's ConfigMap names in its annotation.
  */
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
+import { ANNOTATION_INJECTED } from '../../contract/labels.js';
 import { SourceError } from './view.js';
-
-/** Labels the constructs put on every gateway object (constructs/naming.ts; not imported: layers). */
-export const GATEWAY_LABEL_SELECTOR =
-  'app.kubernetes.io/name=stunner-gateway,app.kubernetes.io/component=gateway';
-export const LABEL_GATEWAY_NAME = 'stunner.l7mp.io/related-gateway-name';
-export const LABEL_GATEWAY_NAMESPACE = 'stunner.l7mp.io/related-gateway-namespace';
-export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
-export const ANNOTATION_INJECTED = 'stunner.l7mp.io/injected-at-start';
 
 export type Obj = {
   apiVersion?: string;

@@ -4,7 +4,9 @@
  * `<svc>.<ns>.svc.<domain>[:<lo-hi>]` endpoint is a Service, an IP or prefix is a CIDR, and a
  * cluster holding `$STUNNER_ADDR` is a headless route whose backends are the gateways' own pods.
  */
+import { cidrProblem } from '../../contract/checks.js';
 import type { ClusterConfig } from '../../contract/config/index.js';
+import { POD_ADDRESS } from '../../contract/pod-env.js';
 import type { GatewayView } from '../sources/index.js';
 
 export type Backend =
@@ -15,12 +17,11 @@ export type Backend =
 
 const PORT_RANGE = /^(.*):<([0-9]+)-([0-9]+)>$/;
 const SERVICE_DNS = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.[a-z0-9.-]+)?$/;
-const IP_OR_CIDR = /^[0-9a-fA-F:.]+(\/[0-9]+)?$/;
 
 /** The backends of a dataplane cluster. */
 export function backendsOf(cluster: ClusterConfig): Backend[] {
   const out: Backend[] = [];
-  const headless = cluster.endpoints.some((e) => e.includes('$STUNNER_ADDR'));
+  const headless = cluster.endpoints.some((e) => e.includes(POD_ADDRESS));
   const gateways: string[] = [];
   for (const raw of cluster.endpoints) {
     if (raw.includes('$')) continue;
@@ -33,7 +34,7 @@ export function backendsOf(cluster: ClusterConfig): Backend[] {
       continue;
     }
     if (svc) out.push({ kind: 'service', namespace: svc[2]!, name: svc[1]!, ...(ports && { ports }) });
-    else if (IP_OR_CIDR.test(host)) out.push({ kind: 'cidr', cidr: host, ...(ports && { ports }) });
+    else if (cidrProblem(host) === undefined) out.push({ kind: 'cidr', cidr: host, ...(ports && { ports }) });
     else out.push({ kind: 'dns', host, ...(ports && { ports }) });
   }
   if (headless) out.unshift({ kind: 'headless', gateways });

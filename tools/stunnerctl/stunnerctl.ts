@@ -6,6 +6,7 @@
  * or runtime is not READY or unreachable; 3 `import`: some objects could not be mapped.
  */
 import { stringify as toYaml } from 'yaml';
+import { ICE_AUTH_TTL_LIMIT } from '../../contract/defaults.js';
 import { buildIceServers, type IceServer } from '../../runtime/ice/ice-config.js';
 import { DEFAULT_TTL, ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from '../../runtime/ice/query.js';
 import { printableLines } from '../../runtime/log/printable.js';
@@ -405,7 +406,7 @@ async function auth(argv: readonly string[], io: Io): Promise<number> {
   const username = f.values.get('--username') ?? '';
   if (/[:\s]/.test(username)) throw new UsageError('--username may not contain ":" or whitespace');
   const ttlText = f.values.get('--ttl') ?? String(DEFAULT_TTL);
-  if (!/^[0-9]+$/.test(ttlText) || Number(ttlText) < 1 || Number(ttlText) > 365 * 86_400)
+  if (!/^[0-9]+$/.test(ttlText) || Number(ttlText) < 1 || Number(ttlText) > ICE_AUTH_TTL_LIMIT)
     throw new UsageError(`--ttl ${ttlText}: a number of seconds, 1 to one year`);
   const ttl = Number(ttlText);
   const policy = (f.values.get('--ice-transport-policy') ?? 'all') as IceTransportPolicy;

@@ -8,10 +8,13 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { isPort } from '../../contract/checks.js';
 import {
   type AuthConfig,
   formatProblems,
+  isTlsProtocol,
   type ListenerConfig,
+  listenerTransport,
   type StunnerConfig,
   validateConfig,
 } from '../../contract/config/index.js';
@@ -157,8 +160,7 @@ export async function targetOfListener(
       );
     }
   }
-  const transport: TurnTransport =
-    l.protocol === 'TURN-TLS' ? 'tls' : l.protocol === 'TURN-TCP' ? 'tcp' : 'udp';
+  const transport: TurnTransport = isTlsProtocol(l.protocol) ? 'tls' : listenerTransport(l.protocol);
   const cred = await credentialsFor(config.auth, source, opts.where);
   return { host, port, transport, ...cred, listener: l.name, realm: config.auth.realm };
 }
@@ -226,7 +228,7 @@ export function parseUdpAddress(raw: string, what: string): TransportAddress {
   const m = /^udp:\/\/(\[[^\]]+\]|[^:/]+):([0-9]{1,5})$/.exec(raw);
   const ip = m?.[1]?.replace(/^\[(.*)\]$/, '$1');
   const port = Number(m?.[2]);
-  if (!m || ip === undefined || isIP(ip) === 0 || port < 1 || port > 65535) {
+  if (!m || ip === undefined || isIP(ip) === 0 || !isPort(port)) {
     throw new TargetError(`${what} "${raw}" is not udp://<ip>:<port>`);
   }
   return { family: isIP(ip) === 6 ? 6 : 4, address: ip, port };

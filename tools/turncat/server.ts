@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { StunnerConfig } from '../../contract/config/index.js';
+import { DEFAULT_PORT, DEFAULT_TLS_PORT } from '../../contract/defaults.js';
 import { readGateways } from '../sources/gateway-reader.js';
 import {
   type CredentialSource,
@@ -50,7 +51,7 @@ function parseTurnUri(raw: string): TurnTarget {
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new TargetError(`"${raw}" names no host`);
-  const port = u.port === '' ? (tls ? 5349 : 3478) : Number(u.port);
+  const port = u.port === '' ? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT) : Number(u.port);
   return {
     host,
     port,

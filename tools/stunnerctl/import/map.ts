@@ -4,19 +4,19 @@
  * listeners), a UDPRoute a MediaRoute plan (parents, Service and StaticService backends); what has
  * no equivalent is reported with the reason, in input order. No code is written here (emit.ts).
  */
-import {
-  ANN,
-  type AuthPlan,
-  type BackendPlan,
-  CONTROLLER,
-  type GatewayPlan,
-  type ImportInput,
-  type Listener,
-  type Obj,
-  type Ports,
-  type Report,
-  type RoutePlan,
-  STUNNER_GROUP,
+import { listenerProtocolOf } from '../../../contract/config/index.js';
+import { DEFAULT_PORT } from '../../../contract/defaults.js';
+import { StunnerApi } from '../../../contract/labels.js';
+import type {
+  AuthPlan,
+  BackendPlan,
+  GatewayPlan,
+  ImportInput,
+  Listener,
+  Obj,
+  Ports,
+  Report,
+  RoutePlan,
 } from './model.js';
 
 /** The gateways that could be mapped, in input order. */
@@ -37,7 +37,7 @@ function mapGateway(gw: Obj, input: ImportInput, report: Report): GatewayPlan | 
   const spec = gw.spec ?? {};
   const className = String(spec.gatewayClassName ?? '');
   const cls = input.classes.get(className);
-  if (cls && String(cls.spec?.controllerName ?? '') !== CONTROLLER) {
+  if (cls && String(cls.spec?.controllerName ?? '') !== StunnerApi.GATEWAY_CONTROLLER) {
     unmapped.push({
       what,
       reason: `GatewayClass ${className} belongs to controller ${String(cls.spec?.controllerName)}, not STUNner's`,
@@ -89,11 +89,11 @@ function mapAnnotations(
   let nodePorts: Record<string, number> = {};
   let targetPorts: Record<string, number> = {};
   for (const [k, v] of Object.entries(ann)) {
-    if (!k.startsWith(ANN)) {
+    if (!k.startsWith(StunnerApi.ANNOTATION_PREFIX)) {
       if (!k.startsWith('kubectl.kubernetes.io/')) svcAnnotations[k] = v;
       continue;
     }
-    const a = k.slice(ANN.length);
+    const a = k.slice(StunnerApi.ANNOTATION_PREFIX.length);
     if (a === 'service-type') {
       if (['LoadBalancer', 'NodePort', 'ClusterIP'].includes(v)) props.serviceType = v;
       else
@@ -159,7 +159,7 @@ function mapListeners(
   for (const raw of (Array.isArray(spec.listeners) ? spec.listeners : []) as Record<string, unknown>[]) {
     const lname = String(raw.name ?? '');
     const lwhat = `${what} listener ${lname}`;
-    const proto = normalizeProtocol(String(raw.protocol ?? ''));
+    const proto = listenerProtocolOf(String(raw.protocol ?? ''));
     if (proto === 'TURN-DTLS') {
       unmapped.push({ what: lwhat, reason: 'TURN-DTLS is not supported by this runtime' });
       continue;
@@ -171,7 +171,7 @@ function mapListeners(
       });
       continue;
     }
-    const l: Listener = { name: lname, protocol: proto, port: Number(raw.port ?? 3478) };
+    const l: Listener = { name: lname, protocol: proto, port: Number(raw.port ?? DEFAULT_PORT) };
     if (targetPorts[lname] !== undefined) l.targetPort = targetPorts[lname];
     if (nodePorts[lname] !== undefined) l.nodePort = nodePorts[lname];
     if (proto === 'TURN-TLS') {
@@ -329,7 +329,7 @@ function mapRoute(
           continue;
         }
         backends.push({ kind: 'service', name: bname, namespace: bns, ...(ports && { ports }) });
-      } else if (bg === STUNNER_GROUP && bk === 'StaticService') {
+      } else if (bg === StunnerApi.GROUP && bk === 'StaticService') {
         const s = input.statics.get(`${bns}/${bname}`);
         const prefixes = Array.isArray(s?.spec?.prefixes)
           ? (s!.spec!.prefixes as unknown[]).map(String)
@@ -361,12 +361,6 @@ function secretValue(s: Obj, k: string): string | undefined {
   if (typeof sd === 'string') return sd;
   const d = s.data?.[k];
   return typeof d === 'string' ? Buffer.from(d, 'base64').toString() : undefined;
-}
-
-function normalizeProtocol(p: string): string | undefined {
-  const u = p.toUpperCase();
-  const bare = u.startsWith('TURN-') ? u.slice(5) : u;
-  return ['UDP', 'TCP', 'TLS', 'DTLS'].includes(bare) ? `TURN-${bare}` : undefined;
 }
 
 function portMap(v: string): Record<string, number> | undefined {

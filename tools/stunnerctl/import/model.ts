@@ -3,13 +3,8 @@
  * (gateways and routes as data, before any code is written), and what could not be mapped.
  */
 
-/** STUNner's operator: a GatewayClass of another controller is not imported. */
-export const CONTROLLER = 'stunner.l7mp.io/gateway-operator';
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
-export const STUNNER_GROUP = 'stunner.l7mp.io';
 export const GATEWAY_VERSIONS = ['v1', 'v1beta1', 'v1alpha2'];
-/** The prefix of STUNner's Gateway annotations. */
-export const ANN = 'stunner.l7mp.io/';
 
 export type Obj = {
   apiVersion?: string;

@@ -4,6 +4,7 @@
  * reported as not mapped.
  */
 import { parseAllDocuments } from 'yaml';
+import { StunnerApi } from '../../../contract/labels.js';
 import {
   GATEWAY_GROUP,
   GATEWAY_VERSIONS,
@@ -11,7 +12,6 @@ import {
   type ImportInput,
   type Obj,
   type Report,
-  STUNNER_GROUP,
 } from './model.js';
 
 /** Every object of the texts, `List`s unpacked. */
@@ -62,12 +62,12 @@ export function classify(objs: readonly Obj[], report: Report): ImportInput {
       continue;
     }
     if (o.kind === 'GatewayClass' && g === GATEWAY_GROUP) classes.set(name, o);
-    else if (o.kind === 'GatewayConfig' && g === STUNNER_GROUP && ['v1', 'v1alpha1'].includes(version(o)))
+    else if (o.kind === 'GatewayConfig' && g === StunnerApi.GROUP && ['v1', 'v1alpha1'].includes(version(o)))
       configs.set(`${ns}/${name}`, o);
     else if (o.kind === 'Gateway' && g === GATEWAY_GROUP && GATEWAY_VERSIONS.includes(version(o)))
       gateways.push(o);
-    else if (o.kind === 'UDPRoute' && (g === GATEWAY_GROUP || g === STUNNER_GROUP)) routes.push(o);
-    else if (o.kind === 'StaticService' && g === STUNNER_GROUP) statics.set(`${ns}/${name}`, o);
+    else if (o.kind === 'UDPRoute' && (g === GATEWAY_GROUP || g === StunnerApi.GROUP)) routes.push(o);
+    else if (o.kind === 'StaticService' && g === StunnerApi.GROUP) statics.set(`${ns}/${name}`, o);
     else if (o.kind === 'Secret' && (o.apiVersion === 'v1' || o.apiVersion === undefined))
       secrets.set(`${ns}/${name}`, o);
     else if (o.kind === 'Namespace')
