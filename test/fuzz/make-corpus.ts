@@ -10,6 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CORPUS_DIR, storeInput } from '../../fuzz/engine/corpus.js';
+import { streamFrameLength } from '../../runtime/stun/index.js';
 import { freePort } from '../helpers/net.js';
 import { prng } from '../helpers/prng.js';
 import { startStunnerdInProcess } from '../helpers/stunnerd.js';
@@ -63,16 +64,14 @@ async function capture(): Promise<{ udp: Buffer[]; tcpUp: Buffer; tcpDown: Buffe
         password: 'pass',
         transport,
       });
-      const send = c.sendRaw.bind(c);
-      c.sendRaw = (b: Buffer) => {
-        (transport === 'udp' ? udp : tcpUp).push(Buffer.from(b));
-        send(b);
-      };
-      if (transport === 'tcp') {
-        (c as unknown as { stream: import('node:net').Socket }).stream.on('data', (d: Buffer) =>
-          tcpDown.push(Buffer.from(d)),
-        );
-      }
+      c.onFrame((frame, direction) => {
+        if (direction === 'out') (transport === 'udp' ? udp : tcpUp).push(Buffer.from(frame));
+        else if (transport === 'tcp') {
+          // the stream as it came: frames arrive without their padding
+          const padded = streamFrameLength(frame, 0) ?? frame.length;
+          tcpDown.push(Buffer.concat([frame, Buffer.alloc(padded - frame.length)]));
+        }
+      });
       await c.allocate();
       await c.createPermission(peer.address);
       await c.channelBind(0x4001, peer.address);

@@ -1,130 +1,96 @@
 /**
- * The TURN client and UDP peer for tests, built on our codec: long-term auth (401 -> retry with
- * nonce, 438 -> new nonce), Allocate, Refresh, CreatePermission, ChannelBind, Send, ChannelData;
- * over UDP or TCP/TLS. Requests retransmit on UDP; every wait is bounded in time.
+ * The tools' TURN client (tools/client) as the tests use it: it records what the server sent
+ * (payloads from peers, every response as bytes) and takes channel numbers and Allocate attributes
+ * from the caller. All the protocol is the tools' client; this file only records and renames.
+ * Also a UDP peer on loopback.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import {
   Attr,
-  decodeErrorCode,
-  decodeString,
   decodeXorAddress,
+  isChannelData,
   isParseError,
-  longTermKey,
   MessageClass,
   Method,
-  newTransactionId,
   parseStunMessage,
-  readUint32,
-  StreamFramer,
   type StunMessage,
-  StunMessageBuilder,
+  type StunMessageBuilder,
   type TransportAddress,
 } from '../../runtime/stun/index.js';
+import {
+  TurnClient as Client,
+  type FrameHandler,
+  type RequestOptions,
+  TurnError,
+  TurnUnreachableError,
+} from '../../tools/client/turn-client.js';
 import { until } from './wait.js';
 
-export class TurnError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    readonly response: StunMessage,
-  ) {
-    super(`TURN error ${code} ${reason}`);
-  }
-}
+export { TurnError, TurnUnreachableError };
 
 export interface ClientOptions {
   readonly host: string;
   readonly port: number;
   readonly username: string;
   readonly password: string;
-  readonly realm?: string;
   readonly transport?: 'udp' | 'tcp' | 'tls';
+  /** Longest wait for one answer. @default 2000 */
   readonly timeoutMs?: number;
-  /** Source address (UDP, TCP and TLS), e.g. 127.0.0.2 to be another client host on loopback. @default 127.0.0.1 */
+  /** Source address (UDP, TCP and TLS), e.g. 127.0.0.2 to be another client host on loopback. @default 127.0.0.1 on UDP */
   readonly localAddress?: string;
 }
 
 type Extra = (b: StunMessageBuilder) => void;
 
-export class TurnClient {
-  private udp: UdpSocket | undefined;
-  private stream: Socket | undefined;
-  private readonly waiting = new Map<string, (m: StunMessage) => void>();
-  private nonce: string | undefined;
-  private realm: string | undefined;
-  relayed: TransportAddress | undefined;
-  mapped: TransportAddress | undefined;
-  lifetime = 0;
-  /** Payloads received from peers: channel number or 'data' (Data indication), peer, payload. */
-  readonly received: { via: number | 'data'; peer?: TransportAddress; data: Buffer }[] = [];
-  /** Every raw response, for byte-level assertions. */
-  readonly responses: Buffer[] = [];
+/** One payload from a peer: its channel number or 'data' (a Data indication, with the peer). */
+export interface Received {
+  readonly via: number | 'data';
+  readonly peer?: TransportAddress;
+  readonly data: Buffer;
+}
 
-  constructor(readonly opts: ClientOptions) {}
+export class TurnClient {
+  /** Payloads received from peers, in order. */
+  readonly received: Received[] = [];
+  /** Every other STUN message from the server (responses), as bytes, for byte-level assertions. */
+  readonly responses: Buffer[] = [];
+  private tap: FrameHandler | undefined;
+
+  private constructor(
+    readonly opts: ClientOptions,
+    /** The client underneath, for what this file does not rename. */
+    readonly client: Client,
+  ) {
+    client.onFrame((frame, direction) => {
+      if (direction === 'in') this.record(frame);
+      this.tap?.(frame, direction);
+    });
+  }
 
   static async open(opts: ClientOptions): Promise<TurnClient> {
-    const c = new TurnClient(opts);
-    await c.connect();
-    return c;
-  }
-
-  private async connect(): Promise<void> {
-    const t = this.opts.transport ?? 'udp';
-    if (t === 'udp') {
-      const s = createSocket('udp4');
-      await new Promise<void>((r) => s.bind(0, this.opts.localAddress ?? '127.0.0.1', r));
-      s.on('message', (m) => this.onPacket(m, 0, m.length));
-      this.udp = s;
-      return;
-    }
-    const framer = new StreamFramer(
-      (b, s, e) => this.onPacket(Buffer.from(b.subarray(s, e)), 0, e - s),
-      () => this.stream?.destroy(),
-    );
-    const sock =
-      t === 'tls'
-        ? tlsConnect({
-            host: this.opts.host,
-            port: this.opts.port,
-            rejectUnauthorized: false,
-            ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-          })
-        : netConnect({
-            host: this.opts.host,
-            port: this.opts.port,
-            ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-          });
-    await new Promise<void>((resolve, reject) => {
-      sock.once(t === 'tls' ? 'secureConnect' : 'connect', () => resolve());
-      sock.once('error', reject);
+    const transport = opts.transport ?? 'udp';
+    const localAddress = opts.localAddress ?? (transport === 'udp' ? '127.0.0.1' : undefined);
+    const client = await Client.connect({
+      host: opts.host,
+      port: opts.port,
+      username: opts.username,
+      password: opts.password,
+      transport,
+      insecure: true,
+      timeoutMs: opts.timeoutMs ?? 2000,
+      fingerprint: false,
+      ...(localAddress !== undefined ? { localAddress } : {}),
     });
-    sock.on('data', (d: Buffer) => framer.push(d));
-    sock.on('error', () => {});
-    this.stream = sock;
+    return new TurnClient(opts, client);
   }
 
-  /** The local UDP port (UDP clients). */
-  get localPort(): number {
-    return this.udp?.address().port ?? this.stream?.localPort ?? 0;
-  }
-
-  sendRaw(buf: Buffer): void {
-    if (this.udp) this.udp.send(buf, this.opts.port, this.opts.host);
-    else this.stream?.write(buf);
-  }
-
-  private onPacket(buf: Buffer, start: number, end: number): void {
-    const b0 = buf[start]!;
-    if ((b0 & 0xc0) === 0x40) {
-      const ch = buf.readUInt16BE(start);
-      const len = buf.readUInt16BE(start + 2);
-      this.received.push({ via: ch, data: Buffer.from(buf.subarray(start + 4, start + 4 + len)) });
+  private record(frame: Buffer): void {
+    if (isChannelData(frame)) {
+      const len = frame.readUInt16BE(2);
+      this.received.push({ via: frame.readUInt16BE(0), data: Buffer.from(frame.subarray(4, 4 + len)) });
       return;
     }
-    const m = parseStunMessage(buf, start, end);
+    const m = parseStunMessage(frame);
     if (isParseError(m)) return;
     if (m.cls === MessageClass.INDICATION && m.method === Method.DATA) {
       const pa = m.get(Attr.XOR_PEER_ADDRESS);
@@ -135,127 +101,90 @@ export class TurnClient {
       }
       return;
     }
-    this.responses.push(Buffer.from(buf.subarray(start, end)));
-    const k = m.transactionKey();
-    const w = this.waiting.get(k);
-    if (w) {
-      this.waiting.delete(k);
-      w(m);
-    }
+    this.responses.push(Buffer.from(frame));
   }
 
-  /** Sends a request and waits for its answer (retransmitting on UDP). */
-  async transact(buf: Buffer, txid: Buffer): Promise<StunMessage> {
-    const key = txid.toString('hex');
-    const timeout = this.opts.timeoutMs ?? 2000;
-    return new Promise<StunMessage>((resolve, reject) => {
-      let tries = 0;
-      const timer = setInterval(() => {
-        if (++tries * 250 >= timeout) {
-          clearInterval(timer);
-          this.waiting.delete(key);
-          reject(new Error(`no answer within ${timeout} ms`));
-          return;
-        }
-        if (this.udp) this.sendRaw(buf);
-      }, 250);
-      this.waiting.set(key, (m) => {
-        clearInterval(timer);
-        resolve(m);
-      });
-      this.sendRaw(buf);
-    });
+  /** Sees every raw frame both ways (ChannelData from a stream without its padding). */
+  onFrame(handler: FrameHandler): void {
+    this.tap = handler;
   }
 
-  private key(): Buffer {
-    return longTermKey(this.opts.username, this.realm ?? this.opts.realm ?? '', this.opts.password);
+  get relayed(): TransportAddress | undefined {
+    return this.client.allocation?.relayed;
   }
 
-  /** An authenticated request; handles the 401/438 challenge. Rejects with TurnError on an error answer. */
-  async request(method: number, extra: Extra = () => {}, opts: { raw?: boolean } = {}): Promise<StunMessage> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const txid = newTransactionId();
-      const b = new StunMessageBuilder(method, MessageClass.REQUEST, txid);
-      extra(b);
-      let buf: Buffer;
-      if (this.nonce !== undefined && this.realm !== undefined) {
-        b.addString(Attr.USERNAME, this.opts.username)
-          .addString(Attr.REALM, this.realm)
-          .addString(Attr.NONCE, this.nonce);
-        buf = b.build({ integrityKey: this.key() });
-      } else {
-        buf = b.build();
-      }
-      const res = await this.transact(buf, txid);
-      if (res.cls === MessageClass.SUCCESS) return res;
-      const ec = res.get(Attr.ERROR_CODE);
-      const err = ec ? decodeErrorCode(res, ec) : undefined;
-      const code = err?.code ?? 0;
-      const nonceAttr = res.get(Attr.NONCE);
-      const realmAttr = res.get(Attr.REALM);
-      const hadNonce = this.nonce !== undefined;
-      if (nonceAttr) this.nonce = decodeString(res, nonceAttr);
-      if (realmAttr) this.realm = decodeString(res, realmAttr);
-      if (!opts.raw && ((code === 401 && !hadNonce) || code === 438)) continue;
-      throw new TurnError(code, err?.reason ?? '', res);
-    }
-    throw new Error('authentication did not converge');
+  get mapped(): TransportAddress | undefined {
+    return this.client.allocation?.mapped;
   }
 
-  async allocate(extra: Extra = (b) => b.addRequestedTransport(17)): Promise<TransportAddress> {
-    const res = await this.request(Method.ALLOCATE, extra);
-    const ra = res.get(Attr.XOR_RELAYED_ADDRESS);
-    const ma = res.get(Attr.XOR_MAPPED_ADDRESS);
-    const lt = res.get(Attr.LIFETIME);
+  get lifetime(): number {
+    return this.client.allocation?.lifetime ?? 0;
+  }
+
+  get realm(): string | undefined {
+    return this.client.realm;
+  }
+
+  get nonce(): string | undefined {
+    return this.client.nonce;
+  }
+
+  set nonce(nonce: string | undefined) {
+    this.client.nonce = nonce;
+  }
+
+  /** The local port toward the server. */
+  get localPort(): number {
+    return this.client.localAddress().port;
+  }
+
+  setCredentials(username: string, password: string): void {
+    this.client.setCredentials(username, password);
+  }
+
+  sendRaw(buf: Buffer): void {
+    this.client.sendRaw(buf);
+  }
+
+  /** Sends a request as it is and waits for its answer (its transaction ID is in `buf`). */
+  transact(buf: Buffer, _txid?: Buffer): Promise<StunMessage> {
+    return this.client.transact(buf);
+  }
+
+  request(method: number, extra?: Extra, opts?: RequestOptions): Promise<StunMessage> {
+    return this.client.request(method, extra, opts);
+  }
+
+  /** Allocate with REQUESTED-TRANSPORT UDP, or the attributes `extra` writes; returns the relayed address. */
+  async allocate(extra?: Extra): Promise<TransportAddress> {
+    const a = await this.client.allocate(extra ? { attributes: extra } : {});
     // a TURN server must challenge before it allocates
-    if (this.nonce === undefined) throw new Error('server allocated without authentication');
-    this.relayed = ra ? decodeXorAddress(res, ra) : undefined;
-    this.mapped = ma ? decodeXorAddress(res, ma) : undefined;
-    this.lifetime = lt ? (readUint32(res, lt) ?? 0) : 0;
-    if (!this.relayed) throw new Error('no XOR-RELAYED-ADDRESS');
-    return this.relayed;
+    if (this.client.nonce === undefined) throw new Error('server allocated without authentication');
+    return a.relayed;
   }
 
-  async refresh(lifetime?: number): Promise<number> {
-    const res = await this.request(Method.REFRESH, (b) => {
-      if (lifetime !== undefined) b.addUint32(Attr.LIFETIME, lifetime);
-    });
-    const lt = res.get(Attr.LIFETIME);
-    return lt ? (readUint32(res, lt) ?? -1) : -1;
+  refresh(lifetime?: number): Promise<number> {
+    return this.client.refresh(lifetime);
   }
 
-  /** Permissions for peer addresses, or bare IPs (a permission ignores the port). */
-  async createPermission(...peers: (TransportAddress | string)[]): Promise<void> {
-    await this.request(Method.CREATE_PERMISSION, (b) => {
-      for (const p of peers)
-        b.addXorAddress(
-          Attr.XOR_PEER_ADDRESS,
-          typeof p === 'string' ? { family: 4, address: p, port: 0 } : p,
-        );
-    });
+  /** Permissions for peer addresses, or bare IPv4 addresses (a permission ignores the port). */
+  createPermission(...peers: (TransportAddress | string)[]): Promise<void> {
+    return this.client.createPermission(
+      ...peers.map((p) => (typeof p === 'string' ? { family: 4 as const, address: p, port: 0 } : p)),
+    );
   }
 
   async channelBind(channel: number, peer: TransportAddress): Promise<void> {
-    await this.request(Method.CHANNEL_BIND, (b) => {
-      b.addChannelNumber(channel).addXorAddress(Attr.XOR_PEER_ADDRESS, peer);
-    });
+    await this.client.channelBind(peer, { channel });
   }
 
+  /** A Send indication (even when the peer has a channel). */
   send(peer: TransportAddress, data: Buffer): void {
-    const b = new StunMessageBuilder(Method.SEND, MessageClass.INDICATION, newTransactionId())
-      .addXorAddress(Attr.XOR_PEER_ADDRESS, peer)
-      .addBuffer(Attr.DATA, data);
-    this.sendRaw(b.build());
+    this.client.sendIndication(peer, data);
   }
 
   channelData(channel: number, data: Buffer): void {
-    const len = data.length;
-    const pad = this.udp ? 0 : (4 - (len & 3)) & 3;
-    const out = Buffer.alloc(4 + len + pad);
-    out.writeUInt16BE(channel, 0);
-    out.writeUInt16BE(len, 2);
-    data.copy(out, 4);
-    this.sendRaw(out);
+    this.client.sendChannelData(channel, data);
   }
 
   /** The payloads received on one channel (or via Data indications: 'data'). */
@@ -274,13 +203,9 @@ export class TurnClient {
     await until(`${n} payloads from peers`, () => this.received.length >= n, timeoutMs);
   }
 
+  /** Closes the socket at once; the server keeps the allocation (tests watch it expire or go). */
   close(): void {
-    try {
-      this.udp?.close();
-    } catch {
-      // closed
-    }
-    this.stream?.destroy();
+    void this.client.close({ release: false });
   }
 }
 

@@ -5,6 +5,11 @@
  * and Refresh(0) on close; over UDP, TCP and TLS (`insecure` skips certificate checks, `servername`
  * sets SNI). Every wait is bounded: connecting, each transaction (UDP retransmits with a doubling
  * RTO), and closing.
+ *
+ * Tests drive the same client through a few hooks that the tools leave at their defaults: raw
+ * frames both ways (`sendRaw`, `onFrame`), bare transactions (`transact`, `request` without
+ * re-authentication), a chosen channel number, Allocate attributes of their own, no FINGERPRINT,
+ * a source address, swapped credentials or nonce, and a close that keeps the allocation.
  */
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -21,6 +26,7 @@ import {
   longTermKey,
   MessageClass,
   Method,
+  methodOf,
   newTransactionId,
   parseStunMessage,
   readUint32,
@@ -54,6 +60,10 @@ export interface TurnClientOptions {
   readonly rtoMs?: number;
   /** SOFTWARE attribute. @default none */
   readonly software?: string;
+  /** Adds FINGERPRINT to requests. @default true */
+  readonly fingerprint?: boolean;
+  /** Source address to bind (UDP, TCP and TLS). @default the system's choice */
+  readonly localAddress?: string;
 }
 
 /** What a failed step was; `code` is the STUN error code or 0 when no answer came. */
@@ -66,6 +76,8 @@ export class TurnError extends Error {
     readonly method: number,
     /** The realm the request was authenticated for, when known. */
     readonly realm: string | undefined,
+    /** The server's answer. */
+    readonly response: StunMessage,
   ) {
     super(message);
     this.name = 'TurnError';
@@ -88,6 +100,39 @@ export interface Allocation {
 
 /** Called for every payload a peer sent through the relay. */
 export type DataHandler = (peer: TransportAddress, data: Buffer) => void;
+
+/**
+ * Sees one raw frame (a STUN message or ChannelData, without stream padding): 'in' from the server
+ * before the client handles it, 'out' as the client sends it. `frame` is valid during the call only.
+ */
+export type FrameHandler = (frame: Buffer, direction: 'in' | 'out') => void;
+
+export interface RequestOptions {
+  /** Answers 401 (first challenge) and 438 (stale nonce) by retrying with the new nonce. @default true */
+  readonly reauthenticate?: boolean;
+}
+
+export interface AllocateOptions {
+  /** LIFETIME to ask for. @default the server's */
+  readonly lifetime?: number;
+  /**
+   * Writes the request's attributes instead of REQUESTED-TRANSPORT (UDP) and `lifetime`; for tests
+   * that send unusual Allocates (credentials are still added).
+   */
+  readonly attributes?: (b: StunMessageBuilder) => void;
+}
+
+export interface ChannelBindOptions {
+  /** The channel number to bind, sent even if the peer has a channel. @default the next free one */
+  readonly channel?: number;
+}
+
+export interface CloseOptions {
+  /** Longest wait for the Refresh(0). @default 2000 */
+  readonly timeoutMs?: number;
+  /** Deletes the allocation first (Refresh with lifetime 0); false just closes. @default true */
+  readonly release?: boolean;
+}
 
 const METHOD_NAMES = new Map<number, string>([
   [Method.ALLOCATE, 'Allocate'],
@@ -113,7 +158,7 @@ interface Pending {
 const peerKey = (p: TransportAddress): string => `${p.address}|${p.port}`;
 
 export class TurnClient {
-  readonly opts: TurnClientOptions;
+  #opts: TurnClientOptions;
   readonly transport: TurnTransport;
   #udp: UdpSocket | undefined;
   #stream: Socket | undefined;
@@ -133,10 +178,15 @@ export class TurnClient {
   #onData: DataHandler | undefined;
   #onClose: ((reason: string) => void) | undefined;
   #onRefreshError: ((e: Error) => void) | undefined;
+  #frameTap: FrameHandler | undefined;
 
   private constructor(opts: TurnClientOptions) {
-    this.opts = opts;
+    this.#opts = opts;
     this.transport = opts.transport ?? 'udp';
+  }
+
+  get opts(): TurnClientOptions {
+    return this.#opts;
   }
 
   /** Opens the socket (UDP) or connection (TCP/TLS). Throws TurnUnreachableError when it cannot. */
@@ -148,6 +198,21 @@ export class TurnClient {
 
   get realm(): string | undefined {
     return this.#realm;
+  }
+
+  /** The nonce the next authenticated request carries; tests set one to replay it. */
+  get nonce(): string | undefined {
+    return this.#nonce;
+  }
+
+  set nonce(nonce: string | undefined) {
+    this.#nonce = nonce;
+  }
+
+  /** Signs the following requests as another user (same 5-tuple). */
+  setCredentials(username: string, password: string): void {
+    this.#opts = { ...this.#opts, username, password };
+    this.#key = undefined;
   }
 
   get allocation(): Allocation | undefined {
@@ -181,6 +246,11 @@ export class TurnClient {
     this.#onRefreshError = handler;
   }
 
+  /** Every raw frame, both ways (for tests and debugging). */
+  onFrame(handler: FrameHandler): void {
+    this.#frameTap = handler;
+  }
+
   async #open(): Promise<void> {
     const { host, port } = this.opts;
     let address = host.replace(/^\[(.*)\]$/, '$1');
@@ -194,17 +264,21 @@ export class TurnClient {
     this.#serverAddress = address;
     if (this.transport === 'udp') {
       const s = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+      const { localAddress } = this.opts;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.connect(port, address, () => {
-          s.off('error', reject);
-          resolve();
-        });
+        const connect = () =>
+          s.connect(port, address, () => {
+            s.off('error', reject);
+            resolve();
+          });
+        if (localAddress === undefined) connect();
+        else s.bind(0, localAddress, connect);
       }).catch((e: Error) => {
         s.close();
         throw new TurnUnreachableError(`cannot reach ${host}:${port}/udp: ${e.message}`);
       });
-      s.on('message', (m) => this.#onFrame(m, 0, m.length));
+      s.on('message', (m) => this.#receive(m, 0, m.length));
       // A connected UDP socket reports ICMP port unreachable as ECONNREFUSED.
       s.on('error', (e) => this.#failAll(new TurnUnreachableError(`${host}:${port}/udp: ${e.message}`)));
       this.#udp = s;
@@ -212,7 +286,7 @@ export class TurnClient {
     }
     const timeoutMs = this.opts.connectTimeoutMs ?? 5000;
     const framer = new StreamFramer(
-      (b, s, e) => this.#onFrame(b, s, e),
+      (b, s, e) => this.#receive(b, s, e),
       (reason) => this.#shutdown(`server sent garbage: ${reason}`),
     );
     const tls = this.transport === 'tls';
@@ -224,8 +298,13 @@ export class TurnClient {
           rejectUnauthorized: !(this.opts.insecure ?? false),
           ...(servername !== undefined ? { servername } : {}),
           ...(this.opts.ca !== undefined ? { ca: this.opts.ca } : {}),
+          ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),
         })
-      : netConnect({ host: address, port });
+      : netConnect({
+          host: address,
+          port,
+          ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),
+        });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         sock.destroy();
@@ -252,11 +331,18 @@ export class TurnClient {
 
   #write(buf: Buffer): void {
     if (this.#closed) return;
+    this.#frameTap?.(buf, 'out');
     if (this.#udp) this.#udp.send(buf);
     else this.#stream?.write(buf);
   }
 
-  #onFrame(buf: Buffer, start: number, end: number): void {
+  /** Sends bytes as they are: no framing, padding or checks (for tests: malformed frames). */
+  sendRaw(frame: Buffer): void {
+    this.#write(frame);
+  }
+
+  #receive(buf: Buffer, start: number, end: number): void {
+    this.#frameTap?.(start === 0 && end === buf.length ? buf : buf.subarray(start, end), 'in');
     if ((buf[start]! & 0xc0) === 0x40) {
       if (end - start < 4) return;
       const ch = buf.readUInt16BE(start);
@@ -280,6 +366,15 @@ export class TurnClient {
     if (p === undefined) return;
     this.#pending.delete(m.transactionKey());
     p.resolve(m);
+  }
+
+  /**
+   * Sends a request as it is and waits for the answer with its transaction ID (retransmitting over
+   * UDP), whatever its class: no authentication (for tests and Binding).
+   */
+  transact(request: Buffer): Promise<StunMessage> {
+    if (request.length < 20) return Promise.reject(new RangeError('a STUN request has 20 bytes or more'));
+    return this.#transact(request, request.subarray(8, 20), methodOf(request.readUInt16BE(0)));
   }
 
   /** One transaction: sends, retransmits over UDP, gives up after timeoutMs. */
@@ -329,10 +424,18 @@ export class TurnClient {
 
   /**
    * An authenticated request. The first unauthenticated try is answered 401 with realm and nonce;
-   * a 438 brings a new nonce. Rejects with TurnError for any other error answer.
+   * a 438 brings a new nonce. Rejects with TurnError for any other error answer (for every error
+   * answer with `reauthenticate: false`; the nonce and realm it brings are kept).
    */
-  async request(method: number, add: (b: StunMessageBuilder) => void = () => {}): Promise<StunMessage> {
+  async request(
+    method: number,
+    add: (b: StunMessageBuilder) => void = () => {},
+    opts: RequestOptions = {},
+  ): Promise<StunMessage> {
+    const reauthenticate = opts.reauthenticate ?? true;
+    const fingerprint = this.opts.fingerprint ?? true;
     let challenged = false;
+    let last: StunMessage | undefined;
     for (let attempt = 0; attempt < 4; attempt++) {
       const txid = newTransactionId();
       const b = new StunMessageBuilder(method, MessageClass.REQUEST, txid);
@@ -344,9 +447,9 @@ export class TurnClient {
           .addString(Attr.REALM, this.#realm)
           .addString(Attr.NONCE, this.#nonce);
         this.#key ??= longTermKey(this.opts.username, this.#realm, this.opts.password);
-        wire = b.build({ integrityKey: this.#key, fingerprint: true });
+        wire = b.build({ integrityKey: this.#key, fingerprint });
       } else {
-        wire = b.build({ fingerprint: true });
+        wire = b.build({ fingerprint });
       }
       const res = await this.#transact(wire, txid, method);
       if (res.cls === MessageClass.SUCCESS) return res;
@@ -362,8 +465,9 @@ export class TurnClient {
         if (r !== this.#realm) this.#key = undefined;
         this.#realm = r;
       }
-      if (code === 438 && nonce) continue;
-      if (code === 401 && !authenticated && !challenged && nonce && realm) {
+      last = res;
+      if (reauthenticate && code === 438 && nonce) continue;
+      if (reauthenticate && code === 401 && !authenticated && !challenged && nonce && realm) {
         challenged = true;
         continue;
       }
@@ -373,6 +477,7 @@ export class TurnClient {
         err?.reason ?? '',
         method,
         this.#realm,
+        res,
       );
     }
     throw new TurnError(
@@ -381,15 +486,20 @@ export class TurnClient {
       'Stale Nonce',
       method,
       this.#realm,
+      last!,
     );
   }
 
   /** Allocates a UDP relay and keeps it alive (refresh one minute before expiry, or at half-life). */
-  async allocate(opts: { lifetime?: number } = {}): Promise<Allocation> {
-    const res = await this.request(Method.ALLOCATE, (b) => {
-      b.addRequestedTransport(17);
-      if (opts.lifetime !== undefined) b.addUint32(Attr.LIFETIME, opts.lifetime);
-    });
+  async allocate(opts: AllocateOptions = {}): Promise<Allocation> {
+    const res = await this.request(
+      Method.ALLOCATE,
+      opts.attributes ??
+        ((b) => {
+          b.addRequestedTransport(17);
+          if (opts.lifetime !== undefined) b.addUint32(Attr.LIFETIME, opts.lifetime);
+        }),
+    );
     const ra = res.get(Attr.XOR_RELAYED_ADDRESS);
     const relayed = ra ? decodeXorAddress(res, ra) : undefined;
     if (relayed === undefined) {
@@ -399,6 +509,7 @@ export class TurnClient {
         '',
         Method.ALLOCATE,
         this.#realm,
+        res,
       );
     }
     const ma = res.get(Attr.XOR_MAPPED_ADDRESS);
@@ -449,21 +560,31 @@ export class TurnClient {
   }
 
   /** Binds a channel to the peer (also installs its permission); returns the channel number. */
-  async channelBind(peer: TransportAddress): Promise<number> {
-    const existing = this.#channels.get(peerKey(peer));
-    if (existing) return existing.channel;
-    if (this.#nextChannel > 0x4fff) throw new Error('no channel numbers left');
-    const channel = this.#nextChannel++;
+  async channelBind(peer: TransportAddress, opts: ChannelBindOptions = {}): Promise<number> {
+    const key = peerKey(peer);
+    const existing = this.#channels.get(key);
+    if (existing && opts.channel === undefined) return existing.channel;
+    let channel = opts.channel;
+    if (channel === undefined) {
+      while (this.#byChannel.has(this.#nextChannel)) this.#nextChannel++;
+      if (this.#nextChannel > 0x4fff) throw new Error('no channel numbers left');
+      channel = this.#nextChannel++;
+    }
+    const number = channel;
     const bind = () =>
       this.request(Method.CHANNEL_BIND, (b) =>
-        b.addChannelNumber(channel).addXorAddress(Attr.XOR_PEER_ADDRESS, peer),
+        b.addChannelNumber(number).addXorAddress(Attr.XOR_PEER_ADDRESS, peer),
       );
     await bind();
+    if (existing) {
+      clearInterval(existing.timer);
+      this.#byChannel.delete(existing.channel);
+    }
     const timer = setInterval(() => {
       bind().catch((e: Error) => this.#onRefreshError?.(e));
     }, CHANNEL_REFRESH_MS);
     timer.unref();
-    this.#channels.set(peerKey(peer), { channel, peer, timer });
+    this.#channels.set(key, { channel, peer, timer });
     this.#byChannel.set(channel, peer);
     return channel;
   }
@@ -471,16 +592,23 @@ export class TurnClient {
   /** Sends a payload to a peer: ChannelData when a channel is bound, else a Send indication. */
   send(peer: TransportAddress, data: Buffer): void {
     const ch = this.#channels.get(peerKey(peer));
-    if (ch !== undefined) {
-      const pad = this.#udp ? 0 : (4 - (data.length & 3)) & 3;
-      const out = Buffer.allocUnsafe(4 + data.length + pad);
-      out.writeUInt16BE(ch.channel, 0);
-      out.writeUInt16BE(data.length, 2);
-      data.copy(out, 4);
-      if (pad > 0) out.fill(0, 4 + data.length);
-      this.#write(out);
-      return;
-    }
+    if (ch !== undefined) this.sendChannelData(ch.channel, data);
+    else this.sendIndication(peer, data);
+  }
+
+  /** ChannelData on a channel number, bound or not (padded to 4 bytes on TCP and TLS). */
+  sendChannelData(channel: number, data: Buffer): void {
+    const pad = this.#udp ? 0 : (4 - (data.length & 3)) & 3;
+    const out = Buffer.allocUnsafe(4 + data.length + pad);
+    out.writeUInt16BE(channel, 0);
+    out.writeUInt16BE(data.length, 2);
+    data.copy(out, 4);
+    if (pad > 0) out.fill(0, 4 + data.length);
+    this.#write(out);
+  }
+
+  /** A Send indication, even when the peer has a channel. */
+  sendIndication(peer: TransportAddress, data: Buffer): void {
     const b = new StunMessageBuilder(Method.SEND, MessageClass.INDICATION, newTransactionId())
       .addXorAddress(Attr.XOR_PEER_ADDRESS, peer)
       .addBuffer(Attr.DATA, data);
@@ -489,12 +617,13 @@ export class TurnClient {
 
   /**
    * Deletes the allocation (Refresh with lifetime 0, waiting at most `timeoutMs`) and closes.
-   * Never throws; resolves with the reason the Refresh(0) failed, if it did.
+   * Never throws; resolves with the reason the Refresh(0) failed, if it did. With `release: false`
+   * the socket closes at once (before this returns) and the server keeps the allocation.
    */
-  async close(opts: { timeoutMs?: number } = {}): Promise<string | undefined> {
+  async close(opts: CloseOptions = {}): Promise<string | undefined> {
     if (this.#closed) return undefined;
     let failure: string | undefined;
-    if (this.#allocation !== undefined) {
+    if (this.#allocation !== undefined && (opts.release ?? true)) {
       try {
         await Promise.race([
           this.refresh(0),

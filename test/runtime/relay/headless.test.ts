@@ -66,7 +66,7 @@ describe('headless relaying and the clock', () => {
     await a.allocate((b) => b.addRequestedTransport(17).addUint32(Attr.LIFETIME, 3600));
     expect(a.lifetime).toBe(3600);
     clock += 601_000;
-    const e = await a.request(Method.REFRESH, () => {}, { raw: true }).catch((x: unknown) => x);
+    const e = await a.request(Method.REFRESH, () => {}, { reauthenticate: false }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(TurnError);
     expect((e as TurnError).code).toBe(438);
     expect((e as TurnError).response.get(Attr.NONCE)).toBeDefined();

@@ -19,7 +19,7 @@ import {
 } from '../../../runtime/stun/index.js';
 import { freePort } from '../../helpers/net.js';
 import { type InProcessStunnerd, startStunnerdInProcess } from '../../helpers/stunnerd.js';
-import { TurnClient, TurnError, UdpPeer } from '../../helpers/turn-client.js';
+import { type ClientOptions, TurnClient, TurnError, UdpPeer } from '../../helpers/turn-client.js';
 import { sleep, until } from '../../helpers/wait.js';
 
 function fdCount(): number {
@@ -44,7 +44,7 @@ describe('TURN server (in process)', () => {
   const clients: TurnClient[] = [];
   const peers: UdpPeer[] = [];
 
-  const client = async (over: Partial<ConstructorParameters<typeof TurnClient>[0]> = {}) => {
+  const client = async (over: Partial<ClientOptions> = {}) => {
     const c = await TurnClient.open({
       host: '127.0.0.1',
       port,
@@ -170,22 +170,18 @@ describe('TURN server (in process)', () => {
     const c = await client({ username: 'user2', password: 'pass2' });
     await c.allocate();
     // Same 5-tuple, different (valid) user.
-    (c as unknown as { opts: { username: string; password: string } }).opts.username = 'user2';
+    c.setCredentials('user2', 'pass2');
     await rt.daemon.reconfigure(parseConfig(config));
-    (c as unknown as { opts: { username: string; password: string } }).opts = {
-      ...c.opts,
-      username: 'user1',
-      password: 'pass1',
-    };
+    c.setCredentials('user1', 'pass1');
     await expectTurnError(c.refresh(), 441);
 
     // A nonce from another client address is not valid here: 438 with a fresh nonce.
     const other = await client();
     await other.allocate();
-    const stale = (other as unknown as { nonce: string }).nonce;
-    (c as unknown as { nonce: string }).nonce = stale;
+    const stale = other.nonce;
+    c.nonce = stale;
     const e = await expectTurnError(
-      c.request(Method.REFRESH, () => {}, { raw: true }),
+      c.request(Method.REFRESH, () => {}, { reauthenticate: false }),
       438,
     );
     expect(e.response.get(Attr.NONCE)).toBeDefined();
@@ -247,7 +243,7 @@ describe('TURN server (in process)', () => {
       .addXorAddress(Attr.XOR_PEER_ADDRESS, p.address)
       .addString(Attr.USERNAME, 'user1')
       .addString(Attr.REALM, 'test.realm')
-      .addString(Attr.NONCE, (c as unknown as { nonce: string }).nonce);
+      .addString(Attr.NONCE, c.nonce!);
     const { longTermKey } = await import('../../../runtime/stun/index.js');
     const req = b.build({ integrityKey: longTermKey('user1', 'test.realm', 'pass1') });
     const n = c.responses.length;
@@ -428,7 +424,7 @@ describe('TURN server (in process)', () => {
     expect(rt.daemon.allocationCount()).toBe(0);
     const fresh = await client();
     await fresh.allocate();
-    expect((fresh as unknown as { realm: string }).realm).toBe('other.realm');
+    expect(fresh.realm).toBe('other.realm');
   });
 
   it('keeps the previous socket when a restarted listener cannot bind its new port', async () => {
