@@ -1,7 +1,7 @@
 /**
  * `stunnerctl icetest` / `stunnerd icetest`: an end-to-end check of a gateway from where the user
- * sits. Over each TURN-UDP and TURN-TCP listener it allocates, sends N packets at a set rate and
- * reports loss and RTT p50/p99. Without `--peer` it relays through two allocations to itself (a
+ * sits. Over each TURN-UDP and TURN-TCP listener (or the one `--listener` names, TURN-TLS too) it
+ * allocates, sends N packets at a set rate and reports loss and RTT p50/p99. Without `--peer` it relays through two allocations to itself (a
  * headless route: the gateway's own addresses are a backend); with `--peer udp://ip:port` the
  * packets go to that echo backend. A failure names the step: unreachable, 401, 403, no relay, loss.
  *
@@ -30,11 +30,11 @@ import {
 export type IceTestStep = 'unreachable' | '401' | '403' | 'no relay' | 'loss' | 'config';
 
 export interface IceTestOptions extends CredentialSource {
-  /** Gateway configs to test (each TURN-UDP/TURN-TCP listener of each). */
+  /** Gateway configs to test (each TURN-UDP/TURN-TCP listener of each; TLS ones need no cert/key). */
   readonly configs: readonly StunnerConfig[];
   /** Only gateways whose admin.name is this (`namespace/gateway`) or ends with `/<this>`. */
   readonly gateway?: string;
-  /** Only this listener (full or short name). */
+  /** Only this listener (full or short name); a TURN-TLS listener is tested only when named. */
   readonly listener?: string;
   /** Dial this host instead of the listeners' public (or own) addresses. */
   readonly address?: string;
@@ -256,7 +256,10 @@ export async function testListener(
   }
 }
 
-/** Runs the test over every TURN-UDP and TURN-TCP listener of the selected gateways. */
+/**
+ * Runs the test over every TURN-UDP and TURN-TCP listener of the selected gateways, or over the
+ * one `listener` names, which may also be TURN-TLS.
+ */
 export async function runIceTest(o: IceTestOptions): Promise<IceTestReport> {
   const results: ListenerResult[] = [];
   const configs = o.configs.filter(
@@ -282,8 +285,11 @@ export async function runIceTest(o: IceTestOptions): Promise<IceTestReport> {
   }
   for (const c of configs) {
     for (const l of c.listeners) {
-      if (l.protocol !== 'TURN-UDP' && l.protocol !== 'TURN-TCP') continue;
-      if (o.listener !== undefined && l.name !== o.listener && l.name.split('/').pop() !== o.listener)
+      const named = l.name === o.listener || l.name.split('/').pop() === o.listener;
+      if (o.listener !== undefined && !named) continue;
+      // TURN-TLS only when named: its certificate must be trusted for the name or address dialled
+      // (--sni, --insecure), which a test of every listener cannot know.
+      if (l.protocol !== 'TURN-UDP' && l.protocol !== 'TURN-TCP' && !(named && l.protocol === 'TURN-TLS'))
         continue;
       let target: TurnTarget;
       try {
@@ -315,7 +321,10 @@ export async function runIceTest(o: IceTestOptions): Promise<IceTestReport> {
       server: '',
       ok: false,
       step: 'config',
-      message: 'no TURN-UDP or TURN-TCP listener to test',
+      message:
+        o.listener === undefined
+          ? 'no TURN-UDP or TURN-TCP listener to test'
+          : `no TURN-UDP, TURN-TCP or TURN-TLS listener "${o.listener}" to test`,
       sent: 0,
       received: 0,
       lossPct: 100,
@@ -347,7 +356,7 @@ export const USAGE = `usage: stunnerctl icetest [<namespace>/<gateway>] [source]
     --url <url>            a runtime's /status
     --kubeconfig <path> [--context <name>]   a live cluster
 options:
-  --listener <name>      only this listener
+  --listener <name>      only this listener (a TURN-TLS one is tested only when named here)
   --address <host>       dial this address instead of the listeners' public addresses
   --peer udp://<ip>:<port>  an echo backend (default: relay through two allocations to itself,
                          which needs a headless route)

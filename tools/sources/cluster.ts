@@ -12,6 +12,7 @@ import { ListWatch } from '../../runtime/cluster-watch/list-watch.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import {
   fillCredentials,
+  fillTls,
   hasCredentials,
   identity,
   listenerViews,
@@ -20,7 +21,14 @@ import {
   sortViews,
   toConfig,
 } from './gateway-view.js';
-import { injectedSecret, lookupSecret, type Obj, type SecretValues, secretValues } from './manifest.js';
+import {
+  injectedSecret,
+  injectedTlsSecrets,
+  lookupSecret,
+  type Obj,
+  type SecretValues,
+  secretValues,
+} from './manifest.js';
 import {
   type CredentialOrigin,
   type GatewaySource,
@@ -113,6 +121,11 @@ export async function readCluster(
         }
       }
     }
+    // TLS keys only from --secret-file: no tool here terminates TLS, so none reads them from the cluster.
+    const tls = fillTls(config, injectedTlsSecrets(cm as Obj), (secret) => {
+      const values = lookupSecret(secretFile, namespace, secret);
+      return values ? { values, from: 'secret-file' } : undefined;
+    });
     const ia = ingress?.ip || ingress?.hostname;
     views.push({
       namespace,
@@ -120,10 +133,16 @@ export async function readCluster(
       cluster: context,
       origin: where,
       config,
-      listeners: listenerViews(config, service, {
-        ...(ia && { ingress: ia }),
-        ...(nodeAddress && { nodeAddress }),
-      }),
+      listeners: listenerViews(
+        config,
+        service,
+        {
+          ...(ia && { ingress: ia }),
+          ...(nodeAddress && { nodeAddress }),
+        },
+        undefined,
+        tls,
+      ),
       credentials,
       ...(service && { service }),
       pods,

@@ -3,7 +3,9 @@
  * files. Each gateway is the `stunnerd.conf` key of a ConfigMap (or a bare config); its Service
  * (same namespace, named like the gateway) gives ports and type, and its credentials come from an
  * inline Secret of the YAML, else `--secret-file`, else stay "from Secret <name>"
- * (ExternalSecret/SealedSecret-backed ones are named as such). A directory's subdirectories are
+ * (ExternalSecret/SealedSecret-backed ones are named as such). A TLS listener's certificate and
+ * key come from its kubernetes.io/tls Secret in `--secret-file` (or the YAML) when given; without
+ * them the gateway reads all the same, as only a TLS server needs them. A directory's subdirectories are
  * clusters (`dist/eu-west/`).
  */
 import { readdir, stat } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { join, relative, sep } from 'node:path';
 import { CONFIG_KEY } from '../../contract/pod-layout.js';
 import {
   fillCredentials,
+  fillTls,
   hasCredentials,
   identity,
   listenerViews,
@@ -21,6 +24,7 @@ import {
 } from './gateway-view.js';
 import {
   injectedSecret,
+  injectedTlsSecrets,
   isObject,
   lookupSecret,
   type Obj,
@@ -98,14 +102,16 @@ export async function readFiles(paths: readonly string[], secretFile: SecretValu
       let credentials: CredentialOrigin = { kind: 'none' };
       const config = base.config;
       const named = bare ? undefined : injectedSecret(d.obj);
-      if (hasCredentials(config)) credentials = { kind: 'inline' };
-      else if (named) {
-        const inline = near.find(
+      const secretInYaml = (name: string) =>
+        near.find(
           (o) =>
             o.obj.kind === 'Secret' &&
-            o.obj.metadata?.name === named &&
+            o.obj.metadata?.name === name &&
             (o.obj.metadata?.namespace ?? namespace) === namespace,
         );
+      if (hasCredentials(config)) credentials = { kind: 'inline' };
+      else if (named) {
+        const inline = secretInYaml(named);
         const backing = near.find(
           (o) =>
             (o.obj.kind === 'ExternalSecret' || o.obj.kind === 'SealedSecret') &&
@@ -126,13 +132,20 @@ export async function readFiles(paths: readonly string[], secretFile: SecretValu
           };
         }
       }
+      // The kubernetes.io/tls Secrets: --secret-file first, as for the credentials.
+      const tls = fillTls(config, bare ? new Map() : injectedTlsSecrets(d.obj), (secret) => {
+        const fromFile = lookupSecret(secretFile, namespace, secret);
+        if (fromFile) return { values: fromFile, from: 'secret-file' };
+        const inline = secretInYaml(secret);
+        return inline ? { values: secretValues(inline.obj), from: 'inline' } : undefined;
+      });
       views.push({
         namespace,
         name,
         cluster,
         origin: d.file,
         config,
-        listeners: listenerViews(config, service, undefined),
+        listeners: listenerViews(config, service, undefined, undefined, tls),
         credentials,
         ...(service && { service }),
         warnings,

@@ -8,7 +8,8 @@ export const SOURCE_USAGE = `  -f, --filename <dir|file>  synthesized YAML (a di
   --context <name>           kube context to use
   -n, --namespace <ns>       only this namespace (cluster source; also filters every source)
   --url <url>                a running runtime's health endpoint (http://host:${DEFAULT_HEALTHCHECK_PORT}[/status]); may be repeated
-  --secret-file <file>       Secret manifests (YAML) that fill credentials the YAML only names`;
+  --secret-file <file>       Secret manifests (YAML) that fill credentials (and TLS listeners'
+                             kubernetes.io/tls Secrets) the YAML only names; may be repeated`;
 
 export interface SourceArgs {
   readonly source: GatewaySource | undefined;

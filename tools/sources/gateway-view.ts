@@ -5,17 +5,24 @@
  */
 import { parseAllDocuments } from 'yaml';
 import {
+  isTlsProtocol,
   type ListenerConfig,
   listenerTransport,
   type StunnerConfig,
-  validateConfig,
 } from '../../contract/config/index.js';
 import { LABEL_GATEWAY_NAME, LABEL_GATEWAY_NAMESPACE, LABEL_INSTANCE } from '../../contract/labels.js';
 import { CONFIG_KEY } from '../../contract/pod-layout.js';
-import { AUTH_KEYS } from '../../contract/secret-keys.js';
+import { AUTH_KEYS, TLS_KEYS } from '../../contract/secret-keys.js';
 import { shortListenerName } from '../../runtime/cluster-watch/listener-name.js';
+import { validateClientConfig } from '../target/target.js';
 import { isObject, type Obj } from './manifest.js';
-import { type GatewayView, type ListenerView, type ServiceView, SourceError } from './view.js';
+import {
+  type GatewayView,
+  type ListenerView,
+  type ServiceView,
+  SourceError,
+  type TlsOrigin,
+} from './view.js';
 
 export function parseConfigText(text: string, where: string): { raw: unknown } {
   const docs = parseAllDocuments(text);
@@ -44,7 +51,8 @@ export function toConfig(raw: unknown, where: string): { config: StunnerConfig; 
   const env = new Proxy({} as NodeJS.ProcessEnv, {
     get: (_t, k) => (typeof k === 'string' ? STAND_IN : undefined),
   });
-  const r = validateConfig(input, { env });
+  // TLS listeners without the cert/key the pod injects are valid: no tool here terminates TLS.
+  const r = validateClientConfig(input, { env });
   if (!r.ok) {
     const p = r.problems[0]!;
     throw new SourceError(
@@ -108,6 +116,39 @@ export function fillCredentials(c: StunnerConfig, values: Record<string, string>
   }
 }
 
+/**
+ * Where each TLS listener's certificate and key come from (by full listener name), filling them
+ * into the config where `read` finds the Secret the gateway names for it (`named`, by short
+ * listener name), as base64 PEM, as the pod's bootstrap injects them.
+ */
+export function fillTls(
+  config: StunnerConfig,
+  named: ReadonlyMap<string, string>,
+  read: (secret: string) => { values: Record<string, string>; from: 'inline' | 'secret-file' } | undefined,
+): Map<string, TlsOrigin> {
+  const origins = new Map<string, TlsOrigin>();
+  for (const l of config.listeners) {
+    if (!isTlsProtocol(l.protocol)) continue;
+    if (l.cert && l.key) {
+      origins.set(l.name, { kind: 'config' });
+      continue;
+    }
+    const secret = named.get(shortListenerName(l.name));
+    if (secret === undefined) {
+      origins.set(l.name, { kind: 'unknown' });
+      continue;
+    }
+    const found = read(secret);
+    const [crt, key] = TLS_KEYS;
+    if (found?.values[crt] && found.values[key]) {
+      l.cert = Buffer.from(found.values[crt]).toString('base64');
+      l.key = Buffer.from(found.values[key]).toString('base64');
+      origins.set(l.name, { kind: 'secret', secret, readFrom: found.from });
+    } else origins.set(l.name, { kind: 'secret', secret });
+  }
+  return origins;
+}
+
 export function serviceView(o: Obj): ServiceView {
   const spec = isObject(o.spec) ? o.spec : {};
   const ports = (Array.isArray(spec.ports) ? spec.ports : []).filter(isObject).map((p) => ({
@@ -140,10 +181,12 @@ export function listenerViews(
   service: ServiceView | undefined,
   live: LiveAddress | undefined,
   statusAddresses?: ReadonlyMap<string, { address: string; port: number; source: string }>,
+  tls?: ReadonlyMap<string, TlsOrigin>,
 ): ListenerView[] {
   return config.listeners.map((l) => {
     const short = shortListenerName(l.name);
     const sp = service ? servicePortOf(service, l) : undefined;
+    const origin = isTlsProtocol(l.protocol) ? (tls?.get(l.name) ?? { kind: 'unknown' as const }) : undefined;
     const base = {
       name: short,
       fullName: l.name,
@@ -152,6 +195,7 @@ export function listenerViews(
       routes: [...l.routes],
       ...(sp && { servicePort: sp.port }),
       ...(sp?.nodePort !== undefined && { nodePort: sp.nodePort }),
+      ...(origin && { tls: origin }),
     };
     const fromStatus = statusAddresses?.get(l.name);
     if (l.public_address && !l.public_address.includes('$')) {

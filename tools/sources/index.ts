@@ -6,6 +6,8 @@
  *   readGatewayConfigs(source: GatewaySource): Promise<GatewayView[]>
  *   watchGatewayConfigs(source, onChange, signal): Promise<void>   (cluster: ConfigMap watch; url: poll)
  *   describeCredentials(view): string          one line: where the credentials came from
+ *   tlsMaterialMissing(view): string | undefined   for a tool that terminates TLS: which TLS
+ *                                              listeners lack cert/key, and which Secret has them
  *   parseSourceArgs(argv) / SOURCE_USAGE       the shared `-f`, `--kubeconfig`, `--context`,
  *                                              `-n`, `--url`, `--secret-file` flags
  *
@@ -17,7 +19,8 @@
  *   { kind: 'url', urls }                    `/status` of running runtimes
  *
  * A GatewayView (view.ts) carries the StunnerConfig (the `$STUNNER_ADDR`-style placeholders kept as
- * written, credentials filled in where they could be read), the gateway's namespace/name, the
+ * written, credentials filled in where they could be read, TLS cert/key where --secret-file has
+ * them: a TLS listener without them reads fine), the gateway's namespace/name, the
  * public address:port per listener (and where it came from, or why it is not known), and the
  * origin of the credentials. Errors are thrown as SourceError with a one-line message.
  */

@@ -80,6 +80,15 @@ export function injectedSecret(o: Obj): string | undefined {
   return a ? /auth\.credentials from Secret ([^\s;,]+)/.exec(a)?.[1] : undefined;
 }
 
+/**
+ * The kubernetes.io/tls Secret of each TLS listener, by short listener name, from the same
+ * annotation (`cert/key of listener <listener> from Secret <name>, ...`).
+ */
+export function injectedTlsSecrets(o: Obj): Map<string, string> {
+  const a = o.metadata?.annotations?.[ANNOTATION_INJECTED] ?? '';
+  return new Map([...a.matchAll(/listener ([^\s;,]+) from Secret ([^\s;,]+)/g)].map((m) => [m[1]!, m[2]!]));
+}
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

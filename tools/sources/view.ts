@@ -39,7 +39,21 @@ export interface ListenerView {
   /** Why no public endpoint is known (e.g. the load balancer assigns it at runtime). */
   readonly pending?: string;
   readonly routes: readonly string[];
+  /** TURN-TLS/DTLS: where its certificate and key come from. */
+  readonly tls?: TlsOrigin;
 }
+
+/**
+ * Where a TLS listener's certificate and key come from. The pod injects them at start, so the
+ * YAML never holds them: only a tool that terminates TLS needs them (tlsMaterialMissing).
+ */
+export type TlsOrigin =
+  /** In the config itself. */
+  | { readonly kind: 'config' }
+  /** The kubernetes.io/tls Secret the gateway names; `readFrom` once its values were read. */
+  | { readonly kind: 'secret'; readonly secret: string; readonly readFrom?: 'inline' | 'secret-file' }
+  /** Neither in the config nor named (a bare config, or a runtime's /status, which never serves them). */
+  | { readonly kind: 'unknown' };
 
 export type CredentialOrigin =
   /** A Secret rendered into the same YAML (TurnAuth.inline*), or given in the config itself. */
@@ -106,6 +120,26 @@ export interface GatewayView {
 
 export class SourceError extends Error {
   override name = 'SourceError';
+}
+
+/**
+ * For a tool that terminates TLS (and so needs the server's key): one line per gateway naming
+ * each TLS listener without its certificate and key and where to get them, or undefined when
+ * every TLS listener has them. Only this gateway's problem: the others read fine.
+ */
+export function tlsMaterialMissing(v: GatewayView): string | undefined {
+  const missing = v.listeners.filter((l) => {
+    const c = v.config.listeners.find((x) => x.name === l.fullName);
+    return l.tls !== undefined && (!c?.cert || !c.key);
+  });
+  if (missing.length === 0) return undefined;
+  const why = missing.map((l) => {
+    const t = l.tls!;
+    return t.kind === 'secret'
+      ? `listener ${l.name}: its certificate and key are injected at start from Secret ${t.secret} (kubernetes.io/tls); pass that Secret with --secret-file`
+      : `listener ${l.name}: no certificate and key in the config, and no Secret named for them`;
+  });
+  return `gateway ${v.namespace}/${v.name}: ${why.join('; ')}`;
 }
 
 /** One line: where a gateway's credentials come from. */

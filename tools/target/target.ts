@@ -11,11 +11,14 @@ import { parse as parseYaml } from 'yaml';
 import { isPort } from '../../contract/checks.js';
 import {
   type AuthConfig,
+  type ConfigResult,
   formatProblems,
   isTlsProtocol,
   type ListenerConfig,
+  listenerProtocolOf,
   listenerTransport,
   type StunnerConfig,
+  type ValidateOptions,
   validateConfig,
 } from '../../contract/config/index.js';
 import { ephemeralPassword, ephemeralUsername } from '../../runtime/policy/auth/authenticator.js';
@@ -52,6 +55,37 @@ export interface CredentialSource {
 function wildcard(address: string): boolean {
   const a = address.trim();
   return a === '' || a === '0.0.0.0' || a === '::' || a === '[::]' || a.includes('$');
+}
+
+// Passes the check that a TLS listener's cert/key are base64 PEM; never reaches a result.
+const STAND_IN_PEM = Buffer.from('-----BEGIN STAND-IN-----\n-----END STAND-IN-----\n').toString('base64');
+
+/**
+ * Validates a dataplane config as a TURN client reads it. A TURN-TLS/DTLS listener's cert and key
+ * are the server's, injected into the pod at start (runtime/bootstrap.mjs): a client never needs
+ * them, so a listener without them is valid here, and stays without them in the result. Those
+ * given are checked and kept.
+ */
+export function validateClientConfig(raw: unknown, opts: ValidateOptions = {}): ConfigResult {
+  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { listeners?: unknown }).listeners))
+    return validateConfig(raw, opts);
+  const input = structuredClone(raw) as { listeners: unknown[] };
+  const standIns = new Map<number, ('cert' | 'key')[]>();
+  input.listeners.forEach((l, i) => {
+    if (typeof l !== 'object' || l === null) return;
+    const listener = l as Record<string, unknown>;
+    const protocol =
+      typeof listener.protocol === 'string' ? listenerProtocolOf(listener.protocol) : undefined;
+    if (protocol === undefined || !isTlsProtocol(protocol)) return;
+    const missing = (['cert', 'key'] as const).filter((k) => listener[k] === undefined || listener[k] === '');
+    for (const k of missing) listener[k] = STAND_IN_PEM;
+    if (missing.length > 0) standIns.set(i, missing);
+  });
+  const r = validateConfig(input, opts);
+  if (!r.ok) return r;
+  const config = structuredClone(r.config);
+  for (const [i, keys] of standIns) for (const k of keys) delete config.listeners[i]![k];
+  return { ...r, config };
 }
 
 /** Reads a Secret file into credential keys. */
@@ -170,7 +204,8 @@ export async function targetOfListener(
  * stunnerd expands them: a headless route's `$STUNNER_ADDR` endpoint must expand to an address for
  * the config to validate (the smoke-test Job sets it from the Downward API, like the gateway pod);
  * an unset variable expands to "" (a listener address then reads as unknown). Credentials injected
- * at start (absent from the file) are merged in from `secretFile` before validation.
+ * at start (absent from the file) are merged in from `secretFile` before validation; TLS
+ * listeners need no cert/key (validateClientConfig).
  */
 export async function loadDataplaneConfig(
   path: string,
@@ -193,7 +228,7 @@ export async function loadDataplaneConfig(
   if (source.secretFile !== undefined && auth !== undefined && typeof auth === 'object') {
     auth.credentials = { ...(await readSecretFile(source.secretFile)), ...(auth.credentials ?? {}) };
   }
-  const r = validateConfig(raw, { env: process.env });
+  const r = validateClientConfig(raw, { env: process.env });
   if (!r.ok) {
     const credentialsOnly = r.problems.every((p) => p.path.startsWith('auth.credentials'));
     if (credentialsOnly && source.secretFile === undefined) {

@@ -12,7 +12,7 @@ const labels = (namespace: string, gateway: string) => ({
 export function gatewayConfigMap(
   namespace: string,
   gateway: string,
-  opts: { secret: string; nodePortOnly: boolean },
+  opts: { secret: string; nodePortOnly: boolean; tlsSecret?: string },
 ): K8sObject {
   const config = {
     version: 'v1',
@@ -26,6 +26,18 @@ export function gatewayConfigMap(
         port: 3478,
         routes: [`${namespace}/media`],
       },
+      // The cert/key the pod injects from the Secret: never in the ConfigMap.
+      ...(opts.tlsSecret !== undefined
+        ? [
+            {
+              name: `${namespace}/${gateway}/tls`,
+              protocol: 'TURN-TLS',
+              address: '$STUNNER_ADDR',
+              port: 443,
+              routes: [`${namespace}/media`],
+            },
+          ]
+        : []),
     ],
     clusters: [{ name: `${namespace}/media`, type: 'STATIC', protocol: 'UDP', endpoints: ['10.1.0.0/16'] }],
   };
@@ -34,7 +46,11 @@ export function gatewayConfigMap(
       name: `${gateway}-config`,
       namespace,
       labels: labels(namespace, gateway),
-      annotations: { 'stunner.l7mp.io/injected-at-start': `auth.credentials from Secret ${opts.secret}` },
+      annotations: {
+        'stunner.l7mp.io/injected-at-start': `auth.credentials from Secret ${opts.secret}${
+          opts.tlsSecret !== undefined ? `; cert/key of listener tls from Secret ${opts.tlsSecret}` : ''
+        }`,
+      },
     } as K8sObject['metadata'],
     data: { 'stunnerd.conf': JSON.stringify(config, null, 2) },
   };

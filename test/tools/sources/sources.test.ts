@@ -141,6 +141,50 @@ describe('gateway sources: a live cluster (Kubernetes API test double)', () => {
     expect(api.requests.some((r) => r.includes('labelSelector='))).toBe(true);
   });
 
+  it('reads a TLS gateway without its key: cert/key from --secret-file only, never the cluster', async () => {
+    const cm = gatewayConfigMap('tls', 'gw-t', {
+      secret: 'gw-t-auth',
+      nodePortOnly: false,
+      tlsSecret: 'gw-t-tls',
+    });
+    const tlsSecret = {
+      metadata: { name: 'gw-t-tls', namespace: 'tls' },
+      type: 'kubernetes.io/tls',
+      data: {
+        'tls.crt': Buffer.from('CRT').toString('base64'),
+        'tls.key': Buffer.from('KEY').toString('base64'),
+      },
+    };
+    api.upsert('configmaps', cm);
+    api.upsert('secrets', tlsSecret);
+    const file = join(dir, 'tls-secret.yaml');
+    await writeFile(
+      file,
+      'apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: gw-t-tls, namespace: tls}\nstringData: {tls.crt: "-----BEGIN CERTIFICATE-----", tls.key: "-----BEGIN PRIVATE KEY-----"}\n',
+    );
+    try {
+      const [t] = await readGatewayConfigs({ kind: 'cluster', kubeconfig, namespace: 'tls' });
+      expect(t!.config.listeners[1]!.cert).toBeUndefined();
+      expect(t!.listeners[1]!.tls).toEqual({ kind: 'secret', secret: 'gw-t-tls' });
+      // The credentials Secret is read (not found here); the TLS one is not.
+      expect(api.requests.some((r) => r.includes('/secrets/gw-t-auth'))).toBe(true);
+      expect(api.requests.some((r) => r.includes('/secrets/gw-t-tls'))).toBe(false);
+      const [f] = await readGatewayConfigs({
+        kind: 'cluster',
+        kubeconfig,
+        namespace: 'tls',
+        secretFiles: [file],
+      });
+      expect(f!.listeners[1]!.tls).toEqual({ kind: 'secret', secret: 'gw-t-tls', readFrom: 'secret-file' });
+      expect(Buffer.from(f!.config.listeners[1]!.key!, 'base64').toString()).toBe(
+        '-----BEGIN PRIVATE KEY-----',
+      );
+    } finally {
+      api.remove('configmaps', 'tls', 'gw-t-config');
+      api.remove('secrets', 'tls', 'gw-t-tls');
+    }
+  });
+
   it('names an unknown context and an unreachable API in one line', async () => {
     await expect(readGatewayConfigs({ kind: 'cluster', kubeconfig, context: 'nope' })).rejects.toThrow(
       'kubeconfig has no context "nope"',
