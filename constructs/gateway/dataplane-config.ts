@@ -3,6 +3,8 @@
  * runtime's own validator at synth time. Secret material is not rendered: the pod's bootstrap
  * injects auth.credentials and TLS cert/key from mounted Secrets when it starts.
  */
+import { type ApiObject, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
 import {
   type ConfigProblem,
   type ListenerConfig,
@@ -10,7 +12,10 @@ import {
   stringifyConfig,
   validateConfig,
 } from '../../contract/config/index.js';
+import { CONFIG_KEY } from '../../contract/pod-layout.js';
 import { unsupportedProblems } from '../../contract/support.js';
+import { ownedMetadata, renderObject } from '../core/api-object.js';
+import { ANNOTATION_INJECTED } from '../core/naming.js';
 import type { GatewayModel } from './model.js';
 
 /** The pod IP, substituted by the runtime from the Downward API env var. */
@@ -99,4 +104,33 @@ export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The ConfigMap with the dataplane config under `stunnerd.conf`, at `Resource`. Its annotation
+ * tells a reviewer which fields the pod fills in from Secrets when it starts.
+ */
+export class DataplaneConfigMap extends Construct {
+  readonly apiObject: ApiObject;
+
+  constructor(scope: Construct, id: string, model: () => GatewayModel) {
+    super(scope, id);
+    const m = model();
+    this.apiObject = renderObject(this, 'Resource', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: ownedMetadata(m, m.configMapName, {
+        [ANNOTATION_INJECTED]: Lazy.any({ produce: () => injectedDescription(model()) }),
+      }),
+      data: Lazy.any({ produce: () => ({ [CONFIG_KEY]: buildDataplaneConfig(model()).text }) }),
+    });
+  }
+}
+
+function injectedDescription(m: GatewayModel): string {
+  const parts = [`auth.credentials from Secret ${m.credentialsSecretName}`];
+  const tls = m.listeners.filter((l) => l.tlsSecret !== undefined);
+  if (tls.length > 0)
+    parts.push(`cert/key of ${tls.map((l) => `listener ${l.name} from Secret ${l.tlsSecret}`).join(', ')}`);
+  return parts.join('; ');
 }

@@ -1,9 +1,107 @@
-/** Synth-time checks of a gateway's props, each problem with where and why. */
+/** Synth-time checks of a gateway, each problem with where and why: they read its model only. */
+import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_PORT, type ListenerProtocol } from '../../contract/config/index.js';
-import { credentialWeakness } from '../credentials.js';
-import type { GatewayListener } from '../gateway-listener.js';
-import { dns1035Problem } from '../naming.js';
-import type { TurnAuth } from '../turn-auth.js';
+import type { ServiceType } from '../core/k8s-types.js';
+import { kubernetesApiProblems } from '../core/kubernetes-api.js';
+import { dns1035Problem, dns1123Problem } from '../core/naming.js';
+import { type ISecretSource, missingSecretKeys, SecretKeys } from '../core/secrets.js';
+import { credentialWeakness } from './credentials.js';
+import { buildDataplaneConfig } from './dataplane-config.js';
+import type { GatewayListener } from './listener.js';
+import type { GatewayModel } from './model.js';
+import type { TurnAuth } from './turn-auth.js';
+
+/** What only the construct tree knows: the runtime ConfigMap's problems, a twin's path, the app. */
+export interface GatewayContext {
+  readonly bundleProblems: readonly string[];
+  /** The path of another gateway of the same namespace and name, if any. */
+  readonly duplicatePath: string | undefined;
+  /** The app's root: a secret source must be rendered in the same app. */
+  readonly root: IConstruct;
+}
+
+/** Pure: every problem of the gateway `m`, in a stable order. */
+export function gatewayProblems(m: GatewayModel, c: GatewayContext): string[] {
+  const problems: string[] = [...c.bundleProblems];
+  const nameProblem = dns1035Problem(m.name, 63 - '-config'.length);
+  if (nameProblem) problems.push(`gateway name ${nameProblem}`);
+  const nsProblem = dns1123Problem(m.namespace);
+  if (nsProblem) problems.push(`namespace ${nsProblem}`);
+  if (c.duplicatePath !== undefined)
+    problems.push(`another gateway is also named "${m.namespace}/${m.name}" (${c.duplicatePath})`);
+  if (m.runtime.image === '')
+    problems.push('the runtime has no image; GatewayRuntime.image() needs one built from runtime/Dockerfile');
+  if (m.podMonitor && m.metricsPort === undefined) problems.push('podMonitor needs metrics: true');
+  if (m.networkPolicy !== undefined) problems.push(...kubernetesApiProblems(m.networkPolicy.kubernetesApi));
+  if (m.externalTrafficPolicy !== undefined && m.serviceType === 'ClusterIP')
+    problems.push('externalTrafficPolicy needs serviceType NodePort or LoadBalancer');
+  if (m.autoscaling && m.autoscaling.maxReplicas < m.autoscaling.minReplicas)
+    problems.push('autoscaling.maxReplicas is below minReplicas');
+  problems.push(...credentialProblems(m.auth, m.allowWeakCredentials));
+  problems.push(...secretSourceProblems(m, c.root));
+  problems.push(
+    ...listenerProblems({
+      listeners: m.declaredListeners,
+      serviceType: m.serviceType,
+      healthPort: m.healthPort,
+      metricsPort: m.metricsPort,
+      exposeHealthCheckPort: m.exposeHealthCheckPort,
+      mixedProtocolLoadBalancer: m.mixedProtocolLoadBalancer,
+    }),
+  );
+  if (problems.length === 0) {
+    const built = buildDataplaneConfig(m);
+    problems.push(...built.problems.map((x) => `dataplane config ${x.path || '(root)'}: ${x.message}`));
+  }
+  return problems;
+}
+
+/**
+ * The SealedSecrets and ExternalSecrets (ISecretSources) the auth and the TLS listeners name:
+ * each must produce the keys the pod mounts, in the gateway's namespace, in the same app.
+ */
+function secretSourceProblems(m: GatewayModel, root: IConstruct): string[] {
+  const problems: string[] = [];
+  const check = (what: string, source: ISecretSource, keys: readonly string[], fix: string) => {
+    const missing = missingSecretKeys(source, keys);
+    if (missing) problems.push(`${what}: ${missing}, which the pod mounts; ${fix}`);
+    if (source.secretNamespace !== m.namespace)
+      problems.push(
+        `${what}: Secret ${source.secretNamespace}/${source.secretName} is in another namespace than the gateway ("${m.namespace}"); a pod can mount only its own namespace's Secrets`,
+      );
+    if (isConstruct(source) && source.node.root !== root)
+      problems.push(
+        `${what}: ${source.node.path} is rendered by another app (another cluster's directory): render the Secret where the gateway runs`,
+      );
+  };
+  const auth = m.auth;
+  const source = auth?.secretSource;
+  if (auth !== undefined && source !== undefined) {
+    const keys = auth.type === 'static' ? SecretKeys.TURN_STATIC : SecretKeys.TURN_EPHEMERAL;
+    check(
+      `auth (${auth.factory})`,
+      source,
+      keys,
+      `give it ${keys.join(' and ')} (static credentials need username and password, ephemeral ones the shared secret under "secret")`,
+    );
+  }
+  m.declaredListeners.forEach((l, i) => {
+    const at = `listener "${l.name}" (listeners[${i}]) tlsSecret`;
+    if (l.tlsSecret === undefined || typeof l.tlsSecret === 'string') return;
+    if (l.certificate !== undefined) {
+      problems.push(
+        `${at}: with a certificate, cert-manager writes the Secret; give tlsSecret as a name, or leave it out`,
+      );
+      return;
+    }
+    check(at, l.tlsSecret, SecretKeys.TLS, 'a TLS Secret needs tls.crt and tls.key (type kubernetes.io/tls)');
+  });
+  return problems;
+}
+
+function isConstruct(x: unknown): x is Construct {
+  return typeof x === 'object' && x !== null && Construct.isConstruct(x);
+}
 
 const PROTOCOLS: readonly ListenerProtocol[] = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'];
 
@@ -33,7 +131,7 @@ export function credentialProblems(auth: TurnAuth | undefined, allowWeakCredenti
 
 export interface ListenerProps {
   readonly listeners: readonly GatewayListener[];
-  readonly serviceType: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly serviceType: ServiceType;
   readonly healthPort: number;
   /** Undefined when metrics are off. */
   readonly metricsPort: number | undefined;

@@ -1,7 +1,7 @@
 /** What Argo CD objects share: their metadata, sync policy props, project references and checks. */
-import { dns1123Problem } from '../naming.js';
-import { labelProblems } from './cluster.js';
-import { renderSyncOptions, type SyncOption, type SyncWave, syncOptionProblems } from './sync.js';
+import { dns1123Problem, labelProblems } from '../core/naming.js';
+import type { SyncWave } from '../core/sync-wave.js';
+import { renderSyncOptions, type SyncOption, syncOptionProblems } from './sync-options.js';
 
 /** The namespace Argo CD watches for Applications, ApplicationSets and AppProjects by default. */
 export const ARGOCD_NAMESPACE = 'argocd';

@@ -41,3 +41,19 @@ export const GATEWAY_APP = 'stunner-gateway';
 export const ANNOTATION_RUNTIME_SHA = 'stunner.l7mp.io/runtime-sha256';
 /** ConfigMap annotation that tells a reviewer which fields the pod fills in from Secrets. */
 export const ANNOTATION_INJECTED = 'stunner.l7mp.io/injected-at-start';
+
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** Why a label map is invalid, or []. */
+export function labelProblems(labels: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_KEY.test(k) || k.length > 316)
+      problems.push(`label key "${k}" is not a valid Kubernetes label key`);
+    if (!LABEL_VALUE.test(v) || v.length > 63)
+      problems.push(`label ${k}: value "${v}" is not a valid label value`);
+  }
+  return problems;
+}

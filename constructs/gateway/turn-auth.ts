@@ -5,7 +5,7 @@
  * SealedSecret or ExternalSecret the chart renders (an ISecretSource). Inline credentials are for
  * demos: they are in your source, and the gateway renders them into a Secret.
  */
-import { type ISecretSource, SecretKeys } from './gitops/secrets.js';
+import { type ISecretSource, SecretKeys } from '../core/secrets.js';
 
 /** A Secret by name (created out of band), or a construct that will produce it. */
 export type SecretReference = string | ISecretSource;

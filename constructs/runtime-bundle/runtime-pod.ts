@@ -16,11 +16,11 @@ import {
   RUNTIME_DIR,
   RUNTIME_NODE_FLAGS,
   SECRETS_DIR,
-} from '../contract/pod-layout.js';
+} from '../../contract/pod-layout.js';
+import { ANNOTATION_RUNTIME_SHA } from '../core/naming.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
-import { ANNOTATION_RUNTIME_SHA } from './naming.js';
-import { packagedRuntime } from './runtime-bundle/packaged-runtime.js';
-import { RUNTIME_CONFIGMAP_NAME } from './runtime-bundle/runtime-config-map.js';
+import { packagedRuntime } from './packaged-runtime.js';
+import { RUNTIME_CONFIGMAP_NAME } from './runtime-config-map.js';
 
 /** One dataplane config the runtime loads, with the Secret material the bootstrap merges into it. */
 export interface RuntimeConfigMount {
