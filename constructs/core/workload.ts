@@ -1,13 +1,10 @@
 /**
  * What every workload of this library shares: the gateway's pods and the ICE auth service's. One
  * props interface, so that the two take the same names for the same things; each construct
- * documents its own defaults where they differ.
+ * documents its own defaults where they differ. Public: its declarations name no model package.
  */
 
 import type { IConstruct } from 'constructs';
-import type { IAffinity } from 'kubernetes-models/v1/Affinity';
-import type { IToleration } from 'kubernetes-models/v1/Toleration';
-import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
 import type { LogFormat } from '../../contract/defaults.js';
 import type {
   ImagePullPolicy,
@@ -122,21 +119,4 @@ export function workloadKubernetesApi(scope: IConstruct, p: WorkloadProps): Kube
       ? { cidrs: p.kubernetesApiCidrs, ports: [443, 6443] }
       : undefined;
   return kubernetesApiOf(scope, p.kubernetesApi ?? legacy);
-}
-
-/** The pod spec fields of `p`'s scheduling props that are set, passed through as given. */
-export function schedulingSpec(p: SchedulingProps): {
-  topologySpreadConstraints?: ITopologySpreadConstraint[];
-  tolerations?: IToleration[];
-  affinity?: IAffinity;
-  nodeSelector?: Record<string, string>;
-} {
-  // The structural types are the models' shapes, loosely typed.
-  const spec: ReturnType<typeof schedulingSpec> = {};
-  if (p.topologySpreadConstraints?.length)
-    spec.topologySpreadConstraints = [...p.topologySpreadConstraints] as ITopologySpreadConstraint[];
-  if (p.tolerations?.length) spec.tolerations = [...p.tolerations] as IToleration[];
-  if (p.affinity) spec.affinity = p.affinity as IAffinity;
-  if (p.nodeSelector) spec.nodeSelector = { ...p.nodeSelector };
-  return spec;
 }

@@ -4,7 +4,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import { plainResources } from '../core/k8s-types.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from '../core/pod-security.js';
-import { schedulingSpec } from '../core/workload.js';
+import { schedulingSpec } from '../core/scheduling.js';
 import type { RuntimePod } from '../runtime-bundle/runtime-pod.js';
 import { type GatewayModel, transportOf } from './model.js';
 

@@ -51,8 +51,9 @@ import {
 } from '../core/naming.js';
 import { nodeReaderRbac } from '../core/node-reader.js';
 import { containerSecurityContext, healthProbes, podSecurityContext } from '../core/pod-security.js';
+import { schedulingSpec } from '../core/scheduling.js';
 import { Warnings } from '../core/warnings.js';
-import { schedulingSpec, type WorkloadProps, workloadKubernetesApi } from '../core/workload.js';
+import { type WorkloadProps, workloadKubernetesApi } from '../core/workload.js';
 import type { IStunnerGateway } from '../gateway/types.js';
 import { type RuntimePod, runtimePod } from '../runtime-bundle/runtime-pod.js';
 
