@@ -34,8 +34,19 @@
  *   pod-main.ts                 the pods' program: runtime/main.ts and icetest/ only
  *   main.ts                     the tools' program (bin/stunnerctl.mjs, bin/turncat.mjs): anything
  * No tool but pod-main.ts reaches the relay (runtime/{relay,transport,turn,process}/).
+ *
+ * Inside constructs/, each folder is a layer and imports only the ones below it (rules constructs-*):
+ *   core/            naming, k8s types, the object helper, pod security, sync waves, warnings,
+ *                    registries, secret sources: the foundation, imports no other folder
+ *   runtime-bundle/  what runs in the pods (GatewayRuntime, the runtime ConfigMap, the pod layout)
+ *   gateway/         StunnerGateway, its resource constructs, MediaRoute, TurnAuth
+ *   ice/             the ICE auth service, for gateways
+ *   gitops/          Argo CD objects, the multi-cluster layout, the smoke test
+ *   demos/           the demos: anything below; index.ts: anything
  */
 const below = (...layers) => `^runtime/(?!(${layers.join('|')})/)[^/]+/`;
+/** Any construct file but those in `layers`: another folder, or a top-level file (index.ts). */
+const constructsBelow = (...layers) => `^constructs/((?!(${layers.join('|')})/)[^/]+/|[^/]+$)`;
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -218,6 +229,38 @@ module.exports = {
       severity: 'error',
       from: { path: '^runtime/ice/client\\.ts$' },
       to: { path: '^(dgram|net|tls|http|https|worker_threads)$|^runtime/' },
+    },
+    {
+      name: 'constructs-core-is-the-bottom',
+      comment: 'core/ is what every construct builds on: it imports no other folder of constructs/.',
+      severity: 'error',
+      from: { path: '^constructs/core/' },
+      to: { path: '^constructs/', pathNot: '^constructs/core/' },
+    },
+    {
+      name: 'constructs-runtime-bundle-is-below-the-gateway',
+      severity: 'error',
+      from: { path: '^constructs/runtime-bundle/' },
+      to: { path: constructsBelow('runtime-bundle', 'core') },
+    },
+    {
+      name: 'constructs-gateway-is-below-ice-gitops-demos',
+      comment: 'The gateway knows routes and the auth service only through gateway/types.ts.',
+      severity: 'error',
+      from: { path: '^constructs/gateway/' },
+      to: { path: constructsBelow('gateway', 'runtime-bundle', 'core') },
+    },
+    {
+      name: 'constructs-ice-is-below-gitops-and-demos',
+      severity: 'error',
+      from: { path: '^constructs/ice/' },
+      to: { path: constructsBelow('ice', 'gateway', 'runtime-bundle', 'core') },
+    },
+    {
+      name: 'constructs-gitops-is-below-the-demos',
+      severity: 'error',
+      from: { path: '^constructs/gitops/' },
+      to: { path: constructsBelow('gitops', 'ice', 'gateway', 'runtime-bundle', 'core') },
     },
     {
       name: 'fuzz-targets-test-the-code-itself',

@@ -2,7 +2,7 @@
  * The app that `npm run synth` renders into dist/: one directory per cluster
  * (dist/<cluster>/<chart>.k8s.yaml) and dist/argocd/ with the Argo CD objects that sync them.
  */
-import { MultiClusterApp, type MultiClusterAppProps } from '../constructs/index.js';
+import { MultiClusterApp, type MultiClusterAppProps } from '../constructs/gitops/index.js';
 import { ArgoCdChart, ArgoCdProjectsChart, PROJECTS_CHART } from './argocd-chart.js';
 import { CloudRetroChart } from './cloudretro-chart.js';
 import { CLUSTERS, EU_WEST, US_EAST } from './clusters.js';

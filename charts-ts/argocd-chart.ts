@@ -18,7 +18,7 @@ import {
   type MultiClusterApp,
   resourceKindsOf,
   SyncOption,
-} from '../constructs/index.js';
+} from '../constructs/gitops/index.js';
 import { GATEWAY_CLUSTER_LABEL, REPO_URL } from './clusters.js';
 import { MEDIA_GATEWAY_NAMESPACE } from './media-gateway-chart.js';
 

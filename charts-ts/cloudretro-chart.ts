@@ -6,7 +6,8 @@
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { CloudRetroDemo, TurnAuth } from '../constructs/index.js';
+import { CloudRetroDemo } from '../constructs/demos/index.js';
+import { TurnAuth } from '../constructs/index.js';
 
 /** The coordinator's load balancer address (a DNS name for its reserved IP), which us-east's workers use. */
 export const CLOUDRETRO_COORDINATOR = 'cloudretro.eu-west.example.com';

@@ -1,5 +1,5 @@
 /** The clusters the repository deploys to: each renders into dist/<name>/ and gets one Application. */
-import { ClusterDestination, GitOpsCluster } from '../constructs/index.js';
+import { ClusterDestination, GitOpsCluster } from '../constructs/gitops/index.js';
 
 /** The git repository Argo CD syncs from. */
 export const REPO_URL = 'https://git.example.com/media/stunner-gitops.git';

@@ -5,7 +5,8 @@
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { JanusDemo, SimpleTunnel, TurnAuth } from '../constructs/index.js';
+import { JanusDemo, SimpleTunnel } from '../constructs/demos/index.js';
+import { TurnAuth } from '../constructs/index.js';
 
 export class SimpleTunnelChart extends Chart {
   readonly demo: SimpleTunnel;

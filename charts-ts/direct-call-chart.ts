@@ -9,7 +9,9 @@
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { DirectOne2OneCall, GatewaySmokeTest, TurnAuth } from '../constructs/index.js';
+import { DirectOne2OneCall } from '../constructs/demos/index.js';
+import { GatewaySmokeTest } from '../constructs/gitops/index.js';
+import { TurnAuth } from '../constructs/index.js';
 
 export class DirectCallChart extends Chart {
   readonly demo: DirectOne2OneCall;

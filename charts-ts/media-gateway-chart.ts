@@ -4,9 +4,9 @@
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
+import type { IGitOpsCluster } from '../constructs/gitops/index.js';
 import {
   ExternalSecret,
-  type IGitOpsCluster,
   MediaRoute,
   SecretKeys,
   SecretStoreRef,

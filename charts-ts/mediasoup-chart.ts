@@ -5,7 +5,8 @@
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { MediasoupDemo, TurnAuth } from '../constructs/index.js';
+import { MediasoupDemo } from '../constructs/demos/index.js';
+import { TurnAuth } from '../constructs/index.js';
 
 /** The host browsers open: nip.io resolves it to the ingress controller's address (a reserved IP). */
 export const MEDIASOUP_HOST = 'mediasoup-198.51.100.80.nip.io';

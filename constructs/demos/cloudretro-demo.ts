@@ -26,7 +26,7 @@
  * RuntimeDefault seccomp, no privilege escalation and no capabilities. Each workload has its own
  * NetworkPolicy on top of the namespace's default deny.
  */
-import { ApiObject, Lazy } from 'cdk8s';
+import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
@@ -53,22 +53,23 @@ import {
   MANAGED_BY,
 } from '../../contract/labels.js';
 import { RUNTIME_UID } from '../../contract/pod-layout.js';
-import type { GatewayRuntime } from '../gateway-runtime.js';
-import { SyncWave } from '../gitops/sync.js';
-import { IceAuthService } from '../ice-auth-service.js';
-import { warnUnpinnedImage } from '../image-pin.js';
-import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
-import { MediaRoute } from '../media-route.js';
-import { chartNamespace } from '../naming.js';
+import { renderObject } from '../core/api-object.js';
+import { warnUnpinnedImage } from '../core/image-pin.js';
+import type { K8sNetworkPolicyPeer } from '../core/k8s-types.js';
+import { chartNamespace } from '../core/naming.js';
 import {
   containerSecurityContext,
   thirdPartyContainerSecurityContext,
   thirdPartyPodSecurityContext,
-} from '../pod-security.js';
+} from '../core/pod-security.js';
+import { SyncWave } from '../core/sync-wave.js';
+import { MediaRoute } from '../gateway/media-route.js';
+import { StunnerGateway } from '../gateway/stunner-gateway.js';
+import { TurnAuth } from '../gateway/turn-auth.js';
+import { IceAuthService } from '../ice/ice-auth-service.js';
 import { type PackagedDemo, packagedDemo } from '../runtime-bundle/packaged-demos.js';
-import { StunnerGateway } from '../stunner-gateway.js';
-import { TurnAuth } from '../turn-auth.js';
 import { gatewayPeer, iceAuthEgress, podsPeer, relayEgress, renderDemoNetworkPolicy } from './demo-parts.js';
+import type { DemoProps } from './demo-props.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, portProblem } from './demo-server.js';
 
 /**
@@ -109,17 +110,7 @@ const STEP_API_KEY_DIR = 'ice-api-key';
 /** The Secret (key `key`) a secondary's ICE auth service requires and the primary's step sends. */
 export const DEFAULT_CLOUDRETRO_ICE_API_KEY_SECRET = 'cloudretro-ice-api-key';
 
-export interface CloudRetroDemoProps {
-  /**
-   * Namespace of every object.
-   * @default the chart's namespace, or "default"
-   */
-  readonly namespace?: string;
-  /**
-   * Render the Namespace (with the gateway).
-   * @default true
-   */
-  readonly createNamespace?: boolean;
+export interface CloudRetroDemoProps extends DemoProps {
   /**
    * CloudRetro image (coordinator and worker).
    * @default DEFAULT_CLOUDRETRO_IMAGE (STUNner's demo image)
@@ -130,11 +121,6 @@ export interface CloudRetroDemoProps {
    * @default TurnAuth.ephemeral('stunner-auth-secret'): a Secret you create, key `secret`
    */
   readonly auth?: TurnAuth;
-  /**
-   * TURN-UDP port of the gateway's Service.
-   * @default 3478
-   */
-  readonly port?: number;
   /**
    * Address (reserved IP or DNS name) browsers reach this cluster's gateway at. Needed by
    * `iceServersFrom: 'props'`.
@@ -203,10 +189,6 @@ export interface CloudRetroDemoProps {
    * @default DEFAULT_CLOUDRETRO_ICE_API_KEY_SECRET ('cloudretro-ice-api-key'), used once there is a secondary
    */
   readonly iceApiKeySecret?: string;
-  /**
-   * @default GatewayRuntime.bundle()
-   */
-  readonly runtime?: GatewayRuntime;
 }
 
 export class CloudRetroDemo extends Construct {
@@ -273,7 +255,8 @@ export class CloudRetroDemo extends Construct {
       name: CloudRetroNames.route,
       namespace: this.namespace,
       parents: [this.gateway],
-    }).addService(
+    });
+    this.route.addService(
       { name: CloudRetroNames.workerMediaService, namespace: this.namespace, selector: workerLabels },
       { port: CLOUDRETRO_PORTS.media },
     );
@@ -377,14 +360,17 @@ export class CloudRetroDemo extends Construct {
       [LABEL_COMPONENT]: DEMO_COMPONENT,
       [LABEL_MANAGED_BY]: MANAGED_BY,
     };
-    const o = new ApiObject(this, id, {
-      apiVersion: kind === 'Deployment' ? 'apps/v1' : 'v1',
-      kind,
-      metadata: { name, namespace: this.namespace, labels },
-      ...body,
-    });
-    (isWorkload ? wave : SyncWave.CONFIG_AND_SECRETS).applyTo(o);
-    return o;
+    return renderObject(
+      this,
+      id,
+      {
+        apiVersion: kind === 'Deployment' ? 'apps/v1' : 'v1',
+        kind,
+        metadata: { name, namespace: this.namespace, labels },
+        ...body,
+      },
+      isWorkload ? wave : SyncWave.CONFIG_AND_SECRETS,
+    );
   }
 
   #deploymentSpec(

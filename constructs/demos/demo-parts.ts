@@ -3,27 +3,27 @@
  * a media server (its Deployment, its signalling Service and the headless Service the route
  * admits). Internal: the demo constructs use it.
  */
-import { ApiObject, Lazy } from 'cdk8s';
+import { type ApiObject, Lazy } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { DemoEnv } from '../../contract/demo-layout.js';
 import { ANNOTATION_POD_SECURITY_EXCEPTION } from '../../contract/labels.js';
-import type { GatewayRuntime } from '../gateway-runtime.js';
-import { SyncWave } from '../gitops/sync.js';
-import type { IceAuthService } from '../ice-auth-service.js';
-import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
-import type { PodSecurityLevel } from '../namespace-security.js';
-import { NetworkPolicyObject } from '../network-policy-object.js';
-import { thirdPartyPodSecurityContext } from '../pod-security.js';
-import type { PodSecurityException } from '../pod-security-exceptions.js';
-import { StunnerGateway } from '../stunner-gateway.js';
-import type { TurnAuth } from '../turn-auth.js';
-import type { IStunnerGateway } from '../types.js';
+import { renderObject } from '../core/api-object.js';
+import type { K8sNetworkPolicyPeer, ServiceType } from '../core/k8s-types.js';
+import type { PodSecurityLevel } from '../core/namespace-security.js';
+import { thirdPartyPodSecurityContext } from '../core/pod-security.js';
+import type { PodSecurityException } from '../core/pod-security-exceptions.js';
+import { SyncWave } from '../core/sync-wave.js';
+import { StunnerGateway } from '../gateway/stunner-gateway.js';
+import type { TurnAuth } from '../gateway/turn-auth.js';
+import type { IStunnerGateway } from '../gateway/types.js';
+import type { IceAuthService } from '../ice/ice-auth-service.js';
+import type { GatewayRuntime } from '../runtime-bundle/gateway-runtime.js';
 
 /** The gateway props a demo passes on as given. */
 export interface DemoGatewayProps {
   readonly publicAddress?: string;
-  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly serviceType?: ServiceType;
   readonly runtime?: GatewayRuntime;
 }
 
@@ -120,8 +120,10 @@ export function renderMediaServer(scope: Construct, props: MediaServerProps): vo
     targetPort: p.name,
     protocol: p.protocol,
   });
-  SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-    new ApiObject(scope, props.ids.deployment, {
+  renderObject(
+    scope,
+    props.ids.deployment,
+    {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: meta(props.name),
@@ -142,23 +144,30 @@ export function renderMediaServer(scope: Construct, props: MediaServerProps): vo
           },
         },
       },
-    }),
+    },
+    SyncWave.DEMOS_AND_SMOKE_TESTS,
   );
-  SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-    new ApiObject(scope, props.ids.service, {
+  renderObject(
+    scope,
+    props.ids.service,
+    {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(props.name),
       spec: { type: 'ClusterIP', selector: { ...selector }, ports: [servicePort(props.signalling)] },
-    }),
+    },
+    SyncWave.DEMOS_AND_SMOKE_TESTS,
   );
-  SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-    new ApiObject(scope, props.ids.mediaService, {
+  renderObject(
+    scope,
+    props.ids.mediaService,
+    {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(props.mediaServiceName),
       spec: { clusterIP: 'None', selector: { ...selector }, ports: [servicePort(props.media)] },
-    }),
+    },
+    SyncWave.DEMOS_AND_SMOKE_TESTS,
   );
   renderDemoNetworkPolicy(scope, `${props.ids.deployment}NetworkPolicy`, {
     name: props.name,
@@ -207,7 +216,7 @@ export function renderDemoNetworkPolicy(
     ...(r.peers !== undefined ? { [key]: r.peers.map((p) => JSON.parse(JSON.stringify(p))) } : {}),
     ports: r.ports.map((p) => ({ ...p })),
   });
-  const policy = new NetworkPolicyObject(scope, id, {
+  const policy = renderObject(scope, id, {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: props.name, namespace: props.namespace, labels: { ...props.labels } },
@@ -223,7 +232,6 @@ export function renderDemoNetworkPolicy(
           : props.egress.map((r) => rule('to', r)),
     },
   });
-  SyncWave.applyByKind(policy);
   return policy;
 }
 

@@ -3,7 +3,6 @@
  * a ConfigMap (`<name>-server`, with the readable bootstrap) and run by the pinned stock Node.js
  * image, plus a Service. Hardened like the runtime pods. Internal: the demo constructs use it.
  */
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import { isPort } from '../../contract/checks.js';
@@ -26,10 +25,11 @@ import {
   MANAGED_BY,
 } from '../../contract/labels.js';
 import { NODE_IMAGE } from '../../contract/pod-layout.js';
-import { SyncWave } from '../gitops/sync.js';
-import { warnUnpinnedImage } from '../image-pin.js';
-import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
-import { containerSecurityContext, podSecurityContext } from '../pod-security.js';
+import { renderObject } from '../core/api-object.js';
+import { warnUnpinnedImage } from '../core/image-pin.js';
+import type { K8sNetworkPolicyPeer, ServiceType } from '../core/k8s-types.js';
+import { containerSecurityContext, podSecurityContext } from '../core/pod-security.js';
+import { SyncWave } from '../core/sync-wave.js';
 import { type PackagedDemo, packagedDemo } from '../runtime-bundle/packaged-demos.js';
 import { type DemoPolicyRule, renderDemoNetworkPolicy } from './demo-parts.js';
 
@@ -54,7 +54,7 @@ export interface DemoServerProps {
   readonly env: Readonly<Record<string, string>>;
   /** HTTP servers answer /live and /ready on this port name. */
   readonly httpProbePort?: string;
-  readonly serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  readonly serviceType: ServiceType;
   readonly image: string;
   readonly labels?: Readonly<Record<string, string>>;
   /**
@@ -100,14 +100,18 @@ export class DemoServer extends Construct {
     };
     const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
 
-    const cm = new ApiObject(this, 'ConfigMap', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: meta(this.configMapName),
-      data: { [DEMO_BOOTSTRAP_FILE]: this.bundle?.bootstrap ?? '' },
-      binaryData: this.bundle ? { [DEMO_BUNDLE_FILE]: this.bundle.gzip.toString('base64') } : {},
-    });
-    SyncWave.CONFIG_AND_SECRETS.applyTo(cm);
+    renderObject(
+      this,
+      'ConfigMap',
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: meta(this.configMapName),
+        data: { [DEMO_BOOTSTRAP_FILE]: this.bundle?.bootstrap ?? '' },
+        binaryData: this.bundle ? { [DEMO_BUNDLE_FILE]: this.bundle.gzip.toString('base64') } : {},
+      },
+      SyncWave.CONFIG_AND_SECRETS,
+    );
 
     const { command, args } = demoCommand();
     const env: IEnvVar[] = [
@@ -124,78 +128,86 @@ export class DemoServer extends Construct {
             timeoutSeconds: 2,
           }
         : undefined;
-    const deployment = new ApiObject(this, 'Deployment', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: meta(this.name),
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { ...this.selectorLabels } },
-        template: {
-          metadata: {
-            labels: { ...labels },
-            ...(this.bundle ? { annotations: { [ANNOTATION_DEMO_SHA]: this.bundle.sha256 } } : {}),
-          },
-          spec: {
-            enableServiceLinks: false,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(),
-            containers: [
-              {
-                name: props.server,
-                image: props.image,
-                imagePullPolicy: 'IfNotPresent',
-                workingDir: DEMO_WORKDIR,
-                command,
-                args,
-                env,
-                ports: props.ports.map((p) => ({
-                  name: p.name,
-                  containerPort: p.containerPort,
-                  protocol: p.protocol,
-                })),
-                ...(props.httpProbePort !== undefined
-                  ? { livenessProbe: probe('/live'), readinessProbe: probe('/ready') }
-                  : {}),
-                resources: {
-                  requests: { cpu: '20m', memory: '32Mi' },
-                  limits: { cpu: '500m', memory: '128Mi' },
+    renderObject(
+      this,
+      'Deployment',
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: meta(this.name),
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { ...this.selectorLabels } },
+          template: {
+            metadata: {
+              labels: { ...labels },
+              ...(this.bundle ? { annotations: { [ANNOTATION_DEMO_SHA]: this.bundle.sha256 } } : {}),
+            },
+            spec: {
+              enableServiceLinks: false,
+              automountServiceAccountToken: false,
+              securityContext: podSecurityContext(),
+              containers: [
+                {
+                  name: props.server,
+                  image: props.image,
+                  imagePullPolicy: 'IfNotPresent',
+                  workingDir: DEMO_WORKDIR,
+                  command,
+                  args,
+                  env,
+                  ports: props.ports.map((p) => ({
+                    name: p.name,
+                    containerPort: p.containerPort,
+                    protocol: p.protocol,
+                  })),
+                  ...(props.httpProbePort !== undefined
+                    ? { livenessProbe: probe('/live'), readinessProbe: probe('/ready') }
+                    : {}),
+                  resources: {
+                    requests: { cpu: '20m', memory: '32Mi' },
+                    limits: { cpu: '500m', memory: '128Mi' },
+                  },
+                  securityContext: containerSecurityContext(),
+                  volumeMounts: [
+                    { name: 'bundle', mountPath: `${DEMO_WORKDIR}/${DEMO_BUNDLE_DIR}`, readOnly: true },
+                    { name: 'run', mountPath: `${DEMO_WORKDIR}/${DEMO_RUN_DIR}`, readOnly: false },
+                    { name: 'tmp', mountPath: '/tmp', readOnly: false },
+                  ],
                 },
-                securityContext: containerSecurityContext(),
-                volumeMounts: [
-                  { name: 'bundle', mountPath: `${DEMO_WORKDIR}/${DEMO_BUNDLE_DIR}`, readOnly: true },
-                  { name: 'run', mountPath: `${DEMO_WORKDIR}/${DEMO_RUN_DIR}`, readOnly: false },
-                  { name: 'tmp', mountPath: '/tmp', readOnly: false },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'bundle', configMap: { name: this.configMapName, defaultMode: 0o444 } },
-              { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-              { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-            ],
+              ],
+              volumes: [
+                { name: 'bundle', configMap: { name: this.configMapName, defaultMode: 0o444 } },
+                { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+                { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+              ],
+            },
           },
         },
       },
-    });
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(deployment);
+      SyncWave.DEMOS_AND_SMOKE_TESTS,
+    );
 
-    const service = new ApiObject(this, 'Service', {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta(this.name),
-      spec: {
-        type: props.serviceType,
-        selector: { ...this.selectorLabels },
-        ports: props.ports.map((p) => ({
-          name: p.name,
-          port: p.port,
-          targetPort: p.name,
-          protocol: p.protocol,
-        })),
+    renderObject(
+      this,
+      'Service',
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(this.name),
+        spec: {
+          type: props.serviceType,
+          selector: { ...this.selectorLabels },
+          ports: props.ports.map((p) => ({
+            name: p.name,
+            port: p.port,
+            targetPort: p.name,
+            protocol: p.protocol,
+          })),
+        },
       },
-    });
-    SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(service);
+      SyncWave.DEMOS_AND_SMOKE_TESTS,
+    );
 
     renderDemoNetworkPolicy(this, 'NetworkPolicy', {
       name: this.name,

@@ -9,21 +9,17 @@ import { Construct } from 'constructs';
 import { dns1035Problem } from '../../contract/checks.js';
 import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
-import type { GatewayRuntime } from '../gateway-runtime.js';
-import { IceAuthService } from '../ice-auth-service.js';
-import { MediaRoute } from '../media-route.js';
-import { chartNamespace } from '../naming.js';
-import { StunnerGateway } from '../stunner-gateway.js';
-import { TurnAuth } from '../turn-auth.js';
+import type { ServiceType } from '../core/k8s-types.js';
+import { chartNamespace } from '../core/naming.js';
+import { MediaRoute } from '../gateway/media-route.js';
+import { StunnerGateway } from '../gateway/stunner-gateway.js';
+import { TurnAuth } from '../gateway/turn-auth.js';
+import { IceAuthService } from '../ice/ice-auth-service.js';
 import { demoGatewayOptions, demoIceEnv, iceAuthEgress } from './demo-parts.js';
+import type { DemoServiceProps } from './demo-props.js';
 import { DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
-export interface DirectOne2OneCallProps {
-  /**
-   * Namespace of every object.
-   * @default the chart's namespace, or "default"
-   */
-  readonly namespace?: string;
+export interface DirectOne2OneCallProps extends DemoServiceProps {
   /**
    * Render the Namespace (with the TURN-UDP gateway).
    * @default true
@@ -48,7 +44,7 @@ export interface DirectOne2OneCallProps {
    * Service type of both gateways.
    * @default 'LoadBalancer'
    */
-  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly serviceType?: ServiceType;
   /**
    * Name of the application server's Deployment and Service.
    * @default 'direct-call'
@@ -64,7 +60,7 @@ export interface DirectOne2OneCallProps {
    * open it through `kubectl port-forward` (http://localhost) or put it behind HTTPS.
    * @default 'ClusterIP'
    */
-  readonly appServiceType?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  readonly appServiceType?: ServiceType;
   /**
    * Image that runs the application server bundle: a mirror of the pinned stock Node.js image.
    * @default the pinned stock Node.js image (NODE_IMAGE)
@@ -80,10 +76,6 @@ export interface DirectOne2OneCallProps {
    * @default both gateways
    */
   readonly iceGateway?: 'udp-gateway' | 'tcp-gateway';
-  /**
-   * @default GatewayRuntime.bundle()
-   */
-  readonly runtime?: GatewayRuntime;
 }
 
 export class DirectOne2OneCall extends Construct {

@@ -1,4 +1,7 @@
-/** The demos: each composes StunnerGateway and MediaRoute (and IceAuthService) with our demo servers. */
+/**
+ * `stunner-gitops/demos`: each demo composes StunnerGateway and MediaRoute (and IceAuthService)
+ * with our demo servers.
+ */
 
 export {
   CLOUDRETRO_PORTS,
@@ -7,6 +10,7 @@ export {
   CloudRetroNames,
   DEFAULT_CLOUDRETRO_IMAGE,
 } from './cloudretro-demo.js';
+export type { DemoProps, DemoServiceProps } from './demo-props.js';
 export { DirectOne2OneCall, type DirectOne2OneCallProps } from './direct-one2one-call.js';
 export { DEFAULT_JANUS_IMAGE, JanusDemo, type JanusDemoProps } from './janus-demo.js';
 export {

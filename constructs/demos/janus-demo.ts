@@ -10,7 +10,6 @@
  * escalation and no capabilities, and every other pod here is `restricted`. Each pod has its own
  * NetworkPolicy on top of the namespace's default deny.
  */
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
@@ -21,15 +20,15 @@ import {
   LABEL_NAME,
   MANAGED_BY,
 } from '../../contract/labels.js';
-import type { GatewayRuntime } from '../gateway-runtime.js';
-import { SyncWave } from '../gitops/sync.js';
-import { IceAuthService } from '../ice-auth-service.js';
-import { warnUnpinnedImage } from '../image-pin.js';
-import { MediaRoute } from '../media-route.js';
-import { chartNamespace } from '../naming.js';
-import { thirdPartyContainerSecurityContext } from '../pod-security.js';
-import type { StunnerGateway } from '../stunner-gateway.js';
-import { TurnAuth } from '../turn-auth.js';
+import { renderObject } from '../core/api-object.js';
+import { warnUnpinnedImage } from '../core/image-pin.js';
+import { chartNamespace } from '../core/naming.js';
+import { thirdPartyContainerSecurityContext } from '../core/pod-security.js';
+import { SyncWave } from '../core/sync-wave.js';
+import { MediaRoute } from '../gateway/media-route.js';
+import type { StunnerGateway } from '../gateway/stunner-gateway.js';
+import { TurnAuth } from '../gateway/turn-auth.js';
+import { IceAuthService } from '../ice/ice-auth-service.js';
 import {
   demoIceEnv,
   demoUdpGateway,
@@ -39,6 +38,7 @@ import {
   relayEgress,
   renderMediaServer,
 } from './demo-parts.js';
+import type { DemoServiceProps } from './demo-props.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
 
 /**
@@ -51,36 +51,12 @@ export const DEFAULT_JANUS_IMAGE = imageRef(IMAGES.janus);
 export const JANUS_CONFIG_DIR = 'config';
 export const JANUS_WORKDIR = '/janus';
 
-export interface JanusDemoProps {
-  /**
-   * Namespace of every object.
-   * @default the chart's namespace, or "default"
-   */
-  readonly namespace?: string;
-  /**
-   * Render the Namespace (with the gateway).
-   * @default true
-   */
-  readonly createNamespace?: boolean;
+export interface JanusDemoProps extends DemoServiceProps {
   /**
    * TURN credentials of the gateway; the ICE auth service mints them for the page.
    * @default TurnAuth.ephemeral('stunner-auth-secret'): a Secret you create, key `secret`
    */
   readonly auth?: TurnAuth;
-  /**
-   * TURN-UDP port of the gateway's Service.
-   * @default 3478
-   */
-  readonly port?: number;
-  /**
-   * Address clients reach the gateway at, when it is known up front.
-   * @default discovered at run time from the load balancer
-   */
-  readonly publicAddress?: string;
-  /**
-   * @default 'LoadBalancer'
-   */
-  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
   /**
    * The Janus image (Janus 1.x with the EchoTest plugin and the HTTP transport). Pin it by digest:
    * synth warns on an image without one.
@@ -117,10 +93,6 @@ export interface JanusDemoProps {
    * @default the pinned stock Node.js image (NODE_IMAGE)
    */
   readonly pageImage?: string;
-  /**
-   * @default GatewayRuntime.bundle()
-   */
-  readonly runtime?: GatewayRuntime;
 }
 
 export class JanusDemo extends Construct {
@@ -156,7 +128,8 @@ export class JanusDemo extends Construct {
       name: 'janus-media',
       namespace: this.namespace,
       parents: [this.gateway],
-    }).addService(
+    });
+    this.route.addService(
       { name: this.janusMediaServiceName, namespace: this.namespace, selector },
       { port: this.rtpPorts.min, endPort: this.rtpPorts.max },
     );
@@ -241,13 +214,16 @@ export class JanusDemo extends Construct {
     const labels = { ...selector, [LABEL_COMPONENT]: DEMO_COMPONENT, [LABEL_MANAGED_BY]: MANAGED_BY };
     const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
     const configMap = `${this.janusName}-config`;
-    SyncWave.CONFIG_AND_SECRETS.applyTo(
-      new ApiObject(this, 'JanusConfig', {
+    renderObject(
+      this,
+      'JanusConfig',
+      {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: meta(configMap),
         data: this.janusConfig(),
-      }),
+      },
+      SyncWave.CONFIG_AND_SECRETS,
     );
     warnUnpinnedImage(this, 'janusImage', this.#props.janusImage ?? DEFAULT_JANUS_IMAGE);
     renderMediaServer(this, {

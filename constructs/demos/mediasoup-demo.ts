@@ -20,7 +20,6 @@
  * seccomp, no privilege escalation and no capability but NET_BIND_SERVICE (it binds 443), and
  * every other pod here is `restricted`.
  */
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
@@ -32,17 +31,16 @@ import {
   LABEL_NAMESPACE_NAME,
   MANAGED_BY,
 } from '../../contract/labels.js';
-import { ClusterScopedObject } from '../cluster-scoped.js';
-import type { GatewayRuntime } from '../gateway-runtime.js';
-import { SyncWave } from '../gitops/sync.js';
-import { IceAuthService } from '../ice-auth-service.js';
-import { warnUnpinnedImage } from '../image-pin.js';
-import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
-import { MediaRoute } from '../media-route.js';
-import { chartNamespace } from '../naming.js';
-import { thirdPartyContainerSecurityContext } from '../pod-security.js';
-import type { StunnerGateway } from '../stunner-gateway.js';
-import { TurnAuth } from '../turn-auth.js';
+import { renderObject } from '../core/api-object.js';
+import { warnUnpinnedImage } from '../core/image-pin.js';
+import type { K8sNetworkPolicyPeer } from '../core/k8s-types.js';
+import { chartNamespace } from '../core/naming.js';
+import { thirdPartyContainerSecurityContext } from '../core/pod-security.js';
+import { SyncWave } from '../core/sync-wave.js';
+import { MediaRoute } from '../gateway/media-route.js';
+import type { StunnerGateway } from '../gateway/stunner-gateway.js';
+import { TurnAuth } from '../gateway/turn-auth.js';
+import { IceAuthService } from '../ice/ice-auth-service.js';
 import {
   DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
   demoIceEnv,
@@ -53,6 +51,7 @@ import {
   renderDemoNetworkPolicy,
   renderMediaServer,
 } from './demo-parts.js';
+import type { DemoServiceProps } from './demo-props.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
 
 /**
@@ -95,7 +94,7 @@ export interface MediasoupTlsProps {
   readonly secretName?: string;
 }
 
-export interface MediasoupDemoProps {
+export interface MediasoupDemoProps extends DemoServiceProps {
   /**
    * The host browsers open (the landing server), e.g. `mediasoup-203.0.113.10.nip.io` with the
    * ingress controller's address.
@@ -125,11 +124,6 @@ export interface MediasoupDemoProps {
    */
   readonly namespace?: string;
   /**
-   * Render the Namespace (with the gateway).
-   * @default true
-   */
-  readonly createNamespace?: boolean;
-  /**
    * The mediasoup demo image: an HTTPS server on PROTOO_LISTEN_PORT that serves the client and its
    * WebSocket, configured by MEDIASOUP_* variables.
    * @default DEFAULT_MEDIASOUP_IMAGE (STUNner's tutorial's image; pin it)
@@ -146,19 +140,10 @@ export interface MediasoupDemoProps {
    */
   readonly auth?: TurnAuth;
   /**
-   * TURN-UDP port of the gateway's Service.
-   * @default 3478
-   */
-  readonly port?: number;
-  /**
    * Address browsers reach the gateway at, when it is known up front.
    * @default discovered at run time from the gateway's load balancer
    */
   readonly publicAddress?: string;
-  /**
-   * @default 'LoadBalancer'
-   */
-  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
   /**
    * Lifetime of the credentials in a redirect, in seconds: a call cannot outlive them (the
    * gateway refuses the allocation's refreshes after that), and a leaked URL is worthless after.
@@ -170,10 +155,6 @@ export interface MediasoupDemoProps {
    * @default the pinned stock Node.js image (NODE_IMAGE)
    */
   readonly landingImage?: string;
-  /**
-   * @default GatewayRuntime.bundle()
-   */
-  readonly runtime?: GatewayRuntime;
 }
 
 export class MediasoupDemo extends Construct {
@@ -221,7 +202,8 @@ export class MediasoupDemo extends Construct {
       name: 'mediasoup-media',
       namespace: this.namespace,
       parents: [this.gateway],
-    }).addService(
+    });
+    this.route.addService(
       { name: this.mediaServiceName, namespace: this.namespace, selector },
       { port: this.rtcPorts.min, endPort: this.rtcPorts.max },
     );
@@ -334,8 +316,10 @@ export class MediasoupDemo extends Construct {
   #renderIngress(): void {
     const tls = this.#props.tls ?? {};
     if (tls.createClusterIssuer) {
-      SyncWave.CONFIG_AND_SECRETS.applyTo(
-        new ClusterScopedObject(this, 'ClusterIssuer', {
+      renderObject(
+        this,
+        'ClusterIssuer',
+        {
           apiVersion: 'cert-manager.io/v1',
           kind: 'ClusterIssuer',
           metadata: { name: this.clusterIssuer, labels: this.#labels(this.serverName) },
@@ -347,7 +331,8 @@ export class MediasoupDemo extends Construct {
               solvers: [{ http01: { ingress: { ingressClassName: this.ingressClass } } }],
             },
           },
-        }),
+        },
+        SyncWave.CONFIG_AND_SECRETS,
       );
     }
     // cert-manager answers the HTTP-01 challenge from solver pods in this namespace: past the
@@ -360,8 +345,10 @@ export class MediasoupDemo extends Construct {
       ingress: [{ peers: this.#ingressControllers, ports: [{ protocol: 'TCP', port: ACME_SOLVER_PORT }] }],
       egress: [],
     });
-    SyncWave.CONFIG_AND_SECRETS.applyTo(
-      new ApiObject(this, 'Certificate', {
+    renderObject(
+      this,
+      'Certificate',
+      {
         apiVersion: 'cert-manager.io/v1',
         kind: 'Certificate',
         metadata: {
@@ -374,7 +361,8 @@ export class MediasoupDemo extends Construct {
           dnsNames: [this.host, this.appHost],
           issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: this.clusterIssuer },
         },
-      }),
+      },
+      SyncWave.CONFIG_AND_SECRETS,
     );
     const ingress = (
       id: string,
@@ -384,8 +372,10 @@ export class MediasoupDemo extends Construct {
       port: string,
       annotations: Record<string, string>,
     ) =>
-      SyncWave.DEMOS_AND_SMOKE_TESTS.applyTo(
-        new ApiObject(this, id, {
+      renderObject(
+        this,
+        id,
+        {
           apiVersion: 'networking.k8s.io/v1',
           kind: 'Ingress',
           metadata: {
@@ -412,7 +402,8 @@ export class MediasoupDemo extends Construct {
               },
             ],
           },
-        }),
+        },
+        SyncWave.DEMOS_AND_SMOKE_TESTS,
       );
     // The landing server: plain HTTP behind the controller's TLS.
     ingress('LandingIngress', this.landing.name, this.host, this.landing.name, 'http', {});

@@ -7,25 +7,15 @@
 import { Construct } from 'constructs';
 import { dns1035Problem } from '../../contract/checks.js';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
-import type { GatewayRuntime } from '../gateway-runtime.js';
-import { MediaRoute } from '../media-route.js';
-import { chartNamespace } from '../naming.js';
-import type { StunnerGateway } from '../stunner-gateway.js';
-import { TurnAuth } from '../turn-auth.js';
+import { chartNamespace } from '../core/naming.js';
+import { MediaRoute } from '../gateway/media-route.js';
+import type { StunnerGateway } from '../gateway/stunner-gateway.js';
+import { TurnAuth } from '../gateway/turn-auth.js';
 import { demoUdpGateway, gatewayPeer } from './demo-parts.js';
+import type { DemoServiceProps } from './demo-props.js';
 import { DEMO_NODE_IMAGE, DemoServer, portProblem } from './demo-server.js';
 
-export interface SimpleTunnelProps {
-  /**
-   * Namespace of every object.
-   * @default the chart's namespace, or "default"
-   */
-  readonly namespace?: string;
-  /**
-   * Render the Namespace (with the gateway).
-   * @default true
-   */
-  readonly createNamespace?: boolean;
+export interface SimpleTunnelProps extends DemoServiceProps {
   /**
    * TURN credentials of the gateway.
    * @default TurnAuth.fromSecret('stunner-auth'): a Secret you create, keys `username` and `password`
@@ -36,20 +26,6 @@ export interface SimpleTunnelProps {
    * @default 'udp-gateway'
    */
   readonly gatewayName?: string;
-  /**
-   * TURN-UDP port of the gateway's Service.
-   * @default 3478
-   */
-  readonly port?: number;
-  /**
-   * Address clients reach the gateway at, when it is known up front.
-   * @default discovered at run time from the load balancer
-   */
-  readonly publicAddress?: string;
-  /**
-   * @default 'LoadBalancer'
-   */
-  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
   /**
    * Name of the greeter's Deployment and Service.
    * @default 'udp-greeter'
@@ -70,10 +46,6 @@ export interface SimpleTunnelProps {
    * @default the pinned stock Node.js image (NODE_IMAGE)
    */
   readonly greeterImage?: string;
-  /**
-   * @default GatewayRuntime.bundle()
-   */
-  readonly runtime?: GatewayRuntime;
 }
 
 export class SimpleTunnel extends Construct {
@@ -116,7 +88,8 @@ export class SimpleTunnel extends Construct {
       name: this.greeter.name,
       namespace: this.namespace,
       parents: [this.gateway],
-    }).addService(
+    });
+    this.route.addService(
       { name: this.greeter.name, namespace: this.namespace, selector: this.greeter.selectorLabels },
       { port: this.greeterPort },
     );

@@ -3,6 +3,9 @@
  * runtime's own validator at synth time. Secret material is not rendered: the pod's bootstrap
  * injects auth.credentials and TLS cert/key from mounted Secrets when it starts.
  */
+import { type ApiObject, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import { adminEndpointUrl } from '../../contract/admin-endpoint.js';
 import {
   type ConfigProblem,
   type ListenerConfig,
@@ -10,18 +13,20 @@ import {
   stringifyConfig,
   validateConfig,
 } from '../../contract/config/index.js';
+import { DEFAULT_METRICS_PATH } from '../../contract/defaults.js';
+import { ANNOTATION_INJECTED } from '../../contract/labels.js';
+import { POD_ADDRESS, RuntimeEnv } from '../../contract/pod-env.js';
+import { CONFIG_KEY } from '../../contract/pod-layout.js';
 import { unsupportedProblems } from '../../contract/support.js';
+import { ownedMetadata, renderObject } from '../core/api-object.js';
 import type { GatewayModel } from './model.js';
-
-/** The pod IP, substituted by the runtime from the Downward API env var. */
-export const POD_ADDRESS = '$STUNNER_ADDR';
 
 /** Stand-ins for what only the pod knows, used to validate the rendered config. */
 const SYNTH_ENV = {
-  STUNNER_ADDR: '192.0.2.10',
-  STUNNER_NAME: 'synth',
-  STUNNER_NAMESPACE: 'synth',
-  STUNNER_NODENAME: 'synth',
+  [RuntimeEnv.ADDR]: '192.0.2.10',
+  [RuntimeEnv.NAME]: 'synth',
+  [RuntimeEnv.NAMESPACE]: 'synth',
+  [RuntimeEnv.NODENAME]: 'synth',
 };
 const PLACEHOLDER_PEM = Buffer.from('-----BEGIN PLACEHOLDER-----\n-----END PLACEHOLDER-----\n').toString(
   'base64',
@@ -63,9 +68,10 @@ export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
     admin: {
       name: `${m.namespace}/${m.name}`,
       loglevel: m.logLevel,
-      metrics_endpoint: m.metricsPort !== undefined ? `http://:${m.metricsPort}/metrics` : '',
+      metrics_endpoint:
+        m.metricsPort !== undefined ? adminEndpointUrl(m.metricsPort, DEFAULT_METRICS_PATH) : '',
       // Every address, as STUNner does: valid for IPv4 and IPv6 pods, and for kubectl port-forward.
-      healthcheck_endpoint: `http://:${m.healthPort}`,
+      healthcheck_endpoint: adminEndpointUrl(m.healthPort),
       user_quota: m.userQuota,
       max_allocations: m.maxAllocations,
       client_quota: m.clientQuota,
@@ -99,4 +105,33 @@ export function buildDataplaneConfig(m: GatewayModel): DataplaneConfig {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The ConfigMap with the dataplane config under `stunnerd.conf`, at `Resource`. Its annotation
+ * tells a reviewer which fields the pod fills in from Secrets when it starts.
+ */
+export class DataplaneConfigMap extends Construct {
+  readonly apiObject: ApiObject;
+
+  constructor(scope: Construct, id: string, model: () => GatewayModel) {
+    super(scope, id);
+    const m = model();
+    this.apiObject = renderObject(this, 'Resource', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: ownedMetadata(m, m.configMapName, {
+        [ANNOTATION_INJECTED]: Lazy.any({ produce: () => injectedDescription(model()) }),
+      }),
+      data: Lazy.any({ produce: () => ({ [CONFIG_KEY]: buildDataplaneConfig(model()).text }) }),
+    });
+  }
+}
+
+function injectedDescription(m: GatewayModel): string {
+  const parts = [`auth.credentials from Secret ${m.credentialsSecretName}`];
+  const tls = m.listeners.filter((l) => l.tlsSecret !== undefined);
+  if (tls.length > 0)
+    parts.push(`cert/key of ${tls.map((l) => `listener ${l.name} from Secret ${l.tlsSecret}`).join(', ')}`);
+  return parts.join('; ');
 }

@@ -6,27 +6,23 @@
  * before the relay has sent anything). Egress: routed peers, DNS, and the Kubernetes API server's
  * addresses and ports for the in-pod watcher.
  */
+
+import { type ApiObject, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
 import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule';
 import type { INetworkPolicyIngressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyIngressRule';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
 import type { INetworkPolicySpec } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicySpec';
-import type { K8sNetworkPolicyPeer } from '../k8s-types.js';
-import { type KubernetesApiEndpoint, kubernetesApiEgress } from '../kubernetes-api.js';
-import { type GatewayModel, transportOf } from './model.js';
+import { listenerServiceProtocol } from '../../contract/config/types.js';
+import { ownedMetadata, renderObject } from '../core/api-object.js';
+import type { K8sNetworkPolicyPeer } from '../core/k8s-types.js';
+import { kubernetesApiEgress } from '../core/kubernetes-api.js';
+import type { GatewayModel, NetworkPolicyModel } from './model.js';
 
-export interface NetworkPolicyOptions {
-  readonly selector: Readonly<Record<string, string>>;
-  readonly kubernetesApi: KubernetesApiEndpoint;
-  /** Who may scrape the metrics port. */
-  readonly metricsFrom: readonly K8sNetworkPolicyPeer[];
-  /** Who may reach the health port; undefined: anyone (a load balancer's checks). */
-  readonly healthFrom: readonly K8sNetworkPolicyPeer[] | undefined;
-}
-
-export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): INetworkPolicySpec {
+export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyModel): INetworkPolicySpec {
   const listenerPorts: INetworkPolicyPort[] = m.listeners.map((l) => ({
-    protocol: transportOf(l.protocol),
+    protocol: listenerServiceProtocol(l.protocol),
     port: l.targetPort,
   }));
 
@@ -66,11 +62,27 @@ export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyOptions): I
     }
   }
   return {
-    podSelector: { matchLabels: { ...o.selector } },
+    podSelector: { matchLabels: { ...m.selectorLabels } },
     policyTypes: ['Ingress', 'Egress'],
     ingress,
     egress,
   };
+}
+
+/** The gateway's NetworkPolicy, at `Resource`; routes attached later add their peers. */
+export class GatewayNetworkPolicy extends Construct {
+  readonly apiObject: ApiObject;
+
+  constructor(scope: Construct, id: string, model: () => GatewayModel, policy: NetworkPolicyModel) {
+    super(scope, id);
+    const m = model();
+    this.apiObject = renderObject(this, 'Resource', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: ownedMetadata(m, m.name),
+      spec: Lazy.any({ produce: () => renderNetworkPolicy(model(), policy) }),
+    });
+  }
 }
 
 /** Our structural peer type is the model's shape with readonly arrays. */

@@ -1,20 +1,14 @@
 /** The gateway pod: hardened, and laid out (runtime-pod.ts) so that the runtime's files are reproducible locally. */
-import type { IAffinity } from 'kubernetes-models/v1/Affinity';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
-import type { IToleration } from 'kubernetes-models/v1/Toleration';
-import type { ITopologySpreadConstraint } from 'kubernetes-models/v1/TopologySpreadConstraint';
-import type {
-  K8sAffinity,
-  K8sResourceRequirements,
-  K8sToleration,
-  K8sTopologySpreadConstraint,
-} from '../k8s-types.js';
-import { plainResources } from '../k8s-types.js';
-import { containerSecurityContext, healthProbes, podSecurityContext } from '../pod-security.js';
-import type { RuntimePod } from '../runtime-pod.js';
-import { type GatewayModel, transportOf } from './model.js';
+import { listenerServiceProtocol } from '../../contract/config/types.js';
+import { RuntimeEnv } from '../../contract/pod-env.js';
+import { plainResources } from '../core/k8s-types.js';
+import { containerSecurityContext, healthProbes, podSecurityContext } from '../core/pod-security.js';
+import { schedulingSpec } from '../core/scheduling.js';
+import type { RuntimePod } from '../runtime-bundle/runtime-pod.js';
+import type { GatewayModel } from './model.js';
 
 /** STUNner's defaults for the dataplane container. */
 export const DEFAULT_RESOURCES: IResourceRequirements = {
@@ -22,27 +16,11 @@ export const DEFAULT_RESOURCES: IResourceRequirements = {
   limits: { cpu: '2', memory: '512Mi' },
 };
 
-export interface PodOptions {
-  readonly serviceAccountName: string;
-  /** The runtime's files, command and volumes (runtimePod()). */
-  readonly layout: RuntimePod;
-  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  /** Pass STUNNER_NODENAME: it turns on the watcher's node-address fallback, which needs RBAC. */
-  readonly nodeName: boolean;
-  readonly resources: K8sResourceRequirements | undefined;
-  readonly terminationGracePeriodSeconds: number;
-  readonly preStopDelaySeconds: number;
-  readonly topologySpreadConstraints: readonly K8sTopologySpreadConstraint[] | undefined;
-  readonly tolerations: readonly K8sToleration[] | undefined;
-  readonly affinity: K8sAffinity | undefined;
-  readonly nodeSelector: Readonly<Record<string, string>> | undefined;
-}
-
-export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
-  const layout = o.layout;
+/** The pod spec; `layout` is the runtime's files, command and volumes (runtimePod()). */
+export function renderPodSpec(m: GatewayModel, layout: RuntimePod): IPodSpec {
   const ports: IContainerPort[] = m.listeners.map((l) => ({
     containerPort: l.targetPort,
-    protocol: transportOf(l.protocol),
+    protocol: listenerServiceProtocol(l.protocol),
   }));
   ports.push({ name: 'health', containerPort: m.healthPort, protocol: 'TCP' });
   if (m.metricsPort !== undefined)
@@ -51,10 +29,10 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
 
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const spec: IPodSpec = {
-    serviceAccountName: o.serviceAccountName,
+    serviceAccountName: m.serviceAccountName,
     automountServiceAccountToken: true,
     enableServiceLinks: false,
-    terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
+    terminationGracePeriodSeconds: m.terminationGracePeriodSeconds,
     securityContext: {
       ...podSecurityContext(),
       // A non-root process binds ports below 1024 only with this (namespaced, "safe") sysctl.
@@ -64,7 +42,7 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
       {
         name: 'stunnerd',
         image: layout.image,
-        imagePullPolicy: o.imagePullPolicy,
+        imagePullPolicy: m.imagePullPolicy,
         workingDir: layout.workingDir,
         command: layout.command,
         args: [
@@ -73,21 +51,21 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
           ...(m.logFormat === 'json' ? ['--log-format', 'json'] : []),
         ],
         env: [
-          fieldEnv('STUNNER_ADDR', 'status.podIP'),
+          fieldEnv(RuntimeEnv.ADDR, 'status.podIP'),
           // The runtime's watcher reads its Service by this name (named like the gateway).
-          { name: 'STUNNER_NAME', value: m.name },
-          fieldEnv('STUNNER_NAMESPACE', 'metadata.namespace'),
-          ...(o.nodeName ? [fieldEnv('STUNNER_NODENAME', 'spec.nodeName')] : []),
+          { name: RuntimeEnv.NAME, value: m.name },
+          fieldEnv(RuntimeEnv.NAMESPACE, 'metadata.namespace'),
+          ...(m.nodeAddressDiscovery ? [fieldEnv(RuntimeEnv.NODENAME, 'spec.nodeName')] : []),
         ],
         ports,
         ...healthProbes('health'),
-        resources: o.resources !== undefined ? plainResources(o.resources) : DEFAULT_RESOURCES,
+        resources: m.resources !== undefined ? plainResources(m.resources) : DEFAULT_RESOURCES,
         securityContext: containerSecurityContext(),
-        ...(o.preStopDelaySeconds > 0
+        ...(m.preStopDelaySeconds > 0
           ? {
               lifecycle: {
                 preStop: {
-                  exec: { command: ['node', '-e', `setTimeout(() => {}, ${o.preStopDelaySeconds * 1000})`] },
+                  exec: { command: ['node', '-e', `setTimeout(() => {}, ${m.preStopDelaySeconds * 1000})`] },
                 },
               },
             }
@@ -97,11 +75,5 @@ export function renderPodSpec(m: GatewayModel, o: PodOptions): IPodSpec {
     ],
     volumes: layout.volumes,
   };
-  // Passed through as given: the structural types are the models' shapes, loosely typed.
-  if (o.topologySpreadConstraints?.length)
-    spec.topologySpreadConstraints = [...o.topologySpreadConstraints] as ITopologySpreadConstraint[];
-  if (o.tolerations?.length) spec.tolerations = [...o.tolerations] as IToleration[];
-  if (o.affinity) spec.affinity = o.affinity as IAffinity;
-  if (o.nodeSelector) spec.nodeSelector = { ...o.nodeSelector };
-  return spec;
+  return { ...spec, ...schedulingSpec(m.scheduling) };
 }

@@ -1,11 +1,119 @@
-/** Synth-time checks of a gateway's props, each problem with where and why. */
-import { DEFAULT_PORT, type ListenerProtocol } from '../../contract/config/index.js';
-import { credentialWeakness } from '../credentials.js';
-import type { GatewayListener } from '../gateway-listener.js';
-import { dns1035Problem } from '../naming.js';
-import type { TurnAuth } from '../turn-auth.js';
+/** Synth-time checks of a gateway, each problem with where and why: they read its model only. */
+import { Construct, type IConstruct } from 'constructs';
+import { dns1035Problem, dns1123Problem, dns1123SubdomainProblem, isPort } from '../../contract/checks.js';
+import {
+  isTlsProtocol,
+  LISTENER_PROTOCOLS,
+  type ListenerProtocol,
+  listenerServiceProtocol,
+} from '../../contract/config/types.js';
+import { DEFAULT_PORT } from '../../contract/defaults.js';
+import { TLS_KEYS, TLS_SECRET_TYPE } from '../../contract/secret-keys.js';
+import type { ServiceType } from '../core/k8s-types.js';
+import { kubernetesApiProblems } from '../core/kubernetes-api.js';
+import { type ISecretSource, missingSecretKeys, SecretKeys } from '../core/secrets.js';
+import { credentialWeakness } from './credentials.js';
+import { buildDataplaneConfig } from './dataplane-config.js';
+import type { GatewayListener } from './listener.js';
+import type { GatewayModel } from './model.js';
+import type { TurnAuth } from './turn-auth.js';
 
-const PROTOCOLS: readonly ListenerProtocol[] = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'];
+/** What only the construct tree knows: the runtime ConfigMap's problems, a twin's path, the app. */
+export interface GatewayContext {
+  readonly bundleProblems: readonly string[];
+  /** The path of another gateway of the same namespace and name, if any. */
+  readonly duplicatePath: string | undefined;
+  /** The app's root: a secret source must be rendered in the same app. */
+  readonly root: IConstruct;
+}
+
+/** Pure: every problem of the gateway `m`, in a stable order. */
+export function gatewayProblems(m: GatewayModel, c: GatewayContext): string[] {
+  const problems: string[] = [...c.bundleProblems];
+  const nameProblem = dns1035Problem(m.name, 63 - '-config'.length);
+  if (nameProblem) problems.push(`gateway name ${nameProblem}`);
+  const nsProblem = dns1123Problem(m.namespace);
+  if (nsProblem) problems.push(`namespace ${nsProblem}`);
+  if (c.duplicatePath !== undefined)
+    problems.push(`another gateway is also named "${m.namespace}/${m.name}" (${c.duplicatePath})`);
+  if (m.runtime.image === '')
+    problems.push('the runtime has no image; GatewayRuntime.image() needs one built from runtime/Dockerfile');
+  if (m.podMonitor && m.metricsPort === undefined) problems.push('podMonitor needs metrics: true');
+  if (m.networkPolicy !== undefined) problems.push(...kubernetesApiProblems(m.networkPolicy.kubernetesApi));
+  if (m.externalTrafficPolicy !== undefined && m.serviceType === 'ClusterIP')
+    problems.push('externalTrafficPolicy needs serviceType NodePort or LoadBalancer');
+  if (m.autoscaling && m.autoscaling.maxReplicas < m.autoscaling.minReplicas)
+    problems.push('autoscaling.maxReplicas is below minReplicas');
+  problems.push(...credentialProblems(m.auth, m.allowWeakCredentials));
+  problems.push(...secretSourceProblems(m, c.root));
+  problems.push(
+    ...listenerProblems({
+      listeners: m.declaredListeners,
+      serviceType: m.serviceType,
+      healthPort: m.healthPort,
+      metricsPort: m.metricsPort,
+      exposeHealthCheckPort: m.exposeHealthCheckPort,
+      mixedProtocolLoadBalancer: m.mixedProtocolLoadBalancer,
+    }),
+  );
+  if (problems.length === 0) {
+    const built = buildDataplaneConfig(m);
+    problems.push(...built.problems.map((x) => `dataplane config ${x.path || '(root)'}: ${x.message}`));
+  }
+  return problems;
+}
+
+/**
+ * The SealedSecrets and ExternalSecrets (ISecretSources) the auth and the TLS listeners name:
+ * each must produce the keys the pod mounts, in the gateway's namespace, in the same app.
+ */
+function secretSourceProblems(m: GatewayModel, root: IConstruct): string[] {
+  const problems: string[] = [];
+  const check = (what: string, source: ISecretSource, keys: readonly string[], fix: string) => {
+    const missing = missingSecretKeys(source, keys);
+    if (missing) problems.push(`${what}: ${missing}, which the pod mounts; ${fix}`);
+    if (source.secretNamespace !== m.namespace)
+      problems.push(
+        `${what}: Secret ${source.secretNamespace}/${source.secretName} is in another namespace than the gateway ("${m.namespace}"); a pod can mount only its own namespace's Secrets`,
+      );
+    if (isConstruct(source) && source.node.root !== root)
+      problems.push(
+        `${what}: ${source.node.path} is rendered by another app (another cluster's directory): render the Secret where the gateway runs`,
+      );
+  };
+  const auth = m.auth;
+  const source = auth?.secretSource;
+  if (auth !== undefined && source !== undefined) {
+    const keys = auth.type === 'static' ? SecretKeys.TURN_STATIC : SecretKeys.TURN_EPHEMERAL;
+    check(
+      `auth (${auth.factory})`,
+      source,
+      keys,
+      `give it ${keys.join(' and ')} (static credentials need username and password, ephemeral ones the shared secret under "secret")`,
+    );
+  }
+  m.declaredListeners.forEach((l, i) => {
+    const at = `listener "${l.name}" (listeners[${i}]) tlsSecret`;
+    if (l.tlsSecret === undefined || typeof l.tlsSecret === 'string') return;
+    if (l.certificate !== undefined) {
+      problems.push(
+        `${at}: with a certificate, cert-manager writes the Secret; give tlsSecret as a name, or leave it out`,
+      );
+      return;
+    }
+    check(
+      at,
+      l.tlsSecret,
+      SecretKeys.TLS,
+      `a TLS Secret needs ${TLS_KEYS.join(' and ')} (type ${TLS_SECRET_TYPE})`,
+    );
+  });
+  return problems;
+}
+
+function isConstruct(x: unknown): x is Construct {
+  return typeof x === 'object' && x !== null && Construct.isConstruct(x);
+}
 
 /** Problems of a gateway's credentials: missing, invalid Secret name, weak inline values. */
 export function credentialProblems(auth: TurnAuth | undefined, allowWeakCredentials: boolean): string[] {
@@ -33,7 +141,7 @@ export function credentialProblems(auth: TurnAuth | undefined, allowWeakCredenti
 
 export interface ListenerProps {
   readonly listeners: readonly GatewayListener[];
-  readonly serviceType: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly serviceType: ServiceType;
   readonly healthPort: number;
   /** Undefined when metrics are off. */
   readonly metricsPort: number | undefined;
@@ -59,11 +167,11 @@ export function listenerProblems(g: ListenerProps): string[] {
     if (first !== undefined) problems.push(`${at}: duplicate listener name (also listeners[${first}])`);
     else names.set(l.name, i);
     const protocol = l.protocol ?? 'TURN-UDP';
-    if (!PROTOCOLS.includes(protocol)) {
-      problems.push(`${at}: protocol "${protocol}" is not one of ${PROTOCOLS.join(', ')}`);
+    if (!(LISTENER_PROTOCOLS as readonly ListenerProtocol[]).includes(protocol)) {
+      problems.push(`${at}: protocol "${protocol}" is not one of ${LISTENER_PROTOCOLS.join(', ')}`);
       return;
     }
-    const transport = protocol === 'TURN-UDP' || protocol === 'TURN-DTLS' ? 'UDP' : 'TCP';
+    const transport = listenerServiceProtocol(protocol);
     transports.add(transport);
     const port = l.port ?? DEFAULT_PORT;
     const target = l.targetPort ?? port;
@@ -74,8 +182,7 @@ export function listenerProblems(g: ListenerProps): string[] {
       ['minRelayPort', l.minRelayPort],
       ['maxRelayPort', l.maxRelayPort],
     ] as const) {
-      if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 65535))
-        problems.push(`${at}: ${field} ${v} is not a valid port`);
+      if (v !== undefined && !isPort(v)) problems.push(`${at}: ${field} ${v} is not a valid port`);
     }
     const sp = `${port}/${transport}`;
     const firstPort = servicePorts.get(sp);
@@ -93,10 +200,10 @@ export function listenerProblems(g: ListenerProps): string[] {
       problems.push(`${at}: targetPort ${target} is ${reserved.get(target)}`);
     if (l.nodePort !== undefined && g.serviceType === 'ClusterIP')
       problems.push(`${at}: nodePort needs serviceType NodePort or LoadBalancer`);
-    const tls = protocol === 'TURN-TLS' || protocol === 'TURN-DTLS';
+    const tls = isTlsProtocol(protocol);
     if (tls && l.tlsSecret === undefined)
       problems.push(
-        `${at}: a ${protocol} listener needs a certificate; set tlsSecret to a kubernetes.io/tls Secret`,
+        `${at}: a ${protocol} listener needs a certificate; set tlsSecret to a ${TLS_SECRET_TYPE} Secret`,
       );
     if (!tls && l.tlsSecret !== undefined)
       problems.push(`${at}: tlsSecret is only for TURN-TLS and TURN-DTLS`);
@@ -113,10 +220,4 @@ export function listenerProblems(g: ListenerProps): string[] {
       'the LoadBalancer Service would mix UDP and TCP ports, which not every cloud supports; set mixedProtocolLoadBalancer: true, or split the listeners into two gateways',
     );
   return problems;
-}
-
-export function dns1123SubdomainProblem(name: string): string | undefined {
-  if (name.length === 0 || name.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
-    return `"${name}" is not a valid object name (lowercase letters, digits, '-' and '.')`;
-  return undefined;
 }

@@ -5,6 +5,7 @@
 import type { IApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { labelProblems } from '../core/naming.js';
 import {
   ARGOCD_NAMESPACE,
   type ArgoObjectProps,
@@ -18,7 +19,7 @@ import {
   syncPolicyProblems,
   where,
 } from './argo-common.js';
-import { clusterProblems, type IGitOpsCluster, labelProblems } from './cluster.js';
+import { clusterProblems, type IGitOpsCluster } from './cluster.js';
 
 type Generator = IApplicationSet['spec']['generators'][number];
 

@@ -2,7 +2,8 @@
 import type { IApplication } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { ApiObject, App, Names } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import { ArgoSyncRegistry } from '../registry.js';
+import { ArgoSyncRegistry } from '../core/registry.js';
+import type { SyncWave } from '../core/sync-wave.js';
 import {
   ARGOCD_NAMESPACE,
   type ArgoObjectProps,
@@ -18,7 +19,6 @@ import {
   where,
 } from './argo-common.js';
 import { ClusterDestination } from './cluster.js';
-import type { SyncWave } from './sync.js';
 
 export interface ArgoApplicationProps extends ArgoObjectProps, ArgoSyncPolicyProps {
   /** The git repository holding the committed manifests. */

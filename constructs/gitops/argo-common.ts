@@ -1,7 +1,8 @@
 /** What Argo CD objects share: their metadata, sync policy props, project references and checks. */
 import { dns1123Problem } from '../../contract/checks.js';
-import { labelProblems } from './cluster.js';
-import { renderSyncOptions, type SyncOption, type SyncWave, syncOptionProblems } from './sync.js';
+import { labelProblems } from '../core/naming.js';
+import type { SyncWave } from '../core/sync-wave.js';
+import { renderSyncOptions, type SyncOption, syncOptionProblems } from './sync-options.js';
 
 /** The namespace Argo CD watches for Applications, ApplicationSets and AppProjects by default. */
 export const ARGOCD_NAMESPACE = 'argocd';

@@ -2,7 +2,7 @@
 import type { IAppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import { CLUSTER_SCOPED_KINDS } from '../cluster-scoped.js';
+import { CLUSTER_SCOPED_KINDS } from '../core/cluster-scoped.js';
 import {
   ARGOCD_NAMESPACE,
   type IArgoProject,

@@ -2,9 +2,9 @@
  * A cluster as a value: its name (also its directory under dist/), labels, where Argo CD deploys
  * to it, and the public addresses its clients reach it at.
  */
-
 import { dns1123Problem } from '../../contract/checks.js';
-import { type KubernetesApiEndpoint, kubernetesApiProblems } from '../kubernetes-api.js';
+import { type KubernetesApiEndpoint, kubernetesApiProblems } from '../core/kubernetes-api.js';
+import { labelProblems } from '../core/naming.js';
 
 /** The in-cluster API server URL Argo CD uses for the cluster it runs in. */
 export const IN_CLUSTER_SERVER = 'https://kubernetes.default.svc';
@@ -128,22 +128,7 @@ export class GitOpsCluster implements IGitOpsCluster {
   }
 }
 
-const LABEL_KEY =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const HOST = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
-
-/** Why a label map is invalid, or []. */
-export function labelProblems(labels: Readonly<Record<string, string>>): string[] {
-  const problems: string[] = [];
-  for (const [k, v] of Object.entries(labels)) {
-    if (!LABEL_KEY.test(k) || k.length > 316)
-      problems.push(`label key "${k}" is not a valid Kubernetes label key`);
-    if (!LABEL_VALUE.test(v) || v.length > 63)
-      problems.push(`label ${k}: value "${v}" is not a valid label value`);
-  }
-  return problems;
-}
 
 /** Why `address` is neither an IP address nor a DNS name, or undefined. */
 export function addressProblem(address: string): string | undefined {

@@ -1,4 +1,9 @@
-/** GitOps with Argo CD: Argo CD objects, the multi-cluster layout, sync waves, sealed/external secrets. */
+/**
+ * `stunner-gitops/gitops`: GitOps with Argo CD: Argo CD objects, the multi-cluster layout, sync
+ * options and the gateway smoke test. Sync waves and the secret sources (SealedSecret,
+ * ExternalSecret) are in the root export: every object the gateway renders carries a wave.
+ */
+
 export {
   ArgoApplication,
   type ArgoApplicationProps,
@@ -35,21 +40,6 @@ export {
 } from './cluster.js';
 export { type ClusterChartFactory, MultiClusterApp, type MultiClusterAppProps } from './layout.js';
 export {
-  ExternalSecret,
-  type ExternalSecretApiVersion,
-  type ExternalSecretProps,
-  existingSecret,
-  type ISecretSource,
-  missingSecretKeys,
-  type RemoteRef,
-  SealedSecret,
-  type SealedSecretProps,
-  type SealingScope,
-  SecretKeys,
-  type SecretSourceProps,
-  SecretStoreRef,
-} from './secrets.js';
-export {
   GatewaySmokeTest,
   type GatewaySmokeTestProps,
   HOOK_ANNOTATION,
@@ -58,9 +48,7 @@ export {
 export {
   deriveSyncOptions,
   SYNC_OPTIONS_ANNOTATION,
-  SYNC_WAVE_ANNOTATION,
   SyncOption,
   type SyncOptionScope,
-  SyncWave,
   syncOptionsAnnotation,
-} from './sync.js';
+} from './sync-options.js';

@@ -10,9 +10,9 @@
 import * as path from 'node:path';
 import { App, type AppProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { KUBERNETES_API_CONTEXT } from '../kubernetes-api.js';
-import { ArgoSyncRegistry } from '../registry.js';
-import { Warnings } from '../warnings.js';
+import { KUBERNETES_API_CONTEXT } from '../core/kubernetes-api.js';
+import { ArgoSyncRegistry } from '../core/registry.js';
+import { Warnings } from '../core/warnings.js';
 import { clusterProblems, type IGitOpsCluster } from './cluster.js';
 
 export interface MultiClusterAppProps {
@@ -102,9 +102,8 @@ export class MultiClusterApp {
   }
 
   /** Calls `factory` once per cluster, with the cluster's App as scope. */
-  addCharts(factory: ClusterChartFactory): this {
+  addCharts(factory: ClusterChartFactory): void {
     for (const c of this.clusters) factory(this.appOf(c), c);
-    return this;
   }
 
   /** The repository path of a cluster's directory, e.g. `dist/prod` (for Application sources). */

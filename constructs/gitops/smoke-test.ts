@@ -28,12 +28,12 @@ import {
   MANAGED_BY,
 } from '../../contract/labels.js';
 import { RuntimeEnv } from '../../contract/pod-env.js';
-import { type K8sResourceRequirements, plainResources } from '../k8s-types.js';
-import { NetworkPolicyObject } from '../network-policy-object.js';
-import { containerSecurityContext, podSecurityContext } from '../pod-security.js';
-import { type RuntimePod, runtimePod } from '../runtime-pod.js';
-import type { IStunnerGateway, ListenerPorts } from '../types.js';
-import { SyncWave } from './sync.js';
+import { renderObject } from '../core/api-object.js';
+import { type K8sResourceRequirements, plainResources } from '../core/k8s-types.js';
+import { containerSecurityContext, podSecurityContext } from '../core/pod-security.js';
+import { SyncWave } from '../core/sync-wave.js';
+import type { IStunnerGateway, ListenerPorts } from '../gateway/types.js';
+import { type RuntimePod, runtimePod } from '../runtime-bundle/runtime-pod.js';
 
 /** Argo CD resource hook annotation. */
 export const HOOK_ANNOTATION = 'argocd.argoproj.io/hook';
@@ -195,24 +195,20 @@ export class GatewaySmokeTest extends Construct {
   }
 
   #render(): void {
-    SyncWave.applyByKind(
-      new ApiObject(this, 'ServiceAccount', {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: this.#meta(),
-        automountServiceAccountToken: false,
-      }),
-    );
+    renderObject(this, 'ServiceAccount', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: this.#meta(),
+      automountServiceAccountToken: false,
+    });
 
     if (this.#props.networkPolicy ?? true) {
-      SyncWave.applyByKind(
-        new NetworkPolicyObject(this, 'NetworkPolicy', {
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'NetworkPolicy',
-          metadata: this.#meta(),
-          spec: Lazy.any({ produce: () => this.#networkPolicySpec() }),
-        }),
-      );
+      renderObject(this, 'NetworkPolicy', {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: this.#meta(),
+        spec: Lazy.any({ produce: () => this.#networkPolicySpec() }),
+      });
     }
 
     // The hook: created after every other resource of the sync is healthy; the previous run is

@@ -3,12 +3,13 @@
  * chart, shared by the gateways there, so that a runtime change rewrites one object, not one per
  * gateway.
  */
-import { ApiObject, Chart } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY } from '../../contract/labels.js';
 import { BOOTSTRAP_FILE, BUNDLE_FILE } from '../../contract/pod-layout.js';
-import { SyncWave } from '../gitops/sync.js';
-import { appRegistry } from '../registry.js';
+import { renderObject } from '../core/api-object.js';
+import { appRegistry } from '../core/registry.js';
+import { SyncWave } from '../core/sync-wave.js';
 import { type PackagedRuntime, packagedRuntime } from './packaged-runtime.js';
 
 export const RUNTIME_CONFIGMAP_NAME = 'stunnerd-runtime';
@@ -48,26 +49,30 @@ export class RuntimeConfigMap extends Construct {
     const data = { [BOOTSTRAP_FILE]: this.runtime?.bootstrap ?? '' };
     const binaryData = this.runtime ? { [BUNDLE_FILE]: this.runtime.gzip.toString('base64') } : {};
     this.bytes = Buffer.byteLength(data[BOOTSTRAP_FILE]!) + (this.runtime?.gzip.byteLength ?? 0);
-    new ApiObject(this, 'Resource', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: this.name,
-        namespace,
-        labels: {
-          [LABEL_NAME]: RUNTIME_CONFIGMAP_NAME,
-          [LABEL_COMPONENT]: 'runtime',
-          [LABEL_MANAGED_BY]: MANAGED_BY,
+    renderObject(
+      this,
+      'Resource',
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: this.name,
+          namespace,
+          labels: {
+            [LABEL_NAME]: RUNTIME_CONFIGMAP_NAME,
+            [LABEL_COMPONENT]: 'runtime',
+            [LABEL_MANAGED_BY]: MANAGED_BY,
+          },
+          annotations: {
+            // Client-side apply would copy the bundle into an annotation, over its 256 KiB limit.
+            'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
+          },
         },
-        annotations: {
-          ...SyncWave.CONFIG_AND_SECRETS.annotation(),
-          // Client-side apply would copy the bundle into an annotation, over its 256 KiB limit.
-          'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
-        },
+        data,
+        binaryData,
       },
-      data,
-      binaryData,
-    });
+      SyncWave.CONFIG_AND_SECRETS,
+    );
     this.node.addValidation({ validate: () => this.#problems() });
   }
 

@@ -31,17 +31,6 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const SCANNED = ['runtime', 'constructs', 'tools', 'demo-servers', 'bin'];
 const SOURCE = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 
-/**
- * TEMPORARY, MUST BE EMPTIED: files that other branches are rewriting or moving while contract/
- * took over these names, so they still hold copies. Once they are merged, replace each copy with
- * the contract's name and delete its entry here; the list must end empty.
- */
-const UNFINISHED: readonly string[] = [
-  'constructs/stunner-gateway.ts',
-  'constructs/gateway/',
-  'constructs/index.ts',
-];
-
 const TEXT_LITERALS = ['stunner.l7mp.io/', 'app.kubernetes.io/', 'STUNNER_'] as const;
 const DEFAULT_PORTS: ReadonlySet<number> = new Set([
   DEFAULT_PORT,
@@ -104,14 +93,13 @@ function* sourceFiles(dir: string): Generator<string> {
   }
 }
 
-/** Every finding under `root`'s scanned folders, but in the `unfinished` paths. */
-function scanTree(root: string, unfinished: readonly string[] = UNFINISHED): Finding[] {
+/** Every finding under `root`'s scanned folders. */
+function scanTree(root: string): Finding[] {
   const out: Finding[] = [];
   for (const folder of SCANNED) {
     if (!existsSync(join(root, folder))) continue;
     for (const path of sourceFiles(join(root, folder))) {
       const file = relative(root, path).split('\\').join('/');
-      if (unfinished.some((u) => (u.endsWith('/') ? file.startsWith(u) : file === u))) continue;
       out.push(...scanSource(file, readFileSync(path, 'utf8')));
     }
   }
@@ -171,17 +159,12 @@ describe('contract literals', () => {
     write('tools/ctl/main.ts', 'export const turn = 3478;\n');
     write('contract/labels.ts', "export const LABEL = 'stunner.l7mp.io/related-gateway-name';\n");
     write('test/fixture.ts', 'export const port = 3478;\n');
-    write('runtime/cli/old.ts', "export const a = 'STUNNER_ADDR';\n");
-    expect(scanTree(dir, ['runtime/cli/']).map(format).sort()).toEqual([
+    expect(scanTree(dir).map(format).sort()).toEqual([
       'bin/tool.mjs:2: stunner.l7mp.io/ (import it from contract/)',
       'constructs/labels.ts:1: app.kubernetes.io/ (import it from contract/)',
       'demo-servers/app/main.ts:1: 8088 (import it from contract/)',
       'runtime/process/env.ts:2: STUNNER_ (import it from contract/)',
       'tools/ctl/main.ts:1: 3478 (import it from contract/)',
     ]);
-    // The exclusion list is all that hides a copy.
-    expect(scanTree(dir, []).map(format)).toContain(
-      'runtime/cli/old.ts:1: STUNNER_ (import it from contract/)',
-    );
   });
 });

@@ -137,4 +137,33 @@ describe('layers', () => {
       /constructs-never-import-runtime: constructs\/demo\.ts → demo-servers\/app\/main\.ts/,
     );
   });
+
+  it('go red when a folder of constructs/ imports a folder above it', () => {
+    const dir = join(planted, 'constructs-layers');
+    const put = (file: string, text: string) => {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), text);
+    };
+    put('constructs/demos/demo.ts', 'export const d = 1;\n');
+    put('constructs/gitops/argo.ts', "import { d } from '../demos/demo.js';\nexport const a = d;\n");
+    put('constructs/ice/ice.ts', "import { a } from '../gitops/argo.js';\nexport const i = a;\n");
+    put('constructs/gateway/gw.ts', "import { i } from '../ice/ice.js';\nexport const g = i;\n");
+    put('constructs/runtime-bundle/rt.ts', "import { g } from '../gateway/gw.js';\nexport const r = g;\n");
+    put('constructs/core/naming.ts', "import { r } from '../runtime-bundle/rt.js';\nexport const n = r;\n");
+    put('constructs/core/index-user.ts', "import { x } from '../index.js';\nexport const u = x;\n");
+    put('constructs/index.ts', 'export const x = 1;\n');
+    const r = cruise(dir, ['constructs']);
+    expect(r.status).not.toBe(0);
+    for (const rule of [
+      'constructs-core-is-the-bottom',
+      'constructs-runtime-bundle-is-below-the-gateway',
+      'constructs-gateway-is-below-ice-gitops-demos',
+      'constructs-ice-is-below-gitops-and-demos',
+      'constructs-gitops-is-below-the-demos',
+    ])
+      expect(r.out, rule).toContain(rule);
+    expect(r.out).toMatch(
+      /constructs-core-is-the-bottom: constructs\/core\/index-user\.ts → constructs\/index\.ts/,
+    );
+  });
 });

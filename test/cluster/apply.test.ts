@@ -6,7 +6,7 @@
  * the chart asks Argo CD for server-side apply; an unknown field is rejected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANNOTATION_POD_SECURITY_EXCEPTION } from '../../constructs/pod-security.js';
+import { ANNOTATION_POD_SECURITY_EXCEPTION } from '../../constructs/core/pod-security.js';
 import { until } from '../helpers/wait.js';
 import { applyInOrder, FIELD_MANAGER, installCrds } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';

@@ -31,6 +31,12 @@ import { dataplaneConfig, find, newChart, synth, synthErrors } from './helpers.j
 
 const AUTH = TurnAuth.inline('media-user', 'Vq3-ajT9-pzL2-xw8');
 
+/** A gateway named by namespace and name (the chart's namespace, `stunner`, unless given). */
+let refs = 0;
+function ref(scope: Construct, name: string, namespace = 'stunner') {
+  return StunnerGateway.fromGatewayName(scope, `ref-${refs++}`, namespace, name);
+}
+
 /** Every construct path and every ApiObject's JSON: the tree validation must leave unchanged. */
 function treeOf(app: App) {
   return app.node.findAll().map((c) => ({
@@ -128,36 +134,37 @@ describe('explicit route binding', () => {
     const a = new StunnerGateway(chart, 'a', { auth: AUTH, listeners: [{ name: 'udp' }] });
     const b = new StunnerGateway(chart, 'b', { auth: AUTH, listeners: [{ name: 'udp' }] });
     const route = new MediaRoute(chart, 'r', { parents: [a], backends: [{ cidrs: ['10.0.0.1'] }] });
-    expect(route.planFor(a)?.clusters.map((c) => c.name)).toEqual(['stunner/r']);
-    expect(route.planFor(b)).toBeUndefined();
+    expect(route._planFor(a)?.clusters.map((c) => c.name)).toEqual(['stunner/r']);
+    expect(route._planFor(b)).toBeUndefined();
     route.attachTo(b);
-    expect(route.planFor(b)?.clusters.map((c) => c.name)).toEqual(['stunner/r']);
+    expect(route._planFor(b)?.clusters.map((c) => c.name)).toEqual(['stunner/r']);
     const objects = synth(chart);
     for (const gw of ['a', 'b']) expect(dataplaneConfig(objects, gw).clusters[0].name).toBe('stunner/r');
   });
 
-  it('binds a gateway named by string when it exists already, or when it is created later', () => {
+  it('binds a gateway named by fromGatewayName when it exists already, or when it is created later', () => {
     const chart = newChart();
-    const before = new MediaRoute(chart, 'before', { backends: [{ cidrs: ['10.0.0.1'] }] }).attachTo('gw');
+    const before = new MediaRoute(chart, 'before', { backends: [{ cidrs: ['10.0.0.1'] }] });
+    before.attachTo(ref(chart, 'gw'));
     const other = new MediaRoute(chart, 'other-ns', {
-      parents: [{ gateway: 'gw', namespace: 'edge' }],
+      parents: [{ gateway: ref(chart, 'gw', 'edge') }],
       backends: [{ cidrs: ['10.0.0.2'] }],
     });
     const gw = new StunnerGateway(chart, 'gw', { auth: AUTH, listeners: [{ name: 'udp' }] });
-    expect(before.planFor(gw)).toBeDefined();
-    expect(other.planFor(gw)).toBeUndefined(); // that one waits for edge/gw
+    expect(before._planFor(gw)).toBeDefined();
+    expect(other._planFor(gw)).toBeUndefined(); // that one waits for edge/gw
     const after = new MediaRoute(chart, 'after', {
-      parents: [{ gateway: 'gw' }],
+      parents: [{ gateway: ref(chart, 'gw') }],
       backends: [{ cidrs: ['10.0.0.3'] }],
     });
-    expect(after.planFor(gw)).toBeDefined();
+    expect(after._planFor(gw)).toBeDefined();
     const edge = new StunnerGateway(chart, 'edge-gw', {
       name: 'gw',
       namespace: 'edge',
       auth: AUTH,
       listeners: [{ name: 'udp' }],
     });
-    expect(other.planFor(edge)).toBeDefined();
+    expect(other._planFor(edge)).toBeDefined();
     const objects = synth(chart);
     expect(
       dataplaneConfig(
@@ -171,9 +178,12 @@ describe('explicit route binding', () => {
     const app = Testing.app();
     const gateways = new Chart(app, 'gateways', { namespace: 'stunner' });
     const routes = new Chart(app, 'routes', { namespace: 'stunner' });
-    new MediaRoute(routes, 'typo', { parents: [{ gateway: 'udp-gw' }], backends: [{ cidrs: ['10.0.0.1'] }] });
+    new MediaRoute(routes, 'typo', {
+      parents: [{ gateway: ref(routes, 'udp-gw') }],
+      backends: [{ cidrs: ['10.0.0.1'] }],
+    });
     new MediaRoute(routes, 'good', {
-      parents: [{ gateway: 'udp-gateway' }],
+      parents: [{ gateway: ref(routes, 'udp-gateway') }],
       backends: [{ cidrs: ['10.0.0.1'] }],
     });
     new StunnerGateway(gateways, 'udp-gateway', { auth: AUTH, listeners: [{ name: 'udp' }] });
@@ -186,7 +196,10 @@ describe('explicit route binding', () => {
     const chart = newChart();
     new StunnerGateway(chart, 'one', { name: 'gw', auth: AUTH, listeners: [{ name: 'udp' }] });
     new StunnerGateway(chart, 'two', { name: 'gw', auth: AUTH, listeners: [{ name: 'udp' }] });
-    new MediaRoute(chart, 'r', { parents: [{ gateway: 'gw' }], backends: [{ cidrs: ['10.0.0.1'] }] });
+    new MediaRoute(chart, 'r', {
+      parents: [{ gateway: ref(chart, 'gw') }],
+      backends: [{ cidrs: ['10.0.0.1'] }],
+    });
     expect(synthErrors(chart)).toContain(
       '[test/r] parents[0]: gateway "stunner/gw" is ambiguous: 2 gateways have that name',
     );
@@ -195,7 +208,10 @@ describe('explicit route binding', () => {
   it('does not see the gateways of another app', () => {
     const chart = newChart();
     new StunnerGateway(newChart(), 'gw', { auth: AUTH, listeners: [{ name: 'udp' }] });
-    new MediaRoute(chart, 'r', { parents: [{ gateway: 'gw' }], backends: [{ cidrs: ['10.0.0.1'] }] });
+    new MediaRoute(chart, 'r', {
+      parents: [{ gateway: ref(chart, 'gw') }],
+      backends: [{ cidrs: ['10.0.0.1'] }],
+    });
     expect(synthErrors(chart)).toEqual(['[test/r] parents[0]: no StunnerGateway "stunner/gw" in this app']);
   });
 
@@ -208,7 +224,7 @@ describe('explicit route binding', () => {
     expect(gw.node.tryFindChild('Watcher-media')).toBeDefined();
     // A route bound later by name grants its namespaces when it binds.
     new MediaRoute(chart, 'late', { backends: [{ service: { name: 'x', namespace: 'late-ns' } }] }).attachTo(
-      'gw2',
+      ref(chart, 'gw2'),
     );
     const gw2 = new StunnerGateway(chart, 'gw2', { auth: AUTH, listeners: [{ name: 'udp' }] });
     expect(gw2.node.tryFindChild('Watcher-late-ns')).toBeDefined();
@@ -220,9 +236,9 @@ describe('pure validation', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'test', { namespace: 'stunner' });
     const gw = new StunnerGateway(chart, 'gw', { auth: AUTH, listeners: [{ name: 'udp' }] });
-    new MediaRoute(chart, 'r', { parents: [gw, { gateway: 'gw' }] })
-      .addService({ name: 'a', namespace: 'team-a' })
-      .addService({ name: 'b', namespace: 'team-b' });
+    const route = new MediaRoute(chart, 'r', { parents: [gw, { gateway: ref(chart, 'gw') }] });
+    route.addService({ name: 'a', namespace: 'team-a' });
+    route.addService({ name: 'b', namespace: 'team-b' });
     new IceAuthService(chart, 'auth', { gateways: [gw] });
     const before = treeOf(app);
     expect(validateAll(app)).toEqual([]);
@@ -235,7 +251,10 @@ describe('pure validation', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'test', { namespace: 'stunner' });
     new StunnerGateway(chart, 'gw', { listeners: [] });
-    new MediaRoute(chart, 'r', { parents: [{ gateway: 'nope' }] }).addService({ name: 'a', namespace: 'x' });
+    new MediaRoute(chart, 'r', { parents: [{ gateway: ref(chart, 'nope') }] }).addService({
+      name: 'a',
+      namespace: 'x',
+    });
     const before = treeOf(app);
     expect(validateAll(app).length).toBeGreaterThan(0);
     expect(treeOf(app)).toEqual(before);
@@ -295,11 +314,11 @@ describe('Service backends from any cdk8s-plus', () => {
       selector: kplus.Pods.select(chart, 'pods', { labels: { app: 'p27' } }),
       ports: [{ port: 9 }],
     });
-    new MediaRoute(chart, 'r', { parents: [gw] })
-      .addService(other)
-      .addService(plus27)
-      .addService({ name: 'plain', namespace: 'media', selector: { app: 'plain' } })
-      .addService({ name: 'bare', namespace: 'media' });
+    const route = new MediaRoute(chart, 'r', { parents: [gw] });
+    route.addService(other);
+    route.addService(plus27);
+    route.addService({ name: 'plain', namespace: 'media', selector: { app: 'plain' } });
+    route.addService({ name: 'bare', namespace: 'media' });
     const objects = synth(chart);
     expect(dataplaneConfig(objects, 'gw').clusters[0].endpoints).toEqual([
       'sfu.media.svc.cluster.local',

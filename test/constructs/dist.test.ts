@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createLayout } from '../../charts-ts/app.js';
-import { CLUSTER_SCOPED_KINDS } from '../../constructs/cluster-scoped.js';
+import { CLUSTER_SCOPED_KINDS } from '../../constructs/core/cluster-scoped.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
 import { isSecretCrd, validateSecretCrd } from '../gitops/secret-schemas.js';
 import { type Manifest, validateManifest } from './helpers.js';

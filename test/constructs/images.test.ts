@@ -9,13 +9,15 @@ import { describe, expect, it } from 'vitest';
 import {
   CloudRetroDemo,
   DirectOne2OneCall,
-  GatewayRuntime,
-  GatewaySmokeTest,
-  IceAuthService,
   JanusDemo,
-  MediaRoute,
   MediasoupDemo,
   SimpleTunnel,
+} from '../../constructs/demos/index.js';
+import { GatewaySmokeTest } from '../../constructs/gitops/index.js';
+import {
+  GatewayRuntime,
+  IceAuthService,
+  MediaRoute,
   StunnerGateway,
   TurnAuth,
   Warnings,

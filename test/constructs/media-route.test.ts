@@ -29,9 +29,9 @@ describe('MediaRoute', () => {
       selector: kplus.Pods.select(chart, 'media-pods', { labels: { app: 'media' } }),
       ports: [{ port: 9000, protocol: kplus.Protocol.UDP }],
     });
-    new MediaRoute(chart, 'media-plane', { parents: [gw] })
-      .addService(media, { port: 10000, endPort: 20000 })
-      .addCidrs(['10.10.0.0/16', '192.0.2.7']);
+    const route = new MediaRoute(chart, 'media-plane', { parents: [gw] });
+    route.addService(media, { port: 10000, endPort: 20000 });
+    route.addCidrs(['10.10.0.0/16', '192.0.2.7']);
     const objects = synth(chart);
     for (const o of objects) validateManifest(o);
     expect({
@@ -177,7 +177,8 @@ describe('MediaRoute', () => {
           ],
         },
       ],
-    }).attachTo('udp-gateway');
+    });
+    route.attachTo(StunnerGateway.fromGatewayName(chart, 'ref', 'stunner', 'udp-gateway'));
     const messages = Warnings.of(route).messages;
     const about = (c: string) => messages.filter((m) => m.startsWith(`CIDR ${c} `));
     for (const c of [
@@ -196,18 +197,19 @@ describe('MediaRoute', () => {
 
   it('attaches to one listener only when asked, by construct or by name', () => {
     const { chart } = setup();
-    new MediaRoute(chart, 'only-alt', { backends: [{ cidrs: ['10.0.0.1'] }] }).attachTo('udp-gateway', {
-      listener: 'udp-alt',
-    });
+    new MediaRoute(chart, 'only-alt', { backends: [{ cidrs: ['10.0.0.1'] }] }).attachTo(
+      StunnerGateway.fromGatewayName(chart, 'ref', 'stunner', 'udp-gateway'),
+      { listener: 'udp-alt' },
+    );
     const config = dataplaneConfig(synth(chart), 'udp-gateway');
     expect(config.listeners.map((l: { routes: string[] }) => l.routes)).toEqual([[], ['stunner/only-alt']]);
   });
 
   it('grants EndpointSlice reads and the backend Service by name in each backend namespace, and nothing cluster-wide', () => {
     const { chart, gw } = setup();
-    new MediaRoute(chart, 'r', { parents: [gw] })
-      .addService({ name: 'a', namespace: 'team-a' })
-      .addService({ name: 'b', namespace: 'team-b' });
+    const route = new MediaRoute(chart, 'r', { parents: [gw] });
+    route.addService({ name: 'a', namespace: 'team-a' });
+    route.addService({ name: 'b', namespace: 'team-b' });
     const objects = synth(chart);
     const roles = objects.filter((o) => o.kind === 'Role');
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['stunner', 'team-a', 'team-b']);
@@ -240,7 +242,7 @@ describe('MediaRoute', () => {
   it('renders a route defined before its gateway (found by name at synth)', () => {
     const chart = newChart('stunner');
     new MediaRoute(chart, 'early', {
-      parents: [{ gateway: 'late' }],
+      parents: [{ gateway: StunnerGateway.fromGatewayName(chart, 'ref', 'stunner', 'late') }],
       backends: [{ cidrs: ['10.1.0.0/16'] }],
     });
     new StunnerGateway(chart, 'late', { ...BASE, listeners: [{ name: 'udp' }] });
@@ -251,7 +253,10 @@ describe('MediaRoute', () => {
 describe('MediaRoute validation', () => {
   it('rejects a route to an unknown gateway or listener, naming the path', () => {
     const { chart, gw } = setup();
-    new MediaRoute(chart, 'lost', { parents: [{ gateway: 'nope' }], backends: [{ cidrs: ['10.0.0.0/8'] }] });
+    new MediaRoute(chart, 'lost', {
+      parents: [{ gateway: StunnerGateway.fromGatewayName(chart, 'ref', 'stunner', 'nope') }],
+      backends: [{ cidrs: ['10.0.0.0/8'] }],
+    });
     new MediaRoute(chart, 'bad-listener', {
       parents: [{ gateway: gw, listener: 'tcp' }],
       backends: [{ cidrs: ['10.0.0.0/8'] }],

@@ -11,7 +11,7 @@ import {
   metricNamesOf,
   StunnerPodMonitor,
   stunnerDashboard,
-} from '../../constructs/monitoring.js';
+} from '../../constructs/gateway/monitoring.js';
 import { parseConfig } from '../../contract/config/index.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import { createMetrics, METRIC_NAMES } from '../../runtime/process/metrics.js';

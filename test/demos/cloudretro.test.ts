@@ -10,14 +10,9 @@ import { Chart, Testing } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CLUSTERS } from '../../charts-ts/clusters.js';
-import {
-  CloudRetroDemo,
-  type CloudRetroDemoProps,
-  ClusterDestination,
-  GitOpsCluster,
-  MultiClusterApp,
-  TurnAuth,
-} from '../../constructs/index.js';
+import { CloudRetroDemo, type CloudRetroDemoProps } from '../../constructs/demos/index.js';
+import { ClusterDestination, GitOpsCluster, MultiClusterApp } from '../../constructs/gitops/index.js';
+import { TurnAuth } from '../../constructs/index.js';
 import { parseCloudRetroIceEnv } from '../../contract/cloudretro.js';
 import {
   dataplaneConfig,

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediasoupDemo, type MediasoupDemoProps, TurnAuth } from '../../constructs/index.js';
+import { MediasoupDemo, type MediasoupDemoProps } from '../../constructs/demos/index.js';
+import { TurnAuth } from '../../constructs/index.js';
 import {
   dataplaneConfig,
   find,

@@ -1,7 +1,7 @@
 /** A two-cluster layout built from the GitOps constructs, as a user's charts-ts would build it. */
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { ClusterScopedObject } from '../../constructs/cluster-scoped.js';
+import { ClusterScopedObject } from '../../constructs/core/cluster-scoped.js';
 import {
   ArgoApplicationSet,
   ArgoAppOfApps,
@@ -12,10 +12,8 @@ import {
   GitOpsCluster,
   type IGitOpsCluster,
   MultiClusterApp,
-  SealedSecret,
-  SecretKeys,
-  SyncWave,
 } from '../../constructs/gitops/index.js';
+import { SealedSecret, SecretKeys, SyncWave } from '../../constructs/index.js';
 
 export const REPO = 'https://git.example.com/media/stunner-gitops.git';
 

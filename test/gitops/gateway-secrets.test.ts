@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type App, Chart, Testing } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ArgoApplication, GitOpsCluster, MultiClusterApp } from '../../constructs/gitops/index.js';
 import {
-  ArgoApplication,
   ExternalSecret,
-  GitOpsCluster,
-  MultiClusterApp,
   SealedSecret,
   SecretKeys,
   SecretStoreRef,

@@ -4,6 +4,7 @@
  */
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
+import { ciphertextProblem } from '../../constructs/core/secrets.js';
 import {
   ExternalSecret,
   existingSecret,
@@ -12,8 +13,7 @@ import {
   SealedSecret,
   SecretKeys,
   SecretStoreRef,
-} from '../../constructs/gitops/index.js';
-import { ciphertextProblem } from '../../constructs/gitops/secrets.js';
+} from '../../constructs/index.js';
 import { fakeCiphertext } from './fixtures.js';
 import { newChart, synthErrors } from './helpers.js';
 import { isSecretCrd, validateSecretCrd } from './secret-schemas.js';

@@ -19,6 +19,8 @@ import {
   type GatewaySmokeTestProps,
   HOOK_ANNOTATION,
   HOOK_DELETE_POLICY_ANNOTATION,
+} from '../../constructs/gitops/index.js';
+import {
   MediaRoute,
   StunnerGateway,
   type StunnerGatewayProps,

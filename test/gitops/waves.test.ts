@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ApiObject, Testing } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
+import { apiGroupOf } from '../../constructs/core/sync-wave.js';
+import { SYNC_OPTIONS_ANNOTATION, SyncOption, syncOptionsAnnotation } from '../../constructs/gitops/index.js';
 import {
-  SYNC_OPTIONS_ANNOTATION,
+  IceAuthService,
+  StunnerGateway,
   SYNC_WAVE_ANNOTATION as SYNC_WAVE,
-  SyncOption,
   SyncWave,
-  syncOptionsAnnotation,
-} from '../../constructs/gitops/index.js';
-import { apiGroupOf } from '../../constructs/gitops/sync.js';
-import { IceAuthService, StunnerGateway, TurnAuth } from '../../constructs/index.js';
+  TurnAuth,
+} from '../../constructs/index.js';
 import { twoClusterApp } from './fixtures.js';
 import { listFiles, loadYaml, newChart } from './helpers.js';
 

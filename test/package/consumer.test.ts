@@ -50,6 +50,8 @@ import * as kplus from 'cdk8s-plus-33';
 import type { Construct } from 'constructs';
 import { GatewayRuntime, IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from 'stunner-gitops';
 import { DEFAULT_PORT, validateConfig } from 'stunner-gitops/config';
+import { SimpleTunnel } from 'stunner-gitops/demos';
+import { MultiClusterApp } from 'stunner-gitops/gitops';
 import { getIceConfig } from 'stunner-gitops/ice-client';
 
 export class MediaChart extends Chart {
@@ -65,7 +67,8 @@ export class MediaChart extends Chart {
       ports: [{ port: 10000, protocol: kplus.Protocol.UDP }],
     });
     media.selectLabel('app', 'media-server');
-    new MediaRoute(this, 'media', { parents: [gateway] }).addService(media, { port: 10000, endPort: 20000 });
+    const route = new MediaRoute(this, 'media', { parents: [gateway] });
+    route.addService(media, { port: 10000, endPort: 20000 });
     new IceAuthService(this, 'ice-auth', {
       gateways: [gateway],
       allowFrom: [{ podSelector: { matchLabels: { app: 'webrtc-server' } } }],
@@ -73,8 +76,15 @@ export class MediaChart extends Chart {
   }
 }
 
-// The subpaths load too: the config contract and the ICE client application servers use.
-if (typeof validateConfig !== 'function' || typeof getIceConfig !== 'function') throw new Error('subpath exports');
+// The subpaths load too: the demos, the Argo CD constructs, the config contract and the ICE
+// client application servers use.
+if (
+  typeof validateConfig !== 'function' ||
+  typeof getIceConfig !== 'function' ||
+  typeof SimpleTunnel !== 'function' ||
+  typeof MultiClusterApp !== 'function'
+)
+  throw new Error('subpath exports');
 const app = new App();
 new MediaChart(app, 'media-${moduleSystem}', { namespace: 'stunner' });
 app.synth();
@@ -144,7 +154,12 @@ describe('npm pack', () => {
       'lib/constructs/index.d.ts',
       'lib/contract/index.d.ts',
       'lib/runtime/ice/client.d.ts',
+      'lib/constructs/demos/index.d.ts',
+      'lib/constructs/gitops/index.d.ts',
       'lib/cjs/index.cjs',
+      'lib/cjs/demos.cjs',
+      'lib/cjs/gitops.cjs',
+      'lib/cjs/constructs.cjs',
       'lib/cjs/config.cjs',
       'lib/cjs/ice-client.cjs',
       'lib/assets/stunnerd.mjs.gz',

@@ -20,7 +20,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ANNOTATION_POD_SECURITY_EXCEPTION, POD_SECURITY_EXCEPTIONS } from '../../constructs/pod-security.js';
+import {
+  ANNOTATION_POD_SECURITY_EXCEPTION,
+  POD_SECURITY_EXCEPTIONS,
+} from '../../constructs/core/pod-security.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
 
 /** Default images the catalogue records as not pinnable (digest null, with the reason). */

@@ -74,7 +74,7 @@ export function secretValues(o: Obj): Record<string, string> {
   return out;
 }
 
-/** `auth.credentials from Secret <name>; ...` (constructs/stunner-gateway.ts). */
+/** `auth.credentials from Secret <name>; ...` (constructs/gateway/dataplane-config.ts). */
 export function injectedSecret(o: Obj): string | undefined {
   const a = o.metadata?.annotations?.[ANNOTATION_INJECTED];
   return a ? /auth\.credentials from Secret ([^\s;,]+)/.exec(a)?.[1] : undefined;

@@ -48,14 +48,23 @@ export function emitChart(
         ? varNames.get(p.gateway)!
         : `{ gateway: ${varNames.get(p.gateway)}, listener: ${tsString(p.listener)} }`,
     );
-    const calls = r.backends.map((b) => {
-      const ports = b.ports ? `, ${ts(b.ports)}` : '';
-      return b.kind === 'service'
-        ? `.addService(${ts({ name: b.name, namespace: b.namespace })}${ports})`
-        : `.addCidrs(${ts(b.prefixes)}${ports})`;
-    });
-    const head = `    new MediaRoute(this, ${tsString(`${r.ns}-${r.name}`)}, { name: ${tsString(r.name)}, namespace: ${tsString(r.ns)}, parents: [${parents.join(', ')}]${r.headless ? ', headless: true' : ''} })`;
-    out.push(calls.length > 0 ? `${head}\n      ${calls.join('\n      ')};` : `${head};`);
+    // Backends go in the props: the route's mutators return void, so nothing chains on `new`.
+    const backends = r.backends.map((b) =>
+      b.kind === 'service'
+        ? ts({ service: { name: b.name, namespace: b.namespace }, ...b.ports })
+        : ts({ cidrs: b.prefixes, ...b.ports }),
+    );
+    out.push(
+      `    new MediaRoute(this, ${tsString(`${r.ns}-${r.name}`)}, {`,
+      `      name: ${tsString(r.name)},`,
+      `      namespace: ${tsString(r.ns)},`,
+      `      parents: [${parents.join(', ')}],`,
+      ...(r.headless ? ['      headless: true,'] : []),
+      ...(backends.length > 0
+        ? ['      backends: [', ...backends.map((b) => `        ${b},`), '      ],']
+        : []),
+      '    });',
+    );
   }
   out.push('  }', '}', '');
   return out.join('\n');

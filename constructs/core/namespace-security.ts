@@ -3,12 +3,12 @@
  * third-party image in it needs `baseline`; audit and warn stay at `restricted`), and a
  * default-deny NetworkPolicy, so that every pod there gets only what its own policy admits.
  */
+import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { LABEL_MANAGED_BY, LABEL_NAMESPACE_NAME, MANAGED_BY } from '../contract/labels.js';
-import { SyncWave } from './gitops/sync.js';
+import { LABEL_MANAGED_BY, LABEL_NAMESPACE_NAME, MANAGED_BY } from '../../contract/labels.js';
+import { renderObject } from './api-object.js';
 import type { K8sNetworkPolicyPeer } from './k8s-types.js';
 import { chartNamespace } from './naming.js';
-import { NetworkPolicyObject } from './network-policy-object.js';
 
 /** The Pod Security Standard a namespace enforces. */
 export type PodSecurityLevel = 'restricted' | 'baseline';
@@ -67,39 +67,39 @@ export interface DefaultDenyPolicyProps {
 export class DefaultDenyPolicy extends Construct {
   readonly namespace: string;
   readonly policyName: string;
+  /** The NetworkPolicy. */
+  readonly apiObject: ApiObject;
 
   constructor(scope: Construct, id: string, props: DefaultDenyPolicyProps = {}) {
     super(scope, id);
     this.namespace = props.namespace ?? chartNamespace(this);
     this.policyName = props.name ?? DEFAULT_DENY_POLICY;
     const dnsPeers = props.dnsPeers ?? [KUBE_DNS_PEER];
-    SyncWave.applyByKind(
-      new NetworkPolicyObject(this, 'Resource', {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: {
-          name: this.policyName,
-          namespace: this.namespace,
-          labels: { ...props.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
-        },
-        spec: {
-          podSelector: {},
-          policyTypes: ['Ingress', 'Egress'],
-          ingress: [],
-          egress:
-            (props.dns ?? true)
-              ? [
-                  {
-                    to: dnsPeers.map((p) => ({ ...p })),
-                    ports: [
-                      { protocol: 'UDP', port: 53 },
-                      { protocol: 'TCP', port: 53 },
-                    ],
-                  },
-                ]
-              : [],
-        },
-      }),
-    );
+    this.apiObject = renderObject(this, 'Resource', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: {
+        name: this.policyName,
+        namespace: this.namespace,
+        labels: { ...props.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
+      },
+      spec: {
+        podSelector: {},
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [],
+        egress:
+          (props.dns ?? true)
+            ? [
+                {
+                  to: dnsPeers.map((p) => ({ ...p })),
+                  ports: [
+                    { protocol: 'UDP', port: 53 },
+                    { protocol: 'TCP', port: 53 },
+                  ],
+                },
+              ]
+            : [],
+      },
+    });
   }
 }

@@ -6,7 +6,7 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
-import { RUNTIME_UID } from '../contract/pod-layout.js';
+import { RUNTIME_UID } from '../../contract/pod-layout.js';
 
 export function podSecurityContext(): IPodSecurityContext {
   return {

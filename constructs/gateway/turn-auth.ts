@@ -5,8 +5,8 @@
  * SealedSecret or ExternalSecret the chart renders (an ISecretSource). Inline credentials are for
  * demos: they are in your source, and the gateway renders them into a Secret.
  */
-import { EPHEMERAL_AUTH_KEYS, STATIC_AUTH_KEYS } from '../contract/secret-keys.js';
-import type { ISecretSource } from './gitops/secrets.js';
+import { EPHEMERAL_AUTH_KEYS, STATIC_AUTH_KEYS } from '../../contract/secret-keys.js';
+import type { ISecretSource } from '../core/secrets.js';
 
 /** A Secret by name (created out of band), or a construct that will produce it. */
 export type SecretReference = string | ISecretSource;

@@ -14,10 +14,10 @@
  * NetworkPolicy always admits). Any source without a key is `allowAnySource`, with a synth
  * warning. Credentials live at most `maxTtl` (one day by default).
  */
-import { ApiObject, Lazy } from 'cdk8s';
+import { type ApiObject, type ApiObjectProps, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { dns1035Problem, dns1123Problem, isDnsName, isPort } from '../contract/checks.js';
+import { dns1035Problem, dns1123Problem, isDnsName, isPort } from '../../contract/checks.js';
 import {
   DEFAULT_CLUSTER_DOMAIN,
   DEFAULT_ICE_AUTH_MAX_CONNECTIONS_PER_IP,
@@ -26,33 +26,36 @@ import {
   DEFAULT_LOGLEVEL,
   ICE_AUTH_MAX_CONNECTIONS,
   ICE_AUTH_TTL_LIMIT,
-  type LogFormat,
-} from '../contract/defaults.js';
-import { ipFamily } from '../contract/ip-literal.js';
+} from '../../contract/defaults.js';
+import { ipFamily } from '../../contract/ip-literal.js';
 import {
   LABEL_COMPONENT,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
   LABEL_NAME,
   MANAGED_BY,
-} from '../contract/labels.js';
-import { RuntimeEnv } from '../contract/pod-env.js';
-import { POD_WORKDIR } from '../contract/pod-layout.js';
-import { SyncWave } from './gitops/sync.js';
-import { type K8sNetworkPolicyPeer, type K8sResourceRequirements, plainResources } from './k8s-types.js';
+} from '../../contract/labels.js';
+import { RuntimeEnv } from '../../contract/pod-env.js';
+import { POD_WORKDIR } from '../../contract/pod-layout.js';
+import { ownedMetadata, renderObject } from '../core/api-object.js';
+import {
+  type K8sNetworkPolicyPeer,
+  type K8sResourceRequirements,
+  plainResources,
+} from '../core/k8s-types.js';
 import {
   type KubernetesApiEndpoint,
   kubernetesApiEgress,
-  kubernetesApiOf,
   kubernetesApiProblems,
-} from './kubernetes-api.js';
-import { chartNamespace } from './naming.js';
-import { NetworkPolicyObject } from './network-policy-object.js';
-import { nodeReaderRbac } from './node-reader.js';
-import { containerSecurityContext, healthProbes, podSecurityContext } from './pod-security.js';
-import { type RuntimePod, runtimePod } from './runtime-pod.js';
-import type { IStunnerGateway } from './types.js';
-import { Warnings } from './warnings.js';
+} from '../core/kubernetes-api.js';
+import { chartNamespace } from '../core/naming.js';
+import { nodeReaderRbac } from '../core/node-reader.js';
+import { containerSecurityContext, healthProbes, podSecurityContext } from '../core/pod-security.js';
+import { schedulingSpec } from '../core/scheduling.js';
+import { Warnings } from '../core/warnings.js';
+import { type WorkloadProps, workloadKubernetesApi } from '../core/workload.js';
+import type { IStunnerGateway } from '../gateway/types.js';
+import { type RuntimePod, runtimePod } from '../runtime-bundle/runtime-pod.js';
 
 const ICE_AUTH_APP = 'stunner-auth';
 
@@ -62,17 +65,12 @@ const DEFAULT_ICE_AUTH_RESOURCES = {
   limits: { cpu: '500m', memory: '256Mi' },
 };
 
-export interface IceAuthServiceProps {
+export interface IceAuthServiceProps extends WorkloadProps {
   /**
    * Names the Deployment, Service, ServiceAccount and Role.
    * @default 'stunner-auth'
    */
   readonly name?: string;
-  /**
-   * Must be the namespace of every gateway served (pods mount only their own namespace's Secrets).
-   * @default the chart's namespace, or "default"
-   */
-  readonly namespace?: string;
   /**
    * Gateways to answer for; more with addGateway().
    * @default none: at least one is required
@@ -84,21 +82,12 @@ export interface IceAuthServiceProps {
    */
   readonly port?: number;
   /**
-   * @default 1
-   */
-  readonly replicas?: number;
-  /**
    * Follow each gateway's public address from its Service status (load-balancer ingress), with a
    * Role that may read only those Services. Without it, answers use each gateway's static
    * `publicAddress` (or 404 while none is known).
    * @default true
    */
   readonly watchServices?: boolean;
-  /**
-   * Log levels, `scope:LEVEL,...`.
-   * @default 'all:INFO'
-   */
-  readonly logLevel?: string;
   /**
    * @default requests 50m CPU / 64Mi, limits 500m CPU / 256Mi
    */
@@ -141,19 +130,10 @@ export interface IceAuthServiceProps {
    */
   readonly kubernetesApi?: KubernetesApiEndpoint;
   /**
-   * @deprecated use `kubernetesApi`; these CIDRs on TCP 443 and 6443.
-   */
-  readonly kubernetesApiCidrs?: readonly string[];
-  /**
    * Cluster DNS domain, for `url`.
    * @default 'cluster.local'
    */
   readonly clusterDomain?: string;
-  /**
-   * Log lines: `text`, or `json` (one object per line) for log pipelines.
-   * @default 'text'
-   */
-  readonly logFormat?: LogFormat;
   /**
    * Public address (IP or DNS name) to put in every answer's TURN URIs (`STUNNER_PUBLIC_ADDR`),
    * e.g. the DNS name clients use; a request's `public-addr` parameter still overrides it.
@@ -173,11 +153,6 @@ export interface IceAuthServiceProps {
    * @default false: load-balancer and static addresses only
    */
   readonly nodeAddressDiscovery?: boolean;
-  /**
-   * Extra labels on every object.
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** Where the API key Secret is mounted, relative to the container's working directory. */
@@ -224,18 +199,16 @@ export class IceAuthService extends Construct {
   }
 
   /** Answers for one more gateway. */
-  addGateway(gateway: IStunnerGateway): this {
+  addGateway(gateway: IStunnerGateway): void {
     if (!this.#gateways.includes(gateway)) this.#gateways.push(gateway);
-    return this;
   }
 
   /**
    * Admits more callers to the NetworkPolicy, e.g. an application server's pods:
    * `allowClients({ podSelector: { matchLabels: server.selectorLabels } })`.
    */
-  allowClients(...peers: K8sNetworkPolicyPeer[]): this {
+  allowClients(...peers: K8sNetworkPolicyPeer[]): void {
     this.#clients.push(...peers);
-    return this;
   }
 
   /** The callers admitted by name (allowFrom, then allowClients()). */
@@ -253,17 +226,11 @@ export class IceAuthService extends Construct {
   }
 
   #meta(name: string) {
-    return { name, namespace: this.namespace, labels: { ...this.#labels } };
+    return ownedMetadata({ namespace: this.namespace, labels: this.#labels }, name);
   }
 
-  /** An ApiObject annotated with the documented sync wave of its kind (SyncWave.forKind). */
-  #object(id: string, props: ConstructorParameters<typeof ApiObject>[2]): ApiObject {
-    const o =
-      props.kind === 'NetworkPolicy'
-        ? new NetworkPolicyObject(this, id, props)
-        : new ApiObject(this, id, props);
-    SyncWave.applyByKind(o);
-    return o;
+  #object(id: string, props: ApiObjectProps): ApiObject {
+    return renderObject(this, id, props);
   }
 
   #render(): void {
@@ -332,13 +299,7 @@ export class IceAuthService extends Construct {
     });
 
     if (this.#props.networkPolicy ?? true) {
-      const api = kubernetesApiOf(
-        this,
-        this.#props.kubernetesApi ??
-          (this.#props.kubernetesApiCidrs
-            ? { cidrs: this.#props.kubernetesApiCidrs, ports: [443, 6443] }
-            : undefined),
-      );
+      const api = workloadKubernetesApi(this, this.#props);
       this.#object('NetworkPolicy', {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
@@ -416,7 +377,7 @@ export class IceAuthService extends Construct {
         {
           name: 'stunner-auth',
           image: layout?.image ?? '',
-          imagePullPolicy: 'IfNotPresent',
+          imagePullPolicy: this.#props.imagePullPolicy ?? 'IfNotPresent',
           ...(layout !== undefined
             ? { workingDir: layout.workingDir, command: layout.command, args: this.#args(layout) }
             : {}),
@@ -436,6 +397,7 @@ export class IceAuthService extends Construct {
         },
       ],
       ...(layout !== undefined ? { volumes: [...layout.volumes, ...this.#apiKeyVolumes()] } : {}),
+      ...schedulingSpec(this.#props),
     };
   }
 

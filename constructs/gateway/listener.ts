@@ -1,5 +1,5 @@
 /** A gateway's listeners as the user declares them. */
-import type { ISecretSource } from './gitops/secrets.js';
+import type { ISecretSource } from '../core/secrets.js';
 import type { ListenerProtocol } from './types.js';
 
 /** One TURN listener: a Service port, and a socket of the runtime. */

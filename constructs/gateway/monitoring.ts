@@ -7,8 +7,8 @@
 import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { LABEL_NAMESPACE_NAME } from '../contract/labels.js';
-import type { K8sNetworkPolicyPeer } from './k8s-types.js';
+import { LABEL_NAMESPACE_NAME } from '../../contract/labels.js';
+import type { K8sNetworkPolicyPeer } from '../core/k8s-types.js';
 
 /** The namespace whose pods may scrape the gateways' metrics port by default (a Prometheus's). */
 export const METRICS_SCRAPER_NAMESPACE = 'monitoring';

@@ -7,7 +7,7 @@
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
-import { ANNOTATION_RUNTIME_SHA } from '../contract/labels.js';
+import { ANNOTATION_RUNTIME_SHA } from '../../contract/labels.js';
 import {
   BOOTSTRAP_FILE,
   CONFIG_DIR,
@@ -17,11 +17,11 @@ import {
   RUNTIME_DIR,
   RUNTIME_NODE_FLAGS,
   SECRETS_DIR,
-} from '../contract/pod-layout.js';
-import { TLS_KEYS } from '../contract/secret-keys.js';
+} from '../../contract/pod-layout.js';
+import { TLS_KEYS } from '../../contract/secret-keys.js';
 import type { GatewayRuntime } from './gateway-runtime.js';
-import { packagedRuntime } from './runtime-bundle/packaged-runtime.js';
-import { RUNTIME_CONFIGMAP_NAME } from './runtime-bundle/runtime-config-map.js';
+import { packagedRuntime } from './packaged-runtime.js';
+import { RUNTIME_CONFIGMAP_NAME } from './runtime-config-map.js';
 
 /** One dataplane config the runtime loads, with the Secret material the bootstrap merges into it. */
 export interface RuntimeConfigMount {

@@ -4,7 +4,7 @@
  */
 
 /** The annotation that names a pod's entry in POD_SECURITY_EXCEPTIONS. */
-export { ANNOTATION_POD_SECURITY_EXCEPTION } from '../contract/labels.js';
+export { ANNOTATION_POD_SECURITY_EXCEPTION } from '../../contract/labels.js';
 
 /**
  * Every third-party image we render that needs more than `restricted`, and why. Each runs with

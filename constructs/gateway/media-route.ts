@@ -6,28 +6,23 @@
 
 import { ApiObject } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import { asCidr, cidrProblem, dns1123Problem, isPort } from '../contract/checks.js';
-import { addressClassOf, NEVER_RELAYED } from '../contract/config/address-class.js';
-import { LABEL_NAMESPACE_NAME } from '../contract/labels.js';
-import { POD_ADDRESS } from '../contract/pod-env.js';
-import type { K8sNetworkPolicyPort } from './k8s-types.js';
-import { chartNamespace } from './naming.js';
+import { asCidr, cidrProblem, dns1123Problem, isPort } from '../../contract/checks.js';
+import { addressClassOf, NEVER_RELAYED } from '../../contract/config/address-class.js';
+import { LABEL_NAMESPACE_NAME } from '../../contract/labels.js';
+import { POD_ADDRESS } from '../../contract/pod-env.js';
+import type { K8sNetworkPolicyPort } from '../core/k8s-types.js';
+import { chartNamespace } from '../core/naming.js';
+import { Warnings } from '../core/warnings.js';
 import { GatewayRegistry } from './registry.js';
 import type { IMediaRoute, IStunnerGateway, RouteCluster, RoutePeer, RoutePlan } from './types.js';
-import { Warnings } from './warnings.js';
 
 /** A gateway this route attaches to, optionally narrowed to one listener. */
 export interface RouteParent {
   /**
-   * The gateway: the construct, or its name, bound when a gateway of that name and namespace is
-   * created in this app (before or after the route).
+   * The gateway: the construct, or one named with StunnerGateway.fromGatewayName() (bound when
+   * that gateway is created in this app, before or after the route).
    */
-  readonly gateway: IStunnerGateway | string;
-  /**
-   * Namespace of a gateway given by name.
-   * @default the route's namespace
-   */
-  readonly namespace?: string;
+  readonly gateway: IStunnerGateway;
   /**
    * Attach only to this listener of the gateway.
    * @default every listener of the gateway
@@ -114,10 +109,9 @@ export interface MediaRouteProps {
 }
 
 interface BoundParent {
-  readonly gateway: IStunnerGateway | string;
-  readonly namespace: string;
+  readonly gateway: IStunnerGateway;
   readonly listener: string | undefined;
-  /** The gateway, once known (a name is bound when its gateway registers). */
+  /** The StunnerGateway, once known (a gateway named by fromGatewayName binds when it registers). */
   bound: IStunnerGateway | undefined;
 }
 
@@ -155,29 +149,21 @@ export class MediaRoute extends Construct implements IMediaRoute {
   }
 
   /**
-   * Attaches the route to a gateway, or to one of its listeners. A gateway given by name is bound
-   * when a gateway of that name (in `options.namespace`, default the route's) exists in this app;
+   * Attaches the route to a gateway, or to one of its listeners. A gateway named with
+   * StunnerGateway.fromGatewayName() is bound when a gateway of that name exists in this app;
    * synth fails when none ever does.
    */
-  attachTo(gateway: IStunnerGateway | string, options: Omit<RouteParent, 'gateway'> = {}): this {
-    const parent: BoundParent = {
-      gateway,
-      namespace: typeof gateway === 'string' ? (options.namespace ?? this.namespace) : gateway.namespace,
-      listener: options.listener,
-      bound: undefined,
-    };
+  attachTo(gateway: IStunnerGateway, options: Omit<RouteParent, 'gateway'> = {}): void {
+    const parent: BoundParent = { gateway, listener: options.listener, bound: undefined };
     this.#parents.push(parent);
-    if (typeof gateway === 'string')
-      GatewayRegistry.of(this).lookup(parent.namespace, gateway, (g) => this.#bind(parent, g));
-    else this.#bind(parent, gateway);
-    return this;
+    gateway._whenBound((g) => this.#bind(parent, g));
   }
 
-  addBackend(backend: RouteBackend): this {
+  /** Allows relaying to a backend: a Service, or fixed addresses. */
+  addBackend(backend: RouteBackend): void {
     this.#backends.push(backend);
     this.#grantWatch();
     if ('cidrs' in backend) for (const c of backend.cidrs) this.#warnDangerous(c);
-    return this;
   }
 
   /** A synth warning for a CIDR inside a class the perimeter treats as dangerous (issue 15). */
@@ -192,18 +178,18 @@ export class MediaRoute extends Construct implements IMediaRoute {
   }
 
   /** Allows relaying to a Service's pods (and ClusterIP). */
-  addService(service: IServiceConstruct | ServiceReference, ports: BackendPorts = {}): this {
-    return this.addBackend({ service, ...ports });
+  addService(service: IServiceConstruct | ServiceReference, ports: BackendPorts = {}): void {
+    this.addBackend({ service, ...ports });
   }
 
   /** Allows relaying to fixed addresses, like STUNner's StaticService. */
-  addCidrs(cidrs: readonly string[], ports: BackendPorts = {}): this {
-    return this.addBackend({ cidrs, ...ports });
+  addCidrs(cidrs: readonly string[], ports: BackendPorts = {}): void {
+    this.addBackend({ cidrs, ...ports });
   }
 
   #bind(parent: BoundParent, gateway: IStunnerGateway): void {
     parent.bound = gateway;
-    gateway.addRoute(this);
+    gateway._addRoute(this);
     this.#grantWatch();
   }
 
@@ -233,11 +219,15 @@ export class MediaRoute extends Construct implements IMediaRoute {
    */
   #grantWatch(): void {
     const namespaces = this.#watchNamespaces();
-    for (const g of this.#gateways()) for (const [ns, services] of namespaces) g.watchNamespace(ns, services);
+    for (const g of this.#gateways())
+      for (const [ns, services] of namespaces) g._watchNamespace(ns, services);
   }
 
-  /** What this route renders into `gateway`, or undefined when it does not attach to it. */
-  planFor(gateway: IStunnerGateway): RoutePlan | undefined {
+  /**
+   * What this route renders into `gateway`, or undefined when it does not attach to it.
+   * @internal
+   */
+  _planFor(gateway: IStunnerGateway): RoutePlan | undefined {
     const mine = this.#parents.filter((p) => p.bound === gateway);
     if (mine.length === 0) return undefined;
     const listeners = mine.some((p) => p.listener === undefined)
@@ -314,13 +304,15 @@ export class MediaRoute extends Construct implements IMediaRoute {
   /** Why a parent is not usable, or undefined. */
   #parentProblem(p: BoundParent): string | undefined {
     const registry = GatewayRegistry.of(this);
-    if (typeof p.gateway === 'string') {
-      const found = registry.find(p.namespace, p.gateway);
+    if (p.bound !== p.gateway) {
+      // A gateway named by fromGatewayName: the app must have exactly one of that name.
+      const { namespace, gatewayName } = p.gateway;
+      const found = registry.find(namespace, gatewayName);
       if (found.length > 1)
-        return `gateway "${p.namespace}/${p.gateway}" is ambiguous: ${found.length} gateways have that name`;
+        return `gateway "${namespace}/${gatewayName}" is ambiguous: ${found.length} gateways have that name`;
       if (p.bound === undefined) {
         const known = registry.gateways.map((g) => `${g.namespace}/${g.gatewayName}`);
-        return `no StunnerGateway "${p.namespace}/${p.gateway}" in this app${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`;
+        return `no StunnerGateway "${namespace}/${gatewayName}" in this app${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`;
       }
     }
     const gw = p.bound!;

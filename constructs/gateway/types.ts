@@ -1,12 +1,13 @@
 /**
  * The small interfaces the constructs know each other by. StunnerGateway and MediaRoute import
  * these, never each other: a route needs a gateway's names, namespace, selector and listeners,
- * and registers itself with `addRoute()`; a gateway asks each attached route for its plan.
+ * and registers itself with `_addRoute()`; a gateway asks each attached route for its plan. That
+ * protocol is internal: underscored, and left out of the published declarations.
  */
 import type { IConstruct } from 'constructs';
-import type { ListenerProtocol } from '../contract/config/types.js';
-import type { GatewayRuntime } from './gateway-runtime.js';
-import type { K8sNetworkPolicyPeer, K8sNetworkPolicyPort } from './k8s-types.js';
+import type { ListenerProtocol } from '../../contract/config/types.js';
+import type { K8sNetworkPolicyPeer, K8sNetworkPolicyPort, ServiceType } from '../core/k8s-types.js';
+import type { GatewayRuntime } from '../runtime-bundle/gateway-runtime.js';
 import type { TurnAuth } from './turn-auth.js';
 
 /** A TURN listener protocol (the dataplane config's). */
@@ -43,13 +44,25 @@ export interface IStunnerGateway extends IConstruct {
   /** What runs in the gateway's pods. */
   readonly runtime: GatewayRuntime;
   /** The gateway Service's type (the node-address fallback depends on it). */
-  readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  readonly serviceType?: ServiceType;
   /** The static public address, when given (it wins over any discovered address). */
   readonly publicAddress?: string;
-  /** Attaches a route: its plan is rendered into this gateway. Idempotent. */
-  addRoute(route: IMediaRoute): void;
-  /** Lets the gateway's watcher read EndpointSlices (backend pod IPs) in `namespace`. Idempotent. */
-  watchNamespace(namespace: string, services?: readonly string[]): void;
+  /**
+   * Calls `bind` with the StunnerGateway this is: itself, or for a gateway imported by name
+   * (StunnerGateway.fromGatewayName), that gateway once it exists in the app (before or after).
+   * @internal
+   */
+  _whenBound(bind: (gateway: IStunnerGateway) => void): void;
+  /**
+   * Attaches a route: its plan is rendered into this gateway. Idempotent.
+   * @internal
+   */
+  _addRoute(route: IMediaRoute): void;
+  /**
+   * Lets the gateway's watcher read EndpointSlices (backend pod IPs) in `namespace`. Idempotent.
+   * @internal
+   */
+  _watchNamespace(namespace: string, services?: readonly string[]): void;
 }
 
 /** What a gateway's listener exposes: `GatewayListener` is assignable (defaults as documented there). */
@@ -63,7 +76,10 @@ export interface ListenerPorts {
   readonly targetPort?: number;
 }
 
-/** A dataplane cluster a route renders: the peers one listener may relay to. */
+/**
+ * A dataplane cluster a route renders: the peers one listener may relay to.
+ * @internal
+ */
 export interface RouteCluster {
   readonly name: string;
   readonly type: 'STRICT_DNS' | 'STATIC';
@@ -71,13 +87,19 @@ export interface RouteCluster {
   readonly endpoints: readonly string[];
 }
 
-/** A NetworkPolicy peer of the gateway pods, with the peer ports relayed media uses. */
+/**
+ * A NetworkPolicy peer of the gateway pods, with the peer ports relayed media uses.
+ * @internal
+ */
 export interface RoutePeer {
   readonly peer: K8sNetworkPolicyPeer;
   readonly ports: readonly K8sNetworkPolicyPort[];
 }
 
-/** What a route contributes to one gateway. */
+/**
+ * What a route contributes to one gateway.
+ * @internal
+ */
 export interface RoutePlan {
   readonly clusters: readonly RouteCluster[];
   /** Short names of the listeners that route to the clusters; undefined means all of them. */
@@ -94,12 +116,15 @@ export interface RoutePlan {
 
 /**
  * What a gateway needs from an attached route. A route attaches itself with
- * `IStunnerGateway.addRoute()`, and grants the gateway's watcher the namespaces of its Service
- * backends with `IStunnerGateway.watchNamespace()`.
+ * `IStunnerGateway._addRoute()`, and grants the gateway's watcher the namespaces of its Service
+ * backends with `IStunnerGateway._watchNamespace()`.
  */
 export interface IMediaRoute extends IConstruct {
   /** The dataplane cluster name, `namespace/route`. */
   readonly clusterName: string;
-  /** What the route renders into `gateway`, or undefined when it does not attach to it. */
-  planFor(gateway: IStunnerGateway): RoutePlan | undefined;
+  /**
+   * What the route renders into `gateway`, or undefined when it does not attach to it.
+   * @internal
+   */
+  _planFor(gateway: IStunnerGateway): RoutePlan | undefined;
 }

@@ -9,7 +9,7 @@
  */
 
 import type { IConstruct } from 'constructs';
-import { asCidr, cidrProblem, isPort } from '../contract/checks.js';
+import { asCidr, cidrProblem, isPort } from '../../contract/checks.js';
 import type { K8sNetworkPolicyPeer } from './k8s-types.js';
 
 export interface KubernetesApiEndpoint {

@@ -3,7 +3,7 @@
  * registry (or whoever controls it) change what runs without a change in git.
  */
 import type { IConstruct } from 'constructs';
-import { type CatalogImage, hasDigest, IMAGES, imageRef } from '../contract/images.js';
+import { type CatalogImage, hasDigest, IMAGES, imageRef } from '../../contract/images.js';
 import { Warnings } from './warnings.js';
 
 /** Records a warning on `scope` when `ref` has no `@sha256:` digest; `what` names the prop to set. */

@@ -5,8 +5,7 @@
  * it only where the fallback can be used (nodeFallbackNeeded), never by default on every gateway.
  */
 import type { Construct } from 'constructs';
-import { ClusterScopedObject } from './cluster-scoped.js';
-import { SyncWave } from './gitops/sync.js';
+import { renderObject } from './api-object.js';
 
 export function nodeReaderRbac(
   scope: Construct,
@@ -15,24 +14,20 @@ export function nodeReaderRbac(
 ): void {
   const name = `stunner:${owner.namespace}:${owner.name}:node-reader`;
   const metadata = { name, labels: { ...labels } };
-  SyncWave.applyByKind(
-    new ClusterScopedObject(scope, 'NodeReaderClusterRole', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata,
-      // The watchers list and watch Nodes (by metadata.name, or all of them): they never GET.
-      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }],
-    }),
-  );
-  SyncWave.applyByKind(
-    new ClusterScopedObject(scope, 'NodeReaderClusterRoleBinding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name: owner.serviceAccountName, namespace: owner.namespace }],
-    }),
-  );
+  renderObject(scope, 'NodeReaderClusterRole', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata,
+    // The watchers list and watch Nodes (by metadata.name, or all of them): they never GET.
+    rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }],
+  });
+  renderObject(scope, 'NodeReaderClusterRoleBinding', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+    subjects: [{ kind: 'ServiceAccount', name: owner.serviceAccountName, namespace: owner.namespace }],
+  });
 }
 
 /**

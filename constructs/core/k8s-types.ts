@@ -5,6 +5,12 @@
  * `k8s` imports of any cdk8s-plus version are assignable to them.
  */
 
+/** A Service's type. */
+export type ServiceType = 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+
+/** A container's image pull policy. */
+export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
 /** A resource quantity: `'500m'`, `'128Mi'`, `2`, or a cdk8s-plus `k8s.Quantity`. */
 export type K8sQuantity = string | number | { readonly value: string | number };
 

@@ -3,7 +3,7 @@
  * either in a ConfigMap run by a stock Node.js image, or in an image built from runtime/Dockerfile.
  * Both lay the runtime out at the same paths, so the pods differ only in their image and volume.
  */
-import { NODE_IMAGE } from '../contract/pod-layout.js';
+import { NODE_IMAGE } from '../../contract/pod-layout.js';
 
 /** Options of `GatewayRuntime.bundle()`. */
 export interface BundleRuntimeOptions {

@@ -3,7 +3,7 @@
  * cluster by the sealed-secrets controller) or an ExternalSecret (a pointer to a secret store,
  * read by the external-secrets operator). Both produce a Secret of a given name with given keys.
  */
-import { ApiObject } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { dns1123Problem, isDns1123Subdomain } from '../../contract/checks.js';
 import {
@@ -12,9 +12,9 @@ import {
   TLS_KEYS,
   TLS_SECRET_TYPE,
 } from '../../contract/secret-keys.js';
-import { chartNamespace } from '../naming.js';
-import { labelProblems } from './cluster.js';
-import { SyncWave } from './sync.js';
+import { renderObject } from './api-object.js';
+import { chartNamespace, labelProblems } from './naming.js';
+import { SyncWave } from './sync-wave.js';
 
 /** A Secret that the cluster will hold, and the keys it will have. */
 export interface ISecretSource {
@@ -158,29 +158,34 @@ export class SealedSecret extends Construct implements ISecretSource {
     const sealing = props.scope ?? 'strict';
     const encryptedData: Record<string, string> = {};
     for (const k of this.keys) encryptedData[k] = props.encryptedData[k]!;
-    this.apiObject = new ApiObject(this, 'Resource', {
-      apiVersion: 'bitnami.com/v1alpha1',
-      kind: 'SealedSecret',
-      metadata: {
-        name: this.secretName,
-        namespace: this.secretNamespace,
-        annotations: {
-          ...(props.syncWave ?? SyncWave.CONFIG_AND_SECRETS).annotation(),
-          ...(sealing !== 'strict' && { [`sealedsecrets.bitnami.com/${sealing}`]: 'true' }),
-        },
-      },
-      spec: {
-        encryptedData,
-        template: {
-          metadata: {
-            name: this.secretName,
-            namespace: this.secretNamespace,
-            ...(props.labels && { labels: { ...props.labels } }),
+    const wave = props.syncWave ?? SyncWave.CONFIG_AND_SECRETS;
+    this.apiObject = renderObject(
+      this,
+      'Resource',
+      {
+        apiVersion: 'bitnami.com/v1alpha1',
+        kind: 'SealedSecret',
+        metadata: {
+          name: this.secretName,
+          namespace: this.secretNamespace,
+          annotations: {
+            ...(sealing !== 'strict' && { [`sealedsecrets.bitnami.com/${sealing}`]: 'true' }),
           },
-          type,
+        },
+        spec: {
+          encryptedData,
+          template: {
+            metadata: {
+              name: this.secretName,
+              namespace: this.secretNamespace,
+              ...(props.labels && { labels: { ...props.labels } }),
+            },
+            type,
+          },
         },
       },
-    });
+      wave,
+    );
 
     this.node.addValidation({
       validate: () => {
@@ -307,28 +312,30 @@ export class ExternalSecret extends Construct implements ISecretSource {
         },
       };
     });
-    this.apiObject = new ApiObject(this, 'Resource', {
-      apiVersion: props.apiVersion ?? 'external-secrets.io/v1',
-      kind: 'ExternalSecret',
-      metadata: {
-        name: this.secretName,
-        namespace: this.secretNamespace,
-        annotations: (props.syncWave ?? SyncWave.CONFIG_AND_SECRETS).annotation(),
-      },
-      spec: {
-        refreshInterval: props.refreshInterval ?? '1h',
-        secretStoreRef: { kind: props.store.kind, name: props.store.name },
-        target: {
-          name: this.secretName,
-          creationPolicy: 'Owner',
-          template: {
-            type,
-            ...(props.labels && { metadata: { labels: { ...props.labels } } }),
+    const wave = props.syncWave ?? SyncWave.CONFIG_AND_SECRETS;
+    this.apiObject = renderObject(
+      this,
+      'Resource',
+      {
+        apiVersion: props.apiVersion ?? 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: this.secretName, namespace: this.secretNamespace },
+        spec: {
+          refreshInterval: props.refreshInterval ?? '1h',
+          secretStoreRef: { kind: props.store.kind, name: props.store.name },
+          target: {
+            name: this.secretName,
+            creationPolicy: 'Owner',
+            template: {
+              type,
+              ...(props.labels && { metadata: { labels: { ...props.labels } } }),
+            },
           },
+          data: refs,
         },
-        data: refs,
       },
-    });
+      wave,
+    );
 
     this.node.addValidation({
       validate: () => {
