@@ -3,6 +3,8 @@
  * subpath (demos/index.ts), the Argo CD constructs the `/gitops` subpath (gitops/index.ts), the
  * dataplane config contract and the pod layout the `/config` subpath (contract/index.ts);
  * renderers, models and the gateway-route protocol here are internal.
+ *
+ * @module stunner-gitops
  */
 
 export type {

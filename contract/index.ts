@@ -4,6 +4,8 @@
  * the labels, env names, Secret keys and syntax checks both sides use, and what the runtime
  * supports. It uses no Node networking and no cdk8s; both sides import it, never each other. The
  * zod schemas stay internal: the published types need no zod.
+ *
+ * @module stunner-gitops/config
  */
 export * from './admin-endpoint.js';
 export * from './checks.js';

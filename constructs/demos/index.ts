@@ -1,6 +1,8 @@
 /**
  * `stunner-gitops/demos`: each demo composes StunnerGateway and MediaRoute (and IceAuthService)
  * with our demo servers.
+ *
+ * @module stunner-gitops/demos
  */
 
 export {

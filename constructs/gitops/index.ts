@@ -2,6 +2,8 @@
  * `stunner-gitops/gitops`: GitOps with Argo CD: Argo CD objects, the multi-cluster layout, sync
  * options and the gateway smoke test. Sync waves and the secret sources (SealedSecret,
  * ExternalSecret) are in the root export: every object the gateway renders carries a wave.
+ *
+ * @module stunner-gitops/gitops
  */
 
 export {

@@ -1,13 +1,19 @@
 /**
  * A typed client of the ICE auth service for Node application servers (Node >= 20, global fetch):
  *
- *   const ice = await getIceConfig({ url: 'http://stunner-auth.stunner:8088', namespace: 'stunner',
- *     gateway: 'udp-gateway', username: userId, iceTransportPolicy: 'relay' });
- *   // hand `ice` to the browser as its RTCPeerConnection configuration
+ * ```ts
+ * import { getIceConfig } from 'stunner-gitops/ice-client';
+ *
+ * const ice = await getIceConfig({ url: 'http://stunner-auth.stunner:8088', namespace: 'stunner',
+ *   gateway: 'udp-gateway', username: userId, iceTransportPolicy: 'relay' });
+ * // hand `ice` to the browser as its RTCPeerConnection configuration
+ * ```
  *
  * Network errors, timeouts and 5xx/429 answers are retried with exponential backoff and jitter;
  * other 4xx answers are final. Failures throw IceConfigError with the HTTP status (0 when no
  * answer came) and the service's message.
+ *
+ * @module stunner-gitops/ice-client
  */
 import type {
   IceConfiguration,
