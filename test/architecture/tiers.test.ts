@@ -89,6 +89,15 @@ describe('test tiers', () => {
     expect(scripts['test:unit']).toBe('vitest run -c vitest.unit.config.ts');
     expect(scripts['test:integration']).toBe('vitest run -c vitest.integration.config.ts');
     expect(scripts.test).toMatch(/npm run test:unit && npm run test:integration/);
-    expect(scripts['test:all']).toMatch(/npm test\b/);
+    // test:all is scripts/test-all.sh: npm test, then the tiers that need the Go builds.
+    expect(scripts['test:all']).toBe('bash scripts/test-all.sh');
+    const all = readFileSync(join(ROOT, 'scripts', 'test-all.sh'), 'utf8');
+    for (const step of [
+      'npm test',
+      'npm run test:cluster',
+      'npm run test:argocd',
+      'npm run test:differential',
+    ])
+      expect(all).toContain(step);
   });
 });
