@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../../constructs/index.js';
-import { materializePod } from '../constructs/pod-sandbox.js';
+import { materializePod } from '../helpers/pod-sandbox.js';
 import { materializeAuthPod } from '../runtime/ice/auth-pod.js';
 import { BrowserHarness } from './harness.js';
 

@@ -3,7 +3,7 @@
  * - registers a Node, with an InternalIP and an ExternalIP (the NodePort fallback reads it);
  * - binds pending pods to that Node (there is no scheduler);
  * - for each bound pod, does what the test's policy says: `run` its container as the pod would
- *   (the committed bundle from its ConfigMap, through test/constructs/pod-sandbox.ts), with a pod
+ *   (the committed bundle from its ConfigMap, through test/helpers/pod-sandbox.ts), with a pod
  *   IP of its own in the cluster's network namespace, its ServiceAccount's token requested
  *   through TokenRequest and bound to the pod, mounted where client libraries look for it, and
  *   Ready taken from the pod's own readiness probe; or mark it `ready` with an IP and no process
@@ -34,7 +34,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
-import { materializePodSpec } from '../constructs/pod-sandbox.js';
+import { materializePodSpec } from '../helpers/pod-sandbox.js';
 import { type ControlPlane, stopChild } from './control-plane.js';
 
 export type PodMode = 'run' | 'ready' | 'pending';

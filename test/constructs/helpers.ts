@@ -7,8 +7,6 @@ import * as prometheus from '@kubernetes-models/prometheus-operator';
 import { Chart, Testing } from 'cdk8s';
 import * as k8s from 'kubernetes-models';
 
-export const FIXTURE_RUNTIME = 'test/constructs/fixtures/tiny-runtime.ts';
-
 export type Manifest = any;
 
 export function newChart(namespace = 'stunner'): Chart {

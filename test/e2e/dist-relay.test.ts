@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { POD_NODE } from '../../bench/pod-node.js';
 import type { Manifest } from '../constructs/helpers.js';
-import { materializePod, type Sandbox } from '../constructs/pod-sandbox.js';
 import { freeUdpPort } from '../helpers/net.js';
+import { materializePod, type Sandbox } from '../helpers/pod-sandbox.js';
 import { runUclient, startPeer } from '../helpers/uclient.js';
 import { until } from '../helpers/wait.js';
 

@@ -1,13 +1,13 @@
 /**
  * Every HTTP or WebSocket server the package ships, run as its pod runs it (a fresh synth of the
- * layout, test/demos/fresh-layout.ts, so the current sources), against hostile clients:
+ * layout, test/helpers/fresh-layout.ts, so the current sources), against hostile clients:
  *
  *   - the ICE auth service (`stunnerd auth`, DirectCall's pod: the same code in every chart);
  *   - the direct-call signaling server (HTTP and its WebSocket `/ws`);
  *   - the Janus echo page server and its `/janus` proxy (to a stand-in Janus here);
  *   - the mediasoup landing server;
  *   - the cloudretro-ice sidecar's status server.
- * The udp-greeter serves no HTTP (it is a UDP echo: test/demos/demo-servers-hostile.test.ts).
+ * The udp-greeter serves no HTTP (it is a UDP echo: test/demo-servers/hostile.test.ts).
  *
  * Probes: malformed request lines, protocol-violating WebSocket frames and upgrades, oversized
  * headers and bodies, bad JSON (in bodies and in WebSocket messages), a slowloris of 1,100
@@ -30,8 +30,8 @@ import {
   type RunningPod,
   startAuthPod,
   startPod,
-} from '../demos/demo-pods.js';
-import { cleanUpFreshLayout, freshChart } from '../demos/fresh-layout.js';
+} from '../helpers/demo-pods.js';
+import { cleanUpFreshLayout, freshChart } from '../helpers/fresh-layout.js';
 import { K8sApiDouble, service } from '../helpers/k8s-api-double.js';
 import { freeTcpPort } from '../helpers/net.js';
 import {

@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { imageCommand } from '../../constructs/pod-sandbox.js';
+import { imageCommand } from '../../helpers/pod-sandbox.js';
 
 // Manifests are plain JSON.
 type Obj = any;

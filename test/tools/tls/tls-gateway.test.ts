@@ -20,8 +20,8 @@ import { readGatewayConfigs, tlsMaterialMissing } from '../../../tools/sources/i
 import { main as stunnerctl } from '../../../tools/stunnerctl/stunnerctl.js';
 import { main as turncatMain } from '../../../tools/turncat/turncat.js';
 import type { Manifest } from '../../constructs/helpers.js';
-import { materializePod } from '../../constructs/pod-sandbox.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/net.js';
+import { materializePod } from '../../helpers/pod-sandbox.js';
 import { selfSignedCert } from '../../helpers/tls.js';
 import { UdpPeer } from '../../helpers/turn-client.js';
 import { until } from '../../helpers/wait.js';
