@@ -10,6 +10,7 @@ import { JanusChart, SimpleTunnelChart } from './demo-charts.js';
 import { DirectCallChart } from './direct-call-chart.js';
 import { MediaGatewayChart } from './media-gateway-chart.js';
 import { MediasoupChart } from './mediasoup-chart.js';
+import { TurnTlsChart } from './turn-tls-chart.js';
 
 /** Per-cluster props of the media gateway: the same chart class, each cluster's own values. */
 const MEDIA_GATEWAY = {
@@ -30,6 +31,7 @@ export function createLayout(props: Omit<MultiClusterAppProps, 'clusters'> = {})
       new JanusChart(scope, 'janus');
       new MediasoupChart(scope, 'mediasoup');
       cloudRetro = new CloudRetroChart(scope, 'cloudretro');
+      new TurnTlsChart(scope, 'turn-tls', { cluster });
     }
     // CloudRetro spans both: coordinator in eu-west, workers and a gateway in each.
     if (cluster === US_EAST) new CloudRetroChart(scope, 'cloudretro', { primary: cloudRetro!.demo });

@@ -31,6 +31,7 @@ const CLUSTER_FILES: Record<string, string[]> = {
     'media-gateway.k8s.yaml',
     'mediasoup.k8s.yaml',
     'simple-tunnel.k8s.yaml',
+    'turn-tls.k8s.yaml',
   ],
   'us-east': ['cloudretro.k8s.yaml', 'media-gateway.k8s.yaml'],
 };
@@ -92,11 +93,13 @@ describe('the committed multi-cluster layout', () => {
     const [project, rootProject] = projects;
     // Cluster-scoped: only the Namespaces the charts render, by name (issue 22).
     expect(project.spec.clusterResourceWhitelist).toEqual(
-      ['cloudretro', 'direct-call', 'janus', 'mediasoup', 'simple-tunnel', 'stunner'].map((name) => ({
-        group: '',
-        kind: 'Namespace',
-        name,
-      })),
+      ['cloudretro', 'direct-call', 'janus', 'mediasoup', 'simple-tunnel', 'stunner', 'turn-tls'].map(
+        (name) => ({
+          group: '',
+          kind: 'Namespace',
+          name,
+        }),
+      ),
     );
     expect(rootProject.spec).toMatchObject({
       clusterResourceWhitelist: [],
@@ -108,12 +111,19 @@ describe('the committed multi-cluster layout', () => {
     });
     expect(project.spec.destinations).toEqual(
       CLUSTERS.flatMap((c) =>
-        ['cloudretro', 'direct-call', 'janus', 'media', 'mediasoup', 'simple-tunnel', 'stunner'].map(
-          (namespace) => ({
-            namespace,
-            server: c.destination.server,
-          }),
-        ),
+        [
+          'cloudretro',
+          'direct-call',
+          'janus',
+          'media',
+          'mediasoup',
+          'simple-tunnel',
+          'stunner',
+          'turn-tls',
+        ].map((namespace) => ({
+          namespace,
+          server: c.destination.server,
+        })),
       ),
     );
     expect(set.spec.generators[0].matrix.generators).toEqual([
@@ -169,6 +179,7 @@ describe('the committed multi-cluster layout', () => {
             ...[
               'udp-gateway',
               'tcp-gateway',
+              'tls-gateway',
               'stunner-auth',
               'udp-greeter',
               'direct-call',

@@ -77,6 +77,7 @@ describe('dist/', () => {
       'eu-west/media-gateway.k8s.yaml',
       'eu-west/mediasoup.k8s.yaml',
       'eu-west/simple-tunnel.k8s.yaml',
+      'eu-west/turn-tls.k8s.yaml',
       'us-east/cloudretro.k8s.yaml',
       'us-east/media-gateway.k8s.yaml',
     ]);

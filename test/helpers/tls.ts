@@ -11,11 +11,13 @@ export type CertKind = 'ec' | 'rsa';
 /**
  * A fresh self-signed certificate for localhost and 127.0.0.1 (valid one day), made by openssl;
  * cert and key as base64 PEM, the form a listener's `cert`/`key` take in the config. `cn` names
- * the subject, so that a test can tell two certificates apart.
+ * the subject, so that a test can tell two certificates apart; `dnsNames` replaces localhost
+ * (e.g. a cert-manager Certificate's names).
  */
 export async function selfSignedCert(
   kind: CertKind = 'ec',
   cn = 'localhost',
+  dnsNames: readonly string[] = ['localhost'],
 ): Promise<{ cert: string; key: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'stunnerd-cert-'));
   try {
@@ -30,7 +32,7 @@ export async function selfSignedCert(
       '-subj',
       `/CN=${cn}`,
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=${[...dnsNames.map((n) => `DNS:${n}`), 'IP:127.0.0.1'].join(',')}`,
       '-days',
       '1',
       '-keyout',

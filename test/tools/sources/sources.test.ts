@@ -17,6 +17,7 @@ describe('gateway sources: synthesized YAML', () => {
       'eu-west mediasoup/udp-gateway',
       'eu-west simple-tunnel/udp-gateway',
       'eu-west stunner/udp-gateway',
+      'eu-west turn-tls/tls-gateway',
       'us-east cloudretro/udp-gateway',
       'us-east stunner/udp-gateway',
     ]);

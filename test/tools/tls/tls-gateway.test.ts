@@ -6,28 +6,20 @@
  * turncat file:// read it and relay through it. The plain gateway beside the TLS one reads and
  * relays as it does alone.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { main as icetestMain } from '../../../tools/icetest/icetest.js';
-import { readGateways } from '../../../tools/sources/gateway-reader.js';
 import { readGatewayConfigs, tlsMaterialMissing } from '../../../tools/sources/index.js';
-import { main as stunnerctl } from '../../../tools/stunnerctl/stunnerctl.js';
-import { main as turncatMain } from '../../../tools/turncat/turncat.js';
 import type { Manifest } from '../../constructs/helpers.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/net.js';
 import { materializePod } from '../../helpers/pod-sandbox.js';
 import { selfSignedCert } from '../../helpers/tls.js';
 import { UdpPeer } from '../../helpers/turn-client.js';
-import { until } from '../../helpers/wait.js';
+import { ctl, icetest, startPod as runPod, stopPods, turncatEcho, turncatProcess } from './harness.js';
 import { AUTH_SECRET, synthTlsDist, TLS_SECRET, type TlsDistPorts } from './tls-dist.js';
 
-const TURNCAT_BIN = fileURLToPath(new URL('../../../bin/turncat.mjs', import.meta.url));
 const USER = { username: 'alice', password: 'wonderland-7f3k-q9' };
 
 let root: string;
@@ -42,17 +34,16 @@ let authFile: string;
 let tlsFile: string;
 /** The self-signed certificate as PEM, to trust it (NODE_EXTRA_CA_CERTS). */
 let caFile: string;
-const pods: ChildProcess[] = [];
 
 const pem = (b64: string) => Buffer.from(b64, 'base64').toString();
 const peerUri = () => `udp://127.0.0.1:${ports.peer}`;
 
-/** Runs a gateway's Deployment as the pod runs it: its bootstrap injects the Secrets at start. */
+/** Runs a gateway's Deployment of `file` as the pod runs it: its bootstrap injects the Secrets at start. */
 async function startPod(file: string, deployment: string): Promise<void> {
   const objects = parseAllDocuments(await readFile(join(dist, file), 'utf8')).map(
     (d) => d.toJS() as Manifest,
   );
-  const sandbox = materializePod(objects, deployment, {
+  await runPod(objects, deployment, {
     dir: await mkdtemp(join(root, `pod-${deployment}-`)),
     podIP: '127.0.0.1',
     secrets: {
@@ -60,23 +51,6 @@ async function startPod(file: string, deployment: string): Promise<void> {
       [TLS_SECRET]: { 'tls.crt': pem(tls.cert), 'tls.key': pem(tls.key) },
     },
   });
-  const child = spawn(sandbox.command, sandbox.args, {
-    cwd: sandbox.cwd,
-    env: { PATH: process.env['PATH'] ?? '', ...sandbox.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  pods.push(child);
-  let out = '';
-  child.stdout!.on('data', (b) => (out += b));
-  child.stderr!.on('data', (b) => (out += b));
-  await until(
-    `${deployment} ready`,
-    () => {
-      if (child.exitCode !== null) throw new Error(`${deployment} exited with ${child.exitCode}:\n${out}`);
-      return out.includes('stunnerd ready');
-    },
-    20_000,
-  );
 }
 
 beforeAll(async () => {
@@ -112,63 +86,10 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const p of pods) {
-    if (p.exitCode !== null || p.signalCode !== null) continue;
-    const gone = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await gone;
-  }
+  await stopPods();
   peer?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
-
-async function ctl(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await stunnerctl(argv, {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-    now: () => 1_700_000_000,
-  });
-  return { code, out: out.join(''), err: err.join('') };
-}
-
-/** `stunnerctl icetest`: icetest's main with the gateway reader, as stunnerctl dispatches it. */
-async function icetest(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d));
-  stderr.on('data', (d: Buffer) => (err += d));
-  const code = await icetestMain(argv, { stdout, stderr }, readGateways);
-  return { code, out, err };
-}
-
-/** turncat from stdin: sends `text`, waits for its echo, ends the input. */
-async function turncatEcho(text: string, ...argv: string[]): Promise<{ code: number; err: string }> {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d));
-  stderr.on('data', (d: Buffer) => (err += d));
-  let ready = false;
-  const code = turncatMain(
-    ['--linger', '200', ...argv],
-    { stdin, stdout, stderr },
-    { signals: false, onReady: () => (ready = true) },
-  );
-  const finished = code.then(() => true);
-  await until('turncat ready or done', async () => ready || (await Promise.race([finished, false])), 10_000);
-  if (ready) {
-    stdin.write(text);
-    await until(`the echo of "${text}" (stderr: ${err})`, () => out === text, 10_000);
-    stdin.end();
-  }
-  return { code: await code, err };
-}
 
 /** A gateway's part of an output, with the dist/ directory's path written as `<dist>`. */
 function neutral(text: string, dir: string): string {
@@ -345,41 +266,13 @@ describe('the tools on a dist/ with a TURN-TLS listener', () => {
   });
 
   it('turncat verifies the certificate when its CA is trusted (NODE_EXTRA_CA_CERTS), no --insecure', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        TURNCAT_BIN,
-        '--secret-file',
-        authFile,
-        '--linger',
-        '200',
-        '-',
-        `file://${join(dist, 'tls.k8s.yaml')}#tls-listener`,
-        peerUri(),
-      ],
-      { env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, stdio: ['pipe', 'pipe', 'pipe'] },
+    const r = await turncatProcess(
+      'verified',
+      ['--secret-file', authFile, '-', `file://${join(dist, 'tls.k8s.yaml')}#tls-listener`, peerUri()],
+      { NODE_EXTRA_CA_CERTS: caFile },
     );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    // Read once the tunnel is up: stdin holds it until then.
-    child.stdin.write('verified');
-    try {
-      await until(
-        `the echo through a verified TLS connection (stderr: ${err})`,
-        () => {
-          if (child.exitCode !== null) throw new Error(`turncat exited with ${child.exitCode}: ${err}`);
-          return out === 'verified';
-        },
-        20_000,
-      );
-    } finally {
-      child.stdin.end();
-    }
-    expect(await exited).toBe(0);
-    expect(err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
   }, 30_000);
 });
 
