@@ -12,7 +12,7 @@ import { readGateways } from '../../../tools/sources/gateway-reader.js';
 import { main as stunnerctl } from '../../../tools/stunnerctl/stunnerctl.js';
 import { main as turncatMain } from '../../../tools/turncat/turncat.js';
 import type { Manifest } from '../../constructs/helpers.js';
-import { materializePod } from '../../constructs/pod-sandbox.js';
+import { materializePod } from '../../helpers/pod-sandbox.js';
 import { until } from '../../helpers/wait.js';
 
 const TURNCAT_BIN = fileURLToPath(new URL('../../../bin/turncat.mjs', import.meta.url));

@@ -14,7 +14,6 @@ import { parseAllDocuments } from 'yaml';
 import { readGatewayConfigs, tlsMaterialMissing } from '../../../tools/sources/index.js';
 import type { Manifest } from '../../constructs/helpers.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/net.js';
-import { materializePod } from '../../helpers/pod-sandbox.js';
 import { selfSignedCert } from '../../helpers/tls.js';
 import { UdpPeer } from '../../helpers/turn-client.js';
 import { ctl, icetest, startPod as runPod, stopPods, turncatEcho, turncatProcess } from './harness.js';
