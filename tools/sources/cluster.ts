@@ -43,6 +43,12 @@ export function loadKubeConfig(source: { kubeconfig?: string; context?: string }
     kc.setCurrentContext(source.context);
   }
   if (!kc.getCurrentCluster()) throw new SourceError('kubeconfig: no current cluster');
+  // With no kubeconfig anywhere the client library makes one up (http://localhost:8080), whose
+  // errors say nothing of the cause.
+  if (source.kubeconfig === undefined && kc.getCurrentContext() === 'loaded-context')
+    throw new SourceError(
+      'no kubeconfig: give --kubeconfig <file>, set $KUBECONFIG, or create ~/.kube/config (kubectl config view shows what kubectl uses)',
+    );
   return kc;
 }
 

@@ -6,7 +6,7 @@
  *   readGatewayConfigs(source: GatewaySource): Promise<GatewayView[]>
  *   watchGatewayConfigs(source, onChange, signal): Promise<void>   (cluster: ConfigMap watch; url: poll)
  *   describeCredentials(view): string          one line: where the credentials came from
- *   parseSourceArgs(argv) / SOURCE_USAGE       the shared `-f`, `--kubeconfig`, `--context`,
+ *   sourceOptions(yargs) / sourceOf(parsed)    the shared `-f`, `--kubeconfig`, `--context`,
  *                                              `-n`, `--url`, `--secret-file` flags
  *
  * A GatewaySource is one of
@@ -28,7 +28,7 @@ import { readUrl } from './url.js';
 import type { GatewaySource, GatewayView } from './view.js';
 
 export { loadKubeConfig } from './cluster.js';
-export { parseSourceArgs, SOURCE_USAGE, type SourceArgs } from './flags.js';
+export { type SourceArgs, sourceOf, sourceOptions } from './flags.js';
 export { fetchStatus, statusUrlOf } from './url.js';
 export * from './view.js';
 
