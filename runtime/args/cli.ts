@@ -45,44 +45,30 @@ export type Parsed = { readonly _: readonly string[]; readonly [flag: string]: u
 export const SHELLS = ['bash', 'zsh'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-function configure(cli: CommandLine, shell?: Shell): Argv {
-  const env = shell === undefined ? undefined : { SHELL: process.env.SHELL, ZSH_NAME: process.env.ZSH_NAME };
-  if (shell !== undefined) {
-    // yargs picks the completion template by $SHELL when the instance is made.
-    process.env.SHELL = `/bin/${shell}`;
-    delete process.env.ZSH_NAME;
-  }
-  try {
-    const y = yargs()
-      .scriptName(cli.completionName ?? cli.tool)
-      .locale('en')
-      .detectLocale(false)
-      .parserConfiguration({
-        'parse-numbers': false,
-        'parse-positional-numbers': false,
-        'strip-aliased': true,
-        'dot-notation': false,
-        'greedy-arrays': false,
-      })
-      .usage(cli.usage)
-      .strict()
-      .exitProcess(false)
-      .showHelpOnFail(false)
-      .help('help', 'print this help')
-      .alias('help', 'h')
-      .version('version', 'print the version of the package and of its runtime bundle', versionText(cli.tool))
-      .completion('completion', false)
-      .wrap(100);
-    const built = cli.build(y);
-    return cli.epilog === undefined ? built : built.epilog(cli.epilog);
-  } finally {
-    if (env !== undefined) {
-      for (const [k, v] of Object.entries(env)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
-  }
+function configure(cli: CommandLine): Argv {
+  const y = yargs()
+    .scriptName(cli.completionName ?? cli.tool)
+    .locale('en')
+    .detectLocale(false)
+    .parserConfiguration({
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'strip-aliased': true,
+      'dot-notation': false,
+      'greedy-arrays': false,
+    })
+    .usage(cli.usage)
+    .strict()
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .help('help', 'print this help')
+    .alias('help', 'h')
+    .version('version', 'print the version of the package and of its runtime bundle', versionText(cli.tool))
+    // Answers the scripts' `--get-yargs-completions` with the commands and flags declared here.
+    .completion('completion', false)
+    .wrap(100);
+  const built = cli.build(y);
+  return cli.epilog === undefined ? built : built.epilog(cli.epilog);
 }
 
 /** The `completion <shell>` command every tool declares. */
@@ -95,13 +81,28 @@ export function completionCommand(y: Argv): Argv {
   );
 }
 
-/** The completion script for `shell`, yargs' own template, naming `cli.tool`. */
+/** The completion script for `shell`: yargs' own template, for the tool's name. */
 export function completionScript(cli: CommandLine, shell: Shell): string {
-  let script = '';
-  configure(cli, shell).parse(['completion'], {}, (_e, _a, output) => {
-    script = output;
-  });
   const name = cli.completionName ?? cli.tool;
+  // yargs picks the template by $SHELL when an instance is made.
+  const saved = { SHELL: process.env.SHELL, ZSH_NAME: process.env.ZSH_NAME };
+  process.env.SHELL = `/bin/${shell}`;
+  delete process.env.ZSH_NAME;
+  let script = '';
+  try {
+    yargs()
+      .scriptName(name)
+      .exitProcess(false)
+      .completion('completion', false)
+      .parse(['completion'], {}, (_e, _a, output) => {
+        script = output;
+      });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
   return `${script.replaceAll(`${name} completion >>`, `${name} completion ${shell} >>`).trimEnd()}\n`;
 }
 
@@ -218,6 +219,11 @@ export function parseCommandLine(
 ): { readonly args: Parsed; readonly typed: (name: string) => string } | { readonly exit: number } {
   if (argv[0] === 'completion' && argv.length === 2 && (SHELLS as readonly string[]).includes(argv[1]!)) {
     io.stdout.write(completionScript(cli, argv[1] as Shell));
+    return { exit: ExitCode.OK };
+  }
+  if (argv[0] === '--get-yargs-completions') {
+    // The completion scripts' call: yargs prints the candidates itself.
+    configure(cli).parse([...argv]);
     return { exit: ExitCode.OK };
   }
   const r = parseArgv(cli, argv);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 declare const __STUNNER_GITOPS_VERSION__: string | undefined;
 
 /** Set by bin/stunnerd.mjs for the runtime it unpacks: the digest from lib/assets/runtime.json. */
-export const RUNTIME_DIGEST_ENV = 'STUNNER_GITOPS_RUNTIME_SHA256';
+export const RUNTIME_DIGEST_ENV = 'STUNNERD_RUNTIME_SHA256';
 
 const PACKAGE = 'stunner-gitops';
 
