@@ -26,8 +26,18 @@ export type ManifestObject = {
   [k: string]: unknown;
 };
 
-/** YAML that cannot be read as Kubernetes objects; the message names the file and line. */
-export class ManifestError extends Error {}
+/**
+ * YAML that cannot be read as Kubernetes objects (the message names the file and line), or a
+ * gateway name it does not hold (`naming`: the command line must name another).
+ */
+export class ManifestError extends Error {
+  constructor(
+    message: string,
+    readonly naming = false,
+  ) {
+    super(message);
+  }
+}
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -146,12 +156,13 @@ export function findManifestGateway(
     throw new ManifestError(`${where} holds no gateway (no ConfigMap with ${CONFIG_KEY})`);
   if (name === undefined || name === '') {
     if (all.length === 1) return all[0]!;
-    throw new ManifestError(`${where} holds ${all.length} gateways; name one after '#': ${known}`);
+    throw new ManifestError(`${where} holds ${all.length} gateways; name one after '#': ${known}`, true);
   }
   const hits = all.filter((g) => g.name === name || `${g.namespace}/${g.name}` === name);
   if (hits.length !== 1)
     throw new ManifestError(
       `${where}: ${hits.length === 0 ? `no gateway "${name}"` : `several gateways "${name}"; give namespace/name`} (gateways: ${known})`,
+      true,
     );
   return hits[0]!;
 }

@@ -418,7 +418,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof ConfigError) fail(`${e.source} is invalid:\n${formatProblems(e.problems)}`);
     if (e instanceof UsageError) fail(e.message, ExitCode.USAGE);
-    if (e instanceof ManifestError) fail(e.message);
+    if (e instanceof ManifestError) fail(e.message, e.naming ? ExitCode.USAGE : ExitCode.FAILED);
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') fail(`cannot read ${err.path ?? 'config file'}: no such file`);
     fail(`cannot load config: ${err.message}`);

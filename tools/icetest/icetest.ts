@@ -24,6 +24,7 @@ import {
 } from '../../runtime/args/cli.js';
 import { createLogger, type Log, silentLog } from '../../runtime/log/logger.js';
 import { printable, printableLines } from '../../runtime/log/printable.js';
+import { reasonPhrase } from '../../runtime/stun/constants.js';
 import type { TransportAddress } from '../../runtime/stun/index.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import {
@@ -111,13 +112,13 @@ function classify(e: unknown, target: TurnTarget, what: string): StepError {
     if (e.code === 401) {
       return new StepError(
         '401',
-        `${what}: 401 ${e.reason || 'Unauthenticated'}: user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted`,
+        `${what}: 401 ${e.reason || reasonPhrase(401)}: user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted`,
       );
     }
     if (e.code === 403) {
       return new StepError(
         '403',
-        `${what}: 403 ${e.reason || 'Forbidden'}: the peer is outside the routes of listener "${target.listener}"`,
+        `${what}: 403 ${e.reason || reasonPhrase(403)}: the peer is outside the routes of listener "${target.listener}"`,
       );
     }
     return new StepError('no relay', `${what}: ${e.code} ${e.reason}`);
@@ -436,9 +437,10 @@ export function icetestArgs(a: Parsed, typed: (name: string) => string = (n) => 
   };
 }
 
+/** Where it writes: process.stdout/stderr, a stream, or stunnerctl's own output. */
 export interface IceTestIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
 }
 
 /**

@@ -159,7 +159,7 @@ export async function main(argv: readonly string[], rawIo: Io = stdio): Promise<
   };
   const [cmd, ...args] = argv;
   // icetest parses its own command line (the pods' `stunnerd icetest` shares it).
-  if (cmd === 'icetest') return await icetest(args);
+  if (cmd === 'icetest') return await icetest(args, io);
   if (cmd !== undefined && !cmd.startsWith('-') && !(COMMANDS as readonly string[]).includes(cmd)) {
     io.err(
       `stunnerctl: unknown command "${cmd}" (${COMMANDS.join(', ')})\nrun "stunnerctl --help" for usage\n`,
@@ -207,14 +207,19 @@ export async function main(argv: readonly string[], rawIo: Io = stdio): Promise<
   }
 }
 
-async function icetest(args: readonly string[]): Promise<number> {
+async function icetest(args: readonly string[], io: Io): Promise<number> {
   // Loaded lazily, so that the other commands never load it; with the gateway reader, so that
   // icetest reads -f, --url and --kubeconfig here (the pods' `stunnerd icetest` reads -c only).
   const [{ main }, { readGateways }] = await Promise.all([
     import('../icetest/icetest.js'),
     import('../sources/gateway-reader.js'),
   ]);
-  return main([...args], undefined, readGateways, 'stunnerctl icetest');
+  return main(
+    [...args],
+    { stdout: { write: (s: string) => io.out(s) }, stderr: { write: (s: string) => io.err(s) } },
+    readGateways,
+    'stunnerctl icetest',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
 } from '../../runtime/args/cli.js';
 import { createLogger, type ScopedLogger } from '../../runtime/log/logger.js';
 import { printable, printableLines } from '../../runtime/log/printable.js';
+import { reasonPhrase } from '../../runtime/stun/constants.js';
 import type { TransportAddress } from '../../runtime/stun/index.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import { parseUdpAddress, TargetError, type TurnTarget } from '../target/target.js';
@@ -161,10 +162,10 @@ export function describeFailure(e: unknown, target: TurnTarget, peer: TransportA
 function failureText(e: unknown, target: TurnTarget, peer: TransportAddress): string {
   if (e instanceof TurnError) {
     if (e.code === 401) {
-      return `authentication failed (401 ${e.reason || 'Unauthenticated'}): user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted by ${target.host}:${target.port}`;
+      return `authentication failed (401 ${e.reason || reasonPhrase(401)}): user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted by ${target.host}:${target.port}`;
     }
     if (e.code === 403) {
-      return `peer ${fmt(peer)} is outside the routes of listener "${target.listener}" (403 ${e.reason || 'Forbidden'}): the gateway only relays to the clusters its routes attach`;
+      return `peer ${fmt(peer)} is outside the routes of listener "${target.listener}" (403 ${e.reason || reasonPhrase(403)}): the gateway only relays to the clusters its routes attach`;
     }
     if (e.code === 486) return `allocation quota reached (486) for user "${target.username}"`;
     if (e.code === 508) return `the gateway has no capacity for another allocation (508)`;
