@@ -55,7 +55,7 @@ export function bundleRuntime(entry = RUNTIME_ENTRY): RuntimeBundle {
     define: {
       'process.env.NODE_ENV': '"production"',
       __STUNNERD_UDP_BATCH__: nativeModuleLiteral(),
-      __STUNNER_GITOPS_VERSION__: packageVersionLiteral(),
+      __PACKAGE_VERSION__: packageVersionLiteral(),
     },
   });
 }

@@ -28,7 +28,7 @@ export const TOOLS_EXTERNAL: readonly string[] = ['yaml', 'yargs', 'zod'];
 export function bundleTools(): RuntimeBundle {
   return bundleAndGzip(TOOLS_ENTRY, {
     banner: BANNER,
-    define: { 'process.env.NODE_ENV': '"production"', __STUNNER_GITOPS_VERSION__: packageVersionLiteral() },
+    define: { 'process.env.NODE_ENV': '"production"', __PACKAGE_VERSION__: packageVersionLiteral() },
     external: TOOLS_EXTERNAL,
   });
 }

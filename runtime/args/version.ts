@@ -1,6 +1,6 @@
 /**
  * What `--version` prints for every tool: the package version and which runtime bundle goes with
- * it, said honestly. The bundles carry the version (esbuild defines __STUNNER_GITOPS_VERSION__);
+ * it, said honestly. The bundles carry the version (esbuild defines __PACKAGE_VERSION__);
  * the runtime digest is the sha256 of the gzipped bundle (lib/assets/runtime.json), which a bundle
  * cannot carry inside itself: the installed tools read the manifest next to them, bin/stunnerd.mjs
  * hands it to the runtime it unpacks through RUNTIME_DIGEST_ENV, and a source checkout says that it
@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-declare const __STUNNER_GITOPS_VERSION__: string | undefined;
+declare const __PACKAGE_VERSION__: string | undefined;
 
 /** Set by bin/stunnerd.mjs for the runtime it unpacks: the digest from lib/assets/runtime.json. */
 export const RUNTIME_DIGEST_ENV = 'STUNNERD_RUNTIME_SHA256';
@@ -57,7 +57,7 @@ export interface VersionInfo {
 
 export function versionInfo(env: NodeJS.ProcessEnv = process.env): VersionInfo {
   const root = packageRoot();
-  const bundled = typeof __STUNNER_GITOPS_VERSION__ === 'string' ? __STUNNER_GITOPS_VERSION__ : undefined;
+  const bundled = typeof __PACKAGE_VERSION__ === 'string' ? __PACKAGE_VERSION__ : undefined;
   const fromPackage = root === undefined ? undefined : readJson(join(root, 'package.json'))?.version;
   const version = bundled ?? (typeof fromPackage === 'string' ? fromPackage : 'unknown');
   const given = env[RUNTIME_DIGEST_ENV];

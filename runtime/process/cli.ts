@@ -75,7 +75,7 @@ $0 <command> [options]
 
 The TURN relay. -c takes a dataplane config (YAML or JSON, hot-reloaded), or a gateway of the synthesized YAML: -c file://dist/<app>.k8s.yaml#<gateway> (add --local to run it on this machine).`,
   epilog: `examples:
-  stunnerd turn://user:pass@127.0.0.1:3478 --route 127.0.0.1/32:9001
+  stunnerd turn://user:pass@127.0.0.1:${DEFAULT_PORT} --route 127.0.0.1/32:9001
   stunnerd -c file://dist/eu-west/simple-tunnel.k8s.yaml#udp-gateway --local --secret-file turn-secret.yaml
 
 ${STUNNERD_EXIT_CODES}`,

@@ -7,6 +7,7 @@
 import { stringify as toYaml } from 'yaml';
 import { ICE_AUTH_TTL_LIMIT } from '../../contract/defaults.js';
 import { ExitCode } from '../../contract/exit-codes.js';
+import { RuntimeEnv } from '../../contract/pod-env.js';
 import {
   type Argv,
   type CommandLine,
@@ -109,7 +110,7 @@ or a running runtime (--url); \`$0 <command> --help\` for each command.`,
               .option(
                 'public-address',
                 valued(
-                  "the host the URIs name, as the auth service's --public-address/$STUNNER_PUBLIC_ADDR does (default: what the source tells)",
+                  `the host the URIs name, as the auth service's --public-address/$${RuntimeEnv.PUBLIC_ADDR} does (default: what the source tells)`,
                 ),
               )
               .option('output', output(['json', 'summary'], 'json'))

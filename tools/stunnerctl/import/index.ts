@@ -1,7 +1,8 @@
 /**
  * `stunnerctl import <file>...`: STUNner's Gateway API objects in, a TypeScript cdk8s chart of this
  * package's constructs out. It reads GatewayClass and GatewayConfig (stunner.l7mp.io v1alpha1 and
- * v1), Gateway (gateway.networking.k8s.io v1, v1beta1, v1alpha2) with STUNner's Gateway annotations
+ * v1), the Dataplane a GatewayConfig names (replicas, resources, scheduling: the props of the same
+ * meaning), Gateway (gateway.networking.k8s.io v1, v1beta1, v1alpha2) with STUNner's Gateway annotations
  * and spec.addresses, UDPRoute (gateway.networking.k8s.io and stunner.l7mp.io, backend port and
  * endPort) and StaticService, and writes a chart whose synthesized dataplane configs carry the same
  * listeners, auth, routes and clusters as STUNner's operator renders for them (Service backends as
