@@ -13,7 +13,7 @@
  * and no import cycles anywhere.
  *
  * Inside runtime/, each folder is a layer and imports only the ones below it (rules runtime-*):
- *   stun/, log/, args/          the codec, logging, the command lines' flag scanner: the bottom,
+ *   stun/, log/, args/          the codec, logging, the command lines' parser (yargs): the bottom,
  *                               import nothing of the runtime
  *   turn/                       TURN state, no sockets: stun/, log/ (what it needs from above comes
  *                               in through the interfaces in turn/hooks.ts)

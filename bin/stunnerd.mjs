@@ -29,6 +29,13 @@ if (!existsSync(join(root, 'tools', 'pod-main.ts'))) {
     renameSync(part, file);
   }
   process.argv[1] = file;
+  // --version names the runtime by the digest the package ships; the bundle cannot carry its own.
+  try {
+    const { sha256 } = JSON.parse(readFileSync(join(assets, 'runtime.json'), 'utf8'));
+    if (typeof sha256 === 'string') process.env.STUNNERD_RUNTIME_SHA256 = sha256;
+  } catch {
+    // no manifest: --version says the digest is not known
+  }
   await import(pathToFileURL(file).href);
 } else {
   const { register } = await import('tsx/esm/api');

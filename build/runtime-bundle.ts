@@ -52,7 +52,11 @@ export class RuntimeBundleError extends Error {
 export function bundleRuntime(entry = RUNTIME_ENTRY): RuntimeBundle {
   return bundleAndGzip(entry, {
     banner: BANNER,
-    define: { 'process.env.NODE_ENV': '"production"', __STUNNERD_UDP_BATCH__: nativeModuleLiteral() },
+    define: {
+      'process.env.NODE_ENV': '"production"',
+      __STUNNERD_UDP_BATCH__: nativeModuleLiteral(),
+      __PACKAGE_VERSION__: packageVersionLiteral(),
+    },
   });
 }
 
@@ -103,6 +107,13 @@ export function bundleAndGzip(entry: string, options: ShippedBundleOptions): Run
   // CPU's SIMD features, and the shipped bytes must be the same wherever they are built.
   const gzip = Buffer.from(gzipSync(js, { level: 9, mem: 12, mtime: 0 }));
   return { js, gzip, rawBytes: js.byteLength, sha256: createHash('sha256').update(gzip).digest('hex') };
+}
+
+/** The package version, for `--version` (runtime/args/version.ts): a bundle has no package.json. */
+export function packageVersionLiteral(): string {
+  return JSON.stringify(
+    (JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleAndGzip, type RuntimeBundle } from './runtime-bundle.js';
+import { bundleAndGzip, packageVersionLiteral, type RuntimeBundle } from './runtime-bundle.js';
 
 /** The tools' entry, relative to the repository root. */
 export const TOOLS_ENTRY = 'tools/main.ts';
@@ -22,13 +22,13 @@ const BANNER = [
  * The package's own dependencies stay imports: npm installs them next to lib/, and bundling them
  * again would add their size to the tarball a second time (the pods' bundle already carries them).
  */
-export const TOOLS_EXTERNAL: readonly string[] = ['yaml', 'zod'];
+export const TOOLS_EXTERNAL: readonly string[] = ['yaml', 'yargs', 'zod'];
 
 /** Bundles the tools. Throws RuntimeBundleError with esbuild's messages. */
 export function bundleTools(): RuntimeBundle {
   return bundleAndGzip(TOOLS_ENTRY, {
     banner: BANNER,
-    define: { 'process.env.NODE_ENV': '"production"' },
+    define: { 'process.env.NODE_ENV': '"production"', __PACKAGE_VERSION__: packageVersionLiteral() },
     external: TOOLS_EXTERNAL,
   });
 }

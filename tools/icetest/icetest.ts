@@ -12,9 +12,19 @@
  * For programs: `runIceTest(options: IceTestOptions): Promise<IceTestReport>`.
  */
 import type { StunnerConfig } from '../../contract/config/index.js';
-import { parseCommandLine, scanFlags } from '../../runtime/args/flags.js';
+import { ExitCode } from '../../contract/exit-codes.js';
+import {
+  allValues,
+  type CommandLine,
+  lastValue,
+  type Parsed,
+  parseCommandLine,
+  UsageError,
+  usageErrorText,
+} from '../../runtime/args/cli.js';
 import { createLogger, type Log, silentLog } from '../../runtime/log/logger.js';
 import { printable, printableLines } from '../../runtime/log/printable.js';
+import { reasonPhrase } from '../../runtime/stun/constants.js';
 import type { TransportAddress } from '../../runtime/stun/index.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import {
@@ -26,6 +36,7 @@ import {
   type TurnTarget,
   targetOfListener,
 } from '../target/target.js';
+import { ICETEST_DESCRIPTION, ICETEST_EXIT_CODES, icetestOptions } from './options.js';
 
 export type IceTestStep = 'unreachable' | '401' | '403' | 'no relay' | 'loss' | 'config';
 
@@ -101,13 +112,13 @@ function classify(e: unknown, target: TurnTarget, what: string): StepError {
     if (e.code === 401) {
       return new StepError(
         '401',
-        `${what}: 401 ${e.reason || 'Unauthenticated'}: user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted`,
+        `${what}: 401 ${e.reason || reasonPhrase(401)}: user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted`,
       );
     }
     if (e.code === 403) {
       return new StepError(
         '403',
-        `${what}: 403 ${e.reason || 'Forbidden'}: the peer is outside the routes of listener "${target.listener}"`,
+        `${what}: 403 ${e.reason || reasonPhrase(403)}: the peer is outside the routes of listener "${target.listener}"`,
       );
     }
     return new StepError('no relay', `${what}: ${e.code} ${e.reason}`);
@@ -187,8 +198,13 @@ export async function testListener(
     }
     const sentAt = new Map<number, bigint>();
     const seen = new Set<number>();
+    // Packets that came back but are not one of ours: a peer that answers without echoing.
+    let foreign = 0;
     a.onData((_from, data) => {
-      if (data.length < 16 || data.readUInt32BE(0) !== MAGIC) return;
+      if (data.length < 16 || data.readUInt32BE(0) !== MAGIC) {
+        foreign++;
+        return;
+      }
       const seq = data.readUInt32BE(4);
       const t0 = sentAt.get(seq);
       if (t0 === undefined || seen.has(seq)) return;
@@ -235,7 +251,10 @@ export async function testListener(
         ...stats,
         ok: false,
         step: 'no relay',
-        message: `no packet came back through the relay (${sent} sent to ${peer.address}:${peer.port})`,
+        message:
+          foreign > 0
+            ? `replies came back but were not echoes (${foreign} packet(s) from ${peer.address}:${peer.port} without the test's payload, ${sent} sent): the relay works, the peer does not echo`
+            : `no packet came back through the relay (${sent} sent to ${peer.address}:${peer.port})`,
       };
     }
     if (lossPct > (o.maxLossPct ?? 0)) {
@@ -349,29 +368,20 @@ function resultText(r: ListenerResult): string {
     : `FAIL ${head}: ${r.step}: ${r.message}${r.sent > 0 ? ` (${counts})` : ''}`;
 }
 
-export const USAGE = `usage: stunnerctl icetest [<namespace>/<gateway>] [source] [options]
-  source (one of):
-    -c, --config <file>    a dataplane config (repeatable)
-    -f <dir or file>       synthesized YAML (dist/)
-    --url <url>            a runtime's /status
-    --kubeconfig <path> [--context <name>]   a live cluster
-options:
-  --listener <name>      only this listener (a TURN-TLS one is tested only when named here)
-  --address <host>       dial this address instead of the listeners' public addresses
-  --peer udp://<ip>:<port>  an echo backend (default: relay through two allocations to itself,
-                         which needs a headless route)
-  -n, --count <n>        packets per listener (default 50)
-  --rate <pps>           packets per second (default 50)
-  --size <bytes>         payload size (default 100)
-  --max-loss <percent>   highest loss that passes (default 0)
-  --timeout <ms>         longest wait for a TURN answer and for the echoes (default 3000)
-  --secret-file <path>   credentials when the config carries none (a Secret YAML)
-  --user-id <id>         user id of minted ephemeral credentials (default icetest)
-  --insecure, --sni <name>  TLS options
-  -o, --output text|json
-  -h, --help
-exit codes: 0 every listener passed, 1 a step failed (the line names it: unreachable, 401, 403,
-no relay, loss, config), 2 bad arguments`;
+/** The pods' program calls it `stunnerd icetest`; stunnerctl, `stunnerctl icetest`. */
+export function icetestCommandLine(tool = 'stunnerctl icetest'): CommandLine {
+  return {
+    tool,
+    usage: `usage: ${tool} [<namespace>/<gateway>] <source> [options]
+
+${ICETEST_DESCRIPTION}. Over each TURN-UDP and TURN-TCP listener it allocates, sends packets and checks that they come back; a failure names the step.`,
+    completionName: tool.split(' ')[0]!,
+    // Its lines start `icetest:` wherever it runs (the Job's log, a terminal).
+    messagePrefix: 'icetest',
+    build: (y) => icetestOptions(y.command('$0 [gateway]', ICETEST_DESCRIPTION)),
+    epilog: ICETEST_EXIT_CODES,
+  };
+}
 
 export interface IceTestCli {
   readonly configFiles: string[];
@@ -382,100 +392,49 @@ export interface IceTestCli {
   readonly options: Omit<IceTestOptions, 'configs'>;
 }
 
-export function parseIceTestArgs(argv: readonly string[]): IceTestCli | 'help' {
-  const configFiles: string[] = [];
+/** The parsed command line into what to test; throws UsageError (or TargetError) naming the flag. */
+export function icetestArgs(a: Parsed, typed: (name: string) => string = (n) => `--${n}`): IceTestCli {
+  const configFiles = allValues(a.config);
   let source: IceTestCli['source'];
-  let kubeconfig: string | undefined;
-  let context: string | undefined;
-  let output: 'text' | 'json' = 'text';
+  const kubeconfig = lastValue(a.kubeconfig);
+  const context = lastValue(a.context);
   const o: Record<string, unknown> = {};
-  let gateway: string | undefined;
-  const num = (flag: string, v: string, min: number, max: number): number => {
+  const num = (name: string, min: number, max: number): number | undefined => {
+    const v = lastValue(a[name]);
+    if (v === undefined) return undefined;
     if (!/^[0-9]+(\.[0-9]+)?$/.test(v) || Number(v) < min || Number(v) > max) {
-      throw new Error(`${flag}: "${v}" is not a number from ${min} to ${max}`);
+      throw new UsageError(`${typed(name)}: "${v}" is not a number from ${min} to ${max}`);
     }
     return Number(v);
   };
-  let help = false;
-  scanFlags(argv, (flag, value, arg) => {
-    switch (flag) {
-      case '-h':
-      case '--help':
-        help = true;
-        return 'stop';
-      case '-c':
-      case '--config':
-        configFiles.push(value());
-        break;
-      case '-f':
-        source = { kind: 'dist', path: value() };
-        break;
-      case '--url':
-        source = { kind: 'url', url: value() };
-        break;
-      case '--kubeconfig':
-        kubeconfig = value();
-        break;
-      case '--context':
-        context = value();
-        break;
-      case '--listener':
-        o.listener = value();
-        break;
-      case '--address':
-        o.address = value();
-        break;
-      case '--peer':
-        o.peer = parseUdpAddress(value(), '--peer');
-        break;
-      case '-n':
-      case '--count':
-        o.count = num(flag, value(), 1, 100_000);
-        break;
-      case '--rate':
-        o.rate = num(flag, value(), 1, 100_000);
-        break;
-      case '--size':
-        o.size = num(flag, value(), 16, 60_000);
-        break;
-      case '--max-loss':
-        o.maxLossPct = num(flag, value(), 0, 100);
-        break;
-      case '--timeout':
-        o.timeoutMs = num(flag, value(), 100, 600_000);
-        break;
-      case '--secret-file':
-        o.secretFile = value();
-        break;
-      case '--user-id':
-        o.userId = value();
-        break;
-      case '--insecure':
-        o.insecure = true;
-        break;
-      case '--sni':
-        o.sni = value();
-        break;
-      case '-o':
-      case '--output': {
-        const v = value();
-        if (v !== 'text' && v !== 'json') throw new Error(`${flag}: "${v}" is not text or json`);
-        output = v;
-        break;
-      }
-      default:
-        if (arg.startsWith('-')) throw new Error(`unknown option ${flag}`);
-        if (gateway !== undefined)
-          throw new Error(`only one gateway may be named (got "${gateway}" and "${arg}")`);
-        gateway = arg;
-    }
-  });
-  if (help) return 'help';
+  const dist = lastValue(a.f);
+  const url = lastValue(a.url);
+  if (dist !== undefined) source = { kind: 'dist', path: dist };
+  else if (url !== undefined) source = { kind: 'url', url };
+  const set = (key: string, v: unknown) => {
+    if (v !== undefined) o[key] = v;
+  };
+  set('listener', lastValue(a.listener));
+  set('address', lastValue(a.address));
+  const peer = lastValue(a.peer);
+  if (peer !== undefined) o.peer = parseUdpAddress(peer, '--peer');
+  set('count', num('count', 1, 100_000));
+  set('rate', num('rate', 1, 100_000));
+  set('size', num('size', 16, 60_000));
+  set('maxLossPct', num('max-loss', 0, 100));
+  set('timeoutMs', num('timeout', 100, 600_000));
+  set('secretFile', lastValue(a['secret-file']));
+  set('userId', lastValue(a['user-id']));
+  if (a.insecure === true) o.insecure = true;
+  set('sni', lastValue(a.sni));
+  const output = (lastValue(a.output) ?? 'text') as 'text' | 'json';
   if (source === undefined && kubeconfig !== undefined) source = { kind: 'cluster' };
   if (configFiles.length === 0 && source === undefined) {
-    throw new Error('give a source: -c <dataplane config>, -f <dist/>, --url <status URL> or --kubeconfig');
+    throw new UsageError(
+      'give a source: -c <dataplane config>, -f <dist/>, --url <status URL> or --kubeconfig',
+    );
   }
-  if (gateway !== undefined) o.gateway = gateway;
+  set('gateway', lastValue(a.gateway));
   o.userId ??= 'icetest';
   return {
     configFiles,
@@ -487,9 +446,10 @@ export function parseIceTestArgs(argv: readonly string[]): IceTestCli | 'help' {
   };
 }
 
+/** Where it writes: process.stdout/stderr, a stream, or stunnerctl's own output. */
 export interface IceTestIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
 }
 
 /**
@@ -500,10 +460,19 @@ export async function main(
   argv: string[],
   io: IceTestIo = { stdout: process.stdout, stderr: process.stderr },
   reader?: GatewayReader,
+  tool = reader === undefined ? 'stunnerd icetest' : 'stunnerctl icetest',
 ): Promise<number> {
-  const line = parseCommandLine('icetest', USAGE, () => parseIceTestArgs(argv), io);
+  const command = icetestCommandLine(tool);
+  const line = parseCommandLine(command, argv, io);
   if ('exit' in line) return line.exit;
-  const cli: IceTestCli = line.args;
+  let cli: IceTestCli;
+  try {
+    cli = icetestArgs(line.args, line.typed);
+  } catch (e) {
+    if (!(e instanceof UsageError || e instanceof TargetError)) throw e;
+    io.stderr.write(usageErrorText(command, argv, (e as Error).message));
+    return ExitCode.USAGE;
+  }
   const configs: StunnerConfig[] = [];
   try {
     for (const f of cli.configFiles) configs.push(await loadDataplaneConfig(f, cli.options));
@@ -522,7 +491,7 @@ export async function main(
     }
   } catch (e) {
     io.stderr.write(`icetest: ${printable((e as Error).message)}\n`);
-    return e instanceof TargetError ? 2 : 1;
+    return e instanceof TargetError && e.usage ? ExitCode.USAGE : ExitCode.FAILED;
   }
   const log = createLogger('all:WARN', (line) => io.stderr.write(`${printableLines(line)}\n`)).scope(
     'icetest',
@@ -530,5 +499,5 @@ export async function main(
   const report = await runIceTest({ ...cli.options, configs, log });
   if (cli.output === 'json') io.stdout.write(`${printableLines(JSON.stringify(report, null, 2))}\n`);
   else for (const r of report.results) io.stdout.write(`${formatResult(r)}\n`);
-  return report.ok ? 0 : 1;
+  return report.ok ? ExitCode.OK : ExitCode.FAILED;
 }

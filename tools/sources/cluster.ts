@@ -45,6 +45,12 @@ export function loadKubeConfig(source: { kubeconfig?: string; context?: string }
   } catch (e) {
     throw new SourceError(`kubeconfig: ${(e as Error).message.split('\n')[0]}`);
   }
+  // With no kubeconfig anywhere the client library makes one up (http://localhost:8080), whose
+  // errors say nothing of the cause.
+  if (source.kubeconfig === undefined && kc.getCurrentContext() === 'loaded-context')
+    throw new SourceError(
+      'no kubeconfig: give --kubeconfig <file>, set $KUBECONFIG, or create ~/.kube/config (kubectl config view shows what kubectl uses)',
+    );
   if (source.context !== undefined) {
     if (!kc.getContexts().some((c) => c.name === source.context))
       throw new SourceError(`kubeconfig has no context "${source.context}"`);

@@ -10,7 +10,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { CONFIG_KEY } from '../../contract/pod-layout.js';
+import { dataplaneConfigText, isBareDataplaneConfig } from '../../contract/manifests.js';
 import {
   fillCredentials,
   fillTls,
@@ -79,8 +79,8 @@ export async function readFiles(paths: readonly string[], secretFile: SecretValu
       return rel.length > 1 ? rel.slice(0, -1).join('/') : '';
     };
     for (const d of docs) {
-      const configText = configMapConfig(d.obj);
-      const bare = configText === undefined && isBareConfig(d.obj);
+      const configText = dataplaneConfigText(d.obj);
+      const bare = configText === undefined && isBareDataplaneConfig(d.obj);
       if (configText === undefined && !bare) continue;
       const cluster = clusterOf(d.file);
       // Objects of the same cluster (directory), the gateway's own file first.
@@ -153,18 +153,6 @@ export async function readFiles(paths: readonly string[], secretFile: SecretValu
     }
   }
   return sortViews(views);
-}
-
-function configMapConfig(o: Obj): string | undefined {
-  if (o.kind !== 'ConfigMap' || !isObject(o.data)) return undefined;
-  const v = o.data[CONFIG_KEY];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function isBareConfig(o: Obj): boolean {
-  return (
-    o.kind === undefined && typeof o.version === 'string' && (Array.isArray(o.listeners) || isObject(o.admin))
-  );
 }
 
 function producedSecretName(o: Obj): string | undefined {

@@ -1,55 +1,53 @@
 /** The source flags every stunnerctl command shares: `-f`, `--kubeconfig`, `--context`, `-n`, `--url`, `--secret-file`. */
 import { DEFAULT_HEALTHCHECK_PORT } from '../../contract/defaults.js';
-import { type GatewaySource, SourceError } from './view.js';
+import { type Argv, allValues, lastValue, type Parsed, UsageError, valued } from '../../runtime/args/cli.js';
+import type { GatewaySource } from './view.js';
 
-export const SOURCE_USAGE = `  -f, --filename <dir|file>  synthesized YAML (a dist/ directory is walked) or a dataplane config;
-                             may be repeated
-  --kubeconfig <file>        read a live cluster (default: $KUBECONFIG, ~/.kube/config)
-  --context <name>           kube context to use
-  -n, --namespace <ns>       only this namespace (cluster source; also filters every source)
-  --url <url>                a running runtime's health endpoint (http://host:${DEFAULT_HEALTHCHECK_PORT}[/status]); may be repeated
-  --secret-file <file>       Secret manifests (YAML) that fill credentials (and TLS listeners'
-                             kubernetes.io/tls Secrets) the YAML only names; may be repeated`;
+/** Declares the source flags on a command. */
+export function sourceOptions(y: Argv): Argv {
+  return y
+    .option('filename', {
+      ...valued('synthesized YAML (a dist/ directory is walked) or a dataplane config; repeatable'),
+      alias: 'f',
+    })
+    .option('kubeconfig', valued('read a live cluster (default: $KUBECONFIG, ~/.kube/config)'))
+    .option('context', valued('kube context to use'))
+    .option('namespace', {
+      ...valued('only this namespace (cluster source; also filters every source)'),
+      alias: 'n',
+    })
+    .option(
+      'url',
+      valued(
+        `a running runtime's health endpoint (http://host:${DEFAULT_HEALTHCHECK_PORT}[/status]); repeatable`,
+      ),
+    )
+    .option(
+      'secret-file',
+      valued(
+        "Secret manifests (YAML) that fill credentials (and TLS listeners' kubernetes.io/tls Secrets) the YAML only names; repeatable",
+      ),
+    )
+    .group(['filename', 'kubeconfig', 'context', 'namespace', 'url', 'secret-file'], 'Sources:');
+}
 
 export interface SourceArgs {
   readonly source: GatewaySource | undefined;
   readonly namespace?: string;
-  /** Arguments that are not source flags, in order. */
-  readonly rest: string[];
 }
 
-/** Takes the source flags out of argv; throws SourceError on a misuse. */
-export function parseSourceArgs(argv: readonly string[]): SourceArgs {
-  const files: string[] = [];
-  const urls: string[] = [];
-  const secretFiles: string[] = [];
-  let kubeconfig: string | undefined;
-  let context: string | undefined;
-  let namespace: string | undefined;
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf('=');
-    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const inline = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw new SourceError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '-f' || flag === '--filename') files.push(value());
-    else if (flag === '--url') urls.push(value());
-    else if (flag === '--secret-file') secretFiles.push(value());
-    else if (flag === '--kubeconfig') kubeconfig = value();
-    else if (flag === '--context') context = value();
-    else if (flag === '-n' || flag === '--namespace') namespace = value();
-    else rest.push(a);
-  }
+/** The source the parsed flags name; throws UsageError on a misuse. */
+export function sourceOf(a: Parsed): SourceArgs {
+  const files = allValues(a.filename);
+  const urls = allValues(a.url);
+  const secretFiles = allValues(a['secret-file']);
+  const kubeconfig = lastValue(a.kubeconfig);
+  const context = lastValue(a.context);
+  const namespace = lastValue(a.namespace);
   const kinds = [files.length > 0, urls.length > 0, kubeconfig !== undefined || context !== undefined].filter(
     Boolean,
   ).length;
-  if (kinds > 1) throw new SourceError('give one source: -f, --url, or --kubeconfig/--context');
+  if (kinds > 1) throw new UsageError('give one source: -f, --url, or --kubeconfig/--context');
   let source: GatewaySource | undefined;
   if (files.length > 0) source = { kind: 'files', paths: files, secretFiles };
   else if (urls.length > 0) source = { kind: 'url', urls };
@@ -61,5 +59,5 @@ export function parseSourceArgs(argv: readonly string[]): SourceArgs {
       ...(namespace !== undefined && { namespace }),
       secretFiles,
     };
-  return { source, rest, ...(namespace !== undefined && { namespace }) };
+  return { source, ...(namespace !== undefined && { namespace }) };
 }

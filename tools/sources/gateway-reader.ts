@@ -25,7 +25,7 @@ export const readGateways: GatewayReader = async (source, opts) => {
             : { kind: 'cluster', ...kube, secretFiles },
     );
   } catch (e) {
-    if (e instanceof SourceError) throw new TargetError(e.message);
+    if (e instanceof SourceError) throw new TargetError(e.message, 'failed');
     throw e;
   }
   if (source.kind === 'k8s') {

@@ -8,7 +8,7 @@
  *   describeCredentials(view): string          one line: where the credentials came from
  *   tlsMaterialMissing(view): string | undefined   for a tool that terminates TLS: which TLS
  *                                              listeners lack cert/key, and which Secret has them
- *   parseSourceArgs(argv) / SOURCE_USAGE       the shared `-f`, `--kubeconfig`, `--context`,
+ *   sourceOptions(yargs) / sourceOf(parsed)    the shared `-f`, `--kubeconfig`, `--context`,
  *                                              `-n`, `--url`, `--secret-file` flags
  *
  * A GatewaySource is one of
@@ -31,7 +31,7 @@ import { readUrl } from './url.js';
 import type { GatewaySource, GatewayView } from './view.js';
 
 export { loadKubeConfig } from './cluster.js';
-export { parseSourceArgs, SOURCE_USAGE, type SourceArgs } from './flags.js';
+export { type SourceArgs, sourceOf, sourceOptions } from './flags.js';
 export { fetchStatus, statusUrlOf } from './url.js';
 export * from './view.js';
 

@@ -1,50 +1,140 @@
 /**
  * `stunnerctl`: inspect gateways from the committed YAML, a live cluster or a running runtime.
- * `main(argv, io?)` returns the exit code; every error is one line on stderr.
- *
- * Exit codes: 0 ok; 1 error (bad arguments, unreadable source, no such gateway); 2 `status`: a pod
- * or runtime is not READY or unreachable; 3 `import`: some objects could not be mapped.
+ * `main(argv, io?)` returns the exit code (contract/exit-codes.ts, docs/cli.md); every error is
+ * one line on stderr. The command line is yargs' (runtime/args/cli.ts): per-command --help,
+ * --version, completion.
  */
 import { stringify as toYaml } from 'yaml';
 import { ICE_AUTH_TTL_LIMIT } from '../../contract/defaults.js';
+import { ExitCode } from '../../contract/exit-codes.js';
+import { RuntimeEnv } from '../../contract/pod-env.js';
+import {
+  type Argv,
+  type CommandLine,
+  completionCommand,
+  lastValue,
+  type Parsed,
+  parseCommandLine,
+  UsageError,
+  valued,
+} from '../../runtime/args/cli.js';
 import { buildIceServers, type IceServer } from '../../runtime/ice/ice-config.js';
 import { DEFAULT_TTL, ICE_TRANSPORT_POLICIES, type IceTransportPolicy } from '../../runtime/ice/query.js';
 import { printableLines } from '../../runtime/log/printable.js';
+import { ICETEST_DESCRIPTION, icetestOptions } from '../icetest/options.js';
 import {
   describeCredentials,
   fetchStatus,
   type GatewaySource,
   type GatewayView,
-  parseSourceArgs,
   readGatewayConfigs,
-  SOURCE_USAGE,
   SourceError,
+  sourceOf,
+  sourceOptions,
   watchGatewayConfigs,
 } from '../sources/index.js';
 import { backendsOf, describeBackend, mermaidGraph } from './graph.js';
+import { IMPORT_DESCRIPTION, IMPORT_EPILOG } from './import/usage.js';
 
-export const USAGE = `usage: stunnerctl <command> [flags]
+export { UsageError } from '../../runtime/args/cli.js';
 
-commands:
-  config [gateway]   listeners, public address:port, auth type and user, routes and their endpoints
-                     -o summary|yaml|json (default summary), -w watch (cluster or --url),
-                     --show-secrets (print passwords and shared secrets)
-  status             readiness, allocations per listener and drain state of every gateway pod
-                     (cluster) or runtime (--url)
-  auth [gateway]     the ICE configuration and TURN REST credentials the ICE auth service would
-                     answer: --username <id> --ttl <s> --listener <name>
-                     --ice-transport-policy all|relay|public, -o json|summary (default json)
-  icetest ...        end-to-end check of a gateway (stunnerctl icetest --help)
-  graph              listeners -> routes -> backends as a Mermaid flowchart
-  import <file>...   STUNner Gateway API YAML to a TypeScript chart of this package's constructs:
-                     -o <file.ts> (default stdout), --chart-name <ClassName>
+export const EXIT_CODES = `exit codes (docs/cli.md): 0 ok, 1 the operation or check failed (a source that cannot be read or
+holds no gateway, a pod or runtime not READY or unreachable, no answer), 2 usage (unknown command
+or flag, bad value, a gateway the source does not have), 3 import: some objects not mapped`;
 
-sources (config, status, auth, graph):
-${SOURCE_USAGE}
+const COMMANDS = ['config', 'status', 'auth', 'icetest', 'graph', 'import', 'completion'] as const;
 
-exit codes: 0 ok, 1 error, 2 status: not ready or unreachable, 3 import: partly mapped`;
+const output = (choices: readonly string[], dflt: string) =>
+  ({ ...valued(`output format: ${choices.join(', ')} (default ${dflt})`, { choices }), alias: 'o' }) as const;
 
-export class UsageError extends Error {}
+/** The command line: every command, its options and help. */
+export const CLI: CommandLine = {
+  tool: 'stunnerctl',
+  commands: COMMANDS,
+  usage: `usage: $0 <command> [options]
+
+Reads, checks and draws gateways from the committed YAML (-f dist/), a live cluster (--kubeconfig)
+or a running runtime (--url); \`$0 <command> --help\` for each command.`,
+  epilog: EXIT_CODES,
+  build: (y: Argv) =>
+    completionCommand(
+      y
+        .command(
+          'config [gateway]',
+          'listeners, public address:port, auth type and user, routes and their endpoints',
+          (c) =>
+            sourceOptions(c)
+              .positional('gateway', {
+                type: 'string',
+                describe: 'name, namespace/name or cluster/namespace/name',
+              })
+              .option('output', output(['summary', 'yaml', 'json'], 'summary'))
+              .option('watch', {
+                type: 'boolean',
+                alias: 'w',
+                describe: 'watch a cluster or --url and print on change',
+              })
+              .option('show-secrets', { type: 'boolean', describe: 'print passwords and shared secrets' })
+              .epilog(EXIT_CODES),
+        )
+        .command(
+          'status [gateway]',
+          'readiness, allocations per listener and drain state of every gateway pod (cluster) or runtime (--url)',
+          (c) =>
+            sourceOptions(c)
+              .positional('gateway', {
+                type: 'string',
+                describe: 'name, namespace/name or cluster/namespace/name',
+              })
+              .option('output', output(['summary', 'json'], 'summary'))
+              .epilog(
+                'exit codes (docs/cli.md): 0 every pod or runtime READY, 1 one is not READY or unreachable (or the source cannot be read), 2 usage',
+              ),
+        )
+        .command(
+          'auth [gateway]',
+          'the ICE configuration and TURN REST credentials the ICE auth service would answer',
+          (c) =>
+            sourceOptions(c)
+              .positional('gateway', {
+                type: 'string',
+                describe: 'name, namespace/name or cluster/namespace/name',
+              })
+              .option('username', valued('user id folded into ephemeral usernames'))
+              .option('ttl', valued(`credential lifetime in seconds (default ${DEFAULT_TTL})`))
+              .option('listener', valued('only this listener'))
+              .option(
+                'ice-transport-policy',
+                valued('all, relay or public (default all)', { choices: ICE_TRANSPORT_POLICIES }),
+              )
+              .option(
+                'public-address',
+                valued(
+                  `the host the URIs name, as the auth service's --public-address/$${RuntimeEnv.PUBLIC_ADDR} does (default: what the source tells)`,
+                ),
+              )
+              .option('output', output(['json', 'summary'], 'json'))
+              .epilog(EXIT_CODES),
+        )
+        .command('icetest [gateway]', ICETEST_DESCRIPTION, (c) => icetestOptions(c))
+        .command('graph [gateway]', 'listeners -> routes -> backends as a Mermaid flowchart', (c) =>
+          sourceOptions(c)
+            .positional('gateway', {
+              type: 'string',
+              describe: 'name, namespace/name or cluster/namespace/name',
+            })
+            .epilog(EXIT_CODES),
+        )
+        .command('import <file> [more..]', IMPORT_DESCRIPTION, (c) =>
+          c
+            .positional('file', { type: 'string', describe: "STUNner Gateway API YAML ('-': stdin)" })
+            .positional('more', { type: 'string', array: true, describe: 'more YAML files' })
+            .option('output', { ...valued('write the chart to this .ts file (default stdout)'), alias: 'o' })
+            .option('chart-name', valued('the chart class name (default ImportedChart)'))
+            .epilog(IMPORT_EPILOG),
+        ),
+    ).demandCommand(1, `give a command: ${COMMANDS.join(', ')}`),
+};
 
 export interface Io {
   readonly out: (s: string) => void;
@@ -69,90 +159,100 @@ export async function main(argv: readonly string[], rawIo: Io = stdio): Promise<
     err: (s) => rawIo.err(printableLines(s)),
   };
   const [cmd, ...args] = argv;
+  // icetest parses its own command line (the pods' `stunnerd icetest` shares it).
+  if (cmd === 'icetest') return await icetest(args, io);
+  if (cmd !== undefined && !cmd.startsWith('-') && !(COMMANDS as readonly string[]).includes(cmd)) {
+    io.err(
+      `stunnerctl: unknown command "${cmd}" (${COMMANDS.join(', ')})\nrun "stunnerctl --help" for usage\n`,
+    );
+    return ExitCode.USAGE;
+  }
+  const line = parseCommandLine(CLI, argv, {
+    stdout: { write: (s: string) => io.out(s) },
+    stderr: { write: (s: string) => io.err(s) },
+  });
+  if ('exit' in line) return line.exit;
+  const a = line.args;
   try {
-    if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-      (cmd === undefined ? io.err : io.out)(`${USAGE}\n`);
-      return cmd === undefined ? 1 : 0;
-    }
-    if (args.includes('-h') || args.includes('--help')) {
-      if (cmd === 'icetest') return await icetest(args);
-      if (cmd === 'import') {
-        const { IMPORT_USAGE } = await import('./import/index.js');
-        io.out(`${IMPORT_USAGE}\n`);
-      } else io.out(`${USAGE}\n`);
-      return 0;
-    }
     switch (cmd) {
       case 'config':
-        return await config(args, io);
+        return await config(a, io);
       case 'status':
-        return await status(args, io);
+        return await status(a, io);
       case 'auth':
-        return await auth(args, io);
+        return await auth(a, io);
       case 'graph':
-        return await graph(args, io);
-      case 'icetest':
-        return await icetest(args);
+        return await graph(a, io);
       case 'import': {
         const { runImport } = await import('./import/index.js');
-        return await runImport(args, io);
+        return await runImport(
+          [String(a.file), ...((a.more as string[] | undefined) ?? []).map(String)],
+          { output: lastValue(a.output), chartName: lastValue(a['chart-name']) },
+          io,
+        );
       }
       default:
-        throw new UsageError(
-          `unknown command "${cmd}" (config, status, auth, icetest, graph, import; --help)`,
-        );
+        throw new UsageError(`unknown command "${cmd}" (${COMMANDS.join(', ')}; --help)`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SourceError) {
+    if (e instanceof UsageError) {
       io.err(`stunnerctl ${cmd}: ${e.message}\n`);
-      return 1;
+      return ExitCode.USAGE;
+    }
+    if (e instanceof SourceError) {
+      io.err(`stunnerctl ${cmd}: ${e.message}\n`);
+      return ExitCode.FAILED;
     }
     io.err(`stunnerctl ${cmd}: ${(e as Error).message?.split('\n')[0] ?? String(e)}\n`);
-    return 1;
+    return ExitCode.FAILED;
   }
 }
 
-async function icetest(args: readonly string[]): Promise<number> {
+async function icetest(args: readonly string[], io: Io): Promise<number> {
   // Loaded lazily, so that the other commands never load it; with the gateway reader, so that
   // icetest reads -f, --url and --kubeconfig here (the pods' `stunnerd icetest` reads -c only).
   const [{ main }, { readGateways }] = await Promise.all([
     import('../icetest/icetest.js'),
     import('../sources/gateway-reader.js'),
   ]);
-  return main([...args], undefined, readGateways);
+  return main(
+    [...args],
+    { stdout: { write: (s: string) => io.out(s) }, stderr: { write: (s: string) => io.err(s) } },
+    readGateways,
+    'stunnerctl icetest',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 
-interface Flags {
-  readonly positional: string[];
-  readonly values: Map<string, string>;
-  readonly switches: Set<string>;
-}
-
-/** Splits the command's own flags; `valued` take a value, `bool` do not. */
-function flags(rest: readonly string[], valued: readonly string[], bool: readonly string[]): Flags {
-  const positional: string[] = [];
-  const values = new Map<string, string>();
-  const switches = new Set<string>();
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (valued.includes(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
-      if (v === undefined) throw new UsageError(`${name} needs a value`);
-      values.set(name, v);
-    } else if (bool.includes(name)) switches.add(name);
-    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown flag "${a}"`);
-    else positional.push(a);
-  }
-  return { positional, values, switches };
-}
-
 function needSource(source: GatewaySource | undefined): GatewaySource {
   if (source) return source;
   throw new UsageError('give a source: -f <dir|file>, --kubeconfig/--context, or --url');
+}
+
+function describeSource(source: GatewaySource): string {
+  if (source.kind === 'files') return source.paths.join(', ');
+  if (source.kind === 'url') return source.urls.join(', ');
+  return `the cluster${source.context ? ` of context ${source.context}` : ''}`;
+}
+
+/**
+ * The gateways a source holds: none is a failure, not an empty answer (an empty directory, a
+ * file of other objects, a namespace without gateways).
+ */
+async function gatewaysOf(source: GatewaySource, namespace: string | undefined): Promise<GatewayView[]> {
+  const views = await readGatewayConfigs(source);
+  if (views.length === 0) {
+    throw new SourceError(
+      `no gateway in ${describeSource(source)}: expected the synthesized YAML of a gateway (a ConfigMap with stunnerd.conf, as cdk8s synth writes to dist/) or a dataplane config`,
+    );
+  }
+  if (namespace !== undefined && !views.some((v) => v.namespace === namespace)) {
+    throw new SourceError(
+      `no gateway in namespace ${namespace} (namespaces: ${[...new Set(views.map((v) => v.namespace))].join(', ')})`,
+    );
+  }
+  return views;
 }
 
 /** Gateways matching `[gateway]` (`name`, `ns/name`, or `cluster/ns/name`) and -n. */
@@ -267,21 +367,22 @@ function render(views: GatewayView[], output: string, show: boolean): string {
       null,
       2,
     )}\n`;
-  if (output === 'yaml') return toYaml(views.map((v) => configDocument(v, show)));
+  // No anchors or aliases: each gateway's document reads on its own, as kubectl's -o yaml does.
+  if (output === 'yaml')
+    return toYaml(
+      views.map((v) => configDocument(v, show)),
+      { aliasDuplicateObjects: false },
+    );
   return `${views.map((v) => configSummary(v, show)).join('\n\n')}\n`;
 }
 
-async function config(argv: readonly string[], io: Io): Promise<number> {
-  const src = parseSourceArgs(argv);
-  const f = flags(src.rest, ['-o', '--output'], ['-w', '--watch', '--show-secrets']);
-  const output = f.values.get('-o') ?? f.values.get('--output') ?? 'summary';
-  if (!['summary', 'yaml', 'json'].includes(output))
-    throw new UsageError(`-o ${output}: use summary, yaml or json`);
-  if (f.positional.length > 1) throw new UsageError(`one gateway at most (got ${f.positional.join(' ')})`);
+async function config(a: Parsed, io: Io): Promise<number> {
+  const src = sourceOf(a);
+  const output = lastValue(a.output) ?? 'summary';
   const source = needSource(src.source);
-  const show = f.switches.has('--show-secrets');
-  const gateway = f.positional[0];
-  if (f.switches.has('-w') || f.switches.has('--watch')) {
+  const show = a['show-secrets'] === true;
+  const gateway = lastValue(a.gateway);
+  if (a.watch === true) {
     if (source.kind === 'files') throw new UsageError('-w watches a live source: a cluster or --url');
     const signal = io.signal ?? signalOnInterrupt();
     let failed: Error | undefined;
@@ -301,11 +402,11 @@ async function config(argv: readonly string[], io: Io): Promise<number> {
       failed = e;
     });
     if (failed) throw failed;
-    return 0;
+    return ExitCode.OK;
   }
-  const views = select(await readGatewayConfigs(source), gateway, src.namespace);
+  const views = select(await gatewaysOf(source, src.namespace), gateway, src.namespace);
   io.out(render(views, output, show));
-  return 0;
+  return ExitCode.OK;
 }
 
 function signalOnInterrupt(): AbortSignal {
@@ -327,15 +428,13 @@ interface PodStatus {
   readonly error?: string;
 }
 
-async function status(argv: readonly string[], io: Io): Promise<number> {
-  const src = parseSourceArgs(argv);
-  const f = flags(src.rest, ['-o', '--output'], []);
-  const output = f.values.get('-o') ?? f.values.get('--output') ?? 'summary';
-  if (!['summary', 'json'].includes(output)) throw new UsageError(`-o ${output}: use summary or json`);
+async function status(a: Parsed, io: Io): Promise<number> {
+  const src = sourceOf(a);
+  const output = lastValue(a.output) ?? 'summary';
   const source = needSource(src.source);
   if (source.kind === 'files')
     throw new UsageError('status needs a live source: a cluster (--kubeconfig/--context) or --url');
-  const views = select(await readGatewayConfigs(source), f.positional[0], src.namespace);
+  const views = select(await gatewaysOf(source, src.namespace), lastValue(a.gateway), src.namespace);
   const targets: { gateway: string; pod: string; url: string }[] = [];
   const rows: PodStatus[] = [];
   for (const v of views) {
@@ -389,40 +488,45 @@ async function status(argv: readonly string[], io: Io): Promise<number> {
         io.out(`  listener ${l.name}: ${l.allocations} allocations${l.running ? '' : ', not running'}\n`);
     }
   }
-  return rows.length > 0 && rows.every((r) => r.status === 'READY') ? 0 : 2;
+  return rows.length > 0 && rows.every((r) => r.status === 'READY') ? ExitCode.OK : ExitCode.FAILED;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-async function auth(argv: readonly string[], io: Io): Promise<number> {
-  const src = parseSourceArgs(argv);
-  const f = flags(
-    src.rest,
-    ['-o', '--output', '--username', '--ttl', '--listener', '--ice-transport-policy'],
-    [],
-  );
-  const output = f.values.get('-o') ?? f.values.get('--output') ?? 'json';
-  if (!['summary', 'json'].includes(output)) throw new UsageError(`-o ${output}: use json or summary`);
-  const username = f.values.get('--username') ?? '';
+async function auth(a: Parsed, io: Io): Promise<number> {
+  const src = sourceOf(a);
+  const output = lastValue(a.output) ?? 'json';
+  const username = lastValue(a.username) ?? '';
   if (/[:\s]/.test(username)) throw new UsageError('--username may not contain ":" or whitespace');
-  const ttlText = f.values.get('--ttl') ?? String(DEFAULT_TTL);
+  const publicAddress = lastValue(a['public-address']);
+  if (publicAddress !== undefined && !/^[A-Za-z0-9.:[\]-]+$/.test(publicAddress))
+    throw new UsageError(`--public-address ${publicAddress}: not a host name or IP address`);
+  const ttlText = lastValue(a.ttl) ?? String(DEFAULT_TTL);
   if (!/^[0-9]+$/.test(ttlText) || Number(ttlText) < 1 || Number(ttlText) > ICE_AUTH_TTL_LIMIT)
     throw new UsageError(`--ttl ${ttlText}: a number of seconds, 1 to one year`);
   const ttl = Number(ttlText);
-  const policy = (f.values.get('--ice-transport-policy') ?? 'all') as IceTransportPolicy;
+  const policy = (lastValue(a['ice-transport-policy']) ?? 'all') as IceTransportPolicy;
   if (!ICE_TRANSPORT_POLICIES.includes(policy))
     throw new UsageError(`--ice-transport-policy ${policy}: all, relay or public`);
-  const views = select(await readGatewayConfigs(needSource(src.source)), f.positional[0], src.namespace);
-  const listener = f.values.get('--listener');
+  const views = select(
+    await gatewaysOf(needSource(src.source), src.namespace),
+    lastValue(a.gateway),
+    src.namespace,
+  );
+  const listener = lastValue(a.listener);
   const now = io.now?.() ?? Math.floor(Date.now() / 1000);
   const answers: { gateway: string; server: IceServer; ttl: number }[] = [];
   const problems: string[] = [];
   for (const v of views) {
     const config = structuredClone(v.config);
-    // The addresses this tool resolved stand in for the auth service's watcher.
+    // The addresses this tool resolved stand in for the auth service's watcher; --public-address
+    // for its --public-address (a config's own public_address still wins, as there).
     for (const l of config.listeners) {
       const lv = v.listeners.find((x) => x.fullName === l.name);
-      if (lv?.public) {
+      if (publicAddress !== undefined && lv?.public?.source !== 'config') {
+        l.public_address = publicAddress;
+        l.public_port = lv?.public?.port ?? lv?.servicePort ?? l.public_port ?? l.port;
+      } else if (lv?.public) {
         l.public_address = lv.public.address;
         l.public_port = lv.public.port;
       }
@@ -442,7 +546,7 @@ async function auth(argv: readonly string[], io: Io): Promise<number> {
       problems.push(`${key(v)}: ${why}`);
     }
   }
-  if (answers.length === 0) throw new UsageError(problems.join('; ') || 'no gateway');
+  if (answers.length === 0) throw new SourceError(problems.join('; ') || 'no gateway');
   const ice = { iceServers: answers.map((a) => a.server), iceTransportPolicy: policy };
   const first = answers[0]!;
   const rest = {
@@ -459,15 +563,18 @@ async function auth(argv: readonly string[], io: Io): Promise<number> {
       );
   }
   for (const p of problems) io.err(`stunnerctl auth: ${p}\n`);
-  return 0;
+  return ExitCode.OK;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-async function graph(argv: readonly string[], io: Io): Promise<number> {
-  const src = parseSourceArgs(argv);
-  const f = flags(src.rest, [], []);
-  const views = select(await readGatewayConfigs(needSource(src.source)), f.positional[0], src.namespace);
+async function graph(a: Parsed, io: Io): Promise<number> {
+  const src = sourceOf(a);
+  const views = select(
+    await gatewaysOf(needSource(src.source), src.namespace),
+    lastValue(a.gateway),
+    src.namespace,
+  );
   io.out(mermaidGraph(views));
-  return 0;
+  return ExitCode.OK;
 }

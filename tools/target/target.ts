@@ -21,12 +21,23 @@ import {
   type ValidateOptions,
   validateConfig,
 } from '../../contract/config/index.js';
+import { credentialValues, type ManifestObject, parseManifests } from '../../contract/manifests.js';
 import { ephemeralPassword, ephemeralUsername } from '../../runtime/policy/auth/authenticator.js';
 import type { TransportAddress } from '../../runtime/stun/index.js';
 import type { TurnTransport } from '../client/turn-client.js';
 
-/** A problem with what the user gave: printed as one line, exit code 2. */
-export class TargetError extends Error {}
+/**
+ * A problem with what the user gave, printed as one line: a usage error (exit 2: a malformed
+ * server, a listener the config does not have, credentials to pass) unless `failed` (exit 1: a
+ * file that cannot be read or is not a valid config).
+ */
+export class TargetError extends Error {
+  readonly usage: boolean;
+  constructor(message: string, kind: 'usage' | 'failed' = 'usage') {
+    super(message);
+    this.usage = kind === 'usage';
+  }
+}
 
 export interface TurnTarget {
   readonly host: string;
@@ -88,28 +99,17 @@ export function validateClientConfig(raw: unknown, opts: ValidateOptions = {}): 
   return { ...r, config };
 }
 
-/** Reads a Secret file into credential keys. */
+/** Reads a Secret file (a Secret manifest, or a flat map of keys) into credential keys. */
 export async function readSecretFile(path: string): Promise<Record<string, string>> {
-  let doc: unknown;
+  let objects: ManifestObject[];
   try {
-    doc = parseYaml(await readFile(path, 'utf8'));
+    objects = parseManifests(await readFile(path, 'utf8'), path);
   } catch (e) {
-    throw new TargetError(`--secret-file ${path}: ${(e as Error).message.split('\n')[0]}`);
+    const m = (e as Error).message.split('\n')[0]!;
+    throw new TargetError(`--secret-file ${m.startsWith(path) ? m : `${path}: ${m}`}`, 'failed');
   }
-  if (typeof doc !== 'object' || doc === null) throw new TargetError(`--secret-file ${path}: not a map`);
-  const o = doc as Record<string, unknown>;
-  const out: Record<string, string> = {};
-  if (o.kind === 'Secret') {
-    for (const [k, v] of Object.entries((o.data as Record<string, unknown>) ?? {})) {
-      if (typeof v === 'string') out[k] = Buffer.from(v, 'base64').toString('utf8');
-    }
-    for (const [k, v] of Object.entries((o.stringData as Record<string, unknown>) ?? {})) {
-      if (typeof v === 'string') out[k] = v;
-    }
-  } else {
-    for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v;
-  }
-  return out;
+  if (objects.length === 0) throw new TargetError(`--secret-file ${path}: not a map`, 'failed');
+  return credentialValues(objects);
 }
 
 /**
@@ -216,13 +216,16 @@ export async function loadDataplaneConfig(
     text = await readFile(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new TargetError(`cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw new TargetError(
+      `cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+      'failed',
+    );
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new TargetError(`${path} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+    throw new TargetError(`${path} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`, 'failed');
   }
   const auth = (raw as { auth?: { credentials?: Record<string, unknown> } } | null)?.auth;
   if (source.secretFile !== undefined && auth !== undefined && typeof auth === 'object') {
@@ -238,6 +241,7 @@ export async function loadDataplaneConfig(
     }
     throw new TargetError(
       `${path} is not a valid dataplane config: ${formatProblems(r.problems).split('\n')[0]!.trim()}`,
+      'failed',
     );
   }
   return r.config;

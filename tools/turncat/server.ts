@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { StunnerConfig } from '../../contract/config/index.js';
 import { DEFAULT_PORT, DEFAULT_TLS_PORT } from '../../contract/defaults.js';
+import { isManifestText } from '../../contract/manifests.js';
 import { readGateways } from '../sources/gateway-reader.js';
 import {
   type CredentialSource,
@@ -23,8 +24,7 @@ import {
 /** True when a YAML file holds Kubernetes objects (synthesized dist/) rather than one dataplane config. */
 export async function isKubernetesYaml(path: string): Promise<boolean> {
   try {
-    const text = await readFile(path, 'utf8');
-    return /^kind:\s/m.test(text) && /^apiVersion:\s/m.test(text);
+    return isManifestText(await readFile(path, 'utf8'));
   } catch {
     return false;
   }
@@ -65,6 +65,8 @@ function parseTurnUri(raw: string): TurnTarget {
 export interface ResolveOptions extends CredentialSource {
   readonly kubeconfig?: string;
   readonly context?: string;
+  /** Dial this host instead of the listener's public address (file://, k8s://). */
+  readonly host?: string;
 }
 
 /** Resolves a server argument of turncat (or a --server of icetest) into a dial target. */
@@ -81,7 +83,10 @@ export async function resolveTurnTarget(raw: string, opts: ResolveOptions = {}):
       return pickFromConfigs(configs, name, path, opts);
     }
     const config = await loadDataplaneConfig(path, opts);
-    return targetOfListener(config, findListener(config, name, path), opts, { where: path });
+    return targetOfListener(config, findListener(config, name, path), opts, {
+      where: path,
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+    });
   }
   if (raw.startsWith('k8s://')) {
     const m = /^k8s:\/\/([^/]+)\/([^:]+)(?::(.+))?$/.exec(raw);
@@ -109,7 +114,7 @@ async function pickFromConfigs(
   configs: StunnerConfig[],
   name: string | undefined,
   where: string,
-  opts: CredentialSource,
+  opts: ResolveOptions,
 ): Promise<TurnTarget> {
   const all = configs.flatMap((c) => c.listeners.map((l) => ({ c, l })));
   const short = (n: string) => n.split('/').pop();
@@ -122,5 +127,8 @@ async function pickFromConfigs(
       `${where}: ${hits.length === 0 ? `no listener "${name}"` : 'several listeners match; name one after # or :'}; listeners: ${all.map(({ l }) => l.name).join(', ') || 'none'}`,
     );
   }
-  return targetOfListener(hits[0]!.c, hits[0]!.l, opts, { where });
+  return targetOfListener(hits[0]!.c, hits[0]!.l, opts, {
+    where,
+    ...(opts.host !== undefined ? { host: opts.host } : {}),
+  });
 }

@@ -4,20 +4,32 @@
  *           `tcp://addr:port` (one allocation per connection)
  *   server  turn://, turns://, file://<config>#<listener>, k8s://<ns>/<gateway>:<listener>
  *   peer    udp://ip:port
- * Exit codes: 0 done (Ctrl-C or end of input), 1 the tunnel failed (unreachable, 401, 403, ...),
- * 2 bad arguments. Errors are one line on stderr.
+ * Exit codes (contract/exit-codes.ts): 0 done (Ctrl-C or end of input), 1 the tunnel failed
+ * (unreachable, 401, 403, a file it cannot read), 2 usage. Errors are one line on stderr.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, createServer as netServer, type Server, type Socket } from 'node:net';
-import { parseCommandLine, scanFlags } from '../../runtime/args/flags.js';
+import { ExitCode } from '../../contract/exit-codes.js';
+import {
+  type Argv,
+  type CommandLine,
+  completionCommand,
+  lastValue,
+  type Parsed,
+  parseCommandLine,
+  UsageError,
+  usageErrorText,
+  valued,
+} from '../../runtime/args/cli.js';
 import { createLogger, type ScopedLogger } from '../../runtime/log/logger.js';
 import { printable, printableLines } from '../../runtime/log/printable.js';
+import { reasonPhrase } from '../../runtime/stun/constants.js';
 import type { TransportAddress } from '../../runtime/stun/index.js';
 import { TurnClient, TurnError, TurnUnreachableError } from '../client/turn-client.js';
 import { parseUdpAddress, TargetError, type TurnTarget } from '../target/target.js';
 import { resolveTurnTarget } from './server.js';
 
-export const USAGE = `usage: turncat [options] <client> <server> <peer>
+export const TURNCAT_DESCRIPTION = `Tunnels local traffic through a TURN gateway to a peer.
   <client>   -                   stdin/stdout
              udp://<addr>:<port> a local UDP listener (one allocation per source address)
              tcp://<addr>:<port> a local TCP listener (one allocation per connection)
@@ -25,20 +37,53 @@ export const USAGE = `usage: turncat [options] <client> <server> <peer>
              turns://<user>:<pass>@<host>:<port>           (TURN-TLS)
              file://<dataplane config or dist YAML>#<listener>
              k8s://<namespace>/<gateway>:<listener>
-  <peer>     udp://<ip>:<port>
-options:
-  --insecure             TLS: do not verify the server certificate
-  --sni <name>           TLS: server name to send and verify
-  --secret-file <path>   credentials when the config names a Secret (a Secret YAML, or
-                         username/password or secret keys)
-  --user-id <id>         user id of minted ephemeral credentials (default turncat)
-  --kubeconfig <path>    kubeconfig for k8s:// (default $KUBECONFIG, ~/.kube/config)
-  --context <name>       kubeconfig context for k8s://
-  --timeout <ms>         longest wait for any one TURN answer (default 5000)
-  --linger <ms>          with '-': how long to wait for replies after the end of input (default 1000)
-  -l, --log <spec>       log levels on stderr, e.g. all:INFO (default all:WARN)
-  -h, --help             this text
-exit codes: 0 done, 1 the tunnel failed, 2 bad arguments`;
+  <peer>     udp://<ip>:<port>`;
+
+export const TURNCAT_EXIT_CODES =
+  'exit codes (docs/cli.md): 0 done (Ctrl-C or end of input), 1 the tunnel failed (unreachable, 401, 403, a file it cannot read, ...), 2 usage';
+
+/** turncat's command line (yargs, runtime/args/cli.ts). */
+export const CLI: CommandLine = {
+  tool: 'turncat',
+  usage: 'usage: $0 [options] <client> <server> <peer>',
+  epilog: `${TURNCAT_DESCRIPTION}\n\n${TURNCAT_EXIT_CODES}`,
+  build: (y: Argv) =>
+    completionCommand(
+      y
+        .command('$0 <client> <server> <peer>', false, (c) =>
+          c
+            .positional('client', {
+              type: 'string',
+              describe: '-, udp://<addr>:<port> or tcp://<addr>:<port>',
+            })
+            .positional('server', { type: 'string', describe: 'turn://, turns://, file:// or k8s://' })
+            .positional('peer', { type: 'string', describe: 'udp://<ip>:<port>' }),
+        )
+        .option('insecure', { type: 'boolean', describe: 'TLS: do not verify the server certificate' })
+        .option('sni', valued('TLS: server name to send and verify'))
+        .option(
+          'secret-file',
+          valued(
+            'credentials when the config names a Secret (a Secret YAML, or username/password or secret keys)',
+          ),
+        )
+        .option('user-id', valued('user id of minted ephemeral credentials (default turncat)'))
+        .option(
+          'public-address',
+          valued(
+            "dial this host instead of the listener's public address (file://, k8s://), as icetest --address",
+          ),
+        )
+        .option('kubeconfig', valued('kubeconfig for k8s:// (default $KUBECONFIG, ~/.kube/config)'))
+        .option('context', valued('kubeconfig context for k8s://'))
+        .option('timeout', valued('longest wait for any one TURN answer, in ms (default 5000)'))
+        .option(
+          'linger',
+          valued("with '-': how long to wait for replies after the end of input, in ms (default 1000)"),
+        )
+        .option('log', { ...valued('log levels on stderr, e.g. all:INFO (default all:WARN)'), alias: 'l' }),
+    ),
+};
 
 export interface TurncatArgs {
   readonly client: string;
@@ -48,6 +93,7 @@ export interface TurncatArgs {
   readonly sni?: string;
   readonly secretFile?: string;
   readonly userId?: string;
+  readonly publicAddress?: string;
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly timeoutMs: number;
@@ -55,75 +101,26 @@ export interface TurncatArgs {
   readonly log: string;
 }
 
-export class UsageError extends Error {}
+export { UsageError } from '../../runtime/args/cli.js';
 
 function parseMs(flag: string, v: string): number {
   if (!/^[0-9]{1,7}$/.test(v)) throw new UsageError(`${flag}: "${v}" is not a number of milliseconds`);
   return Number(v);
 }
 
-export function parseTurncatArgs(argv: readonly string[]): TurncatArgs | 'help' {
-  const pos: string[] = [];
-  let insecure = false;
-  let sni: string | undefined;
-  let secretFile: string | undefined;
-  let userId: string | undefined;
-  let kubeconfig: string | undefined;
-  let context: string | undefined;
-  let timeoutMs = 5000;
-  let lingerMs = 1000;
-  let log = 'all:WARN';
-  let help = false;
-  scanFlags(
-    argv,
-    (flag, value, arg) => {
-      switch (flag) {
-        case '-h':
-        case '--help':
-          help = true;
-          return 'stop';
-        case '--insecure':
-          insecure = true;
-          break;
-        case '--sni':
-          sni = value();
-          break;
-        case '--secret-file':
-          secretFile = value();
-          break;
-        case '--user-id':
-          userId = value();
-          if (!/^[^\s:]+$/.test(userId)) throw new UsageError('--user-id may not contain spaces or ":"');
-          break;
-        case '--kubeconfig':
-          kubeconfig = value();
-          break;
-        case '--context':
-          context = value();
-          break;
-        case '--timeout':
-          timeoutMs = parseMs(flag, value());
-          if (timeoutMs < 100) throw new UsageError('--timeout must be at least 100 ms');
-          break;
-        case '--linger':
-          lingerMs = parseMs(flag, value());
-          break;
-        case '-l':
-        case '--log':
-          log = value();
-          break;
-        default:
-          if (arg !== '-' && arg.startsWith('-')) throw new UsageError(`unknown option ${flag}`);
-          pos.push(arg);
-      }
-    },
-    (m) => new UsageError(m),
-  );
-  if (help) return 'help';
-  if (pos.length !== 3) {
-    throw new UsageError(`expected <client> <server> <peer>, got ${pos.length} argument(s)`);
-  }
-  const [client, server, peerRaw] = pos as [string, string, string];
+/** The parsed command line into a tunnel's arguments; throws UsageError (or TargetError). */
+export function turncatArgs(a: Parsed): TurncatArgs {
+  const client = String(a.client);
+  const server = String(a.server);
+  const userId = lastValue(a['user-id']);
+  if (userId !== undefined && !/^[^\s:]+$/.test(userId))
+    throw new UsageError('--user-id may not contain spaces or ":"');
+  const timeoutText = lastValue(a.timeout);
+  const timeoutMs = timeoutText === undefined ? 5000 : parseMs('--timeout', timeoutText);
+  if (timeoutMs < 100) throw new UsageError('--timeout must be at least 100 ms');
+  const lingerText = lastValue(a.linger);
+  const lingerMs = lingerText === undefined ? 1000 : parseMs('--linger', lingerText);
+  const log = lastValue(a.log) ?? 'all:WARN';
   if (client !== '-' && !/^(udp|tcp):\/\//.test(client)) {
     throw new UsageError(`client "${client}" is not -, udp://<addr>:<port> or tcp://<addr>:<port>`);
   }
@@ -132,19 +129,24 @@ export function parseTurncatArgs(argv: readonly string[]): TurncatArgs | 'help' 
   } catch (e) {
     throw new UsageError(`--log: ${(e as Error).message}`);
   }
+  const publicAddress = lastValue(a['public-address']);
+  if (publicAddress !== undefined && /^turns?:\/\//.test(server))
+    throw new UsageError('--public-address is for file:// and k8s://; a turn:// URI names its host');
+  const opt = (k: string, v: string | undefined) => (v !== undefined ? { [k]: v } : {});
   return {
     client,
     server,
-    peer: parseUdpAddress(peerRaw, 'peer'),
-    insecure,
+    peer: parseUdpAddress(String(a.peer), 'peer'),
+    insecure: a.insecure === true,
     timeoutMs,
     lingerMs,
     log,
-    ...(sni !== undefined ? { sni } : {}),
-    ...(secretFile !== undefined ? { secretFile } : {}),
-    ...(userId !== undefined ? { userId } : {}),
-    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-    ...(context !== undefined ? { context } : {}),
+    ...opt('sni', lastValue(a.sni)),
+    ...opt('secretFile', lastValue(a['secret-file'])),
+    ...opt('userId', userId),
+    ...opt('publicAddress', publicAddress),
+    ...opt('kubeconfig', lastValue(a.kubeconfig)),
+    ...opt('context', lastValue(a.context)),
   };
 }
 
@@ -160,10 +162,10 @@ export function describeFailure(e: unknown, target: TurnTarget, peer: TransportA
 function failureText(e: unknown, target: TurnTarget, peer: TransportAddress): string {
   if (e instanceof TurnError) {
     if (e.code === 401) {
-      return `authentication failed (401 ${e.reason || 'Unauthenticated'}): user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted by ${target.host}:${target.port}`;
+      return `authentication failed (401 ${e.reason || reasonPhrase(401)}): user "${target.username}" in realm "${e.realm ?? target.realm ?? '?'}" was not accepted by ${target.host}:${target.port}`;
     }
     if (e.code === 403) {
-      return `peer ${fmt(peer)} is outside the routes of listener "${target.listener}" (403 ${e.reason || 'Forbidden'}): the gateway only relays to the clusters its routes attach`;
+      return `peer ${fmt(peer)} is outside the routes of listener "${target.listener}" (403 ${e.reason || reasonPhrase(403)}): the gateway only relays to the clusters its routes attach`;
     }
     if (e.code === 486) return `allocation quota reached (486) for user "${target.username}"`;
     if (e.code === 508) return `the gateway has no capacity for another allocation (508)`;
@@ -406,21 +408,29 @@ export async function main(
   io: TurncatIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
   opts: { onReady?: (stop: () => Promise<void>) => void; signals?: boolean } = {},
 ): Promise<number> {
-  const line = parseCommandLine('turncat', USAGE, () => parseTurncatArgs(argv), io);
+  const line = parseCommandLine(CLI, argv, io);
   if ('exit' in line) return line.exit;
-  const args: TurncatArgs = line.args;
+  let args: TurncatArgs;
+  try {
+    args = turncatArgs(line.args);
+  } catch (e) {
+    if (!(e instanceof UsageError || e instanceof TargetError)) throw e;
+    io.stderr.write(usageErrorText(CLI, argv, (e as Error).message));
+    return ExitCode.USAGE;
+  }
   const log = createLogger(args.log, (line) => io.stderr.write(`${printableLines(line)}\n`)).scope('turncat');
   let target: TurnTarget;
   try {
     target = await resolveTurnTarget(args.server, {
       ...(args.secretFile !== undefined ? { secretFile: args.secretFile } : {}),
       ...(args.userId !== undefined ? { userId: args.userId } : {}),
+      ...(args.publicAddress !== undefined ? { host: args.publicAddress } : {}),
       ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}),
       ...(args.context !== undefined ? { context: args.context } : {}),
     });
   } catch (e) {
     io.stderr.write(`turncat: ${printable((e as Error).message)}\n`);
-    return e instanceof TargetError ? 2 : 1;
+    return e instanceof TargetError && e.usage ? ExitCode.USAGE : ExitCode.FAILED;
   }
   log.info(
     `server ${target.host}:${target.port}/${target.transport} (listener ${target.listener}), user ${target.username}`,
@@ -430,7 +440,7 @@ export async function main(
     running = await startTurncat(args, target, io, log);
   } catch (e) {
     io.stderr.write(`turncat: ${describeFailure(e, target, args.peer)}\n`);
-    return e instanceof UsageError ? 2 : 1;
+    return e instanceof UsageError ? ExitCode.USAGE : ExitCode.FAILED;
   }
   const onSignal = () => {
     void running.stop();

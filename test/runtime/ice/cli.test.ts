@@ -147,9 +147,9 @@ describe('stunnerd auth process', () => {
     }
   });
 
-  it('exits 1 with the reason on bad arguments, without a stack trace', async () => {
+  it('exits 2 (usage, docs/cli.md) with the reason on bad arguments, without a stack trace', async () => {
     const p = run(['--port', 'abc']);
-    expect(await exited(p.proc)).toBe(1);
+    expect(await exited(p.proc)).toBe(2);
     expect(p.err()).toContain('stunnerd auth: --port: "abc" is not a valid port');
     expect(p.err()).not.toMatch(/\n\s+at /);
   });

@@ -78,12 +78,13 @@ describe('stunnerd CLI', () => {
       runCli(['--frobnicate']),
       runCli(['turn://:p@127.0.0.1:3478']),
     ]);
-    expect(a.code).toBe(1);
+    // Usage errors (a bad value, an unknown flag) exit 2, as in every tool (docs/cli.md, issue 27).
+    expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/-l: "all:LOUD" is not a valid log level/);
     expect(b.code).toBe(1);
     expect(b.stderr).toMatch(/missing\.yaml/);
-    expect(c.code).toBe(1);
-    expect(c.stderr).toMatch(/unknown argument "--frobnicate"/);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/unknown option --frobnicate/);
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/uri\.username: is required/);
   });
@@ -125,4 +126,56 @@ describe('stunnerd CLI', () => {
     loopback.close();
     peer?.close();
   }, 60_000);
+
+  it('relays the one-liner to a loopback peer with --route, and warns when it is an open relay (issue 27)', async () => {
+    const port = await freePort();
+    const peer = await UdpPeer.open(true);
+    const routed = await spawnStunnerd([
+      `turn://alice:s3cret@127.0.0.1:${port}`,
+      '--route',
+      `127.0.0.1/32:${peer.address.port}`,
+      '-l',
+      'all:WARN',
+    ]);
+    try {
+      expect(routed.output()).not.toMatch(/open relay|relay is open/);
+      const c = await TurnClient.open({
+        host: '127.0.0.1',
+        port,
+        username: 'alice',
+        password: 's3cret',
+        transport: 'udp',
+      });
+      await c.allocate();
+      await c.createPermission(peer.address);
+      c.send(peer.address, Buffer.from('routed'));
+      await c.waitReceived(1, 3000);
+      expect(c.received[0]!.data.toString()).toBe('routed');
+      c.close();
+    } finally {
+      expect(await routed.stop('SIGINT')).toBe(0);
+      peer.close();
+    }
+    const open = await spawnStunnerd([`turn://alice:s3cret@127.0.0.1:${port}`, '-l', 'all:WARN']);
+    try {
+      expect(open.output()).toMatch(/stunnerd: warning: this relay is open: .*--route/);
+    } finally {
+      await open.stop('SIGINT');
+    }
+  }, 60_000);
+
+  it('runs a gateway of the synthesized YAML: -c file://<dist YAML>#<gateway>, --local, --secret-file', async () => {
+    const dist = new URL('../../../dist/eu-west/simple-tunnel.k8s.yaml', import.meta.url).pathname;
+    // Plain, it names the Secret its credentials come from and what to pass.
+    const noSecret = await runCli(['-c', `file://${dist}#udp-gateway`, '--local']);
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(/takes its credentials from Secret .*--secret-file/);
+    const several = await runCli([
+      '-c',
+      new URL('../../../dist/eu-west/direct-call.k8s.yaml', import.meta.url).pathname,
+    ]);
+    expect(several.code).toBe(2);
+    expect(several.stderr).toMatch(/holds 2 gateways; name one after '#'/);
+    expect(several.stderr).not.toMatch(/parseAllDocuments/);
+  });
 });

@@ -4,6 +4,7 @@
  * it passes over TURN-UDP and TURN-TCP, and fails naming the step when the runtime is stopped,
  * the password is wrong, or the route is removed.
  */
+import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,32 @@ describe('stunnerctl icetest', () => {
       expect(r.code).toBe(1);
       expect(r.out).toMatch(
         /^FAIL stunner\/headless-gw\/udp TURN-UDP 127\.0\.0\.1:\d+: no relay: no packet came back/,
+      );
+    } finally {
+      peer.close();
+    }
+  }, 30_000);
+
+  it('says "replies came back but were not echoes" when the peer answers with something else', async () => {
+    const peer = createSocket('udp4');
+    peer.on('message', (_m, from) => peer.send('not your packet', from.port, from.address));
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
+    try {
+      const r = await run([
+        '-c',
+        file,
+        '--listener',
+        'udp',
+        '--peer',
+        `udp://127.0.0.1:${peer.address().port}`,
+        '-n',
+        '5',
+        '--timeout',
+        '500',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(
+        /: no relay: replies came back but were not echoes \(5 packet\(s\) from 127\.0\.0\.1:/,
       );
     } finally {
       peer.close();

@@ -266,6 +266,20 @@ describe('stunnerctl import: what cannot be mapped', () => {
     expect(r.out).toContain('new StunnerGateway');
   });
 
+  it("maps the Dataplane's replicas, resources and scheduling to props, lists the rest, and says how to use the chart", async () => {
+    const r = await run(
+      `${base}---\napiVersion: stunner.l7mp.io/v1\nkind: Dataplane\nmetadata: {name: default}\nspec:\n  replicas: 3\n  image: docker.io/l7mp/stunnerd:latest\n  imagePullPolicy: Always\n  resources: {limits: {cpu: '2', memory: 512Mi}, requests: {cpu: 250m}}\n  terminationGracePeriodSeconds: 600\n  hostNetwork: false\n`,
+    );
+    expect(r.code).toBe(3);
+    expect(r.out).toContain('replicas: 3');
+    expect(r.out).toContain('imagePullPolicy: "Always"');
+    expect(r.out).toMatch(/resources: \{/);
+    expect(r.out).toContain('terminationGracePeriodSeconds: 600');
+    expect(r.err).toContain('not mapped: Dataplane default image');
+    expect(r.err).toContain('not mapped: Dataplane default hostNetwork');
+    expect(r.err).toMatch(/new ImportedChart\(app, 'stunner'\)/);
+  });
+
   it('lists a route to a missing gateway and exits 3', async () => {
     const r = await run(
       `${base}---\napiVersion: stunner.l7mp.io/v1\nkind: UDPRoute\nmetadata: {name: lost, namespace: stunner}\nspec:\n  parentRefs: [{name: no-such-gateway}]\n  rules: [{backendRefs: [{name: x}]}]\n`,

@@ -151,10 +151,11 @@ describe('stunnerctl against the committed dist/', () => {
     expect((await run('config', 'nope', '-f', 'dist')).err).toMatch(
       /^stunnerctl config: no gateway "nope" \(known: .*\)\n$/,
     );
-    expect((await run('frob')).code).toBe(1);
+    // An unknown command or a flag the source cannot take is a usage error: 2 (docs/cli.md).
+    expect((await run('frob')).code).toBe(2);
     expect((await run('config')).err).toMatch(/give a source/);
     expect((await run('status', '-f', 'dist')).err).toMatch(/needs a live source/);
-    expect((await run('config', '-f', 'dist', '-w')).code).toBe(1);
+    expect((await run('config', '-f', 'dist', '-w')).code).toBe(2);
     const help = await run('--help');
     expect(help.code).toBe(0);
     expect(help.out).toContain('import <file>');
@@ -204,7 +205,7 @@ describe('stunnerctl against a running runtime (--url)', () => {
     expect(r.out).not.toContain('not-served-by-status');
   });
 
-  it('status --url: READY with allocations per listener; an unreachable runtime exits 2', async () => {
+  it('status --url: READY with allocations per listener; an unreachable runtime exits 1', async () => {
     const r = await run('status', '--url', `http://127.0.0.1:${health}`, '-o', 'json');
     expect(r.code).toBe(0);
     const [row] = JSON.parse(r.out) as {
@@ -216,6 +217,10 @@ describe('stunnerctl against a running runtime (--url)', () => {
     const down = await run('config', '--url', 'http://127.0.0.1:1');
     expect(down.code).toBe(1);
     expect(down.err).toMatch(/unreachable/);
+    // status says the same as its help: 1 when a runtime is unreachable (issue 27)
+    const status = await run('status', '--url', 'http://127.0.0.1:1');
+    expect(status.code).toBe(1);
+    expect(status.err).toMatch(/unreachable/);
   });
 
   it('config -w --url prints the config and stops on abort', async () => {

@@ -1,7 +1,8 @@
 /**
  * `stunnerctl import <file>...`: STUNner's Gateway API objects in, a TypeScript cdk8s chart of this
  * package's constructs out. It reads GatewayClass and GatewayConfig (stunner.l7mp.io v1alpha1 and
- * v1), Gateway (gateway.networking.k8s.io v1, v1beta1, v1alpha2) with STUNner's Gateway annotations
+ * v1), the Dataplane a GatewayConfig names (replicas, resources, scheduling: the props of the same
+ * meaning), Gateway (gateway.networking.k8s.io v1, v1beta1, v1alpha2) with STUNner's Gateway annotations
  * and spec.addresses, UDPRoute (gateway.networking.k8s.io and stunner.l7mp.io, backend port and
  * endPort) and StaticService, and writes a chart whose synthesized dataplane configs carry the same
  * listeners, auth, routes and clusters as STUNner's operator renders for them (Service backends as
@@ -15,6 +16,8 @@
  * (unreadable YAML, no Gateway that could be mapped).
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { ExitCode } from '../../../contract/exit-codes.js';
 import { emitChart } from './emit.js';
 import { mapGateways, mapRoutes } from './map.js';
 import { ImportError, type ImportResult, type Report } from './model.js';
@@ -22,12 +25,6 @@ import { classify, readObjects } from './read.js';
 
 export { tsString } from './emit.js';
 export { ImportError, type ImportResult, type Unmapped } from './model.js';
-
-export const IMPORT_USAGE = `usage: stunnerctl import <file>... [-o <chart.ts>] [--chart-name <ClassName>]
-  Reads STUNner's GatewayClass, GatewayConfig, Gateway, UDPRoute and StaticService objects and writes
-  a TypeScript cdk8s chart using StunnerGateway, MediaRoute and TurnAuth from 'stunner-gitops'.
-  Objects or fields that cannot be mapped are listed on stderr with the reason.
-exit codes: 0 everything mapped, 3 some objects or fields not mapped, 1 error`;
 
 export function importStunnerYaml(
   texts: readonly { name: string; text: string }[],
@@ -58,25 +55,14 @@ export function importStunnerYaml(
   };
 }
 
+/** The command: `files` (parsed by stunnerctl's command line), the chart to stdout or `output`. */
 export async function runImport(
-  argv: readonly string[],
+  files: readonly string[],
+  opts: { readonly output?: string | undefined; readonly chartName?: string | undefined },
   io: { out: (s: string) => void; err: (s: string) => void },
 ): Promise<number> {
-  const files: string[] = [];
-  let outFile: string | undefined;
-  let chartName = 'ImportedChart';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new ImportError(`${a} needs a value`);
-      return v;
-    };
-    if (a === '-o' || a === '--output') outFile = value();
-    else if (a === '--chart-name') chartName = value();
-    else if (a.startsWith('-') && a !== '-') throw new ImportError(`unknown flag "${a}"`);
-    else files.push(a);
-  }
+  const outFile = opts.output;
+  const chartName = opts.chartName ?? 'ImportedChart';
   try {
     if (files.length === 0) throw new ImportError('give one or more YAML files');
     const texts = await Promise.all(
@@ -95,12 +81,20 @@ export async function runImport(
     io.err(
       `stunnerctl import: ${r.gateways.length} gateway(s), ${r.routes.length} route(s) mapped${r.unmapped.length > 0 ? `, ${r.unmapped.length} item(s) not mapped` : ''}${outFile ? `; wrote ${outFile}` : ''}\n`,
     );
-    return r.unmapped.length > 0 ? 3 : 0;
+    io.err(`stunnerctl import: ${chartUse(chartName, outFile)}\n`);
+    return r.unmapped.length > 0 ? ExitCode.PARTIAL : ExitCode.OK;
   } catch (e) {
     if (e instanceof ImportError) {
       io.err(`stunnerctl import: ${e.message}\n`);
-      return 1;
+      return ExitCode.FAILED;
     }
     throw e;
   }
+}
+
+/** One line: how to use the chart just written. */
+export function chartUse(chartName: string, outFile: string | undefined): string {
+  const from =
+    outFile === undefined ? './<the file you saved it to>' : `./${basename(outFile).replace(/\.ts$/, '')}`;
+  return `use it in your app: import { ${chartName} } from '${from}'; new ${chartName}(app, 'stunner'); then cdk8s synth`;
 }

@@ -61,6 +61,7 @@ function mapGateway(gw: Obj, input: ImportInput, report: Report): GatewayPlan | 
   const props: Record<string, unknown> = { name, namespace: ns };
   if (typeof cfg.realm === 'string' && cfg.realm !== 'stunner.l7mp.io') props.realm = cfg.realm;
   if (typeof cfg.logLevel === 'string') props.logLevel = cfg.logLevel;
+  mapDataplane(cfg, input, props, what, report);
   const { nodePorts, targetPorts } = mapAnnotations(gw, cfg, props, what, report);
   mapAddresses(spec, props, what, report);
   const listeners = mapListeners(spec, ns, what, nodePorts, targetPorts, report);
@@ -72,6 +73,61 @@ function mapGateway(gw: Obj, input: ImportInput, report: Report): GatewayPlan | 
     return undefined;
   }
   return { ns, name, props, auth, listeners };
+}
+
+/** Dataplane fields with a StunnerGateway prop of the same meaning. */
+const DATAPLANE_PROPS: Readonly<Record<string, string>> = {
+  replicas: 'replicas',
+  resources: 'resources',
+  terminationGracePeriodSeconds: 'terminationGracePeriodSeconds',
+  affinity: 'affinity',
+  tolerations: 'tolerations',
+  topologySpreadConstraints: 'topologySpreadConstraints',
+  imagePullPolicy: 'imagePullPolicy',
+  enableMetricsEndpoint: 'metrics',
+};
+
+/** Dataplane fields without one, and why. */
+const DATAPLANE_UNMAPPED: Readonly<Record<string, string>> = {
+  image: "the gateway runs this package's runtime on a stock Node.js image (the runtime prop chooses how)",
+  command: "the runtime's command is the construct's",
+  args: "the runtime's arguments are the construct's (logLevel, relayThreads, ... as props)",
+  env: "the runtime's environment is the construct's",
+  imagePullSecrets: 'no prop; the default image is public',
+  securityContext: 'the construct sets a restricted pod security context (podSecurity)',
+  containerSecurityContext: 'the construct sets a restricted container security context',
+  hostNetwork: 'no prop: the gateway runs in the pod network behind its Service',
+  disableHealthCheck: 'health checks are always on (healthPort)',
+  offloadEngine: "STUNner's eBPF/XDP offload has no equivalent in this runtime",
+  labels: 'no prop for pod labels of the dataplane',
+  annotations: 'no prop for pod annotations of the dataplane',
+};
+
+/** The GatewayConfig's Dataplane (`spec.dataplane`, default "default") into StunnerGateway props. */
+function mapDataplane(
+  cfg: Record<string, unknown>,
+  input: ImportInput,
+  props: Record<string, unknown>,
+  what: string,
+  { unmapped, notes }: Report,
+): void {
+  const name = typeof cfg.dataplane === 'string' && cfg.dataplane !== '' ? cfg.dataplane : 'default';
+  const dp = input.dataplanes.get(name);
+  if (dp === undefined) {
+    if (cfg.dataplane !== undefined)
+      notes.push(`${what}: Dataplane ${name} is not in the input; the construct's defaults are used`);
+    return;
+  }
+  for (const [k, v] of Object.entries(dp.spec ?? {})) {
+    if (v === undefined || v === null) continue;
+    const prop = DATAPLANE_PROPS[k];
+    if (prop !== undefined) props[prop] = v;
+    else
+      unmapped.push({
+        what: `Dataplane ${name} ${k} (for ${what})`,
+        reason: DATAPLANE_UNMAPPED[k] ?? 'no StunnerGateway prop of the same meaning',
+      });
+  }
 }
 
 /** STUNner's Gateway annotations into Service props; the port maps are for the listeners. */

@@ -48,6 +48,8 @@ export interface ImportInput {
   readonly classes: ReadonlyMap<string, Obj>;
   /** GatewayConfigs by `namespace/name`. */
   readonly configs: ReadonlyMap<string, Obj>;
+  /** Dataplanes (cluster-scoped) by name. */
+  readonly dataplanes: ReadonlyMap<string, Obj>;
   readonly gateways: readonly Obj[];
   readonly routes: readonly Obj[];
   /** StaticServices by `namespace/name`. */

@@ -49,6 +49,7 @@ export function classify(objs: readonly Obj[], report: Report): ImportInput {
   const gateways: Obj[] = [];
   const routes: Obj[] = [];
   const statics = new Map<string, Obj>();
+  const dataplanes = new Map<string, Obj>();
   const secrets = new Map<string, Obj>();
   for (const o of objs) {
     const g = group(o);
@@ -68,6 +69,8 @@ export function classify(objs: readonly Obj[], report: Report): ImportInput {
       gateways.push(o);
     else if (o.kind === 'UDPRoute' && (g === GATEWAY_GROUP || g === StunnerApi.GROUP)) routes.push(o);
     else if (o.kind === 'StaticService' && g === StunnerApi.GROUP) statics.set(`${ns}/${name}`, o);
+    // Cluster-scoped: GatewayConfig.spec.dataplane names it.
+    else if (o.kind === 'Dataplane' && g === StunnerApi.GROUP) dataplanes.set(name, o);
     else if (o.kind === 'Secret' && (o.apiVersion === 'v1' || o.apiVersion === undefined))
       secrets.set(`${ns}/${name}`, o);
     else if (o.kind === 'Namespace')
@@ -78,8 +81,8 @@ export function classify(objs: readonly Obj[], report: Report): ImportInput {
       report.unmapped.push({
         what: `${o.kind ?? '(no kind)'} ${ns}/${name}`,
         reason:
-          `unknown kind ${o.apiVersion ?? '(no apiVersion)'} ${o.kind ?? ''}: import reads GatewayClass, GatewayConfig, Gateway, UDPRoute and StaticService`.trim(),
+          `unknown kind ${o.apiVersion ?? '(no apiVersion)'} ${o.kind ?? ''}: import reads GatewayClass, GatewayConfig, Dataplane, Gateway, UDPRoute and StaticService`.trim(),
       });
   }
-  return { classes, configs, gateways, routes, statics, secrets };
+  return { classes, configs, dataplanes, gateways, routes, statics, secrets };
 }
