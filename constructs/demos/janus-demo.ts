@@ -13,13 +13,7 @@
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { appLabels, appSelectorLabels } from '../../contract/labels.js';
 import { renderObject } from '../core/api-object.js';
 import { warnUnpinnedImage } from '../core/image-pin.js';
 import { chartNamespace } from '../core/naming.js';
@@ -122,7 +116,7 @@ export class JanusDemo extends Construct {
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
       podSecurity: 'baseline',
     });
-    const selector = { [LABEL_NAME]: 'janus', [LABEL_INSTANCE]: this.janusName };
+    const selector = appSelectorLabels({ name: 'janus', instance: this.janusName });
     this.#renderJanus(selector);
     this.route = new MediaRoute(this, 'Route', {
       name: 'janus-media',
@@ -211,7 +205,7 @@ export class JanusDemo extends Construct {
   }
 
   #renderJanus(selector: Record<string, string>): void {
-    const labels = { ...selector, [LABEL_COMPONENT]: DEMO_COMPONENT, [LABEL_MANAGED_BY]: MANAGED_BY };
+    const labels = appLabels({ name: 'janus', instance: this.janusName, component: DEMO_COMPONENT });
     const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
     const configMap = `${this.janusName}-config`;
     renderObject(

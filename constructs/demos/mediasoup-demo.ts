@@ -23,14 +23,7 @@
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  LABEL_NAMESPACE_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { appLabels, appSelectorLabels, LABEL_NAMESPACE_NAME } from '../../contract/labels.js';
 import { renderObject } from '../core/api-object.js';
 import { warnUnpinnedImage } from '../core/image-pin.js';
 import type { K8sNetworkPolicyPeer } from '../core/k8s-types.js';
@@ -196,7 +189,7 @@ export class MediasoupDemo extends Construct {
       auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
       podSecurity: 'baseline',
     });
-    const selector = { [LABEL_NAME]: 'mediasoup', [LABEL_INSTANCE]: this.serverName };
+    const selector = appSelectorLabels({ name: 'mediasoup', instance: this.serverName });
     this.#renderServer(selector);
     this.route = new MediaRoute(this, 'Route', {
       name: 'mediasoup-media',
@@ -250,12 +243,7 @@ export class MediasoupDemo extends Construct {
   }
 
   #labels(instance: string, name = 'mediasoup'): Record<string, string> {
-    return {
-      [LABEL_NAME]: name,
-      [LABEL_INSTANCE]: instance,
-      [LABEL_COMPONENT]: DEMO_COMPONENT,
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-    };
+    return appLabels({ name, instance, component: DEMO_COMPONENT });
   }
 
   #renderServer(selector: Record<string, string>): void {

@@ -20,13 +20,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { dns1035Problem, isPort } from '../../contract/checks.js';
 import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { ipFamily } from '../../contract/ip-literal.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { appLabels, appSelectorLabels } from '../../contract/labels.js';
 import { RuntimeEnv } from '../../contract/pod-env.js';
 import { renderObject } from '../core/api-object.js';
 import { type K8sResourceRequirements, plainResources } from '../core/k8s-types.js';
@@ -139,13 +133,9 @@ export class GatewaySmokeTest extends Construct {
     this.gateway = props.gateway;
     this.namespace = props.gateway.namespace;
     this.jobName = props.name ?? `${props.gateway.gatewayName}-smoke-test`;
-    this.podLabels = { [LABEL_NAME]: SMOKE_TEST_APP, [LABEL_INSTANCE]: this.jobName };
-    this.#labels = {
-      ...props.labels,
-      ...this.podLabels,
-      [LABEL_COMPONENT]: 'smoke-test',
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-    };
+    const app = { name: SMOKE_TEST_APP, instance: this.jobName };
+    this.podLabels = appSelectorLabels(app);
+    this.#labels = { ...props.labels, ...appLabels({ ...app, component: 'smoke-test' }) };
     this.#render();
     this.node.addValidation({ validate: () => this.#validate() });
   }
