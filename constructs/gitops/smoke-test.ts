@@ -24,6 +24,7 @@ import { appLabels, appSelectorLabels } from '../../contract/labels.js';
 import { RuntimeEnv } from '../../contract/pod-env.js';
 import { renderObject } from '../core/api-object.js';
 import { type K8sResourceRequirements, plainResources } from '../core/k8s-types.js';
+import { uniquePorts } from '../core/network-policy-object.js';
 import { containerSecurityContext, podSecurityContext } from '../core/pod-security.js';
 import { SyncWave } from '../core/sync-wave.js';
 import type { IStunnerGateway, ListenerPorts } from '../gateway/types.js';
@@ -286,7 +287,7 @@ export class GatewaySmokeTest extends Construct {
    * pod never exchanges packets with a peer directly; the gateway's own policy admits the peers.
    */
   #networkPolicySpec() {
-    const ports = dedupe(
+    const ports = uniquePorts(
       this.testedListeners.map((l) => ({
         protocol: l.protocol === 'TURN-TCP' ? 'TCP' : 'UDP',
         port: targetPortOf(l),
@@ -378,14 +379,4 @@ function isUdpPeer(peer: string): boolean {
   const host = m[1] ?? m[2]!;
   const port = Number(m[3]);
   return ipFamily(host) !== 0 && isPort(port);
-}
-
-function dedupe<T>(items: T[]): T[] {
-  const seen = new Set<string>();
-  return items.filter((i) => {
-    const k = JSON.stringify(i);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
