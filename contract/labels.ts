@@ -36,17 +36,49 @@ export const ANNOTATION_INJECTED = 'stunner.l7mp.io/injected-at-start';
  */
 export const ANNOTATION_POD_SECURITY_EXCEPTION = 'stunner.l7mp.io/pod-security-exception';
 
+/** One rendered app, by the values of Kubernetes' recommended labels. */
+export interface AppLabelValues {
+  /** `app.kubernetes.io/name`: the application (e.g. `stunner-gateway`, `janus`). */
+  readonly name: string;
+  /**
+   * `app.kubernetes.io/instance`: this instance of it (usually its Deployment's name).
+   * @default none: the label is left out
+   */
+  readonly instance?: string;
+  /** `app.kubernetes.io/component`: its role in the whole (e.g. `gateway`, `demo`). */
+  readonly component: string;
+}
+
+/** The labels that select an app instance's pods: name and instance. */
+export function appSelectorLabels(app: {
+  readonly name: string;
+  readonly instance: string;
+}): Record<string, string> {
+  return { [LABEL_NAME]: app.name, [LABEL_INSTANCE]: app.instance };
+}
+
+/**
+ * The recommended labels of an app's objects, managed-by ours. The key order (name, instance,
+ * component, managed-by) is the order they render in.
+ */
+export function appLabels(app: AppLabelValues): Record<string, string> {
+  return {
+    [LABEL_NAME]: app.name,
+    ...(app.instance !== undefined ? { [LABEL_INSTANCE]: app.instance } : {}),
+    [LABEL_COMPONENT]: app.component,
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+  };
+}
+
 /** The labels that select a gateway's pods (and its Service's endpoints). */
 export function gatewaySelectorLabels(gatewayName: string): Record<string, string> {
-  return { [LABEL_NAME]: GATEWAY_APP, [LABEL_INSTANCE]: gatewayName };
+  return appSelectorLabels({ name: GATEWAY_APP, instance: gatewayName });
 }
 
 /** The labels on every object of a gateway. */
 export function gatewayLabels(gatewayName: string, namespace: string): Record<string, string> {
   return {
-    ...gatewaySelectorLabels(gatewayName),
-    [LABEL_COMPONENT]: GATEWAY_COMPONENT,
-    [LABEL_MANAGED_BY]: MANAGED_BY,
+    ...appLabels({ name: GATEWAY_APP, instance: gatewayName, component: GATEWAY_COMPONENT }),
     [LABEL_GATEWAY_NAME]: gatewayName,
     [LABEL_GATEWAY_NAMESPACE]: namespace,
   };

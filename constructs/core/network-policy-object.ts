@@ -16,3 +16,14 @@ export class NetworkPolicyObject extends ApiObject {
     return json;
   }
 }
+
+/** NetworkPolicy ports (or any plain values), each once, in first-seen order. */
+export function uniquePorts<T>(ports: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return ports.filter((p) => {
+    const k = JSON.stringify(p);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -61,14 +61,28 @@ export function missingSecretKeys(source: ISecretSource, required: readonly stri
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
-function commonProblems(
-  name: string,
-  namespace: string,
-  keys: readonly string[],
-  type: string,
-  labels: Readonly<Record<string, string>> | undefined,
-  requiredKeys: readonly string[] | undefined,
-): string[] {
+/**
+ * Adds a secret source's validation: the checks every source gets (name, namespace, keys, labels,
+ * required keys), then its `own`, each message prefixed with `kind` and the Secret.
+ */
+function validateSecretSource(
+  source: Construct & ISecretSource,
+  kind: string,
+  props: SecretSourceProps,
+  own: () => string[],
+): void {
+  source.node.addValidation({
+    validate: () =>
+      [...commonProblems(source, props), ...own()].map(
+        (p) => `${kind} "${source.secretNamespace}/${source.secretName}": ${p}`,
+      ),
+  });
+}
+
+function commonProblems(source: ISecretSource, props: SecretSourceProps): string[] {
+  const { secretName: name, secretNamespace: namespace, keys } = source;
+  const { labels, requiredKeys } = props;
+  const type = props.type ?? 'Opaque';
   const problems: string[] = [];
   const n = dns1123Problem(name);
   if (n && !isDns1123Subdomain(name)) problems.push(`name ${n}`);
@@ -187,22 +201,13 @@ export class SealedSecret extends Construct implements ISecretSource {
       wave,
     );
 
-    this.node.addValidation({
-      validate: () => {
-        const problems = commonProblems(
-          this.secretName,
-          this.secretNamespace,
-          this.keys,
-          type,
-          props.labels,
-          props.requiredKeys,
-        );
-        for (const k of this.keys) {
-          const p = ciphertextProblem(props.encryptedData[k]!);
-          if (p) problems.push(`encryptedData.${k} ${p}`);
-        }
-        return problems.map((p) => `SealedSecret "${this.secretNamespace}/${this.secretName}": ${p}`);
-      },
+    validateSecretSource(this, 'SealedSecret', props, () => {
+      const problems: string[] = [];
+      for (const k of this.keys) {
+        const p = ciphertextProblem(props.encryptedData[k]!);
+        if (p) problems.push(`encryptedData.${k} ${p}`);
+      }
+      return problems;
     });
   }
 }
@@ -337,33 +342,24 @@ export class ExternalSecret extends Construct implements ISecretSource {
       wave,
     );
 
-    this.node.addValidation({
-      validate: () => {
-        const problems = commonProblems(
-          this.secretName,
-          this.secretNamespace,
-          this.keys,
-          type,
-          props.labels,
-          props.requiredKeys,
-        );
-        const store = dns1123Problem(props.store.name);
-        if (store && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(props.store.name)) {
-          problems.push(`store ${props.store.kind} ${store}`);
+    validateSecretSource(this, 'ExternalSecret', props, () => {
+      const problems: string[] = [];
+      const store = dns1123Problem(props.store.name);
+      if (store && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(props.store.name)) {
+        problems.push(`store ${props.store.kind} ${store}`);
+      }
+      for (const r of refs) {
+        if (r.remoteRef.key === '') {
+          problems.push(
+            `data.${r.secretKey} names property "${r.remoteRef.property}" but no remoteKey is set: ` +
+              `set remoteKey or give { key, property }`,
+          );
         }
-        for (const r of refs) {
-          if (r.remoteRef.key === '') {
-            problems.push(
-              `data.${r.secretKey} names property "${r.remoteRef.property}" but no remoteKey is set: ` +
-                `set remoteKey or give { key, property }`,
-            );
-          }
-        }
-        if (!/^(0|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$/.test(props.refreshInterval ?? '1h')) {
-          problems.push(`refreshInterval "${props.refreshInterval}" is not a Go duration (e.g. 1h, 15m)`);
-        }
-        return problems.map((p) => `ExternalSecret "${this.secretNamespace}/${this.secretName}": ${p}`);
-      },
+      }
+      if (!/^(0|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$/.test(props.refreshInterval ?? '1h')) {
+        problems.push(`refreshInterval "${props.refreshInterval}" is not a Go duration (e.g. 1h, 15m)`);
+      }
+      return problems;
     });
   }
 }

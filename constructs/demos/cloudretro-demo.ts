@@ -46,11 +46,9 @@ import { IMAGES, imageRef } from '../../contract/images.js';
 import {
   ANNOTATION_DEMO_SHA,
   ANNOTATION_POD_SECURITY_EXCEPTION,
+  appLabels,
+  appSelectorLabels,
   LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  MANAGED_BY,
 } from '../../contract/labels.js';
 import { RUNTIME_UID } from '../../contract/pod-layout.js';
 import { renderObject } from '../core/api-object.js';
@@ -344,7 +342,7 @@ export class CloudRetroDemo extends Construct {
   }
 
   #selector(component: 'coordinator' | 'worker'): Record<string, string> {
-    return { [LABEL_NAME]: 'cloudretro', [LABEL_INSTANCE]: `cloudretro-${component}` };
+    return appSelectorLabels({ name: 'cloudretro', instance: `cloudretro-${component}` });
   }
 
   #object(
@@ -355,11 +353,7 @@ export class CloudRetroDemo extends Construct {
     wave = SyncWave.DEMOS_AND_SMOKE_TESTS,
   ) {
     const isWorkload = kind === 'Deployment' || kind === 'Service';
-    const labels = {
-      [LABEL_NAME]: 'cloudretro',
-      [LABEL_COMPONENT]: DEMO_COMPONENT,
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-    };
+    const labels = appLabels({ name: 'cloudretro', component: DEMO_COMPONENT });
     return renderObject(
       this,
       id,

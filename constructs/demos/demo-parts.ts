@@ -1,7 +1,7 @@
 /**
  * What several demos render alike: their TURN-UDP gateway, the ICE settings of a page server, and
- * a media server (its Deployment, its signalling Service and the headless Service the route
- * admits). Internal: the demo constructs use it.
+ * a media server (its Deployment, its signalling Service, the headless Service and the route that
+ * admits it). Internal: the demo constructs use it.
  */
 import { type ApiObject, Lazy } from 'cdk8s';
 import type { Construct } from 'constructs';
@@ -14,11 +14,13 @@ import type { PodSecurityLevel } from '../core/namespace-security.js';
 import { thirdPartyPodSecurityContext } from '../core/pod-security.js';
 import type { PodSecurityException } from '../core/pod-security-exceptions.js';
 import { SyncWave } from '../core/sync-wave.js';
+import { MediaRoute } from '../gateway/media-route.js';
 import { StunnerGateway } from '../gateway/stunner-gateway.js';
-import type { TurnAuth } from '../gateway/turn-auth.js';
+import { TurnAuth } from '../gateway/turn-auth.js';
 import type { IStunnerGateway } from '../gateway/types.js';
 import type { IceAuthService } from '../ice/ice-auth-service.js';
 import type { GatewayRuntime } from '../runtime-bundle/gateway-runtime.js';
+import type { DemoServiceProps } from './demo-props.js';
 
 /** The gateway props a demo passes on as given. */
 export interface DemoGatewayProps {
@@ -60,6 +62,25 @@ export function demoUdpGateway(scope: Construct, props: DemoUdpGatewayProps): St
 }
 
 /**
+ * The gateway of a demo around a third-party media server (`udp-gateway`): ephemeral credentials
+ * unless given (the demo's ICE auth service mints them), and a `baseline` namespace, since the
+ * media server's image runs as root.
+ */
+export function mediaServerGateway(
+  scope: Construct,
+  props: DemoServiceProps,
+  namespace: string,
+): StunnerGateway {
+  return demoUdpGateway(scope, {
+    ...props,
+    name: 'udp-gateway',
+    namespace,
+    auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
+    podSecurity: 'baseline',
+  });
+}
+
+/**
  * A page server's ICE settings: where the ICE auth service answers, for which namespace (and,
  * when given, which gateway and listener), relay-only.
  */
@@ -87,6 +108,8 @@ export interface MediaServerPort {
 
 export interface MediaServerProps {
   readonly namespace: string;
+  /** The gateway that relays to it: its route admits the media ports, its relay is reached. */
+  readonly gateway: IStunnerGateway;
   /** Labels of every object and of the pods. */
   readonly labels: Record<string, string>;
   readonly selector: Record<string, string>;
@@ -94,25 +117,32 @@ export interface MediaServerProps {
   readonly ids: { readonly deployment: string; readonly service: string; readonly mediaService: string };
   /** Name of the Deployment and of the signalling Service. */
   readonly name: string;
-  /** Name of the headless media Service. */
+  /** Name of the headless media Service, and of the route that admits its pods. */
   readonly mediaServiceName: string;
   /** The one container. */
   readonly container: Record<string, unknown>;
   readonly volumes?: readonly Record<string, unknown>[];
   /** The signalling port: an ordinary ClusterIP Service. */
   readonly signalling: MediaServerPort;
-  /** The first media port: a headless Service, so its name resolves to the pods the route admits. */
-  readonly media: MediaServerPort;
+  /** Who reaches the signalling port (its NetworkPolicy's first ingress rule). */
+  readonly signallingFrom: readonly K8sNetworkPolicyPeer[];
+  /**
+   * The UDP media port range (named `name` on the container): the route admits exactly it on the
+   * pods. Its first port is the headless Service's, so that the Service name resolves to the pods.
+   */
+  readonly media: { readonly name: string; readonly min: number; readonly max: number };
   /** Why this third-party image runs under `baseline` (its namespace's level), not `restricted`. */
   readonly podSecurityException: PodSecurityException;
-  /** Its NetworkPolicy: who reaches it, and what it reaches. */
-  readonly ingress: readonly DemoPolicyRule[];
-  readonly egress: readonly DemoPolicyRule[];
 }
 
-/** A media server (an image of its own, one replica) with its signalling and headless media Services. */
-export function renderMediaServer(scope: Construct, props: MediaServerProps): void {
-  const { labels, selector } = props;
+/**
+ * A media server (an image of its own, one replica) behind a gateway: its Deployment, its
+ * signalling and headless media Services, its NetworkPolicy (signalling from its callers, media
+ * from the gateway, egress to the relay), and the route (construct id `Route`) that admits its
+ * media ports.
+ */
+export function renderMediaServer(scope: Construct, props: MediaServerProps): MediaRoute {
+  const { labels, selector, gateway, media } = props;
   const meta = (name: string) => ({ name, namespace: props.namespace, labels: { ...labels } });
   const servicePort = (p: MediaServerPort) => ({
     name: p.name,
@@ -165,7 +195,11 @@ export function renderMediaServer(scope: Construct, props: MediaServerProps): vo
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(props.mediaServiceName),
-      spec: { clusterIP: 'None', selector: { ...selector }, ports: [servicePort(props.media)] },
+      spec: {
+        clusterIP: 'None',
+        selector: { ...selector },
+        ports: [servicePort({ name: media.name, port: media.min, protocol: 'UDP' })],
+      },
     },
     SyncWave.DEMOS_AND_SMOKE_TESTS,
   );
@@ -174,9 +208,25 @@ export function renderMediaServer(scope: Construct, props: MediaServerProps): vo
     namespace: props.namespace,
     selector,
     labels,
-    ingress: props.ingress,
-    egress: props.egress,
+    ingress: [
+      {
+        peers: props.signallingFrom,
+        ports: [{ protocol: props.signalling.protocol, port: props.signalling.port }],
+      },
+      { peers: [gatewayPeer(gateway)], ports: [{ protocol: 'UDP', port: media.min, endPort: media.max }] },
+    ],
+    egress: [relayEgress(gateway)],
   });
+  const route = new MediaRoute(scope, 'Route', {
+    name: props.mediaServiceName,
+    namespace: props.namespace,
+    parents: [gateway],
+  });
+  route.addService(
+    { name: props.mediaServiceName, namespace: props.namespace, selector },
+    { port: media.min, endPort: media.max },
+  );
+  return route;
 }
 
 /** One port of a NetworkPolicy rule. */

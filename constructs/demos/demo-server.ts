@@ -16,14 +16,7 @@ import {
   type DemoServerName,
   demoCommand,
 } from '../../contract/demo-layout.js';
-import {
-  ANNOTATION_DEMO_SHA,
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { ANNOTATION_DEMO_SHA, appLabels, appSelectorLabels } from '../../contract/labels.js';
 import { NODE_IMAGE } from '../../contract/pod-layout.js';
 import { renderObject } from '../core/api-object.js';
 import { warnUnpinnedImage } from '../core/image-pin.js';
@@ -68,7 +61,7 @@ export interface DemoServerProps {
 
 /** Labels that select a demo server's pods. */
 export function demoSelector(server: DemoServerName, name: string): Record<string, string> {
-  return { [LABEL_NAME]: server, [LABEL_INSTANCE]: name };
+  return appSelectorLabels({ name: server, instance: name });
 }
 
 export class DemoServer extends Construct {
@@ -94,9 +87,7 @@ export class DemoServer extends Construct {
     }
     const labels = {
       ...props.labels,
-      ...this.selectorLabels,
-      [LABEL_COMPONENT]: DEMO_COMPONENT,
-      [LABEL_MANAGED_BY]: MANAGED_BY,
+      ...appLabels({ name: props.server, instance: props.name, component: DEMO_COMPONENT }),
     };
     const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
 

@@ -13,31 +13,17 @@
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { appLabels, appSelectorLabels } from '../../contract/labels.js';
 import { renderObject } from '../core/api-object.js';
 import { warnUnpinnedImage } from '../core/image-pin.js';
 import { chartNamespace } from '../core/naming.js';
 import { thirdPartyContainerSecurityContext } from '../core/pod-security.js';
 import { SyncWave } from '../core/sync-wave.js';
-import { MediaRoute } from '../gateway/media-route.js';
+import type { MediaRoute } from '../gateway/media-route.js';
 import type { StunnerGateway } from '../gateway/stunner-gateway.js';
-import { TurnAuth } from '../gateway/turn-auth.js';
+import type { TurnAuth } from '../gateway/turn-auth.js';
 import { IceAuthService } from '../ice/ice-auth-service.js';
-import {
-  demoIceEnv,
-  demoUdpGateway,
-  gatewayPeer,
-  iceAuthEgress,
-  podsPeer,
-  relayEgress,
-  renderMediaServer,
-} from './demo-parts.js';
+import { demoIceEnv, iceAuthEgress, mediaServerGateway, podsPeer, renderMediaServer } from './demo-parts.js';
 import type { DemoServiceProps } from './demo-props.js';
 import { DEMO_COMPONENT, DEMO_NODE_IMAGE, DemoServer, demoSelector, portProblem } from './demo-server.js';
 
@@ -115,24 +101,9 @@ export class JanusDemo extends Construct {
     this.namespace = props.namespace ?? chartNamespace(this);
     this.rtpPorts = props.rtpPorts ?? { min: 20000, max: 20099 };
     this.janusHttpPort = props.janusHttpPort ?? DEMO_DEFAULTS.janusHttpPort;
-    this.gateway = demoUdpGateway(this, {
-      ...props,
-      name: 'udp-gateway',
-      namespace: this.namespace,
-      auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
-      podSecurity: 'baseline',
-    });
-    const selector = { [LABEL_NAME]: 'janus', [LABEL_INSTANCE]: this.janusName };
-    this.#renderJanus(selector);
-    this.route = new MediaRoute(this, 'Route', {
-      name: 'janus-media',
-      namespace: this.namespace,
-      parents: [this.gateway],
-    });
-    this.route.addService(
-      { name: this.janusMediaServiceName, namespace: this.namespace, selector },
-      { port: this.rtpPorts.min, endPort: this.rtpPorts.max },
-    );
+    this.gateway = mediaServerGateway(this, props, this.namespace);
+    const selector = appSelectorLabels({ name: 'janus', instance: this.janusName });
+    this.route = this.#renderJanus(selector);
     this.iceAuth = new IceAuthService(this, 'IceAuth', {
       namespace: this.namespace,
       gateways: [this.gateway],
@@ -210,8 +181,8 @@ export class JanusDemo extends Construct {
     };
   }
 
-  #renderJanus(selector: Record<string, string>): void {
-    const labels = { ...selector, [LABEL_COMPONENT]: DEMO_COMPONENT, [LABEL_MANAGED_BY]: MANAGED_BY };
+  #renderJanus(selector: Record<string, string>): MediaRoute {
+    const labels = appLabels({ name: 'janus', instance: this.janusName, component: DEMO_COMPONENT });
     const meta = (name: string) => ({ name, namespace: this.namespace, labels: { ...labels } });
     const configMap = `${this.janusName}-config`;
     renderObject(
@@ -226,8 +197,9 @@ export class JanusDemo extends Construct {
       SyncWave.CONFIG_AND_SECRETS,
     );
     warnUnpinnedImage(this, 'janusImage', this.#props.janusImage ?? DEFAULT_JANUS_IMAGE);
-    renderMediaServer(this, {
+    return renderMediaServer(this, {
       namespace: this.namespace,
+      gateway: this.gateway,
       labels,
       selector,
       ids: { deployment: 'Janus', service: 'JanusService', mediaService: 'JanusMediaService' },
@@ -259,19 +231,9 @@ export class JanusDemo extends Construct {
       volumes: [{ name: 'config', configMap: { name: configMap, defaultMode: 0o444 } }],
       // Signalling: reached by the page server only. Media: the route admits the Janus pods.
       signalling: { name: 'http', port: this.janusHttpPort, protocol: 'TCP' },
-      media: { name: 'rtp', port: this.rtpPorts.min, protocol: 'UDP' },
+      signallingFrom: [podsPeer(demoSelector('janus-echo', 'janus-echo'))],
+      media: { name: 'rtp', ...this.rtpPorts },
       podSecurityException: 'janus',
-      ingress: [
-        {
-          peers: [podsPeer(demoSelector('janus-echo', 'janus-echo'))],
-          ports: [{ protocol: 'TCP', port: this.janusHttpPort }],
-        },
-        {
-          peers: [gatewayPeer(this.gateway)],
-          ports: [{ protocol: 'UDP', port: this.rtpPorts.min, endPort: this.rtpPorts.max }],
-        },
-      ],
-      egress: [relayEgress(this.gateway)],
     });
   }
 

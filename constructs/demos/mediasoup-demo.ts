@@ -23,31 +23,22 @@
 import { Construct } from 'constructs';
 import { DEMO_DEFAULTS, DemoEnv } from '../../contract/demo-layout.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  LABEL_NAMESPACE_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { appLabels, appSelectorLabels, LABEL_NAMESPACE_NAME } from '../../contract/labels.js';
 import { renderObject } from '../core/api-object.js';
 import { warnUnpinnedImage } from '../core/image-pin.js';
 import type { K8sNetworkPolicyPeer } from '../core/k8s-types.js';
 import { chartNamespace } from '../core/naming.js';
 import { thirdPartyContainerSecurityContext } from '../core/pod-security.js';
 import { SyncWave } from '../core/sync-wave.js';
-import { MediaRoute } from '../gateway/media-route.js';
+import type { MediaRoute } from '../gateway/media-route.js';
 import type { StunnerGateway } from '../gateway/stunner-gateway.js';
-import { TurnAuth } from '../gateway/turn-auth.js';
+import type { TurnAuth } from '../gateway/turn-auth.js';
 import { IceAuthService } from '../ice/ice-auth-service.js';
 import {
   DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
   demoIceEnv,
-  demoUdpGateway,
-  gatewayPeer,
   iceAuthEgress,
-  relayEgress,
+  mediaServerGateway,
   renderDemoNetworkPolicy,
   renderMediaServer,
 } from './demo-parts.js';
@@ -189,24 +180,9 @@ export class MediasoupDemo extends Construct {
     this.clusterIssuer = props.tls?.clusterIssuer ?? 'letsencrypt-prod';
     this.tlsSecretName = props.tls?.secretName ?? 'mediasoup-tls';
 
-    this.gateway = demoUdpGateway(this, {
-      ...props,
-      name: 'udp-gateway',
-      namespace: this.namespace,
-      auth: props.auth ?? TurnAuth.ephemeral('stunner-auth-secret'),
-      podSecurity: 'baseline',
-    });
-    const selector = { [LABEL_NAME]: 'mediasoup', [LABEL_INSTANCE]: this.serverName };
-    this.#renderServer(selector);
-    this.route = new MediaRoute(this, 'Route', {
-      name: 'mediasoup-media',
-      namespace: this.namespace,
-      parents: [this.gateway],
-    });
-    this.route.addService(
-      { name: this.mediaServiceName, namespace: this.namespace, selector },
-      { port: this.rtcPorts.min, endPort: this.rtcPorts.max },
-    );
+    this.gateway = mediaServerGateway(this, props, this.namespace);
+    const selector = appSelectorLabels({ name: 'mediasoup', instance: this.serverName });
+    this.route = this.#renderServer(selector);
     this.iceAuth = new IceAuthService(this, 'IceAuth', {
       namespace: this.namespace,
       gateways: [this.gateway],
@@ -250,20 +226,16 @@ export class MediasoupDemo extends Construct {
   }
 
   #labels(instance: string, name = 'mediasoup'): Record<string, string> {
-    return {
-      [LABEL_NAME]: name,
-      [LABEL_INSTANCE]: instance,
-      [LABEL_COMPONENT]: DEMO_COMPONENT,
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-    };
+    return appLabels({ name, instance, component: DEMO_COMPONENT });
   }
 
-  #renderServer(selector: Record<string, string>): void {
+  #renderServer(selector: Record<string, string>): MediaRoute {
     const labels = this.#labels(this.serverName);
     const podIP = { valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
     warnUnpinnedImage(this, 'image', this.#props.image ?? DEFAULT_MEDIASOUP_IMAGE);
-    renderMediaServer(this, {
+    return renderMediaServer(this, {
       namespace: this.namespace,
+      gateway: this.gateway,
       labels,
       selector,
       ids: { deployment: 'Server', service: 'ServerService', mediaService: 'MediaService' },
@@ -300,16 +272,9 @@ export class MediasoupDemo extends Construct {
       // Signalling and the client: HTTPS, reached through the Ingress only. Media: the route
       // admits the mediasoup pods.
       signalling: { name: 'https', port: 443, protocol: 'TCP' },
-      media: { name: 'rtc', port: this.rtcPorts.min, protocol: 'UDP' },
+      signallingFrom: this.#ingressControllers,
+      media: { name: 'rtc', ...this.rtcPorts },
       podSecurityException: 'mediasoup',
-      ingress: [
-        { peers: this.#ingressControllers, ports: [{ protocol: 'TCP', port: 443 }] },
-        {
-          peers: [gatewayPeer(this.gateway)],
-          ports: [{ protocol: 'UDP', port: this.rtcPorts.min, endPort: this.rtcPorts.max }],
-        },
-      ],
-      egress: [relayEgress(this.gateway)],
     });
   }
 

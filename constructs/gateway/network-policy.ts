@@ -18,6 +18,7 @@ import { listenerServiceProtocol } from '../../contract/config/types.js';
 import { ownedMetadata, renderObject } from '../core/api-object.js';
 import type { K8sNetworkPolicyPeer } from '../core/k8s-types.js';
 import { kubernetesApiEgress } from '../core/kubernetes-api.js';
+import { uniquePorts } from '../core/network-policy-object.js';
 import type { GatewayModel, NetworkPolicyModel } from './model.js';
 
 export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyModel): INetworkPolicySpec {
@@ -29,11 +30,13 @@ export function renderNetworkPolicy(m: GatewayModel, o: NetworkPolicyModel): INe
   // Relay sockets: the configured ranges if every listener has one, else any UDP port.
   const ranged = m.listeners.length > 0 && m.listeners.every((l) => l.minRelayPort !== undefined);
   const relayPorts: INetworkPolicyPort[] = ranged
-    ? dedupe(m.listeners.map((l) => ({ protocol: 'UDP', port: l.minRelayPort!, endPort: l.maxRelayPort! })))
+    ? uniquePorts(
+        m.listeners.map((l) => ({ protocol: 'UDP', port: l.minRelayPort!, endPort: l.maxRelayPort! })),
+      )
     : [{ protocol: 'UDP' }];
 
   const ingress: INetworkPolicyIngressRule[] = [];
-  if (listenerPorts.length > 0) ingress.push({ ports: dedupe(listenerPorts) });
+  if (listenerPorts.length > 0) ingress.push({ ports: uniquePorts(listenerPorts) });
   const health: INetworkPolicyPort[] = [{ protocol: 'TCP', port: m.healthPort }];
   if (o.healthFrom === undefined) ingress.push({ ports: health });
   else if (o.healthFrom.length > 0) ingress.push({ from: o.healthFrom.map(asPeer), ports: health });
@@ -88,14 +91,4 @@ export class GatewayNetworkPolicy extends Construct {
 /** Our structural peer type is the model's shape with readonly arrays. */
 function asPeer(p: K8sNetworkPolicyPeer): INetworkPolicyPeer {
   return JSON.parse(JSON.stringify(p)) as INetworkPolicyPeer;
-}
-
-function dedupe(ports: INetworkPolicyPort[]): INetworkPolicyPort[] {
-  const seen = new Set<string>();
-  return ports.filter((p) => {
-    const k = JSON.stringify(p);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

@@ -10,13 +10,10 @@ import {
   ARGOCD_NAMESPACE,
   type ArgoObjectProps,
   type ArgoSyncPolicyProps,
-  destinationNamespaceProblem,
-  metadataProblems,
+  applicationProblems,
   projectName,
   renderSyncPolicy,
   repoPathProblem,
-  repoUrlProblem,
-  syncPolicyProblems,
   where,
 } from './argo-common.js';
 import { clusterProblems, type IGitOpsCluster } from './cluster.js';
@@ -225,14 +222,7 @@ export class ArgoApplicationSet extends Construct {
 
     this.node.addValidation({
       validate: () => {
-        const problems = [
-          ...metadataProblems(this.name, this.namespace, props.labels),
-          ...syncPolicyProblems(props),
-          ...[destinationNamespaceProblem(props)].filter((p): p is string => p !== undefined),
-          ...rendered.problems,
-        ];
-        const url = repoUrlProblem(props.repoURL);
-        if (url) problems.push(url);
+        const problems = applicationProblems(this.name, this.namespace, props, rendered.problems);
         const path = repoPathProblem(root);
         if (path) problems.push(`root ${path}`);
         if (!/^[a-z0-9]([-a-z0-9]*)?$/.test(prefix)) {

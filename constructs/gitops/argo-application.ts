@@ -8,14 +8,11 @@ import {
   ARGOCD_NAMESPACE,
   type ArgoObjectProps,
   type ArgoSyncPolicyProps,
-  destinationNamespaceProblem,
-  metadataProblems,
+  applicationProblems,
   projectName,
   RESOURCES_FINALIZER,
   renderSyncPolicy,
   repoPathProblem,
-  repoUrlProblem,
-  syncPolicyProblems,
   where,
 } from './argo-common.js';
 import { ClusterDestination } from './cluster.js';
@@ -111,14 +108,7 @@ export class ArgoApplication extends Construct {
 
     this.node.addValidation({
       validate: () => {
-        const problems = [
-          ...metadataProblems(this.name, this.namespace, props.labels),
-          ...syncPolicyProblems(props),
-          ...[destinationNamespaceProblem(props)].filter((p): p is string => p !== undefined),
-          ...destination.problems(),
-        ];
-        const url = repoUrlProblem(props.repoURL);
-        if (url) problems.push(url);
+        const problems = applicationProblems(this.name, this.namespace, props, destination.problems());
         const path = repoPathProblem(props.path);
         if (path) problems.push(`path ${path}`);
         for (const [k, glob] of [

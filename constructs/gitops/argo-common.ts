@@ -157,6 +157,28 @@ export function metadataProblems(
 }
 
 /**
+ * What an Application (or an ApplicationSet, for the Applications it generates) is checked for
+ * alike: its metadata, sync policy and destination namespace, the `destination`'s own problems,
+ * and the repoURL.
+ */
+export function applicationProblems(
+  name: string,
+  namespace: string,
+  props: ArgoObjectProps & ArgoSyncPolicyProps & { readonly repoURL: string },
+  destinationProblems: readonly string[],
+): string[] {
+  const problems = [
+    ...metadataProblems(name, namespace, props.labels),
+    ...syncPolicyProblems(props),
+    ...[destinationNamespaceProblem(props)].filter((p): p is string => p !== undefined),
+    ...destinationProblems,
+  ];
+  const url = repoUrlProblem(props.repoURL);
+  if (url) problems.push(url);
+  return problems;
+}
+
+/**
  * Why a repository path is unusable in git, or undefined: it must be relative to the repository
  * root, without `..` (an absolute or machine path would also differ between two machines' synths).
  */

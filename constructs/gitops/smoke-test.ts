@@ -20,16 +20,11 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { dns1035Problem, isPort } from '../../contract/checks.js';
 import { DEFAULT_PORT } from '../../contract/defaults.js';
 import { ipFamily } from '../../contract/ip-literal.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { appLabels, appSelectorLabels } from '../../contract/labels.js';
 import { RuntimeEnv } from '../../contract/pod-env.js';
 import { renderObject } from '../core/api-object.js';
 import { type K8sResourceRequirements, plainResources } from '../core/k8s-types.js';
+import { uniquePorts } from '../core/network-policy-object.js';
 import { containerSecurityContext, podSecurityContext } from '../core/pod-security.js';
 import { SyncWave } from '../core/sync-wave.js';
 import type { IStunnerGateway, ListenerPorts } from '../gateway/types.js';
@@ -139,13 +134,9 @@ export class GatewaySmokeTest extends Construct {
     this.gateway = props.gateway;
     this.namespace = props.gateway.namespace;
     this.jobName = props.name ?? `${props.gateway.gatewayName}-smoke-test`;
-    this.podLabels = { [LABEL_NAME]: SMOKE_TEST_APP, [LABEL_INSTANCE]: this.jobName };
-    this.#labels = {
-      ...props.labels,
-      ...this.podLabels,
-      [LABEL_COMPONENT]: 'smoke-test',
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-    };
+    const app = { name: SMOKE_TEST_APP, instance: this.jobName };
+    this.podLabels = appSelectorLabels(app);
+    this.#labels = { ...props.labels, ...appLabels({ ...app, component: 'smoke-test' }) };
     this.#render();
     this.node.addValidation({ validate: () => this.#validate() });
   }
@@ -296,7 +287,7 @@ export class GatewaySmokeTest extends Construct {
    * pod never exchanges packets with a peer directly; the gateway's own policy admits the peers.
    */
   #networkPolicySpec() {
-    const ports = dedupe(
+    const ports = uniquePorts(
       this.testedListeners.map((l) => ({
         protocol: l.protocol === 'TURN-TCP' ? 'TCP' : 'UDP',
         port: targetPortOf(l),
@@ -388,14 +379,4 @@ function isUdpPeer(peer: string): boolean {
   const host = m[1] ?? m[2]!;
   const port = Number(m[3]);
   return ipFamily(host) !== 0 && isPort(port);
-}
-
-function dedupe<T>(items: T[]): T[] {
-  const seen = new Set<string>();
-  return items.filter((i) => {
-    const k = JSON.stringify(i);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

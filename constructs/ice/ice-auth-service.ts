@@ -28,13 +28,7 @@ import {
   ICE_AUTH_TTL_LIMIT,
 } from '../../contract/defaults.js';
 import { ipFamily } from '../../contract/ip-literal.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  MANAGED_BY,
-} from '../../contract/labels.js';
+import { appLabels, appSelectorLabels } from '../../contract/labels.js';
 import { RuntimeEnv } from '../../contract/pod-env.js';
 import { POD_WORKDIR } from '../../contract/pod-layout.js';
 import { ownedMetadata, renderObject } from '../core/api-object.js';
@@ -182,13 +176,9 @@ export class IceAuthService extends Construct {
     this.port = props.port ?? DEFAULT_ICE_AUTH_PORT;
     this.#watchServices = props.watchServices ?? true;
     this.#clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-    this.selectorLabels = { [LABEL_NAME]: ICE_AUTH_APP, [LABEL_INSTANCE]: this.serviceName };
-    this.#labels = {
-      ...props.labels,
-      ...this.selectorLabels,
-      [LABEL_COMPONENT]: 'ice-auth',
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-    };
+    const app = { name: ICE_AUTH_APP, instance: this.serviceName };
+    this.selectorLabels = appSelectorLabels(app);
+    this.#labels = { ...props.labels, ...appLabels({ ...app, component: 'ice-auth' }) };
     for (const g of props.gateways ?? []) this.addGateway(g);
     this.#render();
     if (props.allowAnySource && props.apiKeySecret === undefined && (props.networkPolicy ?? true))

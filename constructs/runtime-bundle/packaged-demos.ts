@@ -3,19 +3,13 @@
  * from demo-servers/): the constructs read the bytes, they never import the servers' code.
  */
 import { DEMO_BOOTSTRAP_FILE, type DemoServerName } from '../../contract/demo-layout.js';
-import { readPackagedAsset } from './packaged-runtime.js';
+import { type PackagedBundle, readPackagedAsset } from './packaged-runtime.js';
 
 const DEMOS_DIR = 'lib/assets/demos';
 const MANIFEST_FILE = 'demos.json';
 
-export interface PackagedDemo {
+export interface PackagedDemo extends PackagedBundle {
   readonly name: DemoServerName;
-  /** The gzipped bundle: ConfigMap binaryData. */
-  readonly gzip: Buffer;
-  /** The bootstrap's source: plain ConfigMap data, readable in git. */
-  readonly bootstrap: string;
-  /** sha256 of the gzipped bundle: a pod template annotation, so that a new server rolls the pods. */
-  readonly sha256: string;
 }
 
 const cache = new Map<DemoServerName, PackagedDemo>();
@@ -32,12 +26,8 @@ export function packagedDemo(name: DemoServerName): PackagedDemo {
     DEMO_BOOTSTRAP_FILE,
     `the prebuilt demo server "${name}" is missing (${DEMOS_DIR}/${MANIFEST_FILE})`,
   );
-  const demo: PackagedDemo = {
-    name,
-    gzip: asset.gzip,
-    bootstrap: asset.bootstrap,
-    sha256: asset.entry.sha256,
-  };
+  const { entry: _, ...bundle } = asset;
+  const demo: PackagedDemo = { name, ...bundle };
   cache.set(name, demo);
   return demo;
 }

@@ -12,13 +12,17 @@ const PACKAGE_NAME = 'stunner-gitops';
 const ASSETS_DIR = 'lib/assets';
 const MANIFEST_FILE = 'runtime.json';
 
-export interface PackagedRuntime {
+/** A prebuilt program this package ships: the runtime, or a demo server. */
+export interface PackagedBundle {
   /** The gzipped bundle: ConfigMap binaryData. */
   readonly gzip: Buffer;
   /** The bootstrap's source: plain ConfigMap data, readable in git. */
   readonly bootstrap: string;
-  /** sha256 of the gzipped bundle: a pod template annotation, so that a new runtime rolls the pods. */
+  /** sha256 of the gzipped bundle: a pod template annotation, so that a new bundle rolls the pods. */
   readonly sha256: string;
+}
+
+export interface PackagedRuntime extends PackagedBundle {
   /** Size of the bundle before compression. */
   readonly rawBytes: number;
 }
@@ -36,12 +40,8 @@ export function packagedRuntime(): PackagedRuntime {
     BOOTSTRAP_FILE,
     `the prebuilt runtime is missing (${ASSETS_DIR}/${MANIFEST_FILE} in ${PACKAGE_NAME})`,
   );
-  cached = {
-    gzip: asset.gzip,
-    bootstrap: asset.bootstrap,
-    sha256: asset.entry.sha256,
-    rawBytes: asset.entry.rawBytes,
-  };
+  const { entry, ...bundle } = asset;
+  cached = { ...bundle, rawBytes: entry.rawBytes };
   return cached;
 }
 
@@ -50,14 +50,14 @@ export function packagedRuntime(): PackagedRuntime {
  * from the parsed `manifestFile`, or undefined when the file or the entry is missing), its gzipped
  * bundle and its bootstrap. Throws `missing` with the fix when the entry is missing.
  */
-export function readPackagedAsset<M, E>(
+export function readPackagedAsset<M, E extends { readonly sha256: string }>(
   assetsDir: string,
   manifestFile: string,
   pick: (manifest: M) => E | undefined,
   bundleFile: string,
   bootstrapFile: string,
   missing: string,
-): { entry: E; gzip: Buffer; bootstrap: string } {
+): PackagedBundle & { entry: E } {
   const dir = join(packageRoot(), assetsDir);
   const manifestPath = join(dir, manifestFile);
   const entry = existsSync(manifestPath)
@@ -71,6 +71,7 @@ export function readPackagedAsset<M, E>(
     entry,
     gzip: readFileSync(join(dir, bundleFile)),
     bootstrap: readFileSync(join(dir, bootstrapFile), 'utf8'),
+    sha256: entry.sha256,
   };
 }
 

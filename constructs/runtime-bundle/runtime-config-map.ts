@@ -5,7 +5,7 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY } from '../../contract/labels.js';
+import { appLabels } from '../../contract/labels.js';
 import { BOOTSTRAP_FILE, BUNDLE_FILE } from '../../contract/pod-layout.js';
 import { renderObject } from '../core/api-object.js';
 import { appRegistry } from '../core/registry.js';
@@ -58,11 +58,7 @@ export class RuntimeConfigMap extends Construct {
         metadata: {
           name: this.name,
           namespace,
-          labels: {
-            [LABEL_NAME]: RUNTIME_CONFIGMAP_NAME,
-            [LABEL_COMPONENT]: 'runtime',
-            [LABEL_MANAGED_BY]: MANAGED_BY,
-          },
+          labels: appLabels({ name: RUNTIME_CONFIGMAP_NAME, component: 'runtime' }),
           annotations: {
             // Client-side apply would copy the bundle into an annotation, over its 256 KiB limit.
             'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
