@@ -1,16 +1,5 @@
 #!/usr/bin/env node
-// turncat: tunnels local traffic through a TURN gateway to a peer. Installed from the package, it
-// runs the prebuilt tools bundle the package ships (lib/tools/tools.mjs); in a source checkout it
-// runs the TypeScript sources through tsx, so that it is never a stale build.
-import { existsSync } from 'node:fs';
+// turncat: tunnels local traffic through a TURN gateway to a peer.
+import { loadTools } from './tools.mjs';
 
-const source = new URL('../tools/main.ts', import.meta.url);
-let tools;
-if (existsSync(source)) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  tools = await import(source.href);
-} else {
-  tools = await import('../lib/tools/tools.mjs');
-}
-process.exit(await tools.turncat(process.argv.slice(2)));
+process.exit(await (await loadTools()).turncat(process.argv.slice(2)));
