@@ -212,7 +212,10 @@ describe('npm pack', () => {
     ])
       expect(paths, needed).toContain(needed);
     const strays = paths.filter(
-      (p) => !/^(lib\/|bin\/(stunnerd|turncat|stunnerctl|tools)\.mjs$|package\.json$|README\.md$|LICENSE$)/.test(p),
+      (p) =>
+        !/^(lib\/|bin\/(stunnerd|turncat|stunnerctl|tools)\.mjs$|package\.json$|README\.md$|LICENSE$)/.test(
+          p,
+        ),
     );
     expect(strays).toEqual([]);
     expect(paths.filter((p) => /\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
