@@ -144,7 +144,7 @@ describe('stunnerd --log-format', () => {
     expect(je).toEqual(te);
   }, 90_000);
 
-  it('refuses an unknown format with one line and exit 1', async () => {
+  it('refuses an unknown format with one line and exit 2 (a usage error, docs/cli.md)', async () => {
     const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
       const p = spawn(process.execPath, [STUNNERD_BIN, 'turn://u:p@127.0.0.1:3478', '--log-format', 'xml'], {
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -159,8 +159,8 @@ describe('stunnerd --log-format', () => {
         resolve({ code, err });
       });
     });
-    expect(r.code).toBe(1);
-    expect(r.err.split('\n')[0]).toBe('stunnerd: --log-format: "xml" is not a log format; use text or json');
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('stunnerd: --log-format: "xml" is not one of text, json');
   }, 40_000);
 });
 
