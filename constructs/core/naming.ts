@@ -2,12 +2,17 @@
  * The namespace a construct renders into, and the label check the constructs share. The label and
  * annotation names and the DNS checks are the contract's (contract/labels.ts, contract/checks.ts).
  */
-import { Chart } from 'cdk8s';
+import { App, Chart, Names } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 
 /** The namespace of a construct without one of its own: the chart's, else "default". */
 export function chartNamespace(scope: IConstruct): string {
   return Chart.of(scope).namespace ?? 'default';
+}
+
+/** The file cdk8s writes a chart of an App to (`<chart>.k8s.yaml` for a chart without dependencies). */
+export function chartFileName(chart: IConstruct): string {
+  return `${Names.toDnsLabel(chart)}${App.of(chart).outputFileExtension}`;
 }
 
 const LABEL_KEY =

@@ -1,7 +1,8 @@
 /** An Argo CD Application syncing one directory (or some files of it) of the git repository. */
 import type { IApplication } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
-import { ApiObject, App, Names } from 'cdk8s';
-import { Construct, type IConstruct } from 'constructs';
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { chartFileName } from '../core/naming.js';
 import { ArgoSyncRegistry } from '../core/registry.js';
 import type { SyncWave } from '../core/sync-wave.js';
 import {
@@ -152,11 +153,6 @@ export class ArgoAppOfApps extends ArgoApplication {
       destinationNamespace: props.destinationNamespace ?? props.namespace ?? ARGOCD_NAMESPACE,
     });
   }
-}
-
-/** The file cdk8s writes a chart of an App to (`<chart>.k8s.yaml` for a chart without dependencies). */
-function chartFileName(chart: IConstruct): string {
-  return `${Names.toDnsLabel(chart)}${App.of(chart).outputFileExtension}`;
 }
 
 /** Whether an Application with these directory globs syncs `file`. */
