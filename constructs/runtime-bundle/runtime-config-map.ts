@@ -37,7 +37,9 @@ export class RuntimeConfigMap extends Construct {
     }
     const map = found instanceof RuntimeConfigMap ? found : found.node.tryFindChild('ConfigMap');
     if (!(map instanceof RuntimeConfigMap))
-      throw new Error(`${parent.node.path || 'the App'} already has a child "${id}" that is not a runtime chart`);
+      throw new Error(
+        `${parent.node.path || 'the App'} already has a child "${id}" that is not a runtime chart`,
+      );
     map.#users.add(Chart.of(scope));
     return map;
   }
