@@ -4,7 +4,7 @@
  * reports the size of dist/, the files the upgrade rewrites, and how much the repository grows:
  * as loose objects (what a commit adds on the author's machine) and packed (what `git gc`, a
  * push or a clone carries, with git's deltas between similar files).
- *   tsx scripts/dist-growth.ts <dist before> <dist after>
+ *   tsx bench/dist-growth.ts <dist before> <dist after>
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 
 const [before, after] = process.argv.slice(2);
 if (before === undefined || after === undefined) {
-  console.error('usage: tsx scripts/dist-growth.ts <dist before> <dist after>');
+  console.error('usage: tsx bench/dist-growth.ts <dist before> <dist after>');
   process.exit(2);
 }
 
