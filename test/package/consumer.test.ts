@@ -27,6 +27,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { hasDigest } from '../../contract/images.js';
+import { containerImages, imageFieldCount } from '../helpers/container-images.js';
 import { type CodeBlock, codeBlocks, section } from './markdown.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -419,6 +421,14 @@ describe('the README’s consumer section, walked as written (cdk8s init typescr
     expect(repoShas).toHaveLength(1);
     expect(runtimeShas(join(walk.dir, 'dist'))).toEqual(repoShas);
     expect(runtimeConfigMap(join(walk.dir, 'dist'))).toBe(runtimeConfigMap(join(ROOT, 'dist')));
+  });
+
+  it('names every image by digest, so that the consumer’s git names exactly what runs', () => {
+    const objects = objectsOf(join(walk.dir, 'dist', 'my-gitops.k8s.yaml'));
+    const images = containerImages(objects);
+    expect(images.length).toBeGreaterThan(0);
+    expect(imageFieldCount(objects), 'image fields outside containers').toBe(images.length);
+    expect(images.filter((c) => !hasDigest(c.image)).map((c) => `${c.where}: ${c.image}`)).toEqual([]);
   });
 
   it('needs server-side apply, as the README says: the runtime ConfigMap exceeds client-side apply’s limit', () => {
