@@ -36,8 +36,8 @@ export function gatewayProblems(m: GatewayModel, c: GatewayContext): string[] {
   if (nsProblem) problems.push(`namespace ${nsProblem}`);
   if (c.duplicatePath !== undefined)
     problems.push(`another gateway is also named "${m.namespace}/${m.name}" (${c.duplicatePath})`);
-  if (m.runtime.image === '')
-    problems.push('the runtime has no image; GatewayRuntime.image() needs one built from runtime/Dockerfile');
+  const imageProblem = m.runtime.imageProblem();
+  if (imageProblem !== undefined) problems.push(imageProblem);
   if (m.podMonitor && m.metricsPort === undefined) problems.push('podMonitor needs metrics: true');
   if (m.networkPolicy !== undefined) problems.push(...kubernetesApiProblems(m.networkPolicy.kubernetesApi));
   if (m.externalTrafficPolicy !== undefined && m.serviceType === 'ClusterIP')
