@@ -3,6 +3,7 @@
  * prints its reference, `repository:tag@sha256:...`, the value for GatewayRuntime.image().
  *   npm run image -- [--base <dir>] [--out <dir>] [--repository <repo>] [--tag <tag>]
  *                    [--created <epoch seconds>] [--base-ref <name>] [--any-base]
+ *   npm run image -- --print-base   prints the pinned base for skopeo: docker.io/library/node@sha256:...
  */
 import { parseArgs } from 'node:util';
 import { IMAGES } from '../../contract/images.js';
@@ -22,7 +23,8 @@ const USAGE = `usage: npm run image -- [options]
   --tag <tag>          default the package version
   --created <seconds>  the images' creation time (default $SOURCE_DATE_EPOCH, else 0)
   --base-ref <name>    the base image's name in the layout's index.json, when it names several
-  --any-base           accept a base other than the pinned ${IMAGES.node.repository}@${IMAGES.node.digest}`;
+  --any-base           accept a base other than the pinned ${IMAGES.node.repository}@${IMAGES.node.digest}
+  --print-base         print that pinned base (for skopeo) and exit`;
 
 function main(): number {
   let values: ReturnType<typeof parse>['values'];
@@ -34,6 +36,11 @@ function main(): number {
   }
   if (values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (values['print-base']) {
+    // skopeo's docker transport takes the digest alone, not tag and digest
+    console.log(`${IMAGES.node.repository}@${IMAGES.node.digest}`);
     return 0;
   }
   const createdText = values.created ?? process.env.SOURCE_DATE_EPOCH ?? '0';
@@ -76,6 +83,7 @@ function parse() {
       created: { type: 'string' },
       'base-ref': { type: 'string' },
       'any-base': { type: 'boolean' },
+      'print-base': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,

@@ -62,19 +62,20 @@ export class GatewayRuntime {
     return this.kind === other.kind && this.image === other.image;
   }
 
-  /** What is wrong with the image reference, for the gateway's synth errors; undefined if nothing. */
-  imageProblem(): string | undefined {
-    if (this.image.trim() === '')
-      return this.kind === 'image'
-        ? 'the runtime has no image; GatewayRuntime.image() takes the reference `npm run image` prints'
-        : 'the runtime has no image';
-    const at = this.image.lastIndexOf('@');
-    if (at >= 0 && !hasDigest(this.image))
-      return `the runtime image "${this.image}" has a malformed digest "${this.image.slice(at + 1)}": a digest is sha256: and 64 lowercase hex digits, as \`npm run image\` prints it`;
-    return undefined;
-  }
-
   toString(): string {
     return `${this.kind} ${this.image}`;
   }
+}
+
+/** What is wrong with a runtime's image reference, for the gateway's synth errors; undefined if nothing. */
+export function runtimeImageProblem(runtime: GatewayRuntime): string | undefined {
+  const image = runtime.image;
+  if (image.trim() === '')
+    return runtime.kind === 'image'
+      ? 'the runtime has no image; GatewayRuntime.image() takes the reference `npm run image` prints'
+      : 'the runtime has no image';
+  const at = image.lastIndexOf('@');
+  if (at >= 0 && !hasDigest(image))
+    return `the runtime image "${image}" has a malformed digest "${image.slice(at + 1)}": a digest is sha256: and 64 lowercase hex digits, as \`npm run image\` prints it`;
+  return undefined;
 }
