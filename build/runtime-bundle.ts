@@ -27,7 +27,7 @@ const BANNER = [
 ].join('\n');
 
 export interface RuntimeBundle {
-  /** The bundle itself (what runtime/Dockerfile copies into the image). */
+  /** The bundle itself (what `npm run image` puts into the image, build/image/). */
   readonly js: Uint8Array;
   /** The gzipped bundle: stored in ConfigMap binaryData. */
   readonly gzip: Buffer;

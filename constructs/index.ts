@@ -71,4 +71,8 @@ export { StunnerGateway } from './gateway/stunner-gateway.js';
 export { type SecretReference, TurnAuth } from './gateway/turn-auth.js';
 export type { IMediaRoute, IStunnerGateway, ListenerPorts, ListenerProtocol } from './gateway/types.js';
 export { IceAuthService, type IceAuthServiceProps } from './ice/ice-auth-service.js';
-export { type BundleRuntimeOptions, GatewayRuntime } from './runtime-bundle/gateway-runtime.js';
+export {
+  type BundleRuntimeOptions,
+  GatewayRuntime,
+  type RuntimeImageRecord,
+} from './runtime-bundle/gateway-runtime.js';

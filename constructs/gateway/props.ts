@@ -192,8 +192,8 @@ export interface StunnerGatewayProps extends WorkloadProps {
   readonly maxUnavailable?: number | string | false;
   /**
    * What runs in the pods: `GatewayRuntime.bundle()` (the packaged runtime in a ConfigMap, run by
-   * a pinned stock Node.js image) or `GatewayRuntime.image(ref)` (an image built from
-   * runtime/Dockerfile).
+   * a pinned stock Node.js image) or `GatewayRuntime.image(ref)` (the image `npm run image`
+   * builds, by digest).
    * @default GatewayRuntime.bundle()
    */
   readonly runtime?: GatewayRuntime;

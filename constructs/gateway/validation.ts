@@ -12,6 +12,7 @@ import { TLS_KEYS, TLS_SECRET_TYPE } from '../../contract/secret-keys.js';
 import type { ServiceType } from '../core/k8s-types.js';
 import { kubernetesApiProblems } from '../core/kubernetes-api.js';
 import { type ISecretSource, missingSecretKeys, SecretKeys } from '../core/secrets.js';
+import { runtimeImageProblem } from '../runtime-bundle/gateway-runtime.js';
 import { credentialWeakness } from './credentials.js';
 import { buildDataplaneConfig } from './dataplane-config.js';
 import type { GatewayListener } from './listener.js';
@@ -36,8 +37,8 @@ export function gatewayProblems(m: GatewayModel, c: GatewayContext): string[] {
   if (nsProblem) problems.push(`namespace ${nsProblem}`);
   if (c.duplicatePath !== undefined)
     problems.push(`another gateway is also named "${m.namespace}/${m.name}" (${c.duplicatePath})`);
-  if (m.runtime.image === '')
-    problems.push('the runtime has no image; GatewayRuntime.image() needs one built from runtime/Dockerfile');
+  const imageProblem = runtimeImageProblem(m.runtime);
+  if (imageProblem !== undefined) problems.push(imageProblem);
   if (m.podMonitor && m.metricsPort === undefined) problems.push('podMonitor needs metrics: true');
   if (m.networkPolicy !== undefined) problems.push(...kubernetesApiProblems(m.networkPolicy.kubernetesApi));
   if (m.externalTrafficPolicy !== undefined && m.serviceType === 'ClusterIP')

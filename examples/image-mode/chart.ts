@@ -1,5 +1,5 @@
 /**
- * Image mode: the gateways run the runtime from a registry image built from runtime/Dockerfile,
+ * Image mode: the gateways run the runtime from a registry image built by `npm run image`,
  * instead of the default bundle mode (the runtime gzipped in a ConfigMap, run by the pinned stock
  * Node.js image). No runtime ConfigMap is rendered, so every object is small enough for
  * client-side apply, and the pods start without unpacking the bundle. The ICE auth service runs the
@@ -17,9 +17,9 @@ import {
 } from '../../constructs/index.js';
 
 /**
- * The image you built and pushed (`docker build -f runtime/Dockerfile -t <ref> .` from this
- * repository, at the version your project depends on). Pin it by digest: synth warns about an
- * image without one, since a tag can move under a running gateway.
+ * The image you built and pushed (`npm run image` in this repository, at the version your project
+ * depends on, prints this reference). Pin it by digest: synth warns about an image without one,
+ * since a tag can move under a running gateway.
  */
 export const RUNTIME_IMAGE =
   'registry.example.com/media/stunnerd:0.1.0@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945';

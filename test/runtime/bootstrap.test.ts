@@ -140,7 +140,7 @@ describe('pod bootstrap in image mode', () => {
       runtime: GatewayRuntime.image('x/y:1'),
     });
     expect(pod.mounts['runtime']).toBeUndefined();
-    // What runtime/Dockerfile puts into the image (write-runtime.ts): bootstrap + bundle.
+    // What `npm run image` puts into the image (build/image/config.ts): bootstrap + bundle.
     const runtimeDir = join(pod.cwd, 'runtime');
     mkdirSync(runtimeDir, { recursive: true });
     writeFileSync(join(runtimeDir, BOOTSTRAP_FILE), bootstrapSource());

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
+import { fetchBaseCommand } from '../../../build/image/layout.js';
 import {
   CloudRetroDemo,
   DirectOne2OneCall,
@@ -126,12 +127,13 @@ describe('the image catalogue', () => {
     }
   });
 
-  it('the stock Node.js image carries its digest, and runtime/Dockerfile builds on the same reference', () => {
+  it('the stock Node.js image carries its digest, and npm run image builds on the same one', () => {
     expect(NODE_IMAGE).toBe(
       'docker.io/library/node:22.12.0-bookworm-slim@sha256:a4b757cd491c7f0b57f57951f35f4e85b7e1ad54dbffca4cf9af0725e1650cd8',
     );
-    const dockerfile = readFileSync(join(ROOT, 'runtime', 'Dockerfile'), 'utf8');
-    expect(dockerfile).toContain(`ARG NODE_IMAGE=${NODE_IMAGE}\n`);
+    expect(fetchBaseCommand('base')).toBe(
+      'skopeo copy --all --preserve-digests docker://docker.io/library/node@sha256:a4b757cd491c7f0b57f57951f35f4e85b7e1ad54dbffca4cf9af0725e1650cd8 oci:base:22.12.0-bookworm-slim',
+    );
   });
 
   it('hasDigest accepts only a full sha256 digest at the end', () => {

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
+import { IMAGE_CMD, IMAGE_ENTRYPOINT } from '../../../build/image/config.js';
 import {
   GatewayRuntime,
   MediaRoute,
@@ -519,13 +519,29 @@ describe('StunnerGateway', () => {
       '--max-semi-space-size=4',
       'runtime/bootstrap.mjs',
     ]);
-    // the image's own entrypoint runs the same command, for `docker run` outside the chart
-    const entrypoint = /^ENTRYPOINT (.*)$/m.exec(readFileSync('runtime/Dockerfile', 'utf8'))?.[1];
-    expect(JSON.parse(entrypoint ?? 'null')).toEqual(pod.containers[0].command);
+    // the image's own entrypoint and arguments (npm run image) run the same, for `docker run`
+    expect(IMAGE_ENTRYPOINT).toEqual(pod.containers[0].command);
+    expect(IMAGE_CMD).toEqual(pod.containers[0].args);
     expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain('runtime');
     expect(synthErrors(gateway({ runtime: GatewayRuntime.image('') }).chart).join('\n')).toMatch(
-      /the runtime has no image; GatewayRuntime\.image\(\) needs one built from runtime\/Dockerfile/,
+      /the runtime has no image; GatewayRuntime\.image\(\) takes the reference `npm run image` prints/,
     );
+  });
+
+  it('takes the reference or the build record of npm run image; a malformed digest is an error', () => {
+    const ref = `registry.example.org/stunnerd:1.0.0@sha256:${'0a'.repeat(32)}`;
+    const fromRecord = gateway({ runtime: GatewayRuntime.image({ reference: ref }) });
+    expect(
+      find(synth(fromRecord.chart), 'Deployment', 'udp-gateway').spec.template.spec.containers[0].image,
+    ).toBe(ref);
+    expect(synthErrors(fromRecord.chart)).toEqual([]);
+    for (const bad of [
+      'registry.example.org/stunnerd:1.0.0@sha256:abc',
+      `r.example/s@sha512:${'0'.repeat(128)}`,
+    ])
+      expect(synthErrors(gateway({ runtime: GatewayRuntime.image(bad) }).chart)).toEqual([
+        `[test/udp-gateway] the runtime image "${bad}" has a malformed digest "${bad.slice(bad.lastIndexOf('@') + 1)}": a digest is sha256: and 64 lowercase hex digits, as \`npm run image\` prints it`,
+      ]);
   });
 });
 
