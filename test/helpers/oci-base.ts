@@ -12,7 +12,7 @@
  * repository's ignored tmp/.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
   lstatSync,
@@ -174,7 +174,7 @@ function build(dir: string, tag: string): void {
   };
 
   // written aside and renamed into place: a cached layout is always a complete one
-  const part = `${dir}.partial-${process.pid}`;
+  const part = `${dir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   rmSync(part, { recursive: true, force: true });
   mkdirSync(join(part, 'blobs/sha256'), { recursive: true });
   for (const blob of [layer, config, manifest, platforms])
