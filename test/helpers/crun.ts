@@ -69,6 +69,8 @@ function user(u: string | undefined): { uid: number; gid: number } {
 /** Starts the container; resolves once `ready(output)`, rejects with the output if it exits first. */
 export async function runContainer(o: ContainerOptions): Promise<Container> {
   requireTool('crun');
+  if (process.getuid?.() !== 0)
+    throw new Error('crun runs the container as root here (no user namespace): run as root');
   const dir = mkdtempSync(join(tmpdir(), 'crun-'));
   const state = join(dir, 'state'); // crun's own state, apart from the machine's /run/crun
   const bundle = join(dir, 'bundle');

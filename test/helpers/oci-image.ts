@@ -119,6 +119,8 @@ export function layerTar(img: OciImage, i: number): Buffer {
 
 /** Unpacks the image's layers, in order, into `rootfs` (an empty or missing directory). */
 export function unpackImage(img: OciImage, rootfs: string): void {
+  if (process.getuid?.() !== 0)
+    throw new Error("unpacking an image keeps its files' owners (uid 1000 among them): this needs root");
   mkdirSync(rootfs, { recursive: true });
   chmodSync(rootfs, 0o755); // the container's /, which its non-root user must traverse
   img.manifest.layers.forEach((_, i) => {
