@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing, from Debian's packages:
 # coturn's test clients, Chromium, openssl, iproute2 (network namespaces), gcc and libc headers
-# (the UDP module check), Janus (the JanusDemo's media server), and Redis and git (Argo CD's cache and repository). Uses sudo when not root.
+# (the UDP module check), Janus (the JanusDemo's media server), Redis and git (Argo CD's cache and
+# repository), and for the runtime image's tests a registry on loopback (docker-registry), skopeo
+# to copy to and from it, and crun to run the image's filesystem as the pod would. Uses sudo when
+# not root.
 # `npm run test:all` runs this, then `npm test`.
 set -euo pipefail
 
@@ -17,6 +20,9 @@ declare -A PEERS=(
   [janus]=janus
   [redis-server]=redis-server
   [git]=git
+  [docker-registry]=docker-registry
+  [skopeo]=skopeo
+  [crun]=crun
 )
 
 missing=()

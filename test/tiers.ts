@@ -3,8 +3,9 @@
  * - unit (`npm run test:unit`, files in parallel): everything in one process, from pure functions
  *   to the relay in-process on loopback sockets;
  * - integration (`npm run test:integration`, one file at a time): a file that starts a child
- *   process (a pod, stunnerd's bin, a TURN peer, openssl, git, npm), drives a browser, packs the
- *   library, or loads the machine (floods, soak, deadlines measured under load).
+ *   process (a pod, stunnerd's bin, a TURN peer, openssl, git, npm, an image registry, a
+ *   container), drives a browser, packs the library, or loads the machine (floods, soak, deadlines
+ *   measured under load).
  * The cluster, Argo CD and differential tiers have their own directories and configs.
  *
  * A file's own text decides, so a file that moves keeps its tier, and a new file that starts a
@@ -28,7 +29,7 @@ export const INTEGRATION_MARKERS: readonly RegExp[] = [
   /['"](node:)?child_process['"]/,
   /\bplaywright/,
   /\bBrowserHarness\b/,
-  /\b(startPod|startAuthPod|spawnStunnerd|startStunnerd|runUclient|startPeer|runScript|selfSignedCert)\(/,
+  /\b(startPod|startAuthPod|spawnStunnerd|startStunnerd|runUclient|startPeer|runScript|selfSignedCert|startRegistry|runContainer)\(/,
   /\/bench\/servers\.js'/, // bench's relays run as processes
   /\bfuzzTarget\(/, // a coverage-guided campaign of tens of thousands of inputs
 ];
