@@ -253,6 +253,8 @@ export class KubeApi {
     deadlineMs: number,
     handle: (res: IncomingMessage, x: Exchange<R>) => void,
   ): Promise<R> {
+    // setTimeout takes at most 2^31-1 ms, and fires at once past it
+    const deadline = Math.min(deadlineMs, 2 ** 31 - 1);
     signal?.throwIfAborted();
     const ro = await this.conn.requestOptions();
     signal?.throwIfAborted();
@@ -281,9 +283,9 @@ export class KubeApi {
       const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       timers.push(
-        setTimeout(() => x.fail(new Error(`GET ${path}: timed out after ${deadlineMs} ms`)), deadlineMs),
+        setTimeout(() => x.fail(new Error(`GET ${path}: timed out after ${deadline} ms`)), deadline),
       );
-      const headersMs = Math.min(HEADERS_TIMEOUT_MS, deadlineMs);
+      const headersMs = Math.min(HEADERS_TIMEOUT_MS, deadline);
       const noAnswer = () => {
         if (!res) x.fail(new Error(`GET ${path}: no answer within ${headersMs} ms`));
       };
