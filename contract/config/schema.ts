@@ -4,7 +4,7 @@
  * This file is the single source of the config shape. The TypeScript types, the validator and
  * the JSON Schema in docs/ are all derived from it, and constructs/ imports the types from here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isAdminEndpoint } from '../admin-endpoint.js';
 import { MAX_PORT, MIN_PORT } from '../checks.js';
 import {

@@ -1,6 +1,6 @@
 /** Writes docs/stunnerd-config.schema.json from the zod schema, for editor completion. */
 import { writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StunnerConfigSchema } from './schema.js';
 
 export function configJsonSchema(): object {

@@ -6,15 +6,10 @@
  * Never widens on failure: until a Service's objects have been listed once nothing is reported
  * for it, and while the API is unreachable the last known set stays (see ListWatch).
  */
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type V1EndpointSlice,
-  type V1Service,
-} from '@kubernetes/client-node';
 import type { ClusterConfig } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
+import type { KubeApi } from './kube-api.js';
+import type { EndpointSlice, Service } from './kube-types.js';
 import { ListWatch } from './list-watch.js';
 import {
   endpointEntry,
@@ -30,7 +25,7 @@ export interface EndpointSink {
 }
 
 export interface EndpointDiscoveryOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly api: KubeApi;
   readonly sink: EndpointSink;
   readonly log: ScopedLogger;
   /** First reconnect delay. @default 250 */
@@ -40,34 +35,28 @@ export interface EndpointDiscoveryOptions {
 }
 
 class ServiceWatch {
-  readonly slices: ListWatch<V1EndpointSlice>;
-  readonly service: ListWatch<V1Service>;
+  readonly slices: ListWatch<EndpointSlice>;
+  readonly service: ListWatch<Service>;
 
   constructor(ref: ServiceRef, opts: EndpointDiscoveryOptions, onChange: () => void) {
-    const discovery = opts.kubeConfig.makeApiClient(DiscoveryV1Api);
-    const core = opts.kubeConfig.makeApiClient(CoreV1Api);
     const common = {
-      kubeConfig: opts.kubeConfig,
+      api: opts.api,
       log: opts.log,
       onChange,
       ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
       ...(opts.maxBackoffMs !== undefined && { maxBackoffMs: opts.maxBackoffMs }),
     };
-    const labelSelector = `kubernetes.io/service-name=${ref.name}`;
-    const fieldSelector = `metadata.name=${ref.name}`;
-    this.slices = new ListWatch<V1EndpointSlice>({
+    this.slices = new ListWatch<EndpointSlice>({
       ...common,
       what: `EndpointSlices of ${serviceKey(ref)}`,
       path: `/apis/discovery.k8s.io/v1/namespaces/${ref.namespace}/endpointslices`,
-      query: { labelSelector },
-      list: () => discovery.listNamespacedEndpointSlice({ namespace: ref.namespace, labelSelector }),
+      query: { labelSelector: `kubernetes.io/service-name=${ref.name}` },
     });
-    this.service = new ListWatch<V1Service>({
+    this.service = new ListWatch<Service>({
       ...common,
       what: `Service ${serviceKey(ref)}`,
       path: `/api/v1/namespaces/${ref.namespace}/services`,
-      query: { fieldSelector },
-      list: () => core.listNamespacedService({ namespace: ref.namespace, fieldSelector }),
+      query: { fieldSelector: `metadata.name=${ref.name}` },
     });
   }
 

@@ -1,32 +1,63 @@
 /** How the in-pod watchers reach the Kubernetes API: the pod's service account, or an explicit server. */
-import { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+import { KubeApi, type KubeRequestOptions } from './kube-api.js';
 
 export interface KubeApiOptions {
-  /** API server URL. @default the in-cluster service (KUBERNETES_SERVICE_HOST/PORT) */
+  /** API server URL (http:// or https://). @default the in-cluster service (KUBERNETES_SERVICE_HOST/PORT) */
   readonly server?: string;
-  /** Bearer token. @default the pod's service-account token file */
+  /** Bearer token for an explicit server. @default the pod's service-account token file */
   readonly token?: string;
+  /** A file holding the bearer token for an explicit server, re-read before every request. */
+  readonly tokenFile?: string;
   /** Skip TLS verification of an explicit server (never used in-cluster). @default false */
   readonly insecureSkipTlsVerify?: boolean;
 }
 
 export { inCluster } from './in-cluster.js';
 
-export function makeKubeConfig(opts: KubeApiOptions = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.server === undefined) {
-    kc.loadFromCluster();
-    return kc;
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The API as the options say: an explicit server, else the pod's service account (its token is
+ * re-read before every request: bound service-account tokens rotate). Throws when neither is
+ * there, or an explicit token file cannot be read.
+ */
+export function makeKubeApi(opts: KubeApiOptions = {}, env: NodeJS.ProcessEnv = process.env): KubeApi {
+  if (opts.server !== undefined) {
+    const { token, tokenFile } = opts;
+    // A typo in an explicit path is for the operator to see at startup, not as retries.
+    if (tokenFile !== undefined) readFileSync(tokenFile, 'utf8');
+    return new KubeApi({
+      server: opts.server,
+      requestOptions: async () => {
+        const bearer = tokenFile !== undefined ? await readToken(tokenFile) : token;
+        return {
+          ...(opts.insecureSkipTlsVerify && { rejectUnauthorized: false }),
+          ...(bearer && { headers: { authorization: `Bearer ${bearer}` } }),
+        };
+      },
+    });
   }
-  // The client refuses plain http unless TLS verification is off; there is no TLS to verify then.
-  const plain = opts.server.startsWith('http://');
-  kc.loadFromOptions({
-    clusters: [
-      { name: 'api', server: opts.server, skipTLSVerify: plain || (opts.insecureSkipTlsVerify ?? false) },
-    ],
-    users: [{ name: 'sa', token: opts.token }],
-    contexts: [{ name: 'ctx', cluster: 'api', user: 'sa' }],
-    currentContext: 'ctx',
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) throw new Error('not in a pod: KUBERNETES_SERVICE_HOST/PORT are not set');
+  return new KubeApi({
+    server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`,
+    requestOptions: async (): Promise<KubeRequestOptions> => ({
+      ca: await readFile(`${SERVICE_ACCOUNT}/ca.crt`).catch((e: Error) => {
+        throw new Error(`service-account CA: ${e.message}`);
+      }),
+      headers: { authorization: `Bearer ${await readToken(`${SERVICE_ACCOUNT}/token`)}` },
+    }),
   });
-  return kc;
+}
+
+async function readToken(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (e) {
+    throw new Error(`bearer token: ${(e as Error).message}`);
+  }
 }

@@ -7,24 +7,22 @@
  *   during the outage disappear and nothing stale is added back;
  * - reconnects back off exponentially with jitter, up to a cap.
  */
-import { type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
 import type { ScopedLogger } from '../log/logger.js';
+import { type KubeApi, KubeApiError, type WatchEnd, type WatchEventType } from './kube-api.js';
+import type { KubeObject, ListResult } from './kube-types.js';
 
-export interface ListResult<T> {
-  readonly items: readonly T[];
-  readonly metadata?: { readonly resourceVersion?: string };
-}
+export type { ListResult } from './kube-types.js';
 
-export interface ListWatchOptions<T extends KubernetesObject> {
+export interface ListWatchOptions<T extends KubeObject> {
   /** What is watched, for log lines, e.g. `EndpointSlices of default/media`. */
   readonly what: string;
-  readonly kubeConfig: KubeConfig;
-  /** Collection path for the watch, e.g. `/api/v1/namespaces/default/services`. */
+  readonly api: KubeApi;
+  /** Collection path of both list and watch, e.g. `/api/v1/namespaces/default/services`. */
   readonly path: string;
   /** labelSelector / fieldSelector of both list and watch. */
   readonly query?: Readonly<Record<string, string>>;
-  /** The list call (a typed @kubernetes/client-node API call with the same selectors). */
-  readonly list: () => Promise<ListResult<T>>;
+  /** The list call. @default api.list(path, query) */
+  readonly list?: () => Promise<ListResult<T>>;
   /** The complete current set, after every list and every watch event that changed it. */
   readonly onChange: (items: readonly T[]) => void;
   readonly log: ScopedLogger;
@@ -38,11 +36,8 @@ export interface ListWatchOptions<T extends KubernetesObject> {
   readonly watchTimeoutSeconds?: number;
 }
 
-type WatchEnd = 'ended' | 'gone';
-
-export class ListWatch<T extends KubernetesObject> {
+export class ListWatch<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
-  private readonly watcher: Watch;
   private resourceVersion = '';
   private stopped = false;
   private abort: AbortController | undefined;
@@ -51,9 +46,7 @@ export class ListWatch<T extends KubernetesObject> {
   /** True once a list has succeeded: the reported set is the API's, not a guess. */
   synced = false;
 
-  constructor(private readonly opts: ListWatchOptions<T>) {
-    this.watcher = new Watch(opts.kubeConfig);
-  }
+  constructor(private readonly opts: ListWatchOptions<T>) {}
 
   start(): void {
     void this.run();
@@ -113,7 +106,9 @@ export class ListWatch<T extends KubernetesObject> {
     });
     let res: ListResult<T>;
     try {
-      res = await Promise.race([this.opts.list(), timeout]);
+      const list =
+        this.opts.list ?? (() => this.opts.api.list<T>(this.opts.path, this.opts.query, { timeoutMs }));
+      res = await Promise.race([list(), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -125,56 +120,37 @@ export class ListWatch<T extends KubernetesObject> {
     this.opts.onChange(this.items());
   }
 
-  private watchOnce(): Promise<WatchEnd> {
-    return new Promise<WatchEnd>((resolve, reject) => {
-      let gone = false;
-      let failure: Error | undefined;
-      const query: Record<string, string | number | boolean> = {
-        ...this.opts.query,
-        allowWatchBookmarks: true,
+  private async watchOnce(): Promise<WatchEnd> {
+    if (this.stopped) return 'ended';
+    const abort = new AbortController();
+    this.abort = abort;
+    const onEvent = (type: WatchEventType, obj: T) => {
+      if (this.stopped) return;
+      const rv = obj?.metadata?.resourceVersion;
+      switch (type) {
+        case 'ADDED':
+        case 'MODIFIED':
+          this.cache.set(keyOf(obj), obj);
+          break;
+        case 'DELETED':
+          this.cache.delete(keyOf(obj));
+          break;
+        case 'BOOKMARK':
+          if (rv) this.resourceVersion = rv;
+          return;
+      }
+      if (rv) this.resourceVersion = rv;
+      this.opts.onChange(this.items());
+    };
+    try {
+      return await this.opts.api.watch<T>(this.opts.path, this.opts.query ?? {}, onEvent, {
+        ...(this.resourceVersion !== '' && { resourceVersion: this.resourceVersion }),
         timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
-      };
-      if (this.resourceVersion !== '') query.resourceVersion = this.resourceVersion;
-      const onEvent = (type: string, obj: T & { code?: number; message?: string }) => {
-        if (this.stopped) return;
-        const rv = obj?.metadata?.resourceVersion;
-        switch (type) {
-          case 'ADDED':
-          case 'MODIFIED':
-            this.cache.set(keyOf(obj), obj);
-            break;
-          case 'DELETED':
-            this.cache.delete(keyOf(obj));
-            break;
-          case 'BOOKMARK':
-            if (rv) this.resourceVersion = rv;
-            return;
-          case 'ERROR':
-            if (obj?.code === 410) gone = true;
-            else failure = new Error(`watch error ${obj?.code ?? ''} ${obj?.message ?? ''}`.trim());
-            this.abort?.abort();
-            return;
-          default:
-            return;
-        }
-        if (rv) this.resourceVersion = rv;
-        this.opts.onChange(this.items());
-      };
-      const onDone = (err: unknown) => {
-        this.abort = undefined;
-        if (this.stopped || gone) resolve(gone ? 'gone' : 'ended');
-        else if (failure) reject(failure);
-        else if (err) reject(err);
-        else resolve('ended');
-      };
-      this.watcher.watch(this.opts.path, query, onEvent, onDone).then(
-        (ctl) => {
-          if (this.stopped) ctl.abort();
-          else this.abort = ctl;
-        },
-        (err: unknown) => onDone(err ?? new Error('watch failed')),
-      );
-    });
+        signal: abort.signal,
+      });
+    } finally {
+      if (this.abort === abort) this.abort = undefined;
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -191,15 +167,18 @@ export class ListWatch<T extends KubernetesObject> {
   }
 }
 
-function keyOf(o: KubernetesObject): string {
+function keyOf(o: KubeObject): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
 function reason(err: unknown): string {
+  if (err instanceof KubeApiError && (err.statusCode === 401 || err.statusCode === 403)) {
+    const said = err.apiMessage ? `: ${err.apiMessage}` : '';
+    return `not allowed (HTTP ${err.statusCode}); check the watcher's RBAC${said}`;
+  }
   if (err instanceof Error) {
     const code =
       (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
-    if (code === 401 || code === 403) return `not allowed (HTTP ${code}); check the watcher's RBAC`;
     const first = err.message.split('\n')[0];
     return `API unreachable (${code === undefined ? first : `${first} [${String(code)}]`})`;
   }

@@ -3,9 +3,10 @@
  * dial, in STUNner's order: load-balancer ingress IP (or hostname), else, where the Service
  * exposes NodePorts and reading the Node is allowed, the node's ExternalIP with the NodePort.
  */
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import { type ListenerConfig, listenerTransport } from '../../contract/config/index.js';
 import type { ScopedLogger } from '../log/logger.js';
+import type { KubeApi } from './kube-api.js';
+import type { Node, Service } from './kube-types.js';
 import { ListWatch } from './list-watch.js';
 import { shortListenerName } from './listener-name.js';
 
@@ -23,7 +24,7 @@ export interface PublicAddress extends GatewayAddress {
 }
 
 export interface PublicAddressWatcherOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly api: KubeApi;
   readonly namespace: string;
   /** The gateway's Service name (named like the Gateway). */
   readonly service: string;
@@ -47,45 +48,39 @@ export interface PublicAddressWatcherOptions {
 export { shortListenerName } from './listener-name.js';
 
 export class PublicAddressWatcher {
-  private readonly service: ListWatch<V1Service>;
-  private readonly node: ListWatch<V1Node> | undefined;
+  private readonly service: ListWatch<Service>;
+  private readonly node: ListWatch<Node> | undefined;
   private listeners: readonly ListenerConfig[] = [];
   private current: PublicAddress | undefined;
   private currentKey = '';
 
   constructor(private readonly opts: PublicAddressWatcherOptions) {
-    const core = opts.kubeConfig.makeApiClient(CoreV1Api);
     const common = {
-      kubeConfig: opts.kubeConfig,
+      api: opts.api,
       log: opts.log,
       onChange: () => this.recompute(),
       ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
       ...(opts.maxBackoffMs !== undefined && { maxBackoffMs: opts.maxBackoffMs }),
     };
-    const svcSelector = `metadata.name=${opts.service}`;
-    this.service = new ListWatch<V1Service>({
+    this.service = new ListWatch<Service>({
       ...common,
       what: `gateway Service ${opts.namespace}/${opts.service}`,
       path: `/api/v1/namespaces/${opts.namespace}/services`,
-      query: { fieldSelector: svcSelector },
-      list: () => core.listNamespacedService({ namespace: opts.namespace, fieldSelector: svcSelector }),
+      query: { fieldSelector: `metadata.name=${opts.service}` },
     });
     if (opts.nodeName) {
-      const nodeSelector = `metadata.name=${opts.nodeName}`;
-      this.node = new ListWatch<V1Node>({
+      this.node = new ListWatch<Node>({
         ...common,
         what: `Node ${opts.nodeName}`,
         path: '/api/v1/nodes',
-        query: { fieldSelector: nodeSelector },
-        list: () => core.listNode({ fieldSelector: nodeSelector }),
+        query: { fieldSelector: `metadata.name=${opts.nodeName}` },
       });
     } else if (opts.anyNode) {
-      this.node = new ListWatch<V1Node>({
+      this.node = new ListWatch<Node>({
         ...common,
         what: 'Nodes',
         path: '/api/v1/nodes',
         query: {},
-        list: () => core.listNode({}),
       });
     }
   }
@@ -128,7 +123,7 @@ export class PublicAddressWatcher {
     this.opts.onChange(next);
   }
 
-  private compute(svc: V1Service): PublicAddress | undefined {
+  private compute(svc: Service): PublicAddress | undefined {
     const ingress = svc.status?.loadBalancer?.ingress?.find((i) => i.ip || i.hostname);
     const address = ingress?.ip || ingress?.hostname;
     if (address) {
@@ -147,7 +142,7 @@ export class PublicAddressWatcher {
 
   /** Maps each listener to its Service port: by port name, else by number and transport. */
   private portsOf(
-    svc: V1Service,
+    svc: Service,
     pick: (p: { port: number; nodePort?: number }) => number | undefined,
   ): Map<string, number> {
     const out = new Map<string, number>();
@@ -166,7 +161,7 @@ export class PublicAddressWatcher {
 }
 
 /** The ExternalIP of the first node (by name) that has one. */
-function firstExternalIp(nodes: readonly V1Node[]): string | undefined {
+function firstExternalIp(nodes: readonly Node[]): string | undefined {
   const sorted = [...nodes].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   for (const n of sorted) {
     const ext = n.status?.addresses?.find((a) => a.type === 'ExternalIP' && a.address)?.address;

@@ -30,7 +30,7 @@ import {
   usageErrorText,
   valued,
 } from '../args/cli.js';
-import { makeKubeConfig } from '../cluster-watch/kube-config.js';
+import { makeKubeApi } from '../cluster-watch/kube-config.js';
 import {
   createLogger,
   defaultLogFormat,
@@ -276,13 +276,17 @@ export async function main(argv: string[]): Promise<void> {
   let services: GatewayServiceWatch | undefined;
   if (args.watchServices) {
     try {
-      const token =
-        args.kubeTokenFile === undefined ? undefined : readFileSync(args.kubeTokenFile, 'utf8').trim();
-      const kubeConfig = makeKubeConfig(
-        args.kubeApiServer === undefined ? {} : { server: args.kubeApiServer, ...(token ? { token } : {}) },
+      // The token file is re-read before every request: a projected token rotates.
+      const api = makeKubeApi(
+        args.kubeApiServer === undefined
+          ? {}
+          : {
+              server: args.kubeApiServer,
+              ...(args.kubeTokenFile !== undefined && { tokenFile: args.kubeTokenFile }),
+            },
       );
       services = new GatewayServiceWatch({
-        kubeConfig,
+        api,
         log: createLogger(args.log).scope('watch'),
         setPublicAddress: (gw, addr, ports) => server.setPublicAddress(gw, addr, ports),
         nodeFallback: args.nodeAddressFallback,

@@ -5,13 +5,13 @@
  * NodePort Service, or a load balancer still pending) the first node's ExternalIP with the
  * NodePorts, as STUNner does. Watchers come and go with the configs.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { StunnerConfig } from '../../contract/config/index.js';
+import type { KubeApi } from '../cluster-watch/kube-api.js';
 import { PublicAddressWatcher } from '../cluster-watch/public-address.js';
 import type { ScopedLogger } from '../log/logger.js';
 
 export interface GatewayServiceWatchOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly api: KubeApi;
   readonly log: ScopedLogger;
   /** Usually IceAuthServer.setPublicAddress. */
   readonly setPublicAddress: (
@@ -66,7 +66,7 @@ export class GatewayServiceWatch {
       }
       const [namespace, service] = gw.split('/') as [string, string];
       const w = new PublicAddressWatcher({
-        kubeConfig: this.#opts.kubeConfig,
+        api: this.#opts.api,
         namespace,
         service,
         // No node of its own: the NodePort fallback uses the first node with an ExternalIP.

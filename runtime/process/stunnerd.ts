@@ -329,15 +329,15 @@ export class StunnerdProcess {
     const k = this.opts.kubernetes ?? (inCluster() ? {} : false);
     if (k === false) return;
     const log = this.logger.scope('watch');
-    // The Kubernetes client is heavy to load: only processes that watch pay for it.
-    const [{ makeKubeConfig }, { EndpointDiscovery }, { PublicAddressWatcher }] = await Promise.all([
+    // Only processes that watch load the watchers.
+    const [{ makeKubeApi }, { EndpointDiscovery }, { PublicAddressWatcher }] = await Promise.all([
       import('../cluster-watch/kube-config.js'),
       import('../cluster-watch/endpoint-discovery.js'),
       import('../cluster-watch/public-address.js'),
     ]);
-    let kubeConfig: ReturnType<typeof makeKubeConfig>;
+    let api: ReturnType<typeof makeKubeApi>;
     try {
-      kubeConfig = makeKubeConfig(k);
+      api = makeKubeApi(k);
     } catch (err) {
       log.error(
         `no access to the Kubernetes API (${(err as Error).message}); endpoint and public address discovery off`,
@@ -349,7 +349,7 @@ export class StunnerdProcess {
       ...(k.maxBackoffMs !== undefined && { maxBackoffMs: k.maxBackoffMs }),
     };
     if (k.endpoints ?? true) {
-      this.discovery = new EndpointDiscovery({ kubeConfig, sink: this.relay, log, ...backoff });
+      this.discovery = new EndpointDiscovery({ api, sink: this.relay, log, ...backoff });
       this.discovery.update(this.config.clusters);
     }
     if (k.publicAddress ?? true) {
@@ -367,7 +367,7 @@ export class StunnerdProcess {
       }
       this.gateway = `${namespace}/${service}`;
       this.publicWatcher = new PublicAddressWatcher({
-        kubeConfig,
+        api,
         namespace,
         service,
         ...(nodeName && { nodeName }),

@@ -2,7 +2,8 @@
  * What the Kubernetes API test double (test/helpers/k8s-api-double.ts) claims, checked on the real
  * apiserver (issue 23 item 4; the table is in docs/testing-kubernetes.md). The runtime's own
  * ListWatch (runtime/cluster-watch/list-watch.ts), which every in-pod watcher and the CLI use, and
- * the client library's Watch under it, run in this process against a real control plane: lists
+ * the runtime's API client under it (kube-api.ts; the CLI's kubeconfig adapter, kubeApiOf), run in
+ * this process against a real control plane: lists
  * carry a resourceVersion; a watch from it streams ADDED/MODIFIED/DELETED through label and field
  * selectors; a watch from an older version replays what followed it; a compacted version is 410
  * Gone, as an ERROR event in the stream, and ListWatch relists; a watch's timeoutSeconds ends it
@@ -13,6 +14,7 @@ import { CoreV1Api, KubeConfig, type KubernetesObject, type V1Service, Watch } f
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ListResult, ListWatch } from '../../runtime/cluster-watch/list-watch.js';
 import { createLogger } from '../../runtime/log/logger.js';
+import { kubeApiOf } from '../../tools/sources/cluster.js';
 import { sleep, until } from '../helpers/wait.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 
@@ -48,15 +50,16 @@ describe('list/watch on the real apiserver: what the API test double claims', ()
     } = {},
   ) => {
     const state = { lists: 0, versions: [] as string[], items: [] as readonly KubernetesObject[] };
-    const api = (o.kubeConfig ?? cp.adminConfig()).makeApiClient(CoreV1Api);
+    const api = kubeApiOf(o.kubeConfig ?? cp.adminConfig());
+    const path = `/api/v1/namespaces/${NS}/services`;
     const lw = new ListWatch<V1Service>({
       what: `Services ${JSON.stringify(query)}`,
-      kubeConfig: o.kubeConfig ?? cp.adminConfig(),
-      path: `/api/v1/namespaces/${NS}/services`,
+      api,
+      path,
       query,
       list: async (): Promise<ListResult<V1Service>> => {
         for (const end = Date.now() + 20_000; o.gate?.open === false && Date.now() < end; ) await sleep(50);
-        const r = await api.listNamespacedService({ namespace: NS, ...query });
+        const r = await api.list<V1Service>(path, query);
         state.lists++;
         state.versions.push(r.metadata?.resourceVersion ?? '');
         // a list served by a lagging cache: its version already compacted away

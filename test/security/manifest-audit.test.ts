@@ -271,24 +271,23 @@ describe('RUNTIME_API_CALLS', () => {
         const p = join(dir, e);
         if (statSync(p).isDirectory()) walk(p);
         else if (p.endsWith('.ts')) {
-          const text = readFileSync(p, 'utf8');
-          for (const m of text.matchAll(
-            /\b\w+\.(list|read|create|patch|replace|delete)(Namespaced)?(\w+?)(Status)?\(\{/g,
+          // Every API path in the code (comments aside): a ListWatch's collection, which it lists.
+          const code = readFileSync(p, 'utf8')
+            .split('\n')
+            .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l))
+            .join('\n');
+          for (const m of code.matchAll(
+            /[`'"]\/apis?\/(?:[\w.-]+\/)?v1\/(?:namespaces\/\$\{[^}]+\}\/)?([a-z]+)/g,
           ))
-            calls.add(`${m[1]} ${m[3]}`);
+            calls.add(`list ${m[1]}`);
         }
       }
     };
     // tools/ (stunnerctl, turncat) runs on an operator's machine with their kubeconfig, never in a pod.
     for (const d of ['cluster-watch', 'ice', 'process']) walk(join(ROOT, 'runtime', d));
-    const plural: Record<string, string> = {
-      Service: 'services',
-      Node: 'nodes',
-      EndpointSlice: 'endpointslices',
-    };
     const derived = [...calls].map((c) => {
-      const [verb, kind] = c.split(' ') as [string, string];
-      return `${plural[kind] ?? kind} ${verb}`;
+      const [verb, resource] = c.split(' ') as [string, string];
+      return `${resource} ${verb}`;
     });
     const listed = RUNTIME_API_CALLS.flatMap((c) =>
       c.verbs.filter((v) => v !== 'watch').map((v) => `${c.resource} ${v}`),

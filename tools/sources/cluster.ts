@@ -3,11 +3,13 @@
  * Service's status (public address, or a node's ExternalIP for NodePorts), the Secret when
  * readable, and the gateway pods; watched through the ConfigMaps for `-w`.
  */
+import type { RequestOptions } from 'node:https';
 import { CoreV1Api, KubeConfig, type V1ConfigMap, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { healthcheckEndpointOf } from '../../contract/admin-endpoint.js';
 import type { StunnerConfig } from '../../contract/config/index.js';
 import { GATEWAY_LABEL_SELECTOR, gatewaySelectorLabels, labelSelector } from '../../contract/labels.js';
 import { CONFIG_KEY } from '../../contract/pod-layout.js';
+import { KubeApi, type KubeRequestOptions } from '../../runtime/cluster-watch/kube-api.js';
 import { ListWatch } from '../../runtime/cluster-watch/list-watch.js';
 import { createLogger } from '../../runtime/log/logger.js';
 import {
@@ -58,6 +60,34 @@ export function loadKubeConfig(source: { kubeconfig?: string; context?: string }
   }
   if (!kc.getCurrentCluster()) throw new SourceError('kubeconfig: no current cluster');
   return kc;
+}
+
+/**
+ * The runtime's list/watch client on a kubeconfig's current cluster and user: the client library
+ * resolves the credentials (tokens, client certificates, exec plugins) before every request.
+ */
+export function kubeApiOf(kc: KubeConfig): KubeApi {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new SourceError('kubeconfig: no current cluster');
+  return new KubeApi({
+    server: cluster.server,
+    requestOptions: async (): Promise<KubeRequestOptions> => {
+      const o: RequestOptions = {};
+      await kc.applyToHTTPSOptions(o);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(o.headers ?? {}))
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+      if (o.auth) headers.authorization = `Basic ${Buffer.from(o.auth).toString('base64')}`;
+      return {
+        ...(o.ca !== undefined && { ca: o.ca }),
+        ...(o.cert !== undefined && { cert: o.cert }),
+        ...(o.key !== undefined && { key: o.key }),
+        ...(o.rejectUnauthorized !== undefined && { rejectUnauthorized: o.rejectUnauthorized }),
+        ...(o.servername !== undefined && { servername: o.servername }),
+        headers,
+      };
+    },
+  });
 }
 
 export async function readCluster(
@@ -203,18 +233,12 @@ export async function watchCluster(
   onChange: () => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const kc = loadKubeConfig(source);
-  const core = kc.makeApiClient(CoreV1Api);
   const ns = source.namespace;
   const watch = new ListWatch<V1ConfigMap>({
     what: 'gateway ConfigMaps',
-    kubeConfig: kc,
+    api: kubeApiOf(loadKubeConfig(source)),
     path: ns ? `/api/v1/namespaces/${ns}/configmaps` : '/api/v1/configmaps',
     query: { labelSelector: GATEWAY_LABEL_SELECTOR },
-    list: () =>
-      ns
-        ? core.listNamespacedConfigMap({ namespace: ns, labelSelector: GATEWAY_LABEL_SELECTOR })
-        : core.listConfigMapForAllNamespaces({ labelSelector: GATEWAY_LABEL_SELECTOR }),
     onChange,
     log: createLogger('all:ERROR', (line) => process.stderr.write(`${line}\n`)).scope('watch'),
     initialBackoffMs: 250,

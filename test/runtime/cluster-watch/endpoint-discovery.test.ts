@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterConfig } from '../../../contract/config/index.js';
 import { EndpointDiscovery } from '../../../runtime/cluster-watch/endpoint-discovery.js';
-import { makeKubeConfig } from '../../../runtime/cluster-watch/kube-config.js';
+import { makeKubeApi } from '../../../runtime/cluster-watch/kube-config.js';
 import { createLogger } from '../../../runtime/log/logger.js';
 import { endpointSlice, K8sApiDouble, service } from '../../helpers/k8s-api-double.js';
 import { sleep, until } from '../../helpers/wait.js';
@@ -32,7 +32,7 @@ describe('EndpointDiscovery', () => {
     await api.start();
     calls = [];
     disco = new EndpointDiscovery({
-      kubeConfig: makeKubeConfig({ server: api.url, token: api.token }),
+      api: makeKubeApi({ server: api.url, token: api.token }),
       sink: { setDynamicEndpoints: (c, ips) => calls.push({ cluster: c, ips, at: Date.now() }) },
       log,
       initialBackoffMs: 50,

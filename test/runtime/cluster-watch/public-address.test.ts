@@ -1,7 +1,7 @@
 /** Public address discovery against the Kubernetes API TEST DOUBLE. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ListenerConfig } from '../../../contract/config/index.js';
-import { makeKubeConfig } from '../../../runtime/cluster-watch/kube-config.js';
+import { makeKubeApi } from '../../../runtime/cluster-watch/kube-config.js';
 import { type PublicAddress, PublicAddressWatcher } from '../../../runtime/cluster-watch/public-address.js';
 import { createLogger } from '../../../runtime/log/logger.js';
 import { K8sApiDouble, node, service } from '../../helpers/k8s-api-double.js';
@@ -37,7 +37,7 @@ describe('PublicAddressWatcher', () => {
     await api.start();
     seen = [];
     w = new PublicAddressWatcher({
-      kubeConfig: makeKubeConfig({ server: api.url, token: api.token }),
+      api: makeKubeApi({ server: api.url, token: api.token }),
       namespace: 'stunner',
       service: 'udp-gateway',
       nodeName: 'node-1',

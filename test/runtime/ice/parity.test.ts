@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeKubeConfig } from '../../../runtime/cluster-watch/kube-config.js';
+import { makeKubeApi } from '../../../runtime/cluster-watch/kube-config.js';
 import { buildIceServers } from '../../../runtime/ice/ice-config.js';
 import { IceAuthServer } from '../../../runtime/ice/server.js';
 import { GatewayServiceWatch } from '../../../runtime/ice/service-watch.js';
@@ -203,7 +203,7 @@ describe('auth service: NodePort fallback through the gateway Service watch', ()
     server = new IceAuthServer();
     base = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}`;
     watch = new GatewayServiceWatch({
-      kubeConfig: makeKubeConfig({ server: api.url, token: api.token }),
+      api: makeKubeApi({ server: api.url, token: api.token }),
       log: createLogger('all:ERROR').scope('watch'),
       setPublicAddress: (g, a, p) => server.setPublicAddress(g, a, p),
       nodeFallback: true,

@@ -1,6 +1,6 @@
 /** The auth service follows gateways' public addresses from their Services (Kubernetes API TEST DOUBLE). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeKubeConfig } from '../../../runtime/cluster-watch/kube-config.js';
+import { makeKubeApi } from '../../../runtime/cluster-watch/kube-config.js';
 import { IceAuthServer } from '../../../runtime/ice/server.js';
 import { GatewayServiceWatch } from '../../../runtime/ice/service-watch.js';
 import { createLogger } from '../../../runtime/log/logger.js';
@@ -22,7 +22,7 @@ describe('auth service + gateway Service watch', () => {
     server = new IceAuthServer();
     base = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}`;
     watch = new GatewayServiceWatch({
-      kubeConfig: makeKubeConfig({ server: api.url, token: api.token }),
+      api: makeKubeApi({ server: api.url, token: api.token }),
       log,
       setPublicAddress: (gw, a, p) => server.setPublicAddress(gw, a, p),
       initialBackoffMs: 50,
