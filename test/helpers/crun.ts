@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageConfig } from './oci-image.js';
+import type { ContainerConfig } from '../../build/image/oci.js';
 import { requireTool } from './registry.js';
 import { until } from './wait.js';
 
@@ -26,7 +26,7 @@ export interface ContainerOptions {
   /** The unpacked image. */
   readonly rootfs: string;
   /** The image config's `config`: user, working directory, entrypoint, command, environment. */
-  readonly image: ImageConfig['config'];
+  readonly image: ContainerConfig;
   readonly mounts: readonly Mount[];
   /** Resolves the start once the output says so. */
   readonly ready: (output: string) => boolean;
