@@ -4,12 +4,13 @@
  * environment; a read-only root filesystem; the pod's volumes as bind and tmpfs mounts. Without a
  * network namespace, so that what it listens on is on this machine's loopback, where tests reach it.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageConfig } from './oci-image.js';
+import type { ContainerConfig } from '../../build/image/oci.js';
+import { startChild } from './child.js';
 import { requireTool } from './registry.js';
 import { until } from './wait.js';
 
@@ -26,7 +27,7 @@ export interface ContainerOptions {
   /** The unpacked image. */
   readonly rootfs: string;
   /** The image config's `config`: user, working directory, entrypoint, command, environment. */
-  readonly image: ImageConfig['config'];
+  readonly image: ContainerConfig;
   readonly mounts: readonly Mount[];
   /** Resolves the start once the output says so. */
   readonly ready: (output: string) => boolean;
@@ -123,26 +124,9 @@ export async function runContainer(o: ContainerOptions): Promise<Container> {
   spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== 'network');
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
 
-  const proc: ChildProcess = spawn(...crun('run', '--bundle', bundle, id), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
-
+  const run = startChild(...crun('run', '--bundle', bundle, id));
   const stop = async (): Promise<void> => {
-    if (running()) {
-      spawnSync(...crun('kill', id, 'KILL'), { timeout: 10_000 });
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await run.stop(() => spawnSync(...crun('kill', id, 'KILL'), { timeout: 10_000 }));
     spawnSync(...crun('delete', '--force', id), { timeout: 10_000 });
     rmSync(dir, { recursive: true, force: true });
   };
@@ -156,14 +140,14 @@ export async function runContainer(o: ContainerOptions): Promise<Container> {
     await until(
       `container ${id} to be ready`,
       () => {
-        if (!running()) throw new Error(`crun run exited (${proc.exitCode ?? proc.signalCode})`);
-        return o.ready(out);
+        if (!run.running()) throw new Error(`crun run exited (${run.proc.exitCode ?? run.proc.signalCode})`);
+        return o.ready(run.output());
       },
       o.timeoutMs ?? 20_000,
     );
   } catch (e) {
     await stop();
-    throw new Error(`${(e as Error).message}; its output:\n${out}`);
+    throw new Error(`${(e as Error).message}; its output:\n${run.output()}`);
   }
-  return { id, output: () => out, pid, stop };
+  return { id, output: run.output, pid, stop };
 }

@@ -3,11 +3,12 @@
  * registry, storing in a temporary directory), and `skopeo` to copy images to and from it. Both
  * are test peers (scripts/install-test-peers.sh): a missing one fails the test, with the fix.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startChild } from './child.js';
 import { freeTcpPort } from './net.js';
 import { until } from './wait.js';
 
@@ -51,42 +52,28 @@ export async function startRegistry(timeoutMs = 15_000): Promise<Registry> {
       '',
     ].join('\n'),
   );
-  const proc: ChildProcess = spawn('docker-registry', ['serve', config], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
+  const registry = startChild('docker-registry', ['serve', config]);
   const stop = async (): Promise<void> => {
-    if (running()) {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await registry.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     await until(
       `the registry on 127.0.0.1:${port} to answer GET /v2/`,
       async () => {
-        if (!running())
-          throw new Error(`docker-registry exited (${proc.exitCode ?? proc.signalCode}):\n${out}`);
+        if (!registry.running())
+          throw new Error(
+            `docker-registry exited (${registry.proc.exitCode ?? registry.proc.signalCode}):\n${registry.output()}`,
+          );
         return (await status(port, '/v2/')) === 200;
       },
       timeoutMs,
     );
   } catch (e) {
     await stop();
-    throw new Error(`${(e as Error).message}\n${out}`);
+    throw new Error(`${(e as Error).message}\n${registry.output()}`);
   }
-  return { host: `127.0.0.1:${port}`, output: () => out, stop };
+  return { host: `127.0.0.1:${port}`, output: registry.output, stop };
 }
 
 /** The HTTP status of GET path, or 0 when nothing answers. */

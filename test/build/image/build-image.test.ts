@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { type App, Chart, Testing } from 'cdk8s';
 import { gunzipSync } from 'fflate';
-import { extract, type Header } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BuiltImage,
@@ -32,8 +31,9 @@ import type { Digest, ImageConfig, ImageIndex, ImageManifest } from '../../../bu
 import { GatewayRuntime, IceAuthService, StunnerGateway, TurnAuth } from '../../../constructs/index.js';
 import { packagedRuntime } from '../../../constructs/runtime-bundle/packaged-runtime.js';
 import { IMAGES } from '../../../contract/images.js';
+import { untar } from '../../helpers/oci-image.js';
+import { writeStandInBase } from '../../helpers/stand-in-base.js';
 import { auditManifests, RULES } from '../../security/manifest-audit.js';
-import { writeStandInBase } from './stand-in-base.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'stunnerd-image-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
@@ -60,27 +60,6 @@ function tree(dir: string): Record<string, string> {
 
 const blob = (dir: string, digest: Digest) => readFileSync(blobPath(dir, digest));
 const json = <T>(dir: string, digest: Digest) => JSON.parse(blob(dir, digest).toString('utf8')) as T;
-
-interface Entry {
-  readonly header: Header;
-  readonly body: Buffer;
-}
-
-/** The entries of a tar, in order, read back with tar-stream. */
-async function untar(tar: Uint8Array): Promise<Entry[]> {
-  const x = extract();
-  const entries: Entry[] = [];
-  const done = (async () => {
-    for await (const e of x) {
-      const chunks: Buffer[] = [];
-      for await (const c of e) chunks.push(c as Buffer);
-      entries.push({ header: e.header, body: Buffer.concat(chunks) });
-    }
-  })();
-  x.end(tar);
-  await done;
-  return entries;
-}
 
 describe('buildImage on a multi-platform base', () => {
   const base = join(TMP, 'base');

@@ -1,5 +1,5 @@
 /**
- * The runtime image, built by buildImage() on the stand-in base (test/helpers/oci-base.ts), copied
+ * The runtime image, built by buildImage() on the stand-in base (test/helpers/node-base.ts), copied
  * to a registry on loopback (Debian's docker-registry) and back with skopeo, keeps its digest: the
  * registry serves exactly the bytes `npm run image` printed the digest of, and the copy back is
  * the same layout, blob for blob. This is what lets the YAML name the image by that digest.
@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltImage, buildImage } from '../../../build/image/build-image.js';
-import { MEDIA, REF_NAME, standInBase } from '../../helpers/oci-base.js';
-import { blob, indexOf, readImage, sha256 } from '../../helpers/oci-image.js';
+import { ANNOTATION, type Descriptor, MEDIA_TYPE, sha256 } from '../../../build/image/oci.js';
+import { nodeBase } from '../../helpers/node-base.js';
+import { blob, indexOf, readImage } from '../../helpers/oci-image.js';
 import { getManifest, type Registry, skopeo, startRegistry } from '../../helpers/registry.js';
 
 const REPOSITORY = 'stunnerd';
@@ -20,11 +21,11 @@ const TAG = 'round-trip';
 /** Every blob the layout's index reaches (indexes, manifests, configs, layers), by digest. */
 function reachable(layout: string): Set<string> {
   const out = new Set<string>();
-  const visit = (d: { mediaType: string; digest: string }): void => {
+  const visit = (d: Descriptor): void => {
     out.add(d.digest);
     const doc = JSON.parse(blob(layout, d.digest).toString());
-    if (d.mediaType === MEDIA.index) for (const m of doc.manifests) visit(m);
-    else if (d.mediaType === MEDIA.manifest) {
+    if (d.mediaType === MEDIA_TYPE.index) for (const m of doc.manifests) visit(m);
+    else if (d.mediaType === MEDIA_TYPE.manifest) {
       for (const b of [doc.config, ...doc.layers]) {
         blob(layout, b); // there, and matching its descriptor
         out.add(b.digest);
@@ -50,7 +51,7 @@ describe('the runtime image through a registry', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'image-registry-'));
     out = join(work, 'image');
-    built = await buildImage({ baseDir: standInBase().dir, outDir: out, tag: TAG });
+    built = await buildImage({ baseDir: (await nodeBase()).dir, outDir: out, tag: TAG });
     registry = await startRegistry();
     remote = `docker://${registry.host}/${REPOSITORY}:${TAG}`;
   }, 120_000);
@@ -61,7 +62,7 @@ describe('the runtime image through a registry', () => {
   });
 
   it('is pushed with the digest the build printed', async () => {
-    const names = indexOf(out).manifests.map((m) => m.annotations?.[REF_NAME]);
+    const names = indexOf(out).manifests.map((m) => m.annotations?.[ANNOTATION.refName]);
     expect(names, 'the layout names the image by its tag').toEqual([TAG]);
     await skopeo([
       'copy',
@@ -77,7 +78,7 @@ describe('the runtime image through a registry', () => {
     expect(raw.equals(blob(out, built.digest)), 'the registry serves the built bytes').toBe(true);
 
     // the registry's own word, without skopeo: the digest header, by tag and by digest
-    const accept = [MEDIA.index, MEDIA.manifest];
+    const accept = [MEDIA_TYPE.index, MEDIA_TYPE.manifest];
     const byTag = await getManifest(registry.host, REPOSITORY, TAG, accept);
     expect(byTag.status).toBe(200);
     expect(byTag.digest).toBe(built.digest);
@@ -105,7 +106,9 @@ describe('the runtime image through a registry', () => {
     ]);
 
     const index = indexOf(back);
-    expect(index.manifests.map((m) => [m.digest, m.annotations?.[REF_NAME]])).toEqual([[built.digest, TAG]]);
+    expect(index.manifests.map((m) => [m.digest, m.annotations?.[ANNOTATION.refName]])).toEqual([
+      [built.digest, TAG],
+    ]);
     const sent = reachable(out);
     expect(blobFiles(back), 'the copy holds exactly the image').toEqual([...sent].sort());
     for (const d of sent) {

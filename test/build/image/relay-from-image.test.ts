@@ -1,6 +1,6 @@
 /**
  * The runtime image's filesystem runs the relay as the gateway pod would: buildImage() on the
- * stand-in base (test/helpers/oci-base.ts), its layers unpacked in order, run with crun under the
+ * stand-in base (test/helpers/node-base.ts), its layers unpacked in order, run with crun under the
  * image's own user, working directory, entrypoint, command and environment, on a read-only root
  * with the pod's volumes (the dataplane config, the Secret material the bootstrap injects, a
  * writable run dir). A TURN client then relays a datagram through it to an echo peer and back.
@@ -21,7 +21,7 @@ import {
 } from '../../../contract/pod-layout.js';
 import { type Container, runContainer } from '../../helpers/crun.js';
 import { freePort, freeTcpPort, httpGet } from '../../helpers/net.js';
-import { standInBase } from '../../helpers/oci-base.js';
+import { nodeBase } from '../../helpers/node-base.js';
 import { type OciImage, readImage, unpackImage } from '../../helpers/oci-image.js';
 import { TurnClient, UdpPeer } from '../../helpers/turn-client.js';
 
@@ -40,10 +40,10 @@ describe('the runtime image, run as the pod would', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'image-relay-'));
-    built = await buildImage({ baseDir: standInBase().dir, outDir: join(work, 'image'), tag: 'relay' });
+    built = await buildImage({ baseDir: (await nodeBase()).dir, outDir: join(work, 'image'), tag: 'relay' });
     image = readImage(join(work, 'image'), built.platforms[0]!.digest);
     const rootfs = join(work, 'rootfs');
-    unpackImage(image, rootfs);
+    await unpackImage(image, rootfs);
 
     port = await freePort();
     healthPort = await freeTcpPort();
