@@ -31,9 +31,21 @@ const CLUSTER_FILES: Record<string, string[]> = {
     'media-gateway.k8s.yaml',
     'mediasoup.k8s.yaml',
     'simple-tunnel.k8s.yaml',
+    'stunnerd-runtime-cloudretro.k8s.yaml',
+    'stunnerd-runtime-direct-call.k8s.yaml',
+    'stunnerd-runtime-janus.k8s.yaml',
+    'stunnerd-runtime-mediasoup.k8s.yaml',
+    'stunnerd-runtime-simple-tunnel.k8s.yaml',
+    'stunnerd-runtime-stunner.k8s.yaml',
+    'stunnerd-runtime-turn-tls.k8s.yaml',
     'turn-tls.k8s.yaml',
   ],
-  'us-east': ['cloudretro.k8s.yaml', 'media-gateway.k8s.yaml'],
+  'us-east': [
+    'cloudretro.k8s.yaml',
+    'media-gateway.k8s.yaml',
+    'stunnerd-runtime-cloudretro.k8s.yaml',
+    'stunnerd-runtime-stunner.k8s.yaml',
+  ],
 };
 
 describe('the committed multi-cluster layout', () => {
