@@ -1,5 +1,6 @@
 /**
- * The committed layout that charts-ts renders (dist/<cluster>/<chart>.k8s.yaml and dist/argocd/):
+ * The committed layout that charts-ts renders (dist/<cluster>/<chart>.k8s.yaml, with each
+ * namespace's runtime file dist/<cluster>/stunnerd-runtime-<namespace>.k8s.yaml, and dist/argocd/):
  * each cluster's directory holds exactly its own objects, the Argo CD objects are the documented
  * ones, and two synths of charts-ts are byte-identical to each other and to the committed dist/.
  */
