@@ -1,8 +1,9 @@
 /**
  * Argo CD for one cluster, without the multi-cluster layout of charts-ts/: the media chart
- * (`media.k8s.yaml`: a gateway, its route and a PostSync smoke test) and the Argo CD chart
+ * (`media.k8s.yaml`: a gateway, its route and a PostSync smoke test), the runtime its pods mount
+ * (`stunnerd-runtime-stunner.k8s.yaml`, written by the library next to it) and the Argo CD chart
  * (`argocd.k8s.yaml`: the AppProject that bounds what the Application may create, and the
- * Application that syncs `media.k8s.yaml` from git). The project is applied by an Argo CD admin
+ * Application that syncs the two other files from git). The project is applied by an Argo CD admin
  * (`kubectl apply -n argocd -f dist/argocd.k8s.yaml`); from then on a commit is a deployment.
  * In your project, import from 'stunner-gitops' and 'stunner-gitops/gitops' instead of the
  * relative paths.
@@ -23,7 +24,10 @@ import { MediaRoute, StunnerGateway, TurnAuth } from '../../constructs/index.js'
 export const REPO_URL = 'https://git.example.com/media/gitops.git';
 const MEDIA_NAMESPACE = 'stunner';
 
-/** What runs in the cluster: `dist/media.k8s.yaml`. */
+/**
+ * What runs in the cluster: `dist/media.k8s.yaml`, and the namespace's runtime ConfigMap in
+ * `dist/stunnerd-runtime-stunner.k8s.yaml`.
+ */
 export class MediaChart extends Chart {
   readonly gateway: StunnerGateway;
 
@@ -66,7 +70,9 @@ export class ArgoCdChart extends Chart {
     new ArgoApplication(this, 'media', {
       repoURL: REPO_URL,
       path: 'dist',
-      include: 'media.k8s.yaml',
+      // the chart and the runtime ConfigMap its pods mount, in a file of its own (synth fails
+      // when an Application syncs a chart without its runtime)
+      include: `{media,stunnerd-runtime-${MEDIA_NAMESPACE}}.k8s.yaml`,
       project,
       destinationNamespace: MEDIA_NAMESPACE,
       automated: true,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../../constructs/index.js';
+import { synthWithRuntime } from '../constructs/helpers.js';
 import { materializePod } from '../helpers/pod-sandbox.js';
 import { materializeAuthPod } from '../runtime/ice/auth-pod.js';
 import { BrowserHarness } from './harness.js';
@@ -42,7 +43,7 @@ function synthChart() {
   });
   new MediaRoute(chart, 'stunner-headless', { parents: [udp, tcp], headless: true });
   new IceAuthService(chart, 'auth', { gateways: [udp, tcp], watchServices: false });
-  return Testing.synth(chart);
+  return synthWithRuntime(chart);
 }
 
 interface Pod {

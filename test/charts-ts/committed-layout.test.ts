@@ -1,5 +1,6 @@
 /**
- * The committed layout that charts-ts renders (dist/<cluster>/<chart>.k8s.yaml and dist/argocd/):
+ * The committed layout that charts-ts renders (dist/<cluster>/<chart>.k8s.yaml, with each
+ * namespace's runtime file dist/<cluster>/stunnerd-runtime-<namespace>.k8s.yaml, and dist/argocd/):
  * each cluster's directory holds exactly its own objects, the Argo CD objects are the documented
  * ones, and two synths of charts-ts are byte-identical to each other and to the committed dist/.
  */
@@ -31,9 +32,21 @@ const CLUSTER_FILES: Record<string, string[]> = {
     'media-gateway.k8s.yaml',
     'mediasoup.k8s.yaml',
     'simple-tunnel.k8s.yaml',
+    'stunnerd-runtime-cloudretro.k8s.yaml',
+    'stunnerd-runtime-direct-call.k8s.yaml',
+    'stunnerd-runtime-janus.k8s.yaml',
+    'stunnerd-runtime-mediasoup.k8s.yaml',
+    'stunnerd-runtime-simple-tunnel.k8s.yaml',
+    'stunnerd-runtime-stunner.k8s.yaml',
+    'stunnerd-runtime-turn-tls.k8s.yaml',
     'turn-tls.k8s.yaml',
   ],
-  'us-east': ['cloudretro.k8s.yaml', 'media-gateway.k8s.yaml'],
+  'us-east': [
+    'cloudretro.k8s.yaml',
+    'media-gateway.k8s.yaml',
+    'stunnerd-runtime-cloudretro.k8s.yaml',
+    'stunnerd-runtime-stunner.k8s.yaml',
+  ],
 };
 
 describe('the committed multi-cluster layout', () => {

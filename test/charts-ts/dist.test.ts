@@ -1,15 +1,17 @@
 /**
  * The committed dist/ is what Argo CD applies: it must equal a fresh synth byte for byte, and
  * every object in it must pass offline schema validation and the Argo CD conventions. dist/ is
- * the multi-cluster layout: dist/<cluster>/<chart>.k8s.yaml and dist/argocd/.
+ * the multi-cluster layout: dist/<cluster>/<chart>.k8s.yaml, the runtime ConfigMap of each
+ * namespace in dist/<cluster>/stunnerd-runtime-<namespace>.k8s.yaml, and dist/argocd/.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createLayout } from '../../charts-ts/app.js';
 import { CLUSTER_SCOPED_KINDS } from '../../constructs/core/cluster-scoped.js';
+import { RUNTIME_CONFIGMAP_NAME } from '../../constructs/runtime-bundle/runtime-config-map.js';
 import { IMAGES, imageRef } from '../../contract/images.js';
 import { isSecretCrd, validateSecretCrd } from '../constructs/core/secret-schemas.js';
 import { type Manifest, validateManifest } from '../constructs/helpers.js';
@@ -53,6 +55,19 @@ function load(file: string): Manifest[] {
   return parseAllDocuments(readFileSync(join(DIST, file), 'utf8')).map((d) => d.toJS());
 }
 
+/** A namespace's runtime chart file (stunnerd-runtime-<namespace>.k8s.yaml): its one ConfigMap. */
+const RUNTIME_FILE = /(^|\/)stunnerd-runtime-[a-z0-9-]+\.k8s\.yaml$/;
+
+/** The objects of the runtime files next to `file` of the namespaces its objects are in. */
+function runtimesFor(file: string, objects: Manifest[]): Manifest[] {
+  const dir = file.slice(0, file.lastIndexOf('/'));
+  const namespaces = new Set(objects.map((o) => o.metadata.namespace).filter(Boolean));
+  return [...namespaces].flatMap((ns) => {
+    const runtime = `${dir}/stunnerd-runtime-${ns}.k8s.yaml`;
+    return runtime !== file && existsSync(join(DIST, runtime)) ? load(runtime) : [];
+  });
+}
+
 describe('dist/', () => {
   it('equals a fresh synth, byte for byte (run `npm run synth` and commit when this fails)', () => {
     createLayout({ outdir: out, onWarning: () => {} }).synth();
@@ -67,7 +82,7 @@ describe('dist/', () => {
     expect(stale, 'dist/ is stale: run `npm run synth` and commit dist/').toEqual([]);
   });
 
-  it('holds one directory per cluster with one file per chart, and the Argo CD objects', () => {
+  it('holds one directory per cluster with one file per chart and one runtime file per namespace, and the Argo CD objects', () => {
     expect(allFiles(DIST)).toEqual([
       'argocd/argocd.k8s.yaml',
       'argocd/projects.k8s.yaml',
@@ -77,9 +92,18 @@ describe('dist/', () => {
       'eu-west/media-gateway.k8s.yaml',
       'eu-west/mediasoup.k8s.yaml',
       'eu-west/simple-tunnel.k8s.yaml',
+      'eu-west/stunnerd-runtime-cloudretro.k8s.yaml',
+      'eu-west/stunnerd-runtime-direct-call.k8s.yaml',
+      'eu-west/stunnerd-runtime-janus.k8s.yaml',
+      'eu-west/stunnerd-runtime-mediasoup.k8s.yaml',
+      'eu-west/stunnerd-runtime-simple-tunnel.k8s.yaml',
+      'eu-west/stunnerd-runtime-stunner.k8s.yaml',
+      'eu-west/stunnerd-runtime-turn-tls.k8s.yaml',
       'eu-west/turn-tls.k8s.yaml',
       'us-east/cloudretro.k8s.yaml',
       'us-east/media-gateway.k8s.yaml',
+      'us-east/stunnerd-runtime-cloudretro.k8s.yaml',
+      'us-east/stunnerd-runtime-stunner.k8s.yaml',
     ]);
   });
 
@@ -97,8 +121,11 @@ describe('dist/', () => {
   for (const f of files(DIST)) {
     it(`${f}: every object passes schema validation`, () => {
       const objects = load(f);
-      // dist/argocd/ holds the root (Application, ApplicationSet) and, apart, the projects
-      expect(objects.length).toBeGreaterThan(f.startsWith('argocd/') ? 1 : 5);
+      // dist/argocd/ holds the root (Application, ApplicationSet) and, apart, the projects; a
+      // runtime file the namespace's runtime ConfigMap alone
+      if (RUNTIME_FILE.test(f))
+        expect(objects.map((o) => `${o.kind} ${o.metadata.name}`)).toEqual(['ConfigMap stunnerd-runtime']);
+      else expect(objects.length).toBeGreaterThan(f.startsWith('argocd/') ? 1 : 5);
       for (const o of objects) {
         if (isSecretCrd(o)) validateSecretCrd(o);
         else validateManifest(o);
@@ -118,10 +145,12 @@ describe('dist/', () => {
         expect(o.metadata.generateName, key).toBeUndefined();
       }
       // Ordering that matters is explicit: the namespace first, and every ConfigMap and Secret a
-      // Deployment mounts in an earlier wave (Argo CD already applies ServiceAccounts first).
+      // Deployment mounts in an earlier wave (Argo CD already applies ServiceAccounts first), the
+      // runtime ConfigMap of the namespace's runtime file too (Argo CD syncs the two files together).
+      const mountable = [...objects, ...runtimesFor(f, objects)];
       const wave = (o: Manifest) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
       const ns = objects.filter((x) => x.kind === 'Namespace');
-      for (const o of ns) expect(wave(o)).toBe(Math.min(...objects.map(wave)));
+      for (const o of ns) expect(wave(o)).toBe(Math.min(...mountable.map(wave)));
       for (const d of objects.filter((x) => x.kind === 'Deployment')) {
         const pod = d.spec.template.spec;
         const used: [string, string][] = [];
@@ -131,10 +160,15 @@ describe('dist/', () => {
             if (src.secret) used.push(['Secret', src.secret.name]);
         }
         for (const [kind, name] of used) {
-          const dep = objects.find(
+          const dep = mountable.find(
             (x) =>
               x.kind === kind && x.metadata.name === name && x.metadata.namespace === d.metadata.namespace,
           );
+          if (name === RUNTIME_CONFIGMAP_NAME)
+            expect(
+              dep,
+              `${f}: the runtime file of namespace ${d.metadata.namespace} next to it`,
+            ).toBeDefined();
           if (dep)
             expect(wave(dep), `${kind} ${name} before Deployment ${d.metadata.name}`).toBeLessThan(wave(d));
         }

@@ -108,7 +108,7 @@ describe('what the apiserver refuses', () => {
   beforeAll(async () => {
     cp = await startControlPlane('refusals', 203);
     installCrds(cp);
-    objs = loadCluster('eu-west', ['media-gateway.k8s.yaml']);
+    objs = loadCluster('eu-west', ['media-gateway.k8s.yaml', 'stunnerd-runtime-stunner.k8s.yaml']);
     // the namespace and its service account first
     expect(
       applyInOrder(

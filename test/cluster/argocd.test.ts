@@ -219,6 +219,7 @@ describe('Argo CD syncs the committed dist/ from git', () => {
   }, 900_000);
 
   it('creates in the order of the waves: RBAC, then config and secrets, then gateways, then demos (the apiserver audit log)', () => {
+    // each chart with its namespace's runtime file, whose ConfigMap must come before the pods
     const objs = [
       'cloudretro',
       'direct-call',
@@ -226,6 +227,9 @@ describe('Argo CD syncs the committed dist/ from git', () => {
       'media-gateway',
       'mediasoup',
       'simple-tunnel',
+      ...['cloudretro', 'direct-call', 'janus', 'stunner', 'mediasoup', 'simple-tunnel'].map(
+        (ns) => `stunnerd-runtime-${ns}`,
+      ),
     ].flatMap((c) => yamlObjects(readFileSync(join(DIST_ROOT, 'eu-west', `${c}.k8s.yaml`), 'utf8')));
     const { created, late } = orderCheck(eu.auditEvents(), objs);
     // every object but the namespace the test made beforehand was created by Argo CD
@@ -260,7 +264,7 @@ describe('Argo CD syncs the committed dist/ from git', () => {
     expect(result.message).toMatch(/serverside-applied/);
     // the same object, client-side: its whole body would go into an annotation
     const committed = yamlObjects(
-      readFileSync(join(DIST_ROOT, 'eu-west', 'media-gateway.k8s.yaml'), 'utf8'),
+      readFileSync(join(DIST_ROOT, 'eu-west', 'stunnerd-runtime-stunner.k8s.yaml'), 'utf8'),
     ).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'stunnerd-runtime');
     const csa = eu.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(committed) });
     expect(csa.status).not.toBe(0);
@@ -441,7 +445,9 @@ describe('Argo CD syncs the committed dist/ from git', () => {
     const uids = kept.map(([ns, k, n]) => uid(ns, k, n));
     expect(uids.every((u) => u !== '')).toBe(true);
     expect(uid('simple-tunnel', 'deployment', 'udp-gateway')).not.toBe('');
-    rmSync(join(git.workdir, 'dist', 'eu-west', 'simple-tunnel.k8s.yaml'));
+    // both files of the demo: its chart and its namespace's runtime (npm run synth removes both)
+    for (const f of ['simple-tunnel.k8s.yaml', 'stunnerd-runtime-simple-tunnel.k8s.yaml'])
+      rmSync(join(git.workdir, 'dist', 'eu-west', f));
     expect((await commitAndSync('the simple-tunnel demo removed')).status.operationState.phase).toBe(
       'Succeeded',
     );
@@ -462,6 +468,11 @@ describe('Argo CD syncs the committed dist/ from git', () => {
     const mark = eu.auditEvents().length;
     const text = readFileSync(join(DIST_ROOT, 'eu-west', 'simple-tunnel.k8s.yaml'), 'utf8');
     writeFileSync(join(git.workdir, 'dist', 'eu-west', 'simple-tunnel.k8s.yaml'), text);
+    const runtime = 'stunnerd-runtime-simple-tunnel.k8s.yaml';
+    writeFileSync(
+      join(git.workdir, 'dist', 'eu-west', runtime),
+      readFileSync(join(DIST_ROOT, 'eu-west', runtime), 'utf8'),
+    );
     editDist(git, join('eu-west', 'simple-tunnel.k8s.yaml'), (objs) =>
       objs.map((o) =>
         o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/name'] === 'stunner-gateway'

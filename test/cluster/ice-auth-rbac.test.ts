@@ -11,6 +11,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IceAuthService, StunnerGateway, TurnAuth } from '../../constructs/index.js';
+import { synthWithRuntime } from '../constructs/helpers.js';
 import { until } from '../helpers/wait.js';
 import { syncChart } from './apply.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
@@ -40,10 +41,11 @@ function nodeFallbackChart(): DistObject[] {
     listeners: [{ name: 'udp-listener', protocol: 'TURN-UDP', port: 3478 }],
   });
   new IceAuthService(chart, 'ice-auth', { gateways: [gateway], nodeAddressDiscovery: true });
-  return distObjects('node-fallback (synthesized in the test)', Testing.synth(chart));
+  // with the runtime chart of its namespace, which its pods mount
+  return distObjects('node-fallback (synthesized in the test)', synthWithRuntime(chart));
 }
 
-const CALL_OBJS = loadCluster('eu-west', ['direct-call.k8s.yaml']);
+const CALL_OBJS = loadCluster('eu-west', ['direct-call.k8s.yaml', 'stunnerd-runtime-direct-call.k8s.yaml']);
 const AUTH_ROLE: Obj = CALL_OBJS.find(
   (o) => o.obj.kind === 'Role' && o.obj.metadata.name === 'stunner-auth',
 )!.obj;

@@ -48,7 +48,7 @@ describe('the ICE auth service follows the real apiserver', () => {
           ? 'run'
           : 'ready',
     });
-    const objs = loadCluster('eu-west', ['direct-call.k8s.yaml']);
+    const objs = loadCluster('eu-west', ['direct-call.k8s.yaml', 'stunnerd-runtime-direct-call.k8s.yaml']);
     // the Secrets the chart's docs say to create out of band
     syncChart(cp, objs, NS, { 'stunner-auth-secret': { secret: 'ice-secret-1' } });
     await until(

@@ -49,7 +49,10 @@ describe('the perimeter follows the real endpointslice controller', () => {
     kubelet = await startKubelet(cp, {
       policy: (p) => (p.metadata?.labels?.['app.kubernetes.io/name'] === 'stunner-gateway' ? 'run' : 'ready'),
     });
-    const objs = loadCluster('eu-west', ['simple-tunnel.k8s.yaml']);
+    const objs = loadCluster('eu-west', [
+      'simple-tunnel.k8s.yaml',
+      'stunnerd-runtime-simple-tunnel.k8s.yaml',
+    ]);
     // the Secrets the chart's docs say to create out of band
     syncChart(cp, objs, NS, { 'stunner-auth': { username: USER, password: PASS } });
     // poll, never `kubectl wait`: a blocking child would stall the kubelet stand-in in this process

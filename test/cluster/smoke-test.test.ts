@@ -78,7 +78,7 @@ describe('the PostSync smoke-test Job', () => {
           ? 'run'
           : 'ready',
     });
-    objs = loadCluster('eu-west', ['direct-call.k8s.yaml']);
+    objs = loadCluster('eu-west', ['direct-call.k8s.yaml', 'stunnerd-runtime-direct-call.k8s.yaml']);
     // the shared secret of the ephemeral credentials, created out of band as the chart's docs say
     syncChart(cp, objs, NS, { 'stunner-auth-secret': { secret: 'smoke-secret-1' } });
     await until('the gateway available', gatewayServing, 60_000);

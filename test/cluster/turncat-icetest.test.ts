@@ -125,9 +125,14 @@ describe('turncat and icetest against the real apiserver', () => {
     kubelet = await startKubelet(cp, {
       policy: (p) => (p.metadata?.labels?.['app.kubernetes.io/name'] === 'stunner-gateway' ? 'run' : 'ready'),
     });
-    syncChart(cp, loadCluster('eu-west', ['simple-tunnel.k8s.yaml']), NS, {
-      'stunner-auth': { username: USER, password: PASS },
-    });
+    syncChart(
+      cp,
+      loadCluster('eu-west', ['simple-tunnel.k8s.yaml', 'stunnerd-runtime-simple-tunnel.k8s.yaml']),
+      NS,
+      {
+        'stunner-auth': { username: USER, password: PASS },
+      },
+    );
     const available = (name: string) => deploymentAvailable(cp, NS, name);
     await until(
       'the gateway and the backend available',

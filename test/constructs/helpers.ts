@@ -5,7 +5,9 @@ import * as certManager from '@kubernetes-models/cert-manager';
 import * as gatewayApi from '@kubernetes-models/gateway-api';
 import * as prometheus from '@kubernetes-models/prometheus-operator';
 import { Chart, Testing } from 'cdk8s';
+import type { IConstruct } from 'constructs';
 import * as k8s from 'kubernetes-models';
+import { RUNTIME_CHART_PREFIX } from '../../constructs/runtime-bundle/runtime-config-map.js';
 
 export type Manifest = any;
 
@@ -15,6 +17,26 @@ export function newChart(namespace = 'stunner'): Chart {
 
 export function synth(chart: Chart): Manifest[] {
   return Testing.synth(chart);
+}
+
+/** The chart of the App of `scope` that holds the runtime ConfigMap of `namespace`, if there is one. */
+export function runtimeChart(scope: IConstruct, namespace = 'stunner'): Chart | undefined {
+  const found = scope.node.root.node.tryFindChild(`${RUNTIME_CHART_PREFIX}${namespace}`);
+  return Chart.isChart(found) ? found : undefined;
+}
+
+/**
+ * The objects of `chart`, then those of the runtime charts of the namespaces it renders into: what
+ * Argo CD applies when it syncs the chart's file with the runtime's files, as it must.
+ */
+export function synthWithRuntime(chart: Chart): Manifest[] {
+  const objects = synth(chart);
+  const namespaces = new Set<string>(objects.map((o) => o.metadata?.namespace).filter(Boolean));
+  for (const ns of namespaces) {
+    const runtime = runtimeChart(chart, ns);
+    if (runtime !== undefined && runtime !== chart) objects.push(...synth(runtime));
+  }
+  return objects;
 }
 
 /** The validation messages synth fails with, or [] when it succeeds. */

@@ -6,23 +6,22 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { POD_NODE } from '../../bench/pod-node.js';
 import type { Manifest } from '../constructs/helpers.js';
+import { loadChartFile } from '../helpers/chart-file.js';
 import { freeUdpPort } from '../helpers/net.js';
 import { materializePod, type Sandbox } from '../helpers/pod-sandbox.js';
 import { runUclient, startPeer } from '../helpers/uclient.js';
 import { until } from '../helpers/wait.js';
 
-// The charts of cluster eu-west (the multi-cluster layout: dist/<cluster>/<chart>.k8s.yaml).
+// The charts of cluster eu-west (the multi-cluster layout: dist/<cluster>/<chart>.k8s.yaml), each
+// with its namespace's runtime file (dist/<cluster>/stunnerd-runtime-<namespace>.k8s.yaml).
 const DIST = join(import.meta.dirname, '..', '..', 'dist', 'eu-west');
-const objects = parseAllDocuments(readFileSync(join(DIST, 'direct-call.k8s.yaml'), 'utf8')).map((d) =>
-  d.toJS(),
-);
+const objects = loadChartFile(join(DIST, 'direct-call.k8s.yaml'));
 const SECRET = randomBytes(24).toString('base64url');
 
 // A loopback address of our own per pod, so that the committed ports (3478, 8086, 8080) cannot
@@ -144,9 +143,7 @@ function uclient(
 }
 
 describe('committed dist/eu-west/media-gateway.k8s.yaml, run as its pod would run', () => {
-  const media = parseAllDocuments(readFileSync(join(DIST, 'media-gateway.k8s.yaml'), 'utf8')).map((d) =>
-    d.toJS(),
-  );
+  const media = loadChartFile(join(DIST, 'media-gateway.k8s.yaml'));
   const PASSWORD = randomBytes(18).toString('base64url');
   let pod: RunningPod;
   beforeAll(async () => {

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, type Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
+import { syncsChartFile } from '../../constructs/gitops/argo-application.js';
 import { Warnings } from '../../constructs/index.js';
 import { ArgoCdChart, MediaChart } from '../../examples/argocd/chart.js';
 import { ImageModeChart, RUNTIME_IMAGE } from '../../examples/image-mode/chart.js';
@@ -68,7 +69,14 @@ describe('examples/', () => {
     expect(find(objs, 'AppProject', 'media')).toBeDefined();
     const application = find(objs, 'Application', 'media')!;
     expect(JSON.stringify(application.spec)).toContain('ServerSideApply=true');
-    expect(JSON.stringify(application.spec)).toContain('media.k8s.yaml');
+    // media.k8s.yaml, with the runtime its pods mount, which the library renders in a file of its own
+    expect(application.spec).toMatchObject({
+      source: { directory: { include: '{media,stunnerd-runtime-stunner}.k8s.yaml' } },
+    });
+    for (const file of ['media.k8s.yaml', 'stunnerd-runtime-stunner.k8s.yaml'])
+      expect(syncsChartFile(file, '{media,stunnerd-runtime-stunner}.k8s.yaml'), file).toBe(true);
+    expect(app.charts.map((c) => c.node.id).sort()).toEqual(['argocd', 'media', 'stunnerd-runtime-stunner']);
+    expect(find(objs, 'ConfigMap', 'stunnerd-runtime')?.metadata.namespace).toBe('stunner');
     expect(Warnings.collect(app)).toEqual([]);
   });
 
@@ -84,6 +92,7 @@ describe('examples/', () => {
     ]);
     for (const d of deployments) expect(JSON.stringify(d.spec), d.metadata.name).toContain(RUNTIME_IMAGE);
     expect(find(objs, 'ConfigMap', 'stunnerd-runtime')).toBeUndefined();
+    expect(app.charts.map((c) => c.node.id)).toEqual(['image-mode']); // no runtime chart either
     expect(Warnings.collect(app)).toEqual([]);
   });
 });

@@ -11,19 +11,19 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import type { Manifest } from '../constructs/helpers.js';
 import { materializeAuthPod } from '../runtime/ice/auth-pod.js';
+import { loadChartFile } from './chart-file.js';
 import { materializePod, type Sandbox } from './pod-sandbox.js';
 
 export const DIST = join(import.meta.dirname, '..', '..', 'dist', 'eu-west');
 
-/** The objects of a committed chart of cluster eu-west. */
+/** The objects of a committed chart of cluster eu-west, with its namespace's runtime file. */
 export function loadDist(file: string): Manifest[] {
-  return parseAllDocuments(readFileSync(join(DIST, file), 'utf8')).map((d) => d.toJS());
+  return loadChartFile(join(DIST, file));
 }
 
 /** A loopback address of our own, so that the committed ports cannot collide with anything else. */

@@ -391,7 +391,11 @@ describe('the README’s consumer section, walked as written (cdk8s init typescr
       '.gitignore',
     ])
       expect(projectFiles, f).toContain(f);
-    expect(projectFiles).toContain('dist/my-gitops.k8s.yaml');
+    // the chart's file, and the runtime ConfigMap of its namespace in a file of its own
+    expect(projectFiles.filter((f) => f.startsWith('dist/'))).toEqual([
+      'dist/my-gitops.k8s.yaml',
+      'dist/stunnerd-runtime-stunner.k8s.yaml',
+    ]);
     expect(
       projectFiles.filter((f) => f.startsWith('node_modules/') || /(?<!jest\.config)\.js$/.test(f)),
     ).toEqual([]);
@@ -406,7 +410,9 @@ describe('the README’s consumer section, walked as written (cdk8s init typescr
     const objects = objectsOf(file);
     const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
     // the namespace comes first, so that `kubectl apply -f dist/` creates it before its objects
+    // (kubectl reads a directory's files in name order: this file before the runtime's)
     expect(names[0]).toBe('Namespace/stunner');
+    expect(manifests(join(walk.dir, 'dist'))[0]).toBe('my-gitops.k8s.yaml');
     for (const expected of ['Deployment/udp-gateway', 'Service/udp-gateway', 'Deployment/stunner-auth'])
       expect(names).toContain(expected);
     const namespaces = new Set(objects.map((o) => o.metadata.namespace).filter(Boolean));
@@ -432,7 +438,7 @@ describe('the README’s consumer section, walked as written (cdk8s init typescr
   });
 
   it('needs server-side apply, as the README says: the runtime ConfigMap exceeds client-side apply’s limit', () => {
-    const runtime = objectsOf(join(walk.dir, 'dist', 'my-gitops.k8s.yaml')).find(
+    const runtime = objectsOf(join(walk.dir, 'dist', 'stunnerd-runtime-stunner.k8s.yaml')).find(
       (o) => o.kind === 'ConfigMap' && o.metadata.name === 'stunnerd-runtime',
     );
     expect(JSON.stringify(runtime).length).toBeGreaterThan(LAST_APPLIED_LIMIT);
@@ -500,7 +506,9 @@ console.log(e.map((p) => Object.keys(require(p)).length > 0).join(' '));`,
         'argocd/argocd.k8s.yaml',
         'argocd/projects.k8s.yaml',
         'eu-west/media.k8s.yaml',
+        'eu-west/stunnerd-runtime-stunner.k8s.yaml',
         'us-east/media.k8s.yaml',
+        'us-east/stunnerd-runtime-stunner.k8s.yaml',
       ]);
       const euWest = objectsOf(join(walk.dir, 'dist', 'eu-west', 'media.k8s.yaml'));
       const service = euWest.find((o) => o.kind === 'Service' && o.metadata.name === 'udp-gateway');
@@ -584,6 +592,8 @@ describe('consumer: an ES module project under tsx', () => {
   it('synthesizes with `cdk8s synth`, rendering the runtime of this repository’s dist/', () => {
     run(process.execPath, [CDK8S, 'synth', '--no-check-upgrade'], dir, 240_000);
     const outdir = join(dir, 'dist');
+    // the chart's file, and the runtime ConfigMap of its namespace in a file of its own
+    expect(manifests(outdir)).toEqual(['media-esm.k8s.yaml', 'stunnerd-runtime-stunner.k8s.yaml']);
     const file = join(outdir, 'media-esm.k8s.yaml');
     const kinds = objectsOf(file).map((o) => `${o.kind}/${o.metadata.name}`);
     for (const expected of ['Deployment/udp-gateway', 'Service/udp-gateway', 'Deployment/stunner-auth'])

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrapSource, bundleRuntime } from '../../build/runtime-bundle.js';
 import { GatewayRuntime, StunnerGateway, TurnAuth } from '../../constructs/index.js';
 import { BOOTSTRAP_FILE, BUNDLE_FILE } from '../../contract/pod-layout.js';
-import { newChart, synth } from '../constructs/helpers.js';
+import { newChart, synthWithRuntime } from '../constructs/helpers.js';
 import { materializePod } from '../helpers/pod-sandbox.js';
 import { until } from '../helpers/wait.js';
 
@@ -35,7 +35,7 @@ function podFor(props: ConstructorParameters<typeof StunnerGateway>[2]) {
   new StunnerGateway(chart, 'gw', { listeners: [{ name: 'udp' }], ...props });
   const dir = mkdtempSync(join(tmpdir(), 'stunner-pod-'));
   dirs.push(dir);
-  const pod = materializePod(synth(chart), 'gw', {
+  const pod = materializePod(synthWithRuntime(chart), 'gw', {
     dir,
     podIP: '127.0.0.1',
     secrets: {

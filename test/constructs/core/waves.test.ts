@@ -18,6 +18,7 @@ import {
 } from '../../../constructs/index.js';
 import { twoClusterApp } from '../gitops/fixtures.js';
 import { listFiles, loadYaml, newChart } from '../gitops/helpers.js';
+import { synthWithRuntime } from '../helpers.js';
 
 const out = mkdtempSync(path.join(tmpdir(), 'gitops-waves-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -136,7 +137,7 @@ describe('sync waves', () => {
       grafanaDashboard: true,
     });
     new IceAuthService(chart, 'ice', { gateways: [gw] });
-    const objects = Testing.synth(chart);
+    const objects = synthWithRuntime(chart);
     const waves = Object.fromEntries(
       objects.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.annotations?.[SYNC_WAVE]]),
     );

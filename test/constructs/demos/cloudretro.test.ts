@@ -218,11 +218,22 @@ describe('CloudRetroDemo, two clusters', () => {
     const out = join(work, 'props');
     twoClusters('props', out);
     expect(readdirSync(out).sort()).toEqual(['argocd', 'eu', 'us']);
-    expect(readdirSync(join(out, 'eu'))).toEqual(['cloudretro.k8s.yaml']);
-    expect(readdirSync(join(out, 'us'))).toEqual(['cloudretro.k8s.yaml']);
+    // each cluster's chart, and the runtime of its namespace in a file of its own
+    for (const c of ['eu', 'us'])
+      expect(readdirSync(join(out, c)).sort()).toEqual([
+        'cloudretro.k8s.yaml',
+        `stunnerd-runtime-${NS}.k8s.yaml`,
+      ]);
     const eu = load(join(out, 'eu', 'cloudretro.k8s.yaml'));
     const us = load(join(out, 'us', 'cloudretro.k8s.yaml'));
     for (const o of [...eu, ...us]) validateManifest(o);
+    for (const c of ['eu', 'us']) {
+      const runtime = load(join(out, c, `stunnerd-runtime-${NS}.k8s.yaml`));
+      expect(runtime.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+        `ConfigMap ${NS}/stunnerd-runtime`,
+      ]);
+      validateManifest(runtime[0]);
+    }
     find(eu, 'Deployment', 'coordinator-deployment');
     expect(us.filter((o) => o.metadata.name.startsWith('coordinator'))).toEqual([]);
     find(us, 'Deployment', 'worker-deployment');

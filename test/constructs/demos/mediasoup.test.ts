@@ -26,7 +26,14 @@ import {
 import { K8sApiDouble, service } from '../../helpers/k8s-api-double.js';
 import { TurnClient, TurnError } from '../../helpers/turn-client.js';
 import { runUclient, startPeer } from '../../helpers/uclient.js';
-import { dataplaneConfig, find, type Manifest, synthErrors, validateManifest } from '../helpers.js';
+import {
+  dataplaneConfig,
+  find,
+  type Manifest,
+  synthErrors,
+  synthWithRuntime,
+  validateManifest,
+} from '../helpers.js';
 
 const NS = 'mediasoup';
 const HOST = 'mediasoup-203.0.113.7.nip.io';
@@ -34,7 +41,7 @@ const HOST = 'mediasoup-203.0.113.7.nip.io';
 function synthDemo(props: Partial<MediasoupDemoProps> = {}): Manifest[] {
   const c = new Chart(Testing.app(), 'c', { namespace: NS });
   new MediasoupDemo(c, 'demo', { host: HOST, ...props });
-  return Testing.synth(c);
+  return synthWithRuntime(c);
 }
 
 /** The demo's own validation messages (without the `[path]` prefix). */

@@ -27,7 +27,7 @@ import {
   TurnAuth,
 } from '../../../constructs/index.js';
 import { NODE_IMAGE } from '../../../contract/pod-layout.js';
-import { dataplaneConfig, find, newChart, synth, synthErrors } from '../helpers.js';
+import { dataplaneConfig, find, newChart, runtimeChart, synth, synthErrors } from '../helpers.js';
 
 const AUTH = TurnAuth.inline('media-user', 'Vq3-ajT9-pzL2-xw8');
 
@@ -110,7 +110,8 @@ describe('GatewayRuntime', () => {
     const template = find(objects, 'Deployment', 'gw').spec.template;
     expect(template.spec.containers[0].image).toBe('mirror.example.org/node:22.12.0-bookworm-slim');
     expect(template.metadata.annotations['stunner.l7mp.io/runtime-sha256']).toMatch(/^[0-9a-f]{64}$/);
-    expect(find(objects, 'ConfigMap', 'stunnerd-runtime').binaryData['stunnerd.mjs.gz']).toBeDefined();
+    const runtime = synth(runtimeChart(chart)!);
+    expect(find(runtime, 'ConfigMap', 'stunnerd-runtime').binaryData['stunnerd.mjs.gz']).toBeDefined();
   });
 
   it('image(): no runtime ConfigMap, no digest annotation', () => {
@@ -124,6 +125,7 @@ describe('GatewayRuntime', () => {
     });
     const objects = synth(chart);
     expect(objects.filter((o) => o.metadata.name === 'stunnerd-runtime')).toEqual([]);
+    expect(runtimeChart(chart)).toBeUndefined();
     expect(find(objects, 'Deployment', 'gw').spec.template.metadata.annotations).toBeUndefined();
   });
 });
@@ -262,21 +264,27 @@ describe('pure validation', () => {
 });
 
 describe('runtime ConfigMap ownership (per-app registry)', () => {
-  it('fails when two charts render it for one namespace, and not for two namespaces or two apps', () => {
+  it('one runtime chart per namespace of an app: charts of one namespace share it, not two namespaces or two apps', () => {
     const app = Testing.app();
     const one = new Chart(app, 'one', { namespace: 'stunner' });
     const two = new Chart(app, 'two', { namespace: 'stunner' });
     const three = new Chart(app, 'three', { namespace: 'elsewhere' });
     for (const c of [one, two, three])
       new StunnerGateway(c, `gw-${c.node.id}`, { auth: AUTH, listeners: [{ name: 'udp' }] });
-    expect(synthErrors(one).join('\n')).toMatch(
-      /\[one\/StunnerdRuntime-stunner\] ConfigMap stunner\/stunnerd-runtime is also rendered by chart two/,
-    );
-    expect(synthErrors(two).join('\n')).toMatch(/is also rendered by chart one/);
-    // Another app with the same chart layout has a registry of its own.
+    expect(synthErrors(one)).toEqual([]);
+    expect(app.charts.map((c) => c.node.id)).toEqual([
+      'one',
+      'two',
+      'three',
+      'stunnerd-runtime-stunner',
+      'stunnerd-runtime-elsewhere',
+    ]);
+    // Another app with the same chart layout has a registry (and runtime chart) of its own.
     const lone = new Chart(Testing.app(), 'one', { namespace: 'stunner' });
     new StunnerGateway(lone, 'gw', { auth: AUTH, listeners: [{ name: 'udp' }] });
     expect(synthErrors(lone)).toEqual([]);
+    expect(runtimeChart(lone)).not.toBe(runtimeChart(one));
+    expect(synth(runtimeChart(lone)!).map((o) => o.kind)).toEqual(['ConfigMap']);
   });
 });
 

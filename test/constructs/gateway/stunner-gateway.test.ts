@@ -15,8 +15,10 @@ import {
   find,
   maskRuntime,
   newChart,
+  runtimeChart,
   synth,
   synthErrors,
+  synthWithRuntime,
   validateManifest,
 } from '../helpers.js';
 
@@ -40,12 +42,12 @@ describe('StunnerGateway', () => {
       parents: [gw],
       backends: [{ service: { name: 'media', namespace: 'media' } }],
     });
-    expect(maskRuntime(synth(chart))).toMatchSnapshot();
+    expect(maskRuntime(synthWithRuntime(chart))).toMatchSnapshot();
   });
 
   it('synthesizes every object kind the issue lists, each schema-valid', () => {
     const { chart } = gateway({ createNamespace: true, autoscaling: { maxReplicas: 4 } });
-    const objects = synth(chart);
+    const objects = synthWithRuntime(chart);
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).toEqual(
       [
@@ -502,7 +504,8 @@ describe('StunnerGateway', () => {
     expect(
       find(objects, 'ConfigMap', 'udp-gateway-config').metadata.annotations['argocd.argoproj.io/sync-wave'],
     ).toBe('-1');
-    expect(find(objects, 'ConfigMap', 'stunnerd-runtime').metadata.annotations).toMatchObject({
+    const runtime = synth(runtimeChart(chart)!);
+    expect(find(runtime, 'ConfigMap', 'stunnerd-runtime').metadata.annotations).toMatchObject({
       'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
     });
   });
@@ -511,6 +514,7 @@ describe('StunnerGateway', () => {
     const { chart } = gateway({ runtime: GatewayRuntime.image('registry.example.org/stunnerd:1.0.0') });
     const objects = synth(chart);
     expect(objects.filter((o) => o.metadata.name === 'stunnerd-runtime')).toEqual([]);
+    expect(runtimeChart(chart)).toBeUndefined();
     const pod = find(objects, 'Deployment', 'udp-gateway').spec.template.spec;
     expect(pod.containers[0].image).toBe('registry.example.org/stunnerd:1.0.0');
     expect(pod.containers[0].command).toEqual([
@@ -696,16 +700,21 @@ describe('StunnerGateway TLS with cert-manager', () => {
 });
 
 describe('runtime ConfigMap', () => {
-  it('is shared by the gateways of a namespace in a chart', () => {
+  it('is shared by the gateways of a namespace in a chart, from the runtime chart', () => {
     const { chart } = gateway();
     new StunnerGateway(chart, 'tcp-gateway', {
       auth: AUTH,
       listeners: [{ name: 'tcp', protocol: 'TURN-TCP' }],
     });
-    const objects = synth(chart);
+    const objects = synthWithRuntime(chart);
     const runtimes = objects.filter((o) => o.kind === 'ConfigMap' && o.binaryData);
     expect(runtimes.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       'stunner/stunnerd-runtime',
+    ]);
+    // in its own chart, not the gateways'
+    expect(synth(chart).filter((o) => o.metadata.name === 'stunnerd-runtime')).toEqual([]);
+    expect(synth(runtimeChart(chart)!).map((o) => `${o.kind} ${o.metadata.name}`)).toEqual([
+      'ConfigMap stunnerd-runtime',
     ]);
     for (const name of ['udp-gateway', 'tcp-gateway']) {
       const pod = find(objects, 'Deployment', name).spec.template.spec;
@@ -715,16 +724,18 @@ describe('runtime ConfigMap', () => {
     }
   });
 
-  it('must not be rendered by two charts for one namespace', () => {
+  it('is shared by the gateways of a namespace in two charts: one runtime chart renders it', () => {
     const { chart } = gateway();
     const twin = new Chart(App.of(chart), 'second', { namespace: 'stunner' });
     new StunnerGateway(twin, 'tcp-gateway', {
       auth: AUTH,
       listeners: [{ name: 'tcp', protocol: 'TURN-TCP' }],
     });
-    expect(synthErrors(chart).join('\n')).toMatch(
-      /ConfigMap stunner\/stunnerd-runtime is also rendered by chart second: keep the gateways of one namespace in one chart/,
-    );
+    expect(synthErrors(chart)).toEqual([]);
+    const runtimes = App.of(chart)
+      .charts.flatMap((c) => synth(c))
+      .filter((o) => o.kind === 'ConfigMap' && o.metadata.name === 'stunnerd-runtime');
+    expect(runtimes.map((o) => o.metadata.namespace)).toEqual(['stunner']);
   });
 });
 

@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { CloudRetroDemo } from '../../../constructs/demos/index.js';
 import { TurnAuth } from '../../../constructs/index.js';
 import { type CloudRetroIceServer, parseCloudRetroIceEnv } from '../../../contract/cloudretro.js';
-import type { Manifest } from '../../constructs/helpers.js';
+import { type Manifest, synthWithRuntime } from '../../constructs/helpers.js';
 import {
   canMapHosts,
   cleanUpPods,
@@ -44,7 +44,7 @@ function synth(): Manifest[] {
     iceTtlSeconds: 3600,
     icePollSeconds: 1,
   });
-  return Testing.synth(chart);
+  return synthWithRuntime(chart);
 }
 
 const lb = (ip: string) =>

@@ -5,17 +5,17 @@
  * with the gateway's public address and credentials minted from the gateway's shared secret.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Chart, Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { POD_NODE } from '../../../bench/pod-node.js';
 import { IceAuthService, MediaRoute, StunnerGateway, TurnAuth } from '../../../constructs/index.js';
 import { DEFAULT_REALM } from '../../../contract/defaults.js';
-import { validateManifest } from '../../constructs/helpers.js';
+import { synthWithRuntime, validateManifest } from '../../constructs/helpers.js';
+import { loadChartFile } from '../../helpers/chart-file.js';
 import { freeTcpPort } from '../../helpers/net.js';
 import { type AuthPod, materializeAuthPod } from './auth-pod.js';
 import { expectMintedNow, expectRelayAccepts } from './rest-credential.js';
@@ -70,7 +70,7 @@ function synth(auth: Partial<ConstructorParameters<typeof IceAuthService>[2]> = 
   // A headless route puts `$STUNNER_ADDR` endpoints into the configs: the auth pod must cope.
   new MediaRoute(chart, 'headless', { parents: [udp, tcp], headless: true });
   new IceAuthService(chart, 'auth', { gateways: [udp, tcp], watchServices: false, ...auth });
-  return Testing.synth(chart) as Obj[];
+  return synthWithRuntime(chart) as Obj[];
 }
 
 describe('IceAuthService pod, reproduced locally', () => {
@@ -156,8 +156,10 @@ describe('IceAuthService pod with an API key, a public address and JSON logs', (
 
 describe('IceAuthService pod of the committed dist/eu-west/direct-call.k8s.yaml', () => {
   it('loads both gateway configs with the out-of-band Secret and mints from its shared secret', async () => {
-    const text = readFileSync(new URL('../../../dist/eu-west/direct-call.k8s.yaml', import.meta.url), 'utf8');
-    const objs = parseAllDocuments(text).map((d) => d.toJS()) as Obj[];
+    // with the runtime its pods mount, from the namespace's runtime file next to it
+    const objs = loadChartFile(
+      fileURLToPath(new URL('../../../dist/eu-west/direct-call.k8s.yaml', import.meta.url)),
+    );
     const deploy = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'stunner-auth');
     expect(deploy, 'dist/eu-west/direct-call.k8s.yaml has the stunner-auth Deployment').toBeDefined();
     work = await mkdtemp(join(tmpdir(), 'ice-dist-pod-'));

@@ -14,8 +14,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { Manifest } from '../../constructs/helpers.js';
+import { loadChartFile } from '../../helpers/chart-file.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/net.js';
 import { selfSignedCert } from '../../helpers/tls.js';
 import { UdpPeer } from '../../helpers/turn-client.js';
@@ -46,7 +47,8 @@ let caFile: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'committed-tls-'));
-  committed = parseAllDocuments(await readFile(join(DIST, FILE), 'utf8')).map((d) => d.toJS() as Manifest);
+  // with the runtime its pods mount, from its namespace's runtime file next to it
+  committed = loadChartFile(join(DIST, FILE));
   certificate = committed.find((o) => o.kind === 'Certificate')!.spec;
   tls = await selfSignedCert('ec', certificate.dnsNames[0], certificate.dnsNames);
   authFile = join(root, 'auth.yaml');

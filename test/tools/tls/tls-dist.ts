@@ -22,7 +22,10 @@ export const AUTH_SECRET = 'stunner-auth';
 /** The Secret cert-manager writes for the TLS listener: `<gateway>-<listener>-tls`. */
 export const TLS_SECRET = 'tls-gateway-tls-listener-tls';
 
-/** Writes `tls.k8s.yaml` (unless `tls` is false) and `plain.k8s.yaml` into `outdir`. */
+/**
+ * Writes `tls.k8s.yaml` (unless `tls` is false) and `plain.k8s.yaml` into `outdir`, each with its
+ * namespace's runtime file (`stunnerd-runtime-stunner.k8s.yaml`, `stunnerd-runtime-plain.k8s.yaml`).
+ */
 export function synthTlsDist(outdir: string, ports: TlsDistPorts, tls = true): void {
   const app = new App({ outdir });
   const backend = { cidrs: ['127.0.0.1/32'], port: ports.peer };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { readGatewayConfigs, tlsMaterialMissing } from '../../../tools/sources/index.js';
-import type { Manifest } from '../../constructs/helpers.js';
+import { loadChartFile } from '../../helpers/chart-file.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/net.js';
 import { selfSignedCert } from '../../helpers/tls.js';
 import { UdpPeer } from '../../helpers/turn-client.js';
@@ -39,9 +39,8 @@ const peerUri = () => `udp://127.0.0.1:${ports.peer}`;
 
 /** Runs a gateway's Deployment of `file` as the pod runs it: its bootstrap injects the Secrets at start. */
 async function startPod(file: string, deployment: string): Promise<void> {
-  const objects = parseAllDocuments(await readFile(join(dist, file), 'utf8')).map(
-    (d) => d.toJS() as Manifest,
-  );
+  // with the runtime its pods mount, from its namespace's runtime file next to it
+  const objects = loadChartFile(join(dist, file));
   await runPod(objects, deployment, {
     dir: await mkdtemp(join(root, `pod-${deployment}-`)),
     podIP: '127.0.0.1',
