@@ -28,6 +28,7 @@ import { uniquePorts } from '../core/network-policy-object.js';
 import { containerSecurityContext, podSecurityContext } from '../core/pod-security.js';
 import { SyncWave } from '../core/sync-wave.js';
 import type { IStunnerGateway, ListenerPorts } from '../gateway/types.js';
+import { RuntimeConfigMap } from '../runtime-bundle/runtime-config-map.js';
 import { type RuntimePod, runtimePod } from '../runtime-bundle/runtime-pod.js';
 
 /** Argo CD resource hook annotation. */
@@ -133,6 +134,8 @@ export class GatewaySmokeTest extends Construct {
     this.#props = props;
     this.gateway = props.gateway;
     this.namespace = props.gateway.namespace;
+    // The Job mounts the namespace's runtime ConfigMap: synth checks Argo CD syncs its file too.
+    if (props.gateway.runtime.kind === 'bundle') RuntimeConfigMap.of(this, this.namespace);
     this.jobName = props.name ?? `${props.gateway.gatewayName}-smoke-test`;
     const app = { name: SMOKE_TEST_APP, instance: this.jobName };
     this.podLabels = appSelectorLabels(app);

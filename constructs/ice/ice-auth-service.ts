@@ -49,6 +49,7 @@ import { schedulingSpec } from '../core/scheduling.js';
 import { Warnings } from '../core/warnings.js';
 import { type WorkloadProps, workloadKubernetesApi } from '../core/workload.js';
 import type { IStunnerGateway } from '../gateway/types.js';
+import { RuntimeConfigMap } from '../runtime-bundle/runtime-config-map.js';
 import { type RuntimePod, runtimePod } from '../runtime-bundle/runtime-pod.js';
 
 const ICE_AUTH_APP = 'stunner-auth';
@@ -191,6 +192,8 @@ export class IceAuthService extends Construct {
   /** Answers for one more gateway. */
   addGateway(gateway: IStunnerGateway): void {
     if (!this.#gateways.includes(gateway)) this.#gateways.push(gateway);
+    // This pod mounts the namespace's runtime ConfigMap: synth checks Argo CD syncs its file too.
+    if (gateway.runtime.kind === 'bundle') RuntimeConfigMap.of(this, this.namespace);
   }
 
   /**

@@ -15,10 +15,11 @@ import { chartFileName } from '../../../constructs/core/naming.js';
 import {
   ArgoApplication,
   ClusterDestination,
+  GatewaySmokeTest,
   GitOpsCluster,
   MultiClusterApp,
 } from '../../../constructs/gitops/index.js';
-import { GatewayRuntime, StunnerGateway, TurnAuth } from '../../../constructs/index.js';
+import { GatewayRuntime, IceAuthService, StunnerGateway, TurnAuth } from '../../../constructs/index.js';
 import {
   RUNTIME_CHART_PREFIX,
   RUNTIME_CONFIGMAP_NAME,
@@ -147,6 +148,23 @@ describe('Argo CD syncs the runtime chart with the charts that mount it', () => 
     expect(synthErrors(media)).toEqual([
       '[stunnerd-runtime-stunner/ConfigMap] ArgoApplication "media" syncs chart media.k8s.yaml, whose pods mount ConfigMap stunner/stunnerd-runtime (chart file stunnerd-runtime-stunner.k8s.yaml), but not that file: include stunnerd-runtime-stunner.k8s.yaml in its source',
     ]);
+  });
+
+  it('counts the ICE auth service and the smoke test in another chart as users too', () => {
+    const { app, media, argocd } = mediaApp();
+    const probes = new Chart(app, 'probes', { namespace: 'stunner' });
+    const gw = media.node.findChild('udp-gateway') as StunnerGateway;
+    new IceAuthService(probes, 'ice-auth', { gateways: [gw], allowAnySource: true });
+    new GatewaySmokeTest(probes, 'smoke', { gateway: gw });
+    new ArgoApplication(argocd, 'probes', {
+      repoURL: REPO,
+      path: 'dist',
+      include: 'probes.k8s.yaml',
+      destinationNamespace: 'stunner',
+    });
+    const errors = synthErrors(media);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('ArgoApplication "probes" syncs chart probes.k8s.yaml, whose pods mount');
   });
 
   it('passes when its include glob covers the runtime file too', () => {
