@@ -97,12 +97,14 @@ typedef struct m_alloc {
   fp_addr client;
   int32_t fd;
   uint64_t expires;
+  fp_counters c;
 } m_alloc;
 typedef struct m_perm {
   int used;
   int32_t alloc;
   fp_addr ip;
   fp_perm_spec spec;
+  fp_counters c;
 } m_perm;
 typedef struct m_chan {
   int used;
@@ -223,7 +225,14 @@ static void m_expect_client(fp_verdict v, const fp_to_peer* tp, uint32_t listene
   }
   MEXPECT(tp->reason == want);
   MEXPECT((v == FP_FORWARD) == (want == FP_OK));
-  if (v == FP_FORWARD) MEXPECT(tp->alloc == a->handle && tp->relay_fd == a->fd && same(&tp->peer, &peer));
+  if (v == FP_FORWARD && want == FP_OK) {
+    MEXPECT(tp->alloc == a->handle && tp->relay_fd == a->fd && same(&tp->peer, &peer));
+    m_perm* p = m_perm_of(a->handle, &peer);
+    a->c.to_peer_packets++;
+    a->c.to_peer_bytes += tp->length;
+    p->c.to_peer_packets++;
+    p->c.to_peer_bytes += tp->length;
+  }
 }
 
 static int32_t pick(reader* r) {
@@ -280,7 +289,7 @@ static void op_install(fp_table* t, reader* r) {
     return;
   }
   MEXPECT(h >= 0 && m_resolve(h) == NULL);
-  *free_slot = (m_alloc){1, h, s.listener, s.client, s.relay_fd, s.expires_ms};
+  *free_slot = (m_alloc){1, h, s.listener, s.client, s.relay_fd, s.expires_ms, {0, 0, 0, 0}};
   handles[slot] = h;
 }
 
@@ -308,13 +317,18 @@ static void op_perm_install(fp_table* t, reader* r) {
     MEXPECT(rc == -FP_EINVAL);
   } else {
     m_perm* p = m_perm_of(h, &s.peer);
-    if (p == NULL) p = m_free_slot(m.perms, sizeof m.perms[0], m_count(1), m.lim.permissions);
+    if (p != NULL) { /* an update keeps the counters */
+      MEXPECT(rc == 0);
+      p->spec = s;
+      return;
+    }
+    p = m_free_slot(m.perms, sizeof m.perms[0], m_count(1), m.lim.permissions);
     if (p == NULL) {
       MEXPECT(rc == -FP_EFULL);
       return;
     }
     MEXPECT(rc == 0);
-    *p = (m_perm){1, h, ip_of(&s.peer), s};
+    *p = (m_perm){1, h, ip_of(&s.peer), s, {0, 0, 0, 0}};
   }
 }
 
@@ -506,10 +520,15 @@ static void op_peer_packet(fp_table* t, reader* r) {
     if (len > 0xffff || total > 0xffff) want = FP_UNSUPPORTED;
   }
   MEXPECT(tc.reason == want && (v == FP_FORWARD) == (want == FP_OK));
-  if (v == FP_FORWARD) {
+  if (v == FP_FORWARD && want == FP_OK) {
     MEXPECT(tc.alloc == a->handle && tc.listener == a->listener && same(&tc.client, &a->client));
     MEXPECT(tc.frame == (channel ? FP_CHANNEL_DATA : FP_DATA_INDICATION));
     if (channel) MEXPECT(((tc.head[0] << 8) | tc.head[1]) == c->number);
+    m_perm* mp = m_perm_of(a->handle, &p);
+    a->c.to_client_packets++;
+    a->c.to_client_bytes += len;
+    mp->c.to_client_packets++;
+    mp->c.to_client_bytes += len;
   }
 }
 
@@ -566,15 +585,26 @@ static void run_op(fp_table* t, reader* r) {
     case 9:
       now += (uint64_t)u8(r) * 16;
       break;
-    case 10: { /* a raw datagram from a client: the contract only */
-      uint32_t listener = u8(r) & 3;
+    case 10: { /* a raw datagram from a client: the model does not parse it, but what is */
+      uint32_t listener = u8(r) & 3; /* forwarded must be its client's, with a live permission */
       fp_addr c = addr(r);
       size_t len = u8(r);
       if (len > r->n) len = r->n;
       fp_to_peer tp;
-      client_packet(t, listener, &c, r->p, len, &tp);
+      fp_verdict v = client_packet(t, listener, &c, r->p, len, &tp);
       r->p += len;
       r->n -= len;
+      if (v != FP_FORWARD) break;
+      m_alloc* a = m_resolve(tp.alloc);
+      MEXPECT(a != NULL && a->expires > now && a->listener == listener && same(&a->client, &c));
+      MEXPECT(a != NULL && m_admit(a->handle, &tp.peer) == FP_OK);
+      m_perm* mp = a ? m_perm_of(a->handle, &tp.peer) : NULL;
+      if (mp != NULL) {
+        a->c.to_peer_packets++;
+        a->c.to_peer_bytes += tp.length;
+        mp->c.to_peer_packets++;
+        mp->c.to_peer_bytes += tp.length;
+      }
       break;
     }
     case 11:
@@ -586,13 +616,25 @@ static void run_op(fp_table* t, reader* r) {
     case 13:
       op_peer_packet(t, r);
       break;
-    default: { /* 14: counters and stats */
+    default: { /* 14: counters (read, or taken), and stats */
       fp_counters c;
       int32_t h = pick(r);
       fp_addr p = addr(r);
-      int live = m_resolve(h) != NULL;
-      MEXPECT(fp_alloc_counters(t, h, &c) == (live ? 0 : -FP_ENOENT));
-      MEXPECT(fp_perm_counters(t, h, &p, &c) == (live && m_perm_of(h, &p) ? 0 : -FP_ENOENT));
+      int take = u8(r) & 1;
+      m_alloc* a = m_resolve(h);
+      m_perm* mp = a ? m_perm_of(h, &p) : NULL;
+      int rc = take ? fp_alloc_take_counters(t, h, &c) : fp_alloc_counters(t, h, &c);
+      MEXPECT(rc == (a ? 0 : -FP_ENOENT));
+      if (a) {
+        MEXPECT(memcmp(&c, &a->c, sizeof c) == 0);
+        if (take) memset(&a->c, 0, sizeof a->c);
+      }
+      rc = take ? fp_perm_take_counters(t, h, &p, &c) : fp_perm_counters(t, h, &p, &c);
+      MEXPECT(rc == (mp ? 0 : -FP_ENOENT));
+      if (mp) {
+        MEXPECT(memcmp(&c, &mp->c, sizeof c) == 0);
+        if (take) memset(&mp->c, 0, sizeof mp->c);
+      }
       fp_stats st;
       fp_get_stats(t, &st);
       MEXPECT(st.allocations == m_count(0) && st.permissions == m_count(1) && st.channels == m_count(2));

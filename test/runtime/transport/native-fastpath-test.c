@@ -580,6 +580,20 @@ static void test_send_and_data_indications(void) {
   EQ(c.to_client_packets, 1);
   EQ(c.to_client_bytes, 1);
   EQ(fp_perm_counters(t, b, &peer, &c), -FP_ENOENT);
+  /* Taking reads and zeroes: nothing is counted twice. */
+  EQ(fp_alloc_take_counters(t, a, &c), 0);
+  EQ(c.to_client_bytes, 13);
+  EQ(fp_alloc_take_counters(t, a, &c), 0);
+  EQ(c.to_client_bytes + c.to_client_packets + c.to_peer_bytes + c.to_peer_packets, 0);
+  EQ(fp_perm_take_counters(t, b, &p4, &c), 0);
+  EQ(c.to_client_packets, 1);
+  EQ(fp_perm_counters(t, b, &p4, &c), 0);
+  EQ(c.to_client_packets, 0);
+  EQ(fp_peer_packet(t, 10, &p4, 3, 1, &tc), FP_FORWARD);
+  EQ(fp_perm_take_counters(t, b, &p4, &c), 0);
+  EQ(c.to_client_bytes, 3);
+  EQ(fp_perm_take_counters(t, b, &peer, &c), -FP_ENOENT);
+  EQ(fp_alloc_take_counters(t, -5, &c), -FP_ENOENT);
   SELF_CHECK(t);
   fp_destroy(t);
 }

@@ -562,13 +562,31 @@ int fp_alloc_counters(const fp_table* t, int32_t alloc, fp_counters* out) {
   return 0;
 }
 
-int fp_perm_counters(const fp_table* t, int32_t alloc, const fp_addr* peer, fp_counters* out) {
+int fp_alloc_take_counters(fp_table* t, int32_t alloc, fp_counters* out) {
+  int rc = fp_alloc_counters(t, alloc, out);
+  if (rc == 0) memset(&t->allocs[resolve(t, alloc)].c, 0, sizeof(fp_counters));
+  return rc;
+}
+
+static uint32_t perm_of(const fp_table* t, int32_t alloc, const fp_addr* peer) {
   uint32_t i = resolve(t, alloc);
-  if (i == NIL || peer == NULL || out == NULL) return -FP_ENOENT;
+  if (i == NIL || peer == NULL) return NIL;
   fp_addr ip = ip_only(peer);
-  uint32_t p = find_perm(t, i, &ip);
-  if (p == NIL) return -FP_ENOENT;
+  return find_perm(t, i, &ip);
+}
+
+int fp_perm_counters(const fp_table* t, int32_t alloc, const fp_addr* peer, fp_counters* out) {
+  uint32_t p = perm_of(t, alloc, peer);
+  if (p == NIL || out == NULL) return -FP_ENOENT;
   *out = t->perms[p].c;
+  return 0;
+}
+
+int fp_perm_take_counters(fp_table* t, int32_t alloc, const fp_addr* peer, fp_counters* out) {
+  uint32_t p = perm_of(t, alloc, peer);
+  if (p == NIL || out == NULL) return -FP_ENOENT;
+  *out = t->perms[p].c;
+  memset(&t->perms[p].c, 0, sizeof(fp_counters));
   return 0;
 }
 

@@ -148,6 +148,10 @@ typedef struct fp_counters {
  * adds to the permission's cluster). */
 int fp_alloc_counters(const fp_table* t, int32_t alloc, fp_counters* out);
 int fp_perm_counters(const fp_table* t, int32_t alloc, const fp_addr* peer, fp_counters* out);
+/* The same, and zeroes them: the caller adds what it took to its own stats, so that nothing is
+ * counted twice. Removing an entry drops what was not taken: take before removing. */
+int fp_alloc_take_counters(fp_table* t, int32_t alloc, fp_counters* out);
+int fp_perm_take_counters(fp_table* t, int32_t alloc, const fp_addr* peer, fp_counters* out);
 
 /* Why a datagram was punted (or FP_OK when it was forwarded). */
 typedef enum fp_reason {
