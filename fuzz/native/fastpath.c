@@ -479,11 +479,17 @@ static void op_send_indication(fp_table* t, reader* r) {
     pos += 4;
   }
   /* shape bits 2..7: damage the length field or cut the datagram short; 0: well formed. */
-  put16(buf + 2, (unsigned)(pos - 20) + ((shape >> 2) & 7) - ((shape >> 5) & 3));
+  unsigned body = (unsigned)(pos - 20) + ((shape >> 2) & 7) - ((shape >> 5) & 3);
+  put16(buf + 2, body);
   size_t cut = (shape & 0x80) ? pos - (shape & 3) : pos;
   fp_to_peer tp;
   fp_verdict v = client_packet(t, listener, &c, buf, cut, &tp);
-  if ((shape & 0xfc) != 0) return; /* damaged: the contract checks in client_packet only */
+  /* Damaged (the two changes to the length field may cancel out, so look at the bytes): the
+   * length no longer matches the datagram, which the parser checks first. */
+  if (body != pos - 20 || cut != pos) {
+    MEXPECT(tp.reason == FP_MALFORMED);
+    return;
+  }
   if (extra[shape & 3] == 0x0022) {
     MEXPECT(tp.reason == FP_UNSUPPORTED);
     return;

@@ -1,7 +1,8 @@
 /*
  * The relay's native fast path: the state of UDP allocations that JavaScript installed, and the
  * per-datagram decisions made from it. Plain C, no I/O, no clock, no Node-API: the caller reads
- * the sockets, passes a monotonic time in ms with every call, and sends what a decision says.
+ * the sockets, passes the time in ms with every call, and sends what a decision says. Expiries and
+ * `now` are on the caller's one clock (a monotonic one is best); nothing here reads a clock.
  *
  * JavaScript owns the state. It installs an allocation, its permissions and its channel bindings
  * here after it has granted them (the perimeter in policy/ decides), refreshes and removes them,
@@ -70,8 +71,10 @@ typedef struct fp_alloc_spec {
   uint8_t txid_prefix[8];  /* Data indications' transaction id: these 8 bytes, then a counter */
 } fp_alloc_spec;
 
-/* A handle (>= 0) to name the allocation in later calls, or -FP_E*. Handles of removed
- * allocations go stale: they fail with -FP_ENOENT, never reach a newer allocation in the slot. */
+/* A handle (>= 0) to name the allocation in later calls, or -FP_E*: -FP_EEXIST when the client
+ * 5-tuple or the relay fd is taken (by an expired allocation too, until it is removed or swept).
+ * Handles of removed allocations go stale: they fail with -FP_ENOENT, never reach a newer
+ * allocation in the slot. */
 int32_t fp_alloc_install(fp_table* t, const fp_alloc_spec* spec);
 int fp_alloc_refresh(fp_table* t, int32_t alloc, uint64_t expires_ms);
 /* Removes the allocation with its permissions and channels. */
