@@ -682,7 +682,8 @@ fp_verdict fp_client_packet(fp_table* t, uint32_t listener, const fp_addr* clien
   fp_addr peer;
   uint32_t off, plen;
   uint16_t number = 0;
-  if ((data[0] & 0xc0) == 0x40) {
+  int channel = (data[0] & 0xc0) == 0x40;
+  if (channel) {
     /* ChannelData: number, length, payload; over UDP the padding may be there or not. */
     if (len < 4) return punt(t, FP_MALFORMED, &out->reason);
     number = be16(data);
@@ -706,7 +707,7 @@ fp_verdict fp_client_packet(fp_table* t, uint32_t listener, const fp_addr* clien
   if (a == NIL || t->allocs[a].expires <= now) return punt(t, FP_NO_ALLOCATION, &out->reason);
   alloc_e* al = &t->allocs[a];
   out->alloc = (int32_t)(((uint32_t)al->gen << SLOT_BITS) | a);
-  if (number != 0) {
+  if (channel) {
     uint32_t c = find_chan_num(t, a, number);
     if (c == NIL || t->chans[c].expires <= now) return punt(t, FP_NO_CHANNEL, &out->reason);
     peer = t->chans[c].peer;
