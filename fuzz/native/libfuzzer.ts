@@ -19,7 +19,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const HARNESS = path.join(import.meta.dirname, 'fastpath.c');
 const FASTPATH_DIR = path.join(ROOT, 'runtime/transport/native/fastpath');
 
-export { NATIVE_CORPUS_DIR };
+export { BOUNDARY_PREFIX, NATIVE_CORPUS_DIR } from './make-corpus.js';
 
 export interface BuildOptions {
   /** Compiles fastpath.c with PLANT_OOB: its ChannelData length check lets one byte too many through. */
@@ -59,12 +59,17 @@ export function buildFuzzer(out: string, opts: BuildOptions = {}): void {
 }
 
 export interface RunOptions {
+  /** Wall-time cap. */
   readonly seconds: number;
+  /** Input cap (libFuzzer's -runs): a bound that does not depend on the machine's load. */
+  readonly runs?: number;
   readonly seed: number;
   /** New inputs go here (libFuzzer writes to the first corpus directory). */
   readonly workDir: string;
   /** Where a crashing input is written. */
   readonly artifactDir: string;
+  /** Seed inputs. @default the committed corpus */
+  readonly seedDir?: string;
 }
 
 export interface RunResult {
@@ -84,11 +89,12 @@ export function runFuzzer(bin: string, opts: RunOptions): RunResult {
     [
       `-seed=${opts.seed}`,
       `-max_total_time=${opts.seconds}`,
+      ...(opts.runs === undefined ? [] : [`-runs=${opts.runs}`]),
       '-timeout=10',
       '-print_final_stats=1',
       `-artifact_prefix=${opts.artifactDir}${path.sep}`,
       opts.workDir,
-      NATIVE_CORPUS_DIR,
+      opts.seedDir ?? NATIVE_CORPUS_DIR,
     ],
     { encoding: 'utf8', timeout: (opts.seconds + 60) * 1000 },
   );

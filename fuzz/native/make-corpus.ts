@@ -2,13 +2,16 @@
  * Writes the committed seeds of the native fast path's fuzz target (fuzz/native/corpus/fastpath/):
  * `npx tsx fuzz/native/make-corpus.ts`. Each seed is a program in fastpath.c's input encoding that
  * reaches one of the paths a relay takes: ChannelData both ways, Send and Data indications for
- * IPv6, a withdrawal by CIDR, expiry and sweeping, a full table, port ranges, raw datagrams.
+ * IPv6, a withdrawal by CIDR, expiry and sweeping, a full table, port ranges, raw datagrams; and
+ * ChannelData whose length runs one byte past the datagram (boundary-*).
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { storeInput } from '../engine/corpus.js';
 
 export const NATIVE_CORPUS_DIR = path.join(import.meta.dirname, 'corpus', 'fastpath');
+/** File name prefix of the seeds at a parser's boundary (a length one past the datagram). */
+export const BOUNDARY_PREFIX = 'boundary-';
 
 /** An address byte: family, one of 8 IPs, one of 15 ports (0: port 0). */
 const v4 = (ip: number, port: number): number => ((ip & 7) << 4) | (port & 15);
@@ -88,6 +91,21 @@ class Program {
   }
 }
 
+/** An allocation on listener 0 with a permission and channel 0x4000 to one peer. */
+const bound = (): Program =>
+  new Program(2, 4, 4)
+    .install(0, v4(1, 1), 0, 0x4000, 0)
+    .permit(0, v4(2, 1), 0x4000)
+    .bind(0, 0, v4(2, 1), 0x4000);
+
+/** ChannelData whose length field runs one byte past the datagram, structured and raw: must punt. */
+export function boundarySeeds(): Buffer[] {
+  return [
+    bound().channelData(0, v4(1, 1), 0, 16, 1),
+    bound().raw(0, v4(1, 1), Buffer.from('4000000561626364', 'hex')),
+  ].map((p) => p.build());
+}
+
 export function seeds(): Buffer[] {
   const channelV4 = new Program(4, 8, 8)
     .install(1, v4(1, 1), 0, 0x4000, 0)
@@ -163,10 +181,7 @@ export function seeds(): Buffer[] {
     .channelData(3, v4(1, 1), 1, 4)
     .fromPeer(2, v4(2, 9), 4)
     .fromPeer(2, v4(2, 10), 4);
-  const raw = new Program(2, 4, 4)
-    .install(0, v4(1, 1), 0, 0x4000, 0)
-    .permit(0, v4(2, 1), 0x4000)
-    .bind(0, 0, v4(2, 1), 0x4000)
+  const raw = bound()
     .raw(0, v4(1, 1), Buffer.from('400000046162636400', 'hex'))
     .raw(0, v4(1, 1), Buffer.from('4000ffff61', 'hex'))
     .raw(0, v4(1, 1), Buffer.from('000100002112a442000102030405060708090a0b', 'hex'));
@@ -176,5 +191,7 @@ export function seeds(): Buffer[] {
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   rmSync(NATIVE_CORPUS_DIR, { recursive: true, force: true });
   for (const s of seeds()) storeInput(NATIVE_CORPUS_DIR, s, 'seed-');
-  console.log(`wrote ${seeds().length} seeds to ${path.relative(process.cwd(), NATIVE_CORPUS_DIR)}`);
+  for (const s of boundarySeeds()) storeInput(NATIVE_CORPUS_DIR, s, BOUNDARY_PREFIX);
+  const n = seeds().length + boundarySeeds().length;
+  console.log(`wrote ${n} seeds to ${path.relative(process.cwd(), NATIVE_CORPUS_DIR)}`);
 }
