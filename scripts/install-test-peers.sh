@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing, from Debian's packages:
 # coturn's test clients, Chromium, openssl, iproute2 (network namespaces), gcc and libc headers
-# (the UDP module check), Janus (the JanusDemo's media server), Redis and git (Argo CD's cache and
+# (the UDP module check, the fast path's C tests), clang with its libFuzzer runtime (the fast
+# path's fuzzing), Janus (the JanusDemo's media server), Redis and git (Argo CD's cache and
 # repository), and for the runtime image's tests a registry on loopback (docker-registry), skopeo
 # to copy to and from it, and crun to run the image's filesystem as the pod would. Uses sudo when
 # not root.
@@ -16,6 +17,8 @@ declare -A PEERS=(
   [ip]=iproute2
   [gcc]=gcc
   [/usr/include/stdio.h]=libc6-dev
+  [clang]=clang
+  [/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a]=libclang-rt-14-dev
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
   [janus]=janus
   [redis-server]=redis-server

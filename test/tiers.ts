@@ -31,7 +31,7 @@ export const INTEGRATION_MARKERS: readonly RegExp[] = [
   /\bBrowserHarness\b/,
   /\b(startPod|startAuthPod|spawnStunnerd|startStunnerd|runUclient|startPeer|runScript|selfSignedCert|startRegistry|runContainer)\(/,
   /\/bench\/servers\.js'/, // bench's relays run as processes
-  /\bfuzzTarget\(/, // a coverage-guided campaign of tens of thousands of inputs
+  /\b(fuzzTarget|runFuzzer)\(/, // a coverage-guided campaign (JS or libFuzzer) of tens of thousands of inputs
 ];
 
 /**
