@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing, from Debian's packages:
 # coturn's test clients, Chromium, openssl, iproute2 (network namespaces), gcc and libc headers
-# (the UDP module check), Janus (the JanusDemo's media server), Redis and git (Argo CD's cache and
+# (the UDP module check), OpenSSL's headers (libssl-dev: bench/native's turn-blast links
+# libcrypto), Janus (the JanusDemo's media server), Redis and git (Argo CD's cache and
 # repository), and for the runtime image's tests a registry on loopback (docker-registry), skopeo
 # to copy to and from it, and crun to run the image's filesystem as the pod would. Uses sudo when
 # not root.
@@ -16,6 +17,7 @@ declare -A PEERS=(
   [ip]=iproute2
   [gcc]=gcc
   [/usr/include/stdio.h]=libc6-dev
+  [/usr/include/openssl/hmac.h]=libssl-dev
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
   [janus]=janus
   [redis-server]=redis-server
