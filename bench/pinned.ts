@@ -21,7 +21,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type LoadResult, runLoad } from './load.js';
 import { buildNative, type NativeTools } from './native/build.js';
-import { medianRound } from './report.js';
+import { fmt, kpps, medianRound } from './report.js';
 import { freeUdpPort, PASS, type ServerHandle, type ServerSpec, USER } from './servers.js';
 
 /** One turn-blast run (its JSON, the fields the bench uses). */
@@ -391,4 +391,53 @@ export async function runPinned(
     pin(process.pid, all);
   }
   return entries.map((e) => rows.get(e.key)!);
+}
+
+/** The pinned phase's rows (bench/pinned.ts). */
+export function pinnedMarkdownTable(rows: readonly PinnedRow[]): string {
+  const head = [
+    'server (pinned to one core)',
+    'fixed rate: relayed pkt/s',
+    'µs/pkt',
+    'server cores',
+    'loss',
+    'saturation: relayed pkt/s on one core',
+    'µs/pkt',
+    'server cores',
+    'generator + echo cores',
+    'loss',
+    'RTT p50 / p99 (µs)',
+    'Node generator, echo peer: pkt/s @ µs/pkt',
+    'Node generator, client to client: pkt/s @ µs/pkt',
+  ];
+  const loss = (b: BlastResult | undefined): string =>
+    b ? `${b.lost}/${b.sent}${b.sendBlocked > 0 ? ` (+${b.sendBlocked} not sent)` : ''}` : 'n/a';
+  const node = (l: LoadResult | undefined): string =>
+    l ? `${kpps(l.relayedPerSec)} @ ${fmt(l.cpuUsPerPkt, 2)}${l.lost > 0 ? `, lost ${l.lost}` : ''}` : 'n/a';
+  const body = rows.map((r) => {
+    if (r.error && !r.fixedRate && !r.saturation)
+      return [r.name, `not measured: ${r.error}`, ...head.slice(2).map(() => '')];
+    const f = r.fixedRate;
+    const s = r.saturation;
+    return [
+      r.name,
+      kpps(f?.relayedPerSec),
+      fmt(f?.cpuUsPerPkt, 2),
+      fmt(f?.serverCores, 2),
+      loss(f),
+      kpps(s?.relayedPerSec),
+      fmt(s?.cpuUsPerPkt, 2),
+      fmt(s?.serverCores, 2),
+      s ? `${fmt(s.generatorCores, 2)} + ${fmt(s.peerCores, 2)}` : 'n/a',
+      loss(s),
+      s ? `${fmt(s.rttP50Us, 0)} / ${fmt(s.rttP99Us, 0)}` : 'n/a',
+      r.floor ? '(floor: no TURN)' : node(r.nodeEcho),
+      r.floor ? '(floor: no TURN)' : node(r.nodePairs),
+    ];
+  });
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...body.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }

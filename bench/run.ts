@@ -25,6 +25,7 @@ import {
   type PinnedConfig,
   type PinnedEntry,
   type PinnedRow,
+  pinnedMarkdownTable,
   runPinned,
   SERVER_CORE,
 } from './pinned.js';
@@ -35,7 +36,6 @@ import {
   markdownTable,
   median,
   medianRound,
-  pinnedMarkdownTable,
   type ServerResult,
   svgChart,
   type Target,
