@@ -100,7 +100,7 @@ const CFG = {
     nodeClients: 10,
     nodeWindow: 16,
     warmupMs: QUICK ? 300 : 700,
-    durationMs: QUICK ? 1000 : 3000,
+    durationMs: QUICK ? 1000 : 2000,
     rounds: QUICK ? 1 : 3,
   } satisfies PinnedConfig,
 };
