@@ -388,7 +388,11 @@ export async function runPinned(
     await Promise.all(running.map((r) => (r.handle ? r.handle.stop() : r.fwd!.stop())));
     const counts = await echo?.stop();
     if (counts) log(`pinned: echo peer: ${JSON.stringify(counts)}`);
-    pin(process.pid, all);
+    try {
+      pin(process.pid, all);
+    } catch (e) {
+      log(`pinned: could not release this process to cores ${all}: ${(e as Error).message}`);
+    }
   }
   return entries.map((e) => rows.get(e.key)!);
 }

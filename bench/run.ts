@@ -382,7 +382,15 @@ async function main(): Promise<void> {
   try {
     if (pinnedEntries.length > 0) {
       log(`pinned phase: ${pinnedEntries.map((e) => e.key).join(', ')}`);
-      pinned = await runPinned(pinnedEntries, CFG.pinned, tmp, m.cores, log);
+      pinned = await runPinned(pinnedEntries, CFG.pinned, tmp, m.cores, log).catch((e: unknown) => {
+        log(`pinned phase failed: ${(e as Error).message}`);
+        return pinnedEntries.map((x) => ({
+          key: x.key,
+          name: x.name,
+          floor: !!x.floor,
+          error: `pinned phase failed: ${(e as Error).message}`,
+        }));
+      });
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
