@@ -11,15 +11,17 @@
  *   every row, floors included, below every server's one-core capacity: µs/packet at equal work.
  * - "saturation": turn-blast in a closed loop, `satFlows` flows × `satWindow` packets in flight:
  *   the server's core is the bottleneck, so relayed pkt/s is its one-core capacity.
- * - "echo peer" and "client to client" (TURN servers only): the bench's own Node generator at the
- *   bench's load (10 clients × window 16), through a UDP echo peer and between paired clients.
+ * - "echo peer" and "client to client": the bench's own Node generator at the bench's load (10
+ *   clients × window 16), through the same C echo peer and between paired clients.
  *
- * A floor gets `turn-blast --raw`: plain UDP payloads of the same size, no TURN.
+ * A floor gets `turn-blast --raw` and the Node generator's raw mode (bench/load.ts runRawLoad):
+ * plain UDP payloads of the same size, no TURN; its client-to-client run uses a forwarder of its
+ * own started with --pairs.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { type LoadResult, runLoad } from './load.js';
+import { type LoadResult, runLoad, runRawLoad } from './load.js';
 import { buildNative, type NativeTools } from './native/build.js';
 import { fmt, kpps, medianRound } from './report.js';
 import { freeUdpPort, PASS, type ServerHandle, type ServerSpec, USER } from './servers.js';
@@ -251,6 +253,19 @@ export function blastResult(j: Record<string, unknown>): BlastResult {
   };
 }
 
+/** The client-to-client floor: a forwarder of its own with --pairs, on the server core, for one run. */
+async function pairsFloor(
+  bin: string,
+  run: (fwd: { port: number; pid: number }) => Promise<LoadResult>,
+): Promise<LoadResult> {
+  const fwd = await startC(bin, ['--pairs', '--max-ms', String(10 * 60_000)], SERVER_CORE);
+  try {
+    return await run(fwd);
+  } finally {
+    await fwd.stop();
+  }
+}
+
 interface Running {
   readonly entry: PinnedEntry;
   readonly handle?: ServerHandle;
@@ -354,12 +369,19 @@ export async function runPinned(
           const s = await blast(r, { flows: cfg.satFlows, window: cfg.satWindow });
           push(sat, key, s);
           log(`pinned: ${r.entry.name}: round ${round + 1}: saturation: ${line(s)}`);
-          if (r.handle && r.handle.mode === 'channel') {
-            const shape = { clients: cfg.nodeClients, window: cfg.nodeWindow, payload: cfg.payload };
-            const timing = { warmupMs: cfg.warmupMs, durationMs: cfg.durationMs };
-            const e = await runLoad(r.handle, { ...shape, ...timing, topology: 'peer' });
+          const shape = { clients: cfg.nodeClients, window: cfg.nodeWindow, payload: cfg.payload };
+          const timing = { warmupMs: cfg.warmupMs, durationMs: cfg.durationMs };
+          if (r.handle?.mode === 'channel' || r.entry.floor) {
+            // through the same C echo peer as turn-blast
+            const e = r.handle
+              ? await runLoad(r.handle, { ...shape, ...timing, topology: 'peer', peerPort: echo!.port })
+              : await runRawLoad(r.fwd!, { ...shape, ...timing, topology: 'peer' });
             push(nodeEcho, key, e);
-            const p = await runLoad(r.handle, { ...shape, ...timing, topology: 'pairs' });
+            const p = r.handle
+              ? await runLoad(r.handle, { ...shape, ...timing, topology: 'pairs' })
+              : await pairsFloor(tools[r.entry.floor!], (fwd) =>
+                  runRawLoad(fwd, { ...shape, ...timing, topology: 'pairs' }),
+                );
             push(nodePairs, key, p);
             log(
               `pinned: ${r.entry.name}: round ${round + 1}: Node generator: echo peer ${(e.relayedPerSec / 1000).toFixed(1)}k pkt/s @ ${e.cpuUsPerPkt.toFixed(2)} µs, client to client ${(p.relayedPerSec / 1000).toFixed(1)}k pkt/s @ ${p.cpuUsPerPkt.toFixed(2)} µs`,
@@ -435,8 +457,8 @@ export function pinnedMarkdownTable(rows: readonly PinnedRow[]): string {
       s ? `${fmt(s.generatorCores, 2)} + ${fmt(s.peerCores, 2)}` : 'n/a',
       loss(s),
       s ? `${fmt(s.rttP50Us, 0)} / ${fmt(s.rttP99Us, 0)}` : 'n/a',
-      r.floor ? '(floor: no TURN)' : node(r.nodeEcho),
-      r.floor ? '(floor: no TURN)' : node(r.nodePairs),
+      node(r.nodeEcho),
+      node(r.nodePairs),
     ];
   });
   return [

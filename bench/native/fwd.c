@@ -8,7 +8,12 @@
  * FWD_MMSG=1 (fwd-mmsg: recvmmsg/sendmmsg; a listener batch is split per relay socket, the return
  * leg of all ready relay sockets goes out in one sendmmsg on the listener).
  *
- *   fwd-plain|fwd-mmsg --peer 127.0.0.1:PORT [--port 0] [--max-flows 1024] [--max-ms 600000]
+ *   fwd-plain|fwd-mmsg --peer 127.0.0.1:PORT | --pairs  [--port 0] [--max-flows 1024] [--max-ms 600000]
+ *
+ * --pairs: the client-to-client floor. Flows are paired in order of arrival (0 with 1, 2 with 3,
+ * ...) and each flow's relay socket sends to its partner's relay socket instead of to a peer, as
+ * two TURN clients relaying to each other's relayed address do. A datagram whose partner has not
+ * arrived yet is dropped (and counted).
  *
  * Prints {"port":N} once bound, and its counts as JSON when stopped (SIGTERM/SIGINT) or after
  * --max-ms.
@@ -27,6 +32,7 @@
 struct flow {
   int fd;
   struct sockaddr_in client;
+  struct sockaddr_in relay; /* this flow's relay socket address (the partner's peer in --pairs) */
 };
 
 static struct flow flows[MAX_FLOWS];
@@ -35,6 +41,7 @@ static uint64_t keys[TABLE]; /* 0: empty; else (ip << 16 | port) + 1 */
 static int slots[TABLE];
 static int listener, ep;
 static struct sockaddr_in peer;
+static int pairs = 0;
 static unsigned long long to_peer = 0, to_client = 0, dropped = 0, syscalls = 0;
 
 static inline uint64_t key_of(const struct sockaddr_in *a) {
@@ -52,6 +59,8 @@ static int flow_of(const struct sockaddr_in *a) {
       int f = nflows++;
       flows[f].fd = udp_socket(0);
       flows[f].client = *a;
+      socklen_t rl = sizeof flows[f].relay;
+      if (getsockname(flows[f].fd, (struct sockaddr *)&flows[f].relay, &rl) < 0) die("getsockname");
       struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)f + 1};
       if (epoll_ctl(ep, EPOLL_CTL_ADD, flows[f].fd, &ev) < 0) die("epoll_ctl");
       keys[h] = k;
@@ -60,6 +69,13 @@ static int flow_of(const struct sockaddr_in *a) {
     }
   }
   return -1;
+}
+
+/* Where flow f's datagrams go: the peer, or in --pairs the partner's relay socket (NULL: not yet). */
+static inline const struct sockaddr_in *dest_of(int f) {
+  if (!pairs) return &peer;
+  int p = f ^ 1;
+  return p < nflows ? &flows[p].relay : NULL;
 }
 
 #if !FWD_MMSG
@@ -74,12 +90,13 @@ static void from_clients(void) {
     syscalls++;
     if (n < 0) return;
     int f = flow_of(&from);
-    if (f < 0) {
+    const struct sockaddr_in *to = f < 0 ? NULL : dest_of(f);
+    if (!to) {
       dropped++;
       continue;
     }
     syscalls++;
-    if (sendto(flows[f].fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&peer, sizeof peer) == n)
+    if (sendto(flows[f].fd, buf, (size_t)n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to) == n)
       to_peer++;
     else
       dropped++;
@@ -151,7 +168,8 @@ static void from_clients(void) {
   for (int i = 0; i < n; i++) {
     int f = flow_at[i];
     if (f == -2) continue; /* already sent with its flow */
-    if (f < 0) {
+    const struct sockaddr_in *to = f < 0 ? NULL : dest_of(f);
+    if (!to) {
       dropped++;
       continue;
     }
@@ -163,8 +181,8 @@ static void from_clients(void) {
       memset(&out_msgs[k].msg_hdr, 0, sizeof out_msgs[k].msg_hdr);
       out_msgs[k].msg_hdr.msg_iov = &out_iov[k];
       out_msgs[k].msg_hdr.msg_iovlen = 1;
-      out_msgs[k].msg_hdr.msg_name = &peer;
-      out_msgs[k].msg_hdr.msg_namelen = sizeof peer;
+      out_msgs[k].msg_hdr.msg_name = (void *)to;
+      out_msgs[k].msg_hdr.msg_namelen = sizeof *to;
       k++;
       flow_at[j] = -2;
     }
@@ -207,20 +225,21 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) port = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--peer") && i + 1 < argc) peer_s = argv[++i];
+    else if (!strcmp(argv[i], "--pairs")) pairs = 1;
     else if (!strcmp(argv[i], "--max-flows") && i + 1 < argc) max_flows = (int)strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-ms") && i + 1 < argc) max_ms = strtol(argv[++i], NULL, 10);
     else {
-      fprintf(stderr, "usage: fwd --peer 127.0.0.1:PORT [--port N] [--max-flows N] [--max-ms N]\n");
+      fprintf(stderr, "usage: fwd --peer 127.0.0.1:PORT | --pairs [--port N] [--max-flows N] [--max-ms N]\n");
       return 2;
     }
   }
-  if (!peer_s) {
-    fprintf(stderr, "fwd: --peer is required\n");
+  if (!peer_s == !pairs) {
+    fprintf(stderr, "fwd: give either --peer or --pairs\n");
     return 2;
   }
   if (max_flows <= 0 || max_flows > MAX_FLOWS) max_flows = MAX_FLOWS;
   if (max_ms <= 0 || max_ms > MAX_LIFETIME_MS) max_ms = MAX_LIFETIME_MS;
-  parse_addr(peer_s, &peer);
+  if (peer_s) parse_addr(peer_s, &peer);
   trap_stop_signals();
   ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) die("epoll_create1");

@@ -8,6 +8,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRawLoad } from '../../bench/load.js';
 import { buildNative, type NativeTools } from '../../bench/native/build.js';
 import { type CProcess, runBlast, startC } from '../../bench/pinned.js';
 import { coturn, freeUdpPort, ourConfig, type ServerHandle } from '../../bench/servers.js';
@@ -61,6 +62,26 @@ describe('bench/native', () => {
       }
     }, 20_000);
   }
+
+  it('fwd-mmsg --pairs forwards between paired clients of the Node generator (its raw mode)', async () => {
+    const fwd = await startC(tools.fwdMmsg, ['--pairs', '--max-ms', '60000']);
+    try {
+      const r = await runRawLoad(fwd, {
+        clients: 4,
+        window: 8,
+        payload: 172,
+        warmupMs: 100,
+        durationMs: 400,
+        topology: 'pairs',
+      });
+      expect(r.relayedPerSec).toBeGreaterThan(1000);
+      expect(r.lost).toBe(0);
+      expect(r.cpuUsPerPkt).toBeGreaterThan(0);
+    } finally {
+      const counts = await fwd.stop();
+      expect(counts?.['flows']).toBe(4);
+    }
+  }, 20_000);
 
   it('a forwarder that stops mid-run shows up as lost packets', async () => {
     const fwd = await startC(tools.fwdPlain, ['--peer', `127.0.0.1:${echo.port}`, '--max-ms', '60000']);

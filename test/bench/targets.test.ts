@@ -176,8 +176,8 @@ describe('issue 29 targets (the pinned phase)', () => {
     };
   };
   const rivals = [
-    row('fwd-plain', 6, 4.4, 225_000),
-    row('fwd-mmsg', 7, 3.6, 263_000),
+    row('fwd-plain', 6, 4.4, 225_000, 5.8),
+    row('fwd-mmsg', 7, 3.6, 263_000, 6.5),
     row('coturn', 7.5, 5, 190_000, 7.5),
     row('pion', 10.5, 9, 110_000, 10.5),
     row('pion-v4', 10, 8.5, 115_000, 10),
