@@ -79,13 +79,19 @@ export interface PinnedEntry {
   readonly key: string;
   /** A TURN server, or a floor: which forwarder binary. */
   readonly spec?: ServerSpec;
-  readonly floor?: 'fwdPlain' | 'fwdMmsg';
+  readonly floor?: 'fwdPlain' | 'fwdMmsg' | 'fwdMmsgCd';
   readonly name: string;
 }
 
 export const FLOORS: readonly PinnedEntry[] = [
   { key: 'fwd-plain', floor: 'fwdPlain', name: 'C forwarder floor, recvfrom/sendto' },
   { key: 'fwd-mmsg', floor: 'fwdMmsg', name: 'C forwarder floor, recvmmsg/sendmmsg' },
+  // a reference row, no target: what a relay's per-packet TURN work costs in C
+  {
+    key: 'fwd-mmsg-cd',
+    floor: 'fwdMmsgCd',
+    name: 'C forwarder, recvmmsg/sendmmsg, ChannelData parse and channel lookup',
+  },
 ];
 
 export const SERVER_CORE = '1';
@@ -170,6 +176,8 @@ export interface BlastOptions {
   readonly server: number;
   readonly peer?: number;
   readonly raw?: boolean;
+  /** With raw: ChannelData frames (fwd-mmsg-cd) rather than bare payloads. */
+  readonly rawChannel?: boolean;
   readonly flows: number;
   readonly payload: number;
   readonly window?: number;
@@ -190,7 +198,7 @@ export async function runBlast(bin: string, o: BlastOptions): Promise<Record<str
     '--server',
     `127.0.0.1:${o.server}`,
     ...(o.peer !== undefined ? ['--peer', `127.0.0.1:${o.peer}`] : []),
-    ...(o.raw ? ['--raw'] : ['--user', USER, '--pass', PASS]),
+    ...(o.raw ? [o.rawChannel ? '--raw-channel' : '--raw'] : ['--user', USER, '--pass', PASS]),
     '--flows',
     String(o.flows),
     '--payload',
@@ -346,6 +354,7 @@ export async function runPinned(
         server: r.port,
         peer: echo!.port,
         raw: !!r.entry.floor,
+        rawChannel: r.entry.floor === 'fwdMmsgCd',
         flows: cfg.flows,
         payload: cfg.payload,
         warmupMs: cfg.warmupMs,
@@ -371,7 +380,8 @@ export async function runPinned(
           log(`pinned: ${r.entry.name}: round ${round + 1}: saturation: ${line(s)}`);
           const shape = { clients: cfg.nodeClients, window: cfg.nodeWindow, payload: cfg.payload };
           const timing = { warmupMs: cfg.warmupMs, durationMs: cfg.durationMs };
-          if (r.handle?.mode === 'channel' || r.entry.floor) {
+          // the Node generator's raw mode sends bare payloads: not for the ChannelData floor
+          if (r.handle?.mode === 'channel' || (r.entry.floor && r.entry.floor !== 'fwdMmsgCd')) {
             // through the same C echo peer as turn-blast
             const e = r.handle
               ? await runLoad(r.handle, { ...shape, ...timing, topology: 'peer', peerPort: echo!.port })

@@ -5,7 +5,7 @@
  *
  * Environment knobs (for development): BENCH_QUICK=1 shortens every phase, BENCH_ONLY=ours,pion
  * selects servers (ours, coturn, pion, node-turn, ours-dgram, the multi-core rows' keys, and for
- * the pinned phase only pion-v4, stunner, fwd-plain, fwd-mmsg), BENCH_NO_WRITE=1 skips writing
+ * the pinned phase only pion-v4, stunner, fwd-plain, fwd-mmsg, fwd-mmsg-cd), BENCH_NO_WRITE=1 skips writing
  * docs/. BENCH_PINNED=0 skips the pinned phase (issue 29, bench/pinned.ts: every server alone on
  * one core, the C load generator and echo peer of bench/native on the other, the C forwarder
  * floors as reference rows), BENCH_PINNED=only runs nothing else. For example, a short look at
@@ -500,7 +500,7 @@ ${targets.map((t) => `| ${t.pass === undefined ? 'N/A' : t.pass ? 'PASS' : 'FAIL
 
 ${ratios.map((r) => `- ${r}`).join('\n')}
 
-How: fresh instances of the servers, each pinned (all threads) to one core with \`taskset\`; bench/native's C programs on the other: \`turn-blast\` (Allocate with the 401 nonce/realm exchange, CreatePermission and ChannelBind per flow, then ChannelData with \`sendmmsg\`, echoes received with \`recvmmsg\`) and \`udp-echo\` (the peer, \`recvmmsg\`/\`sendmmsg\`). The C forwarder floors (\`fwd-plain\`: \`recvfrom\`/\`sendto\`; \`fwd-mmsg\`: \`recvmmsg\`/\`sendmmsg\`) do a relay's two legs with no TURN work, one relay socket per client flow, and get \`turn-blast --raw\`: the same ${c.payload}-byte payloads without the 4-byte ChannelData header. Server CPU (utime+stime from \`/proc\`) is read by turn-blast at the edges of its measured window; a relayed packet is one crossing of the server, and every echo that came back crossed it twice.
+How: fresh instances of the servers, each pinned (all threads) to one core with \`taskset\`; bench/native's C programs on the other: \`turn-blast\` (Allocate with the 401 nonce/realm exchange, CreatePermission and ChannelBind per flow, then ChannelData with \`sendmmsg\`, echoes received with \`recvmmsg\`) and \`udp-echo\` (the peer, \`recvmmsg\`/\`sendmmsg\`). The C forwarder floors (\`fwd-plain\`: \`recvfrom\`/\`sendto\`; \`fwd-mmsg\`: \`recvmmsg\`/\`sendmmsg\`) do a relay's two legs with no TURN work, one relay socket per client flow, and get \`turn-blast --raw\`: the same ${c.payload}-byte payloads without the 4-byte ChannelData header. A third, reference row with no target (\`fwd-mmsg-cd\`, driven by \`turn-blast --raw-channel\`) adds a relay's per-packet TURN work in C: the ChannelData header checked and stripped, the channel looked up in the flow's bindings, the header put back on the return leg. Server CPU (utime+stime from \`/proc\`) is read by turn-blast at the edges of its measured window; a relayed packet is one crossing of the server, and every echo that came back crossed it twice.
 - fixed rate: ${c.flows} flows, ${c.rate / 1000}k packets/s sent (${(2 * c.rate) / 1000}k relayed/s), open loop: the same work for every row.
 - saturation: ${c.satFlows} flows × ${c.satWindow} packets in flight, closed loop: the server's core is the bottleneck; pkt/s is its one-core capacity.
 - Node echo peer / client to client: the bench's own Node generator at its load (${c.nodeClients} clients × window ${c.nodeWindow}), through the same C echo peer and between paired clients; the floors get its raw mode (bare payloads), and for client to client a forwarder of their own started with \`--pairs\` (each relay socket sends to its partner's).

@@ -23,6 +23,8 @@ export interface NativeTools {
   readonly fwdPlain: string;
   /** The forwarder floor, recvmmsg/sendmmsg. */
   readonly fwdMmsg: string;
+  /** The same with a ChannelData parse and a channel lookup per packet (`turn-blast --raw-channel`). */
+  readonly fwdMmsgCd: string;
 }
 
 const PROGRAMS: { key: keyof NativeTools; bin: string; args: string[] }[] = [
@@ -30,6 +32,7 @@ const PROGRAMS: { key: keyof NativeTools; bin: string; args: string[] }[] = [
   { key: 'udpEcho', bin: 'udp-echo', args: ['udp-echo.c'] },
   { key: 'fwdPlain', bin: 'fwd-plain', args: ['-DFWD_MMSG=0', 'fwd.c'] },
   { key: 'fwdMmsg', bin: 'fwd-mmsg', args: ['-DFWD_MMSG=1', 'fwd.c'] },
+  { key: 'fwdMmsgCd', bin: 'fwd-mmsg-cd', args: ['-DFWD_MMSG=1', '-DFWD_CD=1', 'fwd.c'] },
 ];
 
 function gccVersion(): string {
@@ -41,7 +44,7 @@ function gccVersion(): string {
   return r.stdout.split('\n')[0] ?? '';
 }
 
-/** Builds (or finds built) the four programs; throws with the compiler's message on failure. */
+/** Builds (or finds built) the programs; throws with the compiler's message on failure. */
 export function buildNative(): NativeTools {
   const hash = createHash('sha256');
   for (const f of readdirSync(SRC)

@@ -4,9 +4,14 @@
  * from the peer on a relay socket go back to its client through the listener socket. One relay
  * socket per client address, learned from its first datagram (as an allocation would be).
  *
- * Compiled twice: FWD_MMSG=0 (fwd-plain: recvfrom/sendto, one datagram per system call) and
+ * Compiled three times: FWD_MMSG=0 (fwd-plain: recvfrom/sendto, one datagram per system call),
  * FWD_MMSG=1 (fwd-mmsg: recvmmsg/sendmmsg; a listener batch is split per relay socket, the return
- * leg of all ready relay sockets goes out in one sendmmsg on the listener).
+ * leg of all ready relay sockets goes out in one sendmmsg on the listener), and FWD_MMSG=1 with
+ * FWD_CD=1 (fwd-mmsg-cd: the same with a relay's per-packet TURN work on ChannelData: the client
+ * leg carries ChannelData frames, whose header is checked and whose channel is looked up in the
+ * flow's bindings before the payload goes out bare; the return leg gets the header back. A
+ * channel is bound on its first frame, as if a ChannelBind had installed it; driven by
+ * `turn-blast --raw-channel`).
  *
  *   fwd-plain|fwd-mmsg --peer 127.0.0.1:PORT | --pairs  [--port 0] [--max-flows 1024] [--max-ms 600000]
  *
@@ -25,6 +30,13 @@
 #ifndef FWD_MMSG
 #error "compile with -DFWD_MMSG=0 or -DFWD_MMSG=1"
 #endif
+#ifndef FWD_CD
+#define FWD_CD 0
+#endif
+#if FWD_CD && !FWD_MMSG
+#error "FWD_CD needs FWD_MMSG=1"
+#endif
+#define BINDINGS 4 /* channel bindings per flow (FWD_CD) */
 
 #define TABLE 4096 /* open-addressing slots, a power of two above 2 * max flows */
 #define MAX_FLOWS 1024
@@ -33,6 +45,7 @@ struct flow {
   int fd;
   struct sockaddr_in client;
   struct sockaddr_in relay; /* this flow's relay socket address (the partner's peer in --pairs) */
+  uint16_t channels[BINDINGS]; /* FWD_CD: bound channel numbers (0: free) */
 };
 
 static struct flow flows[MAX_FLOWS];
@@ -149,6 +162,25 @@ static void send_all(int fd, struct mmsghdr *m, int n, unsigned long long *count
   }
 }
 
+#if FWD_CD
+/* A ChannelData frame of flow f: header checked, channel looked up (bound on first sight). */
+static int channel_data(int f, const uint8_t *b, size_t *off, size_t *len) {
+  if (*len < 4 || (b[0] & 0xC0) != 0x40) return 0;
+  uint16_t ch = (uint16_t)(b[0] << 8 | b[1]), dlen = (uint16_t)(b[2] << 8 | b[3]);
+  if ((size_t)dlen + 4 > *len) return 0;
+  uint16_t *c = flows[f].channels;
+  int hit = 0;
+  for (int i = 0; i < BINDINGS && !hit; i++) {
+    if (c[i] == ch) hit = 1;
+    else if (c[i] == 0) c[i] = ch, hit = 1;
+  }
+  if (!hit) return 0;
+  *off = 4;
+  *len = dlen;
+  return 1;
+}
+#endif
+
 static void from_clients(void) {
   for (int i = 0; i < BATCH; i++) {
     in_iov[i].iov_base = in_bufs[i];
@@ -163,7 +195,15 @@ static void from_clients(void) {
   syscalls++;
   if (n <= 0) return;
   int flow_at[BATCH];
-  for (int i = 0; i < n; i++) flow_at[i] = flow_of(&in_from[i]);
+  size_t off[BATCH], len[BATCH];
+  for (int i = 0; i < n; i++) {
+    flow_at[i] = flow_of(&in_from[i]);
+    off[i] = 0;
+    len[i] = in_msgs[i].msg_len;
+#if FWD_CD
+    if (flow_at[i] >= 0 && !channel_data(flow_at[i], in_bufs[i], &off[i], &len[i])) flow_at[i] = -1;
+#endif
+  }
   /* one sendmmsg per relay socket, in order of first appearance; order within a flow is kept */
   for (int i = 0; i < n; i++) {
     int f = flow_at[i];
@@ -176,8 +216,8 @@ static void from_clients(void) {
     int k = 0;
     for (int j = i; j < n; j++) {
       if (flow_at[j] != f) continue;
-      out_iov[k].iov_base = in_bufs[j];
-      out_iov[k].iov_len = in_msgs[j].msg_len;
+      out_iov[k].iov_base = in_bufs[j] + off[j];
+      out_iov[k].iov_len = len[j];
       memset(&out_msgs[k].msg_hdr, 0, sizeof out_msgs[k].msg_hdr);
       out_msgs[k].msg_hdr.msg_iov = &out_iov[k];
       out_msgs[k].msg_hdr.msg_iovlen = 1;
@@ -200,8 +240,8 @@ static void from_peer(int f) {
   int room = BATCH - nback;
   for (int i = 0; i < room; i++) {
     struct mmsghdr *m = &back_msgs[nback + i];
-    back_iov[nback + i].iov_base = back_bufs[nback + i];
-    back_iov[nback + i].iov_len = MAX_DGRAM;
+    back_iov[nback + i].iov_base = back_bufs[nback + i] + 4 * FWD_CD; /* room for the header */
+    back_iov[nback + i].iov_len = MAX_DGRAM - 4;
     memset(&m->msg_hdr, 0, sizeof m->msg_hdr);
     m->msg_hdr.msg_iov = &back_iov[nback + i];
     m->msg_hdr.msg_iovlen = 1;
@@ -211,6 +251,15 @@ static void from_peer(int f) {
   if (n <= 0) return;
   for (int i = nback; i < nback + n; i++) {
     back_iov[i].iov_len = back_msgs[i].msg_len;
+#if FWD_CD
+    uint8_t *h = back_bufs[i];
+    h[0] = (uint8_t)(flows[f].channels[0] >> 8);
+    h[1] = (uint8_t)flows[f].channels[0];
+    h[2] = (uint8_t)(back_msgs[i].msg_len >> 8);
+    h[3] = (uint8_t)back_msgs[i].msg_len;
+    back_iov[i].iov_base = h;
+    back_iov[i].iov_len += 4;
+#endif
     back_msgs[i].msg_hdr.msg_name = &flows[f].client;
     back_msgs[i].msg_hdr.msg_namelen = sizeof flows[f].client;
   }

@@ -10,7 +10,8 @@
  *
  * --raw: no TURN at all; plain UDP payloads to --server (a forwarder floor, bench/native/fwd.c),
  * so floors and servers see the same payload sizes (a TURN server's client leg adds the 4-byte
- * ChannelData header, as it does in a real relay).
+ * ChannelData header, as it does in a real relay). --raw-channel: no TURN setup either, but the
+ * datagrams are ChannelData frames (channel 0x4000), for the floor that parses them (fwd-mmsg-cd).
  *
  * Load shapes (the packets a flow sends; every one crosses the server twice through the echo peer):
  *   --window W  closed loop: W packets in flight per flow, each echo sends the next;
@@ -48,7 +49,7 @@ enum { M_ALLOCATE = 0x003, M_REFRESH = 0x004, M_PERMISSION = 0x008, M_CHANNEL_BI
 
 static struct {
   struct sockaddr_in server, peer;
-  int have_peer, raw, flows, payload, window;
+  int have_peer, raw, raw_channel, flows, payload, window;
   long rate, warmup_ms, duration_ms, drain_ms;
   const char *user, *pass;
   int cpu_pids[MAX_PIDS], ncpu, peer_pid;
@@ -329,7 +330,7 @@ static void drain_flow(int f, int echo_back) {
     for (int i = 0; i < n; i++) {
       size_t len = in_msgs[i].msg_len;
       const uint8_t *b = in_bufs[i];
-      if (len < hdr_len + 8 || (!o.raw && (b[0] & 0xC0) != 0x40)) {
+      if (len < hdr_len + 8 || (hdr_len && (b[0] & 0xC0) != 0x40)) {
         bad++; /* not ours (a STUN message, a stray frame) */
         continue;
       }
@@ -378,7 +379,7 @@ static double pct(unsigned long long total, double q) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: turn-blast --server 127.0.0.1:PORT [--peer 127.0.0.1:PORT] [--user U] [--pass P] [--raw]\n"
+          "usage: turn-blast --server 127.0.0.1:PORT [--peer 127.0.0.1:PORT] [--user U] [--pass P] [--raw | --raw-channel]\n"
           "                  [--flows N] [--payload B] [--window W | --rate R] [--warmup-ms N] [--duration-ms N]\n"
           "                  [--drain-ms N] [--cpu-pid PID]... [--peer-pid PID]\n");
   exit(2);
@@ -391,6 +392,10 @@ int main(int argc, char **argv) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--raw")) {
       o.raw = 1;
+      continue;
+    }
+    if (!strcmp(a, "--raw-channel")) {
+      o.raw = o.raw_channel = 1;
       continue;
     }
     if (!v) usage();
@@ -432,10 +437,10 @@ int main(int argc, char **argv) {
   double setup_ms = (double)(mono_ns() - t_setup) / 1e6;
 
   /* the frame: [ChannelData header] payload, the payload starting with the send time */
-  hdr_len = o.raw ? 0 : 4;
+  hdr_len = o.raw && !o.raw_channel ? 0 : 4;
   frame_len = hdr_len + (size_t)o.payload;
   memset(tmpl, 0xab, sizeof tmpl);
-  if (!o.raw) {
+  if (hdr_len) {
     put16(tmpl, CHANNEL);
     put16(tmpl + 2, (uint16_t)o.payload);
   }
@@ -513,7 +518,8 @@ int main(int argc, char **argv) {
   const unsigned long long lost = sent > recvd ? sent - recvd : 0;
   const long long srv = s0.server_us >= 0 && s1.server_us >= 0 && o.ncpu ? s1.server_us - s0.server_us : -1;
   const long long peer = s0.peer_us >= 0 && s1.peer_us >= 0 ? s1.peer_us - s0.peer_us : -1;
-  printf("{\"mode\":\"%s\",\"flows\":%d,\"payload\":%d,\"window\":%d,\"rate\":%ld,", o.raw ? "raw" : "turn",
+  printf("{\"mode\":\"%s\",\"flows\":%d,\"payload\":%d,\"window\":%d,\"rate\":%ld,",
+         o.raw_channel ? "raw-channel" : o.raw ? "raw" : "turn",
          o.flows, o.payload, o.window, o.rate);
   printf("\"setup_ms\":%.1f,\"duration_s\":%.4f,\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"loss_pct\":%.4f,",
          setup_ms, secs, sent, recvd, lost, sent ? 100.0 * (double)lost / (double)sent : 0.0);

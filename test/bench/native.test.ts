@@ -32,7 +32,7 @@ afterAll(async () => {
 const burst = { flows: 4, payload: 172, window: 8, warmupMs: 100, durationMs: 400, drainMs: 300 };
 
 describe('bench/native', () => {
-  it('builds turn-blast, udp-echo, fwd-plain and fwd-mmsg', () => {
+  it('builds turn-blast, udp-echo, fwd-plain, fwd-mmsg and fwd-mmsg-cd', () => {
     for (const bin of Object.values(tools)) expect(() => accessSync(bin, constants.X_OK)).not.toThrow();
     // cached: a second call finds the same binaries without compiling
     expect(buildNative()).toEqual(tools);
@@ -62,6 +62,26 @@ describe('bench/native', () => {
       }
     }, 20_000);
   }
+
+  it('fwd-mmsg-cd forwards ChannelData frames (turn-blast --raw-channel) and drops bare payloads', async () => {
+    const fwd = await startC(tools.fwdMmsgCd, ['--peer', `127.0.0.1:${echo.port}`, '--max-ms', '60000']);
+    try {
+      const r = await runBlast(tools.turnBlast, { ...burst, server: fwd.port, raw: true, rawChannel: true });
+      expect(r['mode']).toBe('raw-channel');
+      expect(r['sent'] as number).toBeGreaterThan(1000);
+      expect(r['received']).toBe(r['sent']);
+      const bare = await runBlast(tools.turnBlast, {
+        ...burst,
+        durationMs: 200,
+        server: fwd.port,
+        raw: true,
+      });
+      expect(bare['received']).toBe(0);
+    } finally {
+      const counts = await fwd.stop();
+      expect(counts?.['dropped'] as number).toBeGreaterThan(0);
+    }
+  }, 20_000);
 
   it('fwd-mmsg --pairs forwards between paired clients of the Node generator (its raw mode)', async () => {
     const fwd = await startC(tools.fwdMmsg, ['--pairs', '--max-ms', '60000']);
