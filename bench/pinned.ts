@@ -317,7 +317,11 @@ export async function runPinned(
       const row = { key: entry.key, name: entry.name, floor: !!entry.floor };
       try {
         if (entry.floor) {
-          const fwd = await startC(tools[entry.floor], ['--peer', `127.0.0.1:${echo.port}`], SERVER_CORE);
+          const fwd = await startC(
+            tools[entry.floor],
+            ['--peer', `127.0.0.1:${echo.port}`, '--max-ms', String(30 * 60_000)],
+            SERVER_CORE,
+          );
           running.push({ entry, fwd, pid: fwd.pid, port: fwd.port });
         } else {
           const spec = entry.spec!;

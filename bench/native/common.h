@@ -24,7 +24,7 @@
 /* Largest datagram handled (the payload flag is capped below this). */
 #define MAX_DGRAM 2048
 /* Hard cap on any program's lifetime, whatever the flags say. */
-#define MAX_LIFETIME_MS (10 * 60 * 1000)
+#define MAX_LIFETIME_MS (30 * 60 * 1000)
 
 static inline uint64_t mono_ns(void) {
   struct timespec ts;

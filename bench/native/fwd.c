@@ -13,7 +13,7 @@
  * channel is bound on its first frame, as if a ChannelBind had installed it; driven by
  * `turn-blast --raw-channel`).
  *
- *   fwd-plain|fwd-mmsg --peer 127.0.0.1:PORT | --pairs  [--port 0] [--max-flows 1024] [--max-ms 600000]
+ *   fwd-plain|fwd-mmsg --peer 127.0.0.1:PORT | --pairs  [--port 0] [--max-flows 1024] [--max-ms 1800000]
  *
  * --pairs: the client-to-client floor. Flows are paired in order of arrival (0 with 1, 2 with 3,
  * ...) and each flow's relay socket sends to its partner's relay socket instead of to a peer, as

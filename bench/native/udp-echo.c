@@ -3,7 +3,7 @@
  * batches. Prints {"port":N} once bound, and its counts as JSON when stopped (SIGTERM/SIGINT) or
  * after --max-ms.
  *
- *   udp-echo [--port 0] [--max-ms 600000]
+ *   udp-echo [--port 0] [--max-ms 1800000]
  */
 #include "common.h"
 
