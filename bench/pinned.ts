@@ -460,7 +460,7 @@ export function pinnedMarkdownTable(rows: readonly PinnedRow[]): string {
     const f = r.fixedRate;
     const s = r.saturation;
     return [
-      r.name,
+      r.error ? `${r.name} (then failed: ${r.error.split('\n')[0]!.slice(0, 120)})` : r.name,
       kpps(f?.relayedPerSec),
       fmt(f?.cpuUsPerPkt, 2),
       fmt(f?.serverCores, 2),

@@ -245,8 +245,9 @@ function pinnedRatio<R>(
   return xs.length ? median(xs) : undefined;
 }
 
+/** A row by key; one that failed in a later round still counts with the rounds it measured. */
 function row(rows: readonly PinnedRow[], key: string): PinnedRow | undefined {
-  return rows.find((r) => r.key === key && !r.error);
+  return rows.find((r) => r.key === key && r.rounds);
 }
 
 type Scenario = 'fixedRate' | 'saturation' | 'nodeEcho' | 'nodePairs';
@@ -357,7 +358,7 @@ export function pinnedRatioLines(rows: readonly PinnedRow[]): string[] {
   ] as const) {
     if (!a) continue;
     for (const b of rows) {
-      if (b.key === a.key || b.error || b.key === 'ours-dgram' || (who === 'coturn' && !b.floor)) continue;
+      if (b.key === a.key || !b.rounds || b.key === 'ours-dgram' || (who === 'coturn' && !b.floor)) continue;
       const parts = (['fixedRate', 'saturation', 'nodeEcho', 'nodePairs'] as const)
         .map((s) => [s, pinnedCpuRatio(a, b, s)] as const)
         .filter(([, v]) => ok(v))
