@@ -5,6 +5,7 @@
  * sent again. The send timestamp rides in the payload, so RTT needs no per-packet state.
  */
 import type dgram from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { ipv4ToInt } from '../runtime/stun/ip.js';
@@ -32,6 +33,12 @@ export interface LoadOptions {
    * crosses the server twice, like an echo RTT.
    */
   readonly topology: 'peer' | 'pairs';
+  /**
+   * `peer` topology only: the UDP port of an echo peer already running on 127.0.0.1 (the bench's C
+   * echo peer), which every client then uses, instead of the worker's echo sockets. Relayed
+   * packets are then counted as two per echo received (each crossed the server twice).
+   */
+  readonly peerPort?: number;
 }
 
 export interface LoadResult {
@@ -144,7 +151,11 @@ async function setup(server: ServerHandle, opts: LoadOptions, peers: EchoPeers |
     relays.push(await client.allocate());
   }
   // pairs: 0<->1, 2<->3, ...
-  const targets = peers ? await peers.bind(relays) : relays.map((_, i) => relays[i ^ 1]!);
+  const targets = peers
+    ? await peers.bind(relays)
+    : opts.topology === 'peer' && opts.peerPort !== undefined
+      ? relays.map(() => ({ address: '127.0.0.1', port: opts.peerPort! }))
+      : relays.map((_, i) => relays[i ^ 1]!);
   const lanes: Lane[] = [];
   for (let i = 0; i < opts.clients; i++) {
     const client = opened[i]!;
@@ -164,11 +175,12 @@ function percentile(sorted: Float64Array, q: number): number {
 /** Runs one closed-loop measurement against an already running server. */
 export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<LoadResult> {
   if (opts.topology === 'pairs' && opts.clients % 2 !== 0) throw new Error('pairs need an even client count');
-  const peers = opts.topology === 'peer' ? new EchoPeers() : undefined;
+  const peers = opts.topology === 'peer' && opts.peerPort === undefined ? new EchoPeers() : undefined;
   const pids = server.group?.map((g) => g.pid) ?? [server.pid];
   const fdBase = pids.map(fdCount);
   const lanes = await setup(server, opts, peers);
-  // Each datagram a client receives crossed the server once (peer) or twice (pairs).
+  // Each datagram a client receives crossed the server once (worker peer: its count adds the
+  // other crossing) or twice (pairs, external peer).
   const peerCount = peers?.count;
   const relayedNow = (): number => (peerCount ? clientRecv + peerCount[0]! : 2 * clientRecv);
   const samples = new Float64Array(MAX_SAMPLES);
@@ -298,6 +310,118 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
     allocsPerProcess,
     busiestThreads: thr1
       .flatMap((m, i) => [...m].map(([tid, us]) => (us - (thr0[i]!.get(tid) ?? 0)) / 1e6 / secs))
+      .sort((a, b) => b - a)
+      .slice(0, 3),
+  };
+}
+
+/**
+ * runLoad's closed loop with no TURN: each client sends bare payloads to a forwarder (bench/native's
+ * floors). `peer`: the forwarder relays them to its echo peer and back; `pairs` (a forwarder run
+ * with --pairs): to the partner client's relay socket, as between paired TURN clients. Either way
+ * every datagram a client receives crossed the forwarder twice. `pid`: the forwarder's process.
+ */
+export async function runRawLoad(
+  forwarder: { readonly port: number; readonly pid: number },
+  opts: Omit<LoadOptions, 'peerPort'>,
+): Promise<LoadResult> {
+  const server: Addr = { address: '127.0.0.1', port: forwarder.port };
+  const socks: dgram.Socket[] = [];
+  for (let i = 0; i < opts.clients; i++) {
+    const sock = createSocket({ type: 'udp4', recvBufferSize: 1 << 21, sendBufferSize: 1 << 21 });
+    sock.on('error', () => {});
+    await new Promise<void>((res) =>
+      sock.bind(0, '127.0.0.1', () => sock.connect(server.port, server.address, res)),
+    );
+    socks.push(sock);
+  }
+  const samples = new Float64Array(MAX_SAMPLES);
+  let nSamples = 0;
+  let recording = false;
+  let running = true;
+  let sent = 0;
+  let clientRecv = 0;
+  const paired = socks.map(() => false);
+  const detach = socks.map((sock, i) => {
+    const send = echoSender(sock, server);
+    return onDatagram(sock, (m, start, end) => {
+      if (end - start < 8) {
+        paired[i] = true; // a 1-byte hello from the partner: the pair exists in the forwarder
+        return;
+      }
+      clientRecv++;
+      const now = performance.now();
+      if (recording && nSamples < MAX_SAMPLES) samples[nSamples++] = now - m.readDoubleLE(start);
+      if (!running) return;
+      m.writeDoubleLE(now, start);
+      send(m, start, end);
+      sent++;
+    });
+  });
+  if (opts.topology === 'pairs') {
+    // the forwarder pairs flows as they arrive: hellos from every client until every client heard
+    // its partner's (the first hello of a pair finds no partner yet and is dropped)
+    for (let i = 0; i < 100 && paired.includes(false); i++) {
+      for (const sock of socks) sock.send(Buffer.alloc(1));
+      await sleep(20);
+    }
+    if (paired.includes(false)) {
+      for (const d of detach) d();
+      for (const sock of socks) sock.close();
+      throw new Error(
+        `forwarder on port ${forwarder.port} paired ${paired.filter(Boolean).length}/${socks.length} clients in 2 s`,
+      );
+    }
+  }
+  for (const sock of socks) {
+    for (let w = 0; w < opts.window; w++) {
+      const payload = Buffer.alloc(opts.payload);
+      payload.writeDoubleLE(performance.now(), 0);
+      sock.send(payload);
+      sent++;
+    }
+  }
+  await sleep(opts.warmupMs);
+  recording = true;
+  const t0 = performance.now();
+  const cpu0 = cpuMicros(forwarder.pid);
+  const thr0 = threadCpuMicros(forwarder.pid);
+  const sys0 = systemBusyMicros();
+  const gen0 = process.cpuUsage();
+  const recv0 = clientRecv;
+  await sleep(opts.durationMs);
+  const recv1 = clientRecv;
+  const cpu1 = cpuMicros(forwarder.pid);
+  const thr1 = threadCpuMicros(forwarder.pid);
+  const sys1 = systemBusyMicros();
+  const gen1 = process.cpuUsage(gen0);
+  const t1 = performance.now();
+  recording = false;
+  running = false;
+  await sleep(DRAIN_MS);
+  for (const d of detach) d();
+  for (const sock of socks) sock.close();
+
+  const secs = (t1 - t0) / 1000;
+  const relayed = 2 * (recv1 - recv0);
+  const sorted = samples.subarray(0, nSamples).sort();
+  const lost = Math.max(0, sent - clientRecv);
+  return {
+    clients: opts.clients,
+    window: opts.window,
+    relayedPerSec: relayed / secs,
+    cpuUsPerPkt: relayed > 0 ? (cpu1 - cpu0) / relayed : Number.NaN,
+    serverCores: (cpu1 - cpu0) / 1e6 / secs,
+    generatorCores: (gen1.user + gen1.system) / 1e6 / secs,
+    otherCores: Math.max(0, (sys1 - sys0 - (cpu1 - cpu0) - (gen1.user + gen1.system)) / 1e6 / secs),
+    sent,
+    lost,
+    lossPct: sent > 0 ? (100 * lost) / sent : 0,
+    rttP50Us: percentile(sorted, 0.5) * 1000,
+    rttP99Us: percentile(sorted, 0.99) * 1000,
+    allocsPerProcess: [],
+    busiestThreads: [...thr1]
+      .map(([tid, us]) => (us - (thr0.get(tid) ?? 0)) / 1e6 / secs)
       .sort((a, b) => b - a)
       .slice(0, 3),
   };

@@ -4,7 +4,13 @@
  * (PASS/FAIL) and the ratios to pion/turn and coturn last.
  *
  * Environment knobs (for development): BENCH_QUICK=1 shortens every phase, BENCH_ONLY=ours,pion
- * selects servers (ours, coturn, pion, node-turn), BENCH_NO_WRITE=1 skips writing docs/.
+ * selects servers (ours, coturn, pion, node-turn, ours-dgram, the multi-core rows' keys, and for
+ * the pinned phase only pion-v4, stunner, fwd-plain, fwd-mmsg, fwd-mmsg-cd), BENCH_NO_WRITE=1 skips writing
+ * docs/. BENCH_PINNED=0 skips the pinned phase (issue 29, bench/pinned.ts: every server alone on
+ * one core, the C load generator and echo peer of bench/native on the other, the C forwarder
+ * floors as reference rows), BENCH_PINNED=only runs nothing else. For example, a short look at
+ * the pinned rows of ours, coturn and the floors:
+ *   BENCH_QUICK=1 BENCH_NO_WRITE=1 BENCH_PINNED=only BENCH_ONLY=ours,coturn,fwd-plain,fwd-mmsg npm run bench
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +20,15 @@ import { RUNTIME_NODE_FLAGS } from '../contract/pod-layout.js';
 import type { AllocResult } from './alloc.js';
 import { runAllocations, runFlood } from './alloc.js';
 import { type LoadResult, runLoad } from './load.js';
+import {
+  FLOORS,
+  type PinnedConfig,
+  type PinnedEntry,
+  type PinnedRow,
+  pinnedMarkdownTable,
+  runPinned,
+  SERVER_CORE,
+} from './pinned.js';
 import { ensurePodNode, POD_NODE, POD_NODE_VERSION } from './pod-node.js';
 import { machine, openFileLimit, systemBusyMicros, threadCount } from './proc.js';
 import {
@@ -32,17 +47,26 @@ import {
   nodeTurn,
   ourRuntimeCommand,
   pion,
+  pionV4,
   ROOT,
   type ServerHandle,
   type ServerSpec,
   stunnerd,
   stunnerdGroup,
+  stunnerGo,
 } from './servers.js';
-import { evaluateTargets, multiCoreLines, ratioLines } from './targets.js';
+import {
+  evaluatePinnedTargets,
+  evaluateTargets,
+  multiCoreLines,
+  pinnedRatioLines,
+  ratioLines,
+} from './targets.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const ONLY = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim());
 const NO_WRITE = process.env['BENCH_NO_WRITE'] === '1';
+const PINNED = process.env['BENCH_PINNED'] ?? '1';
 
 const CFG = {
   payload: 172,
@@ -65,14 +89,39 @@ const CFG = {
   releaseWaitMs: 3000,
   floodRequests: QUICK ? 20_000 : 100_000,
   floodSettleMs: 2000,
+  pinned: {
+    payload: 172,
+    flows: 10,
+    // packets/s sent: 80k relayed/s, below one core of every server measured so far (pion/turn v2
+    // at ~10 µs/pkt would need 0.8 of it), so every row does the same work
+    rate: 40_000,
+    satFlows: 10,
+    satWindow: 32,
+    nodeClients: 10,
+    nodeWindow: 16,
+    warmupMs: QUICK ? 300 : 700,
+    durationMs: QUICK ? 1000 : 2000,
+    rounds: QUICK ? 1 : 3,
+  } satisfies PinnedConfig,
 };
 
-/** loadOnly: only the throughput rounds; multiCore: with the multi-core rows' clients and window. */
-const SPECS: { key: string; spec: ServerSpec; loadOnly?: boolean; multiCore?: boolean }[] = [
+/**
+ * loadOnly: only the throughput rounds; multiCore: with the multi-core rows' clients and window;
+ * pinnedOnly: only in the pinned phase.
+ */
+const SPECS: {
+  key: string;
+  spec: ServerSpec;
+  loadOnly?: boolean;
+  multiCore?: boolean;
+  pinnedOnly?: boolean;
+}[] = [
   { key: 'ours', spec: stunnerd() },
   { key: 'pion', spec: pion },
   { key: 'coturn', spec: coturn },
   { key: 'node-turn', spec: nodeTurn },
+  { key: 'pion-v4', spec: pionV4, pinnedOnly: true },
+  { key: 'stunner', spec: stunnerGo, pinnedOnly: true },
   // The same bundle on Node's dgram path: what the batched UDP I/O module (runtime/transport/native) buys.
   {
     key: 'ours-dgram',
@@ -144,7 +193,18 @@ async function main(): Promise<void> {
   const runtimeHow = SPECS.some((s) => s.key === 'ours' && (!ONLY || ONLY.includes('ours')))
     ? ourRuntimeCommand().how
     : 'not run';
-  const selected = SPECS.filter((s) => !ONLY || ONLY.includes(s.key));
+  const chosen = SPECS.filter((s) => !ONLY || ONLY.includes(s.key));
+  const selected = PINNED === 'only' ? [] : chosen.filter((s) => !s.pinnedOnly);
+  // the pinned phase: the single-process TURN servers that speak ChannelData, then the floors
+  const pinnedEntries: PinnedEntry[] =
+    PINNED === '0'
+      ? []
+      : [
+          ...chosen
+            .filter((s) => PINNED_KEYS.includes(s.key))
+            .map((s) => ({ key: s.key, spec: s.spec, name: s.spec.name })),
+          ...FLOORS.filter((f) => !ONLY || ONLY.includes(f.key)),
+        ];
   const loadOnly = new Set(selected.filter((s) => s.loadOnly).map((s) => s.key));
   const multiCore = new Set(selected.filter((s) => s.multiCore).map((s) => s.key));
   if (selected.some((s) => s.key.includes('node22'))) {
@@ -315,6 +375,24 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all([...handles.values()].map((h) => h.stop()));
+  }
+
+  // 5. Pinned (issue 29): fresh instances, each server alone on one core, the C generator on the other.
+  let pinned: PinnedRow[] = [];
+  try {
+    if (pinnedEntries.length > 0) {
+      log(`pinned phase: ${pinnedEntries.map((e) => e.key).join(', ')}`);
+      pinned = await runPinned(pinnedEntries, CFG.pinned, tmp, m.cores, log).catch((e: unknown) => {
+        log(`pinned phase failed: ${(e as Error).message}`);
+        return pinnedEntries.map((x) => ({
+          key: x.key,
+          name: x.name,
+          floor: !!x.floor,
+          error: `pinned phase failed: ${(e as Error).message}`,
+        }));
+      });
+    }
+  } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 
@@ -341,17 +419,20 @@ async function main(): Promise<void> {
     ...multiCoreLines(byKey('ours-node22-t1'), byKey('ours-node22-t2'), byKey('ours-node22-2proc')),
   ];
   const ratios = ratioLines(byKey('ours'), byKey('pion'), byKey('coturn'));
+  const pinnedTargets = evaluatePinnedTargets(pinned, CFG.pinned);
+  const pinnedRatios = pinnedRatioLines(pinned);
   const elapsed = (Date.now() - started) / 1000;
 
   const table = markdownTable(ordered);
-  const md = renderMarkdown(mach, table, targets, multi, ratios, ordered, elapsed);
+  const pinnedMd = renderPinned(pinned, pinnedTargets, pinnedRatios);
+  const md = renderMarkdown(mach, table, targets, multi, ratios, ordered, elapsed, pinnedMd);
   if (!NO_WRITE) {
     const dir = path.join(ROOT, 'docs/benchmarks');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'results.md'), md);
     writeFileSync(
       path.join(dir, 'results.json'),
-      `${JSON.stringify({ machine: mach, config: CFG, results: ordered, targets }, null, 2)}\n`,
+      `${JSON.stringify({ machine: mach, config: CFG, results: ordered, targets, pinned, pinnedTargets }, null, 2)}\n`,
     );
     writeFileSync(
       path.join(dir, 'chart.svg'),
@@ -363,20 +444,70 @@ async function main(): Promise<void> {
     );
   }
 
-  console.log(table);
-  console.log('');
+  if (ordered.length > 0) {
+    console.log(table);
+    console.log('');
+  }
   console.log(
     `Machine: ${m.cores} cores, ${m.cpuModel}, Node ${process.version}; load ${loadBefore} -> ${mach.loadAfter}; ${busyOther}`,
   );
-  console.log('');
-  for (const t of targets)
-    console.log(`${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
+  if (ordered.length > 0) {
+    console.log('');
+    for (const t of targets)
+      console.log(`${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
+  }
+  if (pinned.length > 0) {
+    console.log('');
+    console.log(pinnedMarkdownTable(pinned));
+    console.log('');
+    for (const t of pinnedTargets)
+      console.log(`${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
+    for (const r of pinnedRatios) console.log(r);
+  }
   console.log('');
   console.log(
     `Finished in ${elapsed.toFixed(0)} s.${NO_WRITE ? '' : ' Wrote docs/benchmarks/results.md, results.json, chart.svg.'}`,
   );
   console.log('');
-  for (const r of [...multi, ...ratios]) console.log(r);
+  if (ordered.length > 0) for (const r of [...multi, ...ratios]) console.log(r);
+}
+
+/** Servers the pinned phase measures (one process each, ChannelData), besides the floors. */
+const PINNED_KEYS = ['ours', 'ours-dgram', 'coturn', 'pion', 'pion-v4', 'stunner'];
+
+function renderPinned(
+  rows: readonly PinnedRow[],
+  targets: readonly Target[],
+  ratios: readonly string[],
+): string {
+  if (rows.length === 0) return '';
+  const c = CFG.pinned;
+  const spread = rows
+    .filter((r) => (r.rounds?.saturation.length ?? 0) > 1)
+    .map(
+      (r) =>
+        `- ${r.name}: fixed rate ${r.rounds!.fixedRate.map((x) => x.cpuUsPerPkt.toFixed(2)).join('/')} µs; saturation ${r.rounds!.saturation.map((x) => `${(x.relayedPerSec / 1000).toFixed(1)}k @ ${x.cpuUsPerPkt.toFixed(2)} µs`).join(', ')}`,
+    );
+  return `## Pinned to one core (issue 29)
+
+Each server alone on core ${SERVER_CORE}, the load generator and the echo peer on the other.
+
+${pinnedMarkdownTable(rows)}
+
+| result | target | measured |
+|---|---|---|
+${targets.map((t) => `| ${t.pass === undefined ? 'N/A' : t.pass ? 'PASS' : 'FAIL'} | ${t.name} | ${t.detail} |`).join('\n')}
+
+${ratios.map((r) => `- ${r}`).join('\n')}
+
+How: fresh instances of the servers, each pinned (all threads) to one core with \`taskset\`; bench/native's C programs on the other: \`turn-blast\` (Allocate with the 401 nonce/realm exchange, CreatePermission and ChannelBind per flow, then ChannelData with \`sendmmsg\`, echoes received with \`recvmmsg\`) and \`udp-echo\` (the peer, \`recvmmsg\`/\`sendmmsg\`). The C forwarder floors (\`fwd-plain\`: \`recvfrom\`/\`sendto\`; \`fwd-mmsg\`: \`recvmmsg\`/\`sendmmsg\`) do a relay's two legs with no TURN work, one relay socket per client flow, and get \`turn-blast --raw\`: the same ${c.payload}-byte payloads without the 4-byte ChannelData header. A third, reference row with no target (\`fwd-mmsg-cd\`, driven by \`turn-blast --raw-channel\`) adds a relay's per-packet TURN work in C: the ChannelData header checked and stripped, the channel looked up in the flow's bindings, the header put back on the return leg. Server CPU (utime+stime from \`/proc\`) is read by turn-blast at the edges of its measured window; a relayed packet is one crossing of the server, and every echo that came back crossed it twice.
+- fixed rate: ${c.flows} flows, ${c.rate / 1000}k packets/s sent (${(2 * c.rate) / 1000}k relayed/s), open loop: the same work for every row.
+- saturation: ${c.satFlows} flows × ${c.satWindow} packets in flight, closed loop: the server's core is the bottleneck; pkt/s is its one-core capacity.
+- Node echo peer / client to client: the bench's own Node generator at its load (${c.nodeClients} clients × window ${c.nodeWindow}), through the same C echo peer and between paired clients; the floors get its raw mode (bare payloads), and for client to client a forwarder of their own started with \`--pairs\` (each relay socket sends to its partner's).
+- ${c.rounds} round(s) of ${c.durationMs} ms after ${c.warmupMs} ms of warm-up, interleaved across servers; the median round is shown (fixed rate: by µs/pkt, the others by pkt/s).
+${spread.join('\n')}
+
+`;
 }
 
 function renderMarkdown(
@@ -387,6 +518,7 @@ function renderMarkdown(
   ratios: readonly string[],
   results: readonly ServerResult[],
   elapsed: number,
+  pinnedMd: string,
 ): string {
   const spread = results
     .filter((r) => r.rounds && r.rounds.length > 1)
@@ -415,7 +547,7 @@ ${table}
 |---|---|---|
 ${targets.map((t) => `| ${t.pass === undefined ? 'N/A' : t.pass ? 'PASS' : 'FAIL'} | ${t.name} | ${t.detail} |`).join('\n')}
 
-## Multi-core
+${pinnedMd}## Multi-core
 
 ${multi.map((r) => `- ${r}`).join('\n') || '- not measured'}
 

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { bundleRuntime } from '../build/runtime-bundle.js';
@@ -362,6 +362,108 @@ export const pion: ServerSpec = {
       REALM,
     ]);
     await waitForStun(port, h.proc, h.output);
+    return h;
+  },
+};
+
+// ---------------------------------------------------------------- pion/turn v4
+
+/** build/pion-turn-v4 pins the module; the binary is cached by a stamp of its go.mod and go.sum. */
+function pionV4Binary(): string | undefined {
+  const bin = path.join(BUILD, 'pion-turn-v4-simple');
+  const dir = path.join(ROOT, 'build/pion-turn-v4');
+  const stampFile = `${bin}.stamp`;
+  const stamp = ['go.mod', 'go.sum'].map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  if (existsSync(bin) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return bin;
+  if (!has('go')) return undefined;
+  mkdirSync(BUILD, { recursive: true });
+  const r = spawnSync(
+    'go',
+    ['build', '-mod=readonly', '-trimpath', '-ldflags', '-s -w', '-o', bin, `${PION_V4_PKG}`],
+    {
+      cwd: dir,
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' },
+      encoding: 'utf8',
+      timeout: 600_000,
+    },
+  );
+  if (r.status !== 0 || !existsSync(bin)) {
+    pionV4Error = (r.stderr || r.error?.message || 'go build failed')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' / ');
+    return undefined;
+  }
+  writeFileSync(stampFile, stamp);
+  return bin;
+}
+
+const PION_V4_PKG = 'github.com/pion/turn/v4/examples/turn-server/simple';
+let pionV4Error = '';
+
+export const pionV4: ServerSpec = {
+  name: 'pion/turn v4',
+  mode: 'channel',
+  available: () =>
+    pionV4Binary()
+      ? undefined
+      : `cannot build ${PION_V4_PKG} in build/pion-turn-v4: ${pionV4Error || 'no go command'}`,
+  async start(port) {
+    const h = launch('pion/turn v4', 'channel', port, pionV4Binary()!, [
+      '-public-ip',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-users',
+      `${USER}=${PASS}`,
+      '-realm',
+      REALM,
+    ]);
+    await waitForStun(port, h.proc, h.output);
+    return h;
+  },
+};
+
+// ---------------------------------------------------------------- STUNner's stunnerd
+
+/** STUNner v1.2.1's stunnerd as scripts/build-stunner.sh leaves it (the differential tier's build). */
+export const STUNNER_GO_BIN = path.join(ROOT, '.stunner-build/bin/stunnerd');
+
+export const stunnerGo: ServerSpec = {
+  name: "STUNner's stunnerd v1.2.1",
+  mode: 'channel',
+  available: () =>
+    existsSync(STUNNER_GO_BIN)
+      ? undefined
+      : '.stunner-build/bin/stunnerd is missing: run scripts/build-stunner.sh (needs the Go module proxy)',
+  async start(port, tmp) {
+    const file = path.join(tmp, `stunner-go-${port}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 'v1',
+        admin: {
+          name: 'bench-stunner',
+          loglevel: 'all:WARN',
+          healthcheck_endpoint: '',
+          metrics_endpoint: '',
+        },
+        auth: { type: 'static', realm: REALM, credentials: { username: USER, password: PASS } },
+        listeners: [
+          { name: 'bench-udp', protocol: 'TURN-UDP', address: '127.0.0.1', port, routes: ['echo'] },
+        ],
+        clusters: [{ name: 'echo', type: 'STATIC', endpoints: ['127.0.0.1/32'] }],
+      }),
+    );
+    const h = launch("STUNner's stunnerd v1.2.1", 'channel', port, STUNNER_GO_BIN, [
+      '-c',
+      `file://${file}`,
+      '-l',
+      'all:WARN',
+    ]);
+    await waitForStun(port, h.proc, h.output);
+    // STUNner drains allocations on SIGTERM without a deadline: launch's stop() kills after 3 s
     return h;
   },
 };

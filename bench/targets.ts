@@ -1,6 +1,7 @@
 /** The targets of issue 5, checked against one run's measurements. */
 import type { AllocResult } from './alloc.js';
 import type { LoadResult } from './load.js';
+import type { BlastResult, PinnedRow } from './pinned.js';
 import { median, type ServerResult, type Target } from './report.js';
 
 const MiB = 2 ** 20;
@@ -226,6 +227,147 @@ export function multiCoreLines(
         `CPU per packet ${ratio(d.cpuUsPerPkt, a.cpuUsPerPkt)}${procs?.flowSpread ? `, allocations per process ${procs.flowSpread}` : ''}` +
         `, busiest threads (cores): ${d.busiestThreads.map((x) => x.toFixed(2)).join(' + ')}`,
     );
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------- issue 29: the pinned phase
+
+/** The median over rounds of a ratio a/b, round by round (rounds ran seconds apart). */
+function pinnedRatio<R>(
+  a: readonly R[] | undefined,
+  b: readonly R[] | undefined,
+  pick: (r: R) => number,
+): number | undefined {
+  const n = Math.min(a?.length ?? 0, b?.length ?? 0);
+  if (n === 0) return undefined;
+  const xs = Array.from({ length: n }, (_, i) => pick(a![i]!) / pick(b![i]!)).filter(Number.isFinite);
+  return xs.length ? median(xs) : undefined;
+}
+
+/** A row by key; one that failed in a later round still counts with the rounds it measured. */
+function row(rows: readonly PinnedRow[], key: string): PinnedRow | undefined {
+  return rows.find((r) => r.key === key && r.rounds);
+}
+
+type Scenario = 'fixedRate' | 'saturation' | 'nodeEcho' | 'nodePairs';
+
+/** CPU per packet of `a` relative to `b` in one scenario: the median of per-round ratios. */
+export function pinnedCpuRatio(
+  a: PinnedRow | undefined,
+  b: PinnedRow | undefined,
+  s: Scenario,
+): number | undefined {
+  const ra = a?.rounds?.[s] as readonly { cpuUsPerPkt: number }[] | undefined;
+  const rb = b?.rounds?.[s] as readonly { cpuUsPerPkt: number }[] | undefined;
+  return pinnedRatio(ra, rb, (x) => x.cpuUsPerPkt);
+}
+
+function pinnedRateRatio(a: PinnedRow | undefined, b: PinnedRow | undefined): number | undefined {
+  return pinnedRatio(a?.rounds?.saturation, b?.rounds?.saturation, (x) => x.relayedPerSec);
+}
+
+function fmtUs(v: number | undefined): string {
+  return ok(v) ? v.toFixed(2) : 'n/a';
+}
+
+const SCENARIO_TEXT: Record<Scenario, string> = {
+  fixedRate: 'fixed rate, C generator',
+  saturation: 'saturation',
+  nodeEcho: 'Node generator, echo peer',
+  nodePairs: 'Node generator, client to client',
+};
+
+/** The targets of issue 29 over the pinned rows; `pass` undefined where a row is missing. */
+export function evaluatePinnedTargets(
+  rows: readonly PinnedRow[],
+  cfg: { readonly payload: number },
+): Target[] {
+  if (rows.length === 0) return [];
+  const ours = row(rows, 'ours');
+  const plain = row(rows, 'fwd-plain');
+  const mmsg = row(rows, 'fwd-mmsg');
+  const pion = row(rows, 'pion');
+  const t: Target[] = [];
+  const scen: Scenario[] = ['fixedRate', 'nodeEcho', 'nodePairs'];
+  const vsFloor = scen.map((s) => [s, pinnedCpuRatio(ours, plain, s)] as const).filter(([, v]) => ok(v));
+  t.push({
+    name: "bench's load: CPU/pkt ≤ 1.1× the C plain floor (every scenario)",
+    pass: vsFloor.length === scen.length ? vsFloor.every(([, v]) => v! <= 1.1) : undefined,
+    detail:
+      vsFloor.length > 0
+        ? vsFloor.map(([s, v]) => `${SCENARIO_TEXT[s]} ${v!.toFixed(2)}×`).join(', ') +
+          ` (µs/pkt ours / floor: ${scen
+            .map((s) => `${fmtUs(ours?.[s]?.cpuUsPerPkt)} / ${fmtUs(plain?.[s]?.cpuUsPerPkt)}`)
+            .join(', ')})`
+        : 'not measured',
+  });
+  const vsPion = scen.map((s) => [s, pinnedCpuRatio(ours, pion, s)] as const).filter(([, v]) => ok(v));
+  t.push({
+    name: "bench's load: CPU/pkt ≤ 0.6× pion/turn (every scenario)",
+    pass: vsPion.length === scen.length ? vsPion.every(([, v]) => v! <= 0.6) : undefined,
+    detail:
+      vsPion.length > 0
+        ? vsPion.map(([s, v]) => `${SCENARIO_TEXT[s]} ${v!.toFixed(2)}×`).join(', ')
+        : 'not measured',
+  });
+  const rm = pinnedCpuRatio(ours, mmsg, 'saturation');
+  t.push({
+    name: 'saturation: CPU/pkt ≤ 1.3× the C mmsg floor',
+    pass: ok(rm) ? rm <= 1.3 : undefined,
+    detail: ok(rm)
+      ? `${rm.toFixed(2)}× (ours ${ours!.saturation!.cpuUsPerPkt.toFixed(2)} µs, floor ${mmsg!.saturation!.cpuUsPerPkt.toFixed(2)} µs)`
+      : 'not measured',
+  });
+  const sat = ours?.rounds?.saturation ?? [];
+  const best = sat.reduce<BlastResult | undefined>(
+    (b, x) => (!b || x.relayedPerSec > b.relayedPerSec ? x : b),
+    undefined,
+  );
+  const lost = sat.reduce((n, x) => n + x.lost, 0);
+  t.push({
+    name: `saturation: ≥ 200k relayed pkt/s on one core at ${cfg.payload} B with 0 loss`,
+    pass: best ? best.relayedPerSec >= 200_000 && lost === 0 : undefined,
+    detail: best
+      ? `best round ${(best.relayedPerSec / 1000).toFixed(1)}k pkt/s (rounds: ${sat.map((x) => `${(x.relayedPerSec / 1000).toFixed(1)}k`).join('/')}), ${lost} lost, server ${best.serverCores.toFixed(2)} cores`
+      : 'not measured',
+  });
+  const others = ['coturn', 'pion', 'pion-v4', 'stunner']
+    .map((k) => row(rows, k))
+    .filter((r): r is PinnedRow => !!r?.saturation);
+  const ahead = others.map((o) => [o, pinnedRateRatio(ours, o)] as const);
+  const missing = ['coturn', 'pion', 'pion-v4', 'stunner'].filter((k) => !row(rows, k)?.saturation);
+  t.push({
+    name: "saturation: ahead of coturn, pion/turn (v2, v4) and STUNner's stunnerd",
+    // every one of them measured, or N/A: a missing rival is never a pass
+    pass: ours?.saturation && missing.length === 0 ? ahead.every(([, v]) => ok(v) && v > 1) : undefined,
+    detail:
+      ours?.saturation && ahead.length > 0
+        ? `pkt/s on one core, ours / theirs: ${ahead.map(([o, v]) => `${o.name} ${times(v)}`).join(', ')}${missing.length ? `; not measured: ${missing.join(', ')}` : ''}`
+        : 'not measured',
+  });
+  return t;
+}
+
+/** Ratios of ours (and coturn) to every other pinned row, per scenario. */
+export function pinnedRatioLines(rows: readonly PinnedRow[]): string[] {
+  const lines: string[] = [];
+  for (const [who, a] of [
+    ['ours', row(rows, 'ours')],
+    ['coturn', row(rows, 'coturn')],
+  ] as const) {
+    if (!a) continue;
+    for (const b of rows) {
+      if (b.key === a.key || !b.rounds || b.key === 'ours-dgram' || (who === 'coturn' && !b.floor)) continue;
+      const parts = (['fixedRate', 'saturation', 'nodeEcho', 'nodePairs'] as const)
+        .map((s) => [s, pinnedCpuRatio(a, b, s)] as const)
+        .filter(([, v]) => ok(v))
+        .map(([s, v]) => `${SCENARIO_TEXT[s]} ${times(v)}`);
+      const rate = pinnedRateRatio(a, b);
+      lines.push(
+        `${who} / ${b.name}: CPU per packet ${parts.join(', ') || 'n/a'}; saturation pkt/s on one core ${times(rate)}`,
+      );
+    }
   }
   return lines;
 }

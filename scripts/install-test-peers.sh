@@ -2,7 +2,8 @@
 # Installs the real peers the tests talk to, when they are missing, from Debian's packages:
 # coturn's test clients, Chromium, openssl, iproute2 (network namespaces), gcc and libc headers
 # (the UDP module check, the fast path's C tests), clang with its libFuzzer runtime (the fast
-# path's fuzzing), Janus (the JanusDemo's media server), Redis and git (Argo CD's cache and
+# path's fuzzing), OpenSSL's headers (libssl-dev: bench/native's turn-blast links libcrypto),
+# Janus (the JanusDemo's media server), Redis and git (Argo CD's cache and
 # repository), and for the runtime image's tests a registry on loopback (docker-registry), skopeo
 # to copy to and from it, and crun to run the image's filesystem as the pod would. Uses sudo when
 # not root.
@@ -19,6 +20,7 @@ declare -A PEERS=(
   [/usr/include/stdio.h]=libc6-dev
   [clang]=clang
   [/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a]=libclang-rt-14-dev
+  [/usr/include/openssl/hmac.h]=libssl-dev
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
   [janus]=janus
   [redis-server]=redis-server

@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AllocResult, FloodResult } from '../../bench/alloc.js';
 import type { LoadResult } from '../../bench/load.js';
+import type { BlastResult, PinnedRow } from '../../bench/pinned.js';
 import { allocRateRound, type ServerResult } from '../../bench/report.js';
-import { allocRatio, cpuRatio, evaluateTargets } from '../../bench/targets.js';
+import { allocRatio, cpuRatio, evaluatePinnedTargets, evaluateTargets } from '../../bench/targets.js';
 
 const CFG = { payload: 172, floodRequests: 100_000 };
 
@@ -132,5 +133,81 @@ describe('bench targets', () => {
       expect(x.pass).toBeUndefined();
       expect(x.detail).toBe('not measured');
     }
+  });
+});
+
+describe('issue 29 targets (the pinned phase)', () => {
+  const PCFG = { payload: 172 };
+  const has = (t: ReturnType<typeof evaluatePinnedTargets>, part: string) =>
+    t.find((x) => x.name.includes(part))?.pass;
+  const blast = (cpuUsPerPkt: number, relayedPerSec: number, lost = 0): BlastResult => ({
+    relayedPerSec,
+    cpuUsPerPkt,
+    serverCores: 1,
+    generatorCores: 0.4,
+    peerCores: 0.4,
+    sent: 100_000,
+    lost,
+    lossPct: lost / 1000,
+    sendBlocked: 0,
+    rttP50Us: 500,
+    rttP99Us: 900,
+  });
+  /** A row with one round per scenario: fixed-rate and saturation µs/pkt, saturation pkt/s, Node µs/pkt. */
+  const row = (
+    key: string,
+    fixed: number,
+    sat: number,
+    satRate: number,
+    node?: number,
+    lost = 0,
+  ): PinnedRow => {
+    const f = blast(fixed, 80_000);
+    const s = blast(sat, satRate, lost);
+    const n = node === undefined ? [] : [load(node)];
+    return {
+      key,
+      name: key,
+      floor: key.startsWith('fwd-'),
+      fixedRate: f,
+      saturation: s,
+      ...(n[0] ? { nodeEcho: n[0], nodePairs: n[0] } : {}),
+      rounds: { fixedRate: [f], saturation: [s], nodeEcho: n, nodePairs: n },
+    };
+  };
+  const rivals = [
+    row('fwd-plain', 6, 4.4, 225_000, 5.8),
+    row('fwd-mmsg', 7, 3.6, 263_000, 6.5),
+    row('coturn', 7.5, 5, 190_000, 7.5),
+    row('pion', 10.5, 9, 110_000, 10.5),
+    row('pion-v4', 10, 8.5, 115_000, 10),
+    row('stunner', 12, 11, 90_000, 12),
+  ];
+
+  it('passes on numbers inside the targets', () => {
+    const t = evaluatePinnedTargets([row('ours', 6.2, 4.5, 220_000, 6), ...rivals], PCFG);
+    expect(t.map((x) => x.pass)).toEqual([true, true, true, true, true]);
+  });
+
+  it('fails each target on numbers outside it', () => {
+    const t = evaluatePinnedTargets([row('ours', 8.3, 5, 180_000, 7, 2), ...rivals], PCFG);
+    expect(has(t, "bench's load: CPU/pkt ≤ 1.1× the C plain floor")).toBe(false); // 1.38×
+    expect(has(t, '≤ 0.6× pion/turn')).toBe(false); // 0.79×
+    expect(has(t, '≤ 1.3× the C mmsg floor')).toBe(false); // 1.39×
+    expect(has(t, '≥ 200k relayed pkt/s')).toBe(false); // 180k, and 2 lost
+    expect(has(t, 'ahead of coturn')).toBe(false); // 180k < coturn's 190k
+  });
+
+  it('a missing floor or rival is N/A, never a pass', () => {
+    const ours = row('ours', 6.2, 4.5, 220_000, 6);
+    const t = evaluatePinnedTargets(
+      [ours, ...rivals.filter((r) => r.key !== 'fwd-plain' && r.key !== 'pion-v4')],
+      PCFG,
+    );
+    expect(has(t, 'the C plain floor')).toBeUndefined();
+    expect(has(t, 'ahead of coturn')).toBeUndefined();
+    expect(evaluatePinnedTargets([], PCFG)).toEqual([]);
+    const failed: PinnedRow = { key: 'ours', name: 'ours', floor: false, error: 'start failed' };
+    for (const x of evaluatePinnedTargets([failed, ...rivals], PCFG)) expect(x.pass).toBeUndefined();
   });
 });
