@@ -18,11 +18,13 @@ export interface KubeApiOptions {
 export { inCluster } from './in-cluster.js';
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Where a pod's API server is when its environment does not say: only named in log lines here. */
+const IN_CLUSTER_DNS = 'https://kubernetes.default.svc';
 
 /**
  * The API as the options say: an explicit server, else the pod's service account (its token is
- * re-read before every request: bound service-account tokens rotate). Throws when neither is
- * there, or an explicit token file cannot be read.
+ * re-read before every request: bound service-account tokens rotate). Throws when an explicit token
+ * file cannot be read; outside a pod, every request fails with that reason.
  */
 export function makeKubeApi(opts: KubeApiOptions = {}, env: NodeJS.ProcessEnv = process.env): KubeApi {
   if (opts.server !== undefined) {
@@ -42,7 +44,15 @@ export function makeKubeApi(opts: KubeApiOptions = {}, env: NodeJS.ProcessEnv = 
   }
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
-  if (!host || !port) throw new Error('not in a pod: KUBERNETES_SERVICE_HOST/PORT are not set');
+  // Every request fails with the reason, so a watcher logs it and retries with backoff while the
+  // process keeps serving from its flags and last known state, as with an unreachable API.
+  if (!host || !port)
+    return new KubeApi({
+      server: IN_CLUSTER_DNS,
+      requestOptions: () => {
+        throw new Error('not in a pod: KUBERNETES_SERVICE_HOST/PORT are not set');
+      },
+    });
   return new KubeApi({
     server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`,
     requestOptions: async (): Promise<KubeRequestOptions> => ({
