@@ -68,6 +68,48 @@ export interface LoadResult {
   readonly allocsPerProcess: number[];
 }
 
+/** What one measured interval of a closed loop counted, before it is turned into rates. */
+interface Measured {
+  readonly secs: number;
+  /** Packets the server relayed in the interval, both directions. */
+  readonly relayed: number;
+  readonly serverCpuUs: number;
+  readonly generatorCpuUs: number;
+  /** CPU time the whole machine was busy, every process and the kernel. */
+  readonly systemBusyUs: number;
+  /** RTT samples in ms (sorted in place). */
+  readonly samples: Float64Array;
+  readonly sent: number;
+  readonly received: number;
+  readonly allocsPerProcess: number[];
+  /** CPU of each server thread over the interval. */
+  readonly threadCpuUs: number[];
+}
+
+function loadResult(opts: { clients: number; window: number }, m: Measured): LoadResult {
+  const sorted = m.samples.sort();
+  const lost = Math.max(0, m.sent - m.received);
+  return {
+    clients: opts.clients,
+    window: opts.window,
+    relayedPerSec: m.relayed / m.secs,
+    cpuUsPerPkt: m.relayed > 0 ? m.serverCpuUs / m.relayed : Number.NaN,
+    serverCores: m.serverCpuUs / 1e6 / m.secs,
+    generatorCores: m.generatorCpuUs / 1e6 / m.secs,
+    otherCores: Math.max(0, (m.systemBusyUs - m.serverCpuUs - m.generatorCpuUs) / 1e6 / m.secs),
+    sent: m.sent,
+    lost,
+    lossPct: m.sent > 0 ? (100 * lost) / m.sent : 0,
+    rttP50Us: percentile(sorted, 0.5) * 1000,
+    rttP99Us: percentile(sorted, 0.99) * 1000,
+    allocsPerProcess: m.allocsPerProcess,
+    busiestThreads: m.threadCpuUs
+      .map((us) => us / 1e6 / m.secs)
+      .sort((a, b) => b - a)
+      .slice(0, 3),
+  };
+}
+
 const CHANNEL = 0x4000;
 const MAX_SAMPLES = 4_000_000;
 const DRAIN_MS = 400;
@@ -290,29 +332,18 @@ export async function runLoad(server: ServerHandle, opts: LoadOptions): Promise<
   );
   await peers?.close();
 
-  const secs = (t1 - t0) / 1000;
-  const relayed = relayed1 - relayed0;
-  const sorted = samples.subarray(0, nSamples).sort();
-  const lost = Math.max(0, sent - clientRecv);
-  return {
-    clients: opts.clients,
-    window: opts.window,
-    relayedPerSec: relayed / secs,
-    cpuUsPerPkt: relayed > 0 ? (cpu1 - cpu0) / relayed : Number.NaN,
-    serverCores: (cpu1 - cpu0) / 1e6 / secs,
-    generatorCores: (gen1.user + gen1.system) / 1e6 / secs,
-    otherCores: Math.max(0, (sys1 - sys0 - (cpu1 - cpu0) - (gen1.user + gen1.system)) / 1e6 / secs),
+  return loadResult(opts, {
+    secs: (t1 - t0) / 1000,
+    relayed: relayed1 - relayed0,
+    serverCpuUs: cpu1 - cpu0,
+    generatorCpuUs: gen1.user + gen1.system,
+    systemBusyUs: sys1 - sys0,
+    samples: samples.subarray(0, nSamples),
     sent,
-    lost,
-    lossPct: sent > 0 ? (100 * lost) / sent : 0,
-    rttP50Us: percentile(sorted, 0.5) * 1000,
-    rttP99Us: percentile(sorted, 0.99) * 1000,
+    received: clientRecv,
     allocsPerProcess,
-    busiestThreads: thr1
-      .flatMap((m, i) => [...m].map(([tid, us]) => (us - (thr0[i]!.get(tid) ?? 0)) / 1e6 / secs))
-      .sort((a, b) => b - a)
-      .slice(0, 3),
-  };
+    threadCpuUs: thr1.flatMap((m, i) => [...m].map(([tid, us]) => us - (thr0[i]!.get(tid) ?? 0))),
+  });
 }
 
 /**
@@ -402,29 +433,18 @@ export async function runRawLoad(
   for (const d of detach) d();
   for (const sock of socks) sock.close();
 
-  const secs = (t1 - t0) / 1000;
-  const relayed = 2 * (recv1 - recv0);
-  const sorted = samples.subarray(0, nSamples).sort();
-  const lost = Math.max(0, sent - clientRecv);
-  return {
-    clients: opts.clients,
-    window: opts.window,
-    relayedPerSec: relayed / secs,
-    cpuUsPerPkt: relayed > 0 ? (cpu1 - cpu0) / relayed : Number.NaN,
-    serverCores: (cpu1 - cpu0) / 1e6 / secs,
-    generatorCores: (gen1.user + gen1.system) / 1e6 / secs,
-    otherCores: Math.max(0, (sys1 - sys0 - (cpu1 - cpu0) - (gen1.user + gen1.system)) / 1e6 / secs),
+  return loadResult(opts, {
+    secs: (t1 - t0) / 1000,
+    relayed: 2 * (recv1 - recv0),
+    serverCpuUs: cpu1 - cpu0,
+    generatorCpuUs: gen1.user + gen1.system,
+    systemBusyUs: sys1 - sys0,
+    samples: samples.subarray(0, nSamples),
     sent,
-    lost,
-    lossPct: sent > 0 ? (100 * lost) / sent : 0,
-    rttP50Us: percentile(sorted, 0.5) * 1000,
-    rttP99Us: percentile(sorted, 0.99) * 1000,
+    received: clientRecv,
     allocsPerProcess: [],
-    busiestThreads: [...thr1]
-      .map(([tid, us]) => (us - (thr0.get(tid) ?? 0)) / 1e6 / secs)
-      .sort((a, b) => b - a)
-      .slice(0, 3),
-  };
+    threadCpuUs: [...thr1].map(([tid, us]) => us - (thr0.get(tid) ?? 0)),
+  });
 }
 
 /**

@@ -345,26 +345,34 @@ function pionBinary(): string | undefined {
   return r.status === 0 && existsSync(bin) ? bin : undefined;
 }
 
-export const pion: ServerSpec = {
-  name: 'pion/turn v2',
-  mode: 'channel',
-  available: () =>
-    pionBinary() ? undefined : 'cannot build pion example (golang-go + golang-github-pion-turn.v2-dev)',
-  async start(port) {
-    const h = launch('pion/turn v2', 'channel', port, pionBinary()!, [
-      '-public-ip',
-      '127.0.0.1',
-      '-port',
-      String(port),
-      '-users',
-      `${USER}=${PASS}`,
-      '-realm',
-      REALM,
-    ]);
-    await waitForStun(port, h.proc, h.output);
-    return h;
-  },
-};
+export const pion = pionServer(
+  'pion/turn v2',
+  pionBinary,
+  () => 'cannot build pion example (golang-go + golang-github-pion-turn.v2-dev)',
+);
+
+/** pion/turn's simple example server, as every pion row runs it: one user, the bench's realm. */
+function pionServer(name: string, binary: () => string | undefined, unavailable: () => string): ServerSpec {
+  return {
+    name,
+    mode: 'channel',
+    available: () => (binary() ? undefined : unavailable()),
+    async start(port) {
+      const h = launch(name, 'channel', port, binary()!, [
+        '-public-ip',
+        '127.0.0.1',
+        '-port',
+        String(port),
+        '-users',
+        `${USER}=${PASS}`,
+        '-realm',
+        REALM,
+      ]);
+      await waitForStun(port, h.proc, h.output);
+      return h;
+    },
+  };
+}
 
 // ---------------------------------------------------------------- pion/turn v4
 
@@ -402,28 +410,11 @@ function pionV4Binary(): string | undefined {
 const PION_V4_PKG = 'github.com/pion/turn/v4/examples/turn-server/simple';
 let pionV4Error = '';
 
-export const pionV4: ServerSpec = {
-  name: 'pion/turn v4',
-  mode: 'channel',
-  available: () =>
-    pionV4Binary()
-      ? undefined
-      : `cannot build ${PION_V4_PKG} in build/pion-turn-v4: ${pionV4Error || 'no go command'}`,
-  async start(port) {
-    const h = launch('pion/turn v4', 'channel', port, pionV4Binary()!, [
-      '-public-ip',
-      '127.0.0.1',
-      '-port',
-      String(port),
-      '-users',
-      `${USER}=${PASS}`,
-      '-realm',
-      REALM,
-    ]);
-    await waitForStun(port, h.proc, h.output);
-    return h;
-  },
-};
+export const pionV4 = pionServer(
+  'pion/turn v4',
+  pionV4Binary,
+  () => `cannot build ${PION_V4_PKG} in build/pion-turn-v4: ${pionV4Error || 'no go command'}`,
+);
 
 // ---------------------------------------------------------------- STUNner's stunnerd
 
