@@ -23,6 +23,44 @@
 #define BATCH 64
 /* Largest datagram handled (the payload flag is capped below this). */
 #define MAX_DGRAM 2048
+
+/*
+ * Points the n receive headers at their buffers (and at from[i] for the source address, when from
+ * is not NULL), reset for the next recvmmsg.
+ */
+static inline void prepare_recv(struct mmsghdr *m, struct iovec *iov, uint8_t (*bufs)[MAX_DGRAM],
+                                struct sockaddr_in *from, int n) {
+  for (int i = 0; i < n; i++) {
+    iov[i].iov_base = bufs[i];
+    iov[i].iov_len = MAX_DGRAM;
+    memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
+    m[i].msg_hdr.msg_iov = &iov[i];
+    m[i].msg_hdr.msg_iovlen = 1;
+    if (from) {
+      m[i].msg_hdr.msg_name = &from[i];
+      m[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+  }
+}
+
+/*
+ * Sends m[0..n) in as many sendmmsg calls as the socket takes without blocking, and returns how
+ * many went out: the rest met a full send buffer (a loss the caller counts). Each call is counted
+ * in *calls when it is not NULL.
+ */
+static inline int send_batch(int fd, struct mmsghdr *m, int n, unsigned long long *calls) {
+  int done = 0;
+  while (done < n) {
+    int k = sendmmsg(fd, m + done, (unsigned)(n - done), MSG_DONTWAIT);
+    if (calls) (*calls)++;
+    if (k <= 0) {
+      if (k < 0 && errno == EINTR) continue;
+      break;
+    }
+    done += k;
+  }
+  return done;
+}
 /* Hard cap on any program's lifetime, whatever the flags say. */
 #define MAX_LIFETIME_MS (30 * 60 * 1000)
 

@@ -148,18 +148,9 @@ static struct iovec back_iov[BATCH];
 static int nback = 0;
 
 static void send_all(int fd, struct mmsghdr *m, int n, unsigned long long *count) {
-  int done = 0;
-  while (done < n) {
-    int k = sendmmsg(fd, m + done, (unsigned)(n - done), MSG_DONTWAIT);
-    syscalls++;
-    if (k <= 0) {
-      if (k < 0 && errno == EINTR) continue;
-      dropped += (unsigned)(n - done);
-      return;
-    }
-    done += k;
-    *count += (unsigned)k;
-  }
+  int done = send_batch(fd, m, n, &syscalls);
+  *count += (unsigned)done;
+  dropped += (unsigned)(n - done);
 }
 
 #if FWD_CD
@@ -182,15 +173,7 @@ static int channel_data(int f, const uint8_t *b, size_t *off, size_t *len) {
 #endif
 
 static void from_clients(void) {
-  for (int i = 0; i < BATCH; i++) {
-    in_iov[i].iov_base = in_bufs[i];
-    in_iov[i].iov_len = MAX_DGRAM;
-    memset(&in_msgs[i].msg_hdr, 0, sizeof in_msgs[i].msg_hdr);
-    in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
-    in_msgs[i].msg_hdr.msg_iovlen = 1;
-    in_msgs[i].msg_hdr.msg_name = &in_from[i];
-    in_msgs[i].msg_hdr.msg_namelen = sizeof in_from[i];
-  }
+  prepare_recv(in_msgs, in_iov, in_bufs, in_from, BATCH);
   int n = recvmmsg(listener, in_msgs, BATCH, MSG_DONTWAIT, NULL);
   syscalls++;
   if (n <= 0) return;

@@ -293,17 +293,8 @@ static int send_fresh(int f, int k) {
     out_msgs[i].msg_hdr.msg_iov = &out_iov[i];
     out_msgs[i].msg_hdr.msg_iovlen = 1;
   }
-  int done = 0;
-  while (done < k) {
-    int n = sendmmsg(fds[f], out_msgs + done, (unsigned)(k - done), MSG_DONTWAIT);
-    syscalls++;
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      send_blocked += (unsigned)(k - done);
-      break;
-    }
-    done += n;
-  }
+  int done = send_batch(fds[f], out_msgs, k, &syscalls);
+  send_blocked += (unsigned)(k - done);
   sent += (unsigned)done;
   return done;
 }
@@ -315,13 +306,7 @@ static struct iovec in_iov[BATCH];
 /* Drains flow f; with echo_back, every valid echo goes out again at once (the closed loop). */
 static void drain_flow(int f, int echo_back) {
   for (int rounds = 0; rounds < 16; rounds++) {
-    for (int i = 0; i < BATCH; i++) {
-      in_iov[i].iov_base = in_bufs[i];
-      in_iov[i].iov_len = MAX_DGRAM;
-      memset(&in_msgs[i].msg_hdr, 0, sizeof in_msgs[i].msg_hdr);
-      in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
-      in_msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    prepare_recv(in_msgs, in_iov, in_bufs, NULL, BATCH);
     int n = recvmmsg(fds[f], in_msgs, BATCH, MSG_DONTWAIT, NULL);
     syscalls++;
     if (n <= 0) return;
@@ -351,17 +336,8 @@ static void drain_flow(int f, int echo_back) {
         k++;
       }
     }
-    int done = 0;
-    while (done < k) {
-      int m = sendmmsg(fds[f], out_msgs + done, (unsigned)(k - done), MSG_DONTWAIT);
-      syscalls++;
-      if (m <= 0) {
-        if (m < 0 && errno == EINTR) continue;
-        send_blocked += (unsigned)(k - done);
-        break;
-      }
-      done += m;
-    }
+    int done = send_batch(fds[f], out_msgs, k, &syscalls);
+    send_blocked += (unsigned)(k - done);
     sent += (unsigned)done;
     if (n < BATCH) return;
   }

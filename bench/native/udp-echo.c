@@ -33,15 +33,7 @@ int main(int argc, char **argv) {
   const uint64_t deadline = mono_ns() + (uint64_t)max_ms * 1000000ull;
   struct pollfd pfd = {.fd = fd, .events = POLLIN};
   while (!stop_flag && mono_ns() < deadline) {
-    for (int i = 0; i < BATCH; i++) {
-      iov[i].iov_base = bufs[i];
-      iov[i].iov_len = MAX_DGRAM;
-      memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-    }
+    prepare_recv(msgs, iov, bufs, from, BATCH);
     int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) {
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) die("recvmmsg");
@@ -52,17 +44,9 @@ int main(int argc, char **argv) {
     batches++;
     /* echo: the same buffers, lengths and source addresses */
     for (int i = 0; i < n; i++) iov[i].iov_len = msgs[i].msg_len;
-    int done = 0;
-    while (done < n) {
-      int m = sendmmsg(fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
-      if (m <= 0) {
-        if (m < 0 && errno == EINTR) continue;
-        send_fail += (unsigned)(n - done); /* full send buffer: a loss, counted */
-        break;
-      }
-      done += m;
-      sent += (unsigned)m;
-    }
+    int done = send_batch(fd, msgs, n, NULL);
+    sent += (unsigned)done;
+    send_fail += (unsigned)(n - done); /* full send buffer: a loss, counted */
   }
   printf("{\"received\":%llu,\"sent\":%llu,\"send_failed\":%llu,\"batches\":%llu}\n", received, sent,
          send_fail, batches);
