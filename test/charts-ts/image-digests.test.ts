@@ -11,8 +11,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type App, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { type CatalogImage, hasDigest, IMAGES, imageRef } from '../../contract/images.js';
+import { parseManifests } from '../../contract/manifests.js';
 import { ArgoCdChart, MediaChart } from '../../examples/argocd/chart.js';
 import { ImageModeChart } from '../../examples/image-mode/chart.js';
 import { MonitoringChart } from '../../examples/monitoring/chart.js';
@@ -47,12 +47,7 @@ function yamlFiles(dir: string): string[] {
 }
 
 function load(file: string): unknown[] {
-  return parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((d) => {
-      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
-      return d.toJS() as unknown;
-    })
-    .filter((o) => o !== null);
+  return parseManifests(readFileSync(file, 'utf8'), file);
 }
 
 /** Every chart of `app`, synthesized and validated as `cdk8s synth` does. */

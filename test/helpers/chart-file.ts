@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { RUNTIME_CHART_PREFIX } from '../../constructs/runtime-bundle/runtime-config-map.js';
+import { parseManifests } from '../../contract/manifests.js';
 import type { Manifest } from '../constructs/helpers.js';
 
 /** The runtime file of `namespace` in the directory `dir`. */
@@ -14,9 +14,7 @@ export function runtimeFile(dir: string, namespace: string): string {
 }
 
 function parse(file: string): Manifest[] {
-  return parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((d) => d.toJS())
-    .filter((o) => o != null);
+  return parseManifests(readFileSync(file, 'utf8'), file);
 }
 
 /**
