@@ -327,7 +327,9 @@ function runBlock(walk: Walk, block: CodeBlock, cwd: string): string {
     if (skip) walk.skipped.push({ line: line.trim(), why: skip.why });
     return !skip;
   });
-  const r = spawnSync('bash', ['-euo', 'pipefail', '-c', lines.join('\n')], {
+  // --norc: bash sources the system bashrc when its stdin is a socket (libuv's pipes are), as if
+  // run by sshd; a user's shell runs the block, not that file under -u.
+  const r = spawnSync('bash', ['--norc', '-euo', 'pipefail', '-c', lines.join('\n')], {
     cwd,
     encoding: 'utf8',
     timeout: 600_000,
